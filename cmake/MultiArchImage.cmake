@@ -1,0 +1,413 @@
+# MultiArchImage: multi-architecture container images as targets of the build.
+# Public: add_multiarch_image(). Private helpers are named _multiarch_*.
+include_guard(GLOBAL)
+cmake_minimum_required(VERSION 3.21)
+
+# Settings: cache variables whose defaults come from the environment, so CI can set them without
+# touching the project.
+macro(_multiarch_setting var default type doc)
+  if(DEFINED ENV{${var}})
+    set(_multiarch_default "$ENV{${var}}")
+  else()
+    set(_multiarch_default "${default}")
+  endif()
+  set(${var} "${_multiarch_default}" CACHE ${type} "${doc}")
+  unset(_multiarch_default)
+endmacro()
+
+_multiarch_setting(MULTIARCH_IMAGE_ENGINE auto STRING "Engine for images without ENGINE: auto, docker or podman")
+set_property(CACHE MULTIARCH_IMAGE_ENGINE PROPERTY STRINGS auto docker podman)
+_multiarch_setting(MULTIARCH_IMAGE_DOCKER docker STRING "The docker client: a name looked up on PATH at build time, or a path")
+_multiarch_setting(MULTIARCH_IMAGE_PODMAN podman STRING "The podman executable: a name looked up on PATH, or a path")
+_multiarch_setting(MULTIARCH_IMAGE_SKOPEO skopeo STRING "skopeo, with which the podman engine reads registries back")
+_multiarch_setting(MULTIARCH_IMAGE_NETWORK "" STRING "Network mode for image builds (e.g. none); empty: the engine's default")
+_multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
+  "A multiarch-image helper built for this host; required when the project cross-compiles")
+
+set(_MULTIARCH_VALID_PLATFORMS
+  "<os>/<arch>[/<variant>] with os linux, windows or freebsd and arch amd64 (variants v2-v4), arm64 (v8, v8.1-v8.9, v9, v9.1-v9.5), arm (v5, v6, v7, v8), 386, ppc64le, s390x, riscv64, mips64le, loong64; aliases x86_64, aarch64, armhf, armel, i386 are accepted")
+set(_MULTIARCH_VALID_REPOSITORY
+  "[<host>[:<port>]/]<path> with lowercase path components of letters, digits and single . _ or - separators, e.g. registry.example.com/team/hello or 127.0.0.1:5000/demo/hello, without a tag or digest")
+
+#[=======================================================================[.rst:
+add_multiarch_image
+-------------------
+
+Adds targets that build, push and publish one multi-architecture image::
+
+  add_multiarch_image(<name>
+    REPOSITORY <registry>/<namespace>/<package>   # required
+    [TAGS <tag>...]                               # default: PROJECT_VERSION, else latest
+    [PLATFORMS <os>/<arch>[/<variant>]...]        # default: linux/amd64 linux/arm64
+    [CONTEXT <dir>]                               # default: CMAKE_CURRENT_SOURCE_DIR
+    [DOCKERFILE <file>]                           # default: <CONTEXT>/Dockerfile
+    [BUILD_ARGS <KEY>=<VALUE>...]
+    [DEPENDS <target-or-file>...]                 # made before any platform is built
+    [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
+
+Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
+
+``<name>-build-<platform>``, ``<name>-push-<platform>``
+  Build one platform's image (tagged ``<repository>:<tag>-<arch><variant>``); push it.
+``<name>-manifest``
+  Publish the manifest list over the pushed digests under every tag, then read it back and verify
+  it. Writes ``<build>/multiarch-image/<name>/metadata.json``.
+``<name>-build``, ``<name>-push``
+  Every platform built; everything published.
+``image-build``, ``image-push``
+  The same over every image of the project.
+
+Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, ``aarch64`` is
+``arm64``); two entries that normalise to the same platform are an error. Relative ``CONTEXT`` and
+``DOCKERFILE`` paths are taken from ``CMAKE_CURRENT_SOURCE_DIR``.
+#]=======================================================================]
+function(add_multiarch_image name)
+  list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
+  cmake_policy(PUSH)
+  cmake_policy(SET CMP0116 NEW)  # depfile paths are taken as written (absolute)
+
+  set(options "")
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
+
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "add_multiarch_image(${name}): unknown arguments `${ARG_UNPARSED_ARGUMENTS}` "
+      "(valid keywords: ${one_value} ${multi_value})")
+  endif()
+  foreach(keyword IN LISTS ARG_KEYWORDS_MISSING_VALUES)
+    message(FATAL_ERROR "add_multiarch_image(${name}): `${keyword}` needs a value")
+  endforeach()
+  if(NOT name MATCHES "^[A-Za-z0-9_.+-]+$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): the name must consist of letters, digits and _ . + - "
+      "(it becomes part of target names)")
+  endif()
+  if(TARGET ${name}-build)
+    message(FATAL_ERROR "add_multiarch_image(${name}): an image named `${name}` exists already (target ${name}-build)")
+  endif()
+  if(NOT DEFINED ARG_REPOSITORY)
+    message(FATAL_ERROR "add_multiarch_image(${name}): missing required parameter `REPOSITORY` "
+      "(valid: ${_MULTIARCH_VALID_REPOSITORY})")
+  endif()
+  _multiarch_validate_repository("${name}" "${ARG_REPOSITORY}")
+
+  if(NOT DEFINED ARG_TAGS)
+    if(PROJECT_VERSION)
+      set(ARG_TAGS "${PROJECT_VERSION}")
+    else()
+      set(ARG_TAGS latest)
+    endif()
+  endif()
+  foreach(tag IN LISTS ARG_TAGS)
+    _multiarch_validate_tag("${name}" "${tag}")
+  endforeach()
+  list(REMOVE_DUPLICATES ARG_TAGS)
+
+  if(NOT DEFINED ARG_PLATFORMS)
+    set(ARG_PLATFORMS linux/amd64 linux/arm64)
+  endif()
+  set(platforms "")
+  foreach(given IN LISTS ARG_PLATFORMS)
+    _multiarch_normalise_platform(platform "${name}" "${given}")
+    if(platform IN_LIST platforms)
+      message(FATAL_ERROR "add_multiarch_image(${name}): PLATFORMS lists ${platform} twice "
+        "(`${given}` normalises to it)")
+    endif()
+    list(APPEND platforms "${platform}")
+  endforeach()
+
+  if(NOT DEFINED ARG_CONTEXT)
+    set(ARG_CONTEXT "${CMAKE_CURRENT_SOURCE_DIR}")
+  endif()
+  cmake_path(ABSOLUTE_PATH ARG_CONTEXT BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+  string(REGEX REPLACE "/$" "" ARG_CONTEXT "${ARG_CONTEXT}")
+  if(NOT IS_DIRECTORY "${ARG_CONTEXT}")
+    message(FATAL_ERROR "add_multiarch_image(${name}): CONTEXT `${ARG_CONTEXT}` is not a directory "
+      "(valid: an existing directory, absolute or relative to ${CMAKE_CURRENT_SOURCE_DIR})")
+  endif()
+  if(NOT DEFINED ARG_DOCKERFILE)
+    set(ARG_DOCKERFILE "${ARG_CONTEXT}/Dockerfile")
+  endif()
+  cmake_path(ABSOLUTE_PATH ARG_DOCKERFILE BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+  if(NOT EXISTS "${ARG_DOCKERFILE}" OR IS_DIRECTORY "${ARG_DOCKERFILE}")
+    message(FATAL_ERROR "add_multiarch_image(${name}): DOCKERFILE `${ARG_DOCKERFILE}` does not exist "
+      "(valid: an existing file; default <CONTEXT>/Dockerfile)")
+  endif()
+
+  foreach(arg IN LISTS ARG_BUILD_ARGS)
+    if(NOT arg MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
+      message(FATAL_ERROR "add_multiarch_image(${name}): BUILD_ARGS entry `${arg}` is not <KEY>=<VALUE> "
+        "(valid: a KEY of letters, digits and _ not starting with a digit, then =, then any value)")
+    endif()
+  endforeach()
+
+  if(NOT DEFINED ARG_ENGINE)
+    set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
+  endif()
+  if(NOT ARG_ENGINE MATCHES "^(auto|docker|podman)$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): ENGINE `${ARG_ENGINE}` is not one of auto, docker, podman "
+      "(the value comes from ENGINE, else the cache variable MULTIARCH_IMAGE_ENGINE)")
+  endif()
+
+  _multiarch_helper(helper "${name}")
+  set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
+  set(spec "${state}/spec.json")
+  _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
+    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS)
+
+  add_custom_target(${name}-build)
+  add_custom_target(${name}-push)
+  set(push_records "")
+  set(push_record_args "")
+  foreach(platform IN LISTS platforms)
+    string(REPLACE "/" "-" suffix "${platform}")
+    set(build_record "${state}/build-${suffix}.json")
+    set(push_record "${state}/push-${suffix}.json")
+    add_custom_command(OUTPUT "${build_record}"
+      COMMAND ${helper} build --spec "${spec}" --platform "${platform}" --record "${build_record}"
+              --depfile "${state}/build-${suffix}.d"
+      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper}
+      DEPFILE "${state}/build-${suffix}.d"
+      COMMENT "multiarch-image: build ${name} ${platform}"
+      VERBATIM)
+    add_custom_target(${name}-build-${suffix} DEPENDS "${build_record}")
+    add_dependencies(${name}-build ${name}-build-${suffix})
+
+    add_custom_command(OUTPUT "${push_record}"
+      COMMAND ${helper} push --spec "${spec}" --platform "${platform}" --build-record "${build_record}"
+              --record "${push_record}"
+      DEPENDS "${build_record}" "${spec}" ${helper}
+      COMMENT "multiarch-image: push ${name} ${platform}"
+      VERBATIM)
+    add_custom_target(${name}-push-${suffix} DEPENDS "${push_record}")
+    # Target-level order keeps Makefiles from running one command in two targets at once.
+    add_dependencies(${name}-push-${suffix} ${name}-build-${suffix})
+    list(APPEND push_records "${push_record}")
+    list(APPEND push_record_args --push-record "${push_record}")
+  endforeach()
+
+  add_custom_command(OUTPUT "${state}/metadata.json"
+    COMMAND ${helper} manifest --spec "${spec}" ${push_record_args} --record "${state}/metadata.json"
+    DEPENDS ${push_records} "${spec}" ${helper}
+    COMMENT "multiarch-image: manifest ${name}"
+    VERBATIM)
+  add_custom_target(${name}-manifest DEPENDS "${state}/metadata.json")
+  foreach(platform IN LISTS platforms)
+    string(REPLACE "/" "-" suffix "${platform}")
+    add_dependencies(${name}-manifest ${name}-push-${suffix})
+  endforeach()
+  add_dependencies(${name}-push ${name}-manifest)
+
+  foreach(aggregate IN ITEMS build push)
+    if(NOT TARGET image-${aggregate})
+      add_custom_target(image-${aggregate})
+    endif()
+    add_dependencies(image-${aggregate} ${name}-${aggregate})
+  endforeach()
+
+  set_property(GLOBAL APPEND PROPERTY MULTIARCH_IMAGES "${name}")
+  cmake_policy(POP)
+endfunction()
+
+# The helper as a COMMAND word: a path from MULTIARCH_IMAGE_HELPER, or the helper target (built
+# here, or imported by find_package) which CMake turns into its path and a dependency.
+function(_multiarch_helper out name)
+  if(MULTIARCH_IMAGE_HELPER)
+    if(NOT EXISTS "${MULTIARCH_IMAGE_HELPER}")
+      message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_HELPER `${MULTIARCH_IMAGE_HELPER}` does not exist")
+    endif()
+    set(${out} "${MULTIARCH_IMAGE_HELPER}" PARENT_SCOPE)
+  elseif(TARGET MultiArchImage::multiarch-image)
+    get_target_property(imported MultiArchImage::multiarch-image IMPORTED)
+    if(CMAKE_CROSSCOMPILING AND NOT imported)
+      message(FATAL_ERROR "add_multiarch_image(${name}): this project cross-compiles, so the helper built here would "
+        "not run on this machine. Install the helper for the host (cmake --install of cmake-multiarch-image) and use "
+        "find_package(MultiArchImage), or set MULTIARCH_IMAGE_HELPER to a host build of multiarch-image.")
+    endif()
+    set(${out} MultiArchImage::multiarch-image PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "add_multiarch_image(${name}): no multiarch-image helper: use find_package(MultiArchImage), "
+      "add_subdirectory/FetchContent of cmake-multiarch-image, or set MULTIARCH_IMAGE_HELPER")
+  endif()
+endfunction()
+
+function(_multiarch_validate_repository name repository)
+  set(valid "(valid: ${_MULTIARCH_VALID_REPOSITORY})")
+  string(LENGTH "${repository}" length)
+  if(length EQUAL 0 OR length GREATER 255)
+    message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` must be 1 to 255 characters ${valid}")
+  endif()
+  if(repository MATCHES "@")
+    message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` contains a digest ${valid}")
+  endif()
+  set(path "${repository}")
+  if(repository MATCHES "^([^/]+)/(.*)$")
+    set(first "${CMAKE_MATCH_1}")
+    set(rest "${CMAKE_MATCH_2}")
+    if(first MATCHES "[.:[A-Z]" OR first STREQUAL "localhost")
+      set(component "([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])")
+      if(NOT first MATCHES "^(${component}(\\.${component})*|\\[[0-9a-fA-F:.]+\\])(:([0-9]+))?$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has a bad registry host `${first}` ${valid}")
+      endif()
+      if(first MATCHES ":([0-9]+)$" AND (CMAKE_MATCH_1 LESS 1 OR CMAKE_MATCH_1 GREATER 65535))
+        message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has port ${CMAKE_MATCH_1}, "
+          "not a number from 1 to 65535 ${valid}")
+      endif()
+      set(path "${rest}")
+    endif()
+  endif()
+  if(path MATCHES ":")
+    message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` contains a tag; give tags with TAGS ${valid}")
+  endif()
+  if(path MATCHES "[A-Z]")
+    message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has uppercase letters in its path ${valid}")
+  endif()
+  string(REPLACE "/" ";" components "${path}")
+  if(path MATCHES "^/|/$|//" OR path STREQUAL "")
+    message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has an empty path component ${valid}")
+  endif()
+  foreach(c IN LISTS components)
+    if(NOT c MATCHES "^[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has a bad path component `${c}` ${valid}")
+    endif()
+  endforeach()
+endfunction()
+
+function(_multiarch_validate_tag name tag)
+  string(LENGTH "${tag}" length)
+  if(NOT tag MATCHES "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" OR length GREATER 128)
+    message(FATAL_ERROR "add_multiarch_image(${name}): TAGS entry `${tag}` is not a valid tag "
+      "(valid: 1 to 128 characters of letters, digits, _ . -, not starting with . or -)")
+  endif()
+endfunction()
+
+# The same normalisation as the helper's platform.cpp (both are checked against tests/data/platforms.txt).
+function(_multiarch_normalise_platform out name given)
+  set(valid "(valid: ${_MULTIARCH_VALID_PLATFORMS})")
+  string(TOLOWER "${given}" p)
+  string(REPLACE "/" ";" parts "${p}")
+  list(LENGTH parts n)
+  if(p STREQUAL "" OR p MATCHES "^/|/$|//" OR n LESS 2 OR n GREATER 3)
+    message(FATAL_ERROR "add_multiarch_image(${name}): unknown platform `${given}` ${valid}")
+  endif()
+  list(GET parts 0 os)
+  list(GET parts 1 arch)
+  set(variant "")
+  if(n EQUAL 3)
+    list(GET parts 2 variant)
+  endif()
+  if(os STREQUAL "macos")
+    set(os darwin)
+  endif()
+  if(NOT os MATCHES "^(linux|windows|freebsd)$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): unknown platform `${given}`: unknown operating system `${os}` ${valid}")
+  endif()
+  if(variant MATCHES "^[0-9]$")
+    set(variant "v${variant}")
+  endif()
+  if(arch MATCHES "^(x86_64|x86-64)$")
+    set(arch amd64)
+  elseif(arch MATCHES "^(i386|i686)$")
+    set(arch 386)
+  elseif(arch STREQUAL "aarch64")
+    set(arch arm64)
+  elseif(arch MATCHES "^(armhf|armel)$")
+    if(variant STREQUAL "")
+      if(arch STREQUAL "armhf")
+        set(variant v7)
+      else()
+        set(variant v6)
+      endif()
+    endif()
+    set(arch arm)
+  endif()
+  if(NOT arch MATCHES "^(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): unknown platform `${given}`: unknown architecture `${arch}` ${valid}")
+  endif()
+  if(arch STREQUAL "arm" AND variant STREQUAL "")
+    set(variant v7)
+  endif()
+  if(NOT variant STREQUAL "")
+    if((arch STREQUAL "arm" AND variant MATCHES "^v[5-8]$")
+        OR (arch STREQUAL "amd64" AND variant MATCHES "^v[1-4]$")
+        OR (arch STREQUAL "arm64" AND variant MATCHES "^v(8|9|8\\.[0-9]|9\\.[0-9])$"))
+      # a known variant
+    else()
+      message(FATAL_ERROR "add_multiarch_image(${name}): unknown platform `${given}`: unknown variant `${variant}` for ${arch} ${valid}")
+    endif()
+  endif()
+  if((arch STREQUAL "arm64" AND variant STREQUAL "v8") OR (arch STREQUAL "amd64" AND variant STREQUAL "v1"))
+    set(variant "")
+  endif()
+  set(result "${os}/${arch}")
+  if(NOT variant STREQUAL "")
+    string(APPEND result "/${variant}")
+  endif()
+  set(${out} "${result}" PARENT_SCOPE)
+endfunction()
+
+function(_multiarch_json_string out value)
+  string(REPLACE "\\" "\\\\" value "${value}")
+  string(REPLACE "\"" "\\\"" value "${value}")
+  string(REPLACE "\n" "\\n" value "${value}")
+  string(REPLACE "\r" "\\r" value "${value}")
+  string(REPLACE "\t" "\\t" value "${value}")
+  set(${out} "\"${value}\"" PARENT_SCOPE)
+endfunction()
+
+function(_multiarch_json_array out)
+  set(json "[]")
+  set(i 0)
+  foreach(item IN LISTS ARGN)
+    _multiarch_json_string(quoted "${item}")
+    string(JSON json SET "${json}" ${i} "${quoted}")
+    math(EXPR i "${i} + 1")
+  endforeach()
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
+# The spec is rewritten only when its content changes: every step depends on it.
+function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var)
+  set(json "{}")
+  string(JSON json SET "${json}" format 1)
+  foreach(field IN ITEMS name repository context dockerfile engine)
+    _multiarch_json_string(quoted "${${field}}")
+    string(JSON json SET "${json}" ${field} "${quoted}")
+  endforeach()
+  _multiarch_json_array(array ${tags})
+  string(JSON json SET "${json}" tags "${array}")
+  _multiarch_json_array(array ${platforms})
+  string(JSON json SET "${json}" platforms "${array}")
+
+  string(JSON json SET "${json}" build_args "[]")
+  set(i 0)
+  foreach(arg IN LISTS ${build_args_var})
+    string(FIND "${arg}" "=" eq)
+    string(SUBSTRING "${arg}" 0 ${eq} key)
+    math(EXPR start "${eq} + 1")
+    string(SUBSTRING "${arg}" ${start} -1 value)
+    _multiarch_json_string(qkey "${key}")
+    _multiarch_json_string(qvalue "${value}")
+    string(JSON json SET "${json}" build_args ${i} "{\"name\": ${qkey}, \"value\": ${qvalue}}")
+    math(EXPR i "${i} + 1")
+  endforeach()
+
+  foreach(setting IN ITEMS NETWORK DOCKER PODMAN SKOPEO)
+    string(TOLOWER "${setting}" field)
+    _multiarch_json_string(quoted "${MULTIARCH_IMAGE_${setting}}")
+    string(JSON json SET "${json}" ${field} "${quoted}")
+  endforeach()
+
+  # The build tree changes on every build: never let it count as a context change.
+  set(exclude "${state}")
+  cmake_path(IS_PREFIX context "${CMAKE_BINARY_DIR}" NORMALIZE binary_dir_in_context)
+  if(binary_dir_in_context AND NOT context STREQUAL CMAKE_BINARY_DIR)
+    list(APPEND exclude "${CMAKE_BINARY_DIR}")
+  endif()
+  _multiarch_json_array(array ${exclude})
+  string(JSON json SET "${json}" deps_exclude "${array}")
+
+  file(WRITE "${path}.new" "${json}\n")
+  file(COPY_FILE "${path}.new" "${path}" ONLY_IF_DIFFERENT)
+  file(REMOVE "${path}.new")
+endfunction()

@@ -1,0 +1,52 @@
+// build: one platform's image from the context, its record, and the depfile listing the context.
+#include <boost/json.hpp>
+
+#include "console.hpp"
+#include "context.hpp"
+#include "engine.hpp"
+#include "error.hpp"
+#include "json_file.hpp"
+#include "records.hpp"
+#include "scratch.hpp"
+#include "stages.hpp"
+#include "stopwatch.hpp"
+
+namespace mai {
+
+namespace {
+
+std::vector<std::string> platform_references(const Spec& spec, const Platform& platform) {
+  std::vector<std::string> refs;
+  for (const auto& tag : spec.tags) refs.push_back(spec.repository.str() + ":" + tag + "-" + platform.tag_suffix());
+  return refs;
+}
+
+}  // namespace
+
+void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
+                const std::filesystem::path& depfile, Runner& runner) {
+  const Stopwatch clock;
+  const auto prefix = step_prefix(spec, &platform);
+  remove_record(record);
+  if (!std::filesystem::is_directory(spec.context))
+    throw Error(Exit::invalid_input, "context directory " + spec.context.string() + " does not exist");
+  if (!std::filesystem::is_regular_file(spec.dockerfile))
+    throw Error(Exit::invalid_input, "Dockerfile " + spec.dockerfile.string() + " does not exist");
+
+  // Listed before the build: a file edited while the engine reads the context is then newer than the
+  // record, and the next run builds again.
+  const auto inputs = context_inputs(spec.context, spec.dockerfile, spec.deps_exclude);
+  print_line(prefix, "build started");
+
+  auto engine = resolve_engine(spec, runner);
+  const ScratchDir scratch(record);
+  const auto refs = platform_references(spec, platform);
+  const auto built = engine->build(spec, platform, refs, scratch.path());
+
+  write_file_atomically(depfile, render_depfile(record, inputs));
+  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.builder, built.image_id, refs, clock.seconds()});
+  print_line(prefix, "build done in " + clock.str() + " (" + engine->name() + "/" + built.builder + ", image " +
+                         built.image_id.substr(0, 19) + ")");
+}
+
+}  // namespace mai

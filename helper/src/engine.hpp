@@ -1,0 +1,58 @@
+// The engine interface: the only place that knows how docker and podman spell each step.
+// Stages (build.cpp, push.cpp, manifest.cpp) talk to this interface and nothing else.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "platform.hpp"
+#include "process.hpp"
+#include "reference.hpp"
+#include "spec.hpp"
+
+namespace mai {
+
+struct BuiltImage {
+  std::string image_id;
+  std::string builder;  // buildx, buildkit, legacy, podman
+};
+
+struct RawIndex {
+  std::string text;   // the index as the engine printed it
+  bool exact = false; // true when text holds the registry's exact bytes (so its sha256 is the digest)
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+
+  // Builds one platform and tags it with every reference; scratch is a private directory for files
+  // the engine writes (image id).
+  virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
+                           const std::filesystem::path& scratch) = 0;
+
+  // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed.
+  virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
+                           const std::filesystem::path& scratch) = 0;
+
+  // Publishes a manifest list over `digests` (in order) as repository:tag; returns its digest.
+  virtual std::string publish_index(const Repository& repository, const std::string& tag,
+                                    const std::vector<std::string>& digests, const std::filesystem::path& scratch) = 0;
+
+  // Reads repository:tag back from the registry.
+  virtual RawIndex read_index(const Repository& repository, const std::string& tag) = 0;
+};
+
+// The engine called `name` (docker or podman). No command is run.
+std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner);
+
+// The spec's engine; for "auto", the first of docker and podman whose `version` answers.
+std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner);
+
+// Throws Error(step_failed) with the command and the child's last output lines.
+void require_success(const Command& command, const Result& result, const std::string& what);
+
+}  // namespace mai

@@ -1,0 +1,106 @@
+#include "engine_docker.hpp"
+
+#include <regex>
+
+#include "console.hpp"
+#include "error.hpp"
+#include "json_file.hpp"
+
+namespace mai {
+namespace {
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::string parse_push_digest(const std::string& output) {
+  static const std::regex digest(R"(digest: (sha256:[0-9a-f]{64}))");
+  std::smatch m;
+  std::string last;
+  for (auto it = output.cbegin(); std::regex_search(it, output.cend(), m, digest); it = m.suffix().first) last = m[1];
+  return last;
+}
+
+DockerEngine::Builder DockerEngine::detect_builder() {
+  if (runner_.run({{exe_, "buildx", "version"}}, Output::capture).ok()) return Builder::buildx;
+  const Command version{{exe_, "version", "--format", "{{.Client.Version}}"}};
+  const auto r = runner_.run(version, Output::capture);
+  require_success(version, r, "asking docker for its version");
+  const auto major = std::atoi(trim(r.out).c_str());
+  // Clients from 23.0 on delegate BuildKit to the buildx plugin; older ones have it built in.
+  return major > 0 && major < 23 ? Builder::buildkit : Builder::legacy;
+}
+
+BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
+                               const std::filesystem::path& scratch) {
+  const auto builder = detect_builder();
+  const auto iidfile = scratch / "iid";
+  Command c;
+  c.argv = {exe_};
+  if (builder == Builder::buildx) c.argv.insert(c.argv.end(), {"buildx", "build", "--load"});
+  else c.argv.push_back("build");
+  if (builder != Builder::legacy) c.argv.push_back("--progress=plain");
+  c.env.emplace_back("DOCKER_BUILDKIT", builder == Builder::legacy ? "0" : "1");
+  if (builder == Builder::legacy)
+    warn_line("", "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
+                  "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
+                  "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
+  c.argv.insert(c.argv.end(), {"--platform", platform.str()});
+  if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
+  c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
+  for (const auto& r : references) c.argv.insert(c.argv.end(), {"--tag", r});
+  for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
+  c.argv.push_back(spec.context.string());
+  require_success(c, runner_.run(c, Output::stream), "docker build for " + platform.str());
+  return {trim(read_text_file(iidfile)), builder == Builder::buildx ? "buildx" : builder == Builder::buildkit ? "buildkit" : "legacy"};
+}
+
+std::string DockerEngine::push(const std::string& image_id, const std::string& reference, const Repository&,
+                               const std::filesystem::path&) {
+  // Tag the exact image that was built: another build tree may have moved the tag since.
+  const Command tag{{exe_, "tag", image_id, reference}};
+  require_success(tag, runner_.run(tag, Output::capture), "docker tag " + reference);
+  const Command push{{exe_, "push", reference}};
+  const auto r = runner_.run(push, Output::stream);
+  require_success(push, r, "docker push " + reference);
+  const auto digest = parse_push_digest(r.tail);
+  if (digest.empty()) throw Error(Exit::step_failed, "docker push " + reference + " printed no digest:\n" + r.tail);
+  return digest;
+}
+
+std::string DockerEngine::publish_index(const Repository& repository, const std::string& tag,
+                                        const std::vector<std::string>& digests, const std::filesystem::path&) {
+  const auto list = repository.str() + ":" + tag;
+  // docker keeps a local copy of lists it created; drop any stale one so `create` starts from the registry.
+  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
+  Command create{{exe_, "manifest", "create"}};
+  if (repository.loopback()) create.argv.push_back("--insecure");
+  create.argv.push_back(list);
+  for (const auto& d : digests) create.argv.push_back(repository.str() + "@" + d);
+  require_success(create, runner_.run(create, Output::stream), "docker manifest create " + list);
+  Command push{{exe_, "manifest", "push", "--purge"}};
+  if (repository.loopback()) push.argv.push_back("--insecure");
+  push.argv.push_back(list);
+  const auto r = runner_.run(push, Output::capture);
+  require_success(push, r, "docker manifest push " + list);
+  static const std::regex digest(R"((sha256:[0-9a-f]{64}))");
+  std::smatch m;
+  if (!std::regex_search(r.out, m, digest))
+    throw Error(Exit::step_failed, "docker manifest push " + list + " printed no digest: " + r.out);
+  return m[1];
+}
+
+RawIndex DockerEngine::read_index(const Repository& repository, const std::string& tag) {
+  Command c{{exe_, "manifest", "inspect"}};
+  if (repository.loopback()) c.argv.push_back("--insecure");
+  c.argv.push_back(repository.str() + ":" + tag);
+  const auto r = runner_.run(c, Output::capture);
+  require_success(c, r, "reading " + repository.str() + ":" + tag + " back from the registry");
+  return {r.out, false};  // docker re-serialises the list: not the registry's bytes
+}
+
+}  // namespace mai

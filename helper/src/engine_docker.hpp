@@ -1,0 +1,32 @@
+// Docker: BuildKit through buildx when the plugin is there, else the client's built-in BuildKit
+// (clients before 23.0), else the legacy builder with a warning. Manifest lists via `docker manifest`.
+#pragma once
+
+#include "engine.hpp"
+
+namespace mai {
+
+class DockerEngine final : public Engine {
+ public:
+  DockerEngine(std::string executable, Runner& runner) : exe_(std::move(executable)), runner_(runner) {}
+  std::string name() const override { return "docker"; }
+  BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
+                   const std::filesystem::path& scratch) override;
+  std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
+                   const std::filesystem::path& scratch) override;
+  std::string publish_index(const Repository& repository, const std::string& tag, const std::vector<std::string>& digests,
+                            const std::filesystem::path& scratch) override;
+  RawIndex read_index(const Repository& repository, const std::string& tag) override;
+
+  enum class Builder { buildx, buildkit, legacy };
+  Builder detect_builder();
+
+ private:
+  std::string exe_;
+  Runner& runner_;
+};
+
+// "<tag>: digest: sha256:... size: N" from `docker push` output; empty when absent.
+std::string parse_push_digest(const std::string& output);
+
+}  // namespace mai

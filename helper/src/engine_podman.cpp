@@ -1,0 +1,77 @@
+#include "engine_podman.hpp"
+
+#include "error.hpp"
+#include "json_file.hpp"
+
+namespace mai {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+void add_tls(Command& c, const Repository& repository) {
+  if (repository.loopback()) c.argv.push_back("--tls-verify=false");
+}
+
+}  // namespace
+
+BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
+                               const std::filesystem::path& scratch) {
+  const auto iidfile = scratch / "iid";
+  Command c{{exe_, "build", "--platform", platform.str()}};
+  if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
+  c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
+  for (const auto& r : references) c.argv.insert(c.argv.end(), {"--tag", r});
+  for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
+  c.argv.push_back(spec.context.string());
+  require_success(c, runner_.run(c, Output::stream), "podman build for " + platform.str());
+  auto id = trim(read_text_file(iidfile));
+  if (!id.starts_with("sha256:")) id = "sha256:" + id;
+  return {id, "podman"};
+}
+
+std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,
+                               const std::filesystem::path& scratch) {
+  const auto digestfile = scratch / "digest";
+  Command c{{exe_, "push"}};
+  add_tls(c, repository);
+  c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
+  require_success(c, runner_.run(c, Output::stream), "podman push " + reference);
+  return trim(read_text_file(digestfile));
+}
+
+std::string PodmanEngine::publish_index(const Repository& repository, const std::string& tag,
+                                        const std::vector<std::string>& digests, const std::filesystem::path& scratch) {
+  const auto list = repository.str() + ":" + tag;
+  const auto digestfile = scratch / "index-digest";
+  // A list left behind by an interrupted run would make `create` fail; start from nothing.
+  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
+  const Command create{{exe_, "manifest", "create", list}};
+  require_success(create, runner_.run(create, Output::capture), "podman manifest create " + list);
+  for (const auto& d : digests) {
+    Command add{{exe_, "manifest", "add"}};
+    add_tls(add, repository);
+    add.argv.insert(add.argv.end(), {list, "docker://" + repository.str() + "@" + d});
+    require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d);
+  }
+  Command push{{exe_, "manifest", "push", "--all"}};
+  add_tls(push, repository);
+  push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + list});
+  require_success(push, runner_.run(push, Output::stream), "podman manifest push " + list);
+  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
+  return trim(read_text_file(digestfile));
+}
+
+RawIndex PodmanEngine::read_index(const Repository& repository, const std::string& tag) {
+  Command c{{skopeo_, "inspect", "--raw"}};
+  add_tls(c, repository);
+  c.argv.push_back("docker://" + repository.str() + ":" + tag);
+  const auto r = runner_.run(c, Output::capture);
+  require_success(c, r, "reading " + repository.str() + ":" + tag + " back from the registry");
+  return {r.out, true};
+}
+
+}  // namespace mai

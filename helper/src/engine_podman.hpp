@@ -1,0 +1,28 @@
+// Podman: builds and pushes with podman, manifest lists with `podman manifest`, and reads the
+// registry back with skopeo (same containers/image library, same auth file, exact bytes).
+#pragma once
+
+#include "engine.hpp"
+
+namespace mai {
+
+class PodmanEngine final : public Engine {
+ public:
+  PodmanEngine(std::string podman, std::string skopeo, Runner& runner)
+      : exe_(std::move(podman)), skopeo_(std::move(skopeo)), runner_(runner) {}
+  std::string name() const override { return "podman"; }
+  BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
+                   const std::filesystem::path& scratch) override;
+  std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
+                   const std::filesystem::path& scratch) override;
+  std::string publish_index(const Repository& repository, const std::string& tag, const std::vector<std::string>& digests,
+                            const std::filesystem::path& scratch) override;
+  RawIndex read_index(const Repository& repository, const std::string& tag) override;
+
+ private:
+  std::string exe_;
+  std::string skopeo_;
+  Runner& runner_;
+};
+
+}  // namespace mai

@@ -1,0 +1,162 @@
+// multiarch-image: the helper behind add_multiarch_image(). One subcommand per pipeline step; the
+// subcommand table, argument parsing and the single place where errors become exit codes.
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "process.hpp"
+#include "spec.hpp"
+#include "stages.hpp"
+
+#ifndef MULTIARCH_IMAGE_VERSION
+#define MULTIARCH_IMAGE_VERSION "0.0.0"
+#endif
+
+namespace mai {
+namespace {
+
+// --key value pairs; a key may repeat. Keys not in `allowed` are usage errors.
+class Args {
+ public:
+  Args(int argc, char** argv, int first, const std::vector<std::string>& allowed) {
+    for (int i = first; i < argc; ++i) {
+      std::string key = argv[i];
+      if (!key.starts_with("--") || std::find(allowed.begin(), allowed.end(), key.substr(2)) == allowed.end())
+        throw Error(Exit::usage, "unknown argument '" + key + "' (valid: --" + join(allowed, ", --") + ")");
+      if (i + 1 >= argc) throw Error(Exit::usage, key + " needs a value");
+      values_[key.substr(2)].push_back(argv[++i]);
+    }
+  }
+  std::string one(const std::string& key) const {
+    const auto it = values_.find(key);
+    if (it == values_.end() || it->second.size() != 1) throw Error(Exit::usage, "--" + key + " is required once");
+    return it->second.front();
+  }
+  std::vector<std::string> all(const std::string& key) const {
+    const auto it = values_.find(key);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+  }
+  static std::string join(const std::vector<std::string>& v, const std::string& sep) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> values_;
+};
+
+struct Subcommand {
+  const char* name;
+  const char* usage;
+  const char* summary;
+  std::vector<std::string> options;
+  std::function<void(const Args&)> run;
+};
+
+const std::vector<Subcommand>& subcommands() {
+  static const std::vector<Subcommand> table{
+      {"build", "--spec FILE --platform P --record FILE --depfile FILE",
+       "build one platform's image; write its record and a depfile of the context",
+       {"spec", "platform", "record", "depfile"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         const auto& platform = spec.platform(a.one("platform"));
+         ProcessRunner runner(step_prefix(spec, &platform));
+         build_step(spec, platform, a.one("record"), a.one("depfile"), runner);
+       }},
+      {"push", "--spec FILE --platform P --build-record FILE --record FILE",
+       "push one platform's built image; record the pushed digest",
+       {"spec", "platform", "build-record", "record"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         const auto& platform = spec.platform(a.one("platform"));
+         ProcessRunner runner(step_prefix(spec, &platform));
+         push_step(spec, platform, a.one("build-record"), a.one("record"), runner);
+       }},
+      {"manifest", "--spec FILE --push-record FILE... --record FILE",
+       "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
+       {"spec", "push-record", "record"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         std::vector<std::filesystem::path> records;
+         for (const auto& r : a.all("push-record")) records.emplace_back(r);
+         ProcessRunner runner(step_prefix(spec, nullptr));
+         manifest_step(spec, records, a.one("record"), runner);
+       }},
+      {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
+       [](const Args& a) { load_spec(a.one("spec")); }},
+  };
+  return table;
+}
+
+void print_help(std::ostream& out) {
+  out << "usage: multiarch-image <subcommand> [--option value]...\n\n"
+         "Runs one step of an add_multiarch_image() pipeline; CMake's generated build calls it.\n\n";
+  for (const auto& s : subcommands()) out << "  " << s.name << " " << s.usage << "\n      " << s.summary << "\n";
+  out << "\nexit codes: 0 ok, 1 step failed, 2 usage, 3 invalid input, 4 verification failed, 5 no engine, "
+         "130 interrupted\n";
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const auto up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return static_cast<int>(Exit::usage);
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(std::cout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    std::cout << "multiarch-image " << MULTIARCH_IMAGE_VERSION << "\n";
+    return 0;
+  }
+  for (const auto& s : subcommands()) {
+    if (name != s.name) continue;
+    if (argc == 3 && (std::strcmp(argv[2], "--help") == 0)) {
+      std::cout << "usage: multiarch-image " << s.name << " " << s.usage << "\n" << s.summary << "\n";
+      return 0;
+    }
+    s.run(Args(argc, argv, 2, s.options));
+    return 0;
+  }
+  std::string hint;
+  for (const auto& s : subcommands())
+    if (edit_distance(name, s.name) <= 2) hint = std::string("; did you mean '") + s.name + "'?";
+  throw Error(Exit::usage, "unknown subcommand '" + name + "'" + hint + " (see --help)");
+}
+
+}  // namespace
+}  // namespace mai
+
+int main(int argc, char** argv) {
+  try {
+    return mai::run(argc, argv);
+  } catch (const mai::Error& e) {
+    std::cerr << "multiarch-image: error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "multiarch-image: error: " << e.what() << "\n";
+    return static_cast<int>(mai::Exit::step_failed);
+  }
+}

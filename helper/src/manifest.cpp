@@ -1,0 +1,71 @@
+// manifest: the list over the pushed digests under every tag, read back and verified, written as
+// metadata.json for CI steps that sign or deploy.
+#include "console.hpp"
+#include "engine.hpp"
+#include "error.hpp"
+#include "index.hpp"
+#include "records.hpp"
+#include "scratch.hpp"
+#include "stages.hpp"
+#include "stopwatch.hpp"
+
+namespace mai {
+
+void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
+                   const std::filesystem::path& record, Runner& runner) {
+  const Stopwatch clock;
+  const auto prefix = step_prefix(spec, nullptr);
+  remove_record(record);
+
+  // One push record per platform of the spec, in the spec's order, all from one engine.
+  std::vector<PushRecord> pushed;
+  for (const auto& platform : spec.platforms) {
+    std::optional<PushRecord> match;
+    for (const auto& path : push_records)
+      if (auto r = read_push_record(path); r && r->platform == platform.str()) match = std::move(r);
+    if (!match || match->repository != spec.repository.str())
+      throw Error(Exit::step_failed, prefix + " no push record for " + platform.str() + " of " + spec.repository.str() +
+                                         "; push it first (target " + spec.name + "-push-" + platform.target_suffix() + ")");
+    if (!pushed.empty() && match->engine != pushed.front().engine)
+      throw Error(Exit::step_failed, prefix + " " + platform.str() + " was pushed by " + match->engine + " but " +
+                                         pushed.front().platform + " by " + pushed.front().engine +
+                                         "; one manifest list needs one engine (set ENGINE)");
+    pushed.push_back(std::move(*match));
+  }
+
+  std::vector<std::string> digests;
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (const auto& p : pushed) {
+    digests.push_back(p.digest);
+    expected.emplace_back(p.platform, p.digest);
+  }
+
+  print_line(prefix, "manifest started (" + std::to_string(pushed.size()) + " platforms)");
+  auto engine = make_engine(pushed.front().engine, spec, runner);
+  const ScratchDir scratch(record);
+  ManifestRecord out{spec.name, spec.repository.str(), spec.tags, engine->name(), "", "", {}, 0};
+  for (const auto& tag : spec.tags) {
+    const auto where = spec.repository.str() + ":" + tag;
+    const auto index_digest = engine->publish_index(spec.repository, tag, digests, scratch.path());
+    const auto raw = engine->read_index(spec.repository, tag);
+    const auto parsed = parse_index(raw.text);
+    const auto entries = verify_index(parsed, expected, where);
+    if (raw.exact && sha256_digest(raw.text) != index_digest)
+      throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + sha256_digest(raw.text) +
+                                           " but " + index_digest + " was published");
+    if (!out.index_digest.empty() && out.index_digest != index_digest)
+      throw Error(Exit::verify_failed, "the manifest list was published as " + out.index_digest + " and as " + index_digest +
+                                           " under another tag");
+    out.index_digest = index_digest;
+    out.index_media_type = parsed.media_type;
+    out.platforms.clear();
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id});
+    print_line(prefix, "published and verified " + where + "@" + index_digest);
+  }
+  out.seconds = clock.seconds();
+  write_record(record, out);
+  print_line(prefix, "manifest done in " + clock.str() + "; metadata: " + record.string());
+}
+
+}  // namespace mai

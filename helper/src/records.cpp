@@ -1,0 +1,116 @@
+#include "records.hpp"
+
+#include <boost/json.hpp>
+
+#include "console.hpp"
+#include "error.hpp"
+#include "json_file.hpp"
+
+namespace mai {
+namespace json = boost::json;
+
+void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
+  v = {{"format", kRecordFormat}, {"kind", "build"},     {"name", r.name},         {"platform", r.platform},
+       {"engine", r.engine},      {"builder", r.builder}, {"image_id", r.image_id}, {"references", json::value_from(r.references)},
+       {"seconds", r.seconds}};
+}
+BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
+  const auto& o = v.as_object();
+  return {json::value_to<std::string>(o.at("name")),     json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),   json::value_to<std::string>(o.at("builder")),
+          json::value_to<std::string>(o.at("image_id")), json::value_to<std::vector<std::string>>(o.at("references")),
+          json::value_to<double>(o.at("seconds"))};
+}
+
+void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
+  v = {{"format", kRecordFormat}, {"kind", "push"},         {"name", r.name},
+       {"platform", r.platform},  {"engine", r.engine},     {"image_id", r.image_id},
+       {"repository", r.repository}, {"digest", r.digest},  {"references", json::value_from(r.references)},
+       {"seconds", r.seconds}};
+}
+PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
+  const auto& o = v.as_object();
+  return {json::value_to<std::string>(o.at("name")),       json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),     json::value_to<std::string>(o.at("image_id")),
+          json::value_to<std::string>(o.at("repository")), json::value_to<std::string>(o.at("digest")),
+          json::value_to<std::vector<std::string>>(o.at("references")), json::value_to<double>(o.at("seconds"))};
+}
+
+void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
+  v = {{"platform", e.platform}, {"digest", e.digest}, {"media_type", e.media_type}, {"size", e.size}, {"image_id", e.image_id}};
+}
+PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
+  const auto& o = v.as_object();
+  return {json::value_to<std::string>(o.at("platform")), json::value_to<std::string>(o.at("digest")),
+          json::value_to<std::string>(o.at("media_type")), json::value_to<std::int64_t>(o.at("size")),
+          json::value_to<std::string>(o.at("image_id"))};
+}
+
+void tag_invoke(json::value_from_tag, json::value& v, const ManifestRecord& r) {
+  v = {{"format", kRecordFormat},
+       {"kind", "manifest"},
+       {"name", r.name},
+       {"repository", r.repository},
+       {"tags", json::value_from(r.tags)},
+       {"engine", r.engine},
+       {"index_digest", r.index_digest},
+       {"index_media_type", r.index_media_type},
+       {"platforms", json::value_from(r.platforms)},
+       {"seconds", r.seconds}};
+}
+ManifestRecord tag_invoke(json::value_to_tag<ManifestRecord>, const json::value& v) {
+  const auto& o = v.as_object();
+  return {json::value_to<std::string>(o.at("name")),
+          json::value_to<std::string>(o.at("repository")),
+          json::value_to<std::vector<std::string>>(o.at("tags")),
+          json::value_to<std::string>(o.at("engine")),
+          json::value_to<std::string>(o.at("index_digest")),
+          json::value_to<std::string>(o.at("index_media_type")),
+          json::value_to<std::vector<PlatformEntry>>(o.at("platforms")),
+          json::value_to<double>(o.at("seconds"))};
+}
+
+namespace {
+
+template <class Record>
+void write_any(const std::filesystem::path& path, const Record& r) {
+  write_json_atomically(path, json::value_from(r));
+}
+
+template <class Record>
+std::optional<Record> read_any(const std::filesystem::path& path, std::string_view kind) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  try {
+    const auto v = read_json_file(path);
+    const auto& o = v.as_object();
+    if (o.at("format").as_int64() != kRecordFormat || o.at("kind").as_string() != kind) {
+      warn_line("", path.string() + " is from another version of the helper; treating it as absent");
+      return std::nullopt;
+    }
+    return json::value_to<Record>(v);
+  } catch (const std::exception& e) {
+    warn_line("", path.string() + " is corrupt (" + e.what() + "); treating it as absent");
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+void write_record(const std::filesystem::path& p, const BuildRecord& r) { write_any(p, r); }
+void write_record(const std::filesystem::path& p, const PushRecord& r) { write_any(p, r); }
+void write_record(const std::filesystem::path& p, const ManifestRecord& r) { write_any(p, r); }
+
+std::optional<BuildRecord> read_build_record(const std::filesystem::path& p) { return read_any<BuildRecord>(p, "build"); }
+std::optional<PushRecord> read_push_record(const std::filesystem::path& p) { return read_any<PushRecord>(p, "push"); }
+std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& p) {
+  return read_any<ManifestRecord>(p, "manifest");
+}
+
+void remove_record(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) throw Error(Exit::step_failed, "cannot remove the old record " + path.string() + ": " + ec.message());
+}
+
+}  // namespace mai

@@ -1,0 +1,67 @@
+// The JSON records each step writes as its CMake OUTPUT. A record exists only when its step succeeded;
+// one that is unreadable or from another format version reads as absent.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mai {
+
+constexpr int kRecordFormat = 1;
+
+struct BuildRecord {
+  std::string name;
+  std::string platform;
+  std::string engine;
+  std::string builder;                  // how the engine built it: buildx, buildkit, legacy, podman
+  std::string image_id;
+  std::vector<std::string> references;  // <repository>:<tag>-<arch><variant>
+  double seconds = 0;
+};
+
+struct PushRecord {
+  std::string name;
+  std::string platform;
+  std::string engine;
+  std::string image_id;
+  std::string repository;
+  std::string digest;                   // of the pushed manifest
+  std::vector<std::string> references;
+  double seconds = 0;
+};
+
+struct PlatformEntry {
+  std::string platform;
+  std::string digest;
+  std::string media_type;
+  std::int64_t size = 0;  // bytes of the platform's manifest, as the index states it
+  std::string image_id;
+};
+
+// The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.
+struct ManifestRecord {
+  std::string name;
+  std::string repository;
+  std::vector<std::string> tags;
+  std::string engine;
+  std::string index_digest;
+  std::string index_media_type;
+  std::vector<PlatformEntry> platforms;
+  double seconds = 0;
+};
+
+void write_record(const std::filesystem::path& path, const BuildRecord& r);
+void write_record(const std::filesystem::path& path, const PushRecord& r);
+void write_record(const std::filesystem::path& path, const ManifestRecord& r);
+
+// nullopt when the file is missing; a warning and nullopt when it is corrupt or of another format.
+std::optional<BuildRecord> read_build_record(const std::filesystem::path& path);
+std::optional<PushRecord> read_push_record(const std::filesystem::path& path);
+std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& path);
+
+// Removes a step's record before the step runs, so a failure cannot leave the old one standing.
+void remove_record(const std::filesystem::path& path);
+
+}  // namespace mai

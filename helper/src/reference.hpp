@@ -1,0 +1,22 @@
+// Image references (repository, tag, digest) validated against the distribution reference grammar.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mai {
+
+struct Repository {
+  std::string registry;  // host[:port], "docker.io" when the name has none
+  std::string path;      // namespace/package
+  std::string str() const;  // as written by the user, normalised only by validation
+  bool loopback() const;    // 127.0.0.0/8, ::1 or localhost: plain HTTP without configuration
+  std::string original;
+};
+
+// Each throws mai::Error(invalid_input) naming the input, the rule it broke and the valid form.
+Repository parse_repository(std::string_view text);
+void validate_tag(std::string_view tag);
+void validate_digest(std::string_view digest);  // sha256:<64 lowercase hex>
+
+}  // namespace mai

@@ -1,0 +1,122 @@
+#include "spec.hpp"
+
+#include <boost/json.hpp>
+
+#include "error.hpp"
+#include "json_file.hpp"
+
+namespace mai {
+namespace json = boost::json;
+namespace {
+
+class Reader {
+ public:
+  Reader(const json::value& v, std::string origin) : origin_(std::move(origin)) {
+    if (!v.is_object()) fail("", "the spec must be a JSON object");
+    obj_ = &v.get_object();
+  }
+
+  [[noreturn]] void fail(std::string_view key, std::string_view why) const {
+    throw Error(Exit::invalid_input,
+                origin_ + ": " + (key.empty() ? "" : "field '" + std::string(key) + "': ") + std::string(why));
+  }
+
+  const json::value* find(std::string_view key) const { return obj_->if_contains(key); }
+
+  std::string string(std::string_view key, bool required = true, std::string fallback = {}) const {
+    const auto* v = find(key);
+    if (!v) {
+      if (required) fail(key, "missing");
+      return fallback;
+    }
+    if (!v->is_string()) fail(key, "must be a string");
+    return std::string(v->get_string());
+  }
+
+  std::vector<std::string> strings(std::string_view key, bool required = true) const {
+    const auto* v = find(key);
+    if (!v) {
+      if (required) fail(key, "missing");
+      return {};
+    }
+    if (!v->is_array()) fail(key, "must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& e : v->get_array()) {
+      if (!e.is_string()) fail(key, "must be an array of strings");
+      out.emplace_back(e.get_string());
+    }
+    return out;
+  }
+
+ private:
+  const json::object* obj_ = nullptr;
+  std::string origin_;
+};
+
+std::string with_origin(const std::string& origin, const Error& e) { return origin + ": " + e.what(); }
+
+}  // namespace
+
+const Platform& Spec::platform(std::string_view text) const {
+  const auto wanted = parse_platform(text);
+  for (const auto& p : platforms)
+    if (p == wanted) return p;
+  throw Error(Exit::usage, "platform " + wanted.str() + " is not among the image's platforms");
+}
+
+Spec parse_spec(const json::value& value, const std::string& origin) {
+  const Reader r(value, origin);
+  const auto* format = r.find("format");
+  if (!format || !format->is_int64() || format->get_int64() != kSpecFormat)
+    r.fail("format", "must be " + std::to_string(kSpecFormat) + " (spec written by another version? reconfigure)");
+
+  Spec s;
+  try {
+    s.name = r.string("name");
+    if (s.name.empty()) r.fail("name", "must not be empty");
+    s.repository = parse_repository(r.string("repository"));
+    s.tags = r.strings("tags");
+    if (s.tags.empty()) r.fail("tags", "must list at least one tag");
+    for (const auto& t : s.tags) validate_tag(t);
+    for (const auto& p : r.strings("platforms")) {
+      auto parsed = parse_platform(p);
+      for (const auto& seen : s.platforms)
+        if (seen == parsed) r.fail("platforms", "'" + p + "' is listed twice (as " + parsed.str() + ")");
+      s.platforms.push_back(parsed);
+    }
+    if (s.platforms.empty()) r.fail("platforms", "must list at least one platform");
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).starts_with(origin)) throw;
+    throw Error(e.code(), with_origin(origin, e));
+  }
+
+  s.context = r.string("context");
+  s.dockerfile = r.string("dockerfile");
+  if (!s.context.is_absolute()) r.fail("context", "must be an absolute path");
+  if (!s.dockerfile.is_absolute()) r.fail("dockerfile", "must be an absolute path");
+
+  if (const auto* args = r.find("build_args")) {
+    if (!args->is_array()) r.fail("build_args", "must be an array of {\"name\", \"value\"} objects");
+    for (const auto& a : args->get_array()) {
+      const auto* o = a.if_object();
+      const auto* n = o ? o->if_contains("name") : nullptr;
+      const auto* v = o ? o->if_contains("value") : nullptr;
+      if (!n || !v || !n->is_string() || !v->is_string() || n->get_string().empty())
+        r.fail("build_args", "each entry must be {\"name\": <non-empty string>, \"value\": <string>}");
+      s.build_args.push_back({std::string(n->get_string()), std::string(v->get_string())});
+    }
+  }
+  s.engine = r.string("engine", false, "auto");
+  if (s.engine != "auto" && s.engine != "docker" && s.engine != "podman")
+    r.fail("engine", "'" + s.engine + "' is not one of auto, docker, podman");
+  s.network = r.string("network", false);
+  s.docker = r.string("docker", false, "docker");
+  s.podman = r.string("podman", false, "podman");
+  s.skopeo = r.string("skopeo", false, "skopeo");
+  for (const auto& p : r.strings("deps_exclude", false)) s.deps_exclude.emplace_back(p);
+  return s;
+}
+
+Spec load_spec(const std::filesystem::path& path) { return parse_spec(read_json_file(path), path.string()); }
+
+}  // namespace mai

@@ -1,0 +1,28 @@
+// The pipeline's steps, one file each: build.cpp, push.cpp, manifest.cpp. Each removes its record
+// first and writes it last, so only a step that succeeded leaves one.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "process.hpp"
+#include "spec.hpp"
+
+namespace mai {
+
+void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
+                const std::filesystem::path& depfile, Runner& runner);
+
+void push_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
+               const std::filesystem::path& record, Runner& runner);
+
+// `record` is the image's metadata.json.
+void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
+                   const std::filesystem::path& record, Runner& runner);
+
+// "[name platform]": the prefix of every line a step prints.
+inline std::string step_prefix(const Spec& spec, const Platform* platform) {
+  return "[" + spec.name + (platform ? " " + platform->str() : "") + "]";
+}
+
+}  // namespace mai

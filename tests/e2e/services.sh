@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Test services for one state directory: a private dockerd (own socket and data root, no bridge),
+# a registry on a free loopback port, isolated podman storage, QEMU binfmt, and engine wrappers that
+# log every invocation. Two state directories never share anything, so suites can run side by side.
+#
+#   services.sh start DIR   -> writes DIR/env (source it), returns when everything answers
+#   services.sh stop DIR    -> stops what DIR started and removes its data
+#   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests)
+set -euo pipefail
+
+cmd=${1:?usage: services.sh start|stop|registry-start|registry-stop DIR}
+dir=$(realpath -m "${2:?usage: services.sh $cmd DIR}")
+real_docker=${MULTIARCH_TEST_DOCKER:-/usr/bin/docker}   # 20.10: BuildKit built in (see ../shared/engines.md)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! ss -Htln "sport = :$port" | grep -q .; then echo "$port"; return 0; fi
+  done
+  log "no free port found"; return 1
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2; shift 2
+  for _ in $(seq 1 $((limit * 10))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  log "$what did not come up within ${limit}s"; return 1
+}
+
+registry_start() {
+  mkdir -p "$dir/registry"
+  local port
+  for _ in 1 2 3; do
+    port=$(cat "$dir/registry.port" 2>/dev/null || free_port)
+    cat >"$dir/registry.yml" <<YML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $dir/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+YML
+    docker-registry serve "$dir/registry.yml" >>"$dir/registry.log" 2>&1 &
+    echo $! >"$dir/registry.pid"
+    if wait_for 10 "registry on 127.0.0.1:$port" curl -sf "http://127.0.0.1:$port/v2/"; then
+      echo "$port" >"$dir/registry.port"
+      return 0
+    fi
+    registry_stop; rm -f "$dir/registry.port"   # port taken meanwhile: pick another
+  done
+  return 1
+}
+
+registry_stop() {
+  if [[ -f $dir/registry.pid ]]; then
+    kill "$(cat "$dir/registry.pid")" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$dir/registry.pid"
+  fi
+}
+
+write_wrapper() {  # write_wrapper NAME REAL: logs "NAME args..." then runs REAL with the same argv
+  cat >"$dir/bin/$1" <<SH
+#!/bin/sh
+printf '%s\n' "$1 \$*" >>"$dir/engine-calls.log"
+exec $2 "\$@"
+SH
+  chmod +x "$dir/bin/$1"
+}
+
+start() {
+  mkdir -p "$dir"/{bin,docker-config,podman,xdg}
+  : >"$dir/engine-calls.log"
+
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  update-binfmts --enable qemu-aarch64 2>/dev/null || true
+  update-binfmts --enable qemu-arm 2>/dev/null || true
+
+  # Unix socket paths are limited to 108 bytes: keep dockerd's runtime files under a short path.
+  local run; run=$(mktemp -d /tmp/mai-XXXXXX); echo "$run" >"$dir/run.path"
+  dockerd --host "unix://$run/docker.sock" --data-root "$dir/docker-data" --exec-root "$run/exec" \
+          --pidfile "$run/docker.pid" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+          >"$dir/dockerd.log" 2>&1 &
+  echo $! >"$dir/dockerd.pid"
+
+  cat >"$dir/podman/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+runroot = "$run/podman-run"
+graphroot = "$dir/podman/root"
+CONF
+  cat >"$dir/podman/containers.conf" <<CONF
+[engine]
+events_logger = "file"
+cgroup_manager = "cgroupfs"
+tmp_dir = "$run/podman-tmp"
+CONF
+
+  registry_start
+  cat >"$dir/env" <<ENV
+export DOCKER_HOST=unix://$run/docker.sock
+export DOCKER_CONFIG=$dir/docker-config
+export CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf
+export CONTAINERS_CONF=$dir/podman/containers.conf
+export REGISTRY_AUTH_FILE=$dir/podman/auth.json
+export REGISTRY=127.0.0.1:$(cat "$dir/registry.port")
+export MULTIARCH_TEST_STATE=$dir
+export MULTIARCH_TEST_ENGINE_LOG=$dir/engine-calls.log
+export MULTIARCH_IMAGE_DOCKER=$dir/bin/docker
+export MULTIARCH_IMAGE_PODMAN=$dir/bin/podman
+export MULTIARCH_IMAGE_SKOPEO=$dir/bin/skopeo
+export MULTIARCH_IMAGE_NETWORK=none
+ENV
+  write_wrapper docker "$real_docker"
+  write_wrapper podman /usr/bin/podman
+  write_wrapper skopeo /usr/bin/skopeo
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  wait_for 60 dockerd "$real_docker" version
+  log "dockerd at $DOCKER_HOST, registry at $REGISTRY, state in $dir"
+}
+
+stop() {
+  registry_stop
+  if [[ -f $dir/dockerd.pid ]]; then
+    local pid; pid=$(cat "$dir/dockerd.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/dockerd.pid"
+  fi
+  if [[ -d $dir/podman/root ]]; then
+    CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >/dev/null 2>&1 || true
+  fi
+  local run; run=$(cat "$dir/run.path" 2>/dev/null || true)
+  # Overlay mounts of either engine must go before their directories can.
+  grep -E " ($dir|${run:-/nonexistent})/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$dir" ${run:+"$run"}
+}
+
+case $cmd in
+  start) start ;;
+  stop) stop ;;
+  registry-start) registry_start ;;
+  registry-stop) registry_stop ;;
+  *) echo "usage: services.sh start|stop|registry-start|registry-stop DIR" >&2; exit 2 ;;
+esac
