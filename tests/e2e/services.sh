@@ -72,7 +72,8 @@ SH
 }
 
 start() {
-  mkdir -p "$dir"/{bin,docker-config,podman,xdg}
+  mkdir -p "$dir"/{bin,docker-config,podman}
+  echo '{"auths": {}}' >"$dir/podman/auth.json"
   : >"$dir/engine-calls.log"
 
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
