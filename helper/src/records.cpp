@@ -84,8 +84,12 @@ std::optional<Record> read_any(const std::filesystem::path& path, std::string_vi
   try {
     const auto v = read_json_file(path);
     const auto& o = v.as_object();
-    if (o.at("format").as_int64() != kRecordFormat || o.at("kind").as_string() != kind) {
+    if (o.at("format").as_int64() != kRecordFormat) {
       warn_line("", path.string() + " is from another version of the helper; treating it as absent");
+      return std::nullopt;
+    }
+    if (o.at("kind").as_string() != kind) {
+      warn_line("", path.string() + " is not a " + std::string(kind) + " record; treating it as absent");
       return std::nullopt;
     }
     return json::value_to<Record>(v);

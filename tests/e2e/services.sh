@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test services for one state directory: a private dockerd (own socket and data root, no bridge),
-# a registry on a free loopback port, isolated podman storage, QEMU binfmt, and engine wrappers that
-# log every invocation. Two state directories never share anything, so suites can run side by side.
+# a registry on a free loopback port, isolated podman storage and QEMU binfmt. Two state directories
+# share nothing, so suites can run side by side.
 #
 #   services.sh start DIR   -> writes DIR/env (source it), returns when everything answers
 #   services.sh stop DIR    -> stops what DIR started and removes its data
@@ -62,19 +62,9 @@ registry_stop() {
   fi
 }
 
-write_wrapper() {  # write_wrapper NAME REAL: logs "NAME args..." then runs REAL with the same argv
-  cat >"$dir/bin/$1" <<SH
-#!/bin/sh
-printf '%s\n' "$1 \$*" >>"$dir/engine-calls.log"
-exec $2 "\$@"
-SH
-  chmod +x "$dir/bin/$1"
-}
-
 start() {
-  mkdir -p "$dir"/{bin,docker-config,podman}
+  mkdir -p "$dir"/{docker-config,podman}
   echo '{"auths": {}}' >"$dir/podman/auth.json"
-  : >"$dir/engine-calls.log"
 
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
   update-binfmts --enable qemu-aarch64 2>/dev/null || true
@@ -109,15 +99,10 @@ export CONTAINERS_CONF=$dir/podman/containers.conf
 export REGISTRY_AUTH_FILE=$dir/podman/auth.json
 export REGISTRY=127.0.0.1:$(cat "$dir/registry.port")
 export MULTIARCH_TEST_STATE=$dir
-export MULTIARCH_TEST_ENGINE_LOG=$dir/engine-calls.log
-export MULTIARCH_IMAGE_DOCKER=$dir/bin/docker
-export MULTIARCH_IMAGE_PODMAN=$dir/bin/podman
-export MULTIARCH_IMAGE_SKOPEO=$dir/bin/skopeo
+export MULTIARCH_TEST_DOCKER=$real_docker
+export MULTIARCH_IMAGE_DOCKER=$real_docker
 export MULTIARCH_IMAGE_NETWORK=none
 ENV
-  write_wrapper docker "$real_docker"
-  write_wrapper podman /usr/bin/podman
-  write_wrapper skopeo /usr/bin/skopeo
   # shellcheck disable=SC1091
   . "$dir/env"
   wait_for 60 dockerd "$real_docker" version

@@ -1,0 +1,176 @@
+#include <boost/test/unit_test.hpp>
+
+#include "engine.hpp"
+#include "engine_docker.hpp"
+#include "error.hpp"
+#include "fake_runner.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+using mai::test::FakeRunner;
+using Argv = std::vector<std::string>;
+
+namespace {
+
+// A runner whose engines "write" the files they are asked to write.
+FakeRunner engine_runner(const std::string& docker_version, bool buildx) {
+  FakeRunner r;
+  r.on({"buildx", "version"}, {buildx ? 0 : 1, "", "not a docker command"});
+  r.on({"version", "--format", "{{.Client.Version}}"}, {0, docker_version + "\n", ""});
+  auto write_iid = [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--iidfile"), "sha256:abc\n"); };
+  r.on({"build"}, {}, write_iid);
+  r.on({"buildx", "build"}, {}, write_iid);
+  r.on({"push", "--tls-verify=false"}, {}, [](const Command& c) {
+    FakeRunner::write(FakeRunner::value_of(c, "--digestfile"), "sha256:" + std::string(64, 'd'));
+  });
+  r.on({"push"}, {0, "", "1.0-amd64: digest: sha256:" + std::string(64, 'e') + " size: 734"});
+  r.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f') + "\n", ""}, [](const Command& c) {
+    if (auto f = FakeRunner::value_of(c, "--digestfile"); !f.empty()) FakeRunner::write(f, "sha256:" + std::string(64, '1'));
+  });
+  return r;
+}
+
+const Command& find(const FakeRunner& r, const Argv& prefix) {
+  for (const auto& c : r.commands)
+    if (c.argv.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), c.argv.begin() + 1)) return c;
+  BOOST_FAIL("no command starting with " + prefix.front());
+  throw;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(engine)
+
+BOOST_AUTO_TEST_CASE(docker_20_builds_with_its_builtin_buildkit) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner);
+  const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path());
+  BOOST_TEST(built.image_id == "sha256:abc");
+  BOOST_TEST(built.builder == "buildkit");
+  const auto& c = runner.commands.back();
+  const Argv expected{"docker", "build", "--progress=plain", "--platform", "linux/arm/v7", "--network", "none",
+                      "--file", (dir.path() / "Dockerfile").string(), "--iidfile", (dir.path() / "iid").string(),
+                      "--tag", "127.0.0.1:5000/demo/hello:1.0-armv7", "--build-arg", "MSG=a b;$(x) `y` \"z\"",
+                      dir.path().string()};
+  BOOST_TEST(c.argv == expected, boost::test_tools::per_element());
+  BOOST_TEST((c.env.at(0) == std::pair<std::string, std::string>{"DOCKER_BUILDKIT", "1"}));
+}
+
+BOOST_AUTO_TEST_CASE(docker_prefers_buildx_and_loads_the_result) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("28.2.2", true);
+  DockerEngine docker("/usr/local/bin/docker", runner);
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).builder == "buildx");
+  const auto& c = runner.commands.back();
+  BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 4) == Argv{"/usr/local/bin/docker", "buildx", "build", "--load"}));
+}
+
+BOOST_AUTO_TEST_CASE(docker_28_without_buildx_falls_back_to_the_legacy_builder) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("28.2.2", false);
+  DockerEngine docker("docker", runner);
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).builder == "legacy");
+  const auto& c = runner.commands.back();
+  BOOST_TEST(c.argv.at(1) == "build");
+  BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--progress=plain") == 0);
+  BOOST_TEST(c.env.at(0).second == "0");
+}
+
+BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner);
+  const auto digest = docker.push("sha256:abc", "127.0.0.1:5000/demo/hello:1.0-amd64", spec.repository, dir.path());
+  BOOST_TEST(digest == "sha256:" + std::string(64, 'e'));
+  BOOST_TEST((runner.commands.at(0).argv == Argv{"docker", "tag", "sha256:abc", "127.0.0.1:5000/demo/hello:1.0-amd64"}));
+  BOOST_TEST((runner.commands.at(1).argv == Argv{"docker", "push", "127.0.0.1:5000/demo/hello:1.0-amd64"}));
+}
+
+BOOST_AUTO_TEST_CASE(docker_manifest_references_digests_and_is_insecure_only_on_loopback) {
+  mai::test::TempDir dir;
+  auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner);
+  const auto digest = docker.publish_index(spec.repository, "1.0", {"sha256:a", "sha256:b"}, dir.path());
+  BOOST_TEST(digest == "sha256:" + std::string(64, 'f'));
+  BOOST_TEST((find(runner, {"manifest", "rm"}).argv == Argv{"docker", "manifest", "rm", "127.0.0.1:5000/demo/hello:1.0"}));
+  BOOST_TEST((find(runner, {"manifest", "create"}).argv ==
+              Argv{"docker", "manifest", "create", "--insecure", "127.0.0.1:5000/demo/hello:1.0",
+                   "127.0.0.1:5000/demo/hello@sha256:a", "127.0.0.1:5000/demo/hello@sha256:b"}));
+  BOOST_TEST((find(runner, {"manifest", "push"}).argv ==
+              Argv{"docker", "manifest", "push", "--purge", "--insecure", "127.0.0.1:5000/demo/hello:1.0"}));
+
+  runner.commands.clear();
+  docker.publish_index(parse_repository("registry.example.com/team/hello"), "1.0", {"sha256:a"}, dir.path());
+  for (const auto& c : runner.commands) BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--insecure") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(podman_builds_pushes_by_id_and_publishes_with_manifest_commands) {
+  mai::test::TempDir dir;
+  auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("", false);
+  auto podman = make_engine("podman", spec, runner);
+  BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).image_id == "sha256:abc");
+  BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
+              Argv{"podman", "build", "--platform", "linux/amd64"}));
+
+  const auto digest = podman->push("sha256:abc", "127.0.0.1:5000/demo/hello:1-amd64", spec.repository, dir.path());
+  BOOST_TEST(digest == "sha256:" + std::string(64, 'd'));
+  BOOST_TEST((runner.commands.back().argv == Argv{"podman", "push", "--tls-verify=false", "--digestfile",
+                                                 (dir.path() / "digest").string(), "sha256:abc",
+                                                 "docker://127.0.0.1:5000/demo/hello:1-amd64"}));
+  runner.commands.clear();
+  podman->publish_index(spec.repository, "1.0", {"sha256:a"}, dir.path());
+  BOOST_TEST((find(runner, {"manifest", "add"}).argv == Argv{"podman", "manifest", "add", "--tls-verify=false",
+                                                            "127.0.0.1:5000/demo/hello:1.0",
+                                                            "docker://127.0.0.1:5000/demo/hello@sha256:a"}));
+  BOOST_TEST(find(runner, {"manifest", "push"}).argv.at(3) == "--all");
+  runner.commands.clear();
+  podman->read_index(spec.repository, "1.0");
+  BOOST_TEST((runner.commands.back().argv ==
+              Argv{"skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:5000/demo/hello:1.0"}));
+}
+
+BOOST_AUTO_TEST_CASE(auto_takes_the_first_engine_that_answers) {
+  mai::test::TempDir dir;
+  auto json = mai::test::spec_json(dir.path());
+  json["engine"] = "auto";
+  const auto spec = parse_spec(json, "spec.json");
+  FakeRunner runner;
+  runner.rules.push_back({{"version"}, {1, "", "Cannot connect to the Docker daemon"}, {}});
+  runner.rules.front().effect = [&](const Command& c) {
+    if (c.argv[0] == "podman") runner.rules.front().result.exit_code = 0;
+  };
+  BOOST_TEST(resolve_engine(spec, runner)->name() == "podman");
+  BOOST_TEST(runner.commands.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(auto_with_no_engine_answering_names_both) {
+  mai::test::TempDir dir;
+  auto json = mai::test::spec_json(dir.path());
+  json["engine"] = "auto";
+  const auto spec = parse_spec(json, "spec.json");
+  FakeRunner runner;
+  runner.on({"version"}, {1, "", "daemon not running"});
+  try {
+    resolve_engine(spec, runner);
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::engine_missing));
+    BOOST_TEST(std::string(e.what()).find("docker: docker version exited 1") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("podman:") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(push_digest_is_read_from_dockers_last_digest_line) {
+  BOOST_TEST(parse_push_digest("a: Pushed\n1.0-amd64: digest: sha256:" + std::string(64, '7') + " size: 734\n") ==
+             "sha256:" + std::string(64, '7'));
+  BOOST_TEST(parse_push_digest("no digest here").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,67 @@
+#include <boost/test/unit_test.hpp>
+
+#include "error.hpp"
+#include "index.hpp"
+
+using namespace mai;
+
+namespace {
+const std::string kA = "sha256:" + std::string(64, 'a');
+const std::string kB = "sha256:" + std::string(64, 'b');
+const std::string kList = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
+  "manifests":[
+   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":734,"digest":")" + kA + R"(",
+    "platform":{"architecture":"amd64","os":"linux"}},
+   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":735,"digest":")" + kB + R"(",
+    "platform":{"architecture":"arm","os":"linux","variant":"v7"}},
+   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":"sha256:cc",
+    "platform":{"architecture":"unknown","os":"unknown"}}]})";
+
+std::string error_of(auto f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::verify_failed));
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(index_list)
+
+BOOST_AUTO_TEST_CASE(parses_platforms_and_sizes) {
+  const auto idx = parse_index(kList);
+  BOOST_TEST(idx.media_type == "application/vnd.docker.distribution.manifest.list.v2+json");
+  BOOST_TEST(idx.entries.size() == 3u);
+  BOOST_TEST(idx.entries[1].platform == "linux/arm/v7");
+  BOOST_TEST(idx.entries[1].size == 735);
+  BOOST_TEST(idx.entries[2].platform == "unknown/unknown");
+}
+
+BOOST_AUTO_TEST_CASE(verification_passes_when_each_platform_is_there_once_with_its_digest) {
+  const auto entries = verify_index(parse_index(kList), {{"linux/arm/v7", kB}, {"linux/amd64", kA}}, "r:1");
+  BOOST_TEST(entries.size() == 2u);
+  BOOST_TEST(entries[0].digest == kB);
+}
+
+BOOST_AUTO_TEST_CASE(verification_names_missing_wrong_and_duplicated_platforms) {
+  const auto idx = parse_index(kList);
+  BOOST_TEST(error_of([&] { verify_index(idx, {{"linux/arm64", kA}}, "r:1"); }).find("linux/arm64 is missing") != std::string::npos);
+  BOOST_TEST(error_of([&] { verify_index(idx, {{"linux/amd64", kB}}, "r:1"); }).find("has " + kA + " but " + kB) != std::string::npos);
+  auto dup = idx;
+  dup.entries.push_back(dup.entries[0]);
+  BOOST_TEST(error_of([&] { verify_index(dup, {{"linux/amd64", kA}}, "r:1"); }).find("appears 2 times") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_single_image_manifest_is_not_an_index) {
+  BOOST_TEST(error_of([] { parse_index(R"({"schemaVersion":2,"config":{}})"); }).find("not return a manifest list") != std::string::npos);
+  BOOST_TEST(!error_of([] { parse_index("garbage"); }).empty());
+}
+
+BOOST_AUTO_TEST_CASE(sha256_of_known_inputs) {
+  BOOST_TEST(sha256_digest("") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  BOOST_TEST(sha256_digest("abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

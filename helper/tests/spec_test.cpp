@@ -1,0 +1,90 @@
+#include <boost/test/unit_test.hpp>
+
+#include "error.hpp"
+#include "spec.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+using mai::test::spec_json;
+
+namespace {
+std::string error_of(const boost::json::value& v) {
+  try {
+    parse_spec(v, "spec.json");
+  } catch (const Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::invalid_input));
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(spec)
+
+BOOST_AUTO_TEST_CASE(reads_every_field) {
+  const auto s = parse_spec(spec_json("/ctx"), "spec.json");
+  BOOST_TEST(s.name == "hello");
+  BOOST_TEST(s.repository.str() == "127.0.0.1:5000/demo/hello");
+  BOOST_TEST(s.tags.size() == 2u);
+  BOOST_TEST(s.platforms.size() == 2u);
+  BOOST_TEST(s.platforms[1].str() == "linux/arm/v7");
+  BOOST_TEST(s.build_args.at(0).value == "a b;$(x) `y` \"z\"");
+  BOOST_TEST(s.engine == "docker");
+  BOOST_TEST(s.network == "none");
+  BOOST_TEST(s.docker == "docker");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_hand_edited_nonsense_with_the_field_name) {
+  BOOST_TEST(contains(error_of(boost::json::value("nonsense")), "must be a JSON object"));
+  auto j = spec_json("/ctx");
+  j["format"] = 99;
+  BOOST_TEST(contains(error_of(j), "field 'format'"));
+  j = spec_json("/ctx");
+  j.erase("repository");
+  BOOST_TEST(contains(error_of(j), "field 'repository': missing"));
+  j = spec_json("/ctx");
+  j["tags"] = 5;
+  BOOST_TEST(contains(error_of(j), "field 'tags': must be an array"));
+  j = spec_json("/ctx");
+  j["tags"] = boost::json::array{};
+  BOOST_TEST(contains(error_of(j), "at least one tag"));
+  j = spec_json("/ctx");
+  j["platforms"] = {"linux/arm64", "linux/aarch64"};
+  BOOST_TEST(contains(error_of(j), "listed twice"));
+  j = spec_json("/ctx");
+  j["platforms"] = {"linux/amd65"};
+  BOOST_TEST(contains(error_of(j), "spec.json: invalid platform 'linux/amd65'"));
+  j = spec_json("/ctx");
+  j["engine"] = "containerd";
+  BOOST_TEST(contains(error_of(j), "'containerd' is not one of auto, docker, podman"));
+  j = spec_json("/ctx");
+  j["context"] = "relative/dir";
+  BOOST_TEST(contains(error_of(j), "field 'context': must be an absolute path"));
+  j = spec_json("/ctx");
+  j["build_args"] = {{{"name", ""}, {"value", "x"}}};
+  BOOST_TEST(contains(error_of(j), "field 'build_args'"));
+  j = spec_json("/ctx");
+  j["repository"] = "Registry.example.com/Team/x";
+  BOOST_TEST(contains(error_of(j), "uppercase"));
+}
+
+BOOST_AUTO_TEST_CASE(finds_a_platform_by_any_spelling) {
+  const auto s = parse_spec(spec_json("/ctx"), "spec.json");
+  BOOST_TEST(s.platform("linux/armhf").str() == "linux/arm/v7");
+  BOOST_CHECK_THROW(s.platform("linux/arm64"), Error);
+}
+
+BOOST_AUTO_TEST_CASE(load_reports_invalid_json_with_the_path) {
+  mai::test::TempDir dir;
+  const auto path = dir.file("spec.json", "{ not json");
+  try {
+    load_spec(path);
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(contains(e.what(), path.string()));
+    BOOST_TEST(contains(e.what(), "not valid JSON"));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

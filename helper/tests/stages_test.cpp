@@ -1,0 +1,113 @@
+#include <boost/test/unit_test.hpp>
+
+#include "error.hpp"
+#include "fake_runner.hpp"
+#include "json_file.hpp"
+#include "records.hpp"
+#include "stages.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+using mai::test::FakeRunner;
+
+namespace {
+
+struct Fixture {
+  mai::test::TempDir dir;
+  Spec spec;
+  FakeRunner runner;
+  std::filesystem::path state;
+
+  Fixture() {
+    dir.file("ctx/Dockerfile", "FROM scratch\n");
+    dir.file("ctx/file.txt", "x");
+    spec = mai::test::make_spec(dir.path() / "ctx");
+    state = dir.path() / "state";
+    runner.on({"buildx", "version"}, {1, "", ""});
+    runner.on({"version", "--format", "{{.Client.Version}}"}, {0, "20.10.24\n", ""});
+    runner.on({"build"}, {}, [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--iidfile"), "sha256:abc"); });
+  }
+  std::filesystem::path build_record() const { return state / "build-linux-amd64.json"; }
+};
+
+std::string error_of(auto f, Exit expected) {
+  try {
+    f();
+  } catch (const Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(expected));
+    return e.what();
+  }
+  BOOST_FAIL("no error");
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(stages)
+
+BOOST_FIXTURE_TEST_CASE(build_writes_its_record_and_a_depfile_of_the_context, Fixture) {
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  const auto record = read_build_record(build_record());
+  BOOST_REQUIRE(record);
+  BOOST_TEST(record->image_id == "sha256:abc");
+  BOOST_TEST(record->engine == "docker");
+  BOOST_TEST(record->references.size() == 2u);
+  BOOST_TEST(record->references[0] == "127.0.0.1:5000/demo/hello:1.0-amd64");
+  BOOST_TEST(record->references[1] == "127.0.0.1:5000/demo/hello:latest-amd64");
+  const auto depfile = read_text_file(state / "build.d");
+  BOOST_TEST(depfile.starts_with(build_record().string() + ":"));
+  BOOST_TEST(depfile.find("ctx/file.txt") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fixture) {
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  BOOST_REQUIRE(std::filesystem::exists(build_record()));
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"build"}, {1, "", "ERROR: failed to solve"}, {}});
+  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner); },
+                             Exit::step_failed);
+  BOOST_TEST(what.find("docker build for linux/amd64 failed (exit 1)") != std::string::npos);
+  BOOST_TEST(what.find("ERROR: failed to solve") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(build_record()));
+}
+
+BOOST_FIXTURE_TEST_CASE(push_without_a_build_record_names_the_target_to_build, Fixture) {
+  const auto what = error_of([&] { push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner); },
+                             Exit::step_failed);
+  BOOST_TEST(what.find("hello-build-linux-amd64") != std::string::npos);
+  BOOST_TEST(runner.commands.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixture) {
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
+  const auto record = read_push_record(state / "push.json");
+  BOOST_REQUIRE(record);
+  BOOST_TEST(record->digest == "sha256:" + std::string(64, 'e'));
+  std::size_t pushes = 0;
+  for (const auto& c : runner.commands) pushes += c.argv.at(1) == "push";
+  BOOST_TEST(pushes == 2u);  // one per tag
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, Fixture) {
+  const auto a = "sha256:" + std::string(64, 'a');
+  const auto b = "sha256:" + std::string(64, 'b');
+  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "i1", spec.repository.str(), a, {}, 0});
+  write_record(state / "p2.json", PushRecord{"hello", "linux/arm/v7", "docker", "i2", spec.repository.str(), b, {}, 0});
+  runner.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f'), ""});
+  runner.on({"manifest", "inspect"},
+            {0, R"({"manifests":[{"digest":")" + a + R"(","platform":{"os":"linux","architecture":"amd64"}}]})", ""});
+  const auto what = error_of([&] { manifest_step(spec, {state / "p1.json", state / "p2.json"}, state / "metadata.json", runner); },
+                             Exit::verify_failed);
+  BOOST_TEST(what.find("linux/arm/v7 is missing") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_refuses_to_run_before_every_platform_is_pushed, Fixture) {
+  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "i1", spec.repository.str(), "sha256:a", {}, 0});
+  const auto what = error_of([&] { manifest_step(spec, {state / "p1.json"}, state / "metadata.json", runner); }, Exit::step_failed);
+  BOOST_TEST(what.find("no push record for linux/arm/v7") != std::string::npos);
+  BOOST_TEST(runner.commands.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,47 @@
+# Shared by the end-to-end tests: assertions, per-test engine wrappers that count invocations, and
+# the services' environment. Source it; it expects MULTIARCH_TEST_STATE (set by ctest).
+set -euo pipefail
+
+: "${MULTIARCH_TEST_STATE:?run through ctest (the e2e services fixture sets it)}"
+# shellcheck disable=SC1091
+. "$MULTIARCH_TEST_STATE/env"
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+test_name=$(basename "$0" .sh)
+
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+step() { printf '\n=== %s\n' "$*"; }
+assert_eq() {  # assert_eq ACTUAL EXPECTED WHAT
+  [[ $1 == "$2" ]] || fail "$3: expected [$2], got [$1]"
+  printf 'ok: %s = %s\n' "$3" "$2"
+}
+
+# A private working directory, removed when the test ends (kept on failure for inspection).
+work=$(mktemp -d "$MULTIARCH_TEST_STATE/$test_name-XXXXXX")
+trap 'status=$?; if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi' EXIT
+
+# Engine wrappers for this test only: each logs "NAME argv..." to $work/engine-calls.log, then runs
+# the real program with the same argv.
+mkdir -p "$work/bin"
+for engine in docker:"$MULTIARCH_TEST_DOCKER" podman:/usr/bin/podman skopeo:/usr/bin/skopeo; do
+  name=${engine%%:*} real=${engine#*:}
+  printf '#!/bin/sh\nprintf "%%s\\n" "%s $*" >>"%s"\nexec %s "$@"\n' "$name" "$work/engine-calls.log" "$real" >"$work/bin/$name"
+  chmod +x "$work/bin/$name"
+done
+: >"$work/engine-calls.log"
+engine_settings=(-DMULTIARCH_IMAGE_DOCKER="$work/bin/docker" -DMULTIARCH_IMAGE_PODMAN="$work/bin/podman"
+                 -DMULTIARCH_IMAGE_SKOPEO="$work/bin/skopeo" -DMULTIARCH_IMAGE_NETWORK=none)
+helper_settings=()
+[[ -n ${MULTIARCH_TEST_HELPER:-} ]] && helper_settings=(-DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER")
+
+engine_calls() { wc -l <"$work/engine-calls.log" | tr -d ' '; }
+reset_engine_calls() { : >"$work/engine-calls.log"; }
+engine_calls_matching() { grep -cE "$1" "$work/engine-calls.log" || true; }
+
+# Runs one platform of an image from the registry with docker or podman and prints its output.
+run_image() {  # run_image docker|podman REFERENCE PLATFORM
+  case $1 in
+    docker) "$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform "$3" "$2" ;;
+    podman) podman run --rm --network=none --tls-verify=false --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+              --platform "$3" "$2" ;;
+  esac
+}
