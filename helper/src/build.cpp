@@ -41,7 +41,18 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
   auto engine = resolve_engine(spec, runner);
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
-  const auto built = engine->build(spec, platform, refs, scratch.path());
+  auto built = engine->build(spec, platform, refs, scratch.path());
+  // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
+  // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.
+  const auto wanted = platform.os + "/" + platform.arch;
+  if (auto got = engine->image_platform(built.image_id); got != wanted) {
+    warn_line(prefix, engine->name() + " returned a " + got + " image for " + platform.str() +
+                          " (a layer cache that ignores the platform); building again without the cache");
+    built = engine->build(spec, platform, refs, scratch.path(), true);
+    if (got = engine->image_platform(built.image_id); got != wanted)
+      throw Error(Exit::step_failed, prefix + " " + engine->name() + " built a " + got + " image for " + platform.str() +
+                                         " even without its cache; is emulation (binfmt/QEMU) set up for it?");
+  }
 
   write_file_atomically(depfile, render_depfile(record, inputs));
   write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.builder, built.image_id, refs, clock.seconds()});

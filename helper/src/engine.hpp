@@ -30,9 +30,12 @@ class Engine {
   virtual std::string name() const = 0;
 
   // Builds one platform and tags it with every reference; scratch is a private directory for files
-  // the engine writes (image id).
+  // the engine writes (image id). no_cache: ignore the engine's layer cache.
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                           const std::filesystem::path& scratch) = 0;
+                           const std::filesystem::path& scratch, bool no_cache = false) = 0;
+
+  // "os/arch" of a local image, as its config states it.
+  virtual std::string image_platform(const std::string& image_id) = 0;
 
   // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed.
   virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,

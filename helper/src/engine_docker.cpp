@@ -36,7 +36,7 @@ DockerEngine::Builder DockerEngine::detect_builder() {
 }
 
 BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch) {
+                               const std::filesystem::path& scratch, bool no_cache) {
   const auto builder = detect_builder();
   const auto iidfile = scratch / "iid";
   Command c;
@@ -51,12 +51,20 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
                   "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
   c.argv.insert(c.argv.end(), {"--platform", platform.str()});
   if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
+  if (no_cache) c.argv.push_back("--no-cache");
   c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
   for (const auto& r : references) c.argv.insert(c.argv.end(), {"--tag", r});
   for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
   c.argv.push_back(spec.context.string());
   require_success(c, runner_.run(c, Output::stream), "docker build for " + platform.str());
   return {trim(read_text_file(iidfile)), builder == Builder::buildx ? "buildx" : builder == Builder::buildkit ? "buildkit" : "legacy"};
+}
+
+std::string DockerEngine::image_platform(const std::string& image_id) {
+  const Command c{{exe_, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id}};
+  const auto r = runner_.run(c, Output::capture);
+  require_success(c, r, "docker image inspect " + image_id);
+  return trim(r.out);
 }
 
 std::string DockerEngine::push(const std::string& image_id, const std::string& reference, const Repository&,

@@ -19,10 +19,11 @@ void add_tls(Command& c, const Repository& repository) {
 }  // namespace
 
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch) {
+                               const std::filesystem::path& scratch, bool no_cache) {
   const auto iidfile = scratch / "iid";
   Command c{{exe_, "build", "--platform", platform.str()}};
   if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
+  if (no_cache) c.argv.push_back("--no-cache");
   c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
   for (const auto& r : references) c.argv.insert(c.argv.end(), {"--tag", r});
   for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
@@ -31,6 +32,13 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
   auto id = trim(read_text_file(iidfile));
   if (!id.starts_with("sha256:")) id = "sha256:" + id;
   return {id, "podman"};
+}
+
+std::string PodmanEngine::image_platform(const std::string& image_id) {
+  const Command c{{exe_, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id}};
+  const auto r = runner_.run(c, Output::capture);
+  require_success(c, r, "podman image inspect " + image_id);
+  return trim(r.out);
 }
 
 std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,

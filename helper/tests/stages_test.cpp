@@ -26,6 +26,13 @@ struct Fixture {
     runner.on({"buildx", "version"}, {1, "", ""});
     runner.on({"version", "--format", "{{.Client.Version}}"}, {0, "20.10.24\n", ""});
     runner.on({"build"}, {}, [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--iidfile"), "sha256:abc"); });
+    runner.on({"image", "inspect"}, {0, "linux/amd64\n", ""});
+  }
+  std::size_t count(const std::string& verb, const std::string& flag = "") const {
+    std::size_t n = 0;
+    for (const auto& c : runner.commands)
+      n += c.argv.at(1) == verb && (flag.empty() || std::count(c.argv.begin(), c.argv.end(), flag));
+    return n;
   }
   std::filesystem::path build_record() const { return state / "build-linux-amd64.json"; }
 };
@@ -57,6 +64,26 @@ BOOST_FIXTURE_TEST_CASE(build_writes_its_record_and_a_depfile_of_the_context, Fi
   const auto depfile = read_text_file(state / "build.d");
   BOOST_TEST(depfile.starts_with(build_record().string() + ":"));
   BOOST_TEST(depfile.find("ctx/file.txt") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_is_built_again_without_the_cache, Fixture) {
+  int inspections = 0;
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64\n", ""}, {}});
+  runner.rules.front().effect = [&](const Command&) {
+    if (++inspections == 2) runner.rules.front().result.out = "linux/amd64\n";
+  };
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  BOOST_TEST(count("build") == 2u);
+  BOOST_TEST(count("build", "--no-cache") == 1u);
+  BOOST_TEST(std::filesystem::exists(build_record()));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_even_without_cache_fails_with_no_record, Fixture) {
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64\n", ""}, {}});
+  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner); },
+                             Exit::step_failed);
+  BOOST_TEST(what.find("built a linux/arm64 image for linux/amd64") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(build_record()));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fixture) {
