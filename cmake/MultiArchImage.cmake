@@ -1,7 +1,9 @@
 # MultiArchImage: multi-architecture container images as targets of the build.
 # Public: add_multiarch_image(). Private helpers are named _multiarch_*.
 include_guard(GLOBAL)
-cmake_minimum_required(VERSION 3.21)
+# Functions run with the policies in force where they are defined (here), not the caller's: this
+# gives CMP0116 NEW (depfile paths taken as written) whatever the consuming project sets.
+cmake_policy(VERSION 3.21)
 
 # Settings: cache variables whose defaults come from the environment, so CI can set them without
 # touching the project.
@@ -63,8 +65,6 @@ Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, 
 #]=======================================================================]
 function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
-  cmake_policy(PUSH)
-  cmake_policy(SET CMP0116 NEW)  # depfile paths are taken as written (absolute)
 
   set(options "")
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE)
@@ -206,7 +206,6 @@ function(add_multiarch_image name)
   endforeach()
 
   set_property(GLOBAL APPEND PROPERTY MULTIARCH_IMAGES "${name}")
-  cmake_policy(POP)
 endfunction()
 
 # The helper as a COMMAND word: a path from MULTIARCH_IMAGE_HELPER, or the helper target (built
@@ -249,9 +248,12 @@ function(_multiarch_validate_repository name repository)
       if(NOT first MATCHES "^(${component}(\\.${component})*|\\[[0-9a-fA-F:.]+\\])(:([0-9]+))?$")
         message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has a bad registry host `${first}` ${valid}")
       endif()
-      if(first MATCHES ":([0-9]+)$" AND (CMAKE_MATCH_1 LESS 1 OR CMAKE_MATCH_1 GREATER 65535))
-        message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has port ${CMAKE_MATCH_1}, "
-          "not a number from 1 to 65535 ${valid}")
+      if(first MATCHES ":([0-9]+)$")
+        set(port "${CMAKE_MATCH_1}")
+        if(port LESS 1 OR port GREATER 65535)
+          message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` has port ${port}, "
+            "not a number from 1 to 65535 ${valid}")
+        endif()
       endif()
       set(path "${rest}")
     endif()
