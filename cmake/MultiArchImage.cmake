@@ -217,13 +217,11 @@ function(_multiarch_helper out name)
     endif()
     set(${out} "${MULTIARCH_IMAGE_HELPER}" PARENT_SCOPE)
   elseif(TARGET MultiArchImage::multiarch-image)
-    get_target_property(imported MultiArchImage::multiarch-image IMPORTED)
-    if(CMAKE_CROSSCOMPILING AND NOT imported)
-      message(FATAL_ERROR "add_multiarch_image(${name}): this project cross-compiles, so the helper built here would "
-        "not run on this machine. Install the helper for the host (cmake --install of cmake-multiarch-image) and use "
-        "find_package(MultiArchImage), or set MULTIARCH_IMAGE_HELPER to a host build of multiarch-image.")
-    endif()
     set(${out} MultiArchImage::multiarch-image PARENT_SCOPE)
+  elseif(CMAKE_CROSSCOMPILING)
+    message(FATAL_ERROR "add_multiarch_image(${name}): this project cross-compiles, so a helper built here would "
+      "not run on this machine. Set MULTIARCH_IMAGE_HELPER to a host build of multiarch-image (for example one "
+      "installed by `cmake --install` of cmake-multiarch-image).")
   else()
     message(FATAL_ERROR "add_multiarch_image(${name}): no multiarch-image helper: use find_package(MultiArchImage), "
       "add_subdirectory/FetchContent of cmake-multiarch-image, or set MULTIARCH_IMAGE_HELPER")

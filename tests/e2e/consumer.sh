@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A consumer project adopts the module in one of the three supported ways, builds and publishes an
+# image of its own program, and does not build our tests or examples.
+#   consumer.sh find_package|fetchcontent|subdirectory
+. "$(dirname "$0")/lib.sh"
+mode=$1
+settings=(-DMODE="$mode" -DCONSUMER_REGISTRY="$REGISTRY" -DMULTIARCH_IMAGE_ENGINE=docker "${engine_settings[@]}")
+
+case $mode in
+  find_package)
+    step "install cmake-multiarch-image into a prefix"
+    cmake -S "$repo_root" -B "$work/self" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=OFF
+    cmake --build "$work/self"
+    cmake --install "$work/self" --prefix "$work/prefix"
+    [[ -x $work/prefix/bin/multiarch-image ]] || fail "the helper was not installed"
+    [[ -f $work/prefix/lib/cmake/MultiArchImage/MultiArchImageConfigVersion.cmake ]] || fail "no version file installed"
+    settings+=(-DCMAKE_PREFIX_PATH="$work/prefix")
+    ;;
+  fetchcontent)
+    settings+=(-DMULTIARCH_IMAGE_GIT="$repo_root" -DMULTIARCH_IMAGE_GIT_TAG="$(git -C "$repo_root" rev-parse HEAD)")
+    ;;
+  subdirectory)
+    settings+=(-DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root")
+    step "a cross-compiling consumer must name a host helper"
+    cross=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++)
+    if output=$(cmake -S "$repo_root/tests/projects/consumer" -B "$work/cross" -G Ninja "${settings[@]}" "${cross[@]}" 2>&1); then
+      fail "configuring a cross-compiling consumer without a host helper succeeded"
+    fi
+    grep -q "this project cross-compiles" <<<"$output" || fail "unexpected message: $output"
+    echo "ok: cross-compiling without a host helper is refused with an explanation"
+    cmake -S "$repo_root/tests/projects/consumer" -B "$work/cross" -G Ninja "${settings[@]}" "${cross[@]}" \
+      -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER" >/dev/null
+    echo "ok: with MULTIARCH_IMAGE_HELPER it configures"
+    ;;
+esac
+
+step "configure and publish the consumer's image ($mode)"
+cmake -S "$repo_root/tests/projects/consumer" -B "$work/build" -G Ninja "${settings[@]}"
+targets=$(cmake --build "$work/build" --target help)
+for unwanted in multiarch-image-unit-tests hello-build; do
+  if grep -q "^$unwanted:" <<<"$targets"; then fail "the consumer's build has our target $unwanted"; fi
+done
+echo "ok: no tests or examples of ours in the consumer's build"
+cmake --build "$work/build" --target image-push
+output=$(run_image docker "$REGISTRY/consumer/greeter-$mode:3.1.0" linux/amd64)
+assert_eq "$output" "greetings from a consumer project" "the consumer's image runs"

@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("greetings from a consumer project"); }
