@@ -50,7 +50,7 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
                           " (a layer cache that ignores the platform); building again without the cache");
     built = engine->build(spec, platform, refs, scratch.path(), true);
     if (got = engine->image_platform(built.image_id); got != wanted)
-      throw Error(Exit::step_failed, prefix + " " + engine->name() + " built a " + got + " image for " + platform.str() +
+      throw Error(Exit::step_failed, engine->name() + " built a " + got + " image for " + platform.str() +
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");
   }
 

@@ -50,6 +50,16 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
 };
 
+// Runs one step; its errors carry the step's prefix, so a failure in a parallel build names its image
+// and platform even where the build tool shows the message apart from the step's output.
+void in_step(const std::string& prefix, const std::function<void()>& step) {
+  try {
+    step();
+  } catch (const Error& e) {
+    throw Error(e.code(), prefix + " " + e.what());
+  }
+}
+
 struct Subcommand {
   const char* name;
   const char* usage;
@@ -66,8 +76,9 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
-         ProcessRunner runner(step_prefix(spec, &platform));
-         build_step(spec, platform, a.one("record"), a.one("depfile"), runner);
+         const auto prefix = step_prefix(spec, &platform);
+         ProcessRunner runner(prefix);
+         in_step(prefix, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner); });
        }},
       {"push", "--spec FILE --platform P --build-record FILE --record FILE",
        "push one platform's built image; record the pushed digest",
@@ -75,8 +86,9 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
-         ProcessRunner runner(step_prefix(spec, &platform));
-         push_step(spec, platform, a.one("build-record"), a.one("record"), runner);
+         const auto prefix = step_prefix(spec, &platform);
+         ProcessRunner runner(prefix);
+         in_step(prefix, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner); });
        }},
       {"manifest", "--spec FILE --push-record FILE... --record FILE",
        "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
@@ -85,8 +97,9 @@ const std::vector<Subcommand>& subcommands() {
          const auto spec = load_spec(a.one("spec"));
          std::vector<std::filesystem::path> records;
          for (const auto& r : a.all("push-record")) records.emplace_back(r);
-         ProcessRunner runner(step_prefix(spec, nullptr));
-         manifest_step(spec, records, a.one("record"), runner);
+         const auto prefix = step_prefix(spec, nullptr);
+         ProcessRunner runner(prefix);
+         in_step(prefix, [&] { manifest_step(spec, records, a.one("record"), runner); });
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},

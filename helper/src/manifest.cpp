@@ -24,10 +24,10 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     for (const auto& path : push_records)
       if (auto r = read_push_record(path); r && r->platform == platform.str()) match = std::move(r);
     if (!match || match->repository != spec.repository.str())
-      throw Error(Exit::step_failed, prefix + " no push record for " + platform.str() + " of " + spec.repository.str() +
+      throw Error(Exit::step_failed, "no push record for " + platform.str() + " of " + spec.repository.str() +
                                          "; push it first (target " + spec.name + "-push-" + platform.target_suffix() + ")");
     if (!pushed.empty() && match->engine != pushed.front().engine)
-      throw Error(Exit::step_failed, prefix + " " + platform.str() + " was pushed by " + match->engine + " but " +
+      throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " +
                                          pushed.front().platform + " by " + pushed.front().engine +
                                          "; one manifest list needs one engine (set ENGINE)");
     pushed.push_back(std::move(*match));

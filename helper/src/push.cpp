@@ -16,7 +16,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   remove_record(record);
   const auto built = read_build_record(build_record);
   if (!built || built->platform != platform.str())
-    throw Error(Exit::step_failed, prefix + " no build record for " + platform.str() + " at " + build_record.string() +
+    throw Error(Exit::step_failed, "no build record for " + platform.str() + " at " + build_record.string() +
                                        "; build the platform first (target " + spec.name + "-build-" +
                                        platform.target_suffix() + ")");
   print_line(prefix, "push started (" + spec.repository.registry + ")");
@@ -27,7 +27,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   for (const auto& ref : built->references) {
     const auto d = engine->push(built->image_id, ref, spec.repository, scratch.path());
     if (!digest.empty() && d != digest)
-      throw Error(Exit::step_failed, prefix + " " + ref + " was pushed as " + d + " but the same image went out as " +
+      throw Error(Exit::step_failed, ref + " was pushed as " + d + " but the same image went out as " +
                                          digest + " under another tag");
     digest = d;
   }

@@ -43,7 +43,9 @@ log: {level: warn}
 storage: {filesystem: {rootdirectory: $dir/registry}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 YML
-    docker-registry serve "$dir/registry.yml" >>"$dir/registry.log" 2>&1 &
+    # The registry reads REGISTRY_* variables as configuration (podman's REGISTRY_AUTH_FILE among them).
+    local unset=(); for v in $(compgen -e | grep '^REGISTRY_' || true); do unset+=(-u "$v"); done
+    env "${unset[@]}" docker-registry serve "$dir/registry.yml" >>"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
     if wait_for 10 "registry on 127.0.0.1:$port" curl -sf "http://127.0.0.1:$port/v2/"; then
       echo "$port" >"$dir/registry.port"
