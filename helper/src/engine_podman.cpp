@@ -21,7 +21,10 @@ void add_tls(Command& c, const Repository& repository) {
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                                const std::filesystem::path& scratch, bool no_cache) {
   const auto iidfile = scratch / "iid";
-  Command c{{exe_, "build", "--platform", platform.str()}};
+  // Podman 4.3's layer cache ignores the platform: a concurrent or earlier build for another platform
+  // leaks its cached steps, and with them its architecture variant, into this image's config. The
+  // build graph already decides when a platform is rebuilt, so podman's layer cache is not used.
+  Command c{{exe_, "build", "--layers=false", "--platform", platform.str()}};
   if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
   if (no_cache) c.argv.push_back("--no-cache");
   c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});

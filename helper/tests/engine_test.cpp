@@ -116,8 +116,8 @@ BOOST_AUTO_TEST_CASE(podman_builds_pushes_by_id_and_publishes_with_manifest_comm
   auto runner = engine_runner("", false);
   auto podman = make_engine("podman", spec, runner);
   BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).image_id == "sha256:abc");
-  BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
-              Argv{"podman", "build", "--platform", "linux/amd64"}));
+  BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 5) ==
+              Argv{"podman", "build", "--layers=false", "--platform", "linux/amd64"}));
 
   const auto digest = podman->push("sha256:abc", "127.0.0.1:5000/demo/hello:1-amd64", spec.repository, dir.path());
   BOOST_TEST(digest == "sha256:" + std::string(64, 'd'));
