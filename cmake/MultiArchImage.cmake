@@ -23,6 +23,8 @@ _multiarch_setting(MULTIARCH_IMAGE_DOCKER docker STRING "The docker client: a na
 _multiarch_setting(MULTIARCH_IMAGE_PODMAN podman STRING "The podman executable: a name looked up on PATH, or a path")
 _multiarch_setting(MULTIARCH_IMAGE_SKOPEO skopeo STRING "skopeo, with which the podman engine reads registries back")
 _multiarch_setting(MULTIARCH_IMAGE_NETWORK "" STRING "Network mode for image builds (e.g. none); empty: the engine's default")
+_multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
+  "Per-platform builders for every image, overriding BUILDERS: <platform>=<builder>;... (e.g. linux/arm64=ssh://ci@arm-box)")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
 
@@ -45,7 +47,13 @@ Adds targets that build, push and publish one multi-architecture image::
     [DOCKERFILE <file>]                           # default: <CONTEXT>/Dockerfile
     [BUILD_ARGS <KEY>=<VALUE>...]
     [DEPENDS <target-or-file>...]                 # made before any platform is built
+    [BUILDERS <platform>=<builder>...]            # default: the engine's default daemon/storage
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
+
+``BUILDERS`` sends a platform's build and push to another engine instance: a ``unix://``, ``tcp://``
+or ``ssh://`` URL (docker ``--host``, podman ``--url``), a docker context or podman connection name,
+or ``buildx:<name>`` (a docker buildx builder). The cache variable ``MULTIARCH_IMAGE_BUILDERS`` (same
+form, ``;``-separated) overrides it per platform for every image, so CI can choose without editing.
 
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
@@ -68,7 +76,7 @@ function(add_multiarch_image name)
 
   set(options "")
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
 
   if(ARG_UNPARSED_ARGUMENTS)
@@ -141,6 +149,8 @@ function(add_multiarch_image name)
     endif()
   endforeach()
 
+  _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
+
   if(NOT DEFINED ARG_ENGINE)
     set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
   endif()
@@ -153,7 +163,7 @@ function(add_multiarch_image name)
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
-    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS)
+    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}")
 
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
@@ -273,6 +283,51 @@ function(_multiarch_validate_repository name repository)
   endforeach()
 endfunction()
 
+# Each platform's builder as a JSON array of {platform, builder, origin}: BUILDERS first, then the
+# MULTIARCH_IMAGE_BUILDERS cache variable, which wins for the platforms it names.
+function(_multiarch_builders out name platforms given)
+  set(json "[]")
+  set(seen "")
+  foreach(origin IN ITEMS MULTIARCH_IMAGE_BUILDERS BUILDERS)
+    if(origin STREQUAL "BUILDERS")
+      set(entries "${given}")
+    else()
+      set(entries "${MULTIARCH_IMAGE_BUILDERS}")
+    endif()
+    set(seen_here "")
+    foreach(entry IN LISTS entries)
+      if(NOT entry MATCHES "^([^=]+)=(.+)$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${origin} entry `${entry}` is not <platform>=<builder> "
+          "(valid: e.g. linux/arm64=ssh://ci@arm-box, linux/amd64=unix:///var/run/docker.sock, a context or "
+          "connection name, or buildx:<builder>)")
+      endif()
+      set(builder "${CMAKE_MATCH_2}")
+      _multiarch_normalise_platform(platform "${name}" "${CMAKE_MATCH_1}")
+      if(platform IN_LIST seen_here)
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${origin} names ${platform} twice")
+      endif()
+      list(APPEND seen_here "${platform}")
+      if(NOT platform IN_LIST platforms)
+        if(origin STREQUAL "BUILDERS")
+          message(FATAL_ERROR "add_multiarch_image(${name}): BUILDERS names ${platform}, which is not in PLATFORMS "
+            "(valid: one of ${platforms})")
+        endif()
+        continue()  # the cache variable serves every image; it may name platforms this one lacks
+      endif()
+      if(platform IN_LIST seen)
+        continue()  # already set by MULTIARCH_IMAGE_BUILDERS
+      endif()
+      list(APPEND seen "${platform}")
+      _multiarch_json_string(qplatform "${platform}")
+      _multiarch_json_string(qbuilder "${builder}")
+      _multiarch_json_string(qorigin "${origin}")
+      string(JSON n LENGTH "${json}")
+      string(JSON json SET "${json}" ${n} "{\"platform\": ${qplatform}, \"builder\": ${qbuilder}, \"origin\": ${qorigin}}")
+    endforeach()
+  endforeach()
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
 function(_multiarch_validate_tag name tag)
   string(LENGTH "${tag}" length)
   if(NOT tag MATCHES "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" OR length GREATER 128)
@@ -367,7 +422,7 @@ function(_multiarch_json_array out)
 endfunction()
 
 # The spec is rewritten only when its content changes: every step depends on it.
-function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var)
+function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders)
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   foreach(field IN ITEMS name repository context dockerfile engine)
@@ -391,6 +446,8 @@ function(_multiarch_write_spec path name repository tags platforms context docke
     string(JSON json SET "${json}" build_args ${i} "{\"name\": ${qkey}, \"value\": ${qvalue}}")
     math(EXPR i "${i} + 1")
   endforeach()
+
+  string(JSON json SET "${json}" builders "${builders}")
 
   foreach(setting IN ITEMS NETWORK DOCKER PODMAN SKOPEO)
     string(TOLOWER "${setting}" field)

@@ -38,7 +38,14 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
   const auto inputs = context_inputs(spec.context, spec.dockerfile, spec.deps_exclude);
   print_line(prefix, "build started");
 
-  auto engine = resolve_engine(spec, runner);
+  const auto* builder = spec.builder_for(platform);
+  auto engine = resolve_engine(spec, runner, builder ? builder->address : "");
+  if (builder) {
+    // A builder that cannot be reached gets a message about the builder, not about a failed build.
+    if (const auto r = engine->probe(); !r.ok())
+      throw Error(Exit::step_failed, "builder '" + builder->address + "' for " + platform.str() + " (set by " +
+                                         builder->origin + ") cannot be reached by " + engine->name() + ":\n" + r.tail);
+  }
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
   auto built = engine->build(spec, platform, refs, scratch.path());
@@ -55,9 +62,11 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
   }
 
   write_file_atomically(depfile, render_depfile(record, inputs));
-  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.builder, built.image_id, refs, clock.seconds()});
-  print_line(prefix, "build done in " + clock.str() + " (" + engine->name() + "/" + built.builder + ", image " +
-                         built.image_id.substr(0, 19) + ")");
+  const auto address = builder ? builder->address : "";
+  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id, refs,
+                                   clock.seconds()});
+  print_line(prefix, "build done in " + clock.str() + " (" + engine->name() + "/" + built.method +
+                         (address.empty() ? "" : " on " + address) + ", image " + built.image_id.substr(0, 19) + ")");
 }
 
 }  // namespace mai

@@ -12,21 +12,27 @@ void require_success(const Command& command, const Result& result, const std::st
                                      (result.tail.empty() ? "" : "\n--- last output ---\n" + result.tail));
 }
 
-std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner) {
-  if (name == "docker") return std::make_unique<DockerEngine>(spec.docker, runner);
-  if (name == "podman") return std::make_unique<PodmanEngine>(spec.podman, spec.skopeo, runner);
+bool is_engine_url(const std::string& builder) {
+  for (const char* scheme : {"unix://", "tcp://", "ssh://", "npipe://"})
+    if (builder.starts_with(scheme)) return true;
+  return false;
+}
+
+std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner, const std::string& builder) {
+  if (name == "docker") return std::make_unique<DockerEngine>(spec.docker, runner, builder);
+  if (name == "podman") return std::make_unique<PodmanEngine>(spec.podman, spec.skopeo, runner, builder);
   throw Error(Exit::invalid_input, "unknown engine '" + name + "' (valid: auto, docker, podman)");
 }
 
-std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner) {
-  if (spec.engine != "auto") return make_engine(spec.engine, spec, runner);
+std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const std::string& builder) {
+  if (spec.engine != "auto") return make_engine(spec.engine, spec, runner, builder);
   std::string why;
-  for (const auto& [name, exe] : {std::pair{"docker", spec.docker}, std::pair{"podman", spec.podman}}) {
-    const Command probe{{exe, "version"}};
+  for (const char* name : {"docker", "podman"}) {
+    auto engine = make_engine(name, spec, runner, builder);
     try {
-      const auto r = runner.run(probe, Output::capture);
-      if (r.ok()) return make_engine(name, spec, runner);
-      why += std::string("\n  ") + name + ": " + describe(probe) + " exited " + std::to_string(r.exit_code) + ": " + r.tail;
+      const auto r = engine->probe();
+      if (r.ok()) return engine;
+      why += std::string("\n  ") + name + ": exited " + std::to_string(r.exit_code) + ": " + r.tail;
     } catch (const Error& e) {
       why += std::string("\n  ") + name + ": " + e.what();
     }

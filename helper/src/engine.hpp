@@ -16,7 +16,7 @@ namespace mai {
 
 struct BuiltImage {
   std::string image_id;
-  std::string builder;  // buildx, buildkit, legacy, podman
+  std::string method;  // how the engine built it: buildx, buildkit, legacy, podman
 };
 
 struct RawIndex {
@@ -28,6 +28,9 @@ class Engine {
  public:
   virtual ~Engine() = default;
   virtual std::string name() const = 0;
+
+  // Asks the engine instance (daemon, remote service) whether it answers.
+  virtual Result probe() = 0;
 
   // Builds one platform and tags it with every reference; scratch is a private directory for files
   // the engine writes (image id). no_cache: ignore the engine's layer cache.
@@ -49,13 +52,17 @@ class Engine {
   virtual RawIndex read_index(const Repository& repository, const std::string& tag) = 0;
 };
 
-// The engine called `name` (docker or podman). No command is run.
-std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner);
+// The engine called `name` (docker or podman), talking to `builder` (empty: its default). No command is run.
+std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner,
+                                    const std::string& builder = "");
 
-// The spec's engine; for "auto", the first of docker and podman whose `version` answers.
-std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner);
+// The spec's engine for a platform's builder; for "auto", the first of docker and podman that answers.
+std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const std::string& builder = "");
 
 // Throws Error(step_failed) with the command and the child's last output lines.
 void require_success(const Command& command, const Result& result, const std::string& what);
+
+// True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).
+bool is_engine_url(const std::string& builder);
 
 }  // namespace mai

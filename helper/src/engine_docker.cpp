@@ -9,7 +9,7 @@
 namespace mai {
 namespace {
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   const auto e = s.find_last_not_of(" \t\r\n");
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
@@ -25,27 +25,52 @@ std::string parse_push_digest(const std::string& output) {
   return last;
 }
 
-DockerEngine::Builder DockerEngine::detect_builder() {
-  if (runner_.run({{exe_, "buildx", "version"}}, Output::capture).ok()) return Builder::buildx;
-  const Command version{{exe_, "version", "--format", "{{.Client.Version}}"}};
+DockerEngine::DockerEngine(std::string executable, Runner& runner, const std::string& builder)
+    : exe_(std::move(executable)), runner_(runner) {
+  if (builder.starts_with("buildx:")) buildx_builder_ = builder.substr(7);
+  else if (is_engine_url(builder)) global_ = {"--host", builder};
+  else if (!builder.empty()) global_ = {"--context", builder};
+}
+
+Command DockerEngine::docker(std::vector<std::string> args) const {
+  Command c{{exe_}};
+  c.argv.insert(c.argv.end(), global_.begin(), global_.end());
+  c.argv.insert(c.argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  return c;
+}
+
+Result DockerEngine::probe() {
+  // Server.Version needs the daemon: the client alone answering is not enough.
+  return runner_.run(docker({"version", "--format", "{{.Server.Version}}"}), Output::capture);
+}
+
+DockerEngine::Method DockerEngine::detect_method() {
+  if (runner_.run(docker({"buildx", "version"}), Output::capture).ok()) return Method::buildx;
+  if (!buildx_builder_.empty())
+    throw Error(Exit::engine_missing, "builder buildx:" + buildx_builder_ + " needs the docker buildx plugin, which " +
+                                          exe_ + " does not have");
+  const auto version = docker({"version", "--format", "{{.Client.Version}}"});
   const auto r = runner_.run(version, Output::capture);
   require_success(version, r, "asking docker for its version");
   const auto major = std::atoi(trim(r.out).c_str());
   // Clients from 23.0 on delegate BuildKit to the buildx plugin; older ones have it built in.
-  return major > 0 && major < 23 ? Builder::buildkit : Builder::legacy;
+  return major > 0 && major < 23 ? Method::buildkit : Method::legacy;
 }
 
 BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                                const std::filesystem::path& scratch, bool no_cache) {
-  const auto builder = detect_builder();
+  const auto method = detect_method();
   const auto iidfile = scratch / "iid";
-  Command c;
-  c.argv = {exe_};
-  if (builder == Builder::buildx) c.argv.insert(c.argv.end(), {"buildx", "build", "--load"});
-  else c.argv.push_back("build");
-  if (builder != Builder::legacy) c.argv.push_back("--progress=plain");
-  c.env.emplace_back("DOCKER_BUILDKIT", builder == Builder::legacy ? "0" : "1");
-  if (builder == Builder::legacy)
+  Command c = docker({});
+  if (method == Method::buildx) {
+    c.argv.insert(c.argv.end(), {"buildx", "build", "--load"});
+    if (!buildx_builder_.empty()) c.argv.insert(c.argv.end(), {"--builder", buildx_builder_});
+  } else {
+    c.argv.push_back("build");
+  }
+  if (method != Method::legacy) c.argv.push_back("--progress=plain");
+  c.env.emplace_back("DOCKER_BUILDKIT", method == Method::legacy ? "0" : "1");
+  if (method == Method::legacy)
     warn_line("", "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
                   "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
                   "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
@@ -57,11 +82,12 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
   for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
   c.argv.push_back(spec.context.string());
   require_success(c, runner_.run(c, Output::stream), "docker build for " + platform.str());
-  return {trim(read_text_file(iidfile)), builder == Builder::buildx ? "buildx" : builder == Builder::buildkit ? "buildkit" : "legacy"};
+  static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};
+  return {trim(read_text_file(iidfile)), kNames[static_cast<int>(method)]};
 }
 
 std::string DockerEngine::image_platform(const std::string& image_id) {
-  const Command c{{exe_, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id}};
+  const auto c = docker({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id});
   const auto r = runner_.run(c, Output::capture);
   require_success(c, r, "docker image inspect " + image_id);
   return trim(r.out);
@@ -70,9 +96,9 @@ std::string DockerEngine::image_platform(const std::string& image_id) {
 std::string DockerEngine::push(const std::string& image_id, const std::string& reference, const Repository&,
                                const std::filesystem::path&) {
   // Tag the exact image that was built: another build tree may have moved the tag since.
-  const Command tag{{exe_, "tag", image_id, reference}};
+  const auto tag = docker({"tag", image_id, reference});
   require_success(tag, runner_.run(tag, Output::capture), "docker tag " + reference);
-  const Command push{{exe_, "push", reference}};
+  const auto push = docker({"push", reference});
   const auto r = runner_.run(push, Output::stream);
   require_success(push, r, "docker push " + reference);
   const auto digest = parse_push_digest(r.tail);
@@ -84,13 +110,13 @@ std::string DockerEngine::publish_index(const Repository& repository, const std:
                                         const std::vector<std::string>& digests, const std::filesystem::path&) {
   const auto list = repository.str() + ":" + tag;
   // docker keeps a local copy of lists it created; drop any stale one so `create` starts from the registry.
-  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
-  Command create{{exe_, "manifest", "create"}};
+  runner_.run(docker({"manifest", "rm", list}), Output::capture);
+  auto create = docker({"manifest", "create"});
   if (repository.loopback()) create.argv.push_back("--insecure");
   create.argv.push_back(list);
   for (const auto& d : digests) create.argv.push_back(repository.str() + "@" + d);
   require_success(create, runner_.run(create, Output::stream), "docker manifest create " + list);
-  Command push{{exe_, "manifest", "push", "--purge"}};
+  auto push = docker({"manifest", "push", "--purge"});
   if (repository.loopback()) push.argv.push_back("--insecure");
   push.argv.push_back(list);
   const auto r = runner_.run(push, Output::capture);
@@ -103,7 +129,7 @@ std::string DockerEngine::publish_index(const Repository& repository, const std:
 }
 
 RawIndex DockerEngine::read_index(const Repository& repository, const std::string& tag) {
-  Command c{{exe_, "manifest", "inspect"}};
+  auto c = docker({"manifest", "inspect"});
   if (repository.loopback()) c.argv.push_back("--insecure");
   c.argv.push_back(repository.str() + ":" + tag);
   const auto r = runner_.run(c, Output::capture);

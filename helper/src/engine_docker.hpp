@@ -1,5 +1,6 @@
 // Docker: BuildKit through buildx when the plugin is there, else the client's built-in BuildKit
 // (clients before 23.0), else the legacy builder with a warning. Manifest lists via `docker manifest`.
+// A builder is a daemon URL (--host), a context name (--context) or buildx:<name> (--builder).
 #pragma once
 
 #include "engine.hpp"
@@ -8,8 +9,9 @@ namespace mai {
 
 class DockerEngine final : public Engine {
  public:
-  DockerEngine(std::string executable, Runner& runner) : exe_(std::move(executable)), runner_(runner) {}
+  DockerEngine(std::string executable, Runner& runner, const std::string& builder = "");
   std::string name() const override { return "docker"; }
+  Result probe() override;
   BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                    const std::filesystem::path& scratch, bool no_cache = false) override;
   std::string image_platform(const std::string& image_id) override;
@@ -19,12 +21,16 @@ class DockerEngine final : public Engine {
                             const std::filesystem::path& scratch) override;
   RawIndex read_index(const Repository& repository, const std::string& tag) override;
 
-  enum class Builder { buildx, buildkit, legacy };
-  Builder detect_builder();
+  enum class Method { buildx, buildkit, legacy };
+  Method detect_method();
 
  private:
+  Command docker(std::vector<std::string> args) const;  // exe, the builder's global options, args
+
   std::string exe_;
   Runner& runner_;
+  std::vector<std::string> global_;  // --host URL or --context NAME
+  std::string buildx_builder_;       // from buildx:<name>
 };
 
 // "<tag>: digest: sha256:... size: N" from `docker push` output; empty when absent.

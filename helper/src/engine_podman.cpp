@@ -1,6 +1,7 @@
 #include "engine_podman.hpp"
 
 #include "error.hpp"
+#include "index.hpp"
 #include "json_file.hpp"
 
 namespace mai {
@@ -18,13 +19,31 @@ void add_tls(Command& c, const Repository& repository) {
 
 }  // namespace
 
+PodmanEngine::PodmanEngine(std::string podman, std::string skopeo, Runner& runner, const std::string& builder)
+    : exe_(std::move(podman)), skopeo_(std::move(skopeo)), runner_(runner) {
+  if (builder.starts_with("buildx:"))
+    throw Error(Exit::invalid_input, "builder '" + builder + "' is a docker buildx builder; podman takes a service URL "
+                                     "(unix://, tcp://, ssh://) or a system connection name");
+  if (is_engine_url(builder)) global_ = {"--url", builder};
+  else if (!builder.empty()) global_ = {"--connection", builder};
+}
+
+Command PodmanEngine::podman(std::vector<std::string> args) const {
+  Command c{{exe_}};
+  c.argv.insert(c.argv.end(), global_.begin(), global_.end());
+  c.argv.insert(c.argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  return c;
+}
+
+Result PodmanEngine::probe() { return runner_.run(podman({"version"}), Output::capture); }
+
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                                const std::filesystem::path& scratch, bool no_cache) {
   const auto iidfile = scratch / "iid";
   // Podman 4.3's layer cache ignores the platform: a concurrent or earlier build for another platform
   // leaks its cached steps, and with them its architecture variant, into this image's config. The
   // build graph already decides when a platform is rebuilt, so podman's layer cache is not used.
-  Command c{{exe_, "build", "--layers=false", "--platform", platform.str()}};
+  auto c = podman({"build", "--layers=false", "--platform", platform.str()});
   if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
   if (no_cache) c.argv.push_back("--no-cache");
   c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
@@ -38,7 +57,7 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
 }
 
 std::string PodmanEngine::image_platform(const std::string& image_id) {
-  const Command c{{exe_, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id}};
+  const auto c = podman({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id});
   const auto r = runner_.run(c, Output::capture);
   require_success(c, r, "podman image inspect " + image_id);
   return trim(r.out);
@@ -47,11 +66,18 @@ std::string PodmanEngine::image_platform(const std::string& image_id) {
 std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,
                                const std::filesystem::path& scratch) {
   const auto digestfile = scratch / "digest";
-  Command c{{exe_, "push"}};
+  auto c = podman({"push"});
   add_tls(c, repository);
   c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
   require_success(c, runner_.run(c, Output::stream), "podman push " + reference);
-  return trim(read_text_file(digestfile));
+  if (std::filesystem::exists(digestfile)) return trim(read_text_file(digestfile));
+  // A remote podman (--url, --connection) writes no --digestfile in 4.3: hash what the registry serves.
+  Command raw{{skopeo_, "inspect", "--raw"}};
+  add_tls(raw, repository);
+  raw.argv.push_back("docker://" + reference);
+  const auto r = runner_.run(raw, Output::capture);
+  require_success(raw, r, "reading the pushed manifest of " + reference);
+  return sha256_digest(r.out);
 }
 
 std::string PodmanEngine::publish_index(const Repository& repository, const std::string& tag,
@@ -59,20 +85,20 @@ std::string PodmanEngine::publish_index(const Repository& repository, const std:
   const auto list = repository.str() + ":" + tag;
   const auto digestfile = scratch / "index-digest";
   // A list left behind by an interrupted run would make `create` fail; start from nothing.
-  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
-  const Command create{{exe_, "manifest", "create", list}};
+  runner_.run(podman({"manifest", "rm", list}), Output::capture);
+  const auto create = podman({"manifest", "create", list});
   require_success(create, runner_.run(create, Output::capture), "podman manifest create " + list);
   for (const auto& d : digests) {
-    Command add{{exe_, "manifest", "add"}};
+    auto add = podman({"manifest", "add"});
     add_tls(add, repository);
     add.argv.insert(add.argv.end(), {list, "docker://" + repository.str() + "@" + d});
     require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d);
   }
-  Command push{{exe_, "manifest", "push", "--all"}};
+  auto push = podman({"manifest", "push", "--all"});
   add_tls(push, repository);
   push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + list});
   require_success(push, runner_.run(push, Output::stream), "podman manifest push " + list);
-  runner_.run({{exe_, "manifest", "rm", list}}, Output::capture);
+  runner_.run(podman({"manifest", "rm", list}), Output::capture);
   return trim(read_text_file(digestfile));
 }
 

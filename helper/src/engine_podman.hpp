@@ -1,5 +1,6 @@
 // Podman: builds and pushes with podman, manifest lists with `podman manifest`, and reads the
 // registry back with skopeo (same containers/image library, same auth file, exact bytes).
+// A builder is a service URL (--url) or a system connection name (--connection).
 #pragma once
 
 #include "engine.hpp"
@@ -8,9 +9,9 @@ namespace mai {
 
 class PodmanEngine final : public Engine {
  public:
-  PodmanEngine(std::string podman, std::string skopeo, Runner& runner)
-      : exe_(std::move(podman)), skopeo_(std::move(skopeo)), runner_(runner) {}
+  PodmanEngine(std::string podman, std::string skopeo, Runner& runner, const std::string& builder = "");
   std::string name() const override { return "podman"; }
+  Result probe() override;
   BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                    const std::filesystem::path& scratch, bool no_cache = false) override;
   std::string image_platform(const std::string& image_id) override;
@@ -21,9 +22,12 @@ class PodmanEngine final : public Engine {
   RawIndex read_index(const Repository& repository, const std::string& tag) override;
 
  private:
+  Command podman(std::vector<std::string> args) const;  // exe, the builder's global options, args
+
   std::string exe_;
   std::string skopeo_;
   Runner& runner_;
+  std::vector<std::string> global_;  // --url URL or --connection NAME
 };
 
 }  // namespace mai

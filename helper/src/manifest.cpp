@@ -60,7 +60,8 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     out.index_media_type = parsed.media_type;
     out.platforms.clear();
     for (std::size_t i = 0; i < entries.size(); ++i)
-      out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id});
+      out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size,
+                               pushed[i].image_id, pushed[i].builder});
     print_line(prefix, "published and verified " + where + "@" + index_digest);
   }
   out.seconds = clock.seconds();

@@ -21,7 +21,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
                                        platform.target_suffix() + ")");
   print_line(prefix, "push started (" + spec.repository.registry + ")");
 
-  auto engine = make_engine(built->engine, spec, runner);
+  // The image lives where it was built: push from there.
+  auto engine = make_engine(built->engine, spec, runner, built->builder);
   const ScratchDir scratch(record);
   std::string digest;
   for (const auto& ref : built->references) {
@@ -31,8 +32,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
                                          digest + " under another tag");
     digest = d;
   }
-  write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->image_id, spec.repository.str(), digest,
-                                  built->references, clock.seconds()});
+  write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id,
+                                  spec.repository.str(), digest, built->references, clock.seconds()});
   print_line(prefix, "push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
 }
 

@@ -15,7 +15,8 @@ struct BuildRecord {
   std::string name;
   std::string platform;
   std::string engine;
-  std::string builder;                  // how the engine built it: buildx, buildkit, legacy, podman
+  std::string method;                   // how the engine built it: buildx, buildkit, legacy, podman
+  std::string builder;                  // the engine instance that built it (empty: the default)
   std::string image_id;
   std::vector<std::string> references;  // <repository>:<tag>-<arch><variant>
   double seconds = 0;
@@ -25,6 +26,7 @@ struct PushRecord {
   std::string name;
   std::string platform;
   std::string engine;
+  std::string builder;
   std::string image_id;
   std::string repository;
   std::string digest;                   // of the pushed manifest
@@ -38,6 +40,7 @@ struct PlatformEntry {
   std::string media_type;
   std::int64_t size = 0;  // bytes of the platform's manifest, as the index states it
   std::string image_id;
+  std::string builder;
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

@@ -64,6 +64,12 @@ const Platform& Spec::platform(std::string_view text) const {
   throw Error(Exit::usage, "platform " + wanted.str() + " is not among the image's platforms");
 }
 
+const Builder* Spec::builder_for(const Platform& platform) const {
+  for (const auto& [p, b] : builders)
+    if (p == platform.str()) return &b;
+  return nullptr;
+}
+
 Spec parse_spec(const json::value& value, const std::string& origin) {
   const Reader r(value, origin);
   const auto* format = r.find("format");
@@ -114,6 +120,28 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   s.podman = r.string("podman", false, "podman");
   s.skopeo = r.string("skopeo", false, "skopeo");
   for (const auto& p : r.strings("deps_exclude", false)) s.deps_exclude.emplace_back(p);
+  if (const auto* builders = r.find("builders")) {
+    constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
+    if (!builders->is_array()) r.fail("builders", form);
+    for (const auto& b : builders->get_array()) {
+      const auto* o = b.if_object();
+      auto field = [&](const char* k) -> std::string {
+        const auto* v = o ? o->if_contains(k) : nullptr;
+        if (!v || !v->is_string() || v->get_string().empty()) r.fail("builders", form);
+        return std::string(v->get_string());
+      };
+      Platform platform;
+      try {
+        platform = parse_platform(field("platform"));
+      } catch (const Error& e) {
+        r.fail("builders", e.what());
+      }
+      if (std::find(s.platforms.begin(), s.platforms.end(), platform) == s.platforms.end())
+        r.fail("builders", platform.str() + " is not among the platforms");
+      if (s.builder_for(platform)) r.fail("builders", platform.str() + " has two builders");
+      s.builders.emplace_back(platform.str(), Builder{field("builder"), field("origin")});
+    }
+  }
   return s;
 }
 

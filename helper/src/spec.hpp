@@ -17,6 +17,12 @@ struct BuildArg {
   std::string value;
 };
 
+// Where one platform builds: an engine address or name, and which setting chose it (for messages).
+struct Builder {
+  std::string address;  // unix://, tcp://, ssh:// URL; a docker context / podman connection; buildx:<name>
+  std::string origin;   // BUILDERS or MULTIARCH_IMAGE_BUILDERS
+};
+
 struct Spec {
   std::string name;
   Repository repository;
@@ -29,6 +35,10 @@ struct Spec {
   std::string network;          // passed as --network when not empty
   std::string docker = "docker", podman = "podman", skopeo = "skopeo";  // executables
   std::vector<std::filesystem::path> deps_exclude;  // never listed in the depfile (e.g. the build tree)
+  std::vector<std::pair<std::string, Builder>> builders;  // normalised platform -> builder
+
+  // The platform's builder, or nullptr for the engine's default.
+  const Builder* builder_for(const Platform& platform) const;
 
   // The spec's own entry for a platform named on the command line; throws if not listed.
   const Platform& platform(std::string_view text) const;

@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(docker_20_builds_with_its_builtin_buildkit) {
   DockerEngine docker("docker", runner);
   const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path());
   BOOST_TEST(built.image_id == "sha256:abc");
-  BOOST_TEST(built.builder == "buildkit");
+  BOOST_TEST(built.method == "buildkit");
   const auto& c = runner.commands.back();
   const Argv expected{"docker", "build", "--progress=plain", "--platform", "linux/arm/v7", "--network", "none",
                       "--file", (dir.path() / "Dockerfile").string(), "--iidfile", (dir.path() / "iid").string(),
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(docker_prefers_buildx_and_loads_the_result) {
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", true);
   DockerEngine docker("/usr/local/bin/docker", runner);
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).builder == "buildx");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).method == "buildx");
   const auto& c = runner.commands.back();
   BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 4) == Argv{"/usr/local/bin/docker", "buildx", "build", "--load"}));
 }
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(docker_28_without_buildx_falls_back_to_the_legacy_builder) 
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", false);
   DockerEngine docker("docker", runner);
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).builder == "legacy");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).method == "legacy");
   const auto& c = runner.commands.back();
   BOOST_TEST(c.argv.at(1) == "build");
   BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--progress=plain") == 0);
@@ -162,9 +162,54 @@ BOOST_AUTO_TEST_CASE(auto_with_no_engine_answering_names_both) {
     BOOST_FAIL("no error");
   } catch (const Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::engine_missing));
-    BOOST_TEST(std::string(e.what()).find("docker: docker version exited 1") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("docker: exited 1: daemon not running") != std::string::npos);
     BOOST_TEST(std::string(e.what()).find("podman:") != std::string::npos);
   }
+}
+
+BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_options) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  {
+    auto runner = engine_runner("20.10.24", false);
+    DockerEngine docker("docker", runner, "ssh://ci@arm-box");
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path());
+    for (const auto& c : runner.commands) BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 3) == Argv{"docker", "--host", "ssh://ci@arm-box"}));
+    BOOST_TEST(docker.probe().ok());
+    BOOST_TEST((runner.commands.back().argv ==
+                Argv{"docker", "--host", "ssh://ci@arm-box", "version", "--format", "{{.Server.Version}}"}));
+  }
+  {
+    auto runner = engine_runner("20.10.24", false);
+    DockerEngine docker("docker", runner, "arm-box");
+    docker.push("sha256:abc", "r:1-arm64", spec.repository, dir.path());
+    BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
+                Argv{"docker", "--context", "arm-box", "push"}));
+  }
+  {
+    auto runner = engine_runner("28.2.2", true);
+    DockerEngine docker("docker", runner, "buildx:fleet");
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path());
+    BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 6) ==
+                Argv{"docker", "buildx", "build", "--load", "--builder", "fleet"}));
+  }
+  {
+    auto runner = engine_runner("28.2.2", false);
+    DockerEngine docker("docker", runner, "buildx:fleet");
+    BOOST_CHECK_THROW(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()), Error);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(podman_builders_become_url_or_connection_options) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  auto runner = engine_runner("", false);
+  make_engine("podman", spec, runner, "unix:///run/podman/podman.sock")->build(spec, spec.platforms[0], {"r:1"}, dir.path());
+  BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
+              Argv{"podman", "--url", "unix:///run/podman/podman.sock", "build"}));
+  make_engine("podman", spec, runner, "arm-box")->probe();
+  BOOST_TEST((runner.commands.back().argv == Argv{"podman", "--connection", "arm-box", "version"}));
+  BOOST_CHECK_THROW(make_engine("podman", spec, runner, "buildx:fleet"), Error);
 }
 
 BOOST_AUTO_TEST_CASE(push_digest_is_read_from_dockers_last_digest_line) {

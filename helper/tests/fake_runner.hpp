@@ -14,7 +14,8 @@ namespace mai::test {
 
 class FakeRunner final : public Runner {
  public:
-  // A rule answers commands whose argv (after argv[0]) starts with `prefix`.
+  // A rule answers commands whose argv, after argv[0] and any global `--option value` pairs (such as
+  // --host URL), starts with `prefix`.
   struct Rule {
     std::vector<std::string> prefix;
     Result result;
@@ -23,9 +24,11 @@ class FakeRunner final : public Runner {
 
   Result run(const Command& command, Output) override {
     commands.push_back(command);
+    std::size_t first = 1;
+    while (first + 1 < command.argv.size() && command.argv[first].starts_with("--")) first += 2;
     for (const auto& rule : rules) {
-      if (command.argv.size() < rule.prefix.size() + 1) continue;
-      if (!std::equal(rule.prefix.begin(), rule.prefix.end(), command.argv.begin() + 1)) continue;
+      if (command.argv.size() < rule.prefix.size() + first) continue;
+      if (!std::equal(rule.prefix.begin(), rule.prefix.end(), command.argv.begin() + first)) continue;
       if (rule.effect) rule.effect(command);
       return rule.result;
     }

@@ -9,21 +9,23 @@ BOOST_AUTO_TEST_SUITE(records)
 
 BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
   mai::test::TempDir dir;
-  write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "sha256:1", {"r:1-amd64"}, 1.5});
+  write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", {"r:1-amd64"}, 1.5});
   const auto b = read_build_record(dir.path() / "b.json");
   BOOST_REQUIRE(b);
   BOOST_TEST(b->image_id == "sha256:1");
+  BOOST_TEST(b->builder == "ssh://b");
   BOOST_TEST(b->references.at(0) == "r:1-amd64");
 
-  write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2});
+  write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2});
   BOOST_TEST(read_push_record(dir.path() / "p.json")->digest == "sha256:2");
 
   write_record(dir.path() / "m.json",
-               ManifestRecord{"hello", "r", {"1"}, "docker", "sha256:3", "mt", {{"linux/amd64", "sha256:2", "mt2", 700, "sha256:1"}}, 3});
+               ManifestRecord{"hello", "r", {"1"}, "docker", "sha256:3", "mt", {{"linux/amd64", "sha256:2", "mt2", 700, "sha256:1", "unix:///b.sock"}}, 3});
   const auto m = read_manifest_record(dir.path() / "m.json");
   BOOST_REQUIRE(m);
   BOOST_TEST(m->platforms.at(0).size == 700);
   BOOST_TEST(m->index_digest == "sha256:3");
+  BOOST_TEST(m->platforms.at(0).builder == "unix:///b.sock");
 }
 
 BOOST_AUTO_TEST_CASE(missing_corrupt_or_foreign_records_read_as_absent) {
@@ -31,7 +33,7 @@ BOOST_AUTO_TEST_CASE(missing_corrupt_or_foreign_records_read_as_absent) {
   BOOST_TEST(!read_build_record(dir.path() / "none.json"));
   BOOST_TEST(!read_build_record(dir.file("corrupt.json", "{\"format\": 1, \"kind\": \"bu")));
   BOOST_TEST(!read_build_record(dir.file("future.json", R"({"format": 2, "kind": "build"})")));
-  write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "i", "r", "d", {}, 0});
+  write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "", "i", "r", "d", {}, 0});
   BOOST_TEST(!read_build_record(dir.path() / "p.json"));  // a push record is not a build record
 }
 

@@ -69,6 +69,20 @@ BOOST_AUTO_TEST_CASE(rejects_hand_edited_nonsense_with_the_field_name) {
   BOOST_TEST(contains(error_of(j), "uppercase"));
 }
 
+BOOST_AUTO_TEST_CASE(builders_are_read_per_platform_and_validated) {
+  auto j = spec_json("/ctx");
+  j["builders"] = {{{"platform", "linux/arm/v7"}, {"builder", "ssh://ci@arm"}, {"origin", "BUILDERS"}}};
+  const auto s = parse_spec(j, "spec.json");
+  BOOST_REQUIRE(s.builder_for(s.platforms[1]));
+  BOOST_TEST(s.builder_for(s.platforms[1])->address == "ssh://ci@arm");
+  BOOST_TEST(s.builder_for(s.platforms[1])->origin == "BUILDERS");
+  BOOST_TEST(!s.builder_for(s.platforms[0]));
+  j["builders"] = {{{"platform", "linux/s390x"}, {"builder", "x"}, {"origin", "BUILDERS"}}};
+  BOOST_TEST(contains(error_of(j), "linux/s390x is not among the platforms"));
+  j["builders"] = {{{"platform", "linux/amd64"}, {"builder", ""}, {"origin", "BUILDERS"}}};
+  BOOST_TEST(contains(error_of(j), "field 'builders'"));
+}
+
 BOOST_AUTO_TEST_CASE(finds_a_platform_by_any_spelling) {
   const auto s = parse_spec(spec_json("/ctx"), "spec.json");
   BOOST_TEST(s.platform("linux/armhf").str() == "linux/arm/v7");

@@ -119,8 +119,8 @@ BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixtu
 BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, Fixture) {
   const auto a = "sha256:" + std::string(64, 'a');
   const auto b = "sha256:" + std::string(64, 'b');
-  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "i1", spec.repository.str(), a, {}, 0});
-  write_record(state / "p2.json", PushRecord{"hello", "linux/arm/v7", "docker", "i2", spec.repository.str(), b, {}, 0});
+  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), a, {}, 0});
+  write_record(state / "p2.json", PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), b, {}, 0});
   runner.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f'), ""});
   runner.on({"manifest", "inspect"},
             {0, R"({"manifests":[{"digest":")" + a + R"(","platform":{"os":"linux","architecture":"amd64"}}]})", ""});
@@ -131,7 +131,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_
 }
 
 BOOST_FIXTURE_TEST_CASE(manifest_refuses_to_run_before_every_platform_is_pushed, Fixture) {
-  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "i1", spec.repository.str(), "sha256:a", {}, 0});
+  write_record(state / "p1.json", PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), "sha256:a", {}, 0});
   const auto what = error_of([&] { manifest_step(spec, {state / "p1.json"}, state / "metadata.json", runner); }, Exit::step_failed);
   BOOST_TEST(what.find("no push record for linux/arm/v7") != std::string::npos);
   BOOST_TEST(runner.commands.empty());

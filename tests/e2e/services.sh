@@ -6,9 +6,10 @@
 #   services.sh start DIR   -> writes DIR/env (source it), returns when everything answers
 #   services.sh stop DIR    -> stops what DIR started and removes its data
 #   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests)
+#   services.sh dockerd-start DIR | dockerd-stop DIR     (one more daemon; its URL in DIR/docker.host)
 set -euo pipefail
 
-cmd=${1:?usage: services.sh start|stop|registry-start|registry-stop DIR}
+cmd=${1:?usage: services.sh start|stop|registry-start|registry-stop|dockerd-start|dockerd-stop DIR}
 dir=$(realpath -m "${2:?usage: services.sh $cmd DIR}")
 real_docker=${MULTIARCH_TEST_DOCKER:-/usr/bin/docker}   # 20.10: BuildKit built in (see ../shared/engines.md)
 
@@ -64,6 +65,32 @@ registry_stop() {
   fi
 }
 
+dockerd_start() {
+  mkdir -p "$dir"
+  # Unix socket paths are limited to 108 bytes: keep dockerd's runtime files under a short path.
+  local run; run=$(mktemp -d /tmp/mai-XXXXXX); echo "$run" >"$dir/run.path"
+  dockerd --host "unix://$run/docker.sock" --data-root "$dir/docker-data" --exec-root "$run/exec" \
+          --pidfile "$run/docker.pid" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+          >"$dir/dockerd.log" 2>&1 &
+  echo $! >"$dir/dockerd.pid"
+  echo "unix://$run/docker.sock" >"$dir/docker.host"
+  wait_for 60 "dockerd in $dir" "$real_docker" --host "unix://$run/docker.sock" version
+}
+
+dockerd_stop() {
+  if [[ -f $dir/dockerd.pid ]]; then
+    local pid; pid=$(cat "$dir/dockerd.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/dockerd.pid"
+  fi
+  local run; run=$(cat "$dir/run.path" 2>/dev/null || true)
+  # Overlay mounts must go before their directories can.
+  grep -E " ($dir|${run:-/nonexistent})/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$dir/docker-data" ${run:+"$run"}
+}
+
 start() {
   mkdir -p "$dir"/{docker-config,podman}
   echo '{"auths": {}}' >"$dir/podman/auth.json"
@@ -72,12 +99,8 @@ start() {
   update-binfmts --enable qemu-aarch64 2>/dev/null || true
   update-binfmts --enable qemu-arm 2>/dev/null || true
 
-  # Unix socket paths are limited to 108 bytes: keep dockerd's runtime files under a short path.
-  local run; run=$(mktemp -d /tmp/mai-XXXXXX); echo "$run" >"$dir/run.path"
-  dockerd --host "unix://$run/docker.sock" --data-root "$dir/docker-data" --exec-root "$run/exec" \
-          --pidfile "$run/docker.pid" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-          >"$dir/dockerd.log" 2>&1 &
-  echo $! >"$dir/dockerd.pid"
+  dockerd_start
+  local run; run=$(cat "$dir/run.path")
 
   cat >"$dir/podman/storage.conf" <<CONF
 [storage]
@@ -94,7 +117,7 @@ CONF
 
   registry_start
   cat >"$dir/env" <<ENV
-export DOCKER_HOST=unix://$run/docker.sock
+export DOCKER_HOST=$(cat "$dir/docker.host")
 export DOCKER_CONFIG=$dir/docker-config
 export CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf
 export CONTAINERS_CONF=$dir/podman/containers.conf
@@ -107,26 +130,16 @@ export MULTIARCH_IMAGE_NETWORK=none
 ENV
   # shellcheck disable=SC1091
   . "$dir/env"
-  wait_for 60 dockerd "$real_docker" version
   log "dockerd at $DOCKER_HOST, registry at $REGISTRY, state in $dir"
 }
 
 stop() {
   registry_stop
-  if [[ -f $dir/dockerd.pid ]]; then
-    local pid; pid=$(cat "$dir/dockerd.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/dockerd.pid"
-  fi
   if [[ -d $dir/podman/root ]]; then
     CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >/dev/null 2>&1 || true
   fi
-  local run; run=$(cat "$dir/run.path" 2>/dev/null || true)
-  # Overlay mounts of either engine must go before their directories can.
-  grep -E " ($dir|${run:-/nonexistent})/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$dir" ${run:+"$run"}
+  dockerd_stop
+  rm -rf "$dir"
 }
 
 case $cmd in
@@ -134,5 +147,7 @@ case $cmd in
   stop) stop ;;
   registry-start) registry_start ;;
   registry-stop) registry_stop ;;
-  *) echo "usage: services.sh start|stop|registry-start|registry-stop DIR" >&2; exit 2 ;;
+  dockerd-start) dockerd_start ;;
+  dockerd-stop) dockerd_stop ;;
+  *) echo "usage: services.sh start|stop|registry-start|registry-stop|dockerd-start|dockerd-stop DIR" >&2; exit 2 ;;
 esac
