@@ -96,6 +96,7 @@ std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& do
       if (is_dir) it.disable_recursion_pending();
       continue;
     }
+    if (p == dockerfile || p == ignore_file) continue;  // listed above, whatever the rules say
     if (rules.excluded(p.lexically_relative(context).generic_string())) {
       // An excluded directory can still hold a re-included file when there are `!` rules.
       if (is_dir && !rules.has_exceptions()) it.disable_recursion_pending();

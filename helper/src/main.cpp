@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "context.hpp"
 #include "error.hpp"
 #include "process.hpp"
 #include "spec.hpp"
@@ -103,6 +104,14 @@ const std::vector<Subcommand>& subcommands() {
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},
+      {"list-context", "--spec FILE", "print the files and directories a build depends on (the depfile's list)",
+       {"spec"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         std::string out;
+         for (const auto& p : context_inputs(spec.context, spec.dockerfile, spec.deps_exclude)) out += p.string() + "\n";
+         std::cout << out;
+       }},
   };
   return table;
 }

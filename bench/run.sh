@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Benchmarks: where the tool stands against the manual way and against the build tool's own floor.
+# Every row compares commands measured in the same run (hyperfine) and reports ratios, since absolute
+# times vary between machines. Usage, on Debian 12 as root:
+#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling]     (default: all rows)
+# Prints a markdown table and writes it to build/bench/results.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bench=$root/bench
+work=$root/build/bench
+rows=("$@")
+((${#rows[@]})) || rows=(noop parallel overhead resume scaling)
+
+"$root/tests/machine-setup.sh"
+rm -rf "$work/run"; mkdir -p "$work/run"
+cmake -S "$root" -B "$work/helper" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=OFF >/dev/null
+cmake --build "$work/helper" >/dev/null
+helper=$work/helper/helper/multiarch-image
+
+services=$work/run/services
+"$root/tests/e2e/services.sh" start "$services" 2>/dev/null
+registry_dir=$work/run/registry
+cleanup() {
+  "$root/tests/e2e/services.sh" registry-stop "$registry_dir" 2>/dev/null || true
+  "$root/tests/e2e/services.sh" stop "$services" 2>/dev/null || true
+}
+trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$services/env"
+
+# Engine invocations are counted through a logging wrapper, as in the tests.
+mkdir -p "$work/run/bin"
+printf '#!/bin/sh\nprintf "%%s\\n" "docker $*" >>"%s"\nexec %s "$@"\n' "$work/run/engine-calls.log" "$MULTIARCH_TEST_DOCKER" \
+  >"$work/run/bin/docker"
+chmod +x "$work/run/bin/docker"
+export MULTIARCH_IMAGE_DOCKER=$work/run/bin/docker
+calls() { wc -l <"$work/run/engine-calls.log" | tr -d ' '; }
+builds() { grep -c "^docker build" "$work/run/engine-calls.log" || true; }
+reset_calls() { : >"$work/run/engine-calls.log"; }
+
+results=$work/results.md
+{
+  echo "| row | measured | result | goal |"
+  echo "| --- | --- | --- | --- |"
+} >"$results"
+report() { printf '| %s | %s | %s | %s |\n' "$@" | tee -a "$results"; }
+mean() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .mean' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
+secs() { awk -v s="$1" 'BEGIN { printf "%.2f s", s }'; }
+configure() {  # configure SOURCE BUILD ARGS...
+  local src=$1 dir=$2; shift 2
+  cmake -S "$src" -B "$dir" -G Ninja -DMULTIARCH_IMAGE_SOURCE_DIR="$root" -DMULTIARCH_IMAGE_HELPER="$helper" \
+    -DMULTIARCH_IMAGE_ENGINE=docker "$@" >/dev/null
+}
+now() { date +%s.%N; }
+
+row_noop() {
+  local ours=$work/run/noop bare=$work/run/bare repo=$REGISTRY/bench/noop
+  configure "$root/examples/hello" "$ours" -DHELLO_REPOSITORY="$repo"
+  cmake --build "$ours" --target image-push -j3 >/dev/null
+  cmake -S "$bench/bare" -B "$bare" -G Ninja >/dev/null && cmake --build "$bare" >/dev/null
+  "$bench/manual.sh" "$repo-manual" 1.0.0 "$ours/context" linux/amd64 linux/arm64 linux/arm/v7   # first run
+  reset_calls
+  hyperfine -N --warmup 3 --runs 30 --export-json "$work/run/noop.json" \
+    -n ours "cmake --build $ours --target image-push" -n bare "cmake --build $bare" >/dev/null
+  local our_calls; our_calls=$(calls)
+  hyperfine --warmup 1 --runs 5 --export-json "$work/run/noop-manual.json" \
+    -n manual "$bench/manual.sh $repo-manual 1.0.0 $ours/context linux/amd64 linux/arm64 linux/arm/v7" >/dev/null
+  local manual_calls=$(( $(calls) - our_calls ))
+  local o b m
+  o=$(mean "$work/run/noop.json" ours) b=$(mean "$work/run/noop.json" bare) m=$(mean "$work/run/noop-manual.json" manual)
+  report "1. no-op image-push, 3 platforms" "ours $(ms "$o"), bare CMake+Ninja $(ms "$b"), manual script $(ms "$m")" \
+    "$(ratio "$o" "$b")× the bare no-op; manual script $(ratio "$m" "$o")× ours; engine calls: ours $our_calls over 33 runs, manual $((manual_calls / 6)) per run" \
+    "≤ 1.5× bare, 0 engine calls"
+}
+
+burn_build() {  # burn_build DIR: a build tree of bench/burn on the bench registry
+  configure "$bench/burn" "$1" -DBURN_REPOSITORY="$REGISTRY/bench/burn-$(basename "$1")"
+  cmake --build "$1" --target burn-binaries >/dev/null
+}
+
+row_parallel() {
+  local j1=$work/run/j1 j3=$work/run/j3
+  burn_build "$j1"; burn_build "$j3"
+  hyperfine --runs 3 --export-json "$work/run/parallel.json" \
+    --prepare "cmake $j1 -DBURN_NONCE=\$(date +%s%N) >/dev/null; cmake $j3 -DBURN_NONCE=\$(date +%s%N) >/dev/null" \
+    -n j1 "cmake --build $j1 --target image-push -j1" -n j3 "cmake --build $j3 --target image-push -j3" >/dev/null
+  local a b
+  a=$(mean "$work/run/parallel.json" j1) b=$(mean "$work/run/parallel.json" j3)
+  report "2. first publish, 3 platforms with a QEMU RUN step" "-j1 $(secs "$a"), -j3 $(secs "$b") ($(nproc) cores)" \
+    "-j3 takes $(ratio "$b" "$a")× the -j1 time" "≤ 0.6×"
+}
+
+row_overhead() {
+  export FAKE_ENGINE_STATE=$work/run/fake-state
+  local dir=$work/run/overhead fake=$bench/fake-engine
+  configure "$root/tests/projects/two-images" "$dir" -DMULTIARCH_IMAGE_DOCKER="$fake"
+  cmake --build "$dir" --target image-push >/dev/null
+  local s=$dir/multiarch-image/alpha
+  hyperfine -N --warmup 3 --runs 30 --export-json "$work/run/overhead.json" \
+    -n build "$helper build --spec $s/spec.json --platform linux/amd64 --record $work/run/b.json --depfile $work/run/b.d" \
+    -n push "$helper push --spec $s/spec.json --platform linux/amd64 --build-record $s/build-linux-amd64.json --record $work/run/p.json" \
+    -n manifest "$helper manifest --spec $s/spec.json --push-record $s/push-linux-amd64.json --push-record $s/push-linux-arm64.json --push-record $s/push-linux-arm-v7.json --record $work/run/m.json" \
+    -n call "$fake version --format x" >/dev/null
+  local call build push manifest
+  call=$(mean "$work/run/overhead.json" call)
+  # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 2
+  # (tag, push), manifest 4 (manifest rm, create, push, inspect).
+  build=$(awk -v t="$(mean "$work/run/overhead.json" build)" -v c="$call" 'BEGIN { print t - 4 * c }')
+  push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 2 * c }')
+  manifest=$(awk -v t="$(mean "$work/run/overhead.json" manifest)" -v c="$call" 'BEGIN { print t - 4 * c }')
+  report "3. helper overhead per step (fake engine answering at once)" \
+    "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push"), manifest $(ms "$manifest") beyond the engine calls" \
+    "≤ 20 ms per step"
+  unset FAKE_ENGINE_STATE
+}
+
+row_resume() {
+  "$root/tests/e2e/services.sh" registry-start "$registry_dir" 2>/dev/null
+  local registry=127.0.0.1:$(cat "$registry_dir/registry.port") dir=$work/run/resume
+  configure "$bench/burn" "$dir" -DBURN_REPOSITORY="$registry/bench/resume"
+  cmake --build "$dir" --target burn-binaries >/dev/null
+  local ours=() manual=() oneshot=() t our_builds=0 manual_builds=0 oneshot_builds=0
+  for _ in 1 2; do
+    # ours: everything built, the push fails, the registry returns, the rerun is measured
+    cmake "$dir" -DBURN_NONCE="$(date +%s%N)" >/dev/null
+    cmake --build "$dir" --target image-build -j3 >/dev/null
+    "$root/tests/e2e/services.sh" registry-stop "$registry_dir"
+    cmake --build "$dir" --target image-push -j3 >/dev/null 2>&1 && { echo "push succeeded with no registry" >&2; exit 1; }
+    "$root/tests/e2e/services.sh" registry-start "$registry_dir" 2>/dev/null
+    reset_calls; t=$(now)
+    cmake --build "$dir" --target image-push -j3 >/dev/null
+    ours+=("$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')"); our_builds=$((our_builds + $(builds)))
+
+    # manual script: its first run fails at the push; the rerun builds again (from cache) and pushes
+    sed -i "s/^ARG NONCE=.*/ARG NONCE=$(date +%s%N)/" "$dir/context/Dockerfile"
+    "$root/tests/e2e/services.sh" registry-stop "$registry_dir"
+    "$bench/manual.sh" "$registry/bench/resume-manual" 1.0.0 "$dir/context" linux/amd64 linux/arm64 linux/arm/v7 2>/dev/null \
+      && { echo "manual push succeeded with no registry" >&2; exit 1; }
+    "$root/tests/e2e/services.sh" registry-start "$registry_dir" 2>/dev/null
+    reset_calls; t=$(now)
+    "$bench/manual.sh" "$registry/bench/resume-manual" 1.0.0 "$dir/context" linux/amd64 linux/arm64 linux/arm/v7
+    manual+=("$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')"); manual_builds=$((manual_builds + $(builds)))
+
+    # one-shot build-and-push on a fresh builder (buildx --push in CI): the rerun has no cache
+    reset_calls; t=$(now)
+    "$bench/manual.sh" --no-cache "$registry/bench/resume-oneshot" 1.0.0 "$dir/context" linux/amd64 linux/arm64 linux/arm/v7
+    oneshot+=("$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')"); oneshot_builds=$((oneshot_builds + $(builds)))
+  done
+  avg() { printf '%s\n' "$@" | awk '{ s += $1 } END { print s / NR }'; }
+  local o m x; o=$(avg "${ours[@]}") m=$(avg "${manual[@]}") x=$(avg "${oneshot[@]}")
+  report "4. rerun after a failed push (registry down, then back)" \
+    "ours $(secs "$o"), manual script $(secs "$m"), one-shot without cache $(secs "$x") (mean of 2)" \
+    "builds on the rerun: ours $((our_builds / 2)), manual $((manual_builds / 2)) (cached), one-shot $((oneshot_builds / 2)); one-shot takes $(ratio "$x" "$o")× ours" \
+    "0 builds"
+}
+
+scaling_project() {  # scaling_project DIR IMAGES: N images x 4 platforms, each with a small context
+  local dir=$1 n=$2
+  mkdir -p "$dir"
+  {
+    echo "cmake_minimum_required(VERSION 3.21)"
+    echo "project(scaling VERSION 1.0.0 LANGUAGES NONE)"
+    echo "include(\"\${MULTIARCH_IMAGE_SOURCE_DIR}/cmake/MultiArchImage.cmake\")"
+    echo "foreach(i RANGE 1 $n)"
+    echo "  add_multiarch_image(img\${i} REPOSITORY 127.0.0.1:5000/scale/img\${i}"
+    echo "    PLATFORMS linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le CONTEXT ctx/img\${i})"
+    echo "endforeach()"
+  } >"$dir/CMakeLists.txt"
+  for i in $(seq 1 "$n"); do
+    mkdir -p "$dir/ctx/img$i/src"
+    printf 'FROM scratch\nCOPY . /\n' >"$dir/ctx/img$i/Dockerfile"
+    for f in 1 2 3 4 5; do echo "$i $f" >"$dir/ctx/img$i/src/file$f.txt"; done
+  done
+}
+
+row_scaling() {
+  export FAKE_ENGINE_STATE=$work/run/fake-scaling
+  local n cells=()
+  for n in 1 10 100; do
+    local src=$work/run/scale-src-$n dir=$work/run/scale-$n
+    scaling_project "$src" "$n"
+    hyperfine --runs 3 --export-json "$work/run/configure-$n.json" --prepare "rm -rf $dir" \
+      -n configure "cmake -S $src -B $dir -G Ninja -DMULTIARCH_IMAGE_SOURCE_DIR=$root -DMULTIARCH_IMAGE_HELPER=$helper -DMULTIARCH_IMAGE_ENGINE=docker -DMULTIARCH_IMAGE_DOCKER=$bench/fake-engine" >/dev/null
+    cmake --build "$dir" --target image-push -j2 >/dev/null
+    hyperfine -N --warmup 2 --runs 10 --export-json "$work/run/noop-$n.json" -n noop "cmake --build $dir --target image-push" >/dev/null
+    cells+=("$n: configure $(ms "$(mean "$work/run/configure-$n.json" configure)"), no-op $(ms "$(mean "$work/run/noop-$n.json" noop)")")
+  done
+  unset FAKE_ENGINE_STATE
+  report "5a. scaling, images × 4 platforms" "${cells[0]}; ${cells[1]}; ${cells[2]}" \
+    "100 vs 10 images: configure $(ratio "$(mean "$work/run/configure-100.json" configure)" "$(mean "$work/run/configure-10.json" configure)")×, no-op $(ratio "$(mean "$work/run/noop-100.json" noop)" "$(mean "$work/run/noop-10.json" noop)")× (10× the images)" \
+    "linear"
+
+  local files
+  for files in 1000 10000; do
+    local ctx=$work/run/context-$files
+    mkdir -p "$ctx"
+    printf 'FROM scratch\nCOPY . /\n' >"$ctx/Dockerfile"
+    for d in $(seq 1 $((files / 100))); do
+      mkdir -p "$ctx/dir$d"
+      (cd "$ctx/dir$d" && for f in $(seq 1 100); do : >"f$f.txt"; done)
+    done
+    jq -n --arg c "$ctx" '{format: 1, name: "ctx", repository: "127.0.0.1:5000/x/y", tags: ["1"],
+      platforms: ["linux/amd64"], context: $c, dockerfile: ($c + "/Dockerfile")}' >"$work/run/context-$files.json"
+  done
+  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/context.json" \
+    -n 1000 "$helper list-context --spec $work/run/context-1000.json" \
+    -n 10000 "$helper list-context --spec $work/run/context-10000.json" >/dev/null
+  local a b; a=$(mean "$work/run/context.json" 1000) b=$(mean "$work/run/context.json" 10000)
+  report "5b. depfile computation (context listing)" "1,000 files $(ms "$a"), 10,000 files $(ms "$b")" \
+    "10× the files: $(ratio "$b" "$a")× the time" "10,000 files < 0.3 s, linear"
+}
+
+echo "| row | measured | result | goal |"
+echo "| --- | --- | --- | --- |"
+for row in "${rows[@]}"; do "row_$row"; done
+echo
+echo "(machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); results in $results)"
