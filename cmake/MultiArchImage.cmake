@@ -25,6 +25,9 @@ _multiarch_setting(MULTIARCH_IMAGE_SKOPEO skopeo STRING "skopeo, with which the 
 _multiarch_setting(MULTIARCH_IMAGE_NETWORK "" STRING "Network mode for image builds (e.g. none); empty: the engine's default")
 _multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
   "Per-platform builders for every image, overriding BUILDERS: <platform>=<builder>;... (e.g. linux/arm64=ssh://ci@arm-box)")
+_multiarch_setting(MULTIARCH_IMAGE_RETRIES 5 STRING "Attempts for each registry command (push, manifest, read back): 1 to 100")
+_multiarch_setting(MULTIARCH_IMAGE_RETRY_DELAY 1 STRING "Seconds before the first retry; doubled each time, at most 30")
+_multiarch_setting(MULTIARCH_IMAGE_TIMEOUT 600 STRING "Seconds one registry command may take before it is stopped; 0: no limit")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
 
@@ -157,6 +160,17 @@ function(add_multiarch_image name)
   if(NOT ARG_ENGINE MATCHES "^(auto|docker|podman)$")
     message(FATAL_ERROR "add_multiarch_image(${name}): ENGINE `${ARG_ENGINE}` is not one of auto, docker, podman "
       "(the value comes from ENGINE, else the cache variable MULTIARCH_IMAGE_ENGINE)")
+  endif()
+
+  foreach(setting IN ITEMS RETRIES RETRY_DELAY TIMEOUT)
+    if(NOT MULTIARCH_IMAGE_${setting} MATCHES "^[0-9]+(\\.[0-9]+)?$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_${setting} `${MULTIARCH_IMAGE_${setting}}` "
+        "is not a number (valid: a non-negative number of attempts or seconds)")
+    endif()
+  endforeach()
+  if(MULTIARCH_IMAGE_RETRIES LESS 1 OR MULTIARCH_IMAGE_RETRIES GREATER 100)
+    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_RETRIES `${MULTIARCH_IMAGE_RETRIES}` "
+      "is out of range (valid: 1 to 100 attempts)")
   endif()
 
   _multiarch_helper(helper "${name}")
@@ -448,6 +462,9 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   endforeach()
 
   string(JSON json SET "${json}" builders "${builders}")
+  string(JSON json SET "${json}" retries ${MULTIARCH_IMAGE_RETRIES})
+  string(JSON json SET "${json}" retry_delay ${MULTIARCH_IMAGE_RETRY_DELAY})
+  string(JSON json SET "${json}" timeout ${MULTIARCH_IMAGE_TIMEOUT})
 
   foreach(setting IN ITEMS NETWORK DOCKER PODMAN SKOPEO)
     string(TOLOWER "${setting}" field)

@@ -40,6 +40,9 @@ class Engine {
   // "os/arch" of a local image, as its config states it.
   virtual std::string image_platform(const std::string& image_id) = 0;
 
+  // Whether the engine (this builder) still holds the image.
+  virtual bool has_image(const std::string& image_id) = 0;
+
   // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed.
   virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                            const std::filesystem::path& scratch) = 0;

@@ -93,12 +93,17 @@ std::string DockerEngine::image_platform(const std::string& image_id) {
   return trim(r.out);
 }
 
+bool DockerEngine::has_image(const std::string& image_id) {
+  return runner_.run(docker({"image", "inspect", "--format", "{{.Id}}", image_id}), Output::capture).ok();
+}
+
 std::string DockerEngine::push(const std::string& image_id, const std::string& reference, const Repository&,
                                const std::filesystem::path&) {
   // Tag the exact image that was built: another build tree may have moved the tag since.
   const auto tag = docker({"tag", image_id, reference});
   require_success(tag, runner_.run(tag, Output::capture), "docker tag " + reference);
-  const auto push = docker({"push", reference});
+  auto push = docker({"push", reference});
+  push.registry = true;
   const auto r = runner_.run(push, Output::stream);
   require_success(push, r, "docker push " + reference);
   const auto digest = parse_push_digest(r.tail);
@@ -112,11 +117,13 @@ std::string DockerEngine::publish_index(const Repository& repository, const std:
   // docker keeps a local copy of lists it created; drop any stale one so `create` starts from the registry.
   runner_.run(docker({"manifest", "rm", list}), Output::capture);
   auto create = docker({"manifest", "create"});
+  create.registry = true;
   if (repository.loopback()) create.argv.push_back("--insecure");
   create.argv.push_back(list);
   for (const auto& d : digests) create.argv.push_back(repository.str() + "@" + d);
   require_success(create, runner_.run(create, Output::stream), "docker manifest create " + list);
   auto push = docker({"manifest", "push", "--purge"});
+  push.registry = true;
   if (repository.loopback()) push.argv.push_back("--insecure");
   push.argv.push_back(list);
   const auto r = runner_.run(push, Output::capture);
@@ -130,6 +137,7 @@ std::string DockerEngine::publish_index(const Repository& repository, const std:
 
 RawIndex DockerEngine::read_index(const Repository& repository, const std::string& tag) {
   auto c = docker({"manifest", "inspect"});
+  c.registry = true;
   if (repository.loopback()) c.argv.push_back("--insecure");
   c.argv.push_back(repository.str() + ":" + tag);
   const auto r = runner_.run(c, Output::capture);

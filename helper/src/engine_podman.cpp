@@ -63,16 +63,22 @@ std::string PodmanEngine::image_platform(const std::string& image_id) {
   return trim(r.out);
 }
 
+bool PodmanEngine::has_image(const std::string& image_id) {
+  return runner_.run(podman({"image", "exists", image_id}), Output::capture).ok();
+}
+
 std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,
                                const std::filesystem::path& scratch) {
   const auto digestfile = scratch / "digest";
   auto c = podman({"push"});
+  c.registry = true;
   add_tls(c, repository);
   c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
   require_success(c, runner_.run(c, Output::stream), "podman push " + reference);
   if (std::filesystem::exists(digestfile)) return trim(read_text_file(digestfile));
   // A remote podman (--url, --connection) writes no --digestfile in 4.3: hash what the registry serves.
   Command raw{{skopeo_, "inspect", "--raw"}};
+  raw.registry = true;
   add_tls(raw, repository);
   raw.argv.push_back("docker://" + reference);
   const auto r = runner_.run(raw, Output::capture);
@@ -90,11 +96,13 @@ std::string PodmanEngine::publish_index(const Repository& repository, const std:
   require_success(create, runner_.run(create, Output::capture), "podman manifest create " + list);
   for (const auto& d : digests) {
     auto add = podman({"manifest", "add"});
+    add.registry = true;
     add_tls(add, repository);
     add.argv.insert(add.argv.end(), {list, "docker://" + repository.str() + "@" + d});
     require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d);
   }
   auto push = podman({"manifest", "push", "--all"});
+  push.registry = true;
   add_tls(push, repository);
   push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + list});
   require_success(push, runner_.run(push, Output::stream), "podman manifest push " + list);
@@ -104,6 +112,7 @@ std::string PodmanEngine::publish_index(const Repository& repository, const std:
 
 RawIndex PodmanEngine::read_index(const Repository& repository, const std::string& tag) {
   Command c{{skopeo_, "inspect", "--raw"}};
+  c.registry = true;
   add_tls(c, repository);
   c.argv.push_back("docker://" + repository.str() + ":" + tag);
   const auto r = runner_.run(c, Output::capture);

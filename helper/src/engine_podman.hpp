@@ -15,6 +15,7 @@ class PodmanEngine final : public Engine {
   BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                    const std::filesystem::path& scratch, bool no_cache = false) override;
   std::string image_platform(const std::string& image_id) override;
+  bool has_image(const std::string& image_id) override;
   std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                    const std::filesystem::path& scratch) override;
   std::string publish_index(const Repository& repository, const std::string& tag, const std::vector<std::string>& digests,

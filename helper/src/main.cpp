@@ -78,7 +78,7 @@ const std::vector<Subcommand>& subcommands() {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
          const auto prefix = step_prefix(spec, &platform);
-         ProcessRunner runner(prefix);
+         ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner); });
        }},
       {"push", "--spec FILE --platform P --build-record FILE --record FILE",
@@ -88,7 +88,7 @@ const std::vector<Subcommand>& subcommands() {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
          const auto prefix = step_prefix(spec, &platform);
-         ProcessRunner runner(prefix);
+         ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner); });
        }},
       {"manifest", "--spec FILE --push-record FILE... --record FILE",
@@ -99,7 +99,7 @@ const std::vector<Subcommand>& subcommands() {
          std::vector<std::filesystem::path> records;
          for (const auto& r : a.all("push-record")) records.emplace_back(r);
          const auto prefix = step_prefix(spec, nullptr);
-         ProcessRunner runner(prefix);
+         ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { manifest_step(spec, records, a.one("record"), runner); });
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
@@ -172,6 +172,7 @@ int run(int argc, char** argv) {
 }  // namespace mai
 
 int main(int argc, char** argv) {
+  mai::install_interrupt_handlers();
   try {
     return mai::run(argc, argv);
   } catch (const mai::Error& e) {

@@ -1,7 +1,17 @@
 #include "process.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <regex>
 #include <thread>
 
 #include "console.hpp"
@@ -12,6 +22,16 @@ namespace bp = boost::process;
 namespace {
 
 constexpr std::size_t kTailLines = 30;
+constexpr auto kGrace = std::chrono::seconds(10);  // after SIGTERM, before SIGKILL
+
+std::atomic<pid_t> g_child_group{0};
+volatile std::sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  g_signal = sig;
+  // Async-signal-safe: stop the engine now; the reading thread then sees end of output.
+  if (const pid_t group = g_child_group.load(); group > 0) ::kill(-group, SIGTERM);
+}
 
 class Tail {
  public:
@@ -38,17 +58,100 @@ boost::filesystem::path find_executable(const std::string& name) {
   return bp::search_path(name);
 }
 
+// Stops a child's process group when the step is interrupted or its time is up.
+class Watchdog {
+ public:
+  Watchdog(pid_t group, std::chrono::seconds timeout) : group_(group) {
+    const auto start = std::chrono::steady_clock::now();
+    thread_ = std::thread([this, start, timeout] {
+      std::unique_lock lock(mutex_);
+      std::chrono::steady_clock::time_point term_sent{};
+      while (!done_) {
+        cv_.wait_for(lock, std::chrono::milliseconds(100));
+        if (done_) break;
+        const auto now = std::chrono::steady_clock::now();
+        const bool expired = timeout.count() > 0 && now - start > timeout;
+        if ((expired || g_signal != 0) && term_sent == std::chrono::steady_clock::time_point{}) {
+          timed_out_ = expired && g_signal == 0;
+          ::kill(-group_, SIGTERM);
+          term_sent = now;
+        } else if (term_sent != std::chrono::steady_clock::time_point{} && now - term_sent > kGrace) {
+          ::kill(-group_, SIGKILL);
+        }
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool timed_out() const { return timed_out_; }
+
+ private:
+  pid_t group_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<bool> timed_out_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 
+bool permanent_registry_failure(const std::string& output) {
+  static const std::regex permanent(
+      R"(unauthorized|authentication required|access (to the resource is )?denied|requested access to the resource is denied|)"
+      R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
+      std::regex::icase);
+  return std::regex_search(output, permanent);
+}
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+bool interrupted() { return g_signal != 0; }
+
+void throw_if_interrupted() {
+  if (g_signal != 0)
+    throw Error(Exit::interrupted, std::string("interrupted by ") + (g_signal == SIGINT ? "SIGINT" : g_signal == SIGTERM ? "SIGTERM" : "SIGHUP"));
+}
+
 Result ProcessRunner::run(const Command& command, Output mode) {
+  const int tries = command.registry ? std::max(1, policy_.tries) : 1;
+  auto delay = policy_.delay;
+  for (int attempt = 1;; ++attempt) {
+    auto result = run_once(command, mode);
+    throw_if_interrupted();
+    if (result.ok() || attempt >= tries) return result;
+    if (!result.timed_out && permanent_registry_failure(result.tail)) return result;  // retrying cannot help
+    warn_line(prefix_, "attempt " + std::to_string(attempt) + " of " + std::to_string(tries) + " failed" +
+                           (result.timed_out ? " (timed out)" : " (exit " + std::to_string(result.exit_code) + ")") +
+                           ": " + describe(command) + "; retrying in " + std::to_string(delay.count()) + " ms");
+    for (auto waited = std::chrono::milliseconds(0); waited < delay; waited += std::chrono::milliseconds(50)) {
+      throw_if_interrupted();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+  }
+}
+
+Result ProcessRunner::run_once(const Command& command, Output mode) {
   if (command.argv.empty()) throw Error(Exit::usage, "internal: empty command");
+  throw_if_interrupted();
   const auto exe = find_executable(command.argv[0]);
   if (exe.empty() || !boost::filesystem::exists(exe))
     throw Error(Exit::engine_missing, "'" + command.argv[0] + "' was not found (PATH or the configured path)");
 
   std::vector<std::string> args(command.argv.begin() + 1, command.argv.end());
-  auto env = boost::this_process::environment();
-  bp::environment child_env = env;
+  bp::environment child_env = boost::this_process::environment();
   for (const auto& [k, v] : command.env) child_env[k] = v;
 
   bp::opstream in;
@@ -57,13 +160,21 @@ Result ProcessRunner::run(const Command& command, Output mode) {
   Result result;
   Tail tail;
   std::error_code ec;
+  // Its own process group: signals and timeouts reach the engine and everything it started.
+  const auto own_group = bp::extend::on_exec_setup([](auto&) { ::setpgid(0, 0); });
   bp::child child;
   if (mode == Output::stream) {
-    child = bp::child(exe, bp::args(args), child_env, (bp::std_out & bp::std_err) > out, bp::std_in < in, ec);
+    child = bp::child(exe, bp::args(args), child_env, (bp::std_out & bp::std_err) > out, bp::std_in < in, own_group, ec);
   } else {
-    child = bp::child(exe, bp::args(args), child_env, bp::std_out > out, bp::std_err > err, bp::std_in < in, ec);
+    child = bp::child(exe, bp::args(args), child_env, bp::std_out > out, bp::std_err > err, bp::std_in < in, own_group, ec);
   }
   if (ec) throw Error(Exit::engine_missing, "cannot start " + describe(command) + ": " + ec.message());
+  ::setpgid(child.id(), child.id());  // also from here, so the group exists before any signal
+  g_child_group = child.id();
+  if (g_signal != 0) ::kill(-child.id(), SIGTERM);  // arrived while starting
+
+  std::optional<Watchdog> watchdog;
+  watchdog.emplace(child.id(), command.registry ? policy_.timeout : std::chrono::seconds(0));
 
   in << command.input;
   in.flush();
@@ -90,17 +201,23 @@ Result ProcessRunner::run(const Command& command, Output mode) {
   }
   if (err_reader.joinable()) err_reader.join();
   child.wait();
+  g_child_group = 0;
+  result.timed_out = watchdog->timed_out();
+  watchdog.reset();
   result.exit_code = child.exit_code();
   if (mode == Output::capture) {
-    std::string l;
     std::size_t start = 0;
     while (start < err_text.size()) {
       const auto nl = err_text.find('\n', start);
-      l = err_text.substr(start, nl - start);
+      auto l = err_text.substr(start, nl - start);
       strip_cr(l);
       tail.add(l);
       start = nl + 1;
     }
+  }
+  if (result.timed_out) {
+    tail.add("(stopped after " + std::to_string(policy_.timeout.count()) + " s: MULTIARCH_IMAGE_TIMEOUT)");
+    if (result.exit_code == 0) result.exit_code = 124;
   }
   result.tail = tail.str();
   return result;

@@ -14,11 +14,24 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   const Stopwatch clock;
   const auto prefix = step_prefix(spec, &platform);
   remove_record(record);
-  const auto built = read_build_record(build_record);
-  if (!built || built->platform != platform.str())
-    throw Error(Exit::step_failed, "no build record for " + platform.str() + " at " + build_record.string() +
-                                       "; build the platform first (target " + spec.name + "-build-" +
-                                       platform.target_suffix() + ")");
+  auto built = read_build_record(build_record);
+  // Stale state: the record is unusable, or the image behind it was removed (docker image rm, podman
+  // rmi, a pruned builder). Build it again here rather than fail obscurely at the push.
+  std::string stale;
+  if (!built || built->platform != platform.str()) {
+    stale = "no usable build record at " + build_record.string();
+  } else if (!make_engine(built->engine, spec, runner, built->builder)->has_image(built->image_id)) {
+    stale = "image " + built->image_id.substr(0, 19) + " is no longer in " + built->engine +
+            (built->builder.empty() ? "" : " on " + built->builder);
+  }
+  if (!stale.empty()) {
+    warn_line(prefix, stale + "; building " + platform.str() + " again");
+    auto depfile = build_record;
+    depfile.replace_extension(".d");
+    build_step(spec, platform, build_record, depfile, runner);
+    built = read_build_record(build_record);
+    if (!built) throw Error(Exit::step_failed, "the build record of " + platform.str() + " is unreadable after a rebuild");
+  }
   print_line(prefix, "push started (" + spec.repository.registry + ")");
 
   // The image lives where it was built: push from there.

@@ -5,6 +5,7 @@
 #include "console.hpp"
 #include "error.hpp"
 #include "json_file.hpp"
+#include "process.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -77,6 +78,7 @@ namespace {
 
 template <class Record>
 void write_any(const std::filesystem::path& path, const Record& r) {
+  throw_if_interrupted();  // an interrupted step claims nothing
   write_json_atomically(path, json::value_from(r));
 }
 

@@ -116,6 +116,18 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   if (s.engine != "auto" && s.engine != "docker" && s.engine != "podman")
     r.fail("engine", "'" + s.engine + "' is not one of auto, docker, podman");
   s.network = r.string("network", false);
+  auto number = [&](const char* key, double fallback, double low, double high) {
+    const auto* v = r.find(key);
+    if (!v) return fallback;
+    if (!v->is_number()) r.fail(key, "must be a number");
+    const auto n = v->to_number<double>();
+    if (n < low || n > high)
+      r.fail(key, "must be from " + std::to_string(static_cast<long>(low)) + " to " + std::to_string(static_cast<long>(high)));
+    return n;
+  };
+  s.retry.tries = static_cast<int>(number("retries", 5, 1, 100));
+  s.retry.delay = std::chrono::milliseconds(static_cast<long>(number("retry_delay", 1, 0, 600) * 1000));
+  s.retry.timeout = std::chrono::seconds(static_cast<long>(number("timeout", 600, 0, 86400)));
   s.docker = r.string("docker", false, "docker");
   s.podman = r.string("podman", false, "podman");
   s.skopeo = r.string("skopeo", false, "skopeo");

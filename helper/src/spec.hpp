@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "platform.hpp"
+#include "process.hpp"
 #include "reference.hpp"
 
 namespace mai {
@@ -36,6 +37,7 @@ struct Spec {
   std::string docker = "docker", podman = "podman", skopeo = "skopeo";  // executables
   std::vector<std::filesystem::path> deps_exclude;  // never listed in the depfile (e.g. the build tree)
   std::vector<std::pair<std::string, Builder>> builders;  // normalised platform -> builder
+  RetryPolicy retry;  // for registry commands
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

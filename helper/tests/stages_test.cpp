@@ -97,11 +97,26 @@ BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fi
   BOOST_TEST(!std::filesystem::exists(build_record()));
 }
 
-BOOST_FIXTURE_TEST_CASE(push_without_a_build_record_names_the_target_to_build, Fixture) {
-  const auto what = error_of([&] { push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner); },
-                             Exit::step_failed);
-  BOOST_TEST(what.find("hello-build-linux-amd64") != std::string::npos);
-  BOOST_TEST(runner.commands.empty());
+BOOST_FIXTURE_TEST_CASE(push_with_a_corrupt_build_record_builds_the_platform_again, Fixture) {
+  dir.file("state/build-linux-amd64.json", "{ corrupt");
+  runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
+  BOOST_TEST(count("build") == 1u);
+  BOOST_TEST(read_build_record(build_record()).has_value());
+  BOOST_TEST(read_push_record(state / "push.json").has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(push_of_an_image_removed_from_the_engine_builds_it_again, Fixture) {
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  runner.commands.clear();
+  // `image inspect --format {{.Id}}` answers "No such image" once, then the rebuilt image exists.
+  int inspections = 0;
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Id}}"}, {1, "", "No such image"}, {}});
+  runner.rules.front().effect = [&](const Command&) { runner.rules.front().result.exit_code = ++inspections == 1 ? 1 : 0; };
+  runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
+  BOOST_TEST(count("build") == 1u);
+  BOOST_TEST(count("push") == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixture) {

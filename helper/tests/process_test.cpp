@@ -1,0 +1,117 @@
+// ProcessRunner against real child processes: retries, permanent failures and timeouts.
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "error.hpp"
+#include "json_file.hpp"
+#include "process.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+
+namespace {
+
+// A script that counts its runs in `counter` and fails (printing `failure`) until run `succeed_on`.
+std::filesystem::path flaky(const mai::test::TempDir& dir, int succeed_on, const std::string& failure) {
+  const auto counter = dir.path() / "runs";
+  const auto script = dir.file("flaky", "#!/bin/sh\necho run >>'" + counter.string() + "'\n" +
+                                            "[ $(wc -l <'" + counter.string() + "') -ge " + std::to_string(succeed_on) +
+                                            " ] && exit 0\necho '" + failure + "' >&2\nexit 1\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  return script;
+}
+
+std::size_t runs(const mai::test::TempDir& dir) {
+  const auto text = read_text_file(dir.path() / "runs");
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+RetryPolicy quick(int tries) { return {tries, std::chrono::milliseconds(10), std::chrono::seconds(1)}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(process)
+
+BOOST_AUTO_TEST_CASE(registry_commands_are_retried_until_they_succeed) {
+  mai::test::TempDir dir;
+  ProcessRunner runner("[t]", quick(5));
+  Command c{{flaky(dir, 3, "connection reset by peer").string()}};
+  c.registry = true;
+  BOOST_TEST(runner.run(c, Output::capture).ok());
+  BOOST_TEST(runs(dir) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(retries_stop_after_the_configured_tries) {
+  mai::test::TempDir dir;
+  ProcessRunner runner("[t]", quick(2));
+  Command c{{flaky(dir, 10, "503 Service Unavailable").string()}};
+  c.registry = true;
+  BOOST_TEST(!runner.run(c, Output::capture).ok());
+  BOOST_TEST(runs(dir) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(permanent_answers_are_not_retried) {
+  mai::test::TempDir dir;
+  ProcessRunner runner("[t]", quick(5));
+  Command c{{flaky(dir, 10, "unauthorized: authentication required").string()}};
+  c.registry = true;
+  BOOST_TEST(!runner.run(c, Output::capture).ok());
+  BOOST_TEST(runs(dir) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(commands_that_do_not_talk_to_a_registry_run_once) {
+  mai::test::TempDir dir;
+  ProcessRunner runner("[t]", quick(5));
+  BOOST_TEST(!runner.run({{flaky(dir, 3, "build failed").string()}}, Output::capture).ok());
+  BOOST_TEST(runs(dir) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_registry_command_that_stalls_is_stopped_at_the_timeout) {
+  mai::test::TempDir dir;
+  const auto script = dir.file("stall", "#!/bin/sh\nsleep 30\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ProcessRunner runner("[t]", {1, std::chrono::milliseconds(10), std::chrono::seconds(1)});
+  Command c{{script.string()}};
+  c.registry = true;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = runner.run(c, Output::capture);
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.timed_out);
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(r.tail.find("MULTIARCH_IMAGE_TIMEOUT") != std::string::npos);
+  BOOST_TEST(took < std::chrono::seconds(10));  // the sleeping grandchild went with its group
+}
+
+BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
+  mai::test::TempDir dir;
+  ProcessRunner runner("[t]");
+  Command c{{"cat"}};
+  c.input = "s3cret\n";
+  const auto r = runner.run(c, Output::capture);
+  BOOST_TEST(r.out == "s3cret\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_executable_is_reported_as_such) {
+  ProcessRunner runner("[t]");
+  try {
+    runner.run({{"/nonexistent/docker", "version"}}, Output::capture);
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::engine_missing));
+    BOOST_TEST(std::string(e.what()).find("'/nonexistent/docker' was not found") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(permanent_failures_are_recognised) {
+  BOOST_TEST(permanent_registry_failure("unauthorized: authentication required"));
+  BOOST_TEST(permanent_registry_failure("denied: requested access to the resource is denied"));
+  BOOST_TEST(permanent_registry_failure("manifest unknown"));
+  BOOST_TEST(permanent_registry_failure("dial tcp: lookup registry.invalid: no such host"));
+  BOOST_TEST(permanent_registry_failure("x509: certificate signed by unknown authority"));
+  BOOST_TEST(!permanent_registry_failure("read: connection reset by peer"));
+  BOOST_TEST(!permanent_registry_failure("received unexpected HTTP status: 503 Service Unavailable"));
+  BOOST_TEST(!permanent_registry_failure("net/http: timeout awaiting response headers"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
