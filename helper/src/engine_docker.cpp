@@ -116,7 +116,9 @@ std::string DockerEngine::publish_index(const Repository& repository, const std:
   const auto list = repository.str() + ":" + tag;
   // docker keeps a local copy of lists it created; drop any stale one so `create` starts from the registry.
   runner_.run(docker({"manifest", "rm", list}), Output::capture);
-  auto create = docker({"manifest", "create"});
+  // --amend: a retried create may find the list a failed attempt left behind (with the same digests,
+  // since the list was removed just above).
+  auto create = docker({"manifest", "create", "--amend"});
   create.registry = true;
   if (repository.loopback()) create.argv.push_back("--insecure");
   create.argv.push_back(list);

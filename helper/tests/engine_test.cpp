@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(docker_manifest_references_digests_and_is_insecure_only_on_
   BOOST_TEST(digest == "sha256:" + std::string(64, 'f'));
   BOOST_TEST((find(runner, {"manifest", "rm"}).argv == Argv{"docker", "manifest", "rm", "127.0.0.1:5000/demo/hello:1.0"}));
   BOOST_TEST((find(runner, {"manifest", "create"}).argv ==
-              Argv{"docker", "manifest", "create", "--insecure", "127.0.0.1:5000/demo/hello:1.0",
+              Argv{"docker", "manifest", "create", "--amend", "--insecure", "127.0.0.1:5000/demo/hello:1.0",
                    "127.0.0.1:5000/demo/hello@sha256:a", "127.0.0.1:5000/demo/hello@sha256:b"}));
   BOOST_TEST((find(runner, {"manifest", "push"}).argv ==
               Argv{"docker", "manifest", "push", "--purge", "--insecure", "127.0.0.1:5000/demo/hello:1.0"}));

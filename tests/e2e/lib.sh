@@ -50,3 +50,17 @@ run_image() {  # run_image docker|podman REFERENCE PLATFORM
               --platform "$3" "$2" ;;
   esac
 }
+
+# A fault proxy in front of the fixture's registry: start_proxy NAME [proxy options...]; its port is in
+# $work/NAME.port, its fault log in $work/NAME.log. Stopped when the test ends.
+proxy_pids=()
+start_proxy() {
+  local name=$1; shift
+  rm -f "$work/$name.port"
+  "$MULTIARCH_TEST_FAULT_PROXY" --target "$REGISTRY" --port-file "$work/$name.port" --log "$work/$name.log" "$@" &
+  proxy_pids+=($!)
+  for _ in $(seq 1 50); do [[ -s $work/$name.port ]] && return 0; sleep 0.1; done
+  fail "fault proxy $name did not start"
+}
+stop_proxies() { ((${#proxy_pids[@]})) && kill "${proxy_pids[@]}" 2>/dev/null; proxy_pids=(); }
+trap 'status=$?; stop_proxies; if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi' EXIT

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SIGINT during a platform build and SIGTERM during a push, sent to `cmake --build`'s process group
+# as a terminal or a CI runner does: the helper stops its engine child and that child's children,
+# writes no record, exits non-zero; the next run completes (and does not rebuild what was built).
+# Unix Makefiles shows the helpers' messages live (Ninja drops the output of commands it interrupts).
+#   signals.sh docker|podman
+. "$(dirname "$0")/lib.sh"
+engine=$1
+
+run_and_signal() {  # run_and_signal SIGNAL ENGINE_CALL_REGEX LOG TARGET: returns cmake's exit status
+  local signal=$1 pattern=$2 log=$3 target=$4
+  reset_engine_calls
+  setsid cmake --build "$work/build" --target "$target" -j3 >"$log" 2>&1 &
+  local pid=$!
+  # The engine-call log shows the moment an engine command starts.
+  for _ in $(seq 1 600); do grep -qE "$pattern" "$work/engine-calls.log" && break; sleep 0.1; done
+  grep -qE "$pattern" "$work/engine-calls.log" || fail "never saw an engine call /$pattern/:\n$(tail -20 "$log")"
+  sleep 1
+  kill "-$signal" -- "-$pid"
+  local status=0; wait "$pid" || status=$?
+  echo "$status"
+}
+
+# Left behind would be: engine commands naming this test's repository, and the RUN step's /burn
+# processes (the engine's children's children, in build containers).
+# Only processes this test started count (by age), so another suite's builds cannot confuse it.
+test_started=$(date +%s)
+engine_children() {
+  local left=0 age
+  for _ in $(seq 1 50); do  # containers take a moment to be torn down
+    age=$(( $(date +%s) - test_started + 1 ))
+    left=$(ps -eo etimes=,args= | awk -v age="$age" -v repo="e2e/signals-$engine" \
+      '$1 <= age && (index($0, repo ":") || index($0, repo "@") || index($0, "/burn 2000000000")) { n++ } END { print n + 0 }')
+    ((left == 0)) && break
+    sleep 0.2
+  done
+  echo "$left"
+}
+
+step "SIGINT during the builds (a RUN step burning CPU under QEMU)"
+cmake -S "$repo_root/bench/burn" -B "$work/build" -G "Unix Makefiles" "${engine_settings[@]}" "${helper_settings[@]}" \
+  -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
+  -DBURN_REPOSITORY="$REGISTRY/e2e/signals-$engine" -DBURN_NONCE="$RANDOM$RANDOM"
+cmake --build "$work/build" --target burn-binaries >/dev/null
+status=$(run_and_signal INT "^$engine (buildx )?build " "$work/int.log" image-push)
+[[ $status != 0 ]] || fail "cmake --build exited 0 after SIGINT"
+grep -q "interrupted by SIGINT" "$work/int.log" || fail "no helper reported the interrupt:\n$(tail -20 "$work/int.log")"
+sleep 1
+assert_eq "$(engine_children)" 0 "engine processes left running"
+assert_eq "$(find "$work/build/multiarch-image" -name 'build-*.json' | wc -l | tr -d ' ')" 0 "build records after SIGINT"
+
+step "the next run completes"
+cmake --build "$work/build" --target image-build -j3 >/dev/null
+assert_eq "$(find "$work/build/multiarch-image" -name 'build-*.json' | wc -l | tr -d ' ')" 3 "build records"
+
+step "SIGTERM during the pushes (a registry that never answers)"
+start_proxy blackhole --stall 100 --stall-seconds 3600
+port=$(cat "$work/blackhole.port")
+cmake "$work/build" -DBURN_REPOSITORY="127.0.0.1:$port/e2e/signals-$engine" >/dev/null
+cmake --build "$work/build" --target image-build -j3 >/dev/null   # the new repository's tags
+status=$(run_and_signal TERM "^$engine push " "$work/term.log" image-push)
+[[ $status != 0 ]] || fail "cmake --build exited 0 after SIGTERM"
+grep -q "interrupted by SIGTERM" "$work/term.log" || fail "no helper reported the interrupt:\n$(tail -20 "$work/term.log")"
+sleep 1
+assert_eq "$(engine_children)" 0 "engine processes left running"
+assert_eq "$(find "$work/build/multiarch-image" -name 'push-*.json' | wc -l | tr -d ' ')" 0 "push records after SIGTERM"
+
+step "registry answering again on the same address: the rerun pushes and builds nothing"
+stop_proxies
+start_proxy passthrough --port "$port"
+reset_engine_calls
+cmake --build "$work/build" --target image-push -j3 >/dev/null
+assert_eq "$(engine_calls_matching "^$engine (buildx )?build ")" 0 "builds on the rerun"
+assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/signals-$engine:1.0.0" | jq '.manifests | length')" 3 \
+  "platforms published"

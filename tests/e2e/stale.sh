@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Stale state: the local image behind a build record was removed, or the record is corrupt. The push
+# step notices, builds that platform again (only that one), and publishes.
+#   stale.sh docker|podman
+. "$(dirname "$0")/lib.sh"
+engine=$1
+cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+  -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$REGISTRY/e2e/stale-$engine"
+cmake --build "$work/build" --target image-build -j3 >/dev/null
+records=$work/build/multiarch-image/hello
+
+step "the arm64 image is removed from the engine; the amd64 record is corrupted"
+id=$(jq -r .image_id "$records/build-linux-arm64.json")
+case $engine in
+  docker) "$MULTIARCH_TEST_DOCKER" image rm --force "$id" >/dev/null ;;
+  podman) podman rmi --force "$id" >/dev/null ;;
+esac
+echo '{"format": 1, "kind": "build", "trunc' >"$records/build-linux-amd64.json"
+touch -d '+1 minute' "$records/build-linux-amd64.json"   # still "up to date" for the build tool
+
+reset_engine_calls
+cmake --build "$work/build" --target image-push -j3 2>&1 | tee "$work/push.log" | grep warning || true
+grep -q "linux/arm64\] warning: image .* is no longer in $engine; building linux/arm64 again" "$work/push.log" \
+  || fail "no warning about the removed image"
+grep -q "build-linux-amd64.json is corrupt" "$work/push.log" || fail "no warning about the corrupt record"
+assert_eq "$(built_platforms "stale-$engine")" "linux/amd64 linux/arm64" "platforms built again"
+assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/stale-$engine:1.0.0" | jq '.manifests | length')" 3 \
+  "platforms published"
