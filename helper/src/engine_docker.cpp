@@ -51,7 +51,9 @@ DockerEngine::Method DockerEngine::detect_method() {
                                           exe_ + " does not have");
   const auto version = docker({"version", "--format", "{{.Client.Version}}"});
   const auto r = runner_.run(version, Output::capture);
-  require_success(version, r, "asking docker for its version");
+  // With the daemon down, `docker version` prints the client's version and exits 1: the client's
+  // version is all this needs, and the build then reports the daemon in docker's own words.
+  if (trim(r.out).empty()) require_success(version, r, "asking docker for its version");
   const auto major = std::atoi(trim(r.out).c_str());
   // Clients from 23.0 on delegate BuildKit to the buildx plugin; older ones have it built in.
   return major > 0 && major < 23 ? Method::buildkit : Method::legacy;

@@ -1,5 +1,7 @@
 // manifest: the list over the pushed digests under every tag, read back and verified, written as
 // metadata.json for CI steps that sign or deploy.
+#include <algorithm>
+
 #include "console.hpp"
 #include "engine.hpp"
 #include "error.hpp"
@@ -20,12 +22,19 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   // One push record per platform of the spec, in the spec's order, all from one engine.
   std::vector<PushRecord> pushed;
   for (const auto& platform : spec.platforms) {
-    std::optional<PushRecord> match;
-    for (const auto& path : push_records)
-      if (auto r = read_push_record(path); r && r->platform == platform.str()) match = std::move(r);
-    if (!match || match->repository != spec.repository.str())
-      throw Error(Exit::step_failed, "no push record for " + platform.str() + " of " + spec.repository.str() +
-                                         "; push it first (target " + spec.name + "-push-" + platform.target_suffix() + ")");
+    const auto file = "push-" + platform.target_suffix() + ".json";
+    const auto path = std::find_if(push_records.begin(), push_records.end(),
+                                   [&](const std::filesystem::path& p) { return p.filename() == file; });
+    if (path == push_records.end())
+      throw Error(Exit::usage, "no --push-record " + file + " for " + platform.str() + " was given");
+    auto match = read_push_record(*path);
+    if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
+      // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
+      warn_line(prefix, "no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
+      push_step(spec, platform, path->parent_path() / ("build-" + platform.target_suffix() + ".json"), *path, runner);
+      match = read_push_record(*path);
+      if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
+    }
     if (!pushed.empty() && match->engine != pushed.front().engine)
       throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " +
                                          pushed.front().platform + " by " + pushed.front().engine +

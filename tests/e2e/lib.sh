@@ -45,8 +45,8 @@ built_platforms() {
 # Runs one platform of an image from the registry with docker or podman and prints its output.
 run_image() {  # run_image docker|podman REFERENCE PLATFORM
   case $1 in
-    docker) "$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform "$3" "$2" ;;
-    podman) podman run --rm --network=none --tls-verify=false --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+    docker) "$MULTIARCH_TEST_DOCKER" run --rm --pull always --network=none --platform "$3" "$2" ;;
+    podman) podman run --rm --pull always --network=none --tls-verify=false --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
               --platform "$3" "$2" ;;
   esac
 }
