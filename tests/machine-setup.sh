@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build make g++ git curl jq iproute2 procps file
+  cmake ninja-build make g++ git curl jq iproute2 procps file openssl apache2-utils
   docker.io docker-registry podman buildah skopeo          # engines, registry, registry reader
   qemu-user-static binfmt-support                          # foreign-architecture RUN steps
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf            # the examples' static binaries

@@ -104,7 +104,7 @@ class Watchdog {
 
 bool permanent_registry_failure(const std::string& output) {
   static const std::regex permanent(
-      R"(unauthorized|authentication required|access (to the resource is )?denied|requested access to the resource is denied|)"
+      R"(unauthorized|authentication required|no basic auth credentials|access (to the resource is )?denied|)"
       R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
       std::regex::icase);
   return std::regex_search(output, permanent);

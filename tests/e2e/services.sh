@@ -5,7 +5,8 @@
 #
 #   services.sh start DIR   -> writes DIR/env (source it), returns when everything answers
 #   services.sh stop DIR    -> stops what DIR started and removes its data
-#   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests)
+#   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests; with
+#       DIR/tls.crt and DIR/tls.key it serves TLS, with DIR/htpasswd it asks for Basic auth)
 #   services.sh dockerd-start DIR | dockerd-stop DIR     (one more daemon; its URL in DIR/docker.host)
 set -euo pipefail
 
@@ -38,17 +39,23 @@ registry_start() {
   local port
   for _ in 1 2 3; do
     port=$(cat "$dir/registry.port" 2>/dev/null || free_port)
+    local tls="" auth="" scheme=http
+    # HTTP/2 off: the docker CLI's `manifest` transport fails against distribution's HTTP/2 over TLS.
+    if [[ -f $dir/tls.crt ]]; then tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key}, http2: {disabled: true}"; scheme=https; fi
+    [[ -f $dir/htpasswd ]] && auth="auth: {htpasswd: {realm: multiarch-test, path: $dir/htpasswd}}"
     cat >"$dir/registry.yml" <<YML
 version: 0.1
 log: {level: warn}
 storage: {filesystem: {rootdirectory: $dir/registry}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
+http: {addr: 127.0.0.1:$port$tls}
+$auth
 YML
     # The registry reads REGISTRY_* variables as configuration (podman's REGISTRY_AUTH_FILE among them).
     local unset=(); for v in $(compgen -e | grep '^REGISTRY_' || true); do unset+=(-u "$v"); done
     env "${unset[@]}" docker-registry serve "$dir/registry.yml" >>"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
-    if wait_for 10 "registry on 127.0.0.1:$port" curl -sf "http://127.0.0.1:$port/v2/"; then
+    # Up when /v2/ answers at all (401 with auth is an answer).
+    if wait_for 10 "registry on 127.0.0.1:$port" curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then
       echo "$port" >"$dir/registry.port"
       return 0
     fi
