@@ -109,10 +109,10 @@ row_overhead() {
     -n call "$fake version --format x" >/dev/null
   local call build push manifest
   call=$(mean "$work/run/overhead.json" call)
-  # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 2
-  # (tag, push), manifest 4 (manifest rm, create, push, inspect).
+  # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 3
+  # (image inspect, tag, push), manifest 4 (manifest rm, create, push, inspect).
   build=$(awk -v t="$(mean "$work/run/overhead.json" build)" -v c="$call" 'BEGIN { print t - 4 * c }')
-  push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 2 * c }')
+  push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 3 * c }')
   manifest=$(awk -v t="$(mean "$work/run/overhead.json" manifest)" -v c="$call" 'BEGIN { print t - 4 * c }')
   report "3. helper overhead per step (fake engine answering at once)" \
     "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push"), manifest $(ms "$manifest") beyond the engine calls" \

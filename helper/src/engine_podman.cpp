@@ -1,5 +1,8 @@
 #include "engine_podman.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "error.hpp"
 #include "index.hpp"
 #include "json_file.hpp"
@@ -35,6 +38,18 @@ Command PodmanEngine::podman(std::vector<std::string> args) const {
   return c;
 }
 
+Result PodmanEngine::query(const Command& c) {
+  // Concurrent builds in one store can make a query fail for a moment ("locating item named manifest
+  // ... file does not exist"); podman reports that as exit 125, unlike a plain "no such image" (1).
+  Result r;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    r = runner_.run(c, Output::capture);
+    if (r.exit_code != 125) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
+  return r;
+}
+
 Result PodmanEngine::probe() { return runner_.run(podman({"version"}), Output::capture); }
 
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
@@ -58,13 +73,13 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
 
 std::string PodmanEngine::image_platform(const std::string& image_id) {
   const auto c = podman({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id});
-  const auto r = runner_.run(c, Output::capture);
+  const auto r = query(c);
   require_success(c, r, "podman image inspect " + image_id);
   return trim(r.out);
 }
 
 bool PodmanEngine::has_image(const std::string& image_id) {
-  return runner_.run(podman({"image", "exists", image_id}), Output::capture).ok();
+  return query(podman({"image", "exists", image_id})).ok();
 }
 
 std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,

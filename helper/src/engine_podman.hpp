@@ -24,6 +24,7 @@ class PodmanEngine final : public Engine {
 
  private:
   Command podman(std::vector<std::string> args) const;  // exe, the builder's global options, args
+  Result query(const Command& c);                        // a local store query, retried on store races
 
   std::string exe_;
   std::string skopeo_;
