@@ -52,19 +52,20 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
   // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
   // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.
   const auto wanted = platform.os + "/" + platform.arch;
-  if (auto got = engine->image_platform(built.image_id); got != wanted) {
-    warn_line(prefix, engine->name() + " returned a " + got + " image for " + platform.str() +
+  auto info = engine->image_info(built.image_id);
+  if (info.platform != wanted) {
+    warn_line(prefix, engine->name() + " returned a " + info.platform + " image for " + platform.str() +
                           " (a layer cache that ignores the platform); building again without the cache");
     built = engine->build(spec, platform, refs, scratch.path(), true);
-    if (got = engine->image_platform(built.image_id); got != wanted)
-      throw Error(Exit::step_failed, engine->name() + " built a " + got + " image for " + platform.str() +
+    if (info = engine->image_info(built.image_id); info.platform != wanted)
+      throw Error(Exit::step_failed, engine->name() + " built a " + info.platform + " image for " + platform.str() +
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");
   }
 
   write_file_atomically(depfile, render_depfile(record, inputs));
   const auto address = builder ? builder->address : "";
-  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id, refs,
-                                   clock.seconds()});
+  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id,
+                                   info.size, refs, clock.seconds()});
   print_line(prefix, "build done in " + clock.str() + " (" + engine->name() + "/" + built.method +
                          (address.empty() ? "" : " on " + address) + ", image " + built.image_id.substr(0, 19) + ")");
 }

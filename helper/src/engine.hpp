@@ -37,8 +37,12 @@ class Engine {
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                            const std::filesystem::path& scratch, bool no_cache = false) = 0;
 
-  // "os/arch" of a local image, as its config states it.
-  virtual std::string image_platform(const std::string& image_id) = 0;
+  // A local image's platform ("os/arch", as its config states it) and size in bytes.
+  struct ImageInfo {
+    std::string platform;
+    std::int64_t size = 0;
+  };
+  virtual ImageInfo image_info(const std::string& image_id) = 0;
 
   // Whether the engine (this builder) still holds the image.
   virtual bool has_image(const std::string& image_id) = 0;

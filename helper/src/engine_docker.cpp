@@ -88,11 +88,13 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
   return {trim(read_text_file(iidfile)), kNames[static_cast<int>(method)]};
 }
 
-std::string DockerEngine::image_platform(const std::string& image_id) {
-  const auto c = docker({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id});
+Engine::ImageInfo DockerEngine::image_info(const std::string& image_id) {
+  const auto c = docker({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}", image_id});
   const auto r = runner_.run(c, Output::capture);
   require_success(c, r, "docker image inspect " + image_id);
-  return trim(r.out);
+  const auto text = trim(r.out);
+  const auto space = text.find(' ');
+  return {text.substr(0, space), space == std::string::npos ? 0 : std::atoll(text.c_str() + space + 1)};
 }
 
 bool DockerEngine::has_image(const std::string& image_id) {

@@ -14,7 +14,7 @@ class DockerEngine final : public Engine {
   Result probe() override;
   BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
                    const std::filesystem::path& scratch, bool no_cache = false) override;
-  std::string image_platform(const std::string& image_id) override;
+  ImageInfo image_info(const std::string& image_id) override;
   bool has_image(const std::string& image_id) override;
   std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                    const std::filesystem::path& scratch) override;

@@ -71,11 +71,13 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
   return {id, "podman"};
 }
 
-std::string PodmanEngine::image_platform(const std::string& image_id) {
-  const auto c = podman({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image_id});
+Engine::ImageInfo PodmanEngine::image_info(const std::string& image_id) {
+  const auto c = podman({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}", image_id});
   const auto r = query(c);
   require_success(c, r, "podman image inspect " + image_id);
-  return trim(r.out);
+  const auto text = trim(r.out);
+  const auto space = text.find(' ');
+  return {text.substr(0, space), space == std::string::npos ? 0 : std::atoll(text.c_str() + space + 1)};
 }
 
 bool PodmanEngine::has_image(const std::string& image_id) {

@@ -12,6 +12,47 @@
 #include "stopwatch.hpp"
 
 namespace mai {
+namespace {
+
+std::string human_size(std::int64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+// What a person wants at the end of a publish: one row per platform, and where the metadata is.
+void print_summary(const std::string& prefix, const std::filesystem::path& record, const std::vector<PushRecord>& pushed,
+                   const ManifestRecord& out) {
+  print_line(prefix, pad("platform", 14) + pad("digest", 21) + pad("size", 10) + pad("build", 9) + "push");
+  for (std::size_t i = 0; i < pushed.size(); ++i) {
+    const auto built = read_build_record(record.parent_path() / ("build-" + parse_platform(pushed[i].platform).target_suffix() + ".json"));
+    print_line(prefix, pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
+                           pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
+                           seconds(pushed[i].seconds));
+  }
+  print_line(prefix, out.repository + ":" + out.tags.front() + " is " + out.index_digest);
+  print_line(prefix, "metadata: " + record.string());
+}
+
+}  // namespace
 
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
                    const std::filesystem::path& record, Runner& runner) {
@@ -75,7 +116,8 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   }
   out.seconds = clock.seconds();
   write_record(record, out);
-  print_line(prefix, "manifest done in " + clock.str() + "; metadata: " + record.string());
+  print_line(prefix, "manifest done in " + clock.str());
+  print_summary(prefix, record, pushed, out);
 }
 
 }  // namespace mai

@@ -13,15 +13,15 @@ namespace json = boost::json;
 void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
   v = {{"format", kRecordFormat}, {"kind", "build"},     {"name", r.name},         {"platform", r.platform},
        {"engine", r.engine},      {"method", r.method},   {"builder", r.builder},   {"image_id", r.image_id},
-       {"references", json::value_from(r.references)}, {"seconds", r.seconds}};
+       {"image_size", r.image_size}, {"references", json::value_from(r.references)}, {"seconds", r.seconds}};
 }
 BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
   const auto& o = v.as_object();
   return {json::value_to<std::string>(o.at("name")),     json::value_to<std::string>(o.at("platform")),
           json::value_to<std::string>(o.at("engine")),   json::value_to<std::string>(o.at("method")),
           json::value_to<std::string>(o.at("builder")),
-          json::value_to<std::string>(o.at("image_id")), json::value_to<std::vector<std::string>>(o.at("references")),
-          json::value_to<double>(o.at("seconds"))};
+          json::value_to<std::string>(o.at("image_id")), json::value_to<std::int64_t>(o.at("image_size")),
+          json::value_to<std::vector<std::string>>(o.at("references")), json::value_to<double>(o.at("seconds"))};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {

@@ -18,6 +18,7 @@ struct BuildRecord {
   std::string method;                   // how the engine built it: buildx, buildkit, legacy, podman
   std::string builder;                  // the engine instance that built it (empty: the default)
   std::string image_id;
+  std::int64_t image_size = 0;          // bytes, as the engine reports the local image
   std::vector<std::string> references;  // <repository>:<tag>-<arch><variant>
   double seconds = 0;
 };

@@ -9,7 +9,7 @@ BOOST_AUTO_TEST_SUITE(records)
 
 BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
   mai::test::TempDir dir;
-  write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", {"r:1-amd64"}, 1.5});
+  write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", 4096, {"r:1-amd64"}, 1.5});
   const auto b = read_build_record(dir.path() / "b.json");
   BOOST_REQUIRE(b);
   BOOST_TEST(b->image_id == "sha256:1");

@@ -26,7 +26,7 @@ struct Fixture {
     runner.on({"buildx", "version"}, {1, "", ""});
     runner.on({"version", "--format", "{{.Client.Version}}"}, {0, "20.10.24\n", ""});
     runner.on({"build"}, {}, [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--iidfile"), "sha256:abc"); });
-    runner.on({"image", "inspect"}, {0, "linux/amd64\n", ""});
+    runner.on({"image", "inspect"}, {0, "linux/amd64 4096\n", ""});
   }
   std::size_t count(const std::string& verb, const std::string& flag = "") const {
     std::size_t n = 0;
@@ -68,9 +68,9 @@ BOOST_FIXTURE_TEST_CASE(build_writes_its_record_and_a_depfile_of_the_context, Fi
 
 BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_is_built_again_without_the_cache, Fixture) {
   int inspections = 0;
-  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64\n", ""}, {}});
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64 1\n", ""}, {}});
   runner.rules.front().effect = [&](const Command&) {
-    if (++inspections == 2) runner.rules.front().result.out = "linux/amd64\n";
+    if (++inspections == 2) runner.rules.front().result.out = "linux/amd64 1\n";
   };
   build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
   BOOST_TEST(count("build") == 2u);
@@ -79,7 +79,7 @@ BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_is_built_again_without_th
 }
 
 BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_even_without_cache_fails_with_no_record, Fixture) {
-  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64\n", ""}, {}});
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64 1\n", ""}, {}});
   const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner); },
                              Exit::step_failed);
   BOOST_TEST(what.find("built a linux/arm64 image for linux/amd64") != std::string::npos);
@@ -150,7 +150,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_pushes_a_platform_whose_push_record_is_unusable
   const auto e = "sha256:" + std::string(64, 'e');
   write_record(state / "push-linux-amd64.json", PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), a, {}, 0});
   dir.file("state/push-linux-arm-v7.json", "{ corrupt");
-  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}}"}, {0, "linux/arm\n", ""}, {}});
+  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"}, {0, "linux/arm 1\n", ""}, {}});
   runner.on({"push"}, {0, "", "x: digest: " + e + " size: 1"});
   runner.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f'), ""});
   runner.on({"manifest", "inspect"},

@@ -14,7 +14,17 @@ step "configure and publish with $engine ($generator)"
 cmake -S "$repo_root/examples/hello" -B "$work/build" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS="1.0.0;stable" \
   -DHELLO_GREETING="$greeting"
-cmake --build "$work/build" --target image-push -j3
+cmake --build "$work/build" --target image-push -j3 | tee "$work/publish.log"
+
+step "the publish ends with a summary: a row per platform and where metadata.json is"
+grep -qE "^\[hello\] platform +digest +size +build +push$" "$work/publish.log" || fail "no summary header"
+for platform in linux/amd64 linux/arm64 linux/arm/v7; do
+  digest=$(jq -r '.digest' "$work/build/multiarch-image/hello/push-${platform//\//-}.json")
+  grep -qE "^\[hello\] ${platform//\//\\/} +${digest:0:19} +[0-9.]+ [kMG]?B +[0-9.]+ s +[0-9.]+ s$" "$work/publish.log" \
+    || fail "no summary row for $platform"
+done
+grep -qF "[hello] metadata: $work/build/multiarch-image/hello/metadata.json" "$work/publish.log" || fail "no metadata line"
+echo "ok: summary with three rows and the metadata path"
 
 step "metadata.json and the registry agree"
 metadata=$work/build/multiarch-image/hello/metadata.json
