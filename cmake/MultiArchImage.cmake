@@ -28,6 +28,8 @@ _multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
 _multiarch_setting(MULTIARCH_IMAGE_RETRIES 5 STRING "Attempts for each registry command (push, manifest, read back): 1 to 100")
 _multiarch_setting(MULTIARCH_IMAGE_RETRY_DELAY 1 STRING "Seconds before the first retry; doubled each time, at most 30")
 _multiarch_setting(MULTIARCH_IMAGE_TIMEOUT 600 STRING "Seconds one registry command may take before it is stopped; 0: no limit")
+_multiarch_setting(MULTIARCH_IMAGE_RUN_OPTIONS "" STRING
+  "Extra engine options for image tests (TEST_COMMAND), e.g. --ulimit;nofile=1024:1024 for podman on restricted hosts")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
 
@@ -51,7 +53,14 @@ Adds targets that build, push and publish one multi-architecture image::
     [BUILD_ARGS <KEY>=<VALUE>...]
     [DEPENDS <target-or-file>...]                 # made before any platform is built
     [BUILDERS <platform>=<builder>...]            # default: the engine's default daemon/storage
+    [TEST_COMMAND <args>...]                      # a ctest test per platform runs the image
+    [TEST_EXPECT <regex>]                         # ... and its output must match (@PLATFORM@ replaced)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
+
+``TEST_COMMAND`` (empty: the image's own entrypoint) registers ``<name>.image.<platform>`` with
+ctest: it runs the built image for that platform (under QEMU when foreign) with the arguments and
+passes on exit status 0 and, with ``TEST_EXPECT``, output matching the regular expression, in which
+``@PLATFORM@`` stands for the platform (``linux/arm/v7``). Build the images before running ctest.
 
 ``BUILDERS`` sends a platform's build and push to another engine instance: a ``unix://``, ``tcp://``
 or ``ssh://`` URL (docker ``--host``, podman ``--url``), a docker context or podman connection name,
@@ -78,14 +87,19 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options "")
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
 
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "add_multiarch_image(${name}): unknown arguments `${ARG_UNPARSED_ARGUMENTS}` "
       "(valid keywords: ${one_value} ${multi_value})")
   endif()
+  set(run_tests FALSE)
+  if(DEFINED ARG_TEST_COMMAND OR DEFINED ARG_TEST_EXPECT OR "TEST_COMMAND" IN_LIST ARG_KEYWORDS_MISSING_VALUES)
+    set(run_tests TRUE)  # TEST_COMMAND alone, with no arguments: the image's own entrypoint
+  endif()
+  list(REMOVE_ITEM ARG_KEYWORDS_MISSING_VALUES TEST_COMMAND)
   foreach(keyword IN LISTS ARG_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "add_multiarch_image(${name}): `${keyword}` needs a value")
   endforeach()
@@ -196,6 +210,22 @@ function(add_multiarch_image name)
       VERBATIM)
     add_custom_target(${name}-build-${suffix} DEPENDS "${build_record}")
     add_dependencies(${name}-build ${name}-build-${suffix})
+
+    if(run_tests)
+      set(expect "")
+      if(DEFINED ARG_TEST_EXPECT)
+        string(REPLACE "@PLATFORM@" "${platform}" pattern "${ARG_TEST_EXPECT}")
+        set(expect --expect "${pattern}")
+      endif()
+      set(helper_path "${helper}")
+      if(TARGET "${helper}")
+        set(helper_path "$<TARGET_FILE:${helper}>")
+      endif()
+      add_test(NAME ${name}.image.${suffix}
+        COMMAND "${helper_path}" test --spec "${spec}" --platform "${platform}" --build-record "${build_record}"
+                ${expect} -- ${ARG_TEST_COMMAND})
+      set_tests_properties(${name}.image.${suffix} PROPERTIES LABELS multiarch-image TIMEOUT 600)
+    endif()
 
     add_custom_command(OUTPUT "${push_record}"
       COMMAND ${helper} push --spec "${spec}" --platform "${platform}" --build-record "${build_record}"
@@ -462,6 +492,8 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   endforeach()
 
   string(JSON json SET "${json}" builders "${builders}")
+  _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
+  string(JSON json SET "${json}" run_options "${array}")
   string(JSON json SET "${json}" retries ${MULTIARCH_IMAGE_RETRIES})
   string(JSON json SET "${json}" retry_delay ${MULTIARCH_IMAGE_RETRY_DELAY})
   string(JSON json SET "${json}" timeout ${MULTIARCH_IMAGE_TIMEOUT})

@@ -57,6 +57,10 @@ class Engine {
 
   // Reads repository:tag back from the registry.
   virtual RawIndex read_index(const Repository& repository, const std::string& tag) = 0;
+
+  // Runs a local image for `platform` with `args` (under emulation when foreign); output captured.
+  virtual Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
+                           const std::vector<std::string>& args) = 0;
 };
 
 // The engine called `name` (docker or podman), talking to `builder` (empty: its default). No command is run.

@@ -137,4 +137,14 @@ RawIndex PodmanEngine::read_index(const Repository& repository, const std::strin
   return {r.out, true};
 }
 
+Result PodmanEngine::run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
+                              const std::vector<std::string>& args) {
+  auto c = podman({"run", "--rm", "--platform", platform.str()});
+  if (!spec.network.empty()) c.argv.insert(c.argv.end(), {"--network", spec.network});
+  c.argv.insert(c.argv.end(), spec.run_options.begin(), spec.run_options.end());
+  c.argv.push_back(image_id);
+  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  return runner_.run(c, Output::capture);
+}
+
 }  // namespace mai

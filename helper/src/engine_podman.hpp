@@ -21,6 +21,8 @@ class PodmanEngine final : public Engine {
   std::string publish_index(const Repository& repository, const std::string& tag, const std::vector<std::string>& digests,
                             const std::filesystem::path& scratch) override;
   RawIndex read_index(const Repository& repository, const std::string& tag) override;
+  Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
+                   const std::vector<std::string>& args) override;
 
  private:
   Command podman(std::vector<std::string> args) const;  // exe, the builder's global options, args

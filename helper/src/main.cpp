@@ -20,12 +20,17 @@
 namespace mai {
 namespace {
 
-// --key value pairs; a key may repeat. Keys not in `allowed` are usage errors.
+// --key value pairs; a key may repeat. Keys not in `allowed` are usage errors. Everything after a
+// lone "--" is kept, verbatim, as the command (test's image arguments).
 class Args {
  public:
   Args(int argc, char** argv, int first, const std::vector<std::string>& allowed) {
     for (int i = first; i < argc; ++i) {
       std::string key = argv[i];
+      if (key == "--") {
+        command_.assign(argv + i + 1, argv + argc);
+        return;
+      }
       if (!key.starts_with("--") || std::find(allowed.begin(), allowed.end(), key.substr(2)) == allowed.end())
         throw Error(Exit::usage, "unknown argument '" + key + "' (valid: --" + join(allowed, ", --") + ")");
       if (i + 1 >= argc) throw Error(Exit::usage, key + " needs a value");
@@ -36,6 +41,11 @@ class Args {
     const auto it = values_.find(key);
     if (it == values_.end() || it->second.size() != 1) throw Error(Exit::usage, "--" + key + " is required once");
     return it->second.front();
+  }
+  const std::vector<std::string>& command() const { return command_; }
+  std::string optional(const std::string& key) const {
+    const auto it = values_.find(key);
+    return it == values_.end() ? std::string() : it->second.back();
   }
   std::vector<std::string> all(const std::string& key) const {
     const auto it = values_.find(key);
@@ -49,6 +59,7 @@ class Args {
 
  private:
   std::map<std::string, std::vector<std::string>> values_;
+  std::vector<std::string> command_;
 };
 
 // Runs one step; its errors carry the step's prefix, so a failure in a parallel build names its image
@@ -101,6 +112,16 @@ const std::vector<Subcommand>& subcommands() {
          const auto prefix = step_prefix(spec, nullptr);
          ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { manifest_step(spec, records, a.one("record"), runner); });
+       }},
+      {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] -- ARGS...",
+       "run one platform's built image with ARGS; pass on exit 0 and output matching REGEX (ctest's TEST_COMMAND)",
+       {"spec", "platform", "build-record", "expect"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         const auto& platform = spec.platform(a.one("platform"));
+         const auto prefix = step_prefix(spec, &platform);
+         ProcessRunner runner(prefix, spec.retry);
+         in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), a.command(), a.optional("expect"), runner); });
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},

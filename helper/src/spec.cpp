@@ -132,6 +132,7 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   s.podman = r.string("podman", false, "podman");
   s.skopeo = r.string("skopeo", false, "skopeo");
   for (const auto& p : r.strings("deps_exclude", false)) s.deps_exclude.emplace_back(p);
+  s.run_options = r.strings("run_options", false);
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
     if (!builders->is_array()) r.fail("builders", form);

@@ -38,6 +38,7 @@ struct Spec {
   std::vector<std::filesystem::path> deps_exclude;  // never listed in the depfile (e.g. the build tree)
   std::vector<std::pair<std::string, Builder>> builders;  // normalised platform -> builder
   RetryPolicy retry;  // for registry commands
+  std::vector<std::string> run_options;  // extra engine options for image tests (e.g. --ulimit ...)
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

@@ -20,6 +20,10 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
                    const std::filesystem::path& record, Runner& runner);
 
+// Runs the platform's built image with `args`; passes on exit 0 and output matching `expect` (if any).
+void test_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
+               const std::vector<std::string>& args, const std::string& expect, Runner& runner);
+
 // "[name platform]": the prefix of every line a step prints.
 inline std::string step_prefix(const Spec& spec, const Platform* platform) {
   return "[" + spec.name + (platform ? " " + platform->str() : "") + "]";

@@ -57,6 +57,17 @@ done
 [[ ! -e $pwned ]] || fail "a build arg was run by a shell: $pwned exists"
 echo "ok: build args stayed literal (no $pwned)"
 
+step "ctest runs each platform's image (TEST_COMMAND --self-test, TEST_EXPECT per platform)"
+(cd "$work/build" && ctest -R '^hello\.image\.' --output-on-failure) | tee "$work/ctest.log"
+grep -q "100% tests passed, 0 tests failed out of 3" "$work/ctest.log" || fail "the image tests did not all pass"
+records=$work/build/multiarch-image/hello
+if "$MULTIARCH_TEST_HELPER" test --spec "$records/spec.json" --platform linux/arm64 --build-record "$records/build-linux-arm64.json" \
+     --expect "built for linux/s390x" -- --self-test >"$work/mismatch.log" 2>&1; then
+  fail "an image test with a wrong expectation passed"
+fi
+grep -q "does not match TEST_EXPECT 'built for linux/s390x'" "$work/mismatch.log" || fail "unclear mismatch message"
+echo "ok: a wrong expectation fails the image test"
+
 step "a rerun with nothing changed runs no engine command"
 reset_engine_calls
 cmake --build "$work/build" --target image-push -j3

@@ -29,7 +29,8 @@ for engine in docker:"$MULTIARCH_TEST_DOCKER" podman:/usr/bin/podman skopeo:/usr
 done
 : >"$work/engine-calls.log"
 engine_settings=(-DMULTIARCH_IMAGE_DOCKER="$work/bin/docker" -DMULTIARCH_IMAGE_PODMAN="$work/bin/podman"
-                 -DMULTIARCH_IMAGE_SKOPEO="$work/bin/skopeo" -DMULTIARCH_IMAGE_NETWORK=none)
+                 -DMULTIARCH_IMAGE_SKOPEO="$work/bin/skopeo" -DMULTIARCH_IMAGE_NETWORK=none
+                 "-DMULTIARCH_IMAGE_RUN_OPTIONS=--ulimit;nofile=1024:1024;--ulimit;nproc=1024:1024")
 helper_settings=()
 [[ -n ${MULTIARCH_TEST_HELPER:-} ]] && helper_settings=(-DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER")
 
