@@ -78,6 +78,9 @@ Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
   Every platform built; everything published.
 ``image-build``, ``image-push``
   The same over every image of the project.
+``<name>-plan``, ``image-plan``
+  Print the engine commands every step would run, in order, without running them (for review in
+  CI logs). Only the engines' version probes, which decide the build command, are asked.
 
 Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, ``aarch64`` is
 ``arm64``); two entries that normalise to the same platform are an error. Relative ``CONTEXT`` and
@@ -252,7 +255,11 @@ function(add_multiarch_image name)
   endforeach()
   add_dependencies(${name}-push ${name}-manifest)
 
-  foreach(aggregate IN ITEMS build push)
+  add_custom_target(${name}-plan
+    COMMAND ${helper} plan --spec "${spec}"
+    COMMENT "multiarch-image: plan ${name}"
+    VERBATIM)
+  foreach(aggregate IN ITEMS build push plan)
     if(NOT TARGET image-${aggregate})
       add_custom_target(image-${aggregate})
     endif()

@@ -13,15 +13,11 @@
 
 namespace mai {
 
-namespace {
-
 std::vector<std::string> platform_references(const Spec& spec, const Platform& platform) {
   std::vector<std::string> refs;
   for (const auto& tag : spec.tags) refs.push_back(spec.repository.str() + ":" + tag + "-" + platform.tag_suffix());
   return refs;
 }
-
-}  // namespace
 
 void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner) {

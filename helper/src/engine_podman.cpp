@@ -1,5 +1,7 @@
 #include "engine_podman.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -105,24 +107,26 @@ std::string PodmanEngine::push(const std::string& image_id, const std::string& r
 
 std::string PodmanEngine::publish_index(const Repository& repository, const std::string& tag,
                                         const std::vector<std::string>& digests, const std::filesystem::path& scratch) {
-  const auto list = repository.str() + ":" + tag;
+  // The local list gets a private name: the user may hold an image called repository:tag (a
+  // `podman run` of the published image pulls one), and `create` refuses a name in use.
+  const auto list = "localhost/multiarch-image/list-" + std::to_string(::getpid()) + ":" + tag;
+  const auto destination = repository.str() + ":" + tag;
   const auto digestfile = scratch / "index-digest";
-  // A list left behind by an interrupted run would make `create` fail; start from nothing.
   runner_.run(podman({"manifest", "rm", list}), Output::capture);
   const auto create = podman({"manifest", "create", list});
-  require_success(create, runner_.run(create, Output::capture), "podman manifest create " + list);
+  require_success(create, runner_.run(create, Output::capture), "podman manifest create for " + destination);
   for (const auto& d : digests) {
     auto add = podman({"manifest", "add"});
     add.registry = true;
     add_tls(add, repository);
     add.argv.insert(add.argv.end(), {list, "docker://" + repository.str() + "@" + d});
-    require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d);
+    require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d + " for " + destination);
   }
   auto push = podman({"manifest", "push", "--all"});
   push.registry = true;
   add_tls(push, repository);
-  push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + list});
-  require_success(push, runner_.run(push, Output::stream), "podman manifest push " + list);
+  push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + destination});
+  require_success(push, runner_.run(push, Output::stream), "podman manifest push " + destination);
   runner_.run(podman({"manifest", "rm", list}), Output::capture);
   return trim(read_text_file(digestfile));
 }

@@ -123,6 +123,13 @@ const std::vector<Subcommand>& subcommands() {
          ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), a.command(), a.optional("expect"), runner); });
        }},
+      {"plan", "--spec FILE", "print the engine commands every step would run, in order, running none of them",
+       {"spec"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         ProcessRunner runner(step_prefix(spec, nullptr), spec.retry);
+         plan_step(spec, runner);
+       }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},
       {"list-context", "--spec FILE", "print the files and directories a build depends on (the depfile's list)",

@@ -20,6 +20,12 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
                    const std::filesystem::path& record, Runner& runner);
 
+// Prints the engine commands every step would run, in order, without running them.
+void plan_step(const Spec& spec, Runner& runner);
+
+// <repository>:<tag>-<arch><variant> for every tag: the platform's own references.
+std::vector<std::string> platform_references(const Spec& spec, const Platform& platform);
+
 // Runs the platform's built image with `args`; passes on exit 0 and output matching `expect` (if any).
 void test_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
                const std::vector<std::string>& args, const std::string& expect, Runner& runner);

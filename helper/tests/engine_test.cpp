@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "engine.hpp"
@@ -126,10 +128,13 @@ BOOST_AUTO_TEST_CASE(podman_builds_pushes_by_id_and_publishes_with_manifest_comm
                                                  "docker://127.0.0.1:5000/demo/hello:1-amd64"}));
   runner.commands.clear();
   podman->publish_index(spec.repository, "1.0", {"sha256:a"}, dir.path());
-  BOOST_TEST((find(runner, {"manifest", "add"}).argv == Argv{"podman", "manifest", "add", "--tls-verify=false",
-                                                            "127.0.0.1:5000/demo/hello:1.0",
+  const auto list = "localhost/multiarch-image/list-" + std::to_string(::getpid()) + ":1.0";
+  BOOST_TEST((find(runner, {"manifest", "add"}).argv == Argv{"podman", "manifest", "add", "--tls-verify=false", list,
                                                             "docker://127.0.0.1:5000/demo/hello@sha256:a"}));
-  BOOST_TEST(find(runner, {"manifest", "push"}).argv.at(3) == "--all");
+  const auto& push = find(runner, {"manifest", "push"}).argv;
+  BOOST_TEST(push.at(3) == "--all");
+  BOOST_TEST(push.at(push.size() - 2) == list);
+  BOOST_TEST(push.back() == "docker://127.0.0.1:5000/demo/hello:1.0");
   runner.commands.clear();
   podman->read_index(spec.repository, "1.0");
   BOOST_TEST((runner.commands.back().argv ==

@@ -68,6 +68,17 @@ fi
 grep -q "does not match TEST_EXPECT 'built for linux/s390x'" "$work/mismatch.log" || fail "unclear mismatch message"
 echo "ok: a wrong expectation fails the image test"
 
+step "hello-plan prints every step's engine commands and runs none of them"
+reset_engine_calls
+cmake --build "$work/build" --target hello-plan | tee "$work/plan.log"
+assert_eq "$(grep -vcE "^$engine (buildx )?version" "$work/engine-calls.log" || true)" 0 "engine calls other than version probes"
+for platform in linux/amd64 linux/arm64 linux/arm/v7; do
+  grep -qE "^ +\S+$engine (buildx )?build .*--platform $platform " "$work/plan.log" || fail "no build command for $platform"
+  grep -qE "^ +\S+$engine push .*$repository:1.0.0-" "$work/plan.log" || fail "no push command"
+done
+grep -qE "^ +\S+$engine manifest (create|push) " "$work/plan.log" || fail "no manifest command"
+echo "ok: the plan lists build, push and manifest commands"
+
 step "a rerun with nothing changed runs no engine command"
 reset_engine_calls
 cmake --build "$work/build" --target image-push -j3

@@ -1,0 +1,72 @@
+// plan: the engine commands each step would run, in order, for review in CI logs. Nothing is built,
+// pushed or published; only the engines' version probes, which decide the build command, are asked.
+#include <fstream>
+
+#include "console.hpp"
+#include "engine.hpp"
+#include "error.hpp"
+#include "scratch.hpp"
+#include "stages.hpp"
+
+namespace mai {
+namespace {
+
+class PlanRunner final : public Runner {
+ public:
+  explicit PlanRunner(Runner& real) : real_(real) {}
+  std::string platform;  // os/arch the current step's image inspections answer with
+
+  Result run(const Command& c, Output) override {
+    std::size_t first = 1;  // past global options such as --host URL
+    while (first + 1 < c.argv.size() && c.argv[first].starts_with("--")) first += 2;
+    const auto verb = first < c.argv.size() ? c.argv[first] : "";
+    const auto next = first + 1 < c.argv.size() ? c.argv[first + 1] : "";
+    if (verb == "version" || (verb == "buildx" && next == "version")) return real_.run(c, Output::capture);
+
+    print_line("", "    " + describe(c));
+    for (const auto* flag : {"--iidfile", "--digestfile"})
+      for (std::size_t i = 0; i + 1 < c.argv.size(); ++i)
+        if (c.argv[i] == flag) std::ofstream(c.argv[i + 1]) << "<" << (flag == std::string("--iidfile") ? "image" : "digest") << ">";
+    Result r;
+    if (verb == "image" && next == "inspect") r.out = platform + " 0";
+    else r.out = "sha256:" + std::string(64, '0');  // a well-formed placeholder for steps that parse it
+    r.tail = "digest: sha256:" + std::string(64, '0');
+    return r;
+  }
+
+ private:
+  Runner& real_;
+};
+
+}  // namespace
+
+void plan_step(const Spec& spec, Runner& real) {
+  PlanRunner runner(real);
+  const auto prefix = step_prefix(spec, nullptr);
+  print_line(prefix, "plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
+                         " platforms; <...> stands for what earlier steps produce):");
+  std::unique_ptr<Engine> engine;
+  std::vector<std::string> digests;
+  const ScratchDir scratch(std::filesystem::temp_directory_path() / ("multiarch-plan-" + spec.name));
+  for (const auto& platform : spec.platforms) {
+    const auto* builder = spec.builder_for(platform);
+    auto e = resolve_engine(spec, runner, builder ? builder->address : "");
+    runner.platform = platform.os + "/" + platform.arch;
+    const auto image = "<image of " + platform.str() + ">";
+    print_line(prefix, "  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
+    e->build(spec, platform, platform_references(spec, platform), scratch.path());
+    e->image_info(image);
+    print_line(prefix, "  push " + platform.str() + ":");
+    e->has_image(image);
+    for (const auto& ref : platform_references(spec, platform)) e->push(image, ref, spec.repository, scratch.path());
+    digests.push_back("<digest of " + platform.str() + ">");
+    if (!engine) engine = make_engine(e->name(), spec, runner);
+  }
+  for (const auto& tag : spec.tags) {
+    print_line(prefix, "  manifest " + spec.repository.str() + ":" + tag + ":");
+    engine->publish_index(spec.repository, tag, digests, scratch.path());
+    engine->read_index(spec.repository, tag);
+  }
+}
+
+}  // namespace mai
