@@ -22,7 +22,9 @@ namespace bp = boost::process;
 namespace {
 
 constexpr std::size_t kTailLines = 30;
-constexpr auto kGrace = std::chrono::seconds(10);  // after SIGTERM, before SIGKILL
+// After SIGTERM, before SIGKILL: longer than podman's own 10 s stop timeout, after which it SIGKILLs
+// its build containers (a container's init ignores SIGTERM); killing podman first orphans them.
+constexpr auto kGrace = std::chrono::seconds(30);
 
 std::atomic<pid_t> g_child_group{0};
 volatile std::sig_atomic_t g_signal = 0;
