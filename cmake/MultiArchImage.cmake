@@ -47,6 +47,7 @@ Adds targets that build, push and publish one multi-architecture image::
   add_multiarch_image(<name>
     REPOSITORY <registry>/<namespace>/<package>   # required
     [TAGS <tag>...]                               # default: PROJECT_VERSION, else latest
+    [GIT_TAGS [GIT_LATEST]]                       # tags from git when the build runs (see below)
     [PLATFORMS <os>/<arch>[/<variant>]...]        # default: linux/amd64 linux/arm64
     [CONTEXT <dir>]                               # default: CMAKE_CURRENT_SOURCE_DIR
     [DOCKERFILE <file>]                           # default: <CONTEXT>/Dockerfile
@@ -56,6 +57,11 @@ Adds targets that build, push and publish one multi-architecture image::
     [TEST_COMMAND <args>...]                      # a ctest test per platform runs the image
     [TEST_EXPECT <regex>]                         # ... and its output must match (@PLATFORM@ replaced)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
+
+``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
+without reconfiguring: ``sha-<short>`` always (``sha-<short>-dirty`` for a modified tree), and
+``X.Y.Z``, ``X.Y``, ``X`` when a clean HEAD is exactly at tag ``vX.Y.Z`` (plus ``latest`` with
+``GIT_LATEST``). Without ``TAGS`` these are the only tags.
 
 ``TEST_COMMAND`` (empty: the image's own entrypoint) registers ``<name>.image.<platform>`` with
 ctest: it runs the built image for that platform (under QEMU when foreign) with the arguments and
@@ -89,7 +95,7 @@ Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, 
 function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
-  set(options "")
+  set(options GIT_TAGS GIT_LATEST)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
@@ -119,7 +125,17 @@ function(add_multiarch_image name)
   endif()
   _multiarch_validate_repository("${name}" "${ARG_REPOSITORY}")
 
-  if(NOT DEFINED ARG_TAGS)
+  if(ARG_GIT_LATEST AND NOT ARG_GIT_TAGS)
+    message(FATAL_ERROR "add_multiarch_image(${name}): GIT_LATEST goes with GIT_TAGS")
+  endif()
+  set(git_json "")
+  set(git_depends "")
+  if(ARG_GIT_TAGS)
+    _multiarch_git(git_json git_depends "${name}" ${ARG_GIT_LATEST})
+  endif()
+  if(NOT DEFINED ARG_TAGS AND ARG_GIT_TAGS)
+    set(ARG_TAGS "")
+  elseif(NOT DEFINED ARG_TAGS)
     if(PROJECT_VERSION)
       set(ARG_TAGS "${PROJECT_VERSION}")
     else()
@@ -194,7 +210,7 @@ function(add_multiarch_image name)
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
-    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}")
+    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}" "${git_json}")
 
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
@@ -207,7 +223,7 @@ function(add_multiarch_image name)
     add_custom_command(OUTPUT "${build_record}"
       COMMAND ${helper} build --spec "${spec}" --platform "${platform}" --record "${build_record}"
               --depfile "${state}/build-${suffix}.d"
-      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper}
+      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper} ${git_depends}
       DEPFILE "${state}/build-${suffix}.d"
       COMMENT "multiarch-image: build ${name} ${platform}"
       VERBATIM)
@@ -245,7 +261,7 @@ function(add_multiarch_image name)
 
   add_custom_command(OUTPUT "${state}/metadata.json"
     COMMAND ${helper} manifest --spec "${spec}" ${push_record_args} --record "${state}/metadata.json"
-    DEPENDS ${push_records} "${spec}" ${helper}
+    DEPENDS ${push_records} "${spec}" ${helper} ${git_depends}
     COMMENT "multiarch-image: manifest ${name}"
     VERBATIM)
   add_custom_target(${name}-manifest DEPENDS "${state}/metadata.json")
@@ -379,6 +395,40 @@ function(_multiarch_builders out name platforms given)
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()
 
+# GIT_TAGS: the spec's "git" object, and the files whose change means HEAD or the tags moved (the
+# HEAD log, HEAD itself, packed refs, the tags directory). Not the index: `git status` rewrites it.
+function(_multiarch_git out_json out_depends name latest)
+  find_package(Git QUIET)
+  if(NOT GIT_FOUND)
+    message(FATAL_ERROR "add_multiarch_image(${name}): GIT_TAGS needs git, which was not found")
+  endif()
+  execute_process(COMMAND "${GIT_EXECUTABLE}" rev-parse --absolute-git-dir --git-common-dir
+    WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" RESULT_VARIABLE status OUTPUT_VARIABLE dirs ERROR_QUIET
+    OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "add_multiarch_image(${name}): GIT_TAGS needs a git checkout, and "
+      "${CMAKE_CURRENT_SOURCE_DIR} is not in one")
+  endif()
+  string(REPLACE "\n" ";" dirs "${dirs}")
+  list(GET dirs 0 git_dir)
+  list(GET dirs 1 common_dir)
+  cmake_path(ABSOLUTE_PATH common_dir BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+  set(depends "")
+  foreach(candidate IN ITEMS "${git_dir}/logs/HEAD" "${git_dir}/HEAD" "${common_dir}/packed-refs" "${common_dir}/refs/tags")
+    if(EXISTS "${candidate}")
+      list(APPEND depends "${candidate}")
+    endif()
+  endforeach()
+  _multiarch_json_string(qexe "${GIT_EXECUTABLE}")
+  _multiarch_json_string(qdir "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(qlatest false)
+  if(latest)
+    set(qlatest true)
+  endif()
+  set(${out_json} "{\"executable\": ${qexe}, \"dir\": ${qdir}, \"latest\": ${qlatest}}" PARENT_SCOPE)
+  set(${out_depends} "${depends}" PARENT_SCOPE)
+endfunction()
+
 function(_multiarch_validate_tag name tag)
   string(LENGTH "${tag}" length)
   if(NOT tag MATCHES "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" OR length GREATER 128)
@@ -473,7 +523,7 @@ function(_multiarch_json_array out)
 endfunction()
 
 # The spec is rewritten only when its content changes: every step depends on it.
-function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders)
+function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git)
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   foreach(field IN ITEMS name repository context dockerfile engine)
@@ -499,6 +549,9 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   endforeach()
 
   string(JSON json SET "${json}" builders "${builders}")
+  if(git)
+    string(JSON json SET "${json}" git "${git}")
+  endif()
   _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
   string(JSON json SET "${json}" run_options "${array}")
   string(JSON json SET "${json}" retries ${MULTIARCH_IMAGE_RETRIES})

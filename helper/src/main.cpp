@@ -9,6 +9,7 @@
 
 #include "context.hpp"
 #include "error.hpp"
+#include "git_tags.hpp"
 #include "process.hpp"
 #include "spec.hpp"
 #include "stages.hpp"
@@ -86,10 +87,11 @@ const std::vector<Subcommand>& subcommands() {
        "build one platform's image; write its record and a depfile of the context",
        {"spec", "platform", "record", "depfile"},
        [](const Args& a) {
-         const auto spec = load_spec(a.one("spec"));
+         auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
          const auto prefix = step_prefix(spec, &platform);
          ProcessRunner runner(prefix, spec.retry);
+         in_step(prefix, [&] { resolve_git_tags(spec, runner); });
          in_step(prefix, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner); });
        }},
       {"push", "--spec FILE --platform P --build-record FILE --record FILE",
@@ -106,11 +108,12 @@ const std::vector<Subcommand>& subcommands() {
        "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
        {"spec", "push-record", "record"},
        [](const Args& a) {
-         const auto spec = load_spec(a.one("spec"));
+         auto spec = load_spec(a.one("spec"));
          std::vector<std::filesystem::path> records;
          for (const auto& r : a.all("push-record")) records.emplace_back(r);
          const auto prefix = step_prefix(spec, nullptr);
          ProcessRunner runner(prefix, spec.retry);
+         in_step(prefix, [&] { resolve_git_tags(spec, runner); });
          in_step(prefix, [&] { manifest_step(spec, records, a.one("record"), runner); });
        }},
       {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] -- ARGS...",
@@ -126,8 +129,9 @@ const std::vector<Subcommand>& subcommands() {
       {"plan", "--spec FILE", "print the engine commands every step would run, in order, running none of them",
        {"spec"},
        [](const Args& a) {
-         const auto spec = load_spec(a.one("spec"));
+         auto spec = load_spec(a.one("spec"));
          ProcessRunner runner(step_prefix(spec, nullptr), spec.retry);
+         resolve_git_tags(spec, runner);
          plan_step(spec, runner);
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},

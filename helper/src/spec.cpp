@@ -82,7 +82,17 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     if (s.name.empty()) r.fail("name", "must not be empty");
     s.repository = parse_repository(r.string("repository"));
     s.tags = r.strings("tags");
-    if (s.tags.empty()) r.fail("tags", "must list at least one tag");
+    if (const auto* git = r.find("git"); git && git->is_object()) {
+      const auto& o = git->get_object();
+      s.git.enabled = true;
+      if (const auto* e = o.if_contains("executable"); e && e->is_string()) s.git.executable = std::string(e->get_string());
+      if (const auto* d = o.if_contains("dir"); d && d->is_string()) s.git.dir = std::string(d->get_string());
+      if (const auto* l = o.if_contains("latest"); l && l->is_bool()) s.git.latest = l->get_bool();
+      if (s.git.dir.empty()) r.fail("git", "needs \"dir\", a directory of the checkout");
+    } else if (git) {
+      r.fail("git", "must be an object {\"executable\", \"dir\", \"latest\"}");
+    }
+    if (s.tags.empty() && !s.git.enabled) r.fail("tags", "must list at least one tag");
     for (const auto& t : s.tags) validate_tag(t);
     for (const auto& p : r.strings("platforms")) {
       auto parsed = parse_platform(p);

@@ -24,6 +24,13 @@ struct Builder {
   std::string origin;   // BUILDERS or MULTIARCH_IMAGE_BUILDERS
 };
 
+struct GitTags {
+  bool enabled = false;
+  std::string executable = "git";
+  std::filesystem::path dir;  // a directory inside the checkout
+  bool latest = false;        // also tag a clean vX.Y.Z commit as latest
+};
+
 struct Spec {
   std::string name;
   Repository repository;
@@ -39,6 +46,7 @@ struct Spec {
   std::vector<std::pair<std::string, Builder>> builders;  // normalised platform -> builder
   RetryPolicy retry;  // for registry commands
   std::vector<std::string> run_options;  // extra engine options for image tests (e.g. --ulimit ...)
+  GitTags git;                           // tags derived from git when a step runs
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;
