@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The CI recipes' shell steps (docs/ci/publish.sh, which docs/ci/github-actions.yml and
+# docs/ci/gitlab-ci.yml both run) against a registry with Basic auth: login on stdin, plan,
+# publish, image tests, metadata; the password reaches no argv and no file of the build.
+. "$(dirname "$0")/lib.sh"
+for recipe in github-actions.yml gitlab-ci.yml; do
+  grep -q "docs/ci/publish.sh" "$repo_root/docs/ci/$recipe" || fail "$recipe does not run docs/ci/publish.sh"
+done
+services=$(dirname "$0")/services.sh
+password="ci-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -p "$work/registry"
+printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry/htpasswd"
+"$services" registry-start "$work/registry"
+trap '"$services" registry-stop "$work/registry"; stop_proxies' EXIT
+export REGISTRY=127.0.0.1:$(cat "$work/registry/registry.port") REGISTRY_USER=robot REGISTRY_PASSWORD=$password
+export DOCKER_CONFIG=$work/docker-config && mkdir -p "$DOCKER_CONFIG"
+cp -r "$repo_root/examples/hello" "$work/src"
+sed -i 's|add_subdirectory("${CMAKE_CURRENT_SOURCE_DIR}/../.." multiarch-image EXCLUDE_FROM_ALL)|add_subdirectory("'"$repo_root"'" multiarch-image EXCLUDE_FROM_ALL)|' \
+  "$work/src/CMakeLists.txt"
+export SOURCE_DIR=$work/src BUILD_DIR=$work/build MULTIARCH_IMAGE_ENGINE=docker MULTIARCH_IMAGE_DOCKER=$work/bin/docker \
+  MULTIARCH_IMAGE_NETWORK=none MULTIARCH_IMAGE_HELPER=$MULTIARCH_TEST_HELPER
+# The recipe configures with defaults: the repository comes from the project's cache variable.
+cmake -S "$work/src" -B "$work/build" -G Ninja -DHELLO_REPOSITORY="$REGISTRY/ci/hello" >/dev/null
+( while :; do ps -eo args >>"$work/ps.txt"; sleep 0.05; done ) & watcher=$!
+bash "$repo_root/docs/ci/publish.sh" | tee "$work/recipe.log" || { kill "$watcher"; fail "the recipe failed"; }
+kill "$watcher"; wait "$watcher" 2>/dev/null || true
+grep -q "100% tests passed, 0 tests failed out of 3" "$work/recipe.log" || fail "the image tests did not pass"
+grep -q '"kind":"manifest"' "$work/recipe.log" || fail "no metadata printed"
+assert_eq "$(skopeo inspect --tls-verify=false --authfile "$DOCKER_CONFIG/config.json" --raw "docker://$REGISTRY/ci/hello:1.0.0" | jq '.manifests | length')" 3 \
+  "platforms published by the recipe"
+hits=$( (grep -rlaF -- "$password" "$work/build" "$work/recipe.log" "$work/ps.txt" 2>/dev/null || true) | wc -l | tr -d ' ')
+assert_eq "$hits" 0 "files with the password (build tree, log, process list)"
