@@ -1,13 +1,20 @@
-# docs/reference.md must name every keyword add_multiarch_image() parses and every cache variable the
-# module defines, so the reference cannot silently fall behind the code.
+# Every keyword add_multiarch_image() parses must appear in its doc block (the bracket comment beside
+# the code) and in docs/reference.md, and every cache variable the module defines in the reference,
+# so neither can silently fall behind the code.
 # Usage: cmake -DSOURCE_DIR=... -P docs_cover_the_module.cmake
 file(READ "${SOURCE_DIR}/cmake/MultiArchImage.cmake" module)
 file(READ "${SOURCE_DIR}/docs/reference.md" reference)
+string(REGEX MATCH "#\\[=+\\[\\.rst:\nadd_multiarch_image.*#\\]=+\\]" doc_block "${module}")
+if(NOT doc_block)
+  message(FATAL_ERROR "no doc block for add_multiarch_image() found in the module")
+endif()
 set(names "")
-foreach(kind IN ITEMS one_value multi_value)
+set(keywords_all "")
+foreach(kind IN ITEMS options one_value multi_value)
   if(module MATCHES "set\\(${kind} ([A-Z_ ]+)\\)")
     string(REPLACE " " ";" keywords "${CMAKE_MATCH_1}")
     list(APPEND names ${keywords})
+    list(APPEND keywords_all ${keywords})
   endif()
 endforeach()
 string(REGEX MATCHALL "_multiarch_setting\\(MULTIARCH_IMAGE_[A-Z_]+" settings "${module}")
@@ -28,5 +35,14 @@ foreach(n IN LISTS names)
 endforeach()
 if(missing)
   message(FATAL_ERROR "docs/reference.md does not document: ${missing}")
+endif()
+foreach(k IN LISTS keywords_all)
+  string(FIND "${doc_block}" "${k}" at)
+  if(at EQUAL -1)
+    list(APPEND missing_in_block "${k}")
+  endif()
+endforeach()
+if(missing_in_block)
+  message(FATAL_ERROR "the doc block of add_multiarch_image() does not mention: ${missing_in_block}")
 endif()
 message(STATUS "docs/reference.md documents all ${count} keywords and cache variables")
