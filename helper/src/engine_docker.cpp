@@ -4,19 +4,10 @@
 
 #include "console.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include "json_file.hpp"
 
 namespace mai {
-namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-}  // namespace
-
 std::string parse_push_digest(const std::string& output) {
   static const std::regex digest(R"(digest: (sha256:[0-9a-f]{64}))");
   std::smatch m;

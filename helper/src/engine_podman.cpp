@@ -6,17 +6,12 @@
 #include <thread>
 
 #include "error.hpp"
+#include "text.hpp"
 #include "index.hpp"
 #include "json_file.hpp"
 
 namespace mai {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 void add_tls(Command& c, const Repository& repository) {
   if (repository.loopback()) c.argv.push_back("--tls-verify=false");

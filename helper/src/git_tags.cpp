@@ -6,18 +6,9 @@
 #include <regex>
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace mai {
-namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-}  // namespace
-
 std::vector<std::string> derive_git_tags(const std::string& short_sha, bool dirty, const std::string& exact_tag, bool latest) {
   std::vector<std::string> tags{"sha-" + short_sha + (dirty ? "-dirty" : "")};
   static const std::regex version(R"(^v(\d+)\.(\d+)\.(\d+)$)");
