@@ -4,10 +4,11 @@
 
 #include "console.hpp"
 #include "error.hpp"
-#include "text.hpp"
 #include "json_file.hpp"
+#include "text.hpp"
 
 namespace mai {
+
 std::string parse_push_digest(const std::string& output) {
   static const std::regex digest(R"(digest: (sha256:[0-9a-f]{64}))");
   std::smatch m;

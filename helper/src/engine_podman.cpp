@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "error.hpp"
-#include "text.hpp"
 #include "index.hpp"
 #include "json_file.hpp"
+#include "text.hpp"
 
 namespace mai {
 namespace {

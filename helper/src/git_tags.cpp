@@ -9,6 +9,7 @@
 #include "text.hpp"
 
 namespace mai {
+
 std::vector<std::string> derive_git_tags(const std::string& short_sha, bool dirty, const std::string& exact_tag, bool latest) {
   std::vector<std::string> tags{"sha-" + short_sha + (dirty ? "-dirty" : "")};
   static const std::regex version(R"(^v(\d+)\.(\d+)\.(\d+)$)");
