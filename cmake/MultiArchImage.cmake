@@ -282,7 +282,6 @@ function(add_multiarch_image name)
     add_dependencies(image-${aggregate} ${name}-${aggregate})
   endforeach()
 
-  set_property(GLOBAL APPEND PROPERTY MULTIARCH_IMAGES "${name}")
 endfunction()
 
 # The helper as a COMMAND word: a path from MULTIARCH_IMAGE_HELPER, or the helper target (built

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "platform.hpp"
-#include "records.hpp"
 
 namespace mai {
 

@@ -39,11 +39,13 @@ std::string pad(std::string s, std::size_t width) {
 }
 
 // What a person wants at the end of a publish: one row per platform, and where the metadata is.
-void print_summary(const std::string& prefix, const std::filesystem::path& record, const std::vector<PushRecord>& pushed,
+// `pushed` is in the order of spec.platforms.
+void print_summary(const Spec& spec, const std::filesystem::path& record, const std::vector<PushRecord>& pushed,
                    const ManifestRecord& out) {
+  const auto prefix = step_prefix(spec, nullptr);
   print_line(prefix, pad("platform", 14) + pad("digest", 21) + pad("size", 10) + pad("build", 9) + "push");
   for (std::size_t i = 0; i < pushed.size(); ++i) {
-    const auto built = read_build_record(record.parent_path() / ("build-" + parse_platform(pushed[i].platform).target_suffix() + ".json"));
+    const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]));
     print_line(prefix, pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
                            pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
                            seconds(pushed[i].seconds));
@@ -63,16 +65,16 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   // One push record per platform of the spec, in the spec's order, all from one engine.
   std::vector<PushRecord> pushed;
   for (const auto& platform : spec.platforms) {
-    const auto file = "push-" + platform.target_suffix() + ".json";
+    const auto file = push_record_path({}, platform);
     const auto path = std::find_if(push_records.begin(), push_records.end(),
-                                   [&](const std::filesystem::path& p) { return p.filename() == file; });
+                                   [&](const std::filesystem::path& p) { return p.filename() == file.filename(); });
     if (path == push_records.end())
-      throw Error(Exit::usage, "no --push-record " + file + " for " + platform.str() + " was given");
+      throw Error(Exit::usage, "no --push-record " + file.string() + " for " + platform.str() + " was given");
     auto match = read_push_record(*path);
     if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
       // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
       warn_line(prefix, "no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
-      push_step(spec, platform, path->parent_path() / ("build-" + platform.target_suffix() + ".json"), *path, runner);
+      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner);
       match = read_push_record(*path);
       if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
     }
@@ -117,7 +119,7 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   out.seconds = clock.seconds();
   write_record(record, out);
   print_line(prefix, "manifest done in " + clock.str());
-  print_summary(prefix, record, pushed, out);
+  print_summary(spec, record, pushed, out);
 }
 
 }  // namespace mai

@@ -22,8 +22,8 @@ namespace bp = boost::process;
 namespace {
 
 constexpr std::size_t kTailLines = 30;
-// After SIGTERM, before SIGKILL: longer than podman's own 10 s stop timeout, after which it SIGKILLs
-// its build containers (a container's init ignores SIGTERM); killing podman first orphans them.
+// After SIGTERM, before SIGKILL: time for an engine to stop its build containers, whose init ignores
+// SIGTERM (podman's own stop timeout before it SIGKILLs them is 10 s).
 constexpr auto kGrace = std::chrono::seconds(30);
 
 std::atomic<pid_t> g_child_group{0};

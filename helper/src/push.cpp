@@ -26,9 +26,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   }
   if (!stale.empty()) {
     warn_line(prefix, stale + "; building " + platform.str() + " again");
-    auto depfile = build_record;
-    depfile.replace_extension(".d");
-    build_step(spec, platform, build_record, depfile, runner);
+    build_step(spec, platform, build_record, build_depfile_path(build_record.parent_path(), platform), runner);
     built = read_build_record(build_record);
     if (!built) throw Error(Exit::step_failed, "the build record of " + platform.str() + " is unreadable after a rebuild");
   }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "platform.hpp"
+
 namespace mai {
 
 constexpr int kRecordFormat = 1;
@@ -64,6 +66,17 @@ void write_record(const std::filesystem::path& path, const ManifestRecord& r);
 std::optional<BuildRecord> read_build_record(const std::filesystem::path& path);
 std::optional<PushRecord> read_push_record(const std::filesystem::path& path);
 std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& path);
+
+// A platform's records in an image's state directory, named as add_multiarch_image() names them.
+inline std::filesystem::path build_record_path(const std::filesystem::path& dir, const Platform& p) {
+  return dir / ("build-" + p.target_suffix() + ".json");
+}
+inline std::filesystem::path build_depfile_path(const std::filesystem::path& dir, const Platform& p) {
+  return dir / ("build-" + p.target_suffix() + ".d");
+}
+inline std::filesystem::path push_record_path(const std::filesystem::path& dir, const Platform& p) {
+  return dir / ("push-" + p.target_suffix() + ".json");
+}
 
 // Removes a step's record before the step runs, so a failure cannot leave the old one standing.
 void remove_record(const std::filesystem::path& path);

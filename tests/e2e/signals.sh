@@ -50,33 +50,37 @@ engine_children() {
   echo "$commands"
 }
 
+records() { find "$work/build/multiarch-image" -name "$1" | wc -l | tr -d ' '; }
+
+# interrupt_and_check SIGNAL ENGINE_CALL_REGEX RECORD_GLOB: signal image-push once an engine call
+# matches, then check what the helpers must guarantee.
+interrupt_and_check() {
+  local signal=$1 pattern=$2 glob=$3 log=$work/$1.log status
+  status=$(run_and_signal "$signal" "$pattern" "$log" image-push)
+  [[ $status != 0 ]] || fail "cmake --build exited 0 after SIG$signal"
+  grep -q "interrupted by SIG$signal" "$log" || fail "no helper reported the interrupt:\n$(tail -20 "$log")"
+  sleep 1
+  assert_eq "$(engine_children)" 0 "engine processes left running after SIG$signal"
+  assert_eq "$(records "$glob")" 0 "$glob records after SIG$signal"
+}
+
 step "SIGINT during the builds (a RUN step burning CPU under QEMU)"
 cmake -S "$repo_root/bench/burn" -B "$work/build" -G "Unix Makefiles" "${engine_settings[@]}" "${helper_settings[@]}" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
   -DBURN_REPOSITORY="$REGISTRY/e2e/signals-$engine" -DBURN_NONCE="$RANDOM$RANDOM"
 cmake --build "$work/build" --target burn-binaries >/dev/null
-status=$(run_and_signal INT "^$engine (buildx )?build " "$work/int.log" image-push)
-[[ $status != 0 ]] || fail "cmake --build exited 0 after SIGINT"
-grep -q "interrupted by SIGINT" "$work/int.log" || fail "no helper reported the interrupt:\n$(tail -20 "$work/int.log")"
-sleep 1
-assert_eq "$(engine_children)" 0 "engine processes left running"
-assert_eq "$(find "$work/build/multiarch-image" -name 'build-*.json' | wc -l | tr -d ' ')" 0 "build records after SIGINT"
+interrupt_and_check INT "^$engine (buildx )?build " 'build-*.json'
 
 step "the next run completes"
 cmake --build "$work/build" --target image-build -j3 >/dev/null
-assert_eq "$(find "$work/build/multiarch-image" -name 'build-*.json' | wc -l | tr -d ' ')" 3 "build records"
+assert_eq "$(records 'build-*.json')" 3 "build records"
 
 step "SIGTERM during the pushes (a registry that never answers)"
 start_proxy blackhole --stall 100 --stall-seconds 3600
 port=$(cat "$work/blackhole.port")
 cmake "$work/build" -DBURN_REPOSITORY="127.0.0.1:$port/e2e/signals-$engine" >/dev/null
 cmake --build "$work/build" --target image-build -j3 >/dev/null   # the new repository's tags
-status=$(run_and_signal TERM "^$engine push " "$work/term.log" image-push)
-[[ $status != 0 ]] || fail "cmake --build exited 0 after SIGTERM"
-grep -q "interrupted by SIGTERM" "$work/term.log" || fail "no helper reported the interrupt:\n$(tail -20 "$work/term.log")"
-sleep 1
-assert_eq "$(engine_children)" 0 "engine processes left running"
-assert_eq "$(find "$work/build/multiarch-image" -name 'push-*.json' | wc -l | tr -d ' ')" 0 "push records after SIGTERM"
+interrupt_and_check TERM "^$engine push " 'push-*.json'
 
 step "registry answering again on the same address: the rerun pushes and builds nothing"
 stop_proxies
