@@ -19,11 +19,6 @@ struct BuiltImage {
   std::string method;  // how the engine built it: buildx, buildkit, legacy, podman
 };
 
-struct RawIndex {
-  std::string text;   // the index as the engine printed it
-  bool exact = false; // true when text holds the registry's exact bytes (so its sha256 is the digest)
-};
-
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -50,13 +45,6 @@ class Engine {
   // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed.
   virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                            const std::filesystem::path& scratch) = 0;
-
-  // Publishes a manifest list over `digests` (in order) as repository:tag; returns its digest.
-  virtual std::string publish_index(const Repository& repository, const std::string& tag,
-                                    const std::vector<std::string>& digests, const std::filesystem::path& scratch) = 0;
-
-  // Reads repository:tag back from the registry.
-  virtual RawIndex read_index(const Repository& repository, const std::string& tag) = 0;
 
   // Runs a local image for `platform` with `args` (under emulation when foreign); output captured.
   virtual Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,

@@ -107,42 +107,6 @@ std::string DockerEngine::push(const std::string& image_id, const std::string& r
   return digest;
 }
 
-std::string DockerEngine::publish_index(const Repository& repository, const std::string& tag,
-                                        const std::vector<std::string>& digests, const std::filesystem::path&) {
-  const auto list = repository.str() + ":" + tag;
-  // docker keeps a local copy of lists it created; drop any stale one so `create` starts from the registry.
-  runner_.run(docker({"manifest", "rm", list}), Output::capture);
-  // --amend: a retried create may find the list a failed attempt left behind (with the same digests,
-  // since the list was removed just above).
-  auto create = docker({"manifest", "create", "--amend"});
-  create.registry = true;
-  if (repository.loopback()) create.argv.push_back("--insecure");
-  create.argv.push_back(list);
-  for (const auto& d : digests) create.argv.push_back(repository.str() + "@" + d);
-  require_success(create, runner_.run(create, Output::stream), "docker manifest create " + list);
-  auto push = docker({"manifest", "push", "--purge"});
-  push.registry = true;
-  if (repository.loopback()) push.argv.push_back("--insecure");
-  push.argv.push_back(list);
-  const auto r = runner_.run(push, Output::capture);
-  require_success(push, r, "docker manifest push " + list);
-  static const std::regex digest(R"((sha256:[0-9a-f]{64}))");
-  std::smatch m;
-  if (!std::regex_search(r.out, m, digest))
-    throw Error(Exit::step_failed, "docker manifest push " + list + " printed no digest: " + r.out);
-  return m[1];
-}
-
-RawIndex DockerEngine::read_index(const Repository& repository, const std::string& tag) {
-  auto c = docker({"manifest", "inspect"});
-  c.registry = true;
-  if (repository.loopback()) c.argv.push_back("--insecure");
-  c.argv.push_back(repository.str() + ":" + tag);
-  const auto r = runner_.run(c, Output::capture);
-  require_success(c, r, "reading " + repository.str() + ":" + tag + " back from the registry");
-  return {r.out, false};  // docker re-serialises the list: not the registry's bytes
-}
-
 Result DockerEngine::run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                               const std::vector<std::string>& args) {
   auto c = docker({"run", "--rm", "--platform", platform.str()});

@@ -18,9 +18,6 @@ class DockerEngine final : public Engine {
   bool has_image(const std::string& image_id) override;
   std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                    const std::filesystem::path& scratch) override;
-  std::string publish_index(const Repository& repository, const std::string& tag, const std::vector<std::string>& digests,
-                            const std::filesystem::path& scratch) override;
-  RawIndex read_index(const Repository& repository, const std::string& tag) override;
   Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                    const std::vector<std::string>& args) override;
 

@@ -100,42 +100,6 @@ std::string PodmanEngine::push(const std::string& image_id, const std::string& r
   return sha256_digest(r.out);
 }
 
-std::string PodmanEngine::publish_index(const Repository& repository, const std::string& tag,
-                                        const std::vector<std::string>& digests, const std::filesystem::path& scratch) {
-  // The local list gets a private name: the user may hold an image called repository:tag (a
-  // `podman run` of the published image pulls one), and `create` refuses a name in use.
-  const auto list = "localhost/multiarch-image/list-" + std::to_string(::getpid()) + ":" + tag;
-  const auto destination = repository.str() + ":" + tag;
-  const auto digestfile = scratch / "index-digest";
-  runner_.run(podman({"manifest", "rm", list}), Output::capture);
-  const auto create = podman({"manifest", "create", list});
-  require_success(create, runner_.run(create, Output::capture), "podman manifest create for " + destination);
-  for (const auto& d : digests) {
-    auto add = podman({"manifest", "add"});
-    add.registry = true;
-    add_tls(add, repository);
-    add.argv.insert(add.argv.end(), {list, "docker://" + repository.str() + "@" + d});
-    require_success(add, runner_.run(add, Output::stream), "podman manifest add " + d + " for " + destination);
-  }
-  auto push = podman({"manifest", "push", "--all"});
-  push.registry = true;
-  add_tls(push, repository);
-  push.argv.insert(push.argv.end(), {"--digestfile", digestfile.string(), list, "docker://" + destination});
-  require_success(push, runner_.run(push, Output::stream), "podman manifest push " + destination);
-  runner_.run(podman({"manifest", "rm", list}), Output::capture);
-  return trim(read_text_file(digestfile));
-}
-
-RawIndex PodmanEngine::read_index(const Repository& repository, const std::string& tag) {
-  Command c{{skopeo_, "inspect", "--raw"}};
-  c.registry = true;
-  add_tls(c, repository);
-  c.argv.push_back("docker://" + repository.str() + ":" + tag);
-  const auto r = runner_.run(c, Output::capture);
-  require_success(c, r, "reading " + repository.str() + ":" + tag + " back from the registry");
-  return {r.out, true};
-}
-
 Result PodmanEngine::run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                               const std::vector<std::string>& args) {
   auto c = podman({"run", "--rm", "--platform", platform.str()});

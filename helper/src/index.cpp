@@ -79,4 +79,76 @@ std::string sha256_digest(const std::string& bytes) {
   return out;
 }
 
+
+std::string build_index(const std::string& media_type, const std::vector<ManifestDescriptor>& manifests,
+                        const std::vector<std::pair<std::string, std::string>>& annotations) {
+  json::object index;
+  index["schemaVersion"] = 2;
+  index["mediaType"] = media_type;
+  json::array list;
+  for (const auto& m : manifests) {
+    json::object platform;
+    platform["architecture"] = m.architecture;
+    platform["os"] = m.os;
+    if (!m.variant.empty()) platform["variant"] = m.variant;
+    json::object entry;
+    entry["mediaType"] = m.media_type;
+    entry["size"] = m.size;
+    entry["digest"] = m.digest;
+    entry["platform"] = std::move(platform);
+    list.push_back(std::move(entry));
+  }
+  index["manifests"] = std::move(list);
+  if (!annotations.empty() && media_type == "application/vnd.oci.image.index.v1+json") {
+    json::object notes;
+    for (const auto& [k, v] : annotations) notes[k] = v;
+    index["annotations"] = std::move(notes);
+  }
+  return json::serialize(index);
+}
+
+bool same_index_apart_from_created(const std::string& a, const std::string& b) {
+  auto load = [](const std::string& text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec) return json::value();
+    if (auto* o = v.if_object()) {
+      if (auto* notes = o->if_contains("annotations"); notes && notes->is_object()) {
+        notes->get_object().erase("org.opencontainers.image.created");
+        if (notes->get_object().empty()) o->erase("annotations");
+      }
+    }
+    return v;
+  };
+  const auto va = load(a), vb = load(b);
+  return !va.is_null() && va == vb;
+}
+
+ManifestDescriptor platform_of_config(const std::string& config_json, const std::string& what) {
+  boost::system::error_code ec;
+  const auto v = json::parse(config_json, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  auto field = [&](const char* key) {
+    const auto* f = o ? o->if_contains(key) : nullptr;
+    return f && f->is_string() ? std::string(f->get_string()) : std::string();
+  };
+  ManifestDescriptor d;
+  d.os = field("os");
+  d.architecture = field("architecture");
+  d.variant = field("variant");
+  if (d.os.empty() || d.architecture.empty())
+    throw Error(Exit::verify_failed, "the image config of " + what + " names no os and architecture");
+  return d;
+}
+
+std::string config_digest_of(const std::string& manifest_json, const std::string& what) {
+  boost::system::error_code ec;
+  const auto v = json::parse(manifest_json, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* config = o ? o->if_contains("config") : nullptr;
+  const auto* digest = config && config->is_object() ? config->get_object().if_contains("digest") : nullptr;
+  if (!digest || !digest->is_string()) throw Error(Exit::verify_failed, what + " is not an image manifest with a config");
+  return std::string(digest->get_string());
+}
+
 }  // namespace mai

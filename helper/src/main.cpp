@@ -114,7 +114,10 @@ const std::vector<Subcommand>& subcommands() {
          const auto prefix = step_prefix(spec, nullptr);
          ProcessRunner runner(prefix, spec.retry);
          in_step(prefix, [&] { resolve_git_tags(spec, runner); });
-         in_step(prefix, [&] { manifest_step(spec, records, a.one("record"), runner); });
+         in_step(prefix, [&] {
+           BeastTransport transport(spec.retry.timeout);
+           manifest_step(spec, records, a.one("record"), runner, transport);
+         });
        }},
       {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] -- ARGS...",
        "run one platform's built image with ARGS; pass on exit 0 and output matching REGEX (ctest's TEST_COMMAND)",

@@ -1,12 +1,15 @@
 // manifest: the list over the pushed digests under every tag, read back and verified, written as
 // metadata.json for CI steps that sign or deploy.
 #include <algorithm>
+#include <cstdlib>
+#include <ctime>
 
 #include "console.hpp"
 #include "engine.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "records.hpp"
+#include "registry_client.hpp"
 #include "scratch.hpp"
 #include "stages.hpp"
 #include "stopwatch.hpp"
@@ -54,10 +57,76 @@ void print_summary(const Spec& spec, const std::filesystem::path& record, const 
   print_line(prefix, "metadata: " + record.string());
 }
 
+// Reads one pushed platform's manifest and config from the registry: the index entry for it.
+ManifestDescriptor describe_pushed(RegistryClient& client, const Spec& spec, const Platform& platform, const PushRecord& pushed,
+                                   const std::filesystem::path& record) {
+  const auto what = spec.repository.str() + "@" + pushed.digest + " (" + platform.str() + ")";
+  auto manifest = client.get_manifest(pushed.digest);
+  if (!manifest)
+    throw Error(Exit::step_failed, "the manifest of " + what + " is not in the registry (deleted since it was pushed?); "
+                                   "no list was published. Remove " + push_record_path(record.parent_path(), platform).string() +
+                                   " and build again to push it anew");
+  if (media::is_index(manifest->media_type)) {
+    // An engine that pushes an index per platform (attestations): list its entry for the platform.
+    const auto parsed = parse_index(manifest->bytes);
+    const auto entry = std::find_if(parsed.entries.begin(), parsed.entries.end(),
+                                    [&](const IndexEntry& e) { return e.platform == platform.str(); });
+    if (entry == parsed.entries.end())
+      throw Error(Exit::verify_failed, what + " is an index without an entry for " + platform.str());
+    manifest = client.get_manifest(entry->digest);
+    if (!manifest) throw Error(Exit::step_failed, "the manifest " + entry->digest + " listed by " + what + " is not in the registry");
+  }
+  if (!media::is_image_manifest(manifest->media_type))
+    throw Error(Exit::verify_failed, what + " has media type '" + manifest->media_type + "', not an image manifest");
+  auto d = platform_of_config(client.get_blob(config_digest_of(manifest->bytes, what)), what);
+  const auto stated = d.os + "/" + d.architecture + (d.variant.empty() ? "" : "/" + d.variant);
+  std::string normalised;
+  try {
+    normalised = parse_platform(stated).str();
+  } catch (const Error&) {
+    normalised = stated;
+  }
+  if (normalised != platform.str())
+    throw Error(Exit::verify_failed, what + ": its image config says " + stated + "; no list was published");
+  d.media_type = manifest->media_type;
+  d.digest = manifest->digest;
+  d.size = static_cast<std::int64_t>(manifest->bytes.size());
+  return d;
+}
+
+// INDEX_FORMAT: oci, docker, or (auto) a Docker list over Docker manifests, else an OCI index.
+std::string index_media_type(const Spec& spec, const std::vector<ManifestDescriptor>& manifests) {
+  if (spec.index_format == "oci") return media::oci_index;
+  if (spec.index_format == "docker") return media::docker_list;
+  const bool all_docker = std::all_of(manifests.begin(), manifests.end(),
+                                      [](const ManifestDescriptor& m) { return m.media_type == media::docker_manifest; });
+  return all_docker && spec.annotations.empty() ? media::docker_list : media::oci_index;
+}
+
+// org.opencontainers.image.version (the first tag) and .created (SOURCE_DATE_EPOCH, else now), then
+// ANNOTATIONS, which override them. A Docker list carries none.
+std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& spec, const std::string& media_type) {
+  if (media_type != media::oci_index) return {};
+  std::time_t when = std::time(nullptr);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) when = static_cast<std::time_t>(std::strtoll(epoch, nullptr, 10));
+  char created[32];
+  std::tm utc{};
+  gmtime_r(&when, &utc);
+  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::vector<std::pair<std::string, std::string>> notes{{"org.opencontainers.image.version", spec.tags.front()},
+                                                         {"org.opencontainers.image.created", created}};
+  for (const auto& [k, v] : spec.annotations) {
+    const auto same = std::find_if(notes.begin(), notes.end(), [&](const auto& n) { return n.first == k; });
+    if (same != notes.end()) same->second = v;
+    else notes.emplace_back(k, v);
+  }
+  return notes;
+}
+
 }  // namespace
 
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
-                   const std::filesystem::path& record, Runner& runner) {
+                   const std::filesystem::path& record, Runner& runner, Transport& transport) {
   const Stopwatch clock;
   const auto prefix = step_prefix(spec, nullptr);
   remove_record(record);
@@ -85,36 +154,51 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     pushed.push_back(std::move(*match));
   }
 
-  std::vector<std::string> digests;
   std::vector<std::pair<std::string, std::string>> expected;
-  for (const auto& p : pushed) {
-    digests.push_back(p.digest);
-    expected.emplace_back(p.platform, p.digest);
-  }
+  for (const auto& p : pushed) expected.emplace_back(p.platform, p.digest);
 
   print_line(prefix, "manifest started (" + std::to_string(pushed.size()) + " platforms)");
-  auto engine = make_engine(pushed.front().engine, spec, runner);
-  const ScratchDir scratch(record);
-  ManifestRecord out{spec.name, spec.repository.str(), spec.tags, engine->name(), "", "", {}, 0};
-  for (const auto& tag : spec.tags) {
+  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+                        stored_credentials(spec.repository, pushed.front().engine, runner),
+                        [&](const std::string& message) { warn_line(prefix, message); });
+
+  std::vector<ManifestDescriptor> manifests;
+  for (std::size_t i = 0; i < pushed.size(); ++i) manifests.push_back(describe_pushed(client, spec, spec.platforms[i], pushed[i], record));
+  const auto media_type = index_media_type(spec, manifests);
+  const auto fresh = build_index(media_type, manifests, index_annotations(spec, media_type));
+
+  // What each tag holds now. An equivalent index (same manifests, only another creation time) is
+  // kept as it is: the step is then a no-op for every tag that already holds it.
+  std::vector<std::optional<Manifest>> current;
+  for (const auto& tag : spec.tags) current.push_back(client.get_manifest(tag));
+  std::string bytes = fresh;
+  for (const auto& c : current)
+    if (c && media::is_index(c->media_type) && same_index_apart_from_created(c->bytes, fresh)) {
+      bytes = c->bytes;
+      break;
+    }
+  const auto index_digest = sha256_digest(bytes);
+  const bool stored = std::any_of(current.begin(), current.end(), [&](const auto& c) { return c && c->digest == index_digest; });
+  if (!stored) client.put_manifest(index_digest, media_type, bytes);  // by digest first: no tag ever names a partial upload
+
+  ManifestRecord out{spec.name, spec.repository.str(), spec.tags, pushed.front().engine, index_digest, media_type, {}, 0};
+  for (std::size_t t = 0; t < spec.tags.size(); ++t) {
+    const auto& tag = spec.tags[t];
     const auto where = spec.repository.str() + ":" + tag;
-    const auto index_digest = engine->publish_index(spec.repository, tag, digests, scratch.path());
-    const auto raw = engine->read_index(spec.repository, tag);
-    const auto parsed = parse_index(raw.text);
-    const auto entries = verify_index(parsed, expected, where);
-    if (raw.exact && sha256_digest(raw.text) != index_digest)
-      throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + sha256_digest(raw.text) +
-                                           " but " + index_digest + " was published");
-    if (!out.index_digest.empty() && out.index_digest != index_digest)
-      throw Error(Exit::verify_failed, "the manifest list was published as " + out.index_digest + " and as " + index_digest +
-                                           " under another tag");
-    out.index_digest = index_digest;
-    out.index_media_type = parsed.media_type;
+    const bool unchanged = current[t] && current[t]->digest == index_digest;
+    if (!unchanged) client.put_manifest(tag, media_type, bytes);
+    // Read back: the tag must serve exactly these bytes, listing each platform once with its digest.
+    const auto back = client.get_manifest(tag);
+    if (!back) throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry does not know the tag");
+    if (back->digest != index_digest)
+      throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + back->digest + " but " +
+                                           index_digest + " was published");
+    const auto entries = verify_index(parse_index(back->bytes), expected, where);
     out.platforms.clear();
     for (std::size_t i = 0; i < entries.size(); ++i)
       out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size,
                                pushed[i].image_id, pushed[i].builder});
-    print_line(prefix, "published and verified " + where + "@" + index_digest);
+    print_line(prefix, std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
   out.seconds = clock.seconds();
   write_record(record, out);

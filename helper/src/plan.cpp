@@ -45,8 +45,6 @@ void plan_step(const Spec& spec, Runner& real) {
   const auto prefix = step_prefix(spec, nullptr);
   print_line(prefix, "plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
                          " platforms; <...> stands for what earlier steps produce):");
-  std::unique_ptr<Engine> engine;
-  std::vector<std::string> digests;
   const ScratchDir scratch(std::filesystem::temp_directory_path() / ("multiarch-plan-" + spec.name));
   for (const auto& platform : spec.platforms) {
     const auto* builder = spec.builder_for(platform);
@@ -59,14 +57,15 @@ void plan_step(const Spec& spec, Runner& real) {
     print_line(prefix, "  push " + platform.str() + ":");
     e->has_image(image);
     for (const auto& ref : platform_references(spec, platform)) e->push(image, ref, spec.repository, scratch.path());
-    digests.push_back("<digest of " + platform.str() + ">");
-    if (!engine) engine = make_engine(e->name(), spec, runner);
   }
-  for (const auto& tag : spec.tags) {
-    print_line(prefix, "  manifest " + spec.repository.str() + ":" + tag + ":");
-    engine->publish_index(spec.repository, tag, digests, scratch.path());
-    engine->read_index(spec.repository, tag);
-  }
+  // The manifest step speaks to the registry itself: no engine command, so the plan names the requests.
+  const auto api = std::string(spec.repository.loopback() ? "https (plain http if the registry has no TLS)" : "https") +
+                   "://" + spec.repository.registry + "/v2/" + spec.repository.path;
+  print_line(prefix, "  manifest (registry requests, no engine command):");
+  print_line(prefix, "    GET " + api + "/manifests/<digest> and its config blob, for each platform");
+  print_line(prefix, "    GET " + api + "/manifests/<tag>, for each tag (an equivalent list there is kept)");
+  print_line(prefix, "    PUT " + api + "/manifests/<digest of the list>, then for each tag:");
+  for (const auto& tag : spec.tags) print_line(prefix, "    PUT " + api + "/manifests/" + tag + ", then GET it back to verify");
 }
 
 }  // namespace mai

@@ -143,6 +143,17 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   s.skopeo = r.string("skopeo", false, "skopeo");
   for (const auto& p : r.strings("deps_exclude", false)) s.deps_exclude.emplace_back(p);
   s.run_options = r.strings("run_options", false);
+  s.index_format = r.string("index_format", false, "auto");
+  if (s.index_format != "auto" && s.index_format != "oci" && s.index_format != "docker")
+    r.fail("index_format", "'" + s.index_format + "' is not one of auto, oci, docker");
+  for (const auto& a : r.strings("annotations", false)) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) r.fail("annotations", "'" + a + "' is not key=value");
+    s.annotations.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  if (s.index_format == "docker" && !s.annotations.empty())
+    r.fail("annotations", "need an OCI index; a Docker manifest list has no annotations (INDEX_FORMAT docker)");
+  s.insecure_registries = r.strings("insecure_registries", false);
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
     if (!builders->is_array()) r.fail("builders", form);

@@ -47,6 +47,9 @@ struct Spec {
   RetryPolicy retry;  // for registry commands
   std::vector<std::string> run_options;  // extra engine options for image tests (e.g. --ulimit ...)
   GitTags git;                           // tags derived from git when a step runs
+  std::string index_format = "auto";     // auto (follow the platforms' manifests), oci or docker
+  std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
+  std::vector<std::string> insecure_registries;  // host[:port]: TLS unverified, then plain HTTP
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

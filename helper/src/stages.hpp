@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "http.hpp"
 #include "process.hpp"
 #include "spec.hpp"
 
@@ -16,9 +17,10 @@ void build_step(const Spec& spec, const Platform& platform, const std::filesyste
 void push_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
                const std::filesystem::path& record, Runner& runner);
 
-// `record` is the image's metadata.json.
+// `record` is the image's metadata.json. The list is published through `transport` (the registry
+// client's); `runner` pushes platforms whose push record is unusable and runs credential helpers.
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
-                   const std::filesystem::path& record, Runner& runner);
+                   const std::filesystem::path& record, Runner& runner, Transport& transport);
 
 // Prints the engine commands every step would run, in order, without running them.
 void plan_step(const Spec& spec, Runner& runner);

@@ -1,6 +1,7 @@
 // Small text helpers shared by the engines and git: engine output ends in newlines and spaces.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,13 @@ inline std::string trim(std::string_view s) {
   const auto e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
 }
+
+}  // namespace mai
+
+namespace mai {
+
+// Standard base64 (RFC 4648 section 4, with padding). decode returns nullopt for malformed input.
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace mai

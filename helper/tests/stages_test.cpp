@@ -1,7 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include "error.hpp"
+#include "fake_registry.hpp"
 #include "fake_runner.hpp"
+#include "index.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
 #include "stages.hpp"
@@ -131,34 +133,109 @@ BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixtu
   BOOST_TEST(pushes == 2u);  // one per tag
 }
 
-BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, Fixture) {
-  const auto a = "sha256:" + std::string(64, 'a');
-  const auto b = "sha256:" + std::string(64, 'b');
-  write_record(state / "push-linux-amd64.json", PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), a, {}, 0});
-  write_record(state / "push-linux-arm-v7.json", PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), b, {}, 0});
-  runner.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f'), ""});
-  runner.on({"manifest", "inspect"},
-            {0, R"({"manifests":[{"digest":")" + a + R"(","platform":{"os":"linux","architecture":"amd64"}}]})", ""});
-  const auto what = error_of([&] { manifest_step(spec, {state / "push-linux-amd64.json", state / "push-linux-arm-v7.json"}, state / "metadata.json", runner); },
-                             Exit::verify_failed);
-  BOOST_TEST(what.find("linux/arm/v7 is missing") != std::string::npos);
+// Two platforms pushed to the fake registry, with their push records.
+struct PushedFixture : Fixture {
+  mai::test::FakeRegistry registry;
+  std::string amd64, armv7;
+  std::vector<std::filesystem::path> records{state / "push-linux-amd64.json", state / "push-linux-arm-v7.json"};
+  PushedFixture() {
+    registry.host = "127.0.0.1";
+    registry.port = "5000";
+    amd64 = registry.put_image("demo/hello", "linux", "amd64");
+    armv7 = registry.put_image("demo/hello", "linux", "arm", "v7");
+    write_record(records[0], PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), amd64, {}, 0});
+    write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), armv7, {}, 0});
+    spec.retry.delay = std::chrono::milliseconds(0);
+  }
+  std::string served(const std::string& tag) { return registry.manifests.at("demo/hello:" + tag).bytes; }
+};
+
+BOOST_FIXTURE_TEST_CASE(manifest_publishes_by_digest_then_tags_and_runs_no_engine_command, PushedFixture) {
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  BOOST_TEST(runner.commands.empty());
+  const auto index = served(spec.tags.front());
+  const auto parsed = parse_index(index);
+  BOOST_TEST(parsed.media_type == "application/vnd.docker.distribution.manifest.list.v2+json");  // Docker manifests inside
+  BOOST_TEST(parsed.entries.size() == 2u);
+  BOOST_TEST(parsed.entries[1].platform == "linux/arm/v7");
+  BOOST_TEST(parsed.entries[1].digest == armv7);
+  // The digest PUT comes before every tag PUT.
+  std::vector<std::string> puts;
+  for (const auto& s : registry.log)
+    if (s.method == "PUT") puts.push_back(s.url.substr(s.url.rfind('/') + 1));
+  BOOST_TEST(puts.size() == 1 + spec.tags.size());
+  BOOST_TEST(puts.front() == sha256_digest(index));
+  const auto record = read_manifest_record(state / "metadata.json");
+  BOOST_REQUIRE(record);
+  BOOST_TEST(record->index_digest == sha256_digest(index));
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_is_a_no_op_when_the_registry_holds_the_same_list, PushedFixture) {
+  spec.index_format = "oci";  // with a created annotation, which differs on every run
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  const auto first = served(spec.tags.front());
+  BOOST_TEST(first.find("org.opencontainers.image.created") != std::string::npos);
+  registry.log.clear();
+  ::setenv("SOURCE_DATE_EPOCH", "1", 1);  // another creation time
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  BOOST_TEST(registry.count("PUT") == 0u);
+  BOOST_TEST(served(spec.tags.front()) == first);
+
+  // A changed platform is a new list.
+  const auto other = registry.put_image("demo/hello", "linux", "amd64", "", "application/vnd.oci.image.manifest.v1+json");
+  write_record(records[0], PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), other, {}, 0});
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  BOOST_TEST(registry.count("PUT") == 1 + spec.tags.size());
+  BOOST_TEST(parse_index(served(spec.tags.front())).entries.at(0).digest == other);
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_annotations_and_format, PushedFixture) {
+  spec.annotations = {{"org.opencontainers.image.source", "https://example.com/hello"},
+                      {"org.opencontainers.image.version", "override"}};
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  const auto index = boost::json::parse(served(spec.tags.front())).as_object();
+  BOOST_TEST(index.at("mediaType").as_string() == "application/vnd.oci.image.index.v1+json");  // annotations need OCI
+  const auto& notes = index.at("annotations").as_object();
+  BOOST_TEST(notes.at("org.opencontainers.image.created").as_string() == "2023-11-14T22:13:20Z");
+  BOOST_TEST(notes.at("org.opencontainers.image.version").as_string() == "override");
+  BOOST_TEST(notes.at("org.opencontainers.image.source").as_string() == "https://example.com/hello");
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_refuses_a_platform_missing_from_the_registry, PushedFixture) {
+  registry.manifests.erase("demo/hello@" + armv7);
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::step_failed);
+  BOOST_TEST(what.find("the manifest of 127.0.0.1:5000/demo/hello@" + armv7 + " (linux/arm/v7) is not in the registry") != std::string::npos);
+  BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
 
-BOOST_FIXTURE_TEST_CASE(manifest_pushes_a_platform_whose_push_record_is_unusable, Fixture) {
-  const auto a = "sha256:" + std::string(64, 'a');
-  const auto e = "sha256:" + std::string(64, 'e');
-  write_record(state / "push-linux-amd64.json", PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), a, {}, 0});
+BOOST_FIXTURE_TEST_CASE(manifest_refuses_an_image_whose_config_names_another_platform, PushedFixture) {
+  const auto wrong = registry.put_image("demo/hello", "linux", "amd64", "v7");  // podman's leaked layer cache, once
+  write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), wrong, {}, 0});
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  BOOST_TEST(what.find("its image config says linux/amd64/v7") != std::string::npos);
+  BOOST_TEST(registry.count("PUT") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, PushedFixture) {
+  registry.lose_tag_puts = true;
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  BOOST_TEST(what.find("the registry does not know the tag") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_pushes_a_platform_whose_push_record_is_unusable, PushedFixture) {
+  const auto e = registry.put_image("demo/hello", "linux", "arm", "v7", "application/vnd.oci.image.manifest.v1+json");
   dir.file("state/push-linux-arm-v7.json", "{ corrupt");
   runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"}, {0, "linux/arm 1\n", ""}, {}});
   runner.on({"push"}, {0, "", "x: digest: " + e + " size: 1"});
-  runner.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f'), ""});
-  runner.on({"manifest", "inspect"},
-            {0, R"({"manifests":[{"digest":")" + a + R"(","platform":{"os":"linux","architecture":"amd64"}},)" +
-                    R"({"digest":")" + e + R"(","platform":{"os":"linux","architecture":"arm","variant":"v7"}}]})", ""});
-  manifest_step(spec, {state / "push-linux-amd64.json", state / "push-linux-arm-v7.json"}, state / "metadata.json", runner);
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
   BOOST_TEST(count("build") == 1u);  // arm/v7 had no build record either: built, then pushed
   BOOST_TEST(read_push_record(state / "push-linux-arm-v7.json")->digest == e);
+  BOOST_TEST(parse_index(served(spec.tags.front())).entries.at(1).digest == e);
   BOOST_TEST(read_manifest_record(state / "metadata.json").has_value());
 }
 

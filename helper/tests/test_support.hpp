@@ -34,6 +34,11 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+inline std::string read(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 inline boost::json::object spec_json(const std::filesystem::path& context) {
   return {{"format", 1},
           {"name", "hello"},

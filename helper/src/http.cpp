@@ -1,0 +1,306 @@
+#include "http.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <cstdlib>
+
+#include "error.hpp"
+#include "process.hpp"
+
+namespace mai {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string default_port(std::string_view scheme) { return scheme == "https" ? "443" : "80"; }
+
+}  // namespace
+
+Url Url::parse(std::string_view text, std::string_view what) {
+  auto bad = [&](const std::string& why) {
+    return Error(Exit::invalid_input, std::string(what) + " `" + std::string(text) + "` is not an http(s) URL: " + why);
+  };
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos) throw bad("no scheme");
+  Url u;
+  u.scheme = lower(text.substr(0, sep));
+  if (u.scheme != "http" && u.scheme != "https") throw bad("the scheme must be http or https");
+  auto rest = text.substr(sep + 3);
+  const auto slash = rest.find_first_of("/?");
+  auto authority = rest.substr(0, slash);
+  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (u.target.front() == '?') u.target.insert(0, "/");
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (authority.empty()) throw bad("no host");
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) throw bad("unclosed [");
+    u.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') throw bad("junk after ]");
+    u.port = authority.empty() ? "" : std::string(authority.substr(1));
+  } else {
+    const auto colon = authority.find(':');
+    u.host = std::string(authority.substr(0, colon));
+    u.port = colon == std::string_view::npos ? "" : std::string(authority.substr(colon + 1));
+  }
+  if (u.host.empty()) throw bad("no host");
+  if (u.port.empty()) u.port = default_port(u.scheme);
+  if (!std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); })) throw bad("bad port");
+  return u;
+}
+
+Url Url::resolve(std::string_view location) const {
+  if (location.find("://") != std::string_view::npos) return parse(location, "Location");
+  Url u = *this;
+  if (location.substr(0, 2) == "//") return parse(scheme + ":" + std::string(location), "Location");
+  if (!location.empty() && location.front() == '/') {
+    u.target = std::string(location);
+  } else {  // relative to the current path's directory
+    auto path = target.substr(0, target.find('?'));
+    u.target = path.substr(0, path.rfind('/') + 1) + std::string(location);
+  }
+  return u;
+}
+
+std::string Url::origin() const {
+  const auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return scheme + "://" + h + (port == default_port(scheme) ? "" : ":" + port);
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+  const auto key = lower(name);
+  for (const auto& [k, v] : headers)
+    if (k == key) return v;
+  return "";
+}
+
+std::vector<std::string> HttpResponse::headers_named(std::string_view name) const {
+  const auto key = lower(name);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : headers)
+    if (k == key) out.push_back(v);
+  return out;
+}
+
+std::vector<std::filesystem::path> default_certs_d_roots() {
+  std::vector<std::filesystem::path> roots{"/etc/docker/certs.d", "/etc/containers/certs.d"};
+  if (const char* home = std::getenv("HOME"); home && *home) roots.emplace_back(std::filesystem::path(home) / ".config/containers/certs.d");
+  return roots;
+}
+
+TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, const std::string& host_port) {
+  TlsSettings out;
+  for (const auto& root : roots) {
+    std::error_code ec;
+    const auto dir = root / host_port;
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      if (f.extension() == ".crt") out.ca_files.push_back(f);
+      if (f.extension() == ".cert" && !out.client) {
+        auto key = f;
+        key.replace_extension(".key");
+        if (std::filesystem::exists(key, ec)) out.client.emplace(f, key);
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+using Stream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::chrono::seconds kConnectTimeout{30};
+constexpr std::size_t kBodyLimit = 64 * 1024 * 1024;
+
+std::chrono::steady_clock::duration budget(std::chrono::seconds timeout) {
+  return timeout.count() > 0 ? std::chrono::steady_clock::duration(timeout) : std::chrono::hours(24 * 365);
+}
+
+TransportError io_error(const beast::error_code& ec, const std::string& what) {
+  if (ec == beast::error::timeout) return {TransportError::Kind::timeout, what + ": timed out"};
+  return {TransportError::Kind::io, what + ": " + ec.message()};
+}
+
+http::request<http::string_body> to_beast(const HttpRequest& r) {
+  http::request<http::string_body> req;
+  req.method_string(r.method);
+  req.target(r.url.target);
+  req.version(11);
+  const bool default_port = r.url.port == (r.url.scheme == "https" ? "443" : "80");
+  const auto host = r.url.host.find(':') != std::string::npos ? "[" + r.url.host + "]" : r.url.host;
+  req.set(http::field::host, default_port ? host : host + ":" + r.url.port);
+  req.set(http::field::user_agent, "multiarch-image");
+  req.set(http::field::connection, "close");
+  for (const auto& [k, v] : r.headers) req.insert(k, v);
+  if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
+    req.body() = r.body;
+    req.prepare_payload();
+  }
+  return req;
+}
+
+HttpResponse from_beast(const http::response<http::string_body>& res) {
+  HttpResponse out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) out.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+  out.body = res.body();
+  return out;
+}
+
+template <class AsyncStream>
+asio::awaitable<Transport::Outcome> exchange(AsyncStream& stream, const HttpRequest& request,
+                                             std::chrono::steady_clock::duration limit) {
+  Transport::Outcome out;
+  auto req = to_beast(request);
+  beast::get_lowest_layer(stream).expires_after(limit);
+  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  if (wec) {
+    out.error = io_error(wec, "sending " + request.method + " " + request.url.str());
+    co_return out;
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kBodyLimit);
+  if (request.method == "HEAD") parser.skip(true);
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  if (rec) {
+    out.error = io_error(rec, "reading the answer to " + request.method + " " + request.url.str());
+    co_return out;
+  }
+  out.response = from_beast(parser.get());
+  co_return out;
+}
+
+asio::awaitable<Transport::Outcome> connect_and_exchange(const HttpRequest& request, ssl::context* tls, bool verify,
+                                                        std::chrono::seconds timeout) {
+  Transport::Outcome out;
+  auto executor = co_await asio::this_coro::executor;
+  const auto& url = request.url;
+  const auto where = url.host + ":" + url.port;
+
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
+  if (rec) {
+    out.error = TransportError{TransportError::Kind::connect, "cannot resolve " + url.host + ": " + rec.message()};
+    co_return out;
+  }
+  beast::tcp_stream tcp_stream(executor);
+  tcp_stream.expires_after(std::min<std::chrono::steady_clock::duration>(kConnectTimeout, budget(timeout)));
+  auto [cec, endpoint] = co_await tcp_stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  if (cec) {
+    out.error = TransportError{cec == beast::error::timeout ? TransportError::Kind::timeout : TransportError::Kind::connect,
+                               "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
+    co_return out;
+  }
+  if (!tls) co_return co_await exchange(tcp_stream, request, budget(timeout));
+
+  TlsStream stream(std::move(tcp_stream), *tls);
+  const bool is_ip = [&] {
+    boost::system::error_code ec;
+    asio::ip::make_address(url.host, ec);
+    return !ec;
+  }();
+  if (!is_ip) SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+  if (verify) stream.set_verify_callback(ssl::host_name_verification(url.host));
+  beast::get_lowest_layer(stream).expires_after(std::min<std::chrono::steady_clock::duration>(kConnectTimeout, budget(timeout)));
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+  if (hec) {
+    const auto verify_result = SSL_get_verify_result(stream.native_handle());
+    if (hec == beast::error::timeout) {
+      out.error = TransportError{TransportError::Kind::timeout, "TLS handshake with " + where + ": timed out"};
+    } else if (verify && verify_result != X509_V_OK) {
+      out.error = TransportError{TransportError::Kind::tls_verify, "the certificate of " + where + " is not trusted: " +
+                                                                       X509_verify_cert_error_string(verify_result)};
+    } else if (hec.category() == asio::error::get_ssl_category() || hec == ssl::error::stream_truncated ||
+               hec == asio::error::eof || hec == asio::error::connection_reset) {
+      out.error = TransportError{TransportError::Kind::tls_not_spoken, where + " does not speak TLS (" + hec.message() + ")"};
+    } else {
+      out.error = io_error(hec, "TLS handshake with " + where);
+    }
+    co_return out;
+  }
+  co_return co_await exchange(stream, request, budget(timeout));
+}
+
+}  // namespace
+
+Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
+  std::optional<ssl::context> tls;
+  if (request.url.scheme == "https") {
+    tls.emplace(ssl::context::tls_client);
+    tls->set_default_verify_paths();
+    tls->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
+    try {
+      for (const auto& ca : settings.ca_files) tls->load_verify_file(ca.string());
+      if (settings.client) {
+        tls->use_certificate_chain_file(settings.client->first.string());
+        tls->use_private_key_file(settings.client->second.string(), ssl::context::pem);
+      }
+    } catch (const boost::system::system_error& e) {
+      throw Error(Exit::invalid_input, "cannot load the TLS files for " + request.url.host + ":" + request.url.port + ": " + e.what());
+    }
+  }
+
+  asio::io_context io;
+  std::optional<Outcome> result;
+  std::exception_ptr failure;
+  asio::co_spawn(io, connect_and_exchange(request, tls ? &*tls : nullptr, settings.verify, timeout_),
+                 [&](std::exception_ptr e, Outcome o) {
+                   failure = e;
+                   result = std::move(o);
+                 });
+  // Short slices, so that an interrupt stops the exchange within 100 ms.
+  while (!result && !io.stopped()) {
+    io.run_for(std::chrono::milliseconds(100));
+    throw_if_interrupted();
+  }
+  if (failure) std::rethrow_exception(failure);
+  if (!result) throw Error(Exit::step_failed, "the exchange with " + request.url.origin() + " ended without an answer");
+  return std::move(*result);
+}
+
+}  // namespace mai

@@ -1,0 +1,89 @@
+// A small HTTP/1.1 client for registry calls: Boost.Beast over Boost.Asio, OpenSSL for TLS. One
+// request per connection, bounded by timeouts and by the helper's interrupt handlers. The Transport
+// interface lets unit tests drive the registry client without a network.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mai {
+
+struct Url {
+  std::string scheme;  // http or https
+  std::string host;    // without brackets for IPv6
+  std::string port;    // always set: 80/443 when the text had none
+  std::string target;  // path and query, "/" at least
+
+  // Parses an absolute http(s) URL; throws Error(invalid_input) naming `what` otherwise.
+  static Url parse(std::string_view text, std::string_view what);
+  // `location` (absolute, or relative to this URL's origin/path) resolved against this URL.
+  Url resolve(std::string_view location) const;
+  std::string origin() const;  // scheme://host[:port] (port omitted when it is the scheme's default)
+  std::string str() const { return origin() + target; }
+};
+
+std::string percent_encode(std::string_view text);  // RFC 3986 unreserved characters kept
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  Url url;
+  Headers headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers;  // names lower-cased
+  std::string body;
+  std::string header(std::string_view name) const;             // first value, "" when absent
+  std::vector<std::string> headers_named(std::string_view name) const;
+};
+
+// How one host's TLS is checked.
+struct TlsSettings {
+  bool verify = true;                              // peer certificate and host name
+  std::vector<std::filesystem::path> ca_files;     // trusted in addition to the system CAs
+  std::optional<std::pair<std::filesystem::path, std::filesystem::path>> client;  // certificate, key
+};
+
+// The certs.d directories docker and podman read, first match per file kind wins:
+// /etc/docker/certs.d, /etc/containers/certs.d, $HOME/.config/containers/certs.d.
+std::vector<std::filesystem::path> default_certs_d_roots();
+// The settings for host[:port] from `roots`/<host[:port]>/: *.crt are CAs, a *.cert with its *.key a
+// client certificate.
+TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, const std::string& host_port);
+
+// A failure to exchange a request at all (as opposed to an HTTP status).
+struct TransportError {
+  enum class Kind { connect, tls_not_spoken, tls_verify, timeout, io } kind;
+  std::string message;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Either a response or a TransportError; interrupts throw Error(interrupted).
+  struct Outcome {
+    std::optional<HttpResponse> response;
+    std::optional<TransportError> error;
+  };
+  virtual Outcome send(const HttpRequest& request, const TlsSettings& tls) = 0;
+};
+
+class BeastTransport final : public Transport {
+ public:
+  explicit BeastTransport(std::chrono::seconds timeout) : timeout_(timeout) {}
+  Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
+
+ private:
+  std::chrono::seconds timeout_;  // per request; 0: none (connecting is still bounded)
+};
+
+}  // namespace mai

@@ -1,0 +1,366 @@
+#include "registry_client.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <thread>
+
+#include "error.hpp"
+#include "index.hpp"
+#include "text.hpp"
+
+namespace mai {
+namespace json = boost::json;
+
+// ---- challenges -------------------------------------------------------------------------------
+
+namespace {
+
+bool token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+std::vector<Challenge> parse_challenges(std::string_view h) {
+  std::vector<Challenge> out;
+  std::size_t i = 0;
+  auto skip = [&](std::string_view chars) {
+    while (i < h.size() && chars.find(h[i]) != std::string_view::npos) ++i;
+  };
+  auto token = [&] {
+    const auto start = i;
+    while (i < h.size() && token_char(h[i])) ++i;
+    return std::string(h.substr(start, i - start));
+  };
+  while (i < h.size()) {
+    skip(" \t,");
+    auto scheme = token();
+    if (scheme.empty()) break;
+    Challenge c{lower(scheme), {}};
+    while (i < h.size()) {
+      skip(" \t");
+      const auto mark = i;
+      auto name = token();
+      skip(" \t");
+      if (name.empty() || i >= h.size() || h[i] != '=') {  // the next challenge's scheme, or a token68
+        i = mark;
+        if (name.empty()) ++i;
+        break;
+      }
+      ++i;  // '='
+      skip(" \t");
+      std::string value;
+      if (i < h.size() && h[i] == '"') {
+        for (++i; i < h.size() && h[i] != '"'; ++i) {
+          if (h[i] == '\\' && i + 1 < h.size()) ++i;
+          value += h[i];
+        }
+        ++i;  // closing quote
+      } else {  // a token; realms are sometimes sent unquoted, so read up to the next separator
+        const auto start = i;
+        while (i < h.size() && h[i] != ',' && h[i] != ' ' && h[i] != '\t') ++i;
+        value = std::string(h.substr(start, i - start));
+      }
+      c.params[lower(name)] = value;
+      skip(" \t");
+      if (i < h.size() && h[i] == ',') ++i;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// ---- media types ------------------------------------------------------------------------------
+
+bool media::is_index(std::string_view t) { return t == oci_index || t == docker_list; }
+bool media::is_image_manifest(std::string_view t) { return t == oci_manifest || t == docker_manifest; }
+
+std::string manifest_accept_header() {
+  return std::string(media::oci_index) + ", " + media::docker_list + ", " + media::oci_manifest + ", " + media::docker_manifest;
+}
+
+// ---- client -----------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kMaxRedirects = 5;
+
+// The registry's own words: {"errors":[{"code":..,"message":..}]}, else the status line.
+std::string registry_errors(const HttpResponse& r) {
+  std::string out = "HTTP " + std::to_string(r.status);
+  boost::system::error_code ec;
+  const auto v = json::parse(r.body, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* errors = o ? o->if_contains("errors") : nullptr;
+  if (errors && errors->is_array()) {
+    for (const auto& e : errors->get_array()) {
+      if (!e.is_object()) continue;
+      const auto& eo = e.get_object();
+      const auto* code = eo.if_contains("code");
+      const auto* msg = eo.if_contains("message");
+      out += "; ";
+      if (code && code->is_string()) out += std::string(code->get_string()) + ": ";
+      if (msg && msg->is_string()) out += std::string(msg->get_string());
+    }
+  }
+  return out;
+}
+
+bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
+
+void pause(std::chrono::milliseconds delay) {
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    throw_if_interrupted();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                             until - std::chrono::steady_clock::now()));
+  }
+  throw_if_interrupted();
+}
+
+std::string host_port(const Url& u) {
+  return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
+}
+
+}  // namespace
+
+RegistryClient::RegistryClient(Repository repository, RegistrySettings settings, Transport& transport,
+                               CredentialSource credentials, Log log)
+    : repository_(std::move(repository)),
+      settings_(std::move(settings)),
+      transport_(transport),
+      source_(std::move(credentials)),
+      log_(std::move(log)) {}
+
+std::string RegistryClient::api_host() const {
+  return repository_.registry == "docker.io" ? "registry-1.docker.io" : repository_.registry;
+}
+
+std::string RegistryClient::base_url() const { return scheme_ + "://" + api_host(); }
+
+bool RegistryClient::insecure(const std::string& hp) const {
+  return std::find(settings_.insecure.begin(), settings_.insecure.end(), hp) != settings_.insecure.end();
+}
+
+TlsSettings RegistryClient::tls_for(const std::string& hp) const {
+  auto tls = tls_settings_for(settings_.certs_d_roots, hp);
+  tls.verify = !insecure(hp);
+  return tls;
+}
+
+const std::optional<Credentials>& RegistryClient::credentials() {
+  if (!credentials_) credentials_.emplace(source_ ? source_() : std::nullopt);
+  return *credentials_;
+}
+
+Transport::Outcome RegistryClient::send_once(const HttpRequest& request, const std::string& scope, bool to_registry,
+                                             bool& credentials_sent) {
+  HttpRequest sent = request;
+  credentials_sent = false;
+  if (to_registry) {
+    const auto token = tokens_.find(scope);
+    if (bearer_ && token != tokens_.end() && token->second.expires > std::chrono::steady_clock::now()) {
+      sent.headers.emplace_back("Authorization", "Bearer " + token->second.value);
+      credentials_sent = true;
+    } else if (!basic_.empty()) {
+      sent.headers.emplace_back("Authorization", basic_);
+      credentials_sent = true;
+    }
+  }
+  // The registry's host name decides its TLS files (certs.d/<host:port>), as docker and podman do.
+  const auto hp = to_registry ? repository_.registry : host_port(request.url);
+  return transport_.send(sent, tls_for(hp));
+}
+
+void RegistryClient::authenticate(const std::vector<Challenge>& challenges, const std::string& scope) {
+  const auto bearer = std::find_if(challenges.begin(), challenges.end(), [](const Challenge& c) { return c.scheme == "bearer"; });
+  const auto basic = std::find_if(challenges.begin(), challenges.end(), [](const Challenge& c) { return c.scheme == "basic"; });
+  const auto& creds = credentials();
+  const auto login_hint = " (log in with `docker login " + repository_.registry + "` or `podman login " + repository_.registry +
+                          "`; the password goes on stdin with --password-stdin)";
+  if (bearer != challenges.end()) {
+    const auto realm_text = bearer->params.count("realm") ? bearer->params.at("realm") : "";
+    if (realm_text.empty()) throw Error(Exit::step_failed, repository_.registry + " sent a Bearer challenge without a realm");
+    auto realm = Url::parse(realm_text, "the Bearer realm");
+    const auto service = bearer->params.count("service") ? bearer->params.at("service") : "";
+    const auto wanted = bearer->params.count("scope") ? bearer->params.at("scope") : scope;
+    HttpRequest request;
+    std::string query = (realm.target.find('?') == std::string::npos ? "?" : "&");
+    if (!service.empty()) query += "service=" + percent_encode(service) + "&";
+    query += "scope=" + percent_encode(wanted);
+    if (creds && creds->username.empty()) {
+      // An identity token: the OAuth2 refresh-token grant, as docker does.
+      request.method = "POST";
+      request.url = realm;
+      request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) +
+                     "&scope=" + percent_encode(wanted) + "&refresh_token=" + percent_encode(creds->secret);
+    } else {
+      request.url = realm;
+      request.url.target += query;
+      if (creds) request.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->secret));
+    }
+    Repository realm_host;
+    realm_host.registry = host_port(realm);
+    if (realm.scheme == "http" && !realm_host.loopback() && !insecure(host_port(realm)))
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " is plain HTTP; credentials go only over TLS " +
+                                         "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+    Transport::Outcome outcome;
+    for (int attempt = 1;; ++attempt) {
+      outcome = transport_.send(request, tls_for(host_port(realm)));
+      const bool transient = outcome.error ? outcome.error->kind != TransportError::Kind::tls_verify
+                                           : outcome.response->status >= 500 || outcome.response->status == 429;
+      if (!transient || attempt >= settings_.retry.tries) break;
+      pause(settings_.retry.delay);
+    }
+    if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
+    const auto& r = *outcome.response;
+    if (r.status == 401 || r.status == 403)
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " refused " +
+                                         (creds ? "the credentials from " + creds->origin : std::string("an anonymous request")) +
+                                         " for " + wanted + ": " + registry_errors(r) + (creds ? "" : login_hint));
+    if (r.status / 100 != 2)
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + registry_errors(r));
+    boost::system::error_code ec;
+    const auto v = json::parse(r.body, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    std::string token;
+    for (const char* key : {"token", "access_token"})
+      if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty()) token = std::string(t->get_string());
+    if (token.empty()) throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered without a token");
+    std::int64_t lifetime = 60;  // the distribution spec's default
+    if (const auto* e = o->if_contains("expires_in"); e && e->is_number()) lifetime = std::max<std::int64_t>(e->to_number<std::int64_t>(), 1);
+    // Renewed a little early: a request must not arrive with a token that expired on the way.
+    const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
+    bearer_ = *bearer;
+    tokens_[scope] = Token{token, std::chrono::steady_clock::now() + std::chrono::seconds(lifetime - margin)};
+    return;
+  }
+  if (basic != challenges.end()) {
+    if (!creds) throw Error(Exit::step_failed, repository_.registry + " asks for credentials and none were found" + login_hint);
+    if (creds->username.empty())
+      throw Error(Exit::step_failed, repository_.registry + " asks for Basic auth but " + creds->origin + " holds an identity token");
+    basic_ = "Basic " + base64_encode(creds->username + ":" + creds->secret);
+    return;
+  }
+  throw Error(Exit::step_failed, repository_.registry + " asks for authentication with a scheme this client does not speak");
+}
+
+HttpResponse RegistryClient::send(const std::string& method, const std::string& path, Headers headers, const std::string& body) {
+  const auto scope = "repository:" + repository_.path + ":" + (method == "PUT" ? "pull,push" : "pull");
+  const bool may_use_http = repository_.loopback() || insecure(repository_.registry);
+  auto delay = settings_.retry.delay;
+  std::string problem;
+  for (int attempt = 1; attempt <= settings_.retry.tries; ++attempt) {
+    HttpRequest request{method, Url::parse(base_url() + path, "the registry URL"), headers, body};
+    int auth_rounds = 0, redirects = 0;
+    bool at_registry = true;  // false once redirected to another origin (blob storage)
+    while (true) {
+      bool credentials_sent = false;
+      const auto outcome = send_once(request, scope, at_registry, credentials_sent);
+      if (outcome.error) {
+        const auto& e = *outcome.error;
+        if (at_registry && e.kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && may_use_http) {
+          scheme_ = "http";
+          scheme_settled_ = true;
+          request.url = Url::parse(base_url() + path, "the registry URL");
+          continue;
+        }
+        if (e.kind == TransportError::Kind::tls_verify)
+          throw Error(Exit::step_failed, e.message + " (put its CA in /etc/docker/certs.d/" + repository_.registry +
+                                             "/ca.crt or /etc/containers/certs.d/" + repository_.registry + "/ca.crt)");
+        if (e.kind == TransportError::Kind::tls_not_spoken)
+          throw Error(Exit::step_failed, e.message + "; plain HTTP is used only for loopback registries and those in "
+                                                     "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+        problem = e.message;
+        break;
+      }
+      if (at_registry) scheme_settled_ = true;
+      const auto& r = *outcome.response;
+      if (r.status == 401 && at_registry) {
+        std::vector<Challenge> challenges;
+        for (const auto& h : r.headers_named("www-authenticate"))
+          for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
+        if (auth_rounds >= 1 && credentials_sent)
+          throw Error(Exit::step_failed, repository_.registry + " refused " +
+                                             (credentials() ? "the credentials from " + credentials()->origin : std::string("access")) +
+                                             " for " + method + " " + path + ": " + registry_errors(r));
+        authenticate(challenges, scope);
+        ++auth_rounds;
+        continue;
+      }
+      const auto location = r.header("location");
+      if ((method == "GET" || method == "HEAD") && r.status / 100 == 3 && !location.empty()) {
+        if (++redirects > kMaxRedirects) throw Error(Exit::step_failed, method + " " + path + ": more than 5 redirects");
+        auto next = request.url.resolve(location);
+        // Credentials stay with the registry: a redirect to storage elsewhere gets none.
+        if (!same_origin(next, request.url)) at_registry = false;
+        request.url = next;
+        continue;
+      }
+      if (r.status >= 500 || r.status == 429) {
+        problem = registry_errors(r);
+        break;
+      }
+      return r;
+    }
+    if (attempt < settings_.retry.tries) {
+      if (log_) log_(method + " " + base_url() + path + ": " + problem + "; attempt " + std::to_string(attempt + 1) + " of " +
+                     std::to_string(settings_.retry.tries) + " in " + std::to_string(delay.count()) + " ms");
+      pause(delay);
+      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
+    }
+  }
+  throw Error(Exit::step_failed, method + " " + base_url() + path + " failed after " + std::to_string(settings_.retry.tries) +
+                                     " attempts: " + problem);
+}
+
+std::optional<Manifest> RegistryClient::get_manifest(const std::string& reference) {
+  const auto r = send("GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, "");
+  if (r.status == 404) return std::nullopt;
+  if (r.status != 200)
+    throw Error(Exit::step_failed, "reading " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") + reference +
+                                       " failed: " + registry_errors(r));
+  Manifest m;
+  m.bytes = r.body;
+  m.digest = sha256_digest(m.bytes);
+  if (reference.starts_with("sha256:") && m.digest != reference)
+    throw Error(Exit::verify_failed, repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
+  boost::system::error_code ec;
+  const auto v = json::parse(m.bytes, ec);
+  if (const auto* o = ec ? nullptr : v.if_object())
+    if (const auto* t = o->if_contains("mediaType"); t && t->is_string()) m.media_type = std::string(t->get_string());
+  if (m.media_type.empty()) m.media_type = trim(r.header("content-type").substr(0, r.header("content-type").find(';')));
+  return m;
+}
+
+std::string RegistryClient::get_blob(const std::string& digest) {
+  const auto r = send("GET", "/v2/" + repository_.path + "/blobs/" + digest, {}, "");
+  if (r.status != 200)
+    throw Error(Exit::step_failed, "reading blob " + digest + " of " + repository_.str() + " failed: " + registry_errors(r));
+  if (sha256_digest(r.body) != digest)
+    throw Error(Exit::verify_failed, "blob " + digest + " of " + repository_.str() + " was served with other content");
+  return r.body;
+}
+
+std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes) {
+  const auto r = send("PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes);
+  if (r.status / 100 != 2)
+    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
+                                       reference + " failed: " + registry_errors(r));
+  return r.header("docker-content-digest");
+}
+
+RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner) {
+  return [files = credential_files(engine, process_environment()), repository, &runner] {
+    return find_credentials(files, repository.registry, repository.path, runner);
+  };
+}
+
+}  // namespace mai

@@ -1,0 +1,100 @@
+// A small client of the OCI distribution API for one repository: manifests read and written by tag
+// and by digest, blobs read, with Basic and Bearer auth, TLS by default, retries with backoff. The
+// manifest step publishes and verifies manifest lists with it, so no engine's `manifest` command is
+// involved.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "credentials.hpp"
+#include "http.hpp"
+#include "process.hpp"
+#include "reference.hpp"
+
+namespace mai {
+
+// One authentication challenge from a WWW-Authenticate header.
+struct Challenge {
+  std::string scheme;                         // lower-case: basic, bearer
+  std::map<std::string, std::string> params;  // lower-case names: realm, service, scope, ...
+};
+// Every challenge of a header value (RFC 7235: several may share one header). Malformed text yields
+// what could be read before it.
+std::vector<Challenge> parse_challenges(std::string_view header);
+
+// The media types the client negotiates, in the Accept header of every manifest request.
+namespace media {
+inline constexpr const char* oci_index = "application/vnd.oci.image.index.v1+json";
+inline constexpr const char* oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr const char* docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
+bool is_index(std::string_view media_type);
+bool is_image_manifest(std::string_view media_type);
+}  // namespace media
+std::string manifest_accept_header();
+
+struct Manifest {
+  std::string media_type;  // the body's mediaType, else the Content-Type
+  std::string digest;      // sha256 of bytes, computed here
+  std::string bytes;
+};
+
+struct RegistrySettings {
+  RetryPolicy retry;
+  std::vector<std::string> insecure;  // host[:port] entries: TLS unverified, then plain HTTP
+  std::vector<std::filesystem::path> certs_d_roots = default_certs_d_roots();
+};
+
+class RegistryClient {
+ public:
+  // `credentials` is asked at most once, when the registry first asks for authentication.
+  using CredentialSource = std::function<std::optional<Credentials>()>;
+  using Log = std::function<void(const std::string&)>;
+
+  RegistryClient(Repository repository, RegistrySettings settings, Transport& transport, CredentialSource credentials,
+                 Log log = {});
+
+  // nullopt when the registry has no such manifest (404). The digest is checked when `reference`
+  // is one. Throws Error(step_failed) for anything else the registry refuses.
+  std::optional<Manifest> get_manifest(const std::string& reference);
+  std::string get_blob(const std::string& digest);  // follows redirects; checks the digest
+  // PUT; returns the digest the registry reported, or "" when it reported none.
+  std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
+
+  std::string base_url() const;  // scheme://host[:port] as decided so far, for messages
+
+ private:
+  HttpResponse send(const std::string& method, const std::string& path, Headers headers, const std::string& body);
+  Transport::Outcome send_once(const HttpRequest& request, const std::string& scope, bool to_registry, bool& credentials_sent);
+  void authenticate(const std::vector<Challenge>& challenges, const std::string& scope);
+  const std::optional<Credentials>& credentials();
+  TlsSettings tls_for(const std::string& host_port) const;
+  bool insecure(const std::string& host_port) const;
+  std::string api_host() const;  // docker.io -> registry-1.docker.io
+
+  Repository repository_;
+  RegistrySettings settings_;
+  Transport& transport_;
+  CredentialSource source_;
+  Log log_;
+  std::string scheme_ = "https";
+  bool scheme_settled_ = false;
+  std::optional<std::optional<Credentials>> credentials_;  // outer: asked yet
+  std::string basic_;                                      // Authorization value once Basic was asked for
+  std::optional<Challenge> bearer_;                        // the registry's Bearer challenge, once seen
+  struct Token {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, Token> tokens_;  // by scope
+};
+
+// Credentials for `repository` from the files `engine` reads (credential_files), helpers run by `runner`.
+RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner);
+
+}  // namespace mai

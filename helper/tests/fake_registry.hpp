@@ -1,0 +1,150 @@
+// An in-memory distribution registry behind the Transport interface, for unit tests of the registry
+// client and the manifest step: manifests by tag and digest, blobs, Basic or Bearer auth with a token
+// service, redirects of blob reads to another origin, plain-HTTP-only mode, and injected failures.
+// The end-to-end tests run the real registry; this one makes each protocol branch reachable on demand.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "http.hpp"
+#include "index.hpp"
+#include "text.hpp"
+
+namespace mai::test {
+
+class FakeRegistry final : public Transport {
+ public:
+  std::string host = "registry.test", port = "443";
+  bool speaks_tls = true;            // false: every https request fails as "does not speak TLS"
+  bool untrusted_certificate = false;
+  std::string user, password;        // set: auth is required
+  bool bearer = false;               // Bearer through the token service at https://auth.test/token
+  int token_lifetime = 300;
+  std::string redirect_blobs_to;     // an origin such as "https://storage.test": blob GETs redirect there
+  int fail_next = 0;                 // answer this many registry requests with 503
+  int drop_next = 0;                 // fail this many exchanges with a connection error
+  bool lose_tag_puts = false;        // answer PUT by tag with 201 but keep nothing (a registry that lies)
+
+  struct Stored {
+    std::string media_type, bytes;
+  };
+  std::map<std::string, Stored> manifests;  // "path:tag" and "path@digest"
+  std::map<std::string, std::string> blobs;  // digest -> bytes
+  struct Seen {
+    std::string method, url, authorization;
+  };
+  std::vector<Seen> log;
+
+  std::string put_blob(const std::string& bytes) {
+    const auto digest = sha256_digest(bytes);
+    blobs[digest] = bytes;
+    return digest;
+  }
+  std::string put_manifest(const std::string& path, const std::string& tag, const std::string& media_type, const std::string& bytes) {
+    const auto digest = sha256_digest(bytes);
+    manifests[path + "@" + digest] = {media_type, bytes};
+    if (!tag.empty()) manifests[path + ":" + tag] = {media_type, bytes};
+    return digest;
+  }
+  // An image manifest for os/arch[/variant] with its config blob; returns the manifest digest.
+  std::string put_image(const std::string& path, const std::string& os, const std::string& arch, const std::string& variant = "",
+                        const std::string& media_type = "application/vnd.docker.distribution.manifest.v2+json") {
+    const auto config = "{\"architecture\":\"" + arch + "\",\"os\":\"" + os + "\"" +
+                        (variant.empty() ? "" : ",\"variant\":\"" + variant + "\"") + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+    const auto config_digest = put_blob(config);
+    const auto manifest = "{\"schemaVersion\":2,\"mediaType\":\"" + media_type + "\",\"config\":{\"mediaType\":\"" +
+                          "application/vnd.docker.container.image.v1+json\",\"size\":" + std::to_string(config.size()) +
+                          ",\"digest\":\"" + config_digest + "\"},\"layers\":[]}";
+    return put_manifest(path, "", media_type, manifest);
+  }
+  std::size_t count(const std::string& method, const std::string& url_part = "") const {
+    std::size_t n = 0;
+    for (const auto& s : log) n += s.method == method && s.url.find(url_part) != std::string::npos;
+    return n;
+  }
+
+  Outcome send(const HttpRequest& r, const TlsSettings& tls) override {
+    std::string authorization;
+    for (const auto& [k, v] : r.headers)
+      if (k == "Authorization") authorization = v;
+    log.push_back({r.method, r.url.str(), authorization});
+    if (drop_next > 0) return --drop_next, error(TransportError::Kind::connect, "connection refused");
+    if (r.url.scheme == "https" && !speaks_tls) return error(TransportError::Kind::tls_not_spoken, "no TLS here");
+    if (r.url.scheme == "https" && untrusted_certificate && tls.verify)
+      return error(TransportError::Kind::tls_verify, "certificate signed by unknown authority");
+    if (r.url.host == "auth.test") return token_service(r);
+    if (r.url.origin() == redirect_blobs_to) return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
+    if (r.url.host != host) return error(TransportError::Kind::connect, "unknown host " + r.url.host);
+    if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
+    if (!user.empty() && !authorized(authorization, r.method)) {
+      const auto scope = "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
+      return respond(401,
+                     {{"www-authenticate", bearer ? "Bearer realm=\"https://auth.test/token\",service=\"fake\",scope=\"" + scope + "\""
+                                                  : "Basic realm=\"fake\""}},
+                     R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
+    }
+    return api(r);
+  }
+
+ private:
+  std::map<std::string, std::string> issued_;  // token -> scope
+
+  static Outcome error(TransportError::Kind kind, std::string message) { return {std::nullopt, TransportError{kind, std::move(message)}}; }
+  static Outcome respond(int status, Headers headers, std::string body) {
+    return {HttpResponse{status, std::move(headers), std::move(body)}, std::nullopt};
+  }
+  static std::string path_of(const std::string& target) {  // /v2/<path>/manifests/x -> <path>
+    const auto start = std::string("/v2/").size();
+    auto end = target.find("/manifests/");
+    if (end == std::string::npos) end = target.find("/blobs/");
+    return end == std::string::npos ? "" : target.substr(start, end - start);
+  }
+  bool authorized(const std::string& authorization, const std::string& method) const {
+    if (!bearer) return authorization == "Basic " + base64_encode(user + ":" + password);
+    if (!authorization.starts_with("Bearer ")) return false;
+    const auto it = issued_.find(authorization.substr(7));
+    return it != issued_.end() && (method != "PUT" || it->second.find("push") != std::string::npos);
+  }
+  Outcome token_service(const HttpRequest& r) {
+    std::string authorization;
+    for (const auto& [k, v] : r.headers)
+      if (k == "Authorization") authorization = v;
+    if (authorization != "Basic " + base64_encode(user + ":" + password)) return respond(401, {}, R"({"details":"bad credentials"})");
+    const auto scope = r.url.target.substr(r.url.target.find("scope=") + 6);
+    const auto token = "t" + std::to_string(issued_.size() + 1);
+    issued_[token] = scope;
+    return respond(200, {}, "{\"access_token\":\"" + token + "\",\"expires_in\":" + std::to_string(token_lifetime) + "}");
+  }
+  Outcome api(const HttpRequest& r) {
+    const auto& t = r.url.target;
+    const auto path = path_of(t);
+    if (const auto m = t.find("/manifests/"); m != std::string::npos) {
+      const auto ref = t.substr(m + 11);
+      const auto key = path + (ref.starts_with("sha256:") ? "@" : ":") + ref;
+      if (r.method == "PUT") {
+        const auto digest = sha256_digest(r.body);
+        if (ref.starts_with("sha256:") && ref != digest) return respond(400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})");
+        std::string media_type;
+        for (const auto& [k, v] : r.headers)
+          if (k == "Content-Type") media_type = v;
+        if (!lose_tag_puts || ref.starts_with("sha256:")) manifests[key] = {media_type, r.body};
+        manifests[path + "@" + digest] = {media_type, r.body};
+        return respond(201, {{"docker-content-digest", digest}}, "");
+      }
+      const auto it = manifests.find(key);
+      if (it == manifests.end()) return respond(404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
+      return respond(200, {{"content-type", it->second.media_type}}, it->second.bytes);
+    }
+    if (const auto b = t.find("/blobs/"); b != std::string::npos) {
+      const auto digest = t.substr(b + 7);
+      if (!blobs.count(digest)) return respond(404, {}, R"({"errors":[{"code":"BLOB_UNKNOWN"}]})");
+      if (!redirect_blobs_to.empty()) return respond(307, {{"location", redirect_blobs_to + "/" + digest}}, "");
+      return respond(200, {}, blobs[digest]);
+    }
+    return respond(404, {}, "");
+  }
+};
+
+}  // namespace mai::test

@@ -1,0 +1,363 @@
+#include <boost/test/unit_test.hpp>
+
+#include "credentials.hpp"
+#include "error.hpp"
+#include "fake_registry.hpp"
+#include "fake_runner.hpp"
+#include "index.hpp"
+#include "registry_client.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+using mai::test::FakeRegistry;
+
+namespace {
+
+struct Client {
+  FakeRegistry registry;
+  std::optional<Credentials> credentials;
+  int asked = 0;
+  std::vector<std::string> logged;
+  RegistrySettings settings;
+  Client() { settings.retry = RetryPolicy{3, std::chrono::milliseconds(0), std::chrono::seconds(5)}; }
+  RegistryClient make(const std::string& repository = "registry.test/team/hello") {
+    return RegistryClient(parse_repository(repository), settings, registry,
+                          [this] { return ++asked, credentials; },
+                          [this](const std::string& m) { logged.push_back(m); });
+  }
+};
+
+Exit code_of(auto f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return Exit::ok;
+}
+
+std::string message_of(auto f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(challenges)
+
+BOOST_AUTO_TEST_CASE(bearer_with_quoted_commas_and_escapes) {
+  const auto c = parse_challenges(
+      R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push", error="x \"y\"")");
+  BOOST_REQUIRE(c.size() == 1u);
+  BOOST_TEST(c[0].scheme == "bearer");
+  BOOST_TEST(c[0].params.at("realm") == "https://auth.example.com/token");
+  BOOST_TEST(c[0].params.at("scope") == "repository:a/b:pull,push");
+  BOOST_TEST(c[0].params.at("error") == "x \"y\"");
+}
+
+BOOST_AUTO_TEST_CASE(several_challenges_in_one_header_and_token_values) {
+  const auto c = parse_challenges(R"(Basic realm="Registry Realm", charset=UTF-8, Bearer realm=https://a/t,service=s)");
+  BOOST_REQUIRE(c.size() == 2u);
+  BOOST_TEST(c[0].scheme == "basic");
+  BOOST_TEST(c[0].params.at("realm") == "Registry Realm");
+  BOOST_TEST(c[0].params.at("charset") == "UTF-8");
+  BOOST_TEST(c[1].scheme == "bearer");
+  BOOST_TEST(c[1].params.at("realm") == "https://a/t");
+  BOOST_TEST(c[1].params.at("service") == "s");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_text_yields_what_could_be_read) {
+  BOOST_TEST(parse_challenges("").empty());
+  BOOST_TEST(parse_challenges("Bearer realm=\"unterminated").at(0).params.at("realm") == "unterminated");
+  BOOST_TEST(parse_challenges("Negotiate abc==").at(0).scheme == "negotiate");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(credentials)
+
+BOOST_AUTO_TEST_CASE(file_order_follows_the_engine_and_the_environment) {
+  std::map<std::string, std::string> vars{{"HOME", "/home/u"}, {"XDG_RUNTIME_DIR", "/run/user/1"}};
+  const Environment env = [&](const char* n) -> std::optional<std::string> {
+    if (!vars.count(n)) return std::nullopt;
+    return vars.at(n);
+  };
+  using Paths = std::vector<std::filesystem::path>;
+  BOOST_TEST((credential_files("docker", env) ==
+              Paths{"/home/u/.docker/config.json", "/run/user/1/containers/auth.json", "/home/u/.config/containers/auth.json"}));
+  BOOST_TEST((credential_files("podman", env) ==
+              Paths{"/run/user/1/containers/auth.json", "/home/u/.config/containers/auth.json", "/home/u/.docker/config.json"}));
+  vars["DOCKER_CONFIG"] = "/cfg";
+  vars["REGISTRY_AUTH_FILE"] = "/auth.json";
+  BOOST_TEST((credential_files("podman", env) == Paths{"/auth.json", "/cfg/config.json"}));
+}
+
+BOOST_AUTO_TEST_CASE(keys_run_from_the_repository_to_the_host) {
+  BOOST_TEST((credential_keys("r.example:5000", "team/app") ==
+              std::vector<std::string>{"r.example:5000/team/app", "r.example:5000/team", "r.example:5000"}));
+  BOOST_TEST(credential_keys("docker.io", "library/x").back() == "docker.io");
+}
+
+BOOST_AUTO_TEST_CASE(auths_entries_most_specific_first_and_first_file_wins) {
+  mai::test::TempDir dir;
+  mai::test::FakeRunner runner;
+  const auto a = dir.file("a.json", R"({"auths": {"https://r.example:5000/v1/": {"auth": ")" + base64_encode("host-user:host:pw") +
+                                        R"("}, "r.example:5000/team": {"username": "team-user", "password": "p2"}}})");
+  const auto b = dir.file("b.json", R"({"auths": {"other.example": {"auth": ")" + base64_encode("o:o") + R"("}}})");
+  auto c = find_credentials({dir.path() / "missing.json", a, b}, "r.example:5000", "team/app", runner);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->username == "team-user");
+  c = find_credentials({a, b}, "r.example:5000", "other/app", runner);
+  BOOST_TEST(c->username == "host-user");
+  BOOST_TEST(c->secret == "host:pw");  // only the first colon separates
+  BOOST_TEST(find_credentials({b, a}, "other.example", "x", runner)->username == "o");
+  BOOST_TEST(!find_credentials({a, b}, "nowhere.example", "x", runner));
+  const auto bad = dir.file("bad.json", R"({"auths": {"r.example:5000": {"auth": "not base64!"}}})");
+  BOOST_TEST(static_cast<int>(code_of([&] { find_credentials({bad}, "r.example:5000", "x", runner); })) ==
+             static_cast<int>(Exit::invalid_input));
+  BOOST_TEST(runner.commands.empty());
+}
+
+// The helper protocol with a real child process: `get`, the server on stdin, JSON on stdout.
+BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
+  mai::test::TempDir dir;
+  const auto bin = dir.path() / "bin";
+  std::filesystem::create_directories(bin);
+  auto helper = [&](const std::string& name, const std::string& body) {
+    const auto path = dir.file("bin/docker-credential-" + name, "#!/bin/sh\n" + body);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  };
+  helper("fake", "[ \"$1\" = get ] || exit 9\nread -r server\necho \"$server\" >>\"" + (dir.path() / "asked").string() +
+                     "\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"u-%s\",\"Secret\":\"s3cret\"}' \"$server\" \"$server\"\n");
+  helper("empty", "echo 'credentials not found in native keychain'; exit 1\n");
+  helper("broken", "echo 'keychain locked' >&2; exit 3\n");
+  const auto old_path = std::string(std::getenv("PATH"));
+  ::setenv("PATH", (bin.string() + ":" + old_path).c_str(), 1);
+  ProcessRunner runner("[t]");
+
+  const auto helpers = dir.file("h.json", R"({"credHelpers": {"r.example:5000": "fake"}, "credsStore": "empty",
+                                            "auths": {"r.example:5000": {"auth": ")" + base64_encode("not:used") + R"("}}})");
+  auto c = find_credentials({helpers}, "r.example:5000", "team/app", runner);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->username == "u-r.example:5000");
+  BOOST_TEST(c->secret == "s3cret");
+  BOOST_TEST(c->origin == "docker-credential-fake");
+  // docker.io is asked for under the name `docker login` stores it with.
+  const auto store = dir.file("s.json", R"({"credsStore": "fake"})");
+  BOOST_TEST(find_credentials({store}, "docker.io", "library/x", runner)->username == "u-https://index.docker.io/v1/");
+  // A store without an entry falls through to auths.
+  const auto fallthrough = dir.file("f.json", R"({"credsStore": "empty", "auths": {"r.example:5000": {"auth": ")" +
+                                                  base64_encode("plain:pw") + R"("}}})");
+  BOOST_TEST(find_credentials({fallthrough}, "r.example:5000", "x", runner)->username == "plain");
+  const auto broken = dir.file("b.json", R"({"credHelpers": {"r.example:5000": "broken"}})");
+  const auto what = message_of([&] { find_credentials({broken}, "r.example:5000", "x", runner); });
+  BOOST_TEST(what.find("docker-credential-broken failed for r.example:5000 (exit 3): keychain locked") != std::string::npos);
+  const auto missing = dir.file("m.json", R"({"credHelpers": {"r.example:5000": "absent"}})");
+  BOOST_TEST(message_of([&] { find_credentials({missing}, "r.example:5000", "x", runner); }).find("is not installed") != std::string::npos);
+  ::setenv("PATH", old_path.c_str(), 1);
+  BOOST_TEST(mai::test::read(dir.path() / "asked") == "r.example:5000\nhttps://index.docker.io/v1/\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(index_documents)
+
+BOOST_AUTO_TEST_CASE(built_index_is_compact_ordered_json_with_its_digest) {
+  const std::vector<ManifestDescriptor> m{
+      {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'a'), 100, "linux", "amd64", ""},
+      {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'b'), 200, "linux", "arm", "v7"}};
+  const auto oci = build_index(media::oci_index, m, {{"org.opencontainers.image.version", "1.0"}});
+  BOOST_TEST(oci == R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+                    R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"digest":"sha256:)" + std::string(64, 'a') +
+                        R"(","platform":{"architecture":"amd64","os":"linux"}},)"
+                        R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":200,"digest":"sha256:)" +
+                        std::string(64, 'b') + R"(","platform":{"architecture":"arm","os":"linux","variant":"v7"}}],)"
+                                               R"("annotations":{"org.opencontainers.image.version":"1.0"}})");
+  BOOST_TEST(sha256_digest("abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const auto docker = build_index(media::docker_list, m, {{"k", "v"}});
+  BOOST_TEST(docker.find("annotations") == std::string::npos);  // a Docker list has none
+  const auto parsed = parse_index(docker);
+  BOOST_TEST(parsed.media_type == media::docker_list);
+  BOOST_TEST(parsed.entries.at(1).platform == "linux/arm/v7");
+}
+
+BOOST_AUTO_TEST_CASE(equivalence_ignores_only_the_creation_time) {
+  const std::vector<ManifestDescriptor> m{{media::oci_manifest, "sha256:" + std::string(64, 'a'), 1, "linux", "amd64", ""}};
+  const auto a = build_index(media::oci_index, m, {{"org.opencontainers.image.created", "2020-01-01T00:00:00Z"}, {"x", "1"}});
+  const auto b = build_index(media::oci_index, m, {{"x", "1"}, {"org.opencontainers.image.created", "2026-01-01T00:00:00Z"}});
+  const auto c = build_index(media::oci_index, m, {{"x", "2"}, {"org.opencontainers.image.created", "2026-01-01T00:00:00Z"}});
+  BOOST_TEST(same_index_apart_from_created(a, b));
+  BOOST_TEST(!same_index_apart_from_created(a, c));
+  BOOST_TEST(!same_index_apart_from_created(a, build_index(media::docker_list, m, {})));
+  BOOST_TEST(!same_index_apart_from_created("not json", "not json"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(registry_client)
+
+BOOST_AUTO_TEST_CASE(manifests_are_negotiated_and_hashed_by_the_client) {
+  Client t;
+  const auto digest = t.registry.put_image("team/hello", "linux", "arm64", "v8", media::oci_manifest);
+  t.registry.manifests["team/hello:1.0"] = t.registry.manifests["team/hello@" + digest];
+  auto client = t.make();
+  const auto m = client.get_manifest("1.0");
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->digest == digest);
+  BOOST_TEST(m->media_type == media::oci_manifest);
+  BOOST_TEST(manifest_accept_header() == std::string(media::oci_index) + ", " + media::docker_list + ", " + media::oci_manifest +
+                                             ", " + media::docker_manifest);
+  BOOST_TEST(!client.get_manifest("2.0"));  // 404
+  // Content that does not hash to the digest asked for is refused.
+  t.registry.manifests["team/hello@" + digest].bytes += " ";
+  BOOST_TEST(static_cast<int>(code_of([&] { client.get_manifest(digest); })) == static_cast<int>(Exit::verify_failed));
+  BOOST_TEST(t.asked == 0);  // no auth asked: credentials were never looked up
+}
+
+BOOST_AUTO_TEST_CASE(basic_auth_is_sent_after_the_challenge_and_then_up_front) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "pw";
+  t.credentials = Credentials{"ci", "pw", "test"};
+  t.registry.put_image("team/hello", "linux", "amd64");
+  auto client = t.make();
+  BOOST_TEST(!client.get_manifest("latest"));
+  BOOST_TEST(!client.get_manifest("other"));
+  BOOST_TEST(t.registry.log.size() == 3u);  // 401, then two authorised requests
+  BOOST_TEST(t.registry.log[2].authorization == "Basic " + base64_encode("ci:pw"));
+  BOOST_TEST(t.asked == 1);
+}
+
+BOOST_AUTO_TEST_CASE(bearer_tokens_are_fetched_per_scope_and_cached) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "pw";
+  t.registry.bearer = true;
+  t.credentials = Credentials{"ci", "pw", "test"};
+  auto client = t.make();
+  BOOST_TEST(!client.get_manifest("a"));
+  BOOST_TEST(!client.get_manifest("b"));
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 1u);  // cached for the pull scope
+  BOOST_TEST(t.registry.count("GET", "scope=repository%3Ateam%2Fhello%3Apull") == 1u);
+  client.put_manifest("c", media::oci_index, "{}");
+  client.put_manifest("d", media::oci_index, "{}");
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 2u);  // one more for pull,push
+  // Expired tokens are renewed.
+  t.registry.token_lifetime = 1;
+  auto short_lived = t.make();
+  short_lived.get_manifest("a");
+  const auto before = t.registry.count("GET", "auth.test/token");
+  short_lived.get_manifest("a");
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == before + 1);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_or_missing_credentials_fail_at_once_with_a_hint) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "pw";
+  auto anonymous = t.make();
+  auto what = message_of([&] { anonymous.get_manifest("a"); });
+  BOOST_TEST(what.find("registry.test asks for credentials and none were found") != std::string::npos);
+  BOOST_TEST(what.find("--password-stdin") != std::string::npos);
+  t.credentials = Credentials{"ci", "wrong", "config.json"};
+  auto wrong = t.make();
+  what = message_of([&] { wrong.get_manifest("a"); });
+  BOOST_TEST(what.find("refused the credentials from config.json") != std::string::npos);
+  BOOST_TEST(what.find("wrong") == std::string::npos);  // the secret is never in a message
+  t.registry.bearer = true;
+  auto token = t.make();
+  what = message_of([&] { token.get_manifest("a"); });
+  BOOST_TEST(what.find("the token service https://auth.test refused the credentials from config.json") != std::string::npos);
+  BOOST_TEST(t.registry.count("GET", "auth.test") == 1u);  // not retried
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_are_retried_and_then_reported) {
+  Client t;
+  t.registry.put_image("team/hello", "linux", "amd64");
+  auto client = t.make();
+  t.registry.fail_next = 2;
+  BOOST_TEST(!client.get_manifest("x"));
+  BOOST_TEST(t.logged.size() == 2u);
+  BOOST_TEST(t.logged[0].find("HTTP 503; UNAVAILABLE: try later; attempt 2 of 3") != std::string::npos);
+  t.registry.drop_next = 3;
+  const auto what = message_of([&] { client.get_manifest("x"); });
+  BOOST_TEST(what.find("failed after 3 attempts: connection refused") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(blob_redirects_are_followed_without_credentials) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "pw";
+  t.credentials = Credentials{"ci", "pw", "test"};
+  t.registry.redirect_blobs_to = "https://storage.test";
+  const auto digest = t.registry.put_blob("{\"os\":\"linux\"}");
+  auto client = t.make();
+  BOOST_TEST(client.get_blob(digest) == "{\"os\":\"linux\"}");
+  BOOST_TEST(t.registry.log.back().url == "https://storage.test/" + digest);
+  BOOST_TEST(t.registry.log.back().authorization.empty());
+}
+
+BOOST_AUTO_TEST_CASE(locations_resolve_absolute_and_relative) {
+  const auto base = Url::parse("https://r.example:5000/v2/a/blobs/sha256:x?q=1", "test");
+  BOOST_TEST(base.resolve("/other").str() == "https://r.example:5000/other");
+  BOOST_TEST(base.resolve("next?x=2").str() == "https://r.example:5000/v2/a/blobs/next?x=2");
+  BOOST_TEST(base.resolve("https://s3.example/b?sig=1").str() == "https://s3.example/b?sig=1");
+  BOOST_TEST(base.resolve("//cdn.example/p").str() == "https://cdn.example/p");
+  BOOST_TEST(Url::parse("http://[::1]:5000/v2/", "test").host == "::1");
+  BOOST_TEST(Url::parse("http://[::1]:5000", "test").origin() == "http://[::1]:5000");
+  BOOST_TEST(Url::parse("https://h", "test").port == "443");
+  BOOST_TEST(static_cast<int>(code_of([] { Url::parse("ftp://h", "the realm"); })) == static_cast<int>(Exit::invalid_input));
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_only_for_loopback_and_insecure_registries) {
+  Client t;
+  t.registry.speaks_tls = false;
+  t.registry.host = "127.0.0.1";
+  t.registry.port = "5000";
+  auto loopback = t.make("127.0.0.1:5000/team/hello");
+  BOOST_TEST(!loopback.get_manifest("a"));
+  BOOST_TEST(loopback.base_url() == "http://127.0.0.1:5000");
+  BOOST_TEST(t.registry.log.back().url == "http://127.0.0.1:5000/v2/team/hello/manifests/a");
+
+  t.registry.host = "registry.test";
+  t.registry.port = "443";
+  auto remote = t.make();
+  BOOST_TEST(message_of([&] { remote.get_manifest("a"); }).find("plain HTTP is used only for loopback") != std::string::npos);
+  t.settings.insecure = {"registry.test"};
+  auto listed = t.make();
+  BOOST_TEST(!listed.get_manifest("a"));
+  BOOST_TEST(listed.base_url() == "http://registry.test");
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_certificates_fail_at_once_unless_insecure) {
+  Client t;
+  t.registry.untrusted_certificate = true;
+  auto client = t.make();
+  const auto what = message_of([&] { client.get_manifest("a"); });
+  BOOST_TEST(what.find("certs.d/registry.test/ca.crt") != std::string::npos);
+  BOOST_TEST(t.registry.log.size() == 1u);
+  t.settings.insecure = {"registry.test"};
+  auto insecure = t.make();
+  BOOST_TEST(!insecure.get_manifest("a"));  // TLS without verification
+  BOOST_TEST(insecure.base_url() == "https://registry.test");
+}
+
+BOOST_AUTO_TEST_CASE(certs_d_directories_give_cas_and_client_certificates) {
+  mai::test::TempDir dir;
+  dir.file("docker/r.example:5000/ca.crt", "x");
+  dir.file("containers/r.example:5000/extra.crt", "x");
+  dir.file("containers/r.example:5000/client.cert", "x");
+  dir.file("containers/r.example:5000/client.key", "x");
+  dir.file("docker/other:5000/ca.crt", "x");
+  const auto tls = tls_settings_for({dir.path() / "docker", dir.path() / "containers", dir.path() / "absent"}, "r.example:5000");
+  BOOST_TEST(tls.ca_files.size() == 2u);
+  BOOST_TEST(tls.ca_files[0] == dir.path() / "docker/r.example:5000/ca.crt");
+  BOOST_REQUIRE(tls.client);
+  BOOST_TEST(tls.client->second == dir.path() / "containers/r.example:5000/client.key");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
