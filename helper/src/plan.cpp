@@ -59,12 +59,13 @@ void plan_step(const Spec& spec, Runner& real) {
     for (const auto& ref : platform_references(spec, platform)) e->push(image, ref, spec.repository, scratch.path());
   }
   // The manifest step speaks to the registry itself: no engine command, so the plan names the requests.
-  const auto api = std::string(spec.repository.loopback() ? "https (plain http if the registry has no TLS)" : "https") +
-                   "://" + spec.repository.registry + "/v2/" + spec.repository.path;
-  print_line(prefix, "  manifest (registry requests, no engine command):");
+  const auto api = "/v2/" + spec.repository.path;
+  print_line(prefix, "  manifest (requests to https://" + spec.repository.registry +
+                         (spec.repository.loopback() ? ", or http:// if this loopback registry has no TLS" : "") +
+                         "; no engine command):");
   print_line(prefix, "    GET " + api + "/manifests/<digest> and its config blob, for each platform");
   print_line(prefix, "    GET " + api + "/manifests/<tag>, for each tag (an equivalent list there is kept)");
-  print_line(prefix, "    PUT " + api + "/manifests/<digest of the list>, then for each tag:");
+  print_line(prefix, "    PUT " + api + "/manifests/<digest of the list>");
   for (const auto& tag : spec.tags) print_line(prefix, "    PUT " + api + "/manifests/" + tag + ", then GET it back to verify");
 }
 

@@ -165,7 +165,9 @@ Transport::Outcome RegistryClient::send_once(const HttpRequest& request, const s
   credentials_sent = false;
   if (to_registry) {
     const auto token = tokens_.find(scope);
-    if (bearer_ && token != tokens_.end() && token->second.expires > std::chrono::steady_clock::now()) {
+    // A token just fetched is used at least once, however short its life.
+    if (bearer_ && token != tokens_.end() && (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
+      ++token->second.uses;
       sent.headers.emplace_back("Authorization", "Bearer " + token->second.value);
       credentials_sent = true;
     } else if (!basic_.empty()) {
@@ -239,7 +241,7 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     // Renewed a little early: a request must not arrive with a token that expired on the way.
     const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
     bearer_ = *bearer;
-    tokens_[scope] = Token{token, std::chrono::steady_clock::now() + std::chrono::seconds(lifetime - margin)};
+    tokens_[scope] = Token{token, std::chrono::steady_clock::now() + std::chrono::seconds(lifetime - margin), 0};
     return;
   }
   if (basic != challenges.end()) {
@@ -287,7 +289,7 @@ HttpResponse RegistryClient::send(const std::string& method, const std::string& 
         std::vector<Challenge> challenges;
         for (const auto& h : r.headers_named("www-authenticate"))
           for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
-        if (auth_rounds >= 1 && credentials_sent)
+        if ((auth_rounds >= 1 && credentials_sent) || auth_rounds >= 2)
           throw Error(Exit::step_failed, repository_.registry + " refused " +
                                              (credentials() ? "the credentials from " + credentials()->origin : std::string("access")) +
                                              " for " + method + " " + path + ": " + registry_errors(r));

@@ -90,6 +90,7 @@ class RegistryClient {
   struct Token {
     std::string value;
     std::chrono::steady_clock::time_point expires;
+    int uses = 0;
   };
   std::map<std::string, Token> tokens_;  // by scope
 };

@@ -4,9 +4,6 @@
 # generated build file, nor in the process list taken during the push. Without credentials the push
 # fails at once (no retries) with a clear message.
 #   secrets.sh docker|podman tls|plain
-# docker + tls cannot work while the manifest list is published with `docker manifest`: its push uses
-# plain HTTP for any registry the daemon calls insecure, which every loopback registry is
-# (docker/cli#1951, open); docker's own build and push over TLS are unaffected.
 . "$(dirname "$0")/lib.sh"
 engine=$1 transport=$2
 services=$(dirname "$0")/services.sh
@@ -20,8 +17,8 @@ fi
 printf '%s\n' "$password" | htpasswd -niB ci >"$reg/htpasswd"      # password on stdin, never argv
 "$services" registry-start "$reg"
 registry=127.0.0.1:$(cat "$reg/registry.port")
-# Trust the test's certificate as users trust a private CA: docker's certs.d (the docker CLI's
-# `manifest` commands verify TLS even with --insecure). Keyed by this registry's port; removed after.
+# Trust the test's certificate as users trust a private CA: docker's certs.d, which the helper's
+# registry client reads too. Keyed by this registry's port; removed after.
 certs=/etc/docker/certs.d/$registry
 [[ $transport == tls ]] && mkdir -p "$certs" && cp "$reg/tls.crt" "$certs/ca.crt"
 trap '"$services" registry-stop "$reg"; rm -rf "$certs"; stop_proxies' EXIT

@@ -6,7 +6,8 @@
 #   services.sh start DIR   -> writes DIR/env (source it), returns when everything answers
 #   services.sh stop DIR    -> stops what DIR started and removes its data
 #   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests; with
-#       DIR/tls.crt and DIR/tls.key it serves TLS, with DIR/htpasswd it asks for Basic auth)
+#       DIR/tls.crt and DIR/tls.key it serves TLS, with DIR/htpasswd it asks for Basic auth, with
+#       DIR/auth.yml that file's one-line `auth:` section, e.g. a token service)
 #   services.sh dockerd-start DIR | dockerd-stop DIR     (one more daemon; its URL in DIR/docker.host)
 set -euo pipefail
 
@@ -40,9 +41,9 @@ registry_start() {
   for _ in 1 2 3; do
     port=$(cat "$dir/registry.port" 2>/dev/null || free_port)
     local tls="" auth="" scheme=http
-    # HTTP/2 off: the docker CLI's `manifest` transport fails against distribution's HTTP/2 over TLS.
-    if [[ -f $dir/tls.crt ]]; then tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key}, http2: {disabled: true}"; scheme=https; fi
+    if [[ -f $dir/tls.crt ]]; then tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key}"; scheme=https; fi
     [[ -f $dir/htpasswd ]] && auth="auth: {htpasswd: {realm: multiarch-test, path: $dir/htpasswd}}"
+    [[ -f $dir/auth.yml ]] && auth=$(cat "$dir/auth.yml")
     cat >"$dir/registry.yml" <<YML
 version: 0.1
 log: {level: warn}

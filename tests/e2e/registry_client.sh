@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The manifest step's own registry client against the real registry, per transport and auth mode:
+#   tls     TLS with a CA the test makes (trusted through certs.d, as users trust a private CA)
+#   basic   the same TLS, plus htpasswd Basic auth
+#   bearer  the same TLS, plus Bearer tokens from a token service on loopback (distribution's
+#           `auth: token`, JWTs signed with a key the test makes)
+# The list is published by the helper, never by an engine's `manifest` command; then each platform is
+# pulled and run by docker and by podman, and skopeo reads the list with TLS verification on. With
+# wrong credentials the manifest step fails at once, naming where they came from, and writes nothing.
+#   registry_client.sh docker|podman tls|basic|bearer
+. "$(dirname "$0")/lib.sh"
+engine=$1 mode=$2
+services=$(dirname "$0")/services.sh
+reg=$work/registry
+mkdir -p "$reg"
+password="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+step "a CA, a server certificate it signs for 127.0.0.1, and the $mode registry"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=multiarch test CA" -keyout "$reg/ca.key" -out "$reg/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$reg/tls.key" -out "$reg/tls.csr" 2>/dev/null
+openssl x509 -req -in "$reg/tls.csr" -CA "$reg/ca.crt" -CAkey "$reg/ca.key" -CAcreateserial -days 1 \
+  -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$reg/tls.crt" 2>/dev/null
+issuer_pid=
+case $mode in
+  basic) printf '%s\n' "$password" | htpasswd -niB ci >"$reg/htpasswd" ;;
+  bearer)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=multiarch token signer" \
+      -keyout "$reg/token.key" -out "$reg/token.crt" 2>/dev/null
+    printf '%s\n' "$password" >"$reg/password"
+    "$MULTIARCH_TEST_TOKEN_ISSUER" --key "$reg/token.key" --cert "$reg/token.crt" --issuer multiarch-test-issuer \
+      --service multiarch-test-registry --user ci --password-file "$reg/password" --port-file "$reg/token.port" \
+      --log "$work/token.log" &
+    issuer_pid=$!
+    for _ in $(seq 1 50); do [[ -s $reg/token.port ]] && break; sleep 0.1; done
+    [[ -s $reg/token.port ]] || fail "the token service did not start"
+    printf 'auth: {token: {realm: "http://127.0.0.1:%s/token", service: multiarch-test-registry, issuer: multiarch-test-issuer, rootcertbundle: %s}}\n' \
+      "$(cat "$reg/token.port")" "$reg/token.crt" >"$reg/auth.yml" ;;
+esac
+"$services" registry-start "$reg"
+registry=127.0.0.1:$(cat "$reg/registry.port")
+# Keyed by this registry's port (unique while it runs); removed when the test ends.
+certs=(/etc/docker/certs.d/$registry /etc/containers/certs.d/$registry)
+for d in "${certs[@]}"; do mkdir -p "$d" && cp "$reg/ca.crt" "$d/ca.crt"; done
+trap '"$services" registry-stop "$reg"; rm -rf "${certs[@]}"; [[ -n $issuer_pid ]] && kill "$issuer_pid" 2>/dev/null; stop_proxies' EXIT
+repository=$registry/e2e/client-$engine-$mode
+export DOCKER_CONFIG=$work/docker-config REGISTRY_AUTH_FILE=$work/auth.json
+mkdir -p "$DOCKER_CONFIG"; echo '{}' >"$DOCKER_CONFIG/config.json"; echo '{"auths": {}}' >"$REGISTRY_AUTH_FILE"
+if [[ $mode != tls ]]; then
+  printf '%s' "$password" | "$MULTIARCH_TEST_DOCKER" login --username ci --password-stdin "$registry" >/dev/null
+  printf '%s' "$password" | podman login --username ci --password-stdin "$registry" >/dev/null
+fi
+
+step "publish with $engine; the list is the helper's work"
+cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+  -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS="1.0.0;stable" \
+  -DMULTIARCH_IMAGE_RETRY_DELAY=0.1 >"$work/configure.log"
+cmake --build "$work/build" --target image-push -j3 >"$work/push.log" 2>&1 || fail "publish failed:\n$(tail -20 "$work/push.log")"
+grep -q "published and verified $repository:stable@sha256:" "$work/push.log" || fail "no verified publish"
+assert_eq "$(engine_calls_matching '^(docker|podman) manifest |^skopeo ')" 0 "engine manifest and skopeo commands"
+metadata=$work/build/multiarch-image/hello/metadata.json
+index_digest=$(jq -r .index_digest "$metadata")
+if [[ $mode == bearer ]]; then
+  assert_eq "$(grep -c 'credentials=valid' "$work/token.log" | awk '{ print ($1 > 0) ? "yes" : "no" }')" yes "tokens issued for credentials"
+  assert_eq "$(grep -c 'credentials=wrong' "$work/token.log" || true)" 0 "token requests with wrong credentials"
+fi
+
+step "skopeo reads the list with TLS verification on; docker and podman pull and run each platform"
+authfile=$REGISTRY_AUTH_FILE
+index=$(skopeo inspect --raw --authfile "$authfile" "docker://$repository:1.0.0")
+assert_eq "sha256:$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)" "$index_digest" "skopeo's index digest vs metadata.json"
+assert_eq "$(jq '.manifests | length' <<<"$index")" 3 "platforms in the index"
+for runner in docker podman; do
+  for platform in linux/amd64 linux/arm64 linux/arm/v7; do
+    output=$(run_image "$runner" "$repository:stable" "$platform")
+    assert_eq "$(head -1 <<<"$output" | cut -d' ' -f1-3)" "hello from $platform" "$runner run $platform"
+  done
+done
+
+step "a rerun publishes nothing: the registry already holds the same list"
+rm "$metadata"
+reset_engine_calls
+cmake --build "$work/build" --target image-push >"$work/again.log" 2>&1 || fail "rerun failed:\n$(tail -20 "$work/again.log")"
+grep -q "unchanged and verified $repository:1.0.0@$index_digest" "$work/again.log" || fail "the rerun changed the list:\n$(tail "$work/again.log")"
+assert_eq "$(engine_calls)" 0 "engine invocations on the manifest-only rerun"
+
+if [[ $mode != tls ]]; then
+  step "wrong credentials: the manifest step fails at once, says whose they were, and writes nothing"
+  rm "$metadata"
+  wrong=$(printf 'ci:wrong-%s' "$password" | base64 -w0)
+  jq --arg r "$registry" --arg a "$wrong" '.auths[$r].auth = $a' "$DOCKER_CONFIG/config.json" >"$work/config.json"
+  jq --arg r "$registry" --arg a "$wrong" '.auths[$r].auth = $a' "$REGISTRY_AUTH_FILE" >"$work/auth-wrong.json"
+  cp "$work/config.json" "$DOCKER_CONFIG/config.json"; cp "$work/auth-wrong.json" "$REGISTRY_AUTH_FILE"
+  if cmake --build "$work/build" --target image-push >"$work/wrong.log" 2>&1; then fail "published with wrong credentials"; fi
+  grep -qE "refused the credentials from .*(config|auth)\.json: auths\[\"$registry\"\]" "$work/wrong.log" \
+    || fail "unclear message:\n$(tail -5 "$work/wrong.log")"
+  grep -m1 "refused the credentials" "$work/wrong.log"
+  grep -q "attempt 2 of" "$work/wrong.log" && fail "an auth failure was retried"
+  [[ ! -e $metadata ]] || fail "metadata.json written by a failed manifest step"
+  hits=$( (grep -rlaF -- "$password" "$work/build" "$work"/*.log 2>/dev/null || true) | wc -l | tr -d ' ')
+  assert_eq "$hits" 0 "files that contain the password"
+fi
