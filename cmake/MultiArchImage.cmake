@@ -21,7 +21,9 @@ _multiarch_setting(MULTIARCH_IMAGE_ENGINE auto STRING "Engine for images without
 set_property(CACHE MULTIARCH_IMAGE_ENGINE PROPERTY STRINGS auto docker podman)
 _multiarch_setting(MULTIARCH_IMAGE_DOCKER docker STRING "The docker client: a name looked up on PATH at build time, or a path")
 _multiarch_setting(MULTIARCH_IMAGE_PODMAN podman STRING "The podman executable: a name looked up on PATH, or a path")
-_multiarch_setting(MULTIARCH_IMAGE_SKOPEO skopeo STRING "skopeo, with which the podman engine reads registries back")
+_multiarch_setting(MULTIARCH_IMAGE_SKOPEO skopeo STRING "skopeo, with which a remote podman's pushed digest is read")
+_multiarch_setting(MULTIARCH_IMAGE_INSECURE_REGISTRIES "" STRING
+  "Registries (<host>[:<port>];...) the manifest step reaches without TLS verification, else over plain HTTP; loopback registries may use plain HTTP without being listed")
 _multiarch_setting(MULTIARCH_IMAGE_NETWORK "" STRING "Network mode for image builds (e.g. none); empty: the engine's default")
 _multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
   "Per-platform builders for every image, overriding BUILDERS: <platform>=<builder>;... (e.g. linux/arm64=ssh://ci@arm-box)")
@@ -56,6 +58,8 @@ Adds targets that build, push and publish one multi-architecture image::
     [BUILDERS <platform>=<builder>...]            # default: the engine's default daemon/storage
     [TEST_COMMAND <args>...]                      # a ctest test per platform runs the image
     [TEST_EXPECT <regex>]                         # ... and its output must match (@PLATFORM@ replaced)
+    [INDEX_FORMAT auto|oci|docker]                # the manifest list's format (see below)
+    [ANNOTATIONS <key>=<value>...]                # on the index (OCI)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
 ``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
@@ -72,6 +76,13 @@ passes on exit status 0 and, with ``TEST_EXPECT``, output matching the regular e
 or ``ssh://`` URL (docker ``--host``, podman ``--url``), a docker context or podman connection name,
 or ``buildx:<name>`` (a docker buildx builder). The cache variable ``MULTIARCH_IMAGE_BUILDERS`` (same
 form, ``;``-separated) overrides it per platform for every image, so CI can choose without editing.
+
+The manifest list is published by the helper's own registry client, not by an engine's ``manifest``
+command. ``INDEX_FORMAT auto`` makes a Docker manifest list when every platform's manifest is a
+Docker one and there are no ``ANNOTATIONS``, else an OCI image index; ``oci`` and ``docker`` force
+one. An OCI index carries ``org.opencontainers.image.version`` (the first tag) and
+``org.opencontainers.image.created`` (``SOURCE_DATE_EPOCH``, else now); ``ANNOTATIONS`` add to or
+override them. A tag that already holds the same list (apart from its creation time) is left as is.
 
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
@@ -96,8 +107,8 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
 
   if(ARG_UNPARSED_ARGUMENTS)
@@ -185,6 +196,29 @@ function(add_multiarch_image name)
     endif()
   endforeach()
 
+  if(NOT DEFINED ARG_INDEX_FORMAT)
+    set(ARG_INDEX_FORMAT auto)
+  endif()
+  if(NOT ARG_INDEX_FORMAT MATCHES "^(auto|oci|docker)$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): INDEX_FORMAT `${ARG_INDEX_FORMAT}` is not one of auto, oci, docker")
+  endif()
+  foreach(note IN LISTS ARG_ANNOTATIONS)
+    if(NOT note MATCHES "^[^=]+=")
+      message(FATAL_ERROR "add_multiarch_image(${name}): ANNOTATIONS entry `${note}` is not <key>=<value> "
+        "(valid: e.g. org.opencontainers.image.source=https://example.com/repo)")
+    endif()
+  endforeach()
+  if(ARG_ANNOTATIONS AND ARG_INDEX_FORMAT STREQUAL "docker")
+    message(FATAL_ERROR "add_multiarch_image(${name}): ANNOTATIONS need an OCI index, and INDEX_FORMAT is docker "
+      "(a Docker manifest list has no annotations; valid: INDEX_FORMAT oci or auto)")
+  endif()
+  foreach(entry IN LISTS MULTIARCH_IMAGE_INSECURE_REGISTRIES)
+    if(NOT entry MATCHES "^[A-Za-z0-9.-]+(:[0-9]+)?$|^\\[[0-9A-Fa-f:]+\\](:[0-9]+)?$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_INSECURE_REGISTRIES entry `${entry}` "
+        "is not <host>[:<port>] (valid: e.g. registry.lan:5000, as the repository names it)")
+    endif()
+  endforeach()
+
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
 
   if(NOT DEFINED ARG_ENGINE)
@@ -210,7 +244,8 @@ function(add_multiarch_image name)
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
-    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}" "${git_json}")
+    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}" "${git_json}"
+    "${ARG_INDEX_FORMAT}" ARG_ANNOTATIONS)
 
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
@@ -522,10 +557,11 @@ function(_multiarch_json_array out)
 endfunction()
 
 # The spec is rewritten only when its content changes: every step depends on it.
-function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git)
+function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git
+         index_format annotations_var)
   set(json "{}")
   string(JSON json SET "${json}" format 1)
-  foreach(field IN ITEMS name repository context dockerfile engine)
+  foreach(field IN ITEMS name repository context dockerfile engine index_format)
     _multiarch_json_string(quoted "${${field}}")
     string(JSON json SET "${json}" ${field} "${quoted}")
   endforeach()
@@ -547,6 +583,10 @@ function(_multiarch_write_spec path name repository tags platforms context docke
     math(EXPR i "${i} + 1")
   endforeach()
 
+  _multiarch_json_array(array ${${annotations_var}})
+  string(JSON json SET "${json}" annotations "${array}")
+  _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
+  string(JSON json SET "${json}" insecure_registries "${array}")
   string(JSON json SET "${json}" builders "${builders}")
   if(git)
     string(JSON json SET "${json}" git "${git}")
