@@ -8,6 +8,7 @@
 #include "json_file.hpp"
 #include "records.hpp"
 #include "scratch.hpp"
+#include "stage.hpp"
 #include "stages.hpp"
 #include "stopwatch.hpp"
 
@@ -19,8 +20,9 @@ std::vector<std::string> platform_references(const Spec& spec, const Platform& p
   return refs;
 }
 
-void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
+void build_step(const Spec& image, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner) {
+  const auto spec = spec_for_platform_build(image, platform);
   const Stopwatch clock;
   const auto prefix = step_prefix(spec, &platform);
   remove_record(record);

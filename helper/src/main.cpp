@@ -12,6 +12,8 @@
 #include "git_tags.hpp"
 #include "process.hpp"
 #include "spec.hpp"
+#include "console.hpp"
+#include "stage.hpp"
 #include "stages.hpp"
 
 #ifndef MULTIARCH_IMAGE_VERSION
@@ -139,6 +141,39 @@ const std::vector<Subcommand>& subcommands() {
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},
+      {"stage",
+       "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... [--project-dir D]... "
+       "[--runtime-dir D]...",
+       "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
+       "the C/C++ runtime and loader too",
+       {"name", "platform", "out", "stamp", "executable", "library", "project-dir", "runtime-dir"},
+       [](const Args& a) {
+         StageRequest r;
+         r.platform = parse_platform(a.one("platform"));
+         r.out = a.one("out");
+         r.stamp = a.one("stamp");
+         for (const auto& f : a.all("executable")) r.executables.emplace_back(f);
+         for (const auto& f : a.all("library")) r.libraries.emplace_back(f);
+         for (const auto& d : a.all("project-dir")) r.project_dirs.emplace_back(d);
+         for (const auto& d : a.all("runtime-dir")) r.runtime_dirs.emplace_back(d);
+         r.runtime = !r.runtime_dirs.empty();
+         const auto prefix = "[" + a.one("name") + " " + r.platform.str() + "]";
+         in_step(prefix, [&] {
+           const auto files = stage_step(r);
+           print_line(prefix, "staged " + std::to_string(files.size()) + " files in " + r.out.string());
+         });
+       }},
+      {"compose", "--spec FILE --stamp FILE --depfile FILE",
+       "mirror the source context into the composed context that also holds the staged trees (TARGETS)",
+       {"spec", "stamp", "depfile"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         if (!spec.stage.enabled) throw Error(Exit::usage, "the image has no TARGETS: nothing to compose");
+         in_step(step_prefix(spec, nullptr), [&] {
+           compose_step(spec.context, spec.dockerfile, spec.deps_exclude, spec.stage.composed, spec.stage.dir,
+                        a.one("stamp"), a.one("depfile"));
+         });
+       }},
       {"list-context", "--spec FILE", "print the files and directories a build depends on (the depfile's list)",
        {"spec"},
        [](const Args& a) {

@@ -4,6 +4,7 @@
 
 #include "console.hpp"
 #include "engine.hpp"
+#include "stage.hpp"
 #include "error.hpp"
 #include "scratch.hpp"
 #include "stages.hpp"
@@ -52,7 +53,7 @@ void plan_step(const Spec& spec, Runner& real) {
     runner.platform = platform.os + "/" + platform.arch;
     const auto image = "<image of " + platform.str() + ">";
     print_line(prefix, "  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
-    e->build(spec, platform, platform_references(spec, platform), scratch.path());
+    e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path());
     e->image_info(image);
     print_line(prefix, "  push " + platform.str() + ":");
     e->has_image(image);

@@ -154,6 +154,14 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   if (s.index_format == "docker" && !s.annotations.empty())
     r.fail("annotations", "need an OCI index; a Docker manifest list has no annotations (INDEX_FORMAT docker)");
   s.insecure_registries = r.strings("insecure_registries", false);
+  if (const auto* stage = r.find("stage")) {
+    const auto* o = stage->if_object();
+    const auto* composed = o ? o->if_contains("composed") : nullptr;
+    if (!composed || !composed->is_string() || !std::filesystem::path(std::string(composed->get_string())).is_absolute())
+      r.fail("stage", "must be {\"composed\": <absolute path>}");
+    s.stage.enabled = true;
+    s.stage.composed = std::string(composed->get_string());
+  }
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
     if (!builders->is_array()) r.fail("builders", form);

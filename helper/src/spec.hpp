@@ -31,6 +31,14 @@ struct GitTags {
   bool latest = false;        // also tag a clean vX.Y.Z commit as latest
 };
 
+// TARGETS: the context the engine gets is `composed` (the source context mirrored, plus each
+// platform's staged tree under `dir`/<platform suffix>).
+struct StageSpec {
+  bool enabled = false;
+  std::filesystem::path composed;
+  std::string dir = ".multiarch-stage";
+};
+
 struct Spec {
   std::string name;
   Repository repository;
@@ -50,6 +58,7 @@ struct Spec {
   std::string index_format = "auto";     // auto (follow the platforms' manifests), oci or docker
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
   std::vector<std::string> insecure_registries;  // host[:port]: TLS unverified, then plain HTTP
+  StageSpec stage;
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

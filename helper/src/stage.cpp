@@ -1,0 +1,220 @@
+#include "stage.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include "context.hpp"
+#include "elf.hpp"
+#include "error.hpp"
+#include "json_file.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mai {
+namespace {
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(Exit::invalid_input, "cannot read " + p.string());
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+bool under(const fs::path& file, const fs::path& dir) {
+  const auto f = fs::weakly_canonical(file).generic_string();
+  auto d = fs::weakly_canonical(dir).generic_string();
+  if (!d.ends_with('/')) d += '/';
+  return f.starts_with(d);
+}
+
+// Writes `source`'s content to `dest` unless it is already there; keeps the mode's execute bits.
+bool sync_file(const fs::path& source, const fs::path& dest) {
+  const auto content = read_bytes(source);
+  std::error_code ec;
+  if (fs::is_regular_file(dest, ec) && fs::file_size(dest, ec) == content.size() && read_bytes(dest) == content) return false;
+  fs::create_directories(dest.parent_path());
+  write_file_atomically(dest, content);
+  fs::permissions(dest, fs::status(source).permissions() | fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  return true;
+}
+
+// Removes files under `root` that are not in `keep` (relative paths), then empty directories.
+void prune(const fs::path& root, const std::set<std::string>& keep, const std::string& spare = "") {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return;
+  std::vector<fs::path> files, dirs;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto rel = fs::relative(it->path(), root).generic_string();
+    if (!spare.empty() && (rel == spare || rel.starts_with(spare + "/"))) {
+      if (it->is_directory() && rel == spare) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_directory() && !it->is_symlink()) dirs.push_back(it->path());
+    else if (!keep.count(rel)) files.push_back(it->path());
+  }
+  for (const auto& f : files) fs::remove(f, ec);
+  std::sort(dirs.rbegin(), dirs.rend());  // deepest first
+  for (const auto& d : dirs)
+    if (fs::is_empty(d, ec)) fs::remove(d, ec);
+}
+
+}  // namespace
+
+std::pair<int, int> expected_elf(const Platform& p) {
+  static const std::map<std::string, std::pair<int, int>> table{
+      {"amd64", {62, 2}}, {"arm64", {183, 2}}, {"arm", {40, 1}},     {"386", {3, 1}},
+      {"ppc64le", {21, 2}}, {"s390x", {22, 2}}, {"riscv64", {243, 2}}, {"loong64", {258, 2}}, {"mips64le", {8, 2}}};
+  const auto it = table.find(p.arch);
+  return it == table.end() ? std::pair<int, int>{0, 0} : it->second;
+}
+
+std::vector<std::string> stage_step(const StageRequest& r) {
+  const auto [machine, elf_class] = expected_elf(r.platform);
+  std::map<std::string, fs::path> staged;  // relative destination -> source
+  std::deque<std::pair<fs::path, ElfInfo>> queue;
+  std::set<std::string> seen;
+
+  auto check = [&](const fs::path& file) {
+    const auto info = read_elf(file);
+    if (!info) throw Error(Exit::invalid_input, file.string() + " is not an ELF file; TARGETS must be executables or shared libraries");
+    if (machine != 0 && (info->machine != machine || info->elf_class != elf_class))
+      throw Error(Exit::invalid_input, file.string() + " is built for " + elf_machine_name(info->machine) + " (" +
+                                           (info->elf_class == 2 ? "64" : "32") + "-bit), not for " + r.platform.str() +
+                                           " (" + elf_machine_name(machine) + "): check its TOOLCHAINS entry");
+    return *info;
+  };
+  auto add = [&](const fs::path& file, const std::string& dest) {
+    const auto info = check(file);
+    if (staged.emplace(dest, file).second) queue.emplace_back(file, info);
+  };
+  for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string());
+  for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string());
+
+  // Needed libraries, breadth first: the project's through RUNPATH/RPATH, the runtime's with RUNTIME.
+  std::string unresolved;
+  while (!queue.empty()) {
+    const auto [file, info] = queue.front();
+    queue.pop_front();
+    if (r.runtime && !info.interpreter.empty() && seen.insert("interp:" + info.interpreter).second) {
+      const auto name = fs::path(info.interpreter).filename();
+      auto found = std::find_if(r.runtime_dirs.begin(), r.runtime_dirs.end(), [&](const fs::path& d) { return fs::exists(d / name); });
+      if (found == r.runtime_dirs.end()) unresolved += "\n  the loader " + info.interpreter + " (needed by " + file.filename().string() + ")";
+      else add(*found / name, fs::path(info.interpreter).relative_path().generic_string());
+    }
+    for (const auto& needed : info.needed) {
+      if (!seen.insert(needed).second) continue;
+      std::vector<fs::path> dirs;
+      for (auto dir : info.search_path) {
+        if (const auto o = dir.find("$ORIGIN"); o != std::string::npos) dir.replace(o, 7, file.parent_path().string());
+        dirs.emplace_back(dir);
+      }
+      dirs.insert(dirs.end(), r.project_dirs.begin(), r.project_dirs.end());
+      if (r.runtime) dirs.insert(dirs.end(), r.runtime_dirs.begin(), r.runtime_dirs.end());
+      std::optional<fs::path> hit;
+      for (const auto& d : dirs) {
+        std::error_code ec;
+        const auto candidate = d / needed;
+        if (!fs::is_regular_file(candidate, ec)) continue;
+        const auto ci = read_elf(candidate);
+        if (ci && ci->compatible(info)) {
+          hit = candidate;
+          break;
+        }
+      }
+      const bool project = hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
+      if (project) add(*hit, "usr/lib/" + needed);
+      else if (r.runtime && hit) add(*hit, "lib/" + needed);
+      else if (r.runtime) unresolved += "\n  " + needed + " (needed by " + file.filename().string() + ")";
+      // Otherwise a system library: the base image provides it.
+    }
+  }
+  if (!unresolved.empty())
+    throw Error(Exit::invalid_input, "RUNTIME: not found for " + r.platform.str() + " in the toolchain's library directories:" + unresolved);
+
+  std::set<std::string> keep;
+  bool changed = false;
+  for (const auto& [dest, source] : staged) {
+    keep.insert(dest);
+    changed |= sync_file(source, r.out / dest);
+  }
+  prune(r.out, keep);
+  std::error_code ec;
+  if (changed || !fs::exists(r.stamp, ec)) {
+    std::string list;
+    for (const auto& k : keep) list += k + "\n";
+    write_file_atomically(r.stamp, list);
+  }
+  return {keep.begin(), keep.end()};
+}
+
+void compose_step(const fs::path& context, const fs::path& dockerfile, const std::vector<fs::path>& exclude,
+                  const fs::path& composed, const std::string& keep, const fs::path& stamp, const fs::path& depfile) {
+  if (!fs::is_directory(context)) throw Error(Exit::invalid_input, "context directory " + context.string() + " does not exist");
+  auto excluded = exclude;
+  excluded.push_back(composed);  // the composed context may live inside the source context's build tree
+  const auto inputs = context_inputs(context, dockerfile, excluded);
+  std::set<std::string> mirrored;
+  bool changed = false;
+  for (const auto& input : inputs) {
+    std::error_code ec;
+    if (!under(input, context) || fs::is_directory(input, ec)) continue;
+    const auto rel = fs::relative(input, context).generic_string();
+    if (rel == keep || rel.starts_with(keep + "/"))
+      throw Error(Exit::invalid_input, "the context has a " + keep + " entry, the name the staged trees take; rename it");
+    mirrored.insert(rel);
+    const auto dest = composed / rel;
+    const auto src_status = fs::symlink_status(input, ec);
+    if (fs::is_symlink(src_status)) {
+      const auto target = fs::read_symlink(input, ec);
+      if (fs::is_symlink(fs::symlink_status(dest, ec)) && fs::read_symlink(dest, ec) == target) continue;
+      fs::create_directories(dest.parent_path());
+      fs::remove(dest, ec);
+      fs::create_symlink(target, dest);
+      changed = true;
+      continue;
+    }
+    if (fs::exists(dest, ec) && fs::equivalent(input, dest, ec)) continue;  // the same inode: nothing to do
+    fs::create_directories(dest.parent_path());
+    const auto tmp = dest.string() + ".mai-tmp";
+    fs::remove(tmp, ec);
+    fs::create_hard_link(input, tmp, ec);
+    if (ec) fs::copy_file(input, tmp, fs::copy_options::overwrite_existing);  // another file system
+    fs::rename(tmp, dest);
+    changed = true;
+  }
+  // Whatever the source no longer has goes, except the staged trees.
+  std::error_code ec;
+  if (fs::is_directory(composed, ec)) {
+    std::size_t count = 0;
+    for (auto it = fs::recursive_directory_iterator(composed, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const auto rel = fs::relative(it->path(), composed).generic_string();
+      if (rel == keep) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_directory() && !mirrored.count(rel)) ++count;
+    }
+    if (count > 0) {
+      prune(composed, mirrored, keep);
+      changed = true;
+    }
+  }
+  fs::create_directories(composed / keep);
+  if (changed || !fs::exists(stamp, ec)) write_file_atomically(stamp, std::to_string(mirrored.size()) + " files\n");
+  write_file_atomically(depfile, render_depfile(stamp, inputs));
+}
+
+Spec spec_for_platform_build(const Spec& spec, const Platform& platform) {
+  if (!spec.stage.enabled) return spec;
+  Spec s = spec;
+  s.context = spec.stage.composed;
+  s.build_args.push_back({"MULTIARCH_STAGE", spec.stage.dir + "/" + platform.target_suffix()});
+  for (const auto& other : spec.platforms)
+    if (!(other == platform)) s.deps_exclude.push_back(spec.stage.composed / spec.stage.dir / other.target_suffix());
+  return s;
+}
+
+}  // namespace mai
