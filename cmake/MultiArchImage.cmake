@@ -35,6 +35,10 @@ _multiarch_setting(MULTIARCH_IMAGE_RUN_OPTIONS "" STRING
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
 
+# Toolchain files shipped with the module, for TOOLCHAINS (Debian's cross compilers). A cache entry,
+# so a project that adds this repository with add_subdirectory/FetchContent sees it too.
+set(MULTIARCH_IMAGE_TOOLCHAINS "${CMAKE_CURRENT_LIST_DIR}/toolchains" CACHE INTERNAL "toolchain files for TOOLCHAINS")
+
 set(_MULTIARCH_VALID_PLATFORMS
   "<os>/<arch>[/<variant>] with os linux, windows or freebsd and arch amd64 (variants v2-v4), arm64 (v8, v8.1-v8.9, v9, v9.1-v9.5), arm (v5, v6, v7, v8), 386, ppc64le, s390x, riscv64, mips64le, loong64; aliases x86_64, aarch64, armhf, armel, i386 are accepted")
 set(_MULTIARCH_VALID_REPOSITORY
@@ -106,10 +110,22 @@ Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, 
 function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
-  set(options GIT_TAGS GIT_LATEST)
+  set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "${options}" "${one_value}" "${multi_value}")
+
+  # Inside a platform's sub-build (TOOLCHAINS) the only work is staging that image's targets.
+  if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)
+    if(name STREQUAL MULTIARCH_IMAGE_SUB_BUILD_IMAGE)
+      string(REPLACE "/" "-" suffix "${MULTIARCH_IMAGE_SUB_BUILD}")
+      set(state "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}")
+      _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
+        "${state}/context/.multiarch-stage/${suffix}" "${state}/stage-${suffix}.stamp" "${ARG_TARGETS}" ${ARG_RUNTIME})
+      add_custom_target(multiarch-stage-${name} DEPENDS "${state}/stage-${suffix}.stamp")
+    endif()
+    return()
+  endif()
 
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "add_multiarch_image(${name}): unknown arguments `${ARG_UNPARSED_ARGUMENTS}` "
@@ -220,6 +236,8 @@ function(add_multiarch_image name)
   endforeach()
 
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
+  _multiarch_toolchains(toolchains "${name}" "${platforms}" "${ARG_TARGETS}" "${ARG_TOOLCHAINS}"
+    "${ARG_CROSS_CMAKE_ARGS}" ${ARG_RUNTIME})
 
   if(NOT DEFINED ARG_ENGINE)
     set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
@@ -245,7 +263,22 @@ function(add_multiarch_image name)
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
     "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" ARG_BUILD_ARGS "${builders}" "${git_json}"
-    "${ARG_INDEX_FORMAT}" ARG_ANNOTATIONS)
+    "${ARG_INDEX_FORMAT}" ARG_ANNOTATIONS "${ARG_TARGETS}")
+
+  # TARGETS: the context the engine gets is composed in the build tree (the source context mirrored
+  # with hard links, plus each platform's staged tree); see docs/cross.md.
+  set(stage_depends "")
+  if(ARG_TARGETS)
+    add_custom_command(OUTPUT "${state}/context.stamp"
+      COMMAND ${helper} compose --spec "${spec}" --stamp "${state}/context.stamp" --depfile "${state}/context.d"
+      DEPENDS "${spec}" ${helper}
+      DEPFILE "${state}/context.d"
+      COMMENT "multiarch-image: compose the context of ${name}"
+      VERBATIM)
+    add_custom_target(${name}-context DEPENDS "${state}/context.stamp")
+    _multiarch_platform_of_this_build(host_platform)
+    cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _multiarch_check_targets "${name}" "${ARG_TARGETS}")
+  endif()
 
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
@@ -255,15 +288,37 @@ function(add_multiarch_image name)
     string(REPLACE "/" "-" suffix "${platform}")
     set(build_record "${state}/build-${suffix}.json")
     set(push_record "${state}/push-${suffix}.json")
+    set(staged "")
+    if(ARG_TARGETS)
+      set(stamp "${state}/stage-${suffix}.stamp")
+      set(staged "${state}/context.stamp")
+      if(DEFINED toolchains_${suffix})
+        _multiarch_sub_build("${name}" "${platform}" "${toolchains_${suffix}}" "${helper}" "${stamp}" "${ARG_CROSS_CMAKE_ARGS}")
+        list(APPEND staged "${stamp}")
+      elseif(platform STREQUAL host_platform)
+        _multiarch_stage("${name}" "${platform}" "${helper}" "${state}/context/.multiarch-stage/${suffix}" "${stamp}"
+          "${ARG_TARGETS}" ${ARG_RUNTIME})
+        add_custom_target(${name}-stage-${suffix} DEPENDS "${stamp}")
+        list(APPEND staged "${stamp}")
+      endif()
+    endif()
     add_custom_command(OUTPUT "${build_record}"
       COMMAND ${helper} build --spec "${spec}" --platform "${platform}" --record "${build_record}"
               --depfile "${state}/build-${suffix}.d"
-      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper} ${git_depends}
+      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper} ${git_depends} ${staged}
       DEPFILE "${state}/build-${suffix}.d"
       COMMENT "multiarch-image: build ${name} ${platform}"
       VERBATIM)
     add_custom_target(${name}-build-${suffix} DEPENDS "${build_record}")
     add_dependencies(${name}-build ${name}-build-${suffix})
+    if(ARG_TARGETS)
+      add_dependencies(${name}-build-${suffix} ${name}-context)
+      foreach(step IN ITEMS stage compile)
+        if(TARGET ${name}-${step}-${suffix})
+          add_dependencies(${name}-build-${suffix} ${name}-${step}-${suffix})
+        endif()
+      endforeach()
+    endif()
 
     if(run_tests)
       set(expect "")
@@ -317,6 +372,173 @@ function(add_multiarch_image name)
     add_dependencies(image-${aggregate} ${name}-${aggregate})
   endforeach()
 
+endfunction()
+
+# TOOLCHAINS <platform>=<file>...: validated, and set as toolchains_<suffix> in the caller. Says, at
+# configure time, which platforms are cross-compiled, which reuse this build and which are emulated.
+function(_multiarch_toolchains out name platforms targets toolchains cross_args)
+  set(runtime ${ARGN})
+  if(NOT targets)
+    foreach(keyword IN ITEMS TOOLCHAINS CROSS_CMAKE_ARGS)
+      string(TOLOWER "${keyword}" var)
+      if(${var})
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} needs TARGETS (the targets to build for each platform)")
+      endif()
+    endforeach()
+    if(runtime)
+      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME needs TARGETS (whose runtime libraries it stages)")
+    endif()
+    return()
+  endif()
+  foreach(target IN LISTS targets)
+    if(NOT target MATCHES "^[A-Za-z0-9_.+:-]+$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is not a target name")
+    endif()
+  endforeach()
+  set(seen "")
+  foreach(entry IN LISTS toolchains)
+    if(NOT entry MATCHES "^([^=]+)=(.+)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS entry `${entry}` is not <platform>=<toolchain file> "
+        "(valid: e.g. linux/arm64=\${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake)")
+    endif()
+    set(file "${CMAKE_MATCH_2}")
+    _multiarch_normalise_platform(platform "${name}" "${CMAKE_MATCH_1}")
+    if(NOT platform IN_LIST platforms)
+      string(REPLACE ";" ", " valid "${platforms}")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS names ${platform}, which is not in PLATFORMS "
+        "(valid: one of ${valid})")
+    endif()
+    if(platform IN_LIST seen)
+      message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS names ${platform} twice")
+    endif()
+    list(APPEND seen "${platform}")
+    cmake_path(ABSOLUTE_PATH file BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+    if(NOT EXISTS "${file}" OR IS_DIRECTORY "${file}")
+      message(FATAL_ERROR "add_multiarch_image(${name}): the TOOLCHAINS file for ${platform} `${file}` does not exist "
+        "(shipped ones: ${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake, arm-linux-gnueabihf.cmake)")
+    endif()
+    string(REPLACE "/" "-" suffix "${platform}")
+    set(toolchains_${suffix} "${file}" PARENT_SCOPE)
+  endforeach()
+  _multiarch_platform_of_this_build(host)
+  foreach(platform IN LISTS platforms)
+    if(platform IN_LIST seen)
+      message(STATUS "add_multiarch_image(${name}): ${platform}: TARGETS cross-compiled in a sub-build")
+    elseif(platform STREQUAL host)
+      message(STATUS "add_multiarch_image(${name}): ${platform}: TARGETS from this build")
+    else()
+      message(STATUS "add_multiarch_image(${name}): ${platform} has no TOOLCHAINS entry and is not this build's "
+        "platform (${host}): its image is built under emulation from the Dockerfile alone, and MULTIARCH_STAGE "
+        "names an empty directory for it")
+    endif()
+  endforeach()
+endfunction()
+
+# The platform this build compiles for (its own targets): linux/<CMAKE_SYSTEM_PROCESSOR>, normalised;
+# empty when the processor is not one the platform table knows.
+function(_multiarch_platform_of_this_build out)
+  string(TOLOWER "${CMAKE_SYSTEM_NAME}/${CMAKE_SYSTEM_PROCESSOR}" given)
+  string(REGEX REPLACE "^([a-z]+)/armv7.*$" "\\1/arm/v7" given "${given}")
+  string(REGEX REPLACE "^([a-z]+)/armv6.*$" "\\1/arm/v6" given "${given}")
+  string(REPLACE "ppc64le" "ppc64le" given "${given}")
+  set(platform "")
+  if(given MATCHES "^(linux|windows|freebsd)/(x86_64|amd64|aarch64|arm64|arm/v[5-8]|i[3-6]86|ppc64le|s390x|riscv64|loongarch64)$")
+    string(REGEX REPLACE "/i[3-6]86$" "/386" given "${given}")
+    string(REPLACE "loongarch64" "loong64" given "${given}")
+    _multiarch_normalise_platform(platform "this build" "${given}")
+  endif()
+  set(${out} "${platform}" PARENT_SCOPE)
+endfunction()
+
+# The stage step of one platform: TARGETS' files and the project libraries they need (with RUNTIME,
+# the C/C++ runtime and loader too) copied to `out`; `stamp` written after.
+function(_multiarch_stage name platform helper out stamp targets)
+  set(runtime ${ARGN})
+  set(files "")
+  foreach(target IN LISTS targets)
+    list(APPEND files "$<IF:$<STREQUAL:$<TARGET_PROPERTY:${target},TYPE>,EXECUTABLE>,--executable,--library>"
+                      "$<TARGET_FILE:${target}>")
+  endforeach()
+  set(runtime_dirs "")
+  if(runtime)
+    # Where this build's compiler finds the C and C++ runtime (the cross compiler's sysroot in a sub-build).
+    foreach(library IN ITEMS libc.so.6 libstdc++.so.6 libgcc_s.so.1)
+      execute_process(COMMAND "${CMAKE_CXX_COMPILER}" -print-file-name=${library}
+        OUTPUT_VARIABLE found OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE status)
+      if(status EQUAL 0 AND IS_ABSOLUTE "${found}" AND EXISTS "${found}")
+        get_filename_component(dir "${found}" DIRECTORY)
+        get_filename_component(dir "${dir}" REALPATH)
+        if(NOT dir IN_LIST runtime_dirs)
+          list(APPEND runtime_dirs "${dir}")
+        endif()
+      endif()
+    endforeach()
+    if(NOT runtime_dirs)
+      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME: ${CMAKE_CXX_COMPILER} does not say where "
+        "libc.so.6 is (-print-file-name); RUNTIME needs a C++ compiler with a glibc runtime for ${platform}")
+    endif()
+    list(TRANSFORM runtime_dirs PREPEND "--runtime-dir;")
+  endif()
+  add_custom_command(OUTPUT "${stamp}"
+    COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
+            ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
+    DEPENDS ${targets} ${helper}
+    COMMENT "multiarch-image: stage ${name} ${platform}"
+    VERBATIM)
+endfunction()
+
+# A sub-build of this source tree for one platform with its toolchain file: configured once, then
+# asked on every build to bring that image's staged tree up to date (a no-op when nothing changed).
+function(_multiarch_sub_build name platform toolchain helper stamp cross_args)
+  string(REPLACE "/" "-" suffix "${platform}")
+  set(dir "${CMAKE_BINARY_DIR}/multiarch-image/${name}/cross/${suffix}")
+  set(helper_path "${helper}")
+  if(TARGET "${helper}")
+    set(helper_path "$<TARGET_FILE:${helper}>")
+  endif()
+  set(configure_args -DCMAKE_TOOLCHAIN_FILE=${toolchain} -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+    -DMULTIARCH_IMAGE_SUB_BUILD=${platform} -DMULTIARCH_IMAGE_SUB_BUILD_IMAGE=${name}
+    -DMULTIARCH_IMAGE_STAGE_ROOT=${CMAKE_BINARY_DIR}/multiarch-image -DMULTIARCH_IMAGE_HELPER=${helper_path}
+    ${cross_args})
+  if(CMAKE_MAKE_PROGRAM)
+    list(APPEND configure_args -DCMAKE_MAKE_PROGRAM=${CMAKE_MAKE_PROGRAM})
+  endif()
+  # The arguments as a file: a change reconfigures the sub-build.
+  string(REPLACE ";" "\n" listed "${configure_args}")
+  file(CONFIGURE OUTPUT "${dir}.args" CONTENT "${listed}\n" @ONLY)
+  add_custom_command(OUTPUT "${dir}/CMakeCache.txt"
+    COMMAND ${CMAKE_COMMAND} -S "${CMAKE_SOURCE_DIR}" -B "${dir}" -G "${CMAKE_GENERATOR}" ${configure_args}
+    DEPENDS "${toolchain}" "${dir}.args"
+    COMMENT "multiarch-image: configure the ${platform} sub-build of ${name}"
+    VERBATIM)
+  add_custom_target(${name}-compile-${suffix}
+    COMMAND ${CMAKE_COMMAND} --build "${dir}" --target multiarch-stage-${name} --config $<CONFIG>
+    BYPRODUCTS "${stamp}"
+    DEPENDS "${dir}/CMakeCache.txt"
+    COMMENT "multiarch-image: build ${name}'s TARGETS for ${platform}"
+    VERBATIM)
+  if(TARGET "${helper}")
+    add_dependencies(${name}-compile-${suffix} ${helper})
+  endif()
+endfunction()
+
+# At the end of the top-level directory: every TARGETS entry exists and is something to ship.
+function(_multiarch_check_targets name targets)
+  foreach(target IN LISTS targets)
+    if(NOT TARGET "${target}")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS names `${target}`, which is not a target of this project "
+        "(valid: executables and shared or module libraries made with add_executable/add_library)")
+    endif()
+    get_target_property(type "${target}" TYPE)
+    get_target_property(imported "${target}" IMPORTED)
+    if(imported)
+      set(type "${type} (imported)")
+    endif()
+    if(imported OR NOT type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is a ${type}; "
+        "valid: executables and shared or module libraries built by this project")
+    endif()
+  endforeach()
 endfunction()
 
 # The helper as a COMMAND word: a path from MULTIARCH_IMAGE_HELPER, or the helper target (built
@@ -558,7 +780,7 @@ endfunction()
 
 # The spec is rewritten only when its content changes: every step depends on it.
 function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git
-         index_format annotations_var)
+         index_format annotations_var targets)
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   foreach(field IN ITEMS name repository context dockerfile engine index_format)
@@ -587,6 +809,10 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   string(JSON json SET "${json}" annotations "${array}")
   _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
   string(JSON json SET "${json}" insecure_registries "${array}")
+  if(targets)
+    _multiarch_json_string(quoted "${state}/context")
+    string(JSON json SET "${json}" stage "{\"composed\": ${quoted}}")
+  endif()
   string(JSON json SET "${json}" builders "${builders}")
   if(git)
     string(JSON json SET "${json}" git "${git}")

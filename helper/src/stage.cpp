@@ -166,6 +166,21 @@ void compose_step(const fs::path& context, const fs::path& dockerfile, const std
       throw Error(Exit::invalid_input, "the context has a " + keep + " entry, the name the staged trees take; rename it");
     mirrored.insert(rel);
     const auto dest = composed / rel;
+    if (rel == ".dockerignore") {
+      // The staged trees are sent whatever the rules say (a context often ignores `*`).
+      auto rules = read_text_file(input);
+      if (!rules.empty() && rules.back() != '\n') rules += '\n';
+      rules += "!" + keep + "\n!" + keep + "/**\n";
+      std::string current;
+      if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec))) current = read_text_file(dest);
+      if (current != rules) {
+        fs::create_directories(dest.parent_path());
+        fs::remove(dest, ec);
+        write_file_atomically(dest, rules);
+        changed = true;
+      }
+      continue;
+    }
     const auto src_status = fs::symlink_status(input, ec);
     if (fs::is_symlink(src_status)) {
       const auto target = fs::read_symlink(input, ec);
