@@ -64,6 +64,9 @@ Adds targets that build, push and publish one multi-architecture image::
     [TEST_EXPECT <regex>]                         # ... and its output must match (@PLATFORM@ replaced)
     [INDEX_FORMAT auto|oci|docker]                # the manifest list's format (see below)
     [ANNOTATIONS <key>=<value>...]                # on the index (OCI)
+    [TARGETS <target>...                          # this project's targets in every image (see below)
+     [TOOLCHAINS <platform>=<toolchain file>...]  # platforms cross-compiled in sub-builds
+     [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
 ``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
@@ -87,6 +90,15 @@ Docker one and there are no ``ANNOTATIONS``, else an OCI image index; ``oci`` an
 one. An OCI index carries ``org.opencontainers.image.version`` (the first tag) and
 ``org.opencontainers.image.created`` (``SOURCE_DATE_EPOCH``, else now); ``ANNOTATIONS`` add to or
 override them. A tag that already holds the same list (apart from its creation time) is left as is.
+
+``TARGETS`` ships this project's executables and shared libraries: for each platform they are staged
+(``/usr/local/bin``, ``/usr/lib``, plus the project's shared libraries they need; with ``RUNTIME`` the
+C/C++ runtime in ``/lib`` and the loader) into ``.multiarch-stage/<platform suffix>`` of a context
+composed in the build tree, and the build arg ``MULTIARCH_STAGE`` names it: ``COPY ${MULTIARCH_STAGE}/ /``.
+A platform with a ``TOOLCHAINS`` entry gets them from a sub-build of this source tree with that
+toolchain file (``CROSS_CMAKE_ARGS`` added; ``${MULTIARCH_IMAGE_TOOLCHAINS}`` holds files for Debian's
+arm64 and armhf cross compilers); this build's own platform uses this build's targets; any other is
+built under emulation from the Dockerfile alone.
 
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
@@ -277,7 +289,9 @@ function(add_multiarch_image name)
       VERBATIM)
     add_custom_target(${name}-context DEPENDS "${state}/context.stamp")
     _multiarch_platform_of_this_build(host_platform)
-    cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _multiarch_check_targets "${name}" "${ARG_TARGETS}")
+    # A deferred call evaluates its arguments when it runs: bake the values in now.
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${ARG_TARGETS}]])")
   endif()
 
   add_custom_target(${name}-build)

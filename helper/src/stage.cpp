@@ -41,10 +41,11 @@ bool sync_file(const fs::path& source, const fs::path& dest) {
   return true;
 }
 
-// Removes files under `root` that are not in `keep` (relative paths), then empty directories.
-void prune(const fs::path& root, const std::set<std::string>& keep, const std::string& spare = "") {
+// Removes files under `root` that are not in `keep` (relative paths), then empty directories;
+// true when a file went.
+bool prune(const fs::path& root, const std::set<std::string>& keep, const std::string& spare = "") {
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) return;
+  if (!fs::is_directory(root, ec)) return false;
   std::vector<fs::path> files, dirs;
   for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const auto rel = fs::relative(it->path(), root).generic_string();
@@ -59,6 +60,7 @@ void prune(const fs::path& root, const std::set<std::string>& keep, const std::s
   std::sort(dirs.rbegin(), dirs.rend());  // deepest first
   for (const auto& d : dirs)
     if (fs::is_empty(d, ec)) fs::remove(d, ec);
+  return !files.empty();
 }
 
 }  // namespace
@@ -140,7 +142,7 @@ std::vector<std::string> stage_step(const StageRequest& r) {
     keep.insert(dest);
     changed |= sync_file(source, r.out / dest);
   }
-  prune(r.out, keep);
+  changed |= prune(r.out, keep);
   std::error_code ec;
   if (changed || !fs::exists(r.stamp, ec)) {
     std::string list;
@@ -201,22 +203,8 @@ void compose_step(const fs::path& context, const fs::path& dockerfile, const std
     changed = true;
   }
   // Whatever the source no longer has goes, except the staged trees.
+  changed |= prune(composed, mirrored, keep);
   std::error_code ec;
-  if (fs::is_directory(composed, ec)) {
-    std::size_t count = 0;
-    for (auto it = fs::recursive_directory_iterator(composed, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      const auto rel = fs::relative(it->path(), composed).generic_string();
-      if (rel == keep) {
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_directory() && !mirrored.count(rel)) ++count;
-    }
-    if (count > 0) {
-      prune(composed, mirrored, keep);
-      changed = true;
-    }
-  }
   fs::create_directories(composed / keep);
   if (changed || !fs::exists(stamp, ec)) write_file_atomically(stamp, std::to_string(mirrored.size()) + " files\n");
   write_file_atomically(depfile, render_depfile(stamp, inputs));
