@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include "error.hpp"
 #include "index.hpp"
 

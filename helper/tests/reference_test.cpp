@@ -1,19 +1,14 @@
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include "error.hpp"
 #include "reference.hpp"
 
 using namespace mai;
 
 namespace {
-std::string error_of(auto f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using mai::test::error_of;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(reference)

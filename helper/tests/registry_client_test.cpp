@@ -10,6 +10,8 @@
 
 using namespace mai;
 using mai::test::FakeRegistry;
+using mai::test::code_of;
+using mai::test::error_of;
 
 namespace {
 
@@ -26,24 +28,6 @@ struct Client {
                           [this](const std::string& m) { logged.push_back(m); });
   }
 };
-
-Exit code_of(auto f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return Exit::ok;
-}
-
-std::string message_of(auto f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -154,10 +138,10 @@ BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
                                                   base64_encode("plain:pw") + R"("}}})");
   BOOST_TEST(find_credentials({fallthrough}, "r.example:5000", "x", runner)->username == "plain");
   const auto broken = dir.file("b.json", R"({"credHelpers": {"r.example:5000": "broken"}})");
-  const auto what = message_of([&] { find_credentials({broken}, "r.example:5000", "x", runner); });
+  const auto what = error_of([&] { find_credentials({broken}, "r.example:5000", "x", runner); });
   BOOST_TEST(what.find("docker-credential-broken failed for r.example:5000 (exit 3): keychain locked") != std::string::npos);
   const auto missing = dir.file("m.json", R"({"credHelpers": {"r.example:5000": "absent"}})");
-  BOOST_TEST(message_of([&] { find_credentials({missing}, "r.example:5000", "x", runner); }).find("is not installed") != std::string::npos);
+  BOOST_TEST(error_of([&] { find_credentials({missing}, "r.example:5000", "x", runner); }).find("is not installed") != std::string::npos);
   ::setenv("PATH", old_path.c_str(), 1);
   BOOST_TEST(mai::test::read(dir.path() / "asked") == "r.example:5000\nhttps://index.docker.io/v1/\n");
 }
@@ -260,17 +244,17 @@ BOOST_AUTO_TEST_CASE(wrong_or_missing_credentials_fail_at_once_with_a_hint) {
   t.registry.user = "ci";
   t.registry.password = "pw";
   auto anonymous = t.make();
-  auto what = message_of([&] { anonymous.get_manifest("a"); });
+  auto what = error_of([&] { anonymous.get_manifest("a"); });
   BOOST_TEST(what.find("registry.test asks for credentials and none were found") != std::string::npos);
   BOOST_TEST(what.find("--password-stdin") != std::string::npos);
   t.credentials = Credentials{"ci", "wrong", "config.json"};
   auto wrong = t.make();
-  what = message_of([&] { wrong.get_manifest("a"); });
+  what = error_of([&] { wrong.get_manifest("a"); });
   BOOST_TEST(what.find("refused the credentials from config.json") != std::string::npos);
   BOOST_TEST(what.find("wrong") == std::string::npos);  // the secret is never in a message
   t.registry.bearer = true;
   auto token = t.make();
-  what = message_of([&] { token.get_manifest("a"); });
+  what = error_of([&] { token.get_manifest("a"); });
   BOOST_TEST(what.find("the token service https://auth.test refused the credentials from config.json") != std::string::npos);
   BOOST_TEST(t.registry.count("GET", "auth.test") == 1u);  // not retried
 }
@@ -284,7 +268,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_and_then_reported) {
   BOOST_TEST(t.logged.size() == 2u);
   BOOST_TEST(t.logged[0].find("HTTP 503; UNAVAILABLE: try later; attempt 2 of 3") != std::string::npos);
   t.registry.drop_next = 3;
-  const auto what = message_of([&] { client.get_manifest("x"); });
+  const auto what = error_of([&] { client.get_manifest("x"); });
   BOOST_TEST(what.find("failed after 3 attempts: connection refused") != std::string::npos);
 }
 
@@ -326,7 +310,7 @@ BOOST_AUTO_TEST_CASE(plain_http_only_for_loopback_and_insecure_registries) {
   t.registry.host = "registry.test";
   t.registry.port = "443";
   auto remote = t.make();
-  BOOST_TEST(message_of([&] { remote.get_manifest("a"); }).find("plain HTTP is used only for loopback") != std::string::npos);
+  BOOST_TEST(error_of([&] { remote.get_manifest("a"); }).find("plain HTTP is used only for loopback") != std::string::npos);
   t.settings.insecure = {"registry.test"};
   auto listed = t.make();
   BOOST_TEST(!listed.get_manifest("a"));
@@ -337,7 +321,7 @@ BOOST_AUTO_TEST_CASE(untrusted_certificates_fail_at_once_unless_insecure) {
   Client t;
   t.registry.untrusted_certificate = true;
   auto client = t.make();
-  const auto what = message_of([&] { client.get_manifest("a"); });
+  const auto what = error_of([&] { client.get_manifest("a"); });
   BOOST_TEST(what.find("certs.d/registry.test/ca.crt") != std::string::npos);
   BOOST_TEST(t.registry.log.size() == 1u);
   t.settings.insecure = {"registry.test"};

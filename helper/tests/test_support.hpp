@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "error.hpp"
 #include "spec.hpp"
 
 namespace mai::test {
@@ -33,6 +34,24 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// What a call throws as mai::Error: its message ("" when it throws nothing), or its exit code.
+std::string error_of(auto f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+Exit code_of(auto f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return Exit::ok;
+}
 
 inline std::string read(const std::filesystem::path& path) {
   std::ifstream in(path);
