@@ -119,16 +119,22 @@ row_overhead() {
   hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest.json" \
     --prepare "curl -s -o /dev/null -X DELETE http://$REGISTRY/v2/bench/overhead/manifests/$index" -n publish "$step" >/dev/null
   hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-unchanged.json" -n unchanged "$step" >/dev/null
+  # The same list the engine's way (what the manifest step did before it had its own client).
+  local docker_real=$MULTIARCH_TEST_DOCKER refs="" p
+  for p in linux-amd64 linux-arm64 linux-arm-v7; do refs+=" $repo@$(jq -r .digest "$m/push-$p.json")"; done
+  hyperfine --warmup 2 --runs 10 --export-json "$work/run/manifest-docker.json" -n docker \
+    "$docker_real manifest create --amend --insecure $repo:cmp$refs >/dev/null && $docker_real manifest push --purge --insecure $repo:cmp >/dev/null && $docker_real manifest inspect --insecure $repo:cmp >/dev/null" >/dev/null
   local call build push manifest
   call=$(mean "$work/run/overhead.json" call)
   # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 3
   # (image inspect, tag, push).
   build=$(awk -v t="$(mean "$work/run/overhead.json" build)" -v c="$call" 'BEGIN { print t - 4 * c }')
   push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 3 * c }')
-  local published unchanged
+  local published unchanged with_docker
   published=$(mean "$work/run/manifest.json" publish) unchanged=$(mean "$work/run/manifest-unchanged.json" unchanged)
+  with_docker=$(mean "$work/run/manifest-docker.json" docker)
   report "3. helper overhead per step (fake engine answering at once; the manifest step against the loopback registry)" \
-    "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged")" \
+    "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged"); docker manifest create + push + inspect of the same list $(ms "$with_docker") ($(ratio "$with_docker" "$published")× ours)" \
     "≤ 20 ms per step"
 }
 

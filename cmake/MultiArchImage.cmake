@@ -129,7 +129,8 @@ function(add_multiarch_image name)
 
   # Inside a platform's sub-build (TOOLCHAINS) the only work is staging that image's targets.
   if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)
-    if(name STREQUAL MULTIARCH_IMAGE_SUB_BUILD_IMAGE)
+    string(REPLACE "," ";" images "${MULTIARCH_IMAGE_SUB_BUILD_IMAGES}")
+    if(name IN_LIST images)
       string(REPLACE "/" "-" suffix "${MULTIARCH_IMAGE_SUB_BUILD}")
       set(state "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}")
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
@@ -501,19 +502,47 @@ function(_multiarch_stage name platform helper out stamp targets)
     VERBATIM)
 endfunction()
 
-# A sub-build of this source tree for one platform with its toolchain file: configured once, then
-# asked on every build to bring that image's staged tree up to date (a no-op when nothing changed).
+# A sub-build of this source tree for one platform with its toolchain file, shared by every image
+# that names the same platform, toolchain file and CROSS_CMAKE_ARGS: their sources compile once. The
+# image joins it here; the sub-build's targets are made at the end of the top-level directory, when
+# all its images are known. `<name>-compile-<suffix>` stands for it in the image's targets.
 function(_multiarch_sub_build name platform toolchain helper stamp cross_args)
   string(REPLACE "/" "-" suffix "${platform}")
-  set(dir "${CMAKE_BINARY_DIR}/multiarch-image/${name}/cross/${suffix}")
-  set(helper_path "${helper}")
-  if(TARGET "${helper}")
-    set(helper_path "$<TARGET_FILE:${helper}>")
+  string(SHA256 key "${platform}|${toolchain}|${cross_args}|${CMAKE_BUILD_TYPE}")
+  string(SUBSTRING "${key}" 0 8 key)
+  set(key "${suffix}-${key}")
+  get_property(known GLOBAL PROPERTY _MULTIARCH_SUB_BUILDS)
+  if(NOT key IN_LIST known)
+    set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILDS "${key}")
+    set_property(GLOBAL PROPERTY _MULTIARCH_SUB_${key}_PLATFORM "${platform}")
+    set_property(GLOBAL PROPERTY _MULTIARCH_SUB_${key}_TOOLCHAIN "${toolchain}")
+    set_property(GLOBAL PROPERTY _MULTIARCH_SUB_${key}_ARGS "${cross_args}")
+    set_property(GLOBAL PROPERTY _MULTIARCH_SUB_${key}_HELPER "${helper}")
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_create_sub_build [[${key}]])")
   endif()
-  set(configure_args -DCMAKE_TOOLCHAIN_FILE=${toolchain} -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
-    -DMULTIARCH_IMAGE_SUB_BUILD=${platform} -DMULTIARCH_IMAGE_SUB_BUILD_IMAGE=${name}
+  set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_${key}_IMAGES "${name}")
+  set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_${key}_STAMPS "${stamp}")
+  add_custom_target(${name}-compile-${suffix})
+  add_dependencies(${name}-compile-${suffix} multiarch-compile-${key})
+endfunction()
+
+# Deferred: the sub-build `key` configured once, then asked on every build to bring its images'
+# staged trees up to date (one ninja/make run with nothing to do when nothing changed).
+function(_multiarch_create_sub_build key)
+  foreach(field IN ITEMS PLATFORM TOOLCHAIN ARGS HELPER IMAGES STAMPS)
+    get_property(${field} GLOBAL PROPERTY _MULTIARCH_SUB_${key}_${field})
+  endforeach()
+  set(dir "${CMAKE_BINARY_DIR}/multiarch-image-cross/${key}")
+  set(helper_path "${HELPER}")
+  if(TARGET "${HELPER}")
+    set(helper_path "$<TARGET_FILE:${HELPER}>")
+  endif()
+  list(JOIN IMAGES "," images)
+  set(configure_args -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN} -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+    -DMULTIARCH_IMAGE_SUB_BUILD=${PLATFORM} -DMULTIARCH_IMAGE_SUB_BUILD_IMAGES=${images}
     -DMULTIARCH_IMAGE_STAGE_ROOT=${CMAKE_BINARY_DIR}/multiarch-image -DMULTIARCH_IMAGE_HELPER=${helper_path}
-    ${cross_args})
+    ${ARGS})
   # What the sub-build needs to configure like this build: the make program, and where
   # find_package(MultiArchImage) found this module.
   foreach(var IN ITEMS CMAKE_MAKE_PROGRAM MultiArchImage_DIR)
@@ -521,22 +550,23 @@ function(_multiarch_sub_build name platform toolchain helper stamp cross_args)
       list(APPEND configure_args -D${var}=${${var}})
     endif()
   endforeach()
-  # The arguments as a file: a change reconfigures the sub-build.
+  # The arguments as a file: a change (another image, another option) reconfigures the sub-build.
   string(REPLACE ";" "\n" listed "${configure_args}")
   file(CONFIGURE OUTPUT "${dir}.args" CONTENT "${listed}\n" @ONLY)
   add_custom_command(OUTPUT "${dir}/CMakeCache.txt"
     COMMAND ${CMAKE_COMMAND} -S "${CMAKE_SOURCE_DIR}" -B "${dir}" -G "${CMAKE_GENERATOR}" ${configure_args}
-    DEPENDS "${toolchain}" "${dir}.args"
-    COMMENT "multiarch-image: configure the ${platform} sub-build of ${name}"
+    DEPENDS "${TOOLCHAIN}" "${dir}.args"
+    COMMENT "multiarch-image: configure the ${PLATFORM} sub-build (${images})"
     VERBATIM)
-  add_custom_target(${name}-compile-${suffix}
-    COMMAND ${CMAKE_COMMAND} --build "${dir}" --target multiarch-stage-${name} --config $<CONFIG>
-    BYPRODUCTS "${stamp}"
+  list(TRANSFORM IMAGES PREPEND "multiarch-stage-" OUTPUT_VARIABLE stage_targets)
+  add_custom_target(multiarch-compile-${key}
+    COMMAND ${CMAKE_COMMAND} --build "${dir}" --target ${stage_targets} --config $<CONFIG>
+    BYPRODUCTS ${STAMPS}
     DEPENDS "${dir}/CMakeCache.txt"
-    COMMENT "multiarch-image: build ${name}'s TARGETS for ${platform}"
+    COMMENT "multiarch-image: build the TARGETS of ${images} for ${PLATFORM}"
     VERBATIM)
-  if(TARGET "${helper}")
-    add_dependencies(${name}-compile-${suffix} ${helper})
+  if(TARGET "${HELPER}")
+    add_dependencies(multiarch-compile-${key} ${HELPER})
   endif()
 endfunction()
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo, on a Debian 12 machine as root: installs what is missing, starts a private dockerd and a
 # registry on loopback, builds examples/hello for linux/amd64, linux/arm64 and linux/arm/v7, pushes
-# it, publishes the manifest list, prints the published index and runs each platform, then stops
-# what it started. ENGINE=podman examples/demo.sh uses podman instead of docker.
+# it, publishes the manifest list, prints the published index and runs each platform; then does the
+# same for examples/cross, a C++ project whose programs are cross-compiled for each platform
+# (TOOLCHAINS); then stops what it started. ENGINE=podman examples/demo.sh uses podman instead of docker.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 engine=${ENGINE:-docker}
@@ -29,3 +30,12 @@ for platform in linux/amd64 linux/arm64 linux/arm/v7; do
 done
 echo; echo "== a second build with nothing changed does nothing:"
 cmake --build "$work/hello" --target image-push
+
+echo; echo "== examples/cross: a C++ project's programs and shared library, cross-compiled per platform"
+cmake -S "$root/examples/cross" -B "$work/cross" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCROSS_HELLO_REPOSITORY="$REGISTRY/demo/cross-hello" -DMULTIARCH_IMAGE_ENGINE="$engine"
+cmake --build "$work/cross" --target image-push -j3
+for platform in linux/amd64 linux/arm64 linux/arm/v7; do
+  printf '%-14s ' "$platform:"
+  "$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform "$platform" "$REGISTRY/demo/cross-hello:1.0.0" </dev/null 2>/dev/null
+done

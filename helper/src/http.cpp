@@ -16,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 
 #include "error.hpp"
 #include "process.hpp"
@@ -268,27 +269,66 @@ asio::awaitable<Transport::Outcome> connect_and_exchange(const HttpRequest& requ
 
 }  // namespace
 
-Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
-  std::optional<ssl::context> tls;
-  if (request.url.scheme == "https") {
-    tls.emplace(ssl::context::tls_client);
-    tls->set_default_verify_paths();
-    tls->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
-    try {
-      for (const auto& ca : settings.ca_files) tls->load_verify_file(ca.string());
-      if (settings.client) {
-        tls->use_certificate_chain_file(settings.client->first.string());
-        tls->use_private_key_file(settings.client->second.string(), ssl::context::pem);
+struct BeastTransport::Contexts {
+  std::map<std::string, std::unique_ptr<ssl::context>> by_settings;
+};
+
+BeastTransport::BeastTransport(std::chrono::seconds timeout) : timeout_(timeout), contexts_(std::make_unique<Contexts>()) {}
+BeastTransport::~BeastTransport() = default;
+
+namespace {
+
+// The system's CAs. The hashed directory is read lazily, one certificate per issuer asked for; the
+// bundle file is parsed whole (tens of milliseconds), so it is the fallback, or what SSL_CERT_FILE
+// names.
+void trust_system_cas(ssl::context& tls) {
+  const char* dir = X509_get_default_cert_dir();
+  std::error_code ec;
+  bool hashed = false;
+  if (!std::getenv("SSL_CERT_FILE") && dir)
+    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      if (it->path().extension() == ".0") {
+        hashed = true;
+        break;
       }
-    } catch (const boost::system::system_error& e) {
-      throw Error(Exit::invalid_input, "cannot load the TLS files for " + request.url.host + ":" + request.url.port + ": " + e.what());
+  if (hashed) {
+    tls.add_verify_path(std::getenv("SSL_CERT_DIR") ? std::getenv("SSL_CERT_DIR") : dir);
+  } else {
+    tls.set_default_verify_paths();
+  }
+}
+
+}  // namespace
+
+Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
+  ssl::context* tls = nullptr;
+  if (request.url.scheme == "https") {
+    std::string key = settings.verify ? "verify" : "no-verify";
+    for (const auto& ca : settings.ca_files) key += "|" + ca.string();
+    if (settings.client) key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
+    auto& slot = contexts_->by_settings[key];
+    if (!slot) {
+      auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
+      made->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
+      try {
+        if (settings.verify) trust_system_cas(*made);
+        for (const auto& ca : settings.ca_files) made->load_verify_file(ca.string());
+        if (settings.client) {
+          made->use_certificate_chain_file(settings.client->first.string());
+          made->use_private_key_file(settings.client->second.string(), ssl::context::pem);
+        }
+      } catch (const boost::system::system_error& e) {
+        throw Error(Exit::invalid_input, "cannot load the TLS files for " + request.url.host + ":" + request.url.port + ": " + e.what());
+      }
+      slot = std::move(made);
     }
+    tls = slot.get();
   }
 
   asio::io_context io;
   std::optional<Outcome> result;
   std::exception_ptr failure;
-  asio::co_spawn(io, connect_and_exchange(request, tls ? &*tls : nullptr, settings.verify, timeout_),
+  asio::co_spawn(io, connect_and_exchange(request, tls, settings.verify, timeout_),
                  [&](std::exception_ptr e, Outcome o) {
                    failure = e;
                    result = std::move(o);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,11 +80,14 @@ class Transport {
 
 class BeastTransport final : public Transport {
  public:
-  explicit BeastTransport(std::chrono::seconds timeout) : timeout_(timeout) {}
+  explicit BeastTransport(std::chrono::seconds timeout);
+  ~BeastTransport() override;
   Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
 
  private:
-  std::chrono::seconds timeout_;  // per request; 0: none (connecting is still bounded)
+  struct Contexts;                   // TLS contexts, one per distinct TlsSettings, made once
+  std::chrono::seconds timeout_;     // per request; 0: none (connecting is still bounded)
+  std::unique_ptr<Contexts> contexts_;
 };
 
 }  // namespace mai

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples/cross: two programs and the shared library they link, compiled for linux/amd64 by this
 # build and for linux/arm64 and linux/arm/v7 by Debian's cross compilers in sub-builds (TOOLCHAINS),
-# staged with their runtime (RUNTIME) and published. Then: each platform pulled and run (QEMU for the
+# staged with their runtime (RUNTIME) and published, with a second image (hello_cli alone) sharing
+# the sub-builds. Then: each platform pulled and run (QEMU for the
 # foreign ones) by docker and by podman; readelf on the staged files; and the incremental claims,
 # shown by counting compiler, linker and engine invocations.
 #   cross.sh docker|podman Ninja|"Unix Makefiles"
@@ -35,7 +36,7 @@ source_dir_arg="-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root"
 
 step "configure: which platforms are cross-compiled, which reuse this build"
 cmake -S "$work/src" "$source_dir_arg" -B "$work/build" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
-  -DMULTIARCH_IMAGE_ENGINE="$engine" -DCROSS_HELLO_REPOSITORY="$repository" \
+  -DMULTIARCH_IMAGE_ENGINE="$engine" -DCROSS_HELLO_REPOSITORY="$repository" -DCROSS_HELLO_CLI_IMAGE=ON \
   -DCMAKE_CXX_COMPILER_LAUNCHER="$work/bin/count-compile" -DCMAKE_CXX_LINKER_LAUNCHER="$work/bin/count-link" \
   "-DCROSS_HELLO_CROSS_ARGS=$launchers;$source_dir_arg" | tee "$work/configure.log"
 grep -q "linux/amd64: TARGETS from this build" "$work/configure.log" || fail "amd64 is not taken from this build"
@@ -44,7 +45,9 @@ grep -q "linux/arm64: TARGETS cross-compiled in a sub-build" "$work/configure.lo
 step "publish with $engine ($generator)"
 cmake --build "$work/build" --target image-push -j3 >"$work/publish.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/publish.log")"
 grep -q "published and verified $repository:1.0.0@" "$work/publish.log" || fail "no verified publish"
-# Each source compiled once per platform: greeting.cpp, platform.cpp, cli.cpp, server.cpp, counter.cpp.
+grep -q "published and verified $repository-cli:1.0.0@" "$work/publish.log" || fail "no verified publish of the -cli image"
+# Each source compiled once per platform, though two images ship hello_cli: greeting.cpp,
+# platform.cpp, cli.cpp, server.cpp, counter.cpp; three links (library, two programs) per platform.
 assert_eq "$(wc -l <"$work/compiler-calls.log" | tr -d ' ')" $((5 * 3 + 3 * 3)) "compiles and links in the first build"
 for source in greeting.cpp counter.cpp cli.cpp; do assert_eq "$(compiles "$source")" 3 "compiles of $source"; done
 
@@ -71,6 +74,8 @@ for runner in docker podman; do
     assert_eq "$output" "hello server from the greeting library 1.0.0 built for $platform" "$runner run $platform"
   done
 done
+output=$(run_image docker "$repository-cli:1.0.0" linux/arm/v7 </dev/null)
+assert_eq "${output%%:*}" "hello_cli built for linux/arm/v7 running on armv7l" "docker run of the -cli image, linux/arm/v7"
 (cd "$work/build" && ctest -R '^cross-hello\.image\.' --output-on-failure) >"$work/ctest.log" 2>&1 \
   || fail "image tests failed:\n$(tail -20 "$work/ctest.log")"
 echo "ok: ctest runs each platform's image"
@@ -91,6 +96,7 @@ assert_eq "$(grep -c '^compile' "$work/compiler-calls.log")" 3 "compiles in all"
 assert_eq "$(links hello_server)" 3 "links of hello_server"
 assert_eq "$(grep -c '^link' "$work/compiler-calls.log")" 3 "links in all (hello_cli and the library untouched)"
 assert_eq "$(built_platforms cross-$slug)" "linux/amd64 linux/arm/v7 linux/arm64" "images built again (each contains hello_server)"
+assert_eq "$(built_platforms cross-$slug-cli)" "" "images of the -cli image built again (hello_cli did not change)"
 grep -q "published and verified $repository:1.0.0@" "$work/edit.log" || fail "the edit was not published"
 for platform in linux/arm64; do
   assert_eq "$(run_image docker "$repository:1.0.0" "$platform" </dev/null)" \
