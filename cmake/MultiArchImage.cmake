@@ -39,6 +39,23 @@ _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
 # so a project that adds this repository with add_subdirectory/FetchContent sees it too.
 set(MULTIARCH_IMAGE_TOOLCHAINS "${CMAKE_CURRENT_LIST_DIR}/toolchains" CACHE INTERNAL "toolchain files for TOOLCHAINS")
 
+# In a platform's sub-build: once the project is configured, every image the main build expects to
+# be staged here must have been added, or the sub-build would fail later with an unknown target.
+function(_multiarch_check_sub_build)
+  get_property(staged GLOBAL PROPERTY _MULTIARCH_SUB_BUILD_STAGED)
+  string(REPLACE "," ";" expected "${MULTIARCH_IMAGE_SUB_BUILD_IMAGES}")
+  foreach(name IN LISTS expected)
+    if(NOT name IN_LIST staged)
+      message(FATAL_ERROR "add_multiarch_image(${name}) was not called in the ${MULTIARCH_IMAGE_SUB_BUILD} sub-build. "
+        "The options that add it in the main build must reach the sub-build too: pass them in CROSS_CMAKE_ARGS "
+        "(e.g. CROSS_CMAKE_ARGS -DMY_OPTION=\${MY_OPTION}).")
+    endif()
+  endforeach()
+endfunction()
+if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)
+  cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _multiarch_check_sub_build)
+endif()
+
 set(_MULTIARCH_VALID_PLATFORMS
   "<os>/<arch>[/<variant>] with os linux, windows or freebsd and arch amd64 (variants v2-v4), arm64 (v8, v8.1-v8.9, v9, v9.1-v9.5), arm (v5, v6, v7, v8), 386, ppc64le, s390x, riscv64, mips64le, loong64; aliases x86_64, aarch64, armhf, armel, i386 are accepted")
 set(_MULTIARCH_VALID_REPOSITORY
@@ -136,6 +153,7 @@ function(add_multiarch_image name)
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
         "${state}/context/.multiarch-stage/${suffix}" "${state}/stage-${suffix}.stamp" "${ARG_TARGETS}" ${ARG_RUNTIME})
       add_custom_target(multiarch-stage-${name} DEPENDS "${state}/stage-${suffix}.stamp")
+      set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     endif()
     return()
   endif()
