@@ -267,8 +267,8 @@ function(add_multiarch_image name)
   endforeach()
 
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
-  _multiarch_toolchains(toolchains "${name}" "${platforms}" "${ARG_TARGETS}" "${ARG_TOOLCHAINS}"
-    "${ARG_CROSS_CMAKE_ARGS}" ${ARG_RUNTIME})
+  _multiarch_toolchains("${name}" "${platforms}" "${ARG_TARGETS}" "${ARG_TOOLCHAINS}" "${ARG_CROSS_CMAKE_ARGS}"
+    ${ARG_RUNTIME})
 
   if(NOT DEFINED ARG_ENGINE)
     set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
@@ -409,11 +409,13 @@ endfunction()
 
 # TOOLCHAINS <platform>=<file>...: validated, and set as toolchains_<suffix> in the caller. Says, at
 # configure time, which platforms are cross-compiled, which reuse this build and which are emulated.
-function(_multiarch_toolchains out name platforms targets toolchains cross_args)
+function(_multiarch_toolchains name platforms targets toolchains cross_args)
   set(runtime ${ARGN})
   if(NOT targets)
-    foreach(keyword IN ITEMS TOOLCHAINS CROSS_CMAKE_ARGS)
-      string(TOLOWER "${keyword}" var)
+    foreach(keyword IN ITEMS TOOLCHAINS:toolchains CROSS_CMAKE_ARGS:cross_args)
+      string(REPLACE ":" ";" pair "${keyword}")
+      list(GET pair 0 keyword)
+      list(GET pair 1 var)
       if(${var})
         message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} needs TARGETS (the targets to build for each platform)")
       endif()
@@ -473,7 +475,6 @@ function(_multiarch_platform_of_this_build out)
   string(TOLOWER "${CMAKE_SYSTEM_NAME}/${CMAKE_SYSTEM_PROCESSOR}" given)
   string(REGEX REPLACE "^([a-z]+)/armv7.*$" "\\1/arm/v7" given "${given}")
   string(REGEX REPLACE "^([a-z]+)/armv6.*$" "\\1/arm/v6" given "${given}")
-  string(REPLACE "ppc64le" "ppc64le" given "${given}")
   set(platform "")
   if(given MATCHES "^(linux|windows|freebsd)/(x86_64|amd64|aarch64|arm64|arm/v[5-8]|i[3-6]86|ppc64le|s390x|riscv64|loongarch64)$")
     string(REGEX REPLACE "/i[3-6]86$" "/386" given "${given}")

@@ -179,7 +179,12 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     }
   const auto index_digest = sha256_digest(bytes);
   const bool stored = std::any_of(current.begin(), current.end(), [&](const auto& c) { return c && c->digest == index_digest; });
-  if (!stored) client.put_manifest(index_digest, media_type, bytes);  // by digest first: no tag ever names a partial upload
+  if (!stored) {
+    // By digest first: no tag ever names a partial upload. The registry's own digest must agree.
+    const auto reported = client.put_manifest(index_digest, media_type, bytes);
+    if (!reported.empty() && reported != index_digest)
+      throw Error(Exit::verify_failed, "the registry stored the list as " + reported + " but its bytes hash to " + index_digest);
+  }
 
   ManifestRecord out{spec.name, spec.repository.str(), spec.tags, pushed.front().engine, index_digest, media_type, {}, 0};
   for (std::size_t t = 0; t < spec.tags.size(); ++t) {
