@@ -269,8 +269,18 @@ asio::awaitable<Transport::Outcome> connect_and_exchange(const HttpRequest& requ
 
 }  // namespace
 
+// The system's CAs are loaded on the first certificate a context has to verify: parsing the bundle
+// file takes tens of milliseconds, and a plain-HTTP registry on loopback never shows a certificate.
+struct LazySystemCas {
+  bool loaded = false;
+};
+
 struct BeastTransport::Contexts {
-  std::map<std::string, std::unique_ptr<ssl::context>> by_settings;
+  struct Entry {
+    std::unique_ptr<ssl::context> context;
+    std::unique_ptr<LazySystemCas> cas;
+  };
+  std::map<std::string, Entry> by_settings;
 };
 
 BeastTransport::BeastTransport(std::chrono::seconds timeout) : timeout_(timeout), contexts_(std::make_unique<Contexts>()) {}
@@ -278,24 +288,15 @@ BeastTransport::~BeastTransport() = default;
 
 namespace {
 
-// The system's CAs. The hashed directory is read lazily, one certificate per issuer asked for; the
-// bundle file is parsed whole (tens of milliseconds), so it is the fallback, or what SSL_CERT_FILE
-// names.
-void trust_system_cas(ssl::context& tls) {
-  const char* dir = X509_get_default_cert_dir();
-  std::error_code ec;
-  bool hashed = false;
-  if (!std::getenv("SSL_CERT_FILE") && dir)
-    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-      if (it->path().extension() == ".0") {
-        hashed = true;
-        break;
-      }
-  if (hashed) {
-    tls.add_verify_path(std::getenv("SSL_CERT_DIR") ? std::getenv("SSL_CERT_DIR") : dir);
-  } else {
-    tls.set_default_verify_paths();
+// OpenSSL's whole-chain verification hook: load the system CAs (SSL_CERT_FILE/SSL_CERT_DIR or the
+// defaults) into the context's store once, then verify as usual.
+int verify_with_system_cas(X509_STORE_CTX* chain, void* arg) {
+  auto* cas = static_cast<LazySystemCas*>(arg);
+  if (!cas->loaded) {
+    cas->loaded = true;
+    X509_STORE_set_default_paths(X509_STORE_CTX_get0_store(chain));
   }
+  return X509_verify_cert(chain);
 }
 
 }  // namespace
@@ -307,11 +308,12 @@ Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSet
     for (const auto& ca : settings.ca_files) key += "|" + ca.string();
     if (settings.client) key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
     auto& slot = contexts_->by_settings[key];
-    if (!slot) {
+    if (!slot.context) {
       auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
       made->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
+      slot.cas = std::make_unique<LazySystemCas>();
+      if (settings.verify) SSL_CTX_set_cert_verify_callback(made->native_handle(), verify_with_system_cas, slot.cas.get());
       try {
-        if (settings.verify) trust_system_cas(*made);
         for (const auto& ca : settings.ca_files) made->load_verify_file(ca.string());
         if (settings.client) {
           made->use_certificate_chain_file(settings.client->first.string());
@@ -320,9 +322,9 @@ Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSet
       } catch (const boost::system::system_error& e) {
         throw Error(Exit::invalid_input, "cannot load the TLS files for " + request.url.host + ":" + request.url.port + ": " + e.what());
       }
-      slot = std::move(made);
+      slot.context = std::move(made);
     }
-    tls = slot.get();
+    tls = slot.context.get();
   }
 
   asio::io_context io;

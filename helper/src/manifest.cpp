@@ -5,12 +5,10 @@
 #include <ctime>
 
 #include "console.hpp"
-#include "engine.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
-#include "scratch.hpp"
 #include "stages.hpp"
 #include "stopwatch.hpp"
 

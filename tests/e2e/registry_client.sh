@@ -83,6 +83,19 @@ cmake --build "$work/build" --target image-push >"$work/again.log" 2>&1 || fail 
 grep -q "unchanged and verified $repository:1.0.0@$index_digest" "$work/again.log" || fail "the rerun changed the list:\n$(tail "$work/again.log")"
 assert_eq "$(engine_calls)" 0 "engine invocations on the manifest-only rerun"
 
+if [[ $mode == tls ]]; then
+  step "the certificate is verified: without the CA the step fails; with it as a system CA it passes"
+  rm -rf "${certs[@]}" "$metadata"
+  env -u SSL_CERT_FILE -u SSL_CERT_DIR cmake --build "$work/build" --target image-push >"$work/untrusted.log" 2>&1 \
+    && fail "the manifest step trusted a certificate no CA vouches for"
+  grep -q "the certificate of 127.0.0.1:.* is not trusted" "$work/untrusted.log" || fail "unclear message:\n$(tail -5 "$work/untrusted.log")"
+  grep -m1 "is not trusted" "$work/untrusted.log"
+  SSL_CERT_FILE=$reg/ca.crt cmake --build "$work/build" --target image-push >"$work/system-ca.log" 2>&1 \
+    || fail "the CA given as SSL_CERT_FILE was not used:\n$(tail -5 "$work/system-ca.log")"
+  grep -q "unchanged and verified $repository:1.0.0@$index_digest" "$work/system-ca.log" || fail "no verified list with the system CA"
+  echo "ok: verification needs the CA, from certs.d or the system's store"
+fi
+
 if [[ $mode != tls ]]; then
   step "wrong credentials: the manifest step fails at once, says whose they were, and writes nothing"
   rm "$metadata"
