@@ -161,8 +161,20 @@ std::chrono::steady_clock::duration budget(std::chrono::seconds timeout) {
   return timeout.count() > 0 ? std::chrono::steady_clock::duration(timeout) : std::chrono::hours(24 * 365);
 }
 
+// A TLS record or handshake error that means "this server does not speak TLS": what OpenSSL says
+// when a plain-HTTP server answers a ClientHello, or the connection just ends.
+bool not_tls(const beast::error_code& ec) {
+  if (ec == ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset) return true;
+  if (ec.category() != asio::error::get_ssl_category()) return false;
+  const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+         reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 TransportError io_error(const beast::error_code& ec, const std::string& what) {
   if (ec == beast::error::timeout) return {TransportError::Kind::timeout, what + ": timed out"};
+  // An alert inside the session (TLS 1.3 reports a refused client certificate only here).
+  if (ec.category() == asio::error::get_ssl_category()) return {TransportError::Kind::tls_failed, what + ": " + ec.message()};
   return {TransportError::Kind::io, what + ": " + ec.message()};
 }
 
@@ -256,9 +268,10 @@ asio::awaitable<Transport::Outcome> connect_and_exchange(const HttpRequest& requ
     } else if (verify && verify_result != X509_V_OK) {
       out.error = TransportError{TransportError::Kind::tls_verify, "the certificate of " + where + " is not trusted: " +
                                                                        X509_verify_cert_error_string(verify_result)};
-    } else if (hec.category() == asio::error::get_ssl_category() || hec == ssl::error::stream_truncated ||
-               hec == asio::error::eof || hec == asio::error::connection_reset) {
+    } else if (not_tls(hec)) {
       out.error = TransportError{TransportError::Kind::tls_not_spoken, where + " does not speak TLS (" + hec.message() + ")"};
+    } else if (hec.category() == asio::error::get_ssl_category()) {
+      out.error = TransportError{TransportError::Kind::tls_failed, "the TLS handshake with " + where + " failed: " + hec.message()};
     } else {
       out.error = io_error(hec, "TLS handshake with " + where);
     }

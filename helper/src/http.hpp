@@ -63,7 +63,9 @@ TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, co
 
 // A failure to exchange a request at all (as opposed to an HTTP status).
 struct TransportError {
-  enum class Kind { connect, tls_not_spoken, tls_verify, timeout, io } kind;
+  // tls_failed: the server speaks TLS but refused the session (an alert: a client certificate it
+  // wants, no common protocol); no retry changes that.
+  enum class Kind { connect, tls_not_spoken, tls_verify, tls_failed, timeout, io } kind;
   std::string message;
 };
 

@@ -216,7 +216,9 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     Transport::Outcome outcome;
     for (int attempt = 1;; ++attempt) {
       outcome = transport_.send(request, tls_for(host_port(realm)));
-      const bool transient = outcome.error ? outcome.error->kind != TransportError::Kind::tls_verify
+      const bool transient = outcome.error ? outcome.error->kind == TransportError::Kind::connect ||
+                                                 outcome.error->kind == TransportError::Kind::timeout ||
+                                                 outcome.error->kind == TransportError::Kind::io
                                            : outcome.response->status >= 500 || outcome.response->status == 429;
       if (!transient || attempt >= settings_.retry.tries) break;
       pause(settings_.retry.delay);
@@ -280,6 +282,9 @@ HttpResponse RegistryClient::send(const std::string& method, const std::string& 
         if (e.kind == TransportError::Kind::tls_not_spoken)
           throw Error(Exit::step_failed, e.message + "; plain HTTP is used only for loopback registries and those in "
                                                      "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+        if (e.kind == TransportError::Kind::tls_failed)
+          throw Error(Exit::step_failed, e.message + " (if the registry asks for a client certificate, put client.cert and "
+                                                     "client.key in /etc/docker/certs.d/" + repository_.registry + "/)");
         problem = e.message;
         break;
       }

@@ -19,6 +19,7 @@ class FakeRegistry final : public Transport {
   std::string host = "registry.test", port = "443";
   bool speaks_tls = true;            // false: every https request fails as "does not speak TLS"
   bool untrusted_certificate = false;
+  bool wants_client_certificate = false;  // the handshake ends in an alert (no client certificate shown)
   std::string user, password;        // set: auth is required
   bool bearer = false;               // Bearer through the token service at https://auth.test/token
   int token_lifetime = 300;
@@ -74,6 +75,8 @@ class FakeRegistry final : public Transport {
     if (r.url.scheme == "https" && !speaks_tls) return error(TransportError::Kind::tls_not_spoken, "no TLS here");
     if (r.url.scheme == "https" && untrusted_certificate && tls.verify)
       return error(TransportError::Kind::tls_verify, "certificate signed by unknown authority");
+    if (r.url.scheme == "https" && wants_client_certificate && !tls.client)
+      return error(TransportError::Kind::tls_failed, "tlsv13 alert certificate required");
     if (r.url.host == "auth.test") return token_service(r);
     if (r.url.origin() == redirect_blobs_to) return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
     if (r.url.host != host) return error(TransportError::Kind::connect, "unknown host " + r.url.host);
@@ -111,8 +114,17 @@ class FakeRegistry final : public Transport {
     std::string authorization;
     for (const auto& [k, v] : r.headers)
       if (k == "Authorization") authorization = v;
-    if (authorization != "Basic " + base64_encode(user + ":" + password)) return respond(401, {}, R"({"details":"bad credentials"})");
-    const auto scope = r.url.target.substr(r.url.target.find("scope=") + 6);
+    std::string scope;
+    if (r.method == "POST") {  // the OAuth2 refresh-token grant: `password` plays the identity token
+      if (r.body.find("grant_type=refresh_token") == std::string::npos ||
+          r.body.find("refresh_token=" + password) == std::string::npos)
+        return respond(401, {}, R"({"details":"bad refresh token"})");
+      scope = r.body.substr(r.body.find("scope=") + 6);
+      scope = scope.substr(0, scope.find('&'));
+    } else {
+      if (authorization != "Basic " + base64_encode(user + ":" + password)) return respond(401, {}, R"({"details":"bad credentials"})");
+      scope = r.url.target.substr(r.url.target.find("scope=") + 6);
+    }
     const auto token = "t" + std::to_string(issued_.size() + 1);
     issued_[token] = scope;
     return respond(200, {}, "{\"access_token\":\"" + token + "\",\"expires_in\":" + std::to_string(token_lifetime) + "}");

@@ -239,6 +239,29 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_are_fetched_per_scope_and_cached) {
   BOOST_TEST(t.registry.count("GET", "auth.test/token") == before + 1);
 }
 
+BOOST_AUTO_TEST_CASE(an_identity_token_uses_the_refresh_token_grant) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "identity-token-value";
+  t.registry.bearer = true;
+  t.credentials = Credentials{"", "identity-token-value", "config.json"};  // docker's `identitytoken`
+  auto client = t.make();
+  client.put_manifest("a", media::oci_index, "{}");
+  BOOST_TEST(t.registry.count("POST", "auth.test/token") == 1u);
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 0u);
+  BOOST_TEST(t.registry.manifests.count("team/hello:a") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_tls_session_fails_at_once_with_the_client_certificate_hint) {
+  Client t;
+  t.registry.wants_client_certificate = true;
+  auto client = t.make();
+  const auto what = error_of([&] { client.get_manifest("a"); });
+  BOOST_TEST(what.find("tlsv13 alert certificate required") != std::string::npos);
+  BOOST_TEST(what.find("client.cert and client.key") != std::string::npos);
+  BOOST_TEST(t.registry.log.size() == 1u);  // not retried
+}
+
 BOOST_AUTO_TEST_CASE(wrong_or_missing_credentials_fail_at_once_with_a_hint) {
   Client t;
   t.registry.user = "ci";

@@ -4,10 +4,13 @@
 #   basic   the same TLS, plus htpasswd Basic auth
 #   bearer  the same TLS, plus Bearer tokens from a token service on loopback (distribution's
 #           `auth: token`, JWTs signed with a key the test makes)
+#   mtls    the same TLS, and the registry asks for a client certificate (certs.d client.cert/.key);
+#           podman only: dockerd shows no client certificate to a registry it treats as insecure,
+#           as it treats every loopback registry
 # The list is published by the helper, never by an engine's `manifest` command; then each platform is
 # pulled and run by docker and by podman, and skopeo reads the list with TLS verification on. With
 # wrong credentials the manifest step fails at once, naming where they came from, and writes nothing.
-#   registry_client.sh docker|podman tls|basic|bearer
+#   registry_client.sh docker|podman tls|basic|bearer|mtls
 . "$(dirname "$0")/lib.sh"
 engine=$1 mode=$2
 services=$(dirname "$0")/services.sh
@@ -22,6 +25,11 @@ openssl x509 -req -in "$reg/tls.csr" -CA "$reg/ca.crt" -CAkey "$reg/ca.key" -CAc
   -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$reg/tls.crt" 2>/dev/null
 issuer_pid=
 case $mode in
+  mtls)
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=multiarch test client" -keyout "$reg/client.key" -out "$reg/client.csr" 2>/dev/null
+    openssl x509 -req -in "$reg/client.csr" -CA "$reg/ca.crt" -CAkey "$reg/ca.key" -CAcreateserial -days 1 \
+      -out "$reg/client.cert" 2>/dev/null
+    cp "$reg/ca.crt" "$reg/clientca.crt" ;;
   basic) printf '%s\n' "$password" | htpasswd -niB ci >"$reg/htpasswd" ;;
   bearer)
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=multiarch token signer" \
@@ -40,12 +48,15 @@ esac
 registry=127.0.0.1:$(cat "$reg/registry.port")
 # Keyed by this registry's port (unique while it runs); removed when the test ends.
 certs=(/etc/docker/certs.d/$registry /etc/containers/certs.d/$registry)
-for d in "${certs[@]}"; do mkdir -p "$d" && cp "$reg/ca.crt" "$d/ca.crt"; done
+for d in "${certs[@]}"; do
+  mkdir -p "$d" && cp "$reg/ca.crt" "$d/ca.crt"
+  [[ $mode == mtls ]] && cp "$reg/client.cert" "$reg/client.key" "$d/"
+done
 trap '"$services" registry-stop "$reg"; rm -rf "${certs[@]}"; [[ -n $issuer_pid ]] && kill "$issuer_pid" 2>/dev/null; stop_proxies' EXIT
 repository=$registry/e2e/client-$engine-$mode
 export DOCKER_CONFIG=$work/docker-config REGISTRY_AUTH_FILE=$work/auth.json
 mkdir -p "$DOCKER_CONFIG"; echo '{}' >"$DOCKER_CONFIG/config.json"; echo '{"auths": {}}' >"$REGISTRY_AUTH_FILE"
-if [[ $mode != tls ]]; then
+if [[ $mode == basic || $mode == bearer ]]; then
   printf '%s' "$password" | "$MULTIARCH_TEST_DOCKER" login --username ci --password-stdin "$registry" >/dev/null
   printf '%s' "$password" | podman login --username ci --password-stdin "$registry" >/dev/null
 fi
@@ -69,7 +80,9 @@ authfile=$REGISTRY_AUTH_FILE
 index=$(skopeo inspect --raw --authfile "$authfile" "docker://$repository:1.0.0")
 assert_eq "sha256:$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)" "$index_digest" "skopeo's index digest vs metadata.json"
 assert_eq "$(jq '.manifests | length' <<<"$index")" 3 "platforms in the index"
-for runner in docker podman; do
+runners=(docker podman)
+[[ $mode == mtls ]] && runners=(podman)
+for runner in "${runners[@]}"; do
   for platform in linux/amd64 linux/arm64 linux/arm/v7; do
     output=$(run_image "$runner" "$repository:stable" "$platform")
     assert_eq "$(head -1 <<<"$output" | cut -d' ' -f1-3)" "hello from $platform" "$runner run $platform"
@@ -96,7 +109,17 @@ if [[ $mode == tls ]]; then
   echo "ok: verification needs the CA, from certs.d or the system's store"
 fi
 
-if [[ $mode != tls ]]; then
+if [[ $mode == mtls ]]; then
+  step "without the client certificate in certs.d the registry refuses the manifest step"
+  rm "$metadata"; for d in "${certs[@]}"; do rm "$d/client.cert" "$d/client.key"; done
+  cmake --build "$work/build" --target image-push >"$work/no-client-cert.log" 2>&1 \
+    && fail "the manifest step got through without a client certificate"
+  grep -m1 "multiarch-image: error" "$work/no-client-cert.log"
+  [[ ! -e $metadata ]] || fail "metadata.json written by a failed manifest step"
+  echo "ok: the client certificate is what let the manifest step in"
+fi
+
+if [[ $mode == basic || $mode == bearer ]]; then
   step "wrong credentials: the manifest step fails at once, says whose they were, and writes nothing"
   rm "$metadata"
   wrong=$(printf 'ci:wrong-%s' "$password" | base64 -w0)

@@ -7,7 +7,8 @@
 #   services.sh stop DIR    -> stops what DIR started and removes its data
 #   services.sh registry-start DIR | registry-stop DIR   (registry only, e.g. for fault tests; with
 #       DIR/tls.crt and DIR/tls.key it serves TLS, with DIR/htpasswd it asks for Basic auth, with
-#       DIR/auth.yml that file's one-line `auth:` section, e.g. a token service)
+#       DIR/auth.yml that file's one-line `auth:` section, e.g. a token service; with DIR/clientca.crt it
+#       asks for client certificates, and DIR/client.cert/.key is the one it is checked with)
 #   services.sh dockerd-start DIR | dockerd-stop DIR     (one more daemon; its URL in DIR/docker.host)
 set -euo pipefail
 
@@ -41,7 +42,12 @@ registry_start() {
   for _ in 1 2 3; do
     port=$(cat "$dir/registry.port" 2>/dev/null || free_port)
     local tls="" auth="" scheme=http
+    local client=()
     if [[ -f $dir/tls.crt ]]; then tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key}"; scheme=https; fi
+    if [[ -f $dir/clientca.crt ]]; then   # mutual TLS: clients must show a certificate this CA signed
+      tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key, clientcas: [$dir/clientca.crt]}"
+      client=(--cert "$dir/client.cert" --key "$dir/client.key")
+    fi
     [[ -f $dir/htpasswd ]] && auth="auth: {htpasswd: {realm: multiarch-test, path: $dir/htpasswd}}"
     [[ -f $dir/auth.yml ]] && auth=$(cat "$dir/auth.yml")
     cat >"$dir/registry.yml" <<YML
@@ -56,7 +62,7 @@ YML
     env "${unset[@]}" docker-registry serve "$dir/registry.yml" >>"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
     # Up when /v2/ answers at all (401 with auth is an answer).
-    if wait_for 10 "registry on 127.0.0.1:$port" curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then
+    if wait_for 10 "registry on 127.0.0.1:$port" curl -sk "${client[@]}" -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then
       echo "$port" >"$dir/registry.port"
       return 0
     fi
