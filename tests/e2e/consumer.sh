@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A consumer project adopts the module in one of the three supported ways, builds and publishes an
-# image of its own program, and does not build our tests or examples.
+# image of its own program (linux/arm64 cross-compiled with the toolchain file that way of adoption
+# brings), and does not build our tests or examples.
 #   consumer.sh find_package|fetchcontent|subdirectory
 . "$(dirname "$0")/lib.sh"
 mode=$1
@@ -42,5 +43,9 @@ for unwanted in multiarch-image-unit-tests hello-build; do
 done
 echo "ok: no tests or examples of ours in the consumer's build"
 cmake --build "$work/build" --target image-push
-output=$(run_image docker "$REGISTRY/consumer/greeter-$mode:3.1.0" linux/amd64)
-assert_eq "$output" "greetings from a consumer project" "the consumer's image runs"
+for platform in linux/amd64 linux/arm64; do
+  output=$(run_image docker "$REGISTRY/consumer/greeter-$mode:3.1.0" "$platform")
+  assert_eq "$output" "greetings from a consumer project" "the consumer's image runs ($platform)"
+done
+staged=$work/build/multiarch-image/greeter/context/.multiarch-stage/linux-arm64/usr/local/bin/greeter
+assert_eq "$(readelf -h "$staged" | sed -n 's/^ *Machine: *//p')" AArch64 "the arm64 image's program, cross-compiled"
