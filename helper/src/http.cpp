@@ -19,6 +19,7 @@
 #include <map>
 
 #include "error.hpp"
+#include "text.hpp"
 #include "process.hpp"
 
 namespace mai {
@@ -29,12 +30,6 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::string default_port(std::string_view scheme) { return scheme == "https" ? "443" : "80"; }
 
@@ -47,7 +42,7 @@ Url Url::parse(std::string_view text, std::string_view what) {
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) throw bad("no scheme");
   Url u;
-  u.scheme = lower(text.substr(0, sep));
+  u.scheme = lowercase(text.substr(0, sep));
   if (u.scheme != "http" && u.scheme != "https") throw bad("the scheme must be http or https");
   auto rest = text.substr(sep + 3);
   const auto slash = rest.find_first_of("/?");
@@ -108,14 +103,14 @@ std::string percent_encode(std::string_view text) {
 }
 
 std::string HttpResponse::header(std::string_view name) const {
-  const auto key = lower(name);
+  const auto key = lowercase(name);
   for (const auto& [k, v] : headers)
     if (k == key) return v;
   return "";
 }
 
 std::vector<std::string> HttpResponse::headers_named(std::string_view name) const {
-  const auto key = lower(name);
+  const auto key = lowercase(name);
   std::vector<std::string> out;
   for (const auto& [k, v] : headers)
     if (k == key) out.push_back(v);
@@ -199,7 +194,7 @@ http::request<http::string_body> to_beast(const HttpRequest& r) {
 HttpResponse from_beast(const http::response<http::string_body>& res) {
   HttpResponse out;
   out.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) out.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+  for (const auto& field : res) out.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
   out.body = res.body();
   return out;
 }

@@ -7,15 +7,10 @@
 #include <cctype>
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace mai {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 constexpr std::array kOperatingSystems{"linux", "windows", "freebsd"};
 constexpr std::string_view kValidForms =
@@ -67,7 +62,7 @@ Platform parse_platform(std::string_view text) {
   while (true) {
     const auto slash = text.find('/', start);
     if (count == parts.size()) invalid(text, "too many '/'-separated parts");
-    parts[count++] = lower(text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    parts[count++] = lowercase(text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (parts[count - 1].empty()) invalid(text, "empty part");
     if (slash == std::string_view::npos) break;
     start = slash + 1;

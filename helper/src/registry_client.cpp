@@ -20,11 +20,6 @@ bool token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::vector<Challenge> parse_challenges(std::string_view h) {
@@ -42,7 +37,7 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
     skip(" \t,");
     auto scheme = token();
     if (scheme.empty()) break;
-    Challenge c{lower(scheme), {}};
+    Challenge c{lowercase(scheme), {}};
     while (i < h.size()) {
       skip(" \t");
       const auto mark = i;
@@ -67,7 +62,7 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
         while (i < h.size() && h[i] != ',' && h[i] != ' ' && h[i] != '\t') ++i;
         value = std::string(h.substr(start, i - start));
       }
-      c.params[lower(name)] = value;
+      c.params[lowercase(name)] = value;
       skip(" \t");
       if (i < h.size() && h[i] == ',') ++i;
     }

@@ -63,8 +63,7 @@ bool prune(const fs::path& root, const std::set<std::string>& keep, const std::s
   return !files.empty();
 }
 
-}  // namespace
-
+// The ELF machine (e_machine) and class a platform's binaries have; {0, 0} when unknown.
 std::pair<int, int> expected_elf(const Platform& p) {
   static const std::map<std::string, std::pair<int, int>> table{
       {"amd64", {62, 2}}, {"arm64", {183, 2}}, {"arm", {40, 1}},     {"386", {3, 1}},
@@ -72,6 +71,8 @@ std::pair<int, int> expected_elf(const Platform& p) {
   const auto it = table.find(p.arch);
   return it == table.end() ? std::pair<int, int>{0, 0} : it->second;
 }
+
+}  // namespace
 
 std::vector<std::string> stage_step(const StageRequest& r) {
   const auto [machine, elf_class] = expected_elf(r.platform);

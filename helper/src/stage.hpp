@@ -22,9 +22,6 @@ struct StageRequest {
   std::vector<std::filesystem::path> runtime_dirs; // where those are found
 };
 
-// The ELF machine (e_machine) and class a platform's binaries have; {0, 0} when unknown.
-std::pair<int, int> expected_elf(const Platform& platform);
-
 // Copies the binaries and the project's shared libraries they need (found through their RUNPATH,
 // recursively) into request.out: executables in usr/local/bin, libraries in usr/lib, with RUNTIME the
 // C/C++ runtime in lib and the loader at its PT_INTERP path. Files whose content is unchanged are not

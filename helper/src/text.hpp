@@ -18,6 +18,14 @@ inline std::string trim(std::string_view s) {
 
 namespace mai {
 
+// ASCII lower case (header names, platform parts).
+inline std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 // Standard base64 (RFC 4648 section 4, with padding). decode returns nullopt for malformed input.
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
