@@ -162,8 +162,15 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   Result result;
   Tail tail;
   std::error_code ec;
+  // A child that exits without reading its input (a credential helper with nothing stored) must fail
+  // as itself, not kill this process with SIGPIPE: ignored here, and back to the default in the child.
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
   // Its own process group: signals and timeouts reach the engine and everything it started.
-  const auto own_group = bp::extend::on_exec_setup([](auto&) { ::setpgid(0, 0); });
+  const auto own_group = bp::extend::on_exec_setup([](auto&) {
+    ::setpgid(0, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+  });
   bp::child child;
   if (mode == Output::stream) {
     child = bp::child(exe, bp::args(args), child_env, (bp::std_out & bp::std_err) > out, bp::std_in < in, own_group, ec);
@@ -178,7 +185,7 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   std::optional<Watchdog> watchdog;
   watchdog.emplace(child.id(), command.registry ? policy_.timeout : std::chrono::seconds(0));
 
-  in << command.input;
+  in << command.input;  // fails quietly (EPIPE) if the child has gone; its exit status tells why
   in.flush();
   in.pipe().close();
 

@@ -1,4 +1,5 @@
 // ProcessRunner against real child processes: retries, permanent failures and timeouts.
+#include <csignal>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <filesystem>
@@ -90,6 +91,32 @@ BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
   c.input = "s3cret\n";
   const auto r = runner.run(c, Output::capture);
   BOOST_TEST(r.out == "s3cret\n");
+}
+
+// A child that exits without reading its input (a credential helper with nothing stored does) fails as
+// itself; more input than a pipe holds makes the write meet the closed pipe every time.
+BOOST_AUTO_TEST_CASE(a_child_that_ignores_its_input_is_an_ordinary_failure) {
+  mai::test::TempDir dir;
+  const auto script = dir.file("refuse", "#!/bin/sh\necho 'credentials not found'\nexit 1\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ProcessRunner runner("[t]");
+  Command c{{script.string()}};
+  c.input = std::string(1 << 20, 'x');
+  const auto r = runner.run(c, Output::capture);
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.out == "credentials not found\n");
+}
+
+// Children get SIGPIPE's default back: `producer | head` in an engine's scripts must still end.
+BOOST_AUTO_TEST_CASE(children_do_not_inherit_an_ignored_sigpipe) {
+  mai::test::TempDir dir;
+  const auto script = dir.file("mask", "#!/bin/sh\nsed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ProcessRunner runner("[t]");
+  const auto r = runner.run({{script.string()}}, Output::capture);
+  BOOST_REQUIRE(r.ok());
+  const auto ignored = std::stoull(r.out, nullptr, 16);
+  BOOST_TEST((ignored & (1ull << (SIGPIPE - 1))) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_executable_is_reported_as_such) {
