@@ -146,7 +146,6 @@ TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, co
 
 namespace {
 
-using Stream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::chrono::seconds kConnectTimeout{30};
@@ -177,12 +176,11 @@ http::request<http::string_body> to_beast(const HttpRequest& r) {
   http::request<http::string_body> req;
   req.method_string(r.method);
   req.target(r.url.target);
-  req.version(11);
+  req.version(11);  // keep-alive unless the server says otherwise
   const bool default_port = r.url.port == (r.url.scheme == "https" ? "443" : "80");
   const auto host = r.url.host.find(':') != std::string::npos ? "[" + r.url.host + "]" : r.url.host;
   req.set(http::field::host, default_port ? host : host + ":" + r.url.port);
   req.set(http::field::user_agent, "multiarch-image");
-  req.set(http::field::connection, "close");
   for (const auto& [k, v] : r.headers) req.insert(k, v);
   if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
     req.body() = r.body;
@@ -199,15 +197,20 @@ HttpResponse from_beast(const http::response<http::string_body>& res) {
   return out;
 }
 
+struct Exchanged {
+  Transport::Outcome outcome;
+  bool answered = false;  // some of a response arrived (so the request reached the server)
+  bool reusable = false;  // the whole response was read and the server keeps the connection open
+};
+
 template <class AsyncStream>
-asio::awaitable<Transport::Outcome> exchange(AsyncStream& stream, const HttpRequest& request,
-                                             std::chrono::steady_clock::duration limit) {
-  Transport::Outcome out;
+asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& request, std::chrono::steady_clock::duration limit) {
+  Exchanged out;
   auto req = to_beast(request);
   beast::get_lowest_layer(stream).expires_after(limit);
   auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
   if (wec) {
-    out.error = io_error(wec, "sending " + request.method + " " + request.url.str());
+    out.outcome.error = io_error(wec, "sending " + request.method + " " + request.url.str());
     co_return out;
   }
   beast::flat_buffer buffer;
@@ -215,86 +218,86 @@ asio::awaitable<Transport::Outcome> exchange(AsyncStream& stream, const HttpRequ
   parser.body_limit(kBodyLimit);
   if (request.method == "HEAD") parser.skip(true);
   auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  out.answered = parser.got_some();
   if (rec) {
-    out.error = io_error(rec, "reading the answer to " + request.method + " " + request.url.str());
+    out.outcome.error = io_error(rec, "reading the answer to " + request.method + " " + request.url.str());
     co_return out;
   }
-  out.response = from_beast(parser.get());
+  beast::get_lowest_layer(stream).expires_never();
+  out.reusable = parser.get().keep_alive() && buffer.size() == 0;
+  out.outcome.response = from_beast(parser.release());
   co_return out;
 }
 
-asio::awaitable<Transport::Outcome> connect_and_exchange(const HttpRequest& request, ssl::context* tls, bool verify,
-                                                        std::chrono::seconds timeout) {
-  Transport::Outcome out;
-  auto executor = co_await asio::this_coro::executor;
-  const auto& url = request.url;
-  const auto where = url.host + ":" + url.port;
+}  // namespace
 
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
-  if (rec) {
-    out.error = TransportError{TransportError::Kind::connect, "cannot resolve " + url.host + ": " + rec.message()};
-    co_return out;
+// One open connection, plain or TLS, kept for the next request to the same origin with the same TLS
+// settings.
+struct BeastTransport::Connection {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<TlsStream> tls;
+
+  asio::awaitable<Exchanged> exchange(const HttpRequest& request, std::chrono::steady_clock::duration limit) {
+    if (tls) co_return co_await mai::exchange(*tls, request, limit);
+    co_return co_await mai::exchange(*plain, request, limit);
+  }
+};
+
+namespace {
+
+// Connects `c` to the request's origin, with a TLS session when `tls` is given; an error otherwise.
+asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& c, const Url& url, ssl::context* tls, bool verify,
+                                                    std::chrono::seconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  const auto where = url.host + ":" + url.port;
+  const auto connect_limit = std::min<std::chrono::steady_clock::duration>(kConnectTimeout, budget(timeout));
+
+  // An address needs no resolver (whose lookups run on a thread of their own).
+  boost::system::error_code not_ip;
+  const auto address = asio::ip::make_address(url.host, not_ip);
+  std::vector<tcp::endpoint> endpoints;
+  if (!not_ip) {
+    endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(url.port)));
+  } else {
+    tcp::resolver resolver(executor);
+    auto [rec, found] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return TransportError{TransportError::Kind::connect, "cannot resolve " + url.host + ": " + rec.message()};
+    for (const auto& e : found) endpoints.push_back(e.endpoint());
   }
   beast::tcp_stream tcp_stream(executor);
-  tcp_stream.expires_after(std::min<std::chrono::steady_clock::duration>(kConnectTimeout, budget(timeout)));
+  tcp_stream.expires_after(connect_limit);
   auto [cec, endpoint] = co_await tcp_stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
-  if (cec) {
-    out.error = TransportError{cec == beast::error::timeout ? TransportError::Kind::timeout : TransportError::Kind::connect,
-                               "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
-    co_return out;
+  if (cec)
+    co_return TransportError{cec == beast::error::timeout ? TransportError::Kind::timeout : TransportError::Kind::connect,
+                             "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
+  if (!tls) {
+    c.plain.emplace(std::move(tcp_stream));
+    co_return std::nullopt;
   }
-  if (!tls) co_return co_await exchange(tcp_stream, request, budget(timeout));
 
-  TlsStream stream(std::move(tcp_stream), *tls);
-  const bool is_ip = [&] {
-    boost::system::error_code ec;
-    asio::ip::make_address(url.host, ec);
-    return !ec;
-  }();
-  if (!is_ip) SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+  auto& stream = c.tls.emplace(std::move(tcp_stream), *tls);
+  if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
   if (verify) stream.set_verify_callback(ssl::host_name_verification(url.host));
-  beast::get_lowest_layer(stream).expires_after(std::min<std::chrono::steady_clock::duration>(kConnectTimeout, budget(timeout)));
+  beast::get_lowest_layer(stream).expires_after(connect_limit);
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
-  if (hec) {
-    const auto verify_result = SSL_get_verify_result(stream.native_handle());
-    if (hec == beast::error::timeout) {
-      out.error = TransportError{TransportError::Kind::timeout, "TLS handshake with " + where + ": timed out"};
-    } else if (verify && verify_result != X509_V_OK) {
-      out.error = TransportError{TransportError::Kind::tls_verify, "the certificate of " + where + " is not trusted: " +
-                                                                       X509_verify_cert_error_string(verify_result)};
-    } else if (not_tls(hec)) {
-      out.error = TransportError{TransportError::Kind::tls_not_spoken, where + " does not speak TLS (" + hec.message() + ")"};
-    } else if (hec.category() == asio::error::get_ssl_category()) {
-      out.error = TransportError{TransportError::Kind::tls_failed, "the TLS handshake with " + where + " failed: " + hec.message()};
-    } else {
-      out.error = io_error(hec, "TLS handshake with " + where);
-    }
-    co_return out;
-  }
-  co_return co_await exchange(stream, request, budget(timeout));
+  if (!hec) co_return std::nullopt;
+  const auto verify_result = SSL_get_verify_result(stream.native_handle());
+  if (hec == beast::error::timeout) co_return TransportError{TransportError::Kind::timeout, "TLS handshake with " + where + ": timed out"};
+  if (verify && verify_result != X509_V_OK)
+    co_return TransportError{TransportError::Kind::tls_verify,
+                             "the certificate of " + where + " is not trusted: " + X509_verify_cert_error_string(verify_result)};
+  if (not_tls(hec))
+    co_return TransportError{TransportError::Kind::tls_not_spoken, where + " does not speak TLS (" + hec.message() + ")"};
+  if (hec.category() == asio::error::get_ssl_category())
+    co_return TransportError{TransportError::Kind::tls_failed, "the TLS handshake with " + where + " failed: " + hec.message()};
+  co_return io_error(hec, "TLS handshake with " + where);
 }
-
-}  // namespace
 
 // The system's CAs are loaded on the first certificate a context has to verify: parsing the bundle
 // file takes tens of milliseconds, and a plain-HTTP registry on loopback never shows a certificate.
 struct LazySystemCas {
   bool loaded = false;
 };
-
-struct BeastTransport::Contexts {
-  struct Entry {
-    std::unique_ptr<ssl::context> context;
-    std::unique_ptr<LazySystemCas> cas;
-  };
-  std::map<std::string, Entry> by_settings;
-};
-
-BeastTransport::BeastTransport(std::chrono::seconds timeout) : timeout_(timeout), contexts_(std::make_unique<Contexts>()) {}
-BeastTransport::~BeastTransport() = default;
-
-namespace {
 
 // OpenSSL's whole-chain verification hook: load the system CAs (SSL_CERT_FILE/SSL_CERT_DIR or the
 // defaults) into the context's store once, then verify as usual.
@@ -309,13 +312,27 @@ int verify_with_system_cas(X509_STORE_CTX* chain, void* arg) {
 
 }  // namespace
 
+struct BeastTransport::Contexts {
+  struct Entry {
+    std::unique_ptr<ssl::context> context;
+    std::unique_ptr<LazySystemCas> cas;
+  };
+  std::map<std::string, Entry> by_settings;
+};
+
+BeastTransport::BeastTransport(std::chrono::seconds timeout)
+    : timeout_(timeout), io_(std::make_unique<asio::io_context>()), contexts_(std::make_unique<Contexts>()) {}
+
+BeastTransport::~BeastTransport() = default;
+
 Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
   ssl::context* tls = nullptr;
+  std::string settings_key = "plain";
   if (request.url.scheme == "https") {
-    std::string key = settings.verify ? "verify" : "no-verify";
-    for (const auto& ca : settings.ca_files) key += "|" + ca.string();
-    if (settings.client) key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
-    auto& slot = contexts_->by_settings[key];
+    settings_key = settings.verify ? "verify" : "no-verify";
+    for (const auto& ca : settings.ca_files) settings_key += "|" + ca.string();
+    if (settings.client) settings_key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
+    auto& slot = contexts_->by_settings[settings_key];
     if (!slot.context) {
       auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
       made->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
@@ -335,22 +352,47 @@ Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSet
     tls = slot.context.get();
   }
 
-  asio::io_context io;
-  std::optional<Outcome> result;
+  const auto key = request.url.origin() + " " + settings_key;
+  std::unique_ptr<Connection> connection;
+  if (const auto kept = idle_.find(key); kept != idle_.end()) {
+    connection = std::move(kept->second);
+    idle_.erase(kept);
+  }
+  Exchanged result;
+  auto run = [&]() -> asio::awaitable<void> {
+    if (connection) {
+      result = co_await connection->exchange(request, budget(timeout_));
+      // The server closed the kept connection while it was idle: nothing came back, so the request
+      // was not handled there. Once more on a new connection.
+      if (!result.outcome.error || result.answered || result.outcome.error->kind == TransportError::Kind::timeout) co_return;
+      connection.reset();
+    }
+    connection = std::make_unique<Connection>();
+    if (auto failed = co_await open(*connection, request.url, tls, settings.verify, timeout_)) {
+      result = {};
+      result.outcome.error = std::move(failed);
+      co_return;
+    }
+    result = co_await connection->exchange(request, budget(timeout_));
+  };
+
+  bool done = false;
   std::exception_ptr failure;
-  asio::co_spawn(io, connect_and_exchange(request, tls, settings.verify, timeout_),
-                 [&](std::exception_ptr e, Outcome o) {
-                   failure = e;
-                   result = std::move(o);
-                 });
-  // Short slices, so that an interrupt stops the exchange within 100 ms.
-  while (!result && !io.stopped()) {
-    io.run_for(std::chrono::milliseconds(100));
+  io_->restart();
+  asio::co_spawn(*io_, run(), [&](std::exception_ptr e) {
+    failure = e;
+    done = true;
+  });
+  // Short slices, so that an interrupt stops the exchange within 100 ms. An interrupt ends the step,
+  // and with it this transport.
+  while (!done && !io_->stopped()) {
+    io_->run_for(std::chrono::milliseconds(100));
     throw_if_interrupted();
   }
   if (failure) std::rethrow_exception(failure);
-  if (!result) throw Error(Exit::step_failed, "the exchange with " + request.url.origin() + " ended without an answer");
-  return std::move(*result);
+  if (!done) throw Error(Exit::step_failed, "the exchange with " + request.url.origin() + " ended without an answer");
+  if (connection && result.reusable) idle_.emplace(key, std::move(connection));
+  return std::move(result.outcome);
 }
 
 }  // namespace mai

@@ -1,16 +1,22 @@
-// A small HTTP/1.1 client for registry calls: Boost.Beast over Boost.Asio, OpenSSL for TLS. One
-// request per connection, bounded by timeouts and by the helper's interrupt handlers. The Transport
-// interface lets unit tests drive the registry client without a network.
+// A small HTTP/1.1 client for registry calls: Boost.Beast over Boost.Asio, OpenSSL for TLS.
+// Connections are kept alive between requests; every exchange is bounded by timeouts and by the
+// helper's interrupt handlers. The Transport interface lets unit tests drive the registry client
+// without a network.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace mai {
 
@@ -80,16 +86,22 @@ class Transport {
   virtual Outcome send(const HttpRequest& request, const TlsSettings& tls) = 0;
 };
 
+// Connections are kept open (HTTP/1.1 keep-alive) and re-used for the next request to the same
+// origin with the same TLS settings; one the server closed while idle is replaced transparently.
 class BeastTransport final : public Transport {
  public:
   explicit BeastTransport(std::chrono::seconds timeout);
   ~BeastTransport() override;
   Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
 
+  struct Connection;
+
  private:
   struct Contexts;                   // TLS contexts, one per distinct TlsSettings, made once
   std::chrono::seconds timeout_;     // per request; 0: none (connecting is still bounded)
+  std::unique_ptr<boost::asio::io_context> io_;                 // declared before the connections it serves
   std::unique_ptr<Contexts> contexts_;
+  std::map<std::string, std::unique_ptr<Connection>> idle_;  // origin and TLS settings -> open connection
 };
 
 }  // namespace mai

@@ -191,7 +191,8 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     const bool unchanged = current[t] && current[t]->digest == index_digest;
     if (!unchanged) client.put_manifest(tag, media_type, bytes);
     // Read back: the tag must serve exactly these bytes, listing each platform once with its digest.
-    const auto back = client.get_manifest(tag);
+    // A tag found holding them was read moments ago, by this step.
+    const auto back = unchanged ? current[t] : client.get_manifest(tag);
     if (!back) throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry does not know the tag");
     if (back->digest != index_digest)
       throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + back->digest + " but " +

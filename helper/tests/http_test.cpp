@@ -1,0 +1,264 @@
+// BeastTransport against a real HTTP server on loopback: connections are kept and re-used, and a
+// connection the server dropped is replaced without the caller seeing it.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "http.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A self-signed certificate for 127.0.0.1 (P-256), written as cert.pem and key.pem under `dir`.
+struct SelfSigned {
+  std::filesystem::path cert, key;
+};
+SelfSigned make_certificate(const std::filesystem::path& dir) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(x, key, EVP_sha256());
+  SelfSigned out{dir / "cert.pem", dir / "key.pem"};
+  FILE* f = std::fopen(out.cert.c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(out.key.c_str(), "w");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+// A blocking server on 127.0.0.1, a thread per connection; it answers each request with its target
+// and counts the connections it accepted. Its clients must be gone before it is.
+class CountingServer {
+ public:
+  enum class Mode {
+    keep_alive,      // HTTP/1.1 keep-alive
+    drop_silently,   // keeps nothing but says nothing: closes the socket after each answer
+    say_close,       // answers with `Connection: close` and closes
+  };
+
+  // With `tls`, every connection is a TLS session with that certificate.
+  explicit CountingServer(Mode mode, const SelfSigned* tls = nullptr)
+      : mode_(mode), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    if (tls) {
+      tls_.emplace(ssl::context::tls_server);
+      tls_->use_certificate_chain_file(tls->cert.string());
+      tls_->use_private_key_file(tls->key.string(), ssl::context::pem);
+    }
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CountingServer() {
+    stopping_ = true;
+    // Wake a blocking accept() with one last connection.
+    beast::error_code ec;
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), port()}, ec);
+    s.close(ec);
+    thread_.join();
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stopping_) {
+      auto socket = std::make_shared<tcp::socket>(io_);
+      beast::error_code ec;
+      acceptor_.accept(*socket, ec);
+      if (ec || stopping_) break;
+      ++connections_;
+      sessions_.emplace_back([this, socket] {
+        beast::error_code ec;
+        if (tls_) {
+          ssl::stream<tcp::socket&> session(*socket, *tls_);
+          session.handshake(ssl::stream_base::server, ec);
+          if (!ec) converse(session);
+        } else {
+          converse(*socket);
+        }
+        // No TLS close_notify, no shutdown: the connection just ends, as when a server drops idle ones.
+        socket->close(ec);
+      });
+    }
+    for (auto& t : sessions_) t.join();  // each ends when its client goes
+  }
+
+  template <class Stream>
+  void converse(Stream& stream) {
+    beast::error_code ec;
+    beast::flat_buffer buffer;
+    while (true) {
+      bhttp::request<bhttp::string_body> req;
+      bhttp::read(stream, buffer, req, ec);
+      if (ec) return;
+      ++requests_;
+      const auto body = std::string(req.target()) + " " + req.body();
+      if (req.method() == bhttp::verb::head) {  // the length of what a GET would get, no body
+        bhttp::response<bhttp::empty_body> res{bhttp::status::ok, 11};
+        res.content_length(body.size());
+        res.keep_alive(mode_ != Mode::say_close);
+        bhttp::write(stream, res, ec);
+      } else {
+        bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+        res.body() = body;
+        res.keep_alive(mode_ != Mode::say_close);
+        res.prepare_payload();
+        bhttp::write(stream, res, ec);
+      }
+      if (ec || mode_ != Mode::keep_alive) return;
+    }
+  }
+
+  Mode mode_;
+  std::optional<ssl::context> tls_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+  std::vector<std::thread> sessions_;
+  std::thread thread_;
+};
+
+HttpRequest get(const CountingServer& server, const std::string& path, const std::string& method = "GET",
+                const std::string& scheme = "http") {
+  HttpRequest r;
+  r.method = method;
+  r.url = Url::parse(scheme + "://127.0.0.1:" + std::to_string(server.port()) + path, "test URL");
+  if (method == "PUT") r.body = "payload";
+  return r;
+}
+
+std::string body_of(const Transport::Outcome& o) {
+  BOOST_REQUIRE_MESSAGE(o.response, (o.error ? o.error->message : std::string("no response")));
+  return o.response->body;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_transport)
+
+BOOST_AUTO_TEST_CASE(one_connection_serves_every_request_to_an_origin) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  for (int i = 0; i < 5; ++i) BOOST_TEST(body_of(transport.send(get(server, "/v2/x/" + std::to_string(i)), {})) == "/v2/x/" + std::to_string(i) + " ");
+  BOOST_TEST(body_of(transport.send(get(server, "/v2/x/manifests/t", "PUT"), {})) == "/v2/x/manifests/t payload");
+  BOOST_TEST(body_of(transport.send(get(server, "/v2/x/manifests/t", "HEAD"), {})).empty());
+  BOOST_TEST(body_of(transport.send(get(server, "/after-head"), {})) == "/after-head ");
+  BOOST_TEST(server.requests() == 8);
+  BOOST_TEST(server.connections() == 1);
+}
+
+// What a server that closes idle connections looks like to a client: the next request on the kept
+// connection meets a closed socket. It goes out again on a new connection.
+BOOST_AUTO_TEST_CASE(a_connection_the_server_dropped_is_replaced) {
+  CountingServer server(CountingServer::Mode::drop_silently);
+  BeastTransport transport(std::chrono::seconds(10));
+  for (int i = 0; i < 4; ++i) {
+    BOOST_TEST(body_of(transport.send(get(server, "/r" + std::to_string(i)), {})) == "/r" + std::to_string(i) + " ");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the close reaches this side
+  }
+  BOOST_TEST(server.requests() == 4);  // each request was handled once
+  BOOST_TEST(server.connections() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
+  CountingServer server(CountingServer::Mode::say_close);
+  BeastTransport transport(std::chrono::seconds(10));
+  for (int i = 0; i < 3; ++i) BOOST_TEST(body_of(transport.send(get(server, "/c"), {})) == "/c ");
+  BOOST_TEST(server.requests() == 3);
+  BOOST_TEST(server.connections() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(each_origin_gets_its_own_connection) {
+  CountingServer a(CountingServer::Mode::keep_alive);
+  CountingServer b(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(body_of(transport.send(get(a, "/a"), {})) == "/a ");
+    BOOST_TEST(body_of(transport.send(get(b, "/b"), {})) == "/b ");
+  }
+  BOOST_TEST(a.connections() == 1);
+  BOOST_TEST(b.connections() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_nobody_listens_on_is_a_connect_error) {
+  unsigned short port;
+  {
+    CountingServer gone(CountingServer::Mode::keep_alive);
+    port = gone.port();
+  }
+  BeastTransport transport(std::chrono::seconds(10));
+  HttpRequest r;
+  r.url = Url::parse("http://127.0.0.1:" + std::to_string(port) + "/", "test URL");
+  const auto o = transport.send(r, {});
+  BOOST_REQUIRE(o.error);
+  BOOST_TEST(static_cast<int>(o.error->kind) == static_cast<int>(TransportError::Kind::connect));
+}
+
+// Over TLS the saving is a handshake per request: one session serves them all, verified each time
+// against the CA the settings name; a dropped session is replaced like a dropped connection.
+BOOST_AUTO_TEST_CASE(tls_sessions_are_kept_and_replaced_like_connections) {
+  mai::test::TempDir dir;
+  const auto cert = make_certificate(dir.path());
+  TlsSettings trusted;
+  trusted.ca_files = {cert.cert};
+  {
+    CountingServer server(CountingServer::Mode::keep_alive, &cert);
+    BeastTransport transport(std::chrono::seconds(10));
+    for (int i = 0; i < 4; ++i) BOOST_TEST(body_of(transport.send(get(server, "/t", "GET", "https"), trusted)) == "/t ");
+    BOOST_TEST(server.connections() == 1);
+    // Other TLS settings for the same origin do not borrow that session.
+    const auto untrusted = transport.send(get(server, "/t", "GET", "https"), {});
+    BOOST_REQUIRE(untrusted.error);
+    BOOST_TEST(static_cast<int>(untrusted.error->kind) == static_cast<int>(TransportError::Kind::tls_verify));
+  }
+  CountingServer dropping(CountingServer::Mode::drop_silently, &cert);
+  BeastTransport transport(std::chrono::seconds(10));
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(body_of(transport.send(get(dropping, "/d", "GET", "https"), trusted)) == "/d ");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  BOOST_TEST(dropping.requests() == 3);
+  BOOST_TEST(dropping.connections() == 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
