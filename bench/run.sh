@@ -20,7 +20,10 @@ helper=$work/helper/helper/multiarch-image
 services=$work/run/services
 "$root/tests/e2e/services.sh" start "$services" 2>/dev/null
 registry_dir=$work/run/registry
+tls_certs=""
 cleanup() {
+  [[ -z $tls_certs ]] || rm -rf "$tls_certs"
+  "$root/tests/e2e/services.sh" registry-stop "$work/run/registry-tls" 2>/dev/null || true
   "$root/tests/e2e/services.sh" registry-stop "$registry_dir" 2>/dev/null || true
   "$root/tests/e2e/services.sh" stop "$services" 2>/dev/null || true
 }
@@ -119,6 +122,25 @@ row_overhead() {
   hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest.json" \
     --prepare "curl -s -o /dev/null -X DELETE http://$REGISTRY/v2/bench/overhead/manifests/$index" -n publish "$step" >/dev/null
   hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-unchanged.json" -n unchanged "$step" >/dev/null
+  # The same over TLS, verified against a CA in certs.d: one handshake per step, its connection kept.
+  local tls=$work/run/registry-tls
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+    -keyout "$tls/tls.key" -out "$tls/tls.crt" 2>/dev/null
+  "$root/tests/e2e/services.sh" registry-start "$tls" 2>/dev/null
+  local tls_registry=127.0.0.1:$(cat "$tls/registry.port")
+  tls_certs=/etc/docker/certs.d/$tls_registry
+  mkdir -p "$tls_certs" && cp "$tls/tls.crt" "$tls_certs/ca.crt"
+  configure "$root/examples/hello" "$work/run/overhead-tls" -DHELLO_REPOSITORY="$tls_registry/bench/overhead"
+  cmake --build "$work/run/overhead-tls" --target image-push -j3 >/dev/null
+  local mt=$work/run/overhead-tls/multiarch-image/hello
+  local tls_step="$helper manifest --spec $mt/spec.json --push-record $mt/push-linux-amd64.json --push-record $mt/push-linux-arm64.json --push-record $mt/push-linux-arm-v7.json --record $work/run/mt.json"
+  local tls_index; tls_index=$(jq -r .index_digest "$mt/metadata.json")
+  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-tls.json" \
+    --prepare "curl -s -o /dev/null --cacert $tls/tls.crt -X DELETE https://$tls_registry/v2/bench/overhead/manifests/$tls_index" \
+    -n publish "$tls_step" >/dev/null
+  "$root/tests/e2e/services.sh" registry-stop "$tls" 2>/dev/null
+  rm -rf "$tls_certs"
   # The same list the engine's way (what the manifest step did before it had its own client).
   local docker_real=$MULTIARCH_TEST_DOCKER refs="" p
   for p in linux-amd64 linux-arm64 linux-arm-v7; do refs+=" $repo@$(jq -r .digest "$m/push-$p.json")"; done
@@ -131,10 +153,11 @@ row_overhead() {
   build=$(awk -v t="$(mean "$work/run/overhead.json" build)" -v c="$call" 'BEGIN { print t - 4 * c }')
   push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 3 * c }')
   local published unchanged with_docker
+  local over_tls; over_tls=$(mean "$work/run/manifest-tls.json" publish)
   published=$(mean "$work/run/manifest.json" publish) unchanged=$(mean "$work/run/manifest-unchanged.json" unchanged)
   with_docker=$(mean "$work/run/manifest-docker.json" docker)
   report "3. helper overhead per step (fake engine answering at once; the manifest step against the loopback registry)" \
-    "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged"); docker manifest create + push + inspect of the same list $(ms "$with_docker") ($(ratio "$with_docker" "$published")× ours)" \
+    "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged"), publish over verified TLS $(ms "$over_tls") ($(ratio "$over_tls" "$published")× plain HTTP); docker manifest create + push + inspect of the same list $(ms "$with_docker") ($(ratio "$with_docker" "$published")× ours)" \
     "≤ 20 ms per step"
 }
 

@@ -270,6 +270,10 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
   if (cec)
     co_return TransportError{cec == beast::error::timeout ? TransportError::Kind::timeout : TransportError::Kind::connect,
                              "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
+  // Requests are small writes, and a TLS handshake ends in two of them; with Nagle's algorithm the
+  // second waits for the server's delayed ACK (40 ms on Linux).
+  boost::system::error_code ignored;
+  tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
   if (!tls) {
     c.plain.emplace(std::move(tcp_stream));
     co_return std::nullopt;
@@ -293,17 +297,31 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
   co_return io_error(hec, "TLS handshake with " + where);
 }
 
-// The system's CAs are loaded on the first certificate a context has to verify: parsing the bundle
-// file takes tens of milliseconds, and a plain-HTTP registry on loopback never shows a certificate.
+// The system's CAs are loaded on the first certificate a context cannot verify without them: parsing
+// the bundle takes ~20 ms, and neither a plain-HTTP registry on loopback nor one whose CA is in
+// certs.d needs it.
 struct LazySystemCas {
   bool loaded = false;
 };
 
-// OpenSSL's whole-chain verification hook: load the system CAs (SSL_CERT_FILE/SSL_CERT_DIR or the
-// defaults) into the context's store once, then verify as usual.
+// Whether `chain` verifies against the CAs its store holds so far (the certs.d ones), in a trial
+// context of its own: the real one runs the host-name check and reports errors.
+bool verifies_without_system_cas(X509_STORE_CTX* chain) {
+  X509_STORE_CTX* trial = X509_STORE_CTX_new();
+  if (!trial) return false;
+  bool ok = X509_STORE_CTX_init(trial, X509_STORE_CTX_get0_store(chain), X509_STORE_CTX_get0_cert(chain),
+                                X509_STORE_CTX_get0_untrusted(chain)) == 1 &&
+            X509_verify_cert(trial) == 1;
+  X509_STORE_CTX_free(trial);
+  return ok;
+}
+
+// OpenSSL's whole-chain verification hook: a registry whose CA is in certs.d is verified with that
+// CA alone; otherwise the system CAs (SSL_CERT_FILE/SSL_CERT_DIR or the defaults) join the store,
+// once, before the usual verification.
 int verify_with_system_cas(X509_STORE_CTX* chain, void* arg) {
   auto* cas = static_cast<LazySystemCas*>(arg);
-  if (!cas->loaded) {
+  if (!cas->loaded && !verifies_without_system_cas(chain)) {
     cas->loaded = true;
     X509_STORE_set_default_paths(X509_STORE_CTX_get0_store(chain));
   }
