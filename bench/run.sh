@@ -13,15 +13,17 @@ rows=("$@")
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
-cmake -S "$root" -B "$work/helper" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=OFF >/dev/null
-cmake --build "$work/helper" >/dev/null
+cmake -S "$root" -B "$work/helper" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=ON >/dev/null
+cmake --build "$work/helper" --target multiarch-image multiarch-fault-proxy >/dev/null
 helper=$work/helper/helper/multiarch-image
+proxy=$work/helper/tests/multiarch-fault-proxy
 
 services=$work/run/services
 "$root/tests/e2e/services.sh" start "$services" 2>/dev/null
 registry_dir=$work/run/registry
-tls_certs=""
+tls_certs="" far_pid=""
 cleanup() {
+  [[ -z $far_pid ]] || kill "$far_pid" 2>/dev/null || true
   [[ -z $tls_certs ]] || rm -rf "$tls_certs"
   "$root/tests/e2e/services.sh" registry-stop "$work/run/registry-tls" 2>/dev/null || true
   "$root/tests/e2e/services.sh" registry-stop "$registry_dir" 2>/dev/null || true
@@ -146,6 +148,25 @@ row_overhead() {
   for p in linux-amd64 linux-arm64 linux-arm-v7; do refs+=" $repo@$(jq -r .digest "$m/push-$p.json")"; done
   hyperfine --warmup 2 --runs 10 --export-json "$work/run/manifest-docker.json" -n docker \
     "$docker_real manifest create --amend --insecure $repo:cmp$refs >/dev/null && $docker_real manifest push --purge --insecure $repo:cmp >/dev/null && $docker_real manifest inspect --insecure $repo:cmp >/dev/null" >/dev/null
+  # A registry 50 ms away (25 ms each way through a delaying proxy on loopback): what round trips
+  # cost, ours against docker's way of the same list through the same proxy.
+  "$proxy" --target "$REGISTRY" --port-file "$work/run/far.port" --log "$work/run/far.log" --delay-ms 25 &
+  far_pid=$!
+  for _ in $(seq 1 50); do [[ -s $work/run/far.port ]] && break; sleep 0.1; done
+  local far=127.0.0.1:$(cat "$work/run/far.port") farm=$work/run/far-records f
+  mkdir -p "$farm"
+  for f in spec push-linux-amd64 push-linux-arm64 push-linux-arm-v7; do sed "s|$REGISTRY/|$far/|g" "$m/$f.json" >"$farm/$f.json"; done
+  local far_step="$helper manifest --spec $farm/spec.json --push-record $farm/push-linux-amd64.json --push-record $farm/push-linux-arm64.json --push-record $farm/push-linux-arm-v7.json --record $work/run/mf.json"
+  hyperfine -N --warmup 1 --runs 10 --export-json "$work/run/manifest-far.json" \
+    --prepare "curl -s -o /dev/null -X DELETE http://$REGISTRY/v2/bench/overhead/manifests/$index" -n publish "$far_step" >/dev/null
+  local far_refs=""
+  for p in linux-amd64 linux-arm64 linux-arm-v7; do far_refs+=" $far/bench/overhead@$(jq -r .digest "$m/push-$p.json")"; done
+  hyperfine --warmup 1 --runs 5 --export-json "$work/run/manifest-far-docker.json" -n docker \
+    "$docker_real manifest create --amend --insecure $far/bench/overhead:cmp$far_refs >/dev/null && $docker_real manifest push --purge --insecure $far/bench/overhead:cmp >/dev/null && $docker_real manifest inspect --insecure $far/bench/overhead:cmp >/dev/null" >/dev/null
+  kill "$far_pid" 2>/dev/null; wait "$far_pid" 2>/dev/null || true; far_pid=""
+  local far_ours far_docker
+  far_ours=$(mean "$work/run/manifest-far.json" publish) far_docker=$(mean "$work/run/manifest-far-docker.json" docker)
+
   local call build push manifest
   call=$(mean "$work/run/overhead.json" call)
   # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 3
@@ -159,6 +180,9 @@ row_overhead() {
   report "3. helper overhead per step (fake engine answering at once; the manifest step against the loopback registry)" \
     "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged"), publish over verified TLS $(ms "$over_tls") ($(ratio "$over_tls" "$published")× plain HTTP); docker manifest create + push + inspect of the same list $(ms "$with_docker") ($(ratio "$with_docker" "$published")× ours)" \
     "≤ 20 ms per step"
+  report "3b. the manifest step against a registry 50 ms away (a delaying proxy on loopback), publishing 3 platforms" \
+    "docker manifest create + push + inspect of the same list through the same proxy $(ms "$far_docker")" \
+    "ours $(ms "$far_ours"): docker's way takes $(ratio "$far_docker" "$far_ours")× ours" "round trips, not requests"
 }
 
 row_resume() {

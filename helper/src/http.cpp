@@ -343,74 +343,100 @@ BeastTransport::BeastTransport(std::chrono::seconds timeout)
 
 BeastTransport::~BeastTransport() = default;
 
-Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
-  ssl::context* tls = nullptr;
-  std::string settings_key = "plain";
-  if (request.url.scheme == "https") {
-    settings_key = settings.verify ? "verify" : "no-verify";
-    for (const auto& ca : settings.ca_files) settings_key += "|" + ca.string();
-    if (settings.client) settings_key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
-    auto& slot = contexts_->by_settings[settings_key];
-    if (!slot.context) {
-      auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
-      made->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
-      slot.cas = std::make_unique<LazySystemCas>();
-      if (settings.verify) SSL_CTX_set_cert_verify_callback(made->native_handle(), verify_with_system_cas, slot.cas.get());
-      try {
-        for (const auto& ca : settings.ca_files) made->load_verify_file(ca.string());
-        if (settings.client) {
-          made->use_certificate_chain_file(settings.client->first.string());
-          made->use_private_key_file(settings.client->second.string(), ssl::context::pem);
-        }
-      } catch (const boost::system::system_error& e) {
-        throw Error(Exit::invalid_input, "cannot load the TLS files for " + request.url.host + ":" + request.url.port + ": " + e.what());
+namespace {
+
+// One request on `connection` (a kept one, or a new one when it is empty or the server dropped it).
+// Its parameters are copies or pointers that outlive it: it runs as a coroutine of its own.
+asio::awaitable<void> exchange_on(std::unique_ptr<BeastTransport::Connection>* connection, const HttpRequest* request,
+                                  ssl::context* tls, bool verify, std::chrono::seconds timeout, Exchanged* result) {
+  if (*connection) {
+    *result = co_await (*connection)->exchange(*request, budget(timeout));
+    // The server closed the kept connection while it was idle: nothing came back, so the request
+    // was not handled there. Once more on a new connection.
+    if (!result->outcome.error || result->answered || result->outcome.error->kind == TransportError::Kind::timeout) co_return;
+    connection->reset();
+  }
+  *connection = std::make_unique<BeastTransport::Connection>();
+  if (auto failed = co_await open(**connection, request->url, tls, verify, timeout)) {
+    *result = {};
+    result->outcome.error = std::move(failed);
+    connection->reset();
+    co_return;
+  }
+  *result = co_await (*connection)->exchange(*request, budget(timeout));
+}
+
+}  // namespace
+
+ssl::context* BeastTransport::context_for(const Url& url, const TlsSettings& settings, std::string& key) {
+  if (url.scheme != "https") {
+    key = url.origin() + " plain";
+    return nullptr;
+  }
+  std::string settings_key = settings.verify ? "verify" : "no-verify";
+  for (const auto& ca : settings.ca_files) settings_key += "|" + ca.string();
+  if (settings.client) settings_key += "|client " + settings.client->first.string() + " " + settings.client->second.string();
+  key = url.origin() + " " + settings_key;
+  auto& slot = contexts_->by_settings[settings_key];
+  if (!slot.context) {
+    auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
+    made->set_verify_mode(settings.verify ? ssl::verify_peer : ssl::verify_none);
+    slot.cas = std::make_unique<LazySystemCas>();
+    if (settings.verify) SSL_CTX_set_cert_verify_callback(made->native_handle(), verify_with_system_cas, slot.cas.get());
+    try {
+      for (const auto& ca : settings.ca_files) made->load_verify_file(ca.string());
+      if (settings.client) {
+        made->use_certificate_chain_file(settings.client->first.string());
+        made->use_private_key_file(settings.client->second.string(), ssl::context::pem);
       }
-      slot.context = std::move(made);
+    } catch (const boost::system::system_error& e) {
+      throw Error(Exit::invalid_input, "cannot load the TLS files for " + url.host + ":" + url.port + ": " + e.what());
     }
-    tls = slot.context.get();
+    slot.context = std::move(made);
   }
+  return slot.context.get();
+}
 
-  const auto key = request.url.origin() + " " + settings_key;
-  std::unique_ptr<Connection> connection;
-  if (const auto kept = idle_.find(key); kept != idle_.end()) {
-    connection = std::move(kept->second);
-    idle_.erase(kept);
+Transport::Outcome BeastTransport::send(const HttpRequest& request, const TlsSettings& settings) {
+  return std::move(send_all({request}, settings).front());
+}
+
+std::vector<Transport::Outcome> BeastTransport::send_all(const std::vector<HttpRequest>& requests, const TlsSettings& settings) {
+  const auto n = requests.size();
+  std::vector<std::string> keys(n);
+  std::vector<ssl::context*> contexts(n);
+  std::vector<std::unique_ptr<Connection>> connections(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    contexts[i] = context_for(requests[i].url, settings, keys[i]);
+    if (const auto kept = idle_.find(keys[i]); kept != idle_.end()) {
+      connections[i] = std::move(kept->second);
+      idle_.erase(kept);
+    }
   }
-  Exchanged result;
-  auto run = [&]() -> asio::awaitable<void> {
-    if (connection) {
-      result = co_await connection->exchange(request, budget(timeout_));
-      // The server closed the kept connection while it was idle: nothing came back, so the request
-      // was not handled there. Once more on a new connection.
-      if (!result.outcome.error || result.answered || result.outcome.error->kind == TransportError::Kind::timeout) co_return;
-      connection.reset();
-    }
-    connection = std::make_unique<Connection>();
-    if (auto failed = co_await open(*connection, request.url, tls, settings.verify, timeout_)) {
-      result = {};
-      result.outcome.error = std::move(failed);
-      co_return;
-    }
-    result = co_await connection->exchange(request, budget(timeout_));
-  };
-
-  bool done = false;
+  std::vector<Exchanged> results(n);
+  std::size_t running = n;
   std::exception_ptr failure;
   io_->restart();
-  asio::co_spawn(*io_, run(), [&](std::exception_ptr e) {
-    failure = e;
-    done = true;
-  });
-  // Short slices, so that an interrupt stops the exchange within 100 ms. An interrupt ends the step,
-  // and with it this transport.
-  while (!done && !io_->stopped()) {
+  for (std::size_t i = 0; i < n; ++i)
+    asio::co_spawn(*io_, exchange_on(&connections[i], &requests[i], contexts[i], settings.verify, timeout_, &results[i]),
+                   [&](std::exception_ptr e) {
+                     if (e && !failure) failure = e;
+                     --running;
+                   });
+  // Short slices, so that an interrupt stops the exchanges within 100 ms. An interrupt ends the
+  // step, and with it this transport.
+  while (running > 0 && !io_->stopped()) {
     io_->run_for(std::chrono::milliseconds(100));
     throw_if_interrupted();
   }
   if (failure) std::rethrow_exception(failure);
-  if (!done) throw Error(Exit::step_failed, "the exchange with " + request.url.origin() + " ended without an answer");
-  if (connection && result.reusable) idle_.emplace(key, std::move(connection));
-  return std::move(result.outcome);
+  if (running > 0) throw Error(Exit::step_failed, "the exchange with " + requests.front().url.origin() + " ended without an answer");
+  std::vector<Outcome> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (connections[i] && results[i].reusable) idle_.emplace(keys[i], std::move(connections[i]));
+    out.push_back(std::move(results[i].outcome));
+  }
+  return out;
 }
 
 }  // namespace mai

@@ -16,7 +16,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace mai {
 
@@ -84,24 +87,36 @@ class Transport {
     std::optional<TransportError> error;
   };
   virtual Outcome send(const HttpRequest& request, const TlsSettings& tls) = 0;
+  // Several requests at once, each on a connection of its own; outcomes in the order of `requests`.
+  // This default sends them one after another.
+  virtual std::vector<Outcome> send_all(const std::vector<HttpRequest>& requests, const TlsSettings& tls) {
+    std::vector<Outcome> out;
+    for (const auto& r : requests) out.push_back(send(r, tls));
+    return out;
+  }
 };
 
-// Connections are kept open (HTTP/1.1 keep-alive) and re-used for the next request to the same
+// Connections are kept open (HTTP/1.1 keep-alive) and re-used for the next requests to the same
 // origin with the same TLS settings; one the server closed while idle is replaced transparently.
+// send_all runs its requests concurrently, opening connections beyond the kept ones as needed.
 class BeastTransport final : public Transport {
  public:
   explicit BeastTransport(std::chrono::seconds timeout);
   ~BeastTransport() override;
   Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
+  std::vector<Outcome> send_all(const std::vector<HttpRequest>& requests, const TlsSettings& tls) override;
 
   struct Connection;
 
  private:
   struct Contexts;                   // TLS contexts, one per distinct TlsSettings, made once
+  // The context for `url` under `settings` (nullptr for plain HTTP), and in `key` the pool key of its
+  // connections.
+  boost::asio::ssl::context* context_for(const Url& url, const TlsSettings& settings, std::string& key);
   std::chrono::seconds timeout_;     // per request; 0: none (connecting is still bounded)
   std::unique_ptr<boost::asio::io_context> io_;                 // declared before the connections it serves
   std::unique_ptr<Contexts> contexts_;
-  std::map<std::string, std::unique_ptr<Connection>> idle_;  // origin and TLS settings -> open connection
+  std::multimap<std::string, std::unique_ptr<Connection>> idle_;  // origin and TLS settings -> open connections
 };
 
 }  // namespace mai

@@ -55,41 +55,59 @@ void print_summary(const Spec& spec, const std::filesystem::path& record, const 
   print_line(prefix, "metadata: " + record.string());
 }
 
-// Reads one pushed platform's manifest and config from the registry: the index entry for it.
-ManifestDescriptor describe_pushed(RegistryClient& client, const Spec& spec, const Platform& platform, const PushRecord& pushed,
-                                   const std::filesystem::path& record) {
-  const auto what = spec.repository.str() + "@" + pushed.digest + " (" + platform.str() + ")";
-  auto manifest = client.get_manifest(pushed.digest);
-  if (!manifest)
-    throw Error(Exit::step_failed, "the manifest of " + what + " is not in the registry (deleted since it was pushed?); "
-                                   "no list was published. Remove " + push_record_path(record.parent_path(), platform).string() +
-                                   " and build again to push it anew");
-  if (media::is_index(manifest->media_type)) {
-    // An engine that pushes an index per platform (attestations): list its entry for the platform.
-    const auto parsed = parse_index(manifest->bytes);
-    const auto entry = std::find_if(parsed.entries.begin(), parsed.entries.end(),
-                                    [&](const IndexEntry& e) { return e.platform == platform.str(); });
-    if (entry == parsed.entries.end())
-      throw Error(Exit::verify_failed, what + " is an index without an entry for " + platform.str());
-    manifest = client.get_manifest(entry->digest);
-    if (!manifest) throw Error(Exit::step_failed, "the manifest " + entry->digest + " listed by " + what + " is not in the registry");
+// Reads the pushed platforms' manifests and then their configs from the registry, each round all at
+// once: the index entries for them, in the order of `pushed` (which is the spec's).
+std::vector<ManifestDescriptor> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
+                                                const std::filesystem::path& record) {
+  std::vector<std::string> digests, whats;
+  for (std::size_t i = 0; i < pushed.size(); ++i) {
+    digests.push_back(pushed[i].digest);
+    whats.push_back(spec.repository.str() + "@" + pushed[i].digest + " (" + spec.platforms[i].str() + ")");
   }
-  if (!media::is_image_manifest(manifest->media_type))
-    throw Error(Exit::verify_failed, what + " has media type '" + manifest->media_type + "', not an image manifest");
-  auto d = platform_of_config(client.get_blob(config_digest_of(manifest->bytes, what)), what);
-  const auto stated = d.os + "/" + d.architecture + (d.variant.empty() ? "" : "/" + d.variant);
-  std::string normalised;
-  try {
-    normalised = parse_platform(stated).str();
-  } catch (const Error&) {
-    normalised = stated;
+  auto manifests = client.get_manifests(digests);
+  std::vector<std::string> configs;
+  for (std::size_t i = 0; i < pushed.size(); ++i) {
+    const auto& platform = spec.platforms[i];
+    const auto& what = whats[i];
+    auto& manifest = manifests[i];
+    if (!manifest)
+      throw Error(Exit::step_failed, "the manifest of " + what + " is not in the registry (deleted since it was pushed?); "
+                                     "no list was published. Remove " + push_record_path(record.parent_path(), platform).string() +
+                                     " and build again to push it anew");
+    if (media::is_index(manifest->media_type)) {
+      // An engine that pushes an index per platform (attestations): list its entry for the platform.
+      const auto parsed = parse_index(manifest->bytes);
+      const auto entry = std::find_if(parsed.entries.begin(), parsed.entries.end(),
+                                      [&](const IndexEntry& e) { return e.platform == platform.str(); });
+      if (entry == parsed.entries.end())
+        throw Error(Exit::verify_failed, what + " is an index without an entry for " + platform.str());
+      manifest = client.get_manifest(entry->digest);
+      if (!manifest) throw Error(Exit::step_failed, "the manifest " + entry->digest + " listed by " + what + " is not in the registry");
+    }
+    if (!media::is_image_manifest(manifest->media_type))
+      throw Error(Exit::verify_failed, what + " has media type '" + manifest->media_type + "', not an image manifest");
+    configs.push_back(config_digest_of(manifest->bytes, what));
   }
-  if (normalised != platform.str())
-    throw Error(Exit::verify_failed, what + ": its image config says " + stated + "; no list was published");
-  d.media_type = manifest->media_type;
-  d.digest = manifest->digest;
-  d.size = static_cast<std::int64_t>(manifest->bytes.size());
-  return d;
+  const auto config_bytes = client.get_blobs(configs);
+  std::vector<ManifestDescriptor> out;
+  for (std::size_t i = 0; i < pushed.size(); ++i) {
+    const auto& platform = spec.platforms[i];
+    auto d = platform_of_config(config_bytes[i], whats[i]);
+    const auto stated = d.os + "/" + d.architecture + (d.variant.empty() ? "" : "/" + d.variant);
+    std::string normalised;
+    try {
+      normalised = parse_platform(stated).str();
+    } catch (const Error&) {
+      normalised = stated;
+    }
+    if (normalised != platform.str())
+      throw Error(Exit::verify_failed, whats[i] + ": its image config says " + stated + "; no list was published");
+    d.media_type = manifests[i]->media_type;
+    d.digest = manifests[i]->digest;
+    d.size = static_cast<std::int64_t>(manifests[i]->bytes.size());
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 // INDEX_FORMAT: oci, docker, or (auto) a Docker list over Docker manifests, else an OCI index.
@@ -160,15 +178,13 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
                         stored_credentials(spec.repository, pushed.front().engine, runner),
                         [&](const std::string& message) { warn_line(prefix, message); });
 
-  std::vector<ManifestDescriptor> manifests;
-  for (std::size_t i = 0; i < pushed.size(); ++i) manifests.push_back(describe_pushed(client, spec, spec.platforms[i], pushed[i], record));
+  const auto manifests = describe_pushed(client, spec, pushed, record);
   const auto media_type = index_media_type(spec, manifests);
   const auto fresh = build_index(media_type, manifests, index_annotations(spec, media_type));
 
   // What each tag holds now. An equivalent index (same manifests, only another creation time) is
   // kept as it is: the step is then a no-op for every tag that already holds it.
-  std::vector<std::optional<Manifest>> current;
-  for (const auto& tag : spec.tags) current.push_back(client.get_manifest(tag));
+  const auto current = client.get_manifests(spec.tags);
   std::string bytes = fresh;
   for (const auto& c : current)
     if (c && media::is_index(c->media_type) && same_index_apart_from_created(c->bytes, fresh)) {
@@ -184,15 +200,21 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
       throw Error(Exit::verify_failed, "the registry stored the list as " + reported + " but its bytes hash to " + index_digest);
   }
 
+  // Every tag that does not hold the list yet gets it, all at once; then each tag is read back: it
+  // must serve exactly these bytes, listing each platform once with its digest. A tag found holding
+  // them was read moments ago, by this step.
+  std::vector<std::string> to_publish;
+  for (std::size_t t = 0; t < spec.tags.size(); ++t)
+    if (!current[t] || current[t]->digest != index_digest) to_publish.push_back(spec.tags[t]);
+  client.put_manifests(to_publish, media_type, bytes);
+  const auto read_back = client.get_manifests(to_publish);
+
   ManifestRecord out{spec.name, spec.repository.str(), spec.tags, pushed.front().engine, index_digest, media_type, {}, 0};
-  for (std::size_t t = 0; t < spec.tags.size(); ++t) {
+  for (std::size_t t = 0, published = 0; t < spec.tags.size(); ++t) {
     const auto& tag = spec.tags[t];
     const auto where = spec.repository.str() + ":" + tag;
     const bool unchanged = current[t] && current[t]->digest == index_digest;
-    if (!unchanged) client.put_manifest(tag, media_type, bytes);
-    // Read back: the tag must serve exactly these bytes, listing each platform once with its digest.
-    // A tag found holding them was read moments ago, by this step.
-    const auto back = unchanged ? current[t] : client.get_manifest(tag);
+    const auto& back = unchanged ? current[t] : read_back[published++];
     if (!back) throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry does not know the tag");
     if (back->digest != index_digest)
       throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + back->digest + " but " +

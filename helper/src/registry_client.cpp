@@ -154,22 +154,25 @@ const std::optional<Credentials>& RegistryClient::credentials() {
   return *credentials_;
 }
 
+bool RegistryClient::authorize(HttpRequest& request, const std::string& scope) {
+  const auto token = tokens_.find(scope);
+  // A token just fetched is used at least once, however short its life.
+  if (bearer_ && token != tokens_.end() && (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
+    ++token->second.uses;
+    request.headers.emplace_back("Authorization", "Bearer " + token->second.value);
+    return true;
+  }
+  if (!basic_.empty()) {
+    request.headers.emplace_back("Authorization", basic_);
+    return true;
+  }
+  return false;
+}
+
 Transport::Outcome RegistryClient::send_once(const HttpRequest& request, const std::string& scope, bool to_registry,
                                              bool& credentials_sent) {
   HttpRequest sent = request;
-  credentials_sent = false;
-  if (to_registry) {
-    const auto token = tokens_.find(scope);
-    // A token just fetched is used at least once, however short its life.
-    if (bearer_ && token != tokens_.end() && (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
-      ++token->second.uses;
-      sent.headers.emplace_back("Authorization", "Bearer " + token->second.value);
-      credentials_sent = true;
-    } else if (!basic_.empty()) {
-      sent.headers.emplace_back("Authorization", basic_);
-      credentials_sent = true;
-    }
-  }
+  credentials_sent = to_registry && authorize(sent, scope);
   // The registry's host name decides its TLS files (certs.d/<host:port>), as docker and podman do.
   const auto hp = to_registry ? repository_.registry : host_port(request.url);
   return transport_.send(sent, tls_for(hp));
@@ -251,8 +254,43 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
   throw Error(Exit::step_failed, repository_.registry + " asks for authentication with a scheme this client does not speak");
 }
 
+std::string RegistryClient::scope_for(const std::string& method) const {
+  return "repository:" + repository_.path + ":" + (method == "PUT" ? "pull,push" : "pull");
+}
+
+std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& calls) {
+  std::vector<std::optional<HttpResponse>> answers(calls.size());
+  std::size_t from = 0;
+  // The first exchange settles the scheme and the authentication; then the rest can go at once.
+  if (!calls.empty() && (!scheme_settled_ || calls.size() == 1)) {
+    answers[0] = send(calls[0].method, calls[0].path, calls[0].headers, calls[0].body);
+    from = 1;
+  }
+  if (from < calls.size()) {
+    std::vector<HttpRequest> requests;
+    for (std::size_t i = from; i < calls.size(); ++i) {
+      HttpRequest r{calls[i].method, Url::parse(base_url() + calls[i].path, "the registry URL"), calls[i].headers, calls[i].body};
+      authorize(r, scope_for(r.method));
+      requests.push_back(std::move(r));
+    }
+    auto outcomes = transport_.send_all(requests, tls_for(repository_.registry));
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      const auto& r = outcomes[k].response;
+      if (r && r->status != 401 && r->status / 100 != 3 && r->status < 500 && r->status != 429) answers[from + k] = std::move(*r);
+    }
+  }
+  // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the
+  // careful way: one at a time, with authentication, redirects and retries.
+  std::vector<HttpResponse> out;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (!answers[i]) answers[i] = send(calls[i].method, calls[i].path, calls[i].headers, calls[i].body);
+    out.push_back(std::move(*answers[i]));
+  }
+  return out;
+}
+
 HttpResponse RegistryClient::send(const std::string& method, const std::string& path, Headers headers, const std::string& body) {
-  const auto scope = "repository:" + repository_.path + ":" + (method == "PUT" ? "pull,push" : "pull");
+  const auto scope = scope_for(method);
   const bool may_use_http = repository_.loopback() || insecure(repository_.registry);
   auto delay = settings_.retry.delay;
   std::string problem;
@@ -323,40 +361,76 @@ HttpResponse RegistryClient::send(const std::string& method, const std::string& 
                                      " attempts: " + problem);
 }
 
-std::optional<Manifest> RegistryClient::get_manifest(const std::string& reference) {
-  const auto r = send("GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, "");
-  if (r.status == 404) return std::nullopt;
-  if (r.status != 200)
-    throw Error(Exit::step_failed, "reading " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") + reference +
-                                       " failed: " + registry_errors(r));
-  Manifest m;
-  m.bytes = r.body;
-  m.digest = sha256_digest(m.bytes);
-  if (reference.starts_with("sha256:") && m.digest != reference)
-    throw Error(Exit::verify_failed, repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
-  boost::system::error_code ec;
-  const auto v = json::parse(m.bytes, ec);
-  if (const auto* o = ec ? nullptr : v.if_object())
-    if (const auto* t = o->if_contains("mediaType"); t && t->is_string()) m.media_type = std::string(t->get_string());
-  if (m.media_type.empty()) m.media_type = trim(r.header("content-type").substr(0, r.header("content-type").find(';')));
-  return m;
+std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
+  std::vector<Call> calls;
+  for (const auto& reference : references)
+    calls.push_back({"GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, ""});
+  const auto responses = send_all(calls);
+  std::vector<std::optional<Manifest>> out;
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    const auto& reference = references[i];
+    const auto& r = responses[i];
+    if (r.status == 404) {
+      out.emplace_back();
+      continue;
+    }
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") + reference +
+                                         " failed: " + registry_errors(r));
+    Manifest m;
+    m.bytes = r.body;
+    m.digest = sha256_digest(m.bytes);
+    if (reference.starts_with("sha256:") && m.digest != reference)
+      throw Error(Exit::verify_failed, repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
+    boost::system::error_code ec;
+    const auto v = json::parse(m.bytes, ec);
+    if (const auto* o = ec ? nullptr : v.if_object())
+      if (const auto* t = o->if_contains("mediaType"); t && t->is_string()) m.media_type = std::string(t->get_string());
+    if (m.media_type.empty()) m.media_type = trim(r.header("content-type").substr(0, r.header("content-type").find(';')));
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
-std::string RegistryClient::get_blob(const std::string& digest) {
-  const auto r = send("GET", "/v2/" + repository_.path + "/blobs/" + digest, {}, "");
-  if (r.status != 200)
-    throw Error(Exit::step_failed, "reading blob " + digest + " of " + repository_.str() + " failed: " + registry_errors(r));
-  if (sha256_digest(r.body) != digest)
-    throw Error(Exit::verify_failed, "blob " + digest + " of " + repository_.str() + " was served with other content");
-  return r.body;
+std::optional<Manifest> RegistryClient::get_manifest(const std::string& reference) { return get_manifests({reference}).front(); }
+
+std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string>& digests) {
+  std::vector<Call> calls;
+  for (const auto& digest : digests) calls.push_back({"GET", "/v2/" + repository_.path + "/blobs/" + digest, {}, ""});
+  auto responses = send_all(calls);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    const auto& r = responses[i];
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading blob " + digests[i] + " of " + repository_.str() + " failed: " + registry_errors(r));
+    if (sha256_digest(r.body) != digests[i])
+      throw Error(Exit::verify_failed, "blob " + digests[i] + " of " + repository_.str() + " was served with other content");
+    out.push_back(std::move(responses[i].body));
+  }
+  return out;
+}
+
+std::string RegistryClient::get_blob(const std::string& digest) { return get_blobs({digest}).front(); }
+
+std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::string>& references, const std::string& media_type,
+                                                       const std::string& bytes) {
+  std::vector<Call> calls;
+  for (const auto& reference : references)
+    calls.push_back({"PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes});
+  const auto responses = send_all(calls);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    const auto& r = responses[i];
+    if (r.status / 100 != 2)
+      throw Error(Exit::step_failed, "publishing " + repository_.str() + (references[i].starts_with("sha256:") ? "@" : ":") +
+                                         references[i] + " failed: " + registry_errors(r));
+    out.push_back(r.header("docker-content-digest"));
+  }
+  return out;
 }
 
 std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes) {
-  const auto r = send("PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes);
-  if (r.status / 100 != 2)
-    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
-                                       reference + " failed: " + registry_errors(r));
-  return r.header("docker-content-digest");
+  return put_manifests({reference}, media_type, bytes).front();
 }
 
 RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner) {

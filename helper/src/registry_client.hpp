@@ -66,10 +66,27 @@ class RegistryClient {
   // PUT; returns the digest the registry reported, or "" when it reported none.
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
 
+  // The same for several at once: the requests go out together (once the first exchange with the
+  // registry has settled its scheme and authentication); answers in the order asked.
+  std::vector<std::optional<Manifest>> get_manifests(const std::vector<std::string>& references);
+  std::vector<std::string> get_blobs(const std::vector<std::string>& digests);
+  std::vector<std::string> put_manifests(const std::vector<std::string>& references, const std::string& media_type,
+                                         const std::string& bytes);
+
   std::string base_url() const;  // scheme://host[:port] as decided so far, for messages
 
  private:
+  struct Call {
+    std::string method, path;
+    Headers headers;
+    std::string body;
+  };
+  // One call with authentication, redirects and retries.
   HttpResponse send(const std::string& method, const std::string& path, Headers headers, const std::string& body);
+  // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
+  std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
+  std::string scope_for(const std::string& method) const;
+  bool authorize(HttpRequest& request, const std::string& scope);  // adds what the registry asked for; true if any
   Transport::Outcome send_once(const HttpRequest& request, const std::string& scope, bool to_registry, bool& credentials_sent);
   void authenticate(const std::vector<Challenge>& challenges, const std::string& scope);
   const std::optional<Credentials>& credentials();

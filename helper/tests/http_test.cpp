@@ -5,6 +5,8 @@
 #include <openssl/x509v3.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -73,9 +75,10 @@ class CountingServer {
     say_close,       // answers with `Connection: close` and closes
   };
 
-  // With `tls`, every connection is a TLS session with that certificate.
-  explicit CountingServer(Mode mode, const SelfSigned* tls = nullptr)
-      : mode_(mode), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  // With `tls`, every connection is a TLS session with that certificate. With `together` > 1, no
+  // request is answered before that many have arrived (or 5 s have passed): the answers say which.
+  explicit CountingServer(Mode mode, const SelfSigned* tls = nullptr, int together = 1)
+      : mode_(mode), together_(together), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     if (tls) {
       tls_.emplace(ssl::context::tls_server);
       tls_->use_certificate_chain_file(tls->cert.string());
@@ -129,8 +132,14 @@ class CountingServer {
       bhttp::request<bhttp::string_body> req;
       bhttp::read(stream, buffer, req, ec);
       if (ec) return;
-      ++requests_;
-      const auto body = std::string(req.target()) + " " + req.body();
+      std::string body = std::string(req.target()) + " " + req.body();
+      {
+        std::unique_lock lock(mutex_);
+        ++requests_;
+        arrived_.notify_all();
+        if (together_ > 1)
+          body = arrived_.wait_for(lock, std::chrono::seconds(5), [&] { return requests_ >= together_; }) ? "together" : "alone";
+      }
       if (req.method() == bhttp::verb::head) {  // the length of what a GET would get, no body
         bhttp::response<bhttp::empty_body> res{bhttp::status::ok, 11};
         res.content_length(body.size());
@@ -148,6 +157,9 @@ class CountingServer {
   }
 
   Mode mode_;
+  int together_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
   std::optional<ssl::context> tls_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -259,6 +271,32 @@ BOOST_AUTO_TEST_CASE(tls_sessions_are_kept_and_replaced_like_connections) {
   }
   BOOST_TEST(dropping.requests() == 3);
   BOOST_TEST(dropping.connections() == 3);
+}
+
+// send_all: the requests are in flight together (the server answers none before all have arrived),
+// each on a connection of its own, and the connections are kept for the next batch.
+BOOST_AUTO_TEST_CASE(a_batch_is_sent_concurrently_and_its_connections_kept) {
+  CountingServer server(CountingServer::Mode::keep_alive, nullptr, 3);
+  BeastTransport transport(std::chrono::seconds(10));
+  const std::vector<HttpRequest> batch{get(server, "/1"), get(server, "/2"), get(server, "/3")};
+  const auto first = transport.send_all(batch, {});
+  BOOST_REQUIRE(first.size() == 3u);
+  for (const auto& o : first) BOOST_TEST(body_of(o) == "together");
+  BOOST_TEST(server.connections() == 3);
+  const auto second = transport.send_all(batch, {});
+  for (const auto& o : second) BOOST_TEST(body_of(o) == "together");
+  BOOST_TEST(server.connections() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_answers_in_the_order_it_was_given) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  std::vector<HttpRequest> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(get(server, "/" + std::to_string(i)));
+  const auto out = transport.send_all(batch, {});
+  for (int i = 0; i < 6; ++i) BOOST_TEST(body_of(out[i]) == "/" + std::to_string(i) + " ");
+  BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
+  BOOST_TEST(server.connections() <= 6);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -295,6 +295,50 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_and_then_reported) {
   BOOST_TEST(what.find("failed after 3 attempts: connection refused") != std::string::npos);
 }
 
+// Batches: the first request settles the scheme and the authentication alone; the rest then go
+// together, with what the registry asked for, and come back in the order asked.
+BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_the_first_exchange_with_its_credentials) {
+  Client t;
+  t.registry.user = "ci";
+  t.registry.password = "pw";
+  t.registry.bearer = true;
+  t.credentials = Credentials{"ci", "pw", "test"};
+  const auto a = t.registry.put_image("team/hello", "linux", "amd64");
+  const auto b = t.registry.put_image("team/hello", "linux", "arm64");
+  auto client = t.make();
+  const auto got = client.get_manifests({b, "missing", a});
+  BOOST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(got[0]->digest == b);
+  BOOST_TEST(!got[1]);
+  BOOST_TEST(got[2]->digest == a);
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 1u);
+  BOOST_TEST(t.registry.count("GET", "/manifests/") == 4u);  // the first twice (401, then with the token)
+  // Tag PUTs need pull,push: the batch meets challenges, and each goes again alone with a token
+  // fetched once for that scope.
+  const auto digests = client.put_manifests({"x", "y"}, media::oci_index, "{}");
+  BOOST_TEST(digests.size() == 2u);
+  BOOST_TEST(t.registry.manifests.count("team/hello:x") == 1u);
+  BOOST_TEST(t.registry.manifests.count("team/hello:y") == 1u);
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 2u);
+  BOOST_TEST(client.get_manifests({}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_member_that_fails_is_retried_alone) {
+  Client t;
+  const auto a = t.registry.put_image("team/hello", "linux", "amd64");
+  const auto b = t.registry.put_image("team/hello", "linux", "arm64");
+  auto client = t.make();
+  BOOST_TEST(!client.get_manifest("settle"));
+  t.registry.drop_next = 1;  // the batch's first request meets a connection error
+  const auto got = client.get_manifests({a, b});
+  BOOST_TEST(got[0]->digest == a);
+  BOOST_TEST(got[1]->digest == b);
+  t.registry.fail_next = 1;  // and a 503
+  const auto blobs = client.get_blobs({config_digest_of(got[0]->bytes, "a"), config_digest_of(got[1]->bytes, "b")});
+  BOOST_TEST(blobs[0].find("amd64") != std::string::npos);
+  BOOST_TEST(blobs[1].find("arm64") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(blob_redirects_are_followed_without_credentials) {
   Client t;
   t.registry.user = "ci";

@@ -1,9 +1,11 @@
 // A loopback TCP proxy for reliability tests: it stands between engines and the registry and, on a
 // configurable share of connections, resets them, stalls them, or answers 503. Every fault it injects
-// is appended to --log, so a test can assert that each one was survived.
+// is appended to --log, so a test can assert that each one was survived. With --delay-ms it holds
+// every chunk it forwards that long, in each direction: a registry that far away (the benchmarks).
 //
 //   multiarch-fault-proxy --target 127.0.0.1:5000 --port-file F --log F
 //                         [--reset PCT] [--stall PCT] [--error PCT] [--stall-seconds N] [--seed N] [--port N]
+//                         [--delay-ms N]
 #include <boost/asio.hpp>
 #include <array>
 #include <atomic>
@@ -24,7 +26,7 @@ struct Options {
   std::string target_host = "127.0.0.1";
   unsigned short target_port = 0;
   std::string port_file, log_file;
-  int reset = 0, stall = 0, error = 0, stall_seconds = 5;
+  int reset = 0, stall = 0, error = 0, stall_seconds = 5, delay_ms = 0;
   unsigned seed = 1;
   unsigned short port = 0;  // 0: a free port chosen by the kernel
 };
@@ -35,12 +37,13 @@ void log_fault(const Options& o, const std::string& kind, const std::string& req
   std::ofstream(o.log_file, std::ios::app) << kind << " " << request_line << "\n";
 }
 
-void pipe(tcp::socket& from, tcp::socket& to) {
+void pipe(tcp::socket& from, tcp::socket& to, int delay_ms) {
   std::array<char, 65536> buf;
   boost::system::error_code ec;
   while (true) {
     const auto n = from.read_some(asio::buffer(buf), ec);
     if (ec || n == 0) break;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     asio::write(to, asio::buffer(buf.data(), n), ec);
     if (ec) break;
   }
@@ -53,9 +56,11 @@ void forward(tcp::socket& client, asio::streambuf& head, const Options& o) {
   tcp::socket upstream(io);
   upstream.connect({asio::ip::make_address(o.target_host), o.target_port}, ec);
   if (ec) return;
+  // The head, read before forwarding began, is held like any other chunk.
+  if (o.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.delay_ms));
   asio::write(upstream, head.data(), ec);
-  std::thread back([&] { pipe(upstream, client); });
-  pipe(client, upstream);
+  std::thread back([&] { pipe(upstream, client, o.delay_ms); });
+  pipe(client, upstream, o.delay_ms);
   back.join();
 }
 
@@ -115,6 +120,7 @@ int main(int argc, char** argv) {
     else if (k == "--stall-seconds") o.stall_seconds = std::stoi(v);
     else if (k == "--seed") o.seed = static_cast<unsigned>(std::stoul(v));
     else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--delay-ms") o.delay_ms = std::stoi(v);
     else {
       std::cerr << "fault-proxy: unknown option " << k << "\n";
       return 2;
@@ -122,7 +128,7 @@ int main(int argc, char** argv) {
   }
   if (o.target_port == 0 || o.port_file.empty() || o.log_file.empty()) {
     std::cerr << "usage: multiarch-fault-proxy --target HOST:PORT --port-file F --log F [--reset PCT] [--stall PCT] "
-                 "[--error PCT] [--stall-seconds N] [--seed N]\n";
+                 "[--error PCT] [--stall-seconds N] [--seed N] [--port N] [--delay-ms N]\n";
     return 2;
   }
   asio::io_context io;
