@@ -16,11 +16,8 @@ namespace {
 // A script that counts its runs in `counter` and fails (printing `failure`) until run `succeed_on`.
 std::filesystem::path flaky(const mai::test::TempDir& dir, int succeed_on, const std::string& failure) {
   const auto counter = dir.path() / "runs";
-  const auto script = dir.file("flaky", "#!/bin/sh\necho run >>'" + counter.string() + "'\n" +
-                                            "[ $(wc -l <'" + counter.string() + "') -ge " + std::to_string(succeed_on) +
-                                            " ] && exit 0\necho '" + failure + "' >&2\nexit 1\n");
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-  return script;
+  return dir.script("flaky", "echo run >>'" + counter.string() + "'\n" + "[ $(wc -l <'" + counter.string() + "') -ge " +
+                                 std::to_string(succeed_on) + " ] && exit 0\necho '" + failure + "' >&2\nexit 1\n");
 }
 
 std::size_t runs(const mai::test::TempDir& dir) {
@@ -70,8 +67,7 @@ BOOST_AUTO_TEST_CASE(commands_that_do_not_talk_to_a_registry_run_once) {
 
 BOOST_AUTO_TEST_CASE(a_registry_command_that_stalls_is_stopped_at_the_timeout) {
   mai::test::TempDir dir;
-  const auto script = dir.file("stall", "#!/bin/sh\nsleep 30\n");
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto script = dir.script("stall", "sleep 30\n");
   ProcessRunner runner("[t]", {1, std::chrono::milliseconds(10), std::chrono::seconds(1)});
   Command c{{script.string()}};
   c.registry = true;
@@ -97,8 +93,7 @@ BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
 // itself; more input than a pipe holds makes the write meet the closed pipe every time.
 BOOST_AUTO_TEST_CASE(a_child_that_ignores_its_input_is_an_ordinary_failure) {
   mai::test::TempDir dir;
-  const auto script = dir.file("refuse", "#!/bin/sh\necho 'credentials not found'\nexit 1\n");
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto script = dir.script("refuse", "echo 'credentials not found'\nexit 1\n");
   ProcessRunner runner("[t]");
   Command c{{script.string()}};
   c.input = std::string(1 << 20, 'x');
@@ -110,8 +105,7 @@ BOOST_AUTO_TEST_CASE(a_child_that_ignores_its_input_is_an_ordinary_failure) {
 // Children get SIGPIPE's default back: `producer | head` in an engine's scripts must still end.
 BOOST_AUTO_TEST_CASE(children_do_not_inherit_an_ignored_sigpipe) {
   mai::test::TempDir dir;
-  const auto script = dir.file("mask", "#!/bin/sh\nsed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status\n");
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto script = dir.script("mask", "sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status\n");
   ProcessRunner runner("[t]");
   const auto r = runner.run({{script.string()}}, Output::capture);
   BOOST_REQUIRE(r.ok());

@@ -111,10 +111,7 @@ BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
   mai::test::TempDir dir;
   const auto bin = dir.path() / "bin";
   std::filesystem::create_directories(bin);
-  auto helper = [&](const std::string& name, const std::string& body) {
-    const auto path = dir.file("bin/docker-credential-" + name, "#!/bin/sh\n" + body);
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-  };
+  auto helper = [&](const std::string& name, const std::string& body) { dir.script("bin/docker-credential-" + name, body); };
   helper("fake", "[ \"$1\" = get ] || exit 9\nread -r server\necho \"$server\" >>\"" + (dir.path() / "asked").string() +
                      "\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"u-%s\",\"Secret\":\"s3cret\"}' \"$server\" \"$server\"\n");
   helper("empty", "echo 'credentials not found in native keychain'; exit 1\n");

@@ -30,6 +30,12 @@ class TempDir {
     std::ofstream(p) << content;
     return p;
   }
+  // An executable shell script with `body` after its #! line.
+  std::filesystem::path script(const std::string& relative, const std::string& body) const {
+    const auto p = file(relative, "#!/bin/sh\n" + body);
+    std::filesystem::permissions(p, std::filesystem::perms::owner_all);
+    return p;
+  }
 
  private:
   std::filesystem::path path_;
