@@ -106,7 +106,7 @@ class BeastTransport final : public Transport {
   Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
   std::vector<Outcome> send_all(const std::vector<HttpRequest>& requests, const TlsSettings& tls) override;
 
-  struct Connection;
+  struct Connection;  // public only so that the .cpp's connecting coroutines can name it
 
  private:
   struct Contexts;                   // TLS contexts, one per distinct TlsSettings, made once

@@ -22,6 +22,13 @@ struct Client {
   std::vector<std::string> logged;
   RegistrySettings settings;
   Client() { settings.retry = RetryPolicy{3, std::chrono::milliseconds(0), std::chrono::seconds(5)}; }
+  // The registry asks for ci:pw (Basic, or Bearer through its token service) and the client has them.
+  void log_in(bool bearer = false) {
+    registry.user = "ci";
+    registry.password = "pw";
+    registry.bearer = bearer;
+    credentials = Credentials{"ci", "pw", "test"};
+  }
   RegistryClient make(const std::string& repository = "registry.test/team/hello") {
     return RegistryClient(parse_repository(repository), settings, registry,
                           [this] { return ++asked, credentials; },
@@ -201,9 +208,7 @@ BOOST_AUTO_TEST_CASE(manifests_are_negotiated_and_hashed_by_the_client) {
 
 BOOST_AUTO_TEST_CASE(basic_auth_is_sent_after_the_challenge_and_then_up_front) {
   Client t;
-  t.registry.user = "ci";
-  t.registry.password = "pw";
-  t.credentials = Credentials{"ci", "pw", "test"};
+  t.log_in();
   t.registry.put_image("team/hello", "linux", "amd64");
   auto client = t.make();
   BOOST_TEST(!client.get_manifest("latest"));
@@ -215,10 +220,7 @@ BOOST_AUTO_TEST_CASE(basic_auth_is_sent_after_the_challenge_and_then_up_front) {
 
 BOOST_AUTO_TEST_CASE(bearer_tokens_are_fetched_per_scope_and_cached) {
   Client t;
-  t.registry.user = "ci";
-  t.registry.password = "pw";
-  t.registry.bearer = true;
-  t.credentials = Credentials{"ci", "pw", "test"};
+  t.log_in(true);
   auto client = t.make();
   BOOST_TEST(!client.get_manifest("a"));
   BOOST_TEST(!client.get_manifest("b"));
@@ -296,10 +298,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_and_then_reported) {
 // together, with what the registry asked for, and come back in the order asked.
 BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_the_first_exchange_with_its_credentials) {
   Client t;
-  t.registry.user = "ci";
-  t.registry.password = "pw";
-  t.registry.bearer = true;
-  t.credentials = Credentials{"ci", "pw", "test"};
+  t.log_in(true);
   const auto a = t.registry.put_image("team/hello", "linux", "amd64");
   const auto b = t.registry.put_image("team/hello", "linux", "arm64");
   auto client = t.make();
@@ -338,9 +337,7 @@ BOOST_AUTO_TEST_CASE(a_batch_member_that_fails_is_retried_alone) {
 
 BOOST_AUTO_TEST_CASE(blob_redirects_are_followed_without_credentials) {
   Client t;
-  t.registry.user = "ci";
-  t.registry.password = "pw";
-  t.credentials = Credentials{"ci", "pw", "test"};
+  t.log_in();
   t.registry.redirect_blobs_to = "https://storage.test";
   const auto digest = t.registry.put_blob("{\"os\":\"linux\"}");
   auto client = t.make();
