@@ -490,8 +490,10 @@ function(_multiarch_stage name platform helper out stamp targets)
   set(runtime ${ARGN})
   set(files "")
   foreach(target IN LISTS targets)
+    # The run path the file gets in the image is the one `cmake --install` would give it.
     list(APPEND files "$<IF:$<STREQUAL:$<TARGET_PROPERTY:${target},TYPE>,EXECUTABLE>,--executable,--library>"
-                      "$<TARGET_FILE:${target}>")
+                      "$<TARGET_FILE:${target}>"
+                      --install-rpath "$<TARGET_FILE_NAME:${target}>:$<JOIN:$<TARGET_PROPERTY:${target},INSTALL_RPATH>,:>")
   endforeach()
   set(runtime_dirs "")
   if(runtime)

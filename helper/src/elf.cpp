@@ -1,6 +1,6 @@
 #include "elf.hpp"
 
-#include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -11,34 +11,42 @@ namespace mai {
 namespace {
 
 constexpr std::uint32_t PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
-constexpr std::int64_t DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5, DT_RPATH = 15, DT_RUNPATH = 29;
+constexpr std::int64_t DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5, DT_SONAME = 14, DT_RPATH = 15, DT_RUNPATH = 29;
+constexpr std::uint64_t PN_XNUM = 0xffff;
 
-class Reader {
+// The file's bytes in its byte order and word size. Every access is bounds-checked without
+// arithmetic that could wrap: offsets come from the file itself.
+class Image {
  public:
-  Reader(std::string bytes, bool big_endian, bool wide, std::string what)
-      : bytes_(std::move(bytes)), big_(big_endian), wide_(wide), what_(std::move(what)) {}
+  Image(const std::string& bytes, bool big_endian, bool wide, const std::string& what)
+      : bytes_(bytes), big_(big_endian), wide_(wide), what_(what) {}
 
+  bool fits(std::uint64_t offset, std::uint64_t size) const { return offset <= bytes_.size() && size <= bytes_.size() - offset; }
   std::uint64_t uint(std::uint64_t offset, int size) const {
-    if (offset + size > bytes_.size()) throw Error(Exit::invalid_input, what_ + " is a truncated ELF file");
+    if (!fits(offset, static_cast<std::uint64_t>(size))) throw bad("is a truncated ELF file (an offset points past its end)");
     std::uint64_t v = 0;
-    for (int i = 0; i < size; ++i) {
-      const auto byte = static_cast<unsigned char>(bytes_[offset + (big_ ? i : size - 1 - i)]);
-      v = (v << 8) | byte;
-    }
+    for (int i = 0; i < size; ++i) v = (v << 8) | static_cast<unsigned char>(bytes_[offset + (big_ ? i : size - 1 - i)]);
     return v;
   }
   std::uint64_t word(std::uint64_t offset) const { return uint(offset, wide_ ? 8 : 4); }  // Addr, Off, Xword
   std::string string_at(std::uint64_t offset) const {
-    if (offset >= bytes_.size()) throw Error(Exit::invalid_input, what_ + " has a string outside the file");
+    if (offset >= bytes_.size()) throw bad("has a string outside the file");
     const auto end = bytes_.find('\0', offset);
-    return bytes_.substr(offset, end == std::string::npos ? std::string::npos : end - offset);
+    if (end == std::string::npos) throw bad("has a string without its terminating NUL");
+    return bytes_.substr(offset, end - offset);
+  }
+  // `base + add`, refused when it would wrap or leave the file.
+  std::uint64_t offset(std::uint64_t base, std::uint64_t add) const {
+    if (add > bytes_.size() || base > bytes_.size() - add) throw bad("has an offset outside the file");
+    return base + add;
   }
   bool wide() const { return wide_; }
+  Error bad(const std::string& why) const { return Error(Exit::invalid_input, what_ + " " + why); }
 
  private:
-  std::string bytes_;
+  const std::string& bytes_;
   bool big_, wide_;
-  std::string what_;
+  const std::string& what_;
 };
 
 struct Segment {
@@ -46,28 +54,37 @@ struct Segment {
   std::uint64_t offset, vaddr, filesz;
 };
 
+void put_uint(std::string& bytes, std::uint64_t offset, int size, std::uint64_t v, bool big) {
+  for (int i = 0; i < size; ++i) bytes[offset + (big ? size - 1 - i : i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
 }  // namespace
 
-std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(Exit::invalid_input, "cannot read " + file.string());
-  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& what) {
   if (bytes.size() < 16 || std::memcmp(bytes.data(), "\x7f" "ELF", 4) != 0) return std::nullopt;
   ElfInfo info;
   info.elf_class = static_cast<unsigned char>(bytes[4]);
   const int data = static_cast<unsigned char>(bytes[5]);
   if ((info.elf_class != 1 && info.elf_class != 2) || (data != 1 && data != 2))
-    throw Error(Exit::invalid_input, file.string() + " has an unknown ELF class or byte order");
-  const Reader r(std::move(bytes), data == 2, info.elf_class == 2, file.string());
+    throw Error(Exit::invalid_input, what + " has an unknown ELF class or byte order");
+  const Image r(bytes, data == 2, info.elf_class == 2, what);
   const bool wide = r.wide();
   info.machine = static_cast<int>(r.uint(18, 2));
   const auto phoff = r.word(wide ? 32 : 28);
   const auto phentsize = r.uint(wide ? 54 : 42, 2);
-  const auto phnum = r.uint(wide ? 56 : 44, 2);
+  std::uint64_t phnum = r.uint(wide ? 56 : 44, 2);
+  if (phnum == PN_XNUM) {  // more program headers than e_phnum holds: the count is section 0's sh_info
+    const auto shoff = r.word(wide ? 40 : 32);
+    phnum = r.uint(r.offset(shoff, wide ? 44 : 28), 4);
+  }
+  const std::uint64_t min_phentsize = wide ? 56 : 32;
+  if (phnum > 0 && phentsize < min_phentsize) throw r.bad("has program headers smaller than the ELF format's");
 
   std::vector<Segment> segments;
   for (std::uint64_t i = 0; i < phnum; ++i) {
-    const auto p = phoff + i * phentsize;
+    // Each header must lie in the file: a count past the file's end stops here, not after 4 billion reads.
+    if (i > bytes.size() / phentsize) throw r.bad("states more program headers than the file holds");
+    const auto p = r.offset(phoff, i * phentsize);
     Segment s{static_cast<std::uint32_t>(r.uint(p, 4)), 0, 0, 0};
     s.offset = wide ? r.word(p + 8) : r.word(p + 4);
     s.vaddr = wide ? r.word(p + 16) : r.word(p + 8);
@@ -76,33 +93,60 @@ std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
   }
   auto file_offset = [&](std::uint64_t vaddr) -> std::uint64_t {
     for (const auto& s : segments)
-      if (s.type == PT_LOAD && vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) return vaddr - s.vaddr + s.offset;
-    throw Error(Exit::invalid_input, file.string() + ": the dynamic string table lies outside every loaded segment");
+      if (s.type == PT_LOAD && vaddr >= s.vaddr && vaddr - s.vaddr < s.filesz) return r.offset(s.offset, vaddr - s.vaddr);
+    throw r.bad("has its dynamic string table outside every loaded segment");
   };
 
   for (const auto& s : segments) {
     if (s.type == PT_INTERP) info.interpreter = r.string_at(s.offset);
     if (s.type != PT_DYNAMIC) continue;
-    const int entry = wide ? 16 : 8;
-    std::vector<std::pair<std::int64_t, std::uint64_t>> dynamic;
+    if (!r.fits(s.offset, s.filesz)) throw r.bad("has a dynamic segment outside the file");
+    const std::uint64_t entry = wide ? 16 : 8;
+    struct Dyn {
+      std::int64_t tag;
+      std::uint64_t value, at;
+    };
+    std::vector<Dyn> dynamic;
     std::uint64_t strtab = 0;
-    for (std::uint64_t off = s.offset; off + entry <= s.offset + s.filesz; off += entry) {
+    bool has_strtab = false;
+    for (std::uint64_t at = 0; at < s.filesz && entry <= s.filesz - at; at += entry) {
+      const auto off = s.offset + at;
       const auto tag = static_cast<std::int64_t>(r.word(off));
       const auto value = r.word(off + entry / 2);
-      if (tag == DT_NULL) break;
-      if (tag == DT_STRTAB) strtab = file_offset(value);
-      dynamic.emplace_back(tag, value);
+      if (tag == DT_NULL) {
+        info.dynamic_end = off + entry;
+        break;
+      }
+      if (tag == DT_STRTAB) {
+        strtab = file_offset(value);
+        has_strtab = true;
+      }
+      dynamic.push_back({tag, value, off});
     }
+    if (info.dynamic_end == 0) throw r.bad("has a dynamic array without its DT_NULL end");
+    auto string = [&](const Dyn& d) {
+      if (!has_strtab) throw r.bad("has dynamic strings but no DT_STRTAB");
+      return r.offset(strtab, d.value);
+    };
     std::string runpath, rpath;
-    for (const auto& [tag, value] : dynamic) {
-      if (tag == DT_NEEDED) info.needed.push_back(r.string_at(strtab + value));
-      if (tag == DT_RUNPATH) runpath = r.string_at(strtab + value);
-      if (tag == DT_RPATH) rpath = r.string_at(strtab + value);
+    for (const auto& d : dynamic) {
+      if (d.tag == DT_NEEDED || d.tag == DT_SONAME) {
+        const auto at = string(d);
+        info.other_strings.push_back(at);
+        if (d.tag == DT_NEEDED) info.needed.push_back(r.string_at(at));
+        else info.soname = r.string_at(at);
+      }
+      if (d.tag == DT_RUNPATH || d.tag == DT_RPATH) {
+        const auto at = string(d);
+        auto text = r.string_at(at);
+        info.run_paths.push_back({d.at, at, text.size()});
+        (d.tag == DT_RUNPATH ? runpath : rpath) = std::move(text);
+      }
     }
     // The loader ignores DT_RPATH when DT_RUNPATH is present.
     const auto& path = runpath.empty() ? rpath : runpath;
     std::size_t start = 0;
-    while (start <= path.size() && !path.empty()) {
+    while (!path.empty()) {
       const auto colon = path.find(':', start);
       auto dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
       if (!dir.empty()) info.search_path.push_back(dir);
@@ -111,6 +155,55 @@ std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
     }
   }
   return info;
+}
+
+std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  // The magic first: a large data file is not read whole to learn that it is not ELF.
+  char magic[4] = {};
+  if (!in.read(magic, 4) || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return std::nullopt;
+  in.seekg(0);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  return parse_elf(bytes, file.string());
+}
+
+std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what) {
+  if (info.run_paths.empty()) return bytes;  // nothing to replace; the file never had a run path
+  const bool big = static_cast<unsigned char>(bytes.at(5)) == 2;
+  const int word = info.elf_class == 2 ? 8 : 4;
+  // A string shared with DT_NEEDED or DT_SONAME (linkers merge string tails) is not zeroed.
+  auto shared = [&](const ElfInfo::RunPath& p) {
+    return std::any_of(info.other_strings.begin(), info.other_strings.end(),
+                       [&](std::uint64_t s) { return s >= p.string && s <= p.string + p.length; });
+  };
+  if (!run_path.empty()) {
+    for (const auto& p : info.run_paths) {
+      if (run_path.size() > p.length)
+        throw Error(Exit::invalid_input, what + ": its INSTALL_RPATH `" + run_path + "` (" + std::to_string(run_path.size()) +
+                                             " bytes) is longer than the run path it was linked with (" +
+                                             std::to_string(p.length) + " bytes), so it cannot be written in place; "
+                                             "let CMake link it (it pads the build-tree RUNPATH for this) or shorten it");
+      if (shared(p)) throw Error(Exit::invalid_input, what + ": its run path shares bytes with another dynamic string");
+      std::copy(run_path.begin(), run_path.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p.string));
+      std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string + run_path.size()), p.length - run_path.size(), '\0');
+    }
+    return bytes;
+  }
+  // Removed: later entries move up over each run-path entry, DT_NULL included, and the freed last
+  // slot becomes a second DT_NULL. Entries are removed from the last one back, so offsets hold.
+  auto entries = info.run_paths;
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.entry > b.entry; });
+  const auto entry_size = static_cast<std::uint64_t>(2 * word);
+  for (const auto& p : entries) {
+    const auto from = p.entry + entry_size;
+    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(info.dynamic_end),
+              bytes.begin() + static_cast<std::ptrdiff_t>(p.entry));
+    put_uint(bytes, info.dynamic_end - entry_size, word, DT_NULL, big);
+    put_uint(bytes, info.dynamic_end - entry_size + word, word, 0, big);
+    if (!shared(p)) std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string), p.length, '\0');
+  }
+  return bytes;
 }
 
 std::string elf_machine_name(int machine) {

@@ -1,8 +1,10 @@
 // What staging needs to know of an ELF file: its machine, the libraries it needs, where it looks for
 // them, and its program interpreter. Read from the program headers, for 32- and 64-bit files of
-// either byte order, so a host helper can read any target's binaries.
+// either byte order, so a host helper can read any target's binaries. Every offset a file states is
+// checked against its size before it is read: a hostile file is an error, never a read out of bounds.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -14,13 +16,33 @@ struct ElfInfo {
   int elf_class = 0;  // 1: 32-bit, 2: 64-bit
   int machine = 0;    // e_machine (62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V, 21 PPC64, 22 S390)
   std::vector<std::string> needed;       // DT_NEEDED, in order
+  std::string soname;                    // DT_SONAME, "" when none
   std::vector<std::string> search_path;  // DT_RUNPATH, else DT_RPATH, split on ':'
   std::string interpreter;               // PT_INTERP, "" for static files and libraries
   bool compatible(const ElfInfo& other) const { return elf_class == other.elf_class && machine == other.machine; }
+
+  // Where the file keeps its run paths, for with_run_path().
+  struct RunPath {
+    std::uint64_t entry;   // file offset of the DT_RUNPATH/DT_RPATH entry in the dynamic array
+    std::uint64_t string;  // file offset of its string
+    std::size_t length;    // the string's length, without its NUL
+  };
+  std::vector<RunPath> run_paths;
+  std::uint64_t dynamic_end = 0;              // file offset just past the dynamic array's DT_NULL
+  std::vector<std::uint64_t> other_strings;   // file offsets of the other dynamic strings in use
 };
 
 // nullopt when the file is not ELF; throws Error(invalid_input) for a truncated or malformed one.
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file);
+// The same for a file already in memory; `what` names it in errors.
+std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& what);
+
+// `bytes` (the file `info` was read from) with its run path set to `run_path`, as `cmake --install`
+// does: written over the old string when it fits (NUL-padded), or, when `run_path` is empty, the
+// DT_RUNPATH/DT_RPATH entries removed from the dynamic array and their strings zeroed. Every other
+// byte stays as it was. Throws Error(invalid_input) naming `what` when `run_path` is longer than
+// the space the file has for it.
+std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what);
 
 // "x86-64", "AArch64", "ARM", ... as readelf names them; "machine <n>" otherwise.
 std::string elf_machine_name(int machine);

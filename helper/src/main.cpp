@@ -142,11 +142,11 @@ const std::vector<Subcommand>& subcommands() {
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
-       "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... [--project-dir D]... "
-       "[--runtime-dir D]...",
+       "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
+       "[--install-rpath NAME:PATH]... [--project-dir D]... [--runtime-dir D]...",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
        "the C/C++ runtime and loader too",
-       {"name", "platform", "out", "stamp", "executable", "library", "project-dir", "runtime-dir"},
+       {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "runtime-dir"},
        [](const Args& a) {
          StageRequest r;
          r.platform = parse_platform(a.one("platform"));
@@ -154,6 +154,7 @@ const std::vector<Subcommand>& subcommands() {
          r.stamp = a.one("stamp");
          for (const auto& f : a.all("executable")) r.executables.emplace_back(f);
          for (const auto& f : a.all("library")) r.libraries.emplace_back(f);
+         r.install_rpaths = a.all("install-rpath");
          for (const auto& d : a.all("project-dir")) r.project_dirs.emplace_back(d);
          for (const auto& d : a.all("runtime-dir")) r.runtime_dirs.emplace_back(d);
          r.runtime = !r.runtime_dirs.empty();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "context.hpp"
@@ -30,11 +31,12 @@ bool under(const fs::path& file, const fs::path& dir) {
   return f.starts_with(d);
 }
 
-// Writes `source`'s content to `dest` unless it is already there; keeps the mode's execute bits.
-bool sync_file(const fs::path& source, const fs::path& dest) {
-  const auto content = read_bytes(source);
+// Writes `content` (from `source`) to `dest` unless it is already there; keeps the source's execute bits.
+bool sync_file(const fs::path& source, const std::string& content, const fs::path& dest) {
   std::error_code ec;
-  if (fs::is_regular_file(dest, ec) && fs::file_size(dest, ec) == content.size() && read_bytes(dest) == content) return false;
+  if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec)) && fs::file_size(dest, ec) == content.size() &&
+      read_bytes(dest) == content)
+    return false;
   fs::create_directories(dest.parent_path());
   write_file_atomically(dest, content);
   fs::permissions(dest, fs::status(source).permissions() | fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
@@ -76,7 +78,11 @@ std::pair<int, int> expected_elf(const Platform& p) {
 
 std::vector<std::string> stage_step(const StageRequest& r) {
   const auto [machine, elf_class] = expected_elf(r.platform);
-  std::map<std::string, fs::path> staged;  // relative destination -> source
+  struct Staged {
+    fs::path source;
+    std::optional<std::string> run_path;  // set: the file's run path becomes this ("" removes it)
+  };
+  std::map<std::string, Staged> staged;  // relative destination -> source
   std::deque<std::pair<fs::path, ElfInfo>> queue;
   std::set<std::string> seen;
 
@@ -89,12 +95,22 @@ std::vector<std::string> stage_step(const StageRequest& r) {
                                            " (" + elf_machine_name(machine) + "): check its TOOLCHAINS entry");
     return *info;
   };
-  auto add = [&](const fs::path& file, const std::string& dest) {
+  // Every destination stays inside the stage: names come from the binaries themselves.
+  auto add = [&](const fs::path& file, const std::string& dest, std::optional<std::string> run_path) {
+    const auto normal = fs::path(dest).lexically_normal();
+    if (dest.empty() || normal.is_absolute() || normal.empty() || *normal.begin() == "..")
+      throw Error(Exit::invalid_input, "staging " + file.string() + " would write " + dest + ", outside " + r.out.string());
     const auto info = check(file);
-    if (staged.emplace(dest, file).second) queue.emplace_back(file, info);
+    if (staged.emplace(normal.generic_string(), Staged{file, std::move(run_path)}).second) queue.emplace_back(file, info);
   };
-  for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string());
-  for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string());
+  auto install_rpath = [&](const fs::path& file) {
+    const auto name = file.filename().string() + ":";
+    for (const auto& entry : r.install_rpaths)
+      if (entry.starts_with(name)) return entry.substr(name.size());
+    return std::string();
+  };
+  for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string(), install_rpath(e));
+  for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string(), install_rpath(l));
 
   // Needed libraries, breadth first: the project's through RUNPATH/RPATH, the runtime's with RUNTIME.
   std::string unresolved;
@@ -102,13 +118,20 @@ std::vector<std::string> stage_step(const StageRequest& r) {
     const auto [file, info] = queue.front();
     queue.pop_front();
     if (r.runtime && !info.interpreter.empty() && seen.insert("interp:" + info.interpreter).second) {
-      const auto name = fs::path(info.interpreter).filename();
+      const fs::path interpreter(info.interpreter);
+      if (!interpreter.is_absolute() || interpreter.lexically_normal() != interpreter || !interpreter.has_filename())
+        throw Error(Exit::invalid_input, file.string() + " names the program interpreter `" + info.interpreter +
+                                             "` (PT_INTERP), which is not an absolute, normal path: refused");
+      const auto name = interpreter.filename();
       auto found = std::find_if(r.runtime_dirs.begin(), r.runtime_dirs.end(), [&](const fs::path& d) { return fs::exists(d / name); });
       if (found == r.runtime_dirs.end()) unresolved += "\n  the loader " + info.interpreter + " (needed by " + file.filename().string() + ")";
-      else add(*found / name, fs::path(info.interpreter).relative_path().generic_string());
+      else add(*found / name, interpreter.relative_path().generic_string(), std::nullopt);
     }
     for (const auto& needed : info.needed) {
       if (!seen.insert(needed).second) continue;
+      if (needed.empty() || needed.find('/') != std::string::npos || needed == "." || needed == "..")
+        throw Error(Exit::invalid_input, file.string() + " needs `" + needed + "` (DT_NEEDED), which is not a plain file name: " +
+                                             "staging places libraries by name and refuses paths (link the library by its SONAME)");
       std::vector<fs::path> dirs;
       for (auto dir : info.search_path) {
         if (const auto o = dir.find("$ORIGIN"); o != std::string::npos) dir.replace(o, 7, file.parent_path().string());
@@ -128,8 +151,8 @@ std::vector<std::string> stage_step(const StageRequest& r) {
         }
       }
       const bool project = hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
-      if (project) add(*hit, "usr/lib/" + needed);
-      else if (r.runtime && hit) add(*hit, "lib/" + needed);
+      if (project) add(*hit, "usr/lib/" + needed, std::string());
+      else if (r.runtime && hit) add(*hit, "lib/" + needed, std::nullopt);
       else if (r.runtime) unresolved += "\n  " + needed + " (needed by " + file.filename().string() + ")";
       // Otherwise a system library: the base image provides it.
     }
@@ -139,9 +162,14 @@ std::vector<std::string> stage_step(const StageRequest& r) {
 
   std::set<std::string> keep;
   bool changed = false;
-  for (const auto& [dest, source] : staged) {
+  for (const auto& [dest, file] : staged) {
     keep.insert(dest);
-    changed |= sync_file(source, r.out / dest);
+    auto content = read_bytes(file.source);
+    if (file.run_path) {
+      if (const auto info = parse_elf(content, file.source.string()))
+        content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());
+    }
+    changed |= sync_file(file.source, content, r.out / dest);
   }
   changed |= prune(r.out, keep);
   std::error_code ec;

@@ -1,5 +1,9 @@
+#include <sys/stat.h>
+
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <thread>
 
 #include "elf.hpp"
 #include "error.hpp"
@@ -7,6 +11,8 @@
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::code_of;
+using mai::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -48,6 +54,68 @@ std::string big_endian_elf32() {
   return f;
 }
 
+// An ELF file made to order: PT_LOAD over the whole file (mapped at 0x1000), PT_DYNAMIC with
+// DT_STRTAB, DT_NEEDED..., DT_SONAME and DT_RUNPATH when given, PT_INTERP when given. Fields can be
+// overwritten afterwards (`put`) to make it hostile.
+struct ElfBuilder {
+  bool wide = true, big = false;
+  int machine = 62;
+  std::vector<std::string> needed;
+  std::string soname, runpath, interpreter;
+  std::string bytes;
+
+  void put(std::size_t at, std::uint64_t v, int size) {
+    for (int i = 0; i < size; ++i) bytes[at + (big ? size - 1 - i : i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  std::size_t word() const { return wide ? 8 : 4; }
+  std::size_t phoff() const { return wide ? 64 : 52; }
+  static constexpr std::size_t dynamic_at = 0x100, strings_at = 0x200, interp_at = 0x300, size = 0x400;
+
+  ElfBuilder& build() {
+    bytes.assign(size, '\0');
+    bytes.replace(0, 4, "\x7f" "ELF");
+    bytes[4] = wide ? 2 : 1;
+    bytes[5] = big ? 2 : 1;
+    bytes[6] = 1;
+    put(16, 3, 2);  // ET_DYN
+    put(18, static_cast<std::uint64_t>(machine), 2);
+    put(wide ? 32 : 28, phoff(), static_cast<int>(word()));
+    put(wide ? 54 : 42, wide ? 56 : 32, 2);
+    const int count = interpreter.empty() ? 2 : 3;
+    put(wide ? 56 : 44, static_cast<std::uint64_t>(count), 2);
+    phdr(0, 1, 0, size);
+    phdr(1, 2, dynamic_at, 0x100);
+    if (!interpreter.empty()) {
+      phdr(2, 3, interp_at, interpreter.size() + 1);
+      bytes.replace(interp_at, interpreter.size(), interpreter);
+    }
+    std::string strings(1, '\0');
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> dyn{{5, 0x1000 + strings_at}};
+    auto add = [&](std::uint64_t tag, const std::string& text) {
+      dyn.emplace_back(tag, strings.size());
+      strings += text + '\0';
+    };
+    for (const auto& n : needed) add(1, n);
+    if (!soname.empty()) add(14, soname);
+    if (!runpath.empty()) add(29, runpath);
+    dyn.emplace_back(0, 0);
+    bytes.replace(strings_at, strings.size(), strings);
+    for (std::size_t i = 0; i < dyn.size(); ++i) {
+      put(dynamic_at + i * 2 * word(), dyn[i].first, static_cast<int>(word()));
+      put(dynamic_at + i * 2 * word() + word(), dyn[i].second, static_cast<int>(word()));
+    }
+    return *this;
+  }
+  void phdr(int i, std::uint32_t type, std::uint64_t offset, std::uint64_t filesz) {
+    const auto p = phoff() + static_cast<std::size_t>(i) * (wide ? 56 : 32);
+    const int w = static_cast<int>(word());
+    put(p, type, 4);
+    put(p + (wide ? 8 : 4), offset, w);
+    put(p + (wide ? 16 : 8), 0x1000 + offset, w);
+    put(p + (wide ? 32 : 16), filesz, w);
+  }
+};
+
 std::filesystem::path self() { return fs::read_symlink("/proc/self/exe"); }
 
 }  // namespace
@@ -81,6 +149,99 @@ BOOST_AUTO_TEST_CASE(non_elf_is_none_and_truncated_elf_is_an_error) {
   BOOST_TEST(!read_elf(dir.file("script", "#!/bin/sh\necho hi\n")));
   const auto truncated = dir.file("cut", big_endian_elf32().substr(0, 0x40));
   BOOST_CHECK_THROW(read_elf(truncated), Error);
+}
+
+
+BOOST_AUTO_TEST_CASE(offsets_that_wrap_around_are_refused_not_read) {
+  // e_phoff = 2^64 - 2: `offset + size` wrapped to a small number and the read went before the buffer.
+  auto elf = ElfBuilder{}.build();
+  elf.put(32, 0xfffffffffffffffeULL, 8);
+  BOOST_TEST((code_of([&] { parse_elf(elf.bytes, "phoff"); }) == Exit::invalid_input));
+  // A DT_NEEDED string offset far past the end.
+  auto needed = ElfBuilder{};
+  needed.needed = {"libx.so"};
+  needed.build();
+  needed.put(ElfBuilder::dynamic_at + 16 + 8, 0xfffffffffffffff0ULL, 8);
+  BOOST_TEST((code_of([&] { parse_elf(needed.bytes, "needed"); }) == Exit::invalid_input));
+  // A dynamic segment larger than the file.
+  auto dynamic = ElfBuilder{}.build();
+  dynamic.put(64 + 56 + 32, 0xffffffffffffff00ULL, 8);
+  BOOST_TEST((code_of([&] { parse_elf(dynamic.bytes, "dynamic"); }) == Exit::invalid_input));
+  // A string that runs to the end of the file without its NUL.
+  auto unterminated = ElfBuilder{};
+  unterminated.interpreter = "/lib/ld.so";
+  unterminated.build();
+  std::fill(unterminated.bytes.begin() + ElfBuilder::interp_at, unterminated.bytes.end(), 'x');
+  BOOST_TEST((code_of([&] { parse_elf(unterminated.bytes, "interp"); }) == Exit::invalid_input));
+  // Program headers smaller than the format's.
+  auto small = ElfBuilder{}.build();
+  small.put(54, 8, 2);
+  BOOST_TEST((code_of([&] { parse_elf(small.bytes, "phentsize"); }) == Exit::invalid_input));
+}
+
+BOOST_AUTO_TEST_CASE(pn_xnum_takes_the_header_count_from_section_zero) {
+  auto elf = ElfBuilder{};
+  elf.needed = {"libx.so.1"};
+  elf.build();
+  elf.put(56, 0xffff, 2);       // e_phnum = PN_XNUM
+  elf.put(40, 0x380, 8);        // e_shoff: section header 0
+  elf.put(0x380 + 44, 2, 4);    // its sh_info: the real count
+  const auto info = parse_elf(elf.bytes, "xnum");
+  BOOST_REQUIRE(info);
+  BOOST_TEST((info->needed == std::vector<std::string>{"libx.so.1"}));
+  elf.put(0x380 + 44, 0xffffffff, 4);  // four billion headers in a 1 KiB file: refused at once
+  BOOST_TEST((code_of([&] { parse_elf(elf.bytes, "xnum"); }) == Exit::invalid_input));
+}
+
+BOOST_AUTO_TEST_CASE(the_magic_is_checked_before_the_file_is_read) {
+  // A pipe whose writer stays open: reading the whole "file" would wait for its end.
+  mai::test::TempDir dir;
+  const auto fifo = dir.path() / "fifo";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::atomic<bool> returned{false}, closed_first{false};
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out << "not an ELF file" << std::flush;
+    for (int i = 0; i < 100 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    closed_first = !returned;
+  });
+  BOOST_TEST(!read_elf(fifo));
+  returned = true;
+  writer.join();
+  BOOST_TEST(!closed_first);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_path_is_rewritten_in_place_or_removed_and_nothing_else_changes) {
+  for (const bool big : {false, true}) {
+    for (const bool wide : {false, true}) {
+      ElfBuilder b;
+      b.big = big;
+      b.wide = wide;
+      b.needed = {"libgreet.so", "libc.so.6"};
+      b.runpath = "/tmp/build/tree:/tmp/build/tree/lib";
+      b.build();
+      const auto info = parse_elf(b.bytes, "app");
+      BOOST_REQUIRE(info);
+      const auto replaced = with_run_path(b.bytes, *info, "$ORIGIN/../lib", "app");
+      BOOST_TEST(replaced.size() == b.bytes.size());
+      BOOST_TEST((parse_elf(replaced, "app")->search_path == std::vector<std::string>{"$ORIGIN/../lib"}));
+      BOOST_TEST(replaced.find("/tmp/build") == std::string::npos);
+      std::size_t differing = 0;
+      for (std::size_t i = 0; i < replaced.size(); ++i) differing += replaced[i] != b.bytes[i];
+      BOOST_TEST(differing <= b.runpath.size());  // the string's bytes only
+
+      const auto removed = with_run_path(b.bytes, *info, "", "app");
+      const auto after = parse_elf(removed, "app");
+      BOOST_TEST(after->run_paths.empty());
+      BOOST_TEST(after->search_path.empty());
+      BOOST_TEST((after->needed == info->needed));
+      BOOST_TEST(removed.find("/tmp/build") == std::string::npos);
+      BOOST_TEST(removed.substr(0, ElfBuilder::dynamic_at) == b.bytes.substr(0, ElfBuilder::dynamic_at));
+
+      BOOST_TEST(error_of([&] { with_run_path(b.bytes, *info, std::string(200, 'x'), "app"); })
+                     .find("app: its INSTALL_RPATH `xxx") != std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -148,6 +309,68 @@ BOOST_FIXTURE_TEST_CASE(a_binary_of_another_machine_is_refused_naming_both, LsFi
   request.platform = parse_platform("linux/amd64");
   request.executables = {mai::test::TempDir().file("x.sh", "#!/bin/sh\n")};
   BOOST_CHECK_THROW(stage_step(request), Error);
+}
+
+BOOST_AUTO_TEST_CASE(staged_binaries_carry_their_install_rpath_and_never_the_build_tree) {
+  mai::test::TempDir dir;
+  const auto build = dir.path() / "build";
+  ElfBuilder lib;
+  lib.soname = "libgreet.so";
+  lib.runpath = build.string();
+  lib.build();
+  ElfBuilder app;
+  app.needed = {"libgreet.so"};
+  app.runpath = build.string() + ":" + (build / "sub").string();
+  app.build();
+  ElfBuilder tool = app;
+  tool.build();
+  dir.file("build/libgreet.so", lib.bytes);
+  dir.file("build/app", app.bytes);
+  dir.file("build/tool", tool.bytes);
+  StageRequest r;
+  r.platform = parse_platform("linux/amd64");
+  r.out = dir.path() / "stage";
+  r.stamp = dir.path() / "stage.stamp";
+  r.executables = {build / "app", build / "tool"};
+  r.install_rpaths = {"app:$ORIGIN/../lib"};  // tool has none: removed
+  r.project_dirs = {build};
+  const auto files = stage_step(r);
+  BOOST_TEST((files == std::vector<std::string>{"usr/lib/libgreet.so", "usr/local/bin/app", "usr/local/bin/tool"}));
+  BOOST_TEST((read_elf(r.out / "usr/local/bin/app")->search_path == std::vector<std::string>{"$ORIGIN/../lib"}));
+  BOOST_TEST(read_elf(r.out / "usr/local/bin/tool")->search_path.empty());
+  BOOST_TEST(read_elf(r.out / "usr/lib/libgreet.so")->search_path.empty());
+  for (const auto& f : files) BOOST_TEST(mai::test::read(r.out / f).find(build.string()) == std::string::npos, f);
+  // Rewritten content is compared, not copied again: a second run touches nothing.
+  const auto stamp = fs::last_write_time(r.stamp);
+  stage_step(r);
+  BOOST_TEST((fs::last_write_time(r.stamp) == stamp));
+}
+
+BOOST_AUTO_TEST_CASE(names_from_a_binary_never_write_outside_the_stage) {
+  mai::test::TempDir dir;
+  ElfBuilder app;
+  app.needed = {"../../../../escaped/libx.so"};
+  app.build();
+  dir.file("build/app", app.bytes);
+  StageRequest r;
+  r.platform = parse_platform("linux/amd64");
+  r.out = dir.path() / "a/b/c/stage";
+  r.stamp = dir.path() / "stage.stamp";
+  r.executables = {dir.path() / "build/app"};
+  r.project_dirs = {dir.path() / "build"};
+  dir.file("escaped/libx.so", ElfBuilder{}.build().bytes);
+  const auto what = error_of([&] { stage_step(r); });
+  BOOST_TEST(what.find("app needs `../../../../escaped/libx.so` (DT_NEEDED), which is not a plain file name") != std::string::npos);
+  BOOST_TEST(!fs::exists(r.out));
+
+  ElfBuilder loader;
+  loader.interpreter = "/lib/../../../../outside/ld.so";
+  loader.build();
+  dir.file("build/app", loader.bytes);
+  r.runtime = true;
+  r.runtime_dirs = {dir.path() / "build"};
+  BOOST_TEST(error_of([&] { stage_step(r); }).find("(PT_INTERP), which is not an absolute, normal path") != std::string::npos);
+  BOOST_TEST(!fs::exists(r.out));
 }
 
 BOOST_AUTO_TEST_CASE(compose_mirrors_the_context_with_hard_links_and_keeps_the_stage) {
