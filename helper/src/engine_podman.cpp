@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "json_file.hpp"

@@ -65,27 +65,79 @@ Url Url::parse(std::string_view text, std::string_view what) {
   }
   if (u.host.empty()) throw bad("no host");
   if (u.port.empty()) u.port = default_port(u.scheme);
-  if (!std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); })) throw bad("bad port");
+  if (u.port.size() > 5 || !std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+      std::stoi(u.port) < 1 || std::stoi(u.port) > 65535)
+    throw bad("the port must be a number from 1 to 65535");
+  if (const auto hash = u.target.find('#'); hash != std::string::npos) u.target.erase(hash);
   return u;
 }
+
+namespace {
+
+// RFC 3986 section 5.2.4: the "." and ".." segments of a path removed.
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  while (!in.empty()) {
+    if (in.starts_with("../")) {
+      in.remove_prefix(3);
+    } else if (in.starts_with("./")) {
+      in.remove_prefix(2);
+    } else if (in.starts_with("/./")) {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.starts_with("/../") || in == "/..") {
+      in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+      const auto slash = out.rfind('/');
+      out.erase(slash == std::string::npos ? 0 : slash);
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      const auto next = in.find('/', in.front() == '/' ? 1 : 0);
+      out += in.substr(0, next);
+      in.remove_prefix(next == std::string_view::npos ? in.size() : next);
+    }
+  }
+  return out;
+}
+
+// A reference that starts with a scheme ("https:", "x+y:") before any '/', '?' or '#'.
+bool has_scheme(std::string_view ref) {
+  const auto colon = ref.find(':');
+  if (colon == std::string_view::npos || colon == 0 || ref.find_first_of("/?#") < colon) return false;
+  return std::isalpha(static_cast<unsigned char>(ref.front())) &&
+         std::all_of(ref.begin(), ref.begin() + static_cast<std::ptrdiff_t>(colon),
+                     [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; });
+}
+
+}  // namespace
 
 Url Url::resolve(std::string_view location) const {
-  if (location.find("://") != std::string_view::npos) return parse(location, "Location");
+  const auto ref = location.substr(0, location.find('#'));
+  if (has_scheme(ref)) return parse(ref, "Location");
+  if (ref.starts_with("//")) return parse(scheme + ":" + std::string(ref), "Location");
   Url u = *this;
-  if (location.substr(0, 2) == "//") return parse(scheme + ":" + std::string(location), "Location");
-  if (!location.empty() && location.front() == '/') {
-    u.target = std::string(location);
-  } else {  // relative to the current path's directory
-    auto path = target.substr(0, target.find('?'));
-    u.target = path.substr(0, path.rfind('/') + 1) + std::string(location);
+  const auto path = target.substr(0, target.find('?'));
+  if (ref.empty()) return u;  // the same resource, its query kept
+  if (ref.front() == '?') {   // the same path, another query
+    u.target = path + std::string(ref);
+    return u;
   }
+  const auto query_at = ref.find('?');
+  const auto ref_path = ref.substr(0, query_at);
+  const auto ref_query = query_at == std::string_view::npos ? std::string_view() : ref.substr(query_at);
+  const auto merged = ref_path.front() == '/' ? std::string(ref_path) : path.substr(0, path.rfind('/') + 1) + std::string(ref_path);
+  u.target = remove_dot_segments(merged) + std::string(ref_query);
+  if (u.target.empty() || u.target.front() != '/') u.target.insert(0, "/");
   return u;
 }
 
-std::string Url::origin() const {
+std::string Url::authority() const {
   const auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return scheme + "://" + h + (port == default_port(scheme) ? "" : ":" + port);
+  return h + (port == default_port(scheme) ? "" : ":" + port);
 }
+
+std::string Url::origin() const { return scheme + "://" + authority(); }
 
 std::string percent_encode(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -149,16 +201,15 @@ namespace {
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::chrono::seconds kConnectTimeout{30};
-constexpr std::size_t kBodyLimit = 64 * 1024 * 1024;
 
 std::chrono::steady_clock::duration budget(std::chrono::seconds timeout) {
   return timeout.count() > 0 ? std::chrono::steady_clock::duration(timeout) : std::chrono::hours(24 * 365);
 }
 
 // A TLS record or handshake error that means "this server does not speak TLS": what OpenSSL says
-// when a plain-HTTP server answers a ClientHello, or the connection just ends.
+// when a plain-HTTP server answers a ClientHello. A connection that just ends (reset, EOF) says
+// nothing of the kind: a TLS registry that drops one connection must not be taken for plain HTTP.
 bool not_tls(const beast::error_code& ec) {
-  if (ec == ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset) return true;
   if (ec.category() != asio::error::get_ssl_category()) return false;
   const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
   return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
@@ -172,16 +223,36 @@ TransportError io_error(const beast::error_code& ec, const std::string& what) {
   return {TransportError::Kind::io, what + ": " + ec.message()};
 }
 
+// CR or LF in a value would end the header and start another (or a second request): values from a
+// token service or a registry's JSON are checked here, where every request passes.
+bool has_control(std::string_view s, bool tab_allowed) {
+  return std::any_of(s.begin(), s.end(), [&](unsigned char c) { return (c < 0x20 && !(tab_allowed && c == '\t')) || c == 0x7f; });
+}
+
 http::request<http::string_body> to_beast(const HttpRequest& r) {
+  const auto refuse = [&](const std::string& what) {
+    return Error(Exit::step_failed, "refusing to send " + r.method + " to " + r.url.origin() + ": " + what +
+                                        " holds a control character or a space, which would split the request");
+  };
+  if (has_control(r.url.target, false) || r.url.target.find(' ') != std::string::npos) throw refuse("the request target");
+  if (has_control(r.url.host, false) || r.url.host.find(' ') != std::string::npos) throw refuse("the host name");
   http::request<http::string_body> req;
   req.method_string(r.method);
   req.target(r.url.target);
   req.version(11);  // keep-alive unless the server says otherwise
-  const bool default_port = r.url.port == (r.url.scheme == "https" ? "443" : "80");
-  const auto host = r.url.host.find(':') != std::string::npos ? "[" + r.url.host + "]" : r.url.host;
-  req.set(http::field::host, default_port ? host : host + ":" + r.url.port);
+  req.set(http::field::host, r.url.authority());
   req.set(http::field::user_agent, "multiarch-image");
-  for (const auto& [k, v] : r.headers) req.insert(k, v);
+  for (const auto& [k, v] : r.headers) {
+    // The header's name only: its value may be a secret.
+    if (k.empty() || has_control(k, false) || k.find_first_of(" :") != std::string::npos || has_control(v, true))
+      throw refuse("the header " + k);
+    try {
+      req.insert(k, v);
+    } catch (const std::length_error&) {
+      throw Error(Exit::step_failed, "refusing to send " + r.method + " to " + r.url.origin() + ": the header " + k + " is " +
+                                         std::to_string(v.size()) + " bytes, more than an HTTP header holds");
+    }
+  }
   if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
     req.body() = r.body;
     req.prepare_payload();
@@ -215,10 +286,31 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
   }
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(kBodyLimit);
   if (request.method == "HEAD") parser.skip(true);
-  auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   out.answered = parser.got_some();
+  if (hec) {
+    out.outcome.error = io_error(hec, "reading the answer to " + request.method + " " + request.url.str());
+    co_return out;
+  }
+  // The body is bounded before a byte of it is read: a hostile answer costs at most its limit.
+  const bool error_status = parser.get().result_int() >= 400;
+  parser.body_limit(error_status ? std::min(request.response_limit, kErrorBodyLimit) : request.response_limit);
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  if (rec == http::error::body_limit && error_status) {
+    // An error page too long to be of use: its status and headers are the answer; the connection,
+    // with the rest of the body unread, is not kept.
+    auto cut = from_beast(parser.get());
+    cut.body.clear();
+    out.outcome.response = std::move(cut);
+    co_return out;
+  }
+  if (rec == http::error::body_limit) {
+    out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " +
+                                                                            request.url.str() + " is larger than " +
+                                                                            std::to_string(request.response_limit) + " bytes; refused"};
+    co_return out;
+  }
   if (rec) {
     out.outcome.error = io_error(rec, "reading the answer to " + request.method + " " + request.url.str());
     co_return out;
@@ -257,7 +349,7 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
   const auto address = asio::ip::make_address(url.host, not_ip);
   std::vector<tcp::endpoint> endpoints;
   if (!not_ip) {
-    endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(url.port)));
+    endpoints.emplace_back(address, static_cast<unsigned short>(std::stoul(url.port)));  // 1 to 65535: Url::parse checked it
   } else {
     tcp::resolver resolver(executor);
     auto [rec, found] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));

@@ -29,11 +29,13 @@ struct Url {
   std::string port;    // always set: 80/443 when the text had none
   std::string target;  // path and query, "/" at least
 
-  // Parses an absolute http(s) URL; throws Error(invalid_input) naming `what` otherwise.
+  // Parses an absolute http(s) URL (port 1 to 65535); throws Error(invalid_input) naming `what` otherwise.
   static Url parse(std::string_view text, std::string_view what);
-  // `location` (absolute, or relative to this URL's origin/path) resolved against this URL.
+  // `location` (an absolute URL or any relative reference) resolved against this URL as RFC 3986
+  // section 5 says; the fragment is dropped.
   Url resolve(std::string_view location) const;
-  std::string origin() const;  // scheme://host[:port] (port omitted when it is the scheme's default)
+  std::string authority() const;  // host[:port], IPv6 in brackets, port omitted when it is the scheme's default
+  std::string origin() const;     // scheme://authority
   std::string str() const { return origin() + target; }
 };
 
@@ -41,11 +43,17 @@ std::string percent_encode(std::string_view text);  // RFC 3986 unreserved chara
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The most of an answer's body a request takes (a larger one is TransportError::too_large), and the
+// most of an error answer's body (status 400 and up) that is read: a longer one arrives cut to nothing.
+inline constexpr std::size_t kDefaultResponseLimit = 64 * 1024 * 1024;
+inline constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+
 struct HttpRequest {
   std::string method = "GET";
   Url url;
-  Headers headers;
+  Headers headers;  // values must hold no control characters other than tab: they are refused, never sent
   std::string body;
+  std::size_t response_limit = kDefaultResponseLimit;
 };
 
 struct HttpResponse {
@@ -72,16 +80,20 @@ TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, co
 
 // A failure to exchange a request at all (as opposed to an HTTP status).
 struct TransportError {
+  // tls_not_spoken: the server answered the TLS handshake with something that is not TLS (a plain
+  // HTTP answer); a connection that merely ended is io, which a retry may change.
   // tls_failed: the server speaks TLS but refused the session (an alert: a client certificate it
   // wants, no common protocol); no retry changes that.
-  enum class Kind { connect, tls_not_spoken, tls_verify, tls_failed, timeout, io } kind;
+  // too_large: the answer's body is larger than the request's response_limit.
+  enum class Kind { connect, tls_not_spoken, tls_verify, tls_failed, timeout, io, too_large } kind;
   std::string message;
 };
 
 class Transport {
  public:
   virtual ~Transport() = default;
-  // Either a response or a TransportError; interrupts throw Error(interrupted).
+  // Either a response or a TransportError; interrupts throw Error(interrupted), and a request with a
+  // control character in its target or a header value throws Error(step_failed) unsent.
   struct Outcome {
     std::optional<HttpResponse> response;
     std::optional<TransportError> error;

@@ -1,32 +1,48 @@
 #include "index.hpp"
 
-#include <openssl/evp.h>
-
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdint>
 
+#include "digest.hpp"
 #include "error.hpp"
 
 namespace mai {
 namespace json = boost::json;
 
-ParsedIndex parse_index(const std::string& text) {
+ParsedIndex parse_index(const std::string& text, const std::string& what) {
   boost::system::error_code ec;
   const auto v = json::parse(text, ec);
   const auto* o = ec ? nullptr : v.if_object();
   const auto* manifests = o ? o->if_contains("manifests") : nullptr;
-  if (!manifests || !manifests->is_array())
-    throw Error(Exit::verify_failed, "the registry did not return a manifest list or index:\n" + text.substr(0, 400));
+  if (!manifests || !manifests->is_array()) {
+    std::string shown;
+    for (char c : text.substr(0, 400)) shown += (c >= 0x20 && c < 0x7f) || c == '\n' ? c : '?';
+    throw Error(Exit::verify_failed, what + " is not a manifest list or index:\n" + shown);
+  }
   ParsedIndex out;
   if (const auto* mt = o->if_contains("mediaType"); mt && mt->is_string()) out.media_type = std::string(mt->get_string());
   if (out.media_type.empty()) out.media_type = "application/vnd.oci.image.index.v1+json";  // OCI allows it absent
+  std::size_t n = 0;
   for (const auto& m : manifests->get_array()) {
-    const auto& mo = m.as_object();
+    const auto entry = what + ", entry " + std::to_string(++n) + " of its manifests";
+    const auto* mo = m.if_object();
+    if (!mo) throw Error(Exit::verify_failed, entry + " is not an object");
     IndexEntry e;
-    e.digest = json::value_to<std::string>(mo.at("digest"));
-    if (const auto* mt = mo.if_contains("mediaType"); mt && mt->is_string()) e.media_type = std::string(mt->get_string());
-    if (const auto* sz = mo.if_contains("size"); sz && sz->is_number()) e.size = sz->to_number<std::int64_t>();
+    const auto* digest = mo->if_contains("digest");
+    if (!digest || !digest->is_string()) throw Error(Exit::verify_failed, entry + " has no digest");
+    e.digest = checked_digest(digest->get_string(), entry + "'s digest");
+    if (const auto* mt = mo->if_contains("mediaType"); mt && mt->is_string()) e.media_type = std::string(mt->get_string());
+    if (const auto* sz = mo->if_contains("size")) {
+      if (!(sz->is_int64() && sz->get_int64() >= 0) && !sz->is_uint64())
+        throw Error(Exit::verify_failed, entry + " has a size that is not a whole number of bytes");
+      e.size = sz->is_int64() ? sz->get_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(sz->get_uint64(), INT64_MAX));
+    }
+    if (const auto* notes = mo->if_contains("annotations"); notes && notes->is_object())
+      for (const auto& [k, value] : notes->get_object())
+        if (value.is_string()) e.annotations.emplace(std::string(k), std::string(value.get_string()));
     e.platform = "unknown/unknown";
-    if (const auto* p = mo.if_contains("platform"); p && p->is_object()) {
+    if (const auto* p = mo->if_contains("platform"); p && p->is_object()) {
       const auto& po = p->get_object();
       auto field = [&](const char* k) {
         const auto* f = po.if_contains(k);
@@ -44,41 +60,46 @@ ParsedIndex parse_index(const std::string& text) {
   return out;
 }
 
-std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<std::pair<std::string, std::string>>& expected,
+bool is_attestation_for(const IndexEntry& entry, const std::string& image_digest) {
+  const auto type = entry.annotations.find(attestation::type_key);
+  const auto digest = entry.annotations.find(attestation::digest_key);
+  return type != entry.annotations.end() && type->second == attestation::type && digest != entry.annotations.end() &&
+         digest->second == image_digest;
+}
+
+std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
                                      const std::string& where) {
   std::vector<IndexEntry> found;
+  std::vector<bool> accounted(index.entries.size(), false);
   std::string problems;
-  for (const auto& [platform, digest] : expected) {
-    std::vector<const IndexEntry*> hits;
-    for (const auto& e : index.entries)
-      if (e.platform == platform) hits.push_back(&e);
+  for (const auto& want : expected) {
+    std::vector<std::size_t> hits;
+    for (std::size_t i = 0; i < index.entries.size(); ++i)
+      if (index.entries[i].platform == want.platform) hits.push_back(i);
+    for (auto i : hits) accounted[i] = true;
     if (hits.empty()) {
-      problems += "\n  " + platform + " is missing";
+      problems += "\n  " + want.platform + " is missing";
     } else if (hits.size() > 1) {
-      problems += "\n  " + platform + " appears " + std::to_string(hits.size()) + " times";
-    } else if (hits.front()->digest != digest) {
-      problems += "\n  " + platform + " has " + hits.front()->digest + " but " + digest + " was pushed";
+      problems += "\n  " + want.platform + " appears " + std::to_string(hits.size()) + " times";
+    } else if (index.entries[hits.front()].digest != want.digest) {
+      problems += "\n  " + want.platform + " has " + index.entries[hits.front()].digest + " but " + want.digest + " was pushed";
     } else {
-      found.push_back(*hits.front());
+      found.push_back(index.entries[hits.front()]);
+    }
+    for (const auto& a : want.attestations) {
+      std::size_t times = 0;
+      for (std::size_t i = 0; i < index.entries.size(); ++i)
+        if (index.entries[i].digest == a && is_attestation_for(index.entries[i], want.digest)) ++times, accounted[i] = true;
+      if (times != 1)
+        problems += "\n  the attestation manifest " + a + " of " + want.platform + " appears " + std::to_string(times) +
+                    " times (annotated as describing " + want.digest + ")";
     }
   }
+  for (std::size_t i = 0; i < index.entries.size(); ++i)
+    if (!accounted[i]) problems += "\n  " + index.entries[i].digest + " (" + index.entries[i].platform + ") was not published by this step";
   if (!problems.empty()) throw Error(Exit::verify_failed, "verification of " + where + " failed:" + problems);
   return found;
 }
-
-std::string sha256_digest(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 0xf];
-  }
-  return out;
-}
-
 
 std::string build_index(const std::string& media_type, const std::vector<ManifestDescriptor>& manifests,
                         const std::vector<std::pair<std::string, std::string>>& annotations) {
@@ -96,6 +117,11 @@ std::string build_index(const std::string& media_type, const std::vector<Manifes
     entry["size"] = m.size;
     entry["digest"] = m.digest;
     entry["platform"] = std::move(platform);
+    if (!m.annotations.empty() && media_type == "application/vnd.oci.image.index.v1+json") {
+      json::object notes;
+      for (const auto& [k, v] : m.annotations) notes[k] = v;
+      entry["annotations"] = std::move(notes);
+    }
     list.push_back(std::move(entry));
   }
   index["manifests"] = std::move(list);
@@ -148,7 +174,7 @@ std::string config_digest_of(const std::string& manifest_json, const std::string
   const auto* config = o ? o->if_contains("config") : nullptr;
   const auto* digest = config && config->is_object() ? config->get_object().if_contains("digest") : nullptr;
   if (!digest || !digest->is_string()) throw Error(Exit::verify_failed, what + " is not an image manifest with a config");
-  return std::string(digest->get_string());
+  return checked_digest(digest->get_string(), "the config digest of " + what);
 }
 
 }  // namespace mai

@@ -12,31 +12,49 @@ namespace mai {
 
 struct IndexEntry {
   std::string platform;  // normalised; "unknown/unknown" entries (attestations) are kept but never match
-  std::string digest;
+  std::string digest;    // a sha256 digest (checked when parsed)
   std::string media_type;
   std::int64_t size = 0;
+  std::map<std::string, std::string> annotations;  // the string-valued ones
 };
+
+// BuildKit's attestation manifests: an "unknown/unknown" entry of the index beside the image it
+// describes, annotated with that image's digest.
+namespace attestation {
+inline constexpr const char* type_key = "vnd.docker.reference.type";
+inline constexpr const char* type = "attestation-manifest";
+inline constexpr const char* digest_key = "vnd.docker.reference.digest";
+}  // namespace attestation
+bool is_attestation_for(const IndexEntry& entry, const std::string& image_digest);
 
 struct ParsedIndex {
   std::string media_type;
   std::vector<IndexEntry> entries;
 };
 
-ParsedIndex parse_index(const std::string& text);  // throws Error(verify_failed) when not an index
+// Throws Error(verify_failed) naming `what` when the text is not an index, or an entry is malformed
+// (not an object, a digest that is not sha256:<hex>, a size that is not a whole number).
+ParsedIndex parse_index(const std::string& text, const std::string& what = "the registry's answer");
 
-// Each expected platform (normalised platform -> pushed digest) must appear exactly once with its digest.
-// Returns the matching entries in the order of `expected`; throws Error(verify_failed) naming every problem.
-std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<std::pair<std::string, std::string>>& expected,
-                                     const std::string& where);
+// What a published list must hold for one platform: its image, and the attestation manifests the
+// engine pushed beside it.
+struct ExpectedPlatform {
+  std::string platform;  // normalised
+  std::string digest;
+  std::vector<std::string> attestations;
+};
+// Each expected platform must appear exactly once with its digest, each of its attestations once,
+// annotated as describing it, and nothing else. Returns the platforms' entries in the order of
+// `expected`; throws Error(verify_failed) naming every problem.
+std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected, const std::string& where);
 
-std::string sha256_digest(const std::string& bytes);  // "sha256:<hex>"
-
-// One platform's manifest as an index lists it, read from the registry.
+// One manifest as an index lists it, read from the registry.
 struct ManifestDescriptor {
   std::string media_type;
   std::string digest;
   std::int64_t size = 0;
-  std::string os, architecture, variant;  // from the image's config
+  std::string os, architecture, variant;           // from the image's config; "unknown" for attestations
+  std::map<std::string, std::string> annotations;  // written only into an OCI index
 };
 
 // The index (OCI image index or Docker manifest list, by `media_type`) over `manifests` in order,

@@ -1,10 +1,12 @@
 // manifest: the list over the pushed digests under every tag, read back and verified, written as
 // metadata.json for CI steps that sign or deploy.
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 
 #include "console.hpp"
+#include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "records.hpp"
@@ -55,41 +57,81 @@ void print_summary(const Spec& spec, const std::filesystem::path& record, const 
   print_line(prefix, "metadata: " + record.string());
 }
 
-// Reads the pushed platforms' manifests and then their configs from the registry, each round all at
-// once: the index entries for them, in the order of `pushed` (which is the spec's).
-std::vector<ManifestDescriptor> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
-                                                const std::filesystem::path& record) {
+// One platform as the push left it: its image, and the attestation manifests the engine pushed
+// beside it (an engine that pushes an index per platform: docker 29's containerd store, BuildKit's
+// default provenance).
+struct PushedPlatform {
+  ManifestDescriptor image;
+  std::vector<ManifestDescriptor> attestations;
+};
+
+// Reads the pushed platforms' manifests, then what those that are indexes list, then the images'
+// configs from the registry, each round all at once; in the order of `pushed` (which is the spec's).
+// Nothing is published here: every check that can fail runs before the first PUT.
+std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
+                                            const std::filesystem::path& record, const std::string& prefix) {
   std::vector<std::string> digests, whats;
   for (std::size_t i = 0; i < pushed.size(); ++i) {
-    digests.push_back(pushed[i].digest);
+    digests.push_back(checked_digest(pushed[i].digest, "the digest in the push record of " + spec.platforms[i].str()));
     whats.push_back(spec.repository.str() + "@" + pushed[i].digest + " (" + spec.platforms[i].str() + ")");
   }
   auto manifests = client.get_manifests(digests);
-  std::vector<std::string> configs;
+
+  // An index per platform: its entry for the platform, and the attestations that describe that entry.
+  std::vector<PushedPlatform> out(pushed.size());
+  std::vector<std::string> inner;  // the manifests the indexes list, read in one round
+  std::vector<std::size_t> image_of(pushed.size(), SIZE_MAX);
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto& platform = spec.platforms[i];
-    const auto& what = whats[i];
-    auto& manifest = manifests[i];
+    const auto& manifest = manifests[i];
     if (!manifest)
-      throw Error(Exit::step_failed, "the manifest of " + what + " is not in the registry (deleted since it was pushed?); "
+      throw Error(Exit::step_failed, "the manifest of " + whats[i] + " is not in the registry (deleted since it was pushed?); "
                                      "no list was published. Remove " + push_record_path(record.parent_path(), platform).string() +
                                      " and build again to push it anew");
-    if (media::is_index(manifest->media_type)) {
-      // An engine that pushes an index per platform (attestations): list its entry for the platform.
-      const auto parsed = parse_index(manifest->bytes);
-      const auto entry = std::find_if(parsed.entries.begin(), parsed.entries.end(),
-                                      [&](const IndexEntry& e) { return e.platform == platform.str(); });
-      if (entry == parsed.entries.end())
-        throw Error(Exit::verify_failed, what + " is an index without an entry for " + platform.str());
-      manifest = client.get_manifest(entry->digest);
-      if (!manifest) throw Error(Exit::step_failed, "the manifest " + entry->digest + " listed by " + what + " is not in the registry");
+    if (!media::is_index(manifest->media_type)) continue;
+    const auto parsed = parse_index(manifest->bytes, whats[i]);
+    std::vector<const IndexEntry*> images;
+    for (const auto& e : parsed.entries)
+      if (e.platform == platform.str()) images.push_back(&e);
+    if (images.size() != 1)
+      throw Error(Exit::verify_failed, whats[i] + " is an index with " + std::to_string(images.size()) + " entries for " +
+                                           platform.str() + " (one was expected); no list was published");
+    image_of[i] = inner.size();
+    inner.push_back(images.front()->digest);
+    for (const auto& e : parsed.entries) {
+      if (&e == images.front()) continue;
+      if (!is_attestation_for(e, images.front()->digest)) {
+        warn_line(prefix, whats[i] + " also lists " + e.digest + " (" + e.platform + "), which describes no image of " +
+                              platform.str() + ": left out of the list");
+        continue;
+      }
+      ManifestDescriptor a{e.media_type, e.digest, e.size, "unknown", "unknown", "", e.annotations};
+      out[i].attestations.push_back(std::move(a));
+      inner.push_back(e.digest);
     }
-    if (!media::is_image_manifest(manifest->media_type))
-      throw Error(Exit::verify_failed, what + " has media type '" + manifest->media_type + "', not an image manifest");
-    configs.push_back(config_digest_of(manifest->bytes, what));
+  }
+  const auto listed = client.get_manifests(inner);
+  for (std::size_t i = 0, next = 0; i < pushed.size(); ++i) {
+    if (image_of[i] == SIZE_MAX) continue;
+    manifests[i] = listed[next++];
+    if (!manifests[i]) throw Error(Exit::step_failed, "the image manifest that " + whats[i] + " lists is not in the registry");
+    for (auto& a : out[i].attestations) {
+      const auto& m = listed[next++];
+      if (!m) throw Error(Exit::step_failed, "the attestation manifest " + a.digest + " that " + whats[i] + " lists is not in the registry");
+      if (!media::is_image_manifest(m->media_type) || static_cast<std::int64_t>(m->bytes.size()) != a.size)
+        throw Error(Exit::verify_failed, "the attestation manifest " + a.digest + " that " + whats[i] +
+                                             " lists is not an image manifest of the size its entry states");
+      a.media_type = m->media_type;
+    }
+  }
+
+  std::vector<std::string> configs;
+  for (std::size_t i = 0; i < pushed.size(); ++i) {
+    if (!media::is_image_manifest(manifests[i]->media_type))
+      throw Error(Exit::verify_failed, whats[i] + " has media type '" + manifests[i]->media_type + "', not an image manifest");
+    configs.push_back(config_digest_of(manifests[i]->bytes, whats[i]));
   }
   const auto config_bytes = client.get_blobs(configs);
-  std::vector<ManifestDescriptor> out;
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto& platform = spec.platforms[i];
     auto d = platform_of_config(config_bytes[i], whats[i]);
@@ -105,18 +147,39 @@ std::vector<ManifestDescriptor> describe_pushed(RegistryClient& client, const Sp
     d.media_type = manifests[i]->media_type;
     d.digest = manifests[i]->digest;
     d.size = static_cast<std::int64_t>(manifests[i]->bytes.size());
-    out.push_back(std::move(d));
+    out[i].image = std::move(d);
   }
   return out;
 }
 
-// INDEX_FORMAT: oci, docker, or (auto) a Docker list over Docker manifests, else an OCI index.
-std::string index_media_type(const Spec& spec, const std::vector<ManifestDescriptor>& manifests) {
+// INDEX_FORMAT: oci, docker, or (auto) a Docker list over Docker manifests without attestations
+// or annotations, else an OCI index.
+std::string index_media_type(const Spec& spec, const std::vector<PushedPlatform>& platforms) {
   if (spec.index_format == "oci") return media::oci_index;
   if (spec.index_format == "docker") return media::docker_list;
-  const bool all_docker = std::all_of(manifests.begin(), manifests.end(),
-                                      [](const ManifestDescriptor& m) { return m.media_type == media::docker_manifest; });
-  return all_docker && spec.annotations.empty() ? media::docker_list : media::oci_index;
+  const bool plain_docker = std::all_of(platforms.begin(), platforms.end(), [](const PushedPlatform& p) {
+    return p.image.media_type == media::docker_manifest && p.attestations.empty();
+  });
+  return plain_docker && spec.annotations.empty() ? media::docker_list : media::oci_index;
+}
+
+// The list's entries as `docker buildx imagetools create` lays out indexes it combines: each
+// platform's image followed by its attestation manifests. A Docker list cannot carry the
+// annotations that tie an attestation to its image: there they are left out, with a warning.
+std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platforms, const std::string& media_type,
+                                              const std::string& prefix) {
+  std::vector<ManifestDescriptor> out;
+  for (auto& p : platforms) {
+    out.push_back(p.image);
+    if (media_type != media::oci_index && !p.attestations.empty()) {
+      warn_line(prefix, "INDEX_FORMAT docker: the " + std::to_string(p.attestations.size()) + " attestation manifest(s) pushed with " +
+                            p.image.digest + " are left out (a Docker manifest list cannot say what they describe; "
+                            "INDEX_FORMAT oci or auto keeps them)");
+      p.attestations.clear();
+    }
+    out.insert(out.end(), p.attestations.begin(), p.attestations.end());
+  }
+  return out;
 }
 
 // org.opencontainers.image.version (the first tag) and .created (SOURCE_DATE_EPOCH, else now), then
@@ -170,17 +233,19 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     pushed.push_back(std::move(*match));
   }
 
-  std::vector<std::pair<std::string, std::string>> expected;
-  for (const auto& p : pushed) expected.emplace_back(p.platform, p.digest);
-
   print_line(prefix, "manifest started (" + std::to_string(pushed.size()) + " platforms)");
   RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
                         stored_credentials(spec.repository, pushed.front().engine, runner),
                         [&](const std::string& message) { warn_line(prefix, message); });
 
-  const auto manifests = describe_pushed(client, spec, pushed, record);
-  const auto media_type = index_media_type(spec, manifests);
-  const auto fresh = build_index(media_type, manifests, index_annotations(spec, media_type));
+  auto platforms = describe_pushed(client, spec, pushed, record, prefix);
+  const auto media_type = index_media_type(spec, platforms);
+  const auto fresh = build_index(media_type, index_entries(platforms, media_type, prefix), index_annotations(spec, media_type));
+  std::vector<ExpectedPlatform> expected;
+  for (std::size_t i = 0; i < platforms.size(); ++i) {
+    expected.push_back({spec.platforms[i].str(), platforms[i].image.digest, {}});
+    for (const auto& a : platforms[i].attestations) expected.back().attestations.push_back(a.digest);
+  }
 
   // What each tag holds now. An equivalent index (same manifests, only another creation time) is
   // kept as it is: the step is then a no-op for every tag that already holds it.
@@ -191,6 +256,8 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
       bytes = c->bytes;
       break;
     }
+  // The list passes the verification its tags will get before anything is published.
+  verify_index(parse_index(bytes, "the list to publish"), expected, spec.repository.str() + " (before publishing)");
   const auto index_digest = sha256_digest(bytes);
   const bool stored = std::any_of(current.begin(), current.end(), [&](const auto& c) { return c && c->digest == index_digest; });
   if (!stored) {
@@ -219,11 +286,11 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     if (back->digest != index_digest)
       throw Error(Exit::verify_failed, "verification of " + where + " failed: the registry serves " + back->digest + " but " +
                                            index_digest + " was published");
-    const auto entries = verify_index(parse_index(back->bytes), expected, where);
+    const auto entries = verify_index(parse_index(back->bytes, where), expected, where);
     out.platforms.clear();
     for (std::size_t i = 0; i < entries.size(); ++i)
-      out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size,
-                               pushed[i].image_id, pushed[i].builder});
+      out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id,
+                               pushed[i].builder, pushed[i].digest, expected[i].attestations});
     print_line(prefix, std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
   out.seconds = clock.seconds();

@@ -1,6 +1,9 @@
 #include "process.hpp"
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +56,16 @@ class Tail {
 
 void strip_cr(std::string& line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
+}
+
+// In the child, between fork and exec: only stdin, stdout and stderr may reach the program. Whatever
+// else this process holds open without FD_CLOEXEC (Asio's sockets to a registry, for one) is marked
+// close-on-exec rather than closed, which leaves Boost.Process's own exec-error pipe working.
+// Async-signal-safe calls only.
+void close_inherited_descriptors() {
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;  // Linux 5.11 and later
+  const long limit = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+  for (int fd = 3; fd < limit; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 boost::filesystem::path find_executable(const std::string& name) {
@@ -170,6 +183,7 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   const auto own_group = bp::extend::on_exec_setup([](auto&) {
     ::setpgid(0, 0);
     ::signal(SIGPIPE, SIG_DFL);
+    close_inherited_descriptors();
   });
   bp::child child;
   if (mode == Output::stream) {

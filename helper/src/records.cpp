@@ -40,14 +40,19 @@ PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
-  v = {{"platform", e.platform}, {"digest", e.digest},     {"media_type", e.media_type},
-       {"size", e.size},         {"image_id", e.image_id}, {"builder", e.builder}};
+  v = {{"platform", e.platform},           {"digest", e.digest},     {"media_type", e.media_type},
+       {"size", e.size},                   {"image_id", e.image_id}, {"builder", e.builder},
+       {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
-  return {json::value_to<std::string>(o.at("platform")), json::value_to<std::string>(o.at("digest")),
-          json::value_to<std::string>(o.at("media_type")), json::value_to<std::int64_t>(o.at("size")),
-          json::value_to<std::string>(o.at("image_id")), json::value_to<std::string>(o.at("builder"))};
+  PlatformEntry e{json::value_to<std::string>(o.at("platform")), json::value_to<std::string>(o.at("digest")),
+                  json::value_to<std::string>(o.at("media_type")), json::value_to<std::int64_t>(o.at("size")),
+                  json::value_to<std::string>(o.at("image_id")), json::value_to<std::string>(o.at("builder")), {}, {}};
+  // Records from before attestations were kept have neither field.
+  e.pushed_digest = o.contains("pushed_digest") ? json::value_to<std::string>(o.at("pushed_digest")) : e.digest;
+  if (o.contains("attestations")) e.attestations = json::value_to<std::vector<std::string>>(o.at("attestations"));
+  return e;
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const ManifestRecord& r) {

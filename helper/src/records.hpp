@@ -39,11 +39,13 @@ struct PushRecord {
 
 struct PlatformEntry {
   std::string platform;
-  std::string digest;
+  std::string digest;       // the platform's image manifest
   std::string media_type;
-  std::int64_t size = 0;  // bytes of the platform's manifest, as the index states it
+  std::int64_t size = 0;    // bytes of the platform's manifest, as the index states it
   std::string image_id;
   std::string builder;
+  std::string pushed_digest;              // what the push made: the image, or an index around it and its attestations
+  std::vector<std::string> attestations;  // attestation manifests listed beside the image (BuildKit provenance)
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

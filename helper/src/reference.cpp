@@ -6,6 +6,7 @@
 #include <charconv>
 #include <vector>
 
+#include "digest.hpp"
 #include "error.hpp"
 
 namespace mai {
@@ -97,10 +98,15 @@ void validate_registry(std::string_view full, std::string_view registry) {
 
 std::string Repository::str() const { return original; }
 
-bool Repository::loopback() const {
+std::string Repository::host() const {
   std::string host = registry;
   if (host.starts_with('[')) host = host.substr(1, host.find(']') - 1);
   else if (const auto colon = host.find(':'); colon != std::string::npos) host.resize(colon);
+  return host;
+}
+
+bool Repository::loopback() const {
+  const auto host = this->host();
   if (host == "localhost" || host == "::1") return true;
   // 127.0.0.0/8 written as a dotted quad
   const auto parts = split(host, '.');
@@ -157,10 +163,7 @@ void validate_tag(std::string_view tag) {
 }
 
 void validate_digest(std::string_view digest) {
-  constexpr std::string_view form = "sha256: followed by 64 lowercase hex digits";
-  if (!digest.starts_with("sha256:") || digest.size() != 7 + 64 ||
-      digest.substr(7).find_first_not_of("0123456789abcdef") != std::string_view::npos)
-    invalid("digest", digest, "malformed", form);
+  if (!is_sha256_digest(digest)) invalid("digest", digest, "malformed", "sha256: followed by 64 lowercase hex digits");
 }
 
 }  // namespace mai

@@ -11,6 +11,7 @@ struct Repository {
   std::string path;      // namespace/package
   std::string str() const;  // as written by the user, normalised only by validation
   bool loopback() const;    // 127.0.0.0/8, ::1 or localhost: plain HTTP without configuration
+  std::string host() const; // the registry without its port (and without brackets for IPv6)
   std::string original;
 };
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <thread>
 
+#include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "text.hpp"
@@ -85,6 +86,42 @@ std::string manifest_accept_header() {
 namespace {
 
 constexpr int kMaxRedirects = 5;
+// What a registry may send: a manifest or index of at most 4 MiB (the distribution spec's limit on
+// what registries must accept), an image config of at most 4 MiB, a token answer of at most
+// 128 KiB holding a token that fits in a header. Larger answers are refused before they are parsed.
+constexpr std::size_t kManifestLimit = 4 * 1024 * 1024;
+constexpr std::size_t kConfigLimit = 4 * 1024 * 1024;
+constexpr std::size_t kTokenAnswerLimit = 128 * 1024;
+constexpr std::size_t kTokenLimit = 60 * 1024;
+
+std::string mebibytes(std::size_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+
+// A token goes into an Authorization header: visible ASCII only (RFC 6750's b64token and JWTs are).
+bool header_safe_token(std::string_view token) {
+  return !token.empty() && std::all_of(token.begin(), token.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// expires_in as the token service sent it (integer or not), in whole seconds from 1 to a day: a
+// hostile value neither throws nor overflows the clock.
+std::int64_t token_lifetime(const json::value* expires_in) {
+  if (!expires_in || !expires_in->is_number()) return 60;  // the distribution spec's default
+  boost::system::error_code ec;
+  const double seconds = expires_in->to_number<double>(ec);
+  if (ec || !(seconds >= 1)) return 1;  // NaN, negative, zero
+  return seconds > 86400 ? 86400 : static_cast<std::int64_t>(seconds);
+}
+
+// A challenge's scope names one or more scopes separated by spaces; each is its own `scope=`.
+std::vector<std::string> scopes_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = std::min(text.find(' ', start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
 
 // The registry's own words: {"errors":[{"code":..,"message":..}]}, else the status line.
 std::string registry_errors(const HttpResponse& r) {
@@ -119,9 +156,6 @@ void pause(std::chrono::milliseconds delay) {
   throw_if_interrupted();
 }
 
-std::string host_port(const Url& u) {
-  return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
-}
 
 }  // namespace
 
@@ -140,7 +174,14 @@ std::string RegistryClient::api_host() const {
 std::string RegistryClient::base_url() const { return scheme_ + "://" + api_host(); }
 
 bool RegistryClient::insecure(const std::string& hp) const {
-  return std::find(settings_.insecure.begin(), settings_.insecure.end(), hp) != settings_.insecure.end();
+  const auto name = lowercase(hp);
+  return std::any_of(settings_.insecure.begin(), settings_.insecure.end(), [&](const std::string& e) { return lowercase(e) == name; });
+}
+
+std::string RegistryClient::settings_name(const Url& url) const {
+  if (lowercase(url.host) == lowercase(repository_.host()) || (repository_.registry == "docker.io" && url.host == api_host()))
+    return repository_.registry;
+  return url.authority();
 }
 
 TlsSettings RegistryClient::tls_for(const std::string& hp) const {
@@ -174,8 +215,7 @@ Transport::Outcome RegistryClient::send_once(const HttpRequest& request, const s
   HttpRequest sent = request;
   credentials_sent = to_registry && authorize(sent, scope);
   // The registry's host name decides its TLS files (certs.d/<host:port>), as docker and podman do.
-  const auto hp = to_registry ? repository_.registry : host_port(request.url);
-  return transport_.send(sent, tls_for(hp));
+  return transport_.send(sent, tls_for(to_registry ? repository_.registry : settings_name(request.url)));
 }
 
 void RegistryClient::authenticate(const std::vector<Challenge>& challenges, const std::string& scope) {
@@ -190,30 +230,32 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     auto realm = Url::parse(realm_text, "the Bearer realm");
     const auto service = bearer->params.count("service") ? bearer->params.at("service") : "";
     const auto wanted = bearer->params.count("scope") ? bearer->params.at("scope") : scope;
+    std::string scopes;  // one scope= per scope the challenge names
+    for (const auto& s : scopes_of(wanted)) scopes += "&scope=" + percent_encode(s);
     HttpRequest request;
-    std::string query = (realm.target.find('?') == std::string::npos ? "?" : "&");
-    if (!service.empty()) query += "service=" + percent_encode(service) + "&";
-    query += "scope=" + percent_encode(wanted);
+    request.url = realm;
+    request.response_limit = kTokenAnswerLimit;
     if (creds && creds->username.empty()) {
       // An identity token: the OAuth2 refresh-token grant, as docker does.
       request.method = "POST";
-      request.url = realm;
       request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-      request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) +
-                     "&scope=" + percent_encode(wanted) + "&refresh_token=" + percent_encode(creds->secret);
+      request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) + scopes +
+                     "&refresh_token=" + percent_encode(creds->secret);
     } else {
-      request.url = realm;
-      request.url.target += query;
+      std::string query = service.empty() ? scopes.substr(1) : "service=" + percent_encode(service) + scopes;
+      request.url.target += (realm.target.find('?') == std::string::npos ? "?" : "&") + query;
       if (creds) request.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->secret));
     }
+    // A token service on the registry's own host is reached with the registry's TLS settings.
+    const auto realm_name = settings_name(realm);
     Repository realm_host;
-    realm_host.registry = host_port(realm);
-    if (realm.scheme == "http" && !realm_host.loopback() && !insecure(host_port(realm)))
+    realm_host.registry = realm_name;
+    if (realm.scheme == "http" && !realm_host.loopback() && !insecure(realm_name))
       throw Error(Exit::step_failed, "the token service " + realm.origin() + " is plain HTTP; credentials go only over TLS " +
                                          "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
     Transport::Outcome outcome;
     for (int attempt = 1;; ++attempt) {
-      outcome = transport_.send(request, tls_for(host_port(realm)));
+      outcome = transport_.send(request, tls_for(realm_name));
       const bool transient = outcome.error ? outcome.error->kind == TransportError::Kind::connect ||
                                                  outcome.error->kind == TransportError::Kind::timeout ||
                                                  outcome.error->kind == TransportError::Kind::io
@@ -223,6 +265,9 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     }
     if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
     const auto& r = *outcome.response;
+    if (r.body.size() > kTokenAnswerLimit)
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + std::to_string(r.body.size()) +
+                                         " bytes, more than a token answer may have; refused");
     if (r.status == 401 || r.status == 403)
       throw Error(Exit::step_failed, "the token service " + realm.origin() + " refused " +
                                          (creds ? "the credentials from " + creds->origin : std::string("an anonymous request")) +
@@ -236,8 +281,13 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     for (const char* key : {"token", "access_token"})
       if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty()) token = std::string(t->get_string());
     if (token.empty()) throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered without a token");
-    std::int64_t lifetime = 60;  // the distribution spec's default
-    if (const auto* e = o->if_contains("expires_in"); e && e->is_number()) lifetime = std::max<std::int64_t>(e->to_number<std::int64_t>(), 1);
+    if (token.size() > kTokenLimit)
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered a token of " + std::to_string(token.size()) +
+                                         " bytes, more than an Authorization header can carry; refused");
+    if (!header_safe_token(token))
+      throw Error(Exit::step_failed, "the token service " + realm.origin() +
+                                         " answered a token with spaces or control characters, which cannot go into a header; refused");
+    const auto lifetime = token_lifetime(o->if_contains("expires_in"));
     // Renewed a little early: a request must not arrive with a token that expired on the way.
     const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
     bearer_ = *bearer;
@@ -263,13 +313,14 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
   std::size_t from = 0;
   // The first exchange settles the scheme and the authentication; then the rest can go at once.
   if (!calls.empty() && (!scheme_settled_ || calls.size() == 1)) {
-    answers[0] = send(calls[0].method, calls[0].path, calls[0].headers, calls[0].body);
+    answers[0] = send(calls[0]);
     from = 1;
   }
   if (from < calls.size()) {
     std::vector<HttpRequest> requests;
     for (std::size_t i = from; i < calls.size(); ++i) {
-      HttpRequest r{calls[i].method, Url::parse(base_url() + calls[i].path, "the registry URL"), calls[i].headers, calls[i].body};
+      HttpRequest r{calls[i].method, Url::parse(base_url() + calls[i].path, "the registry URL"), calls[i].headers, calls[i].body,
+                    calls[i].limit};
       authorize(r, scope_for(r.method));
       requests.push_back(std::move(r));
     }
@@ -277,25 +328,34 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
       const auto& r = outcomes[k].response;
       if (r && r->status != 401 && r->status / 100 != 3 && r->status < 500 && r->status != 429) answers[from + k] = std::move(*r);
+      if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
     }
   }
   // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the
   // careful way: one at a time, with authentication, redirects and retries.
   std::vector<HttpResponse> out;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    if (!answers[i]) answers[i] = send(calls[i].method, calls[i].path, calls[i].headers, calls[i].body);
+    if (!answers[i]) answers[i] = send(calls[i]);
+    // A transport that does not bound bodies itself (a test's) is held to the same limit here.
+    if (answers[i]->body.size() > calls[i].limit) refuse_larger(calls[i]);
     out.push_back(std::move(*answers[i]));
   }
   return out;
 }
 
-HttpResponse RegistryClient::send(const std::string& method, const std::string& path, Headers headers, const std::string& body) {
+void RegistryClient::refuse_larger(const Call& call) const {
+  throw Error(Exit::verify_failed, repository_.registry + " answered " + call.method + " " + call.path + " with more than " +
+                                       mebibytes(call.limit) + ", the most " + call.what + " may have; refused");
+}
+
+HttpResponse RegistryClient::send(const Call& call) {
+  const auto& [method, path, headers, body, limit, what] = call;
   const auto scope = scope_for(method);
   const bool may_use_http = repository_.loopback() || insecure(repository_.registry);
   auto delay = settings_.retry.delay;
   std::string problem;
   for (int attempt = 1; attempt <= settings_.retry.tries; ++attempt) {
-    HttpRequest request{method, Url::parse(base_url() + path, "the registry URL"), headers, body};
+    HttpRequest request{method, Url::parse(base_url() + path, "the registry URL"), headers, body, limit};
     int auth_rounds = 0, redirects = 0;
     bool at_registry = true;  // false once redirected to another origin (blob storage)
     while (true) {
@@ -315,6 +375,7 @@ HttpResponse RegistryClient::send(const std::string& method, const std::string& 
         if (e.kind == TransportError::Kind::tls_not_spoken)
           throw Error(Exit::step_failed, e.message + "; plain HTTP is used only for loopback registries and those in "
                                                      "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+        if (e.kind == TransportError::Kind::too_large) refuse_larger(call);
         if (e.kind == TransportError::Kind::tls_failed)
           throw Error(Exit::step_failed, e.message + " (if the registry asks for a client certificate, put client.cert and "
                                                      "client.key in /etc/docker/certs.d/" + repository_.registry + "/)");
@@ -363,8 +424,11 @@ HttpResponse RegistryClient::send(const std::string& method, const std::string& 
 
 std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
   std::vector<Call> calls;
-  for (const auto& reference : references)
-    calls.push_back({"GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, ""});
+  for (const auto& reference : references) {
+    if (reference.starts_with("sha256:")) checked_digest(reference, "the manifest digest to read");
+    calls.push_back({"GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, "",
+                     kManifestLimit, "a manifest"});
+  }
   const auto responses = send_all(calls);
   std::vector<std::optional<Manifest>> out;
   for (std::size_t i = 0; i < references.size(); ++i) {
@@ -396,7 +460,9 @@ std::optional<Manifest> RegistryClient::get_manifest(const std::string& referenc
 
 std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string>& digests) {
   std::vector<Call> calls;
-  for (const auto& digest : digests) calls.push_back({"GET", "/v2/" + repository_.path + "/blobs/" + digest, {}, ""});
+  for (const auto& digest : digests)
+    calls.push_back({"GET", "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest to read"), {}, "",
+                     kConfigLimit, "an image config"});
   auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < digests.size(); ++i) {
@@ -416,7 +482,8 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
                                                        const std::string& bytes) {
   std::vector<Call> calls;
   for (const auto& reference : references)
-    calls.push_back({"PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes});
+    calls.push_back({"PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes,
+                     kDefaultResponseLimit, "an answer to a manifest upload"});
   const auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < references.size(); ++i) {

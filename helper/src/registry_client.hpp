@@ -80,11 +80,14 @@ class RegistryClient {
     std::string method, path;
     Headers headers;
     std::string body;
+    std::size_t limit = kDefaultResponseLimit;  // the most of an answer's body taken (HttpRequest::response_limit)
+    std::string what;                           // what the answer is, for the message when it is larger
   };
   // One call with authentication, redirects and retries.
-  HttpResponse send(const std::string& method, const std::string& path, Headers headers, const std::string& body);
+  HttpResponse send(const Call& call);
   // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
   std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
+  [[noreturn]] void refuse_larger(const Call& call) const;
   std::string scope_for(const std::string& method) const;
   bool authorize(HttpRequest& request, const std::string& scope);  // adds what the registry asked for; true if any
   Transport::Outcome send_once(const HttpRequest& request, const std::string& scope, bool to_registry, bool& credentials_sent);
@@ -92,6 +95,10 @@ class RegistryClient {
   const std::optional<Credentials>& credentials();
   TlsSettings tls_for(const std::string& host_port) const;
   bool insecure(const std::string& host_port) const;
+  // The name certs.d and MULTIARCH_IMAGE_INSECURE_REGISTRIES know `url`'s server by: the registry's own
+  // (as written in REPOSITORY) for any URL on its host, as docker does for a token service there;
+  // else host[:port] with the port only when it is not the scheme's default.
+  std::string settings_name(const Url& url) const;
   std::string api_host() const;  // docker.io -> registry-1.docker.io
 
   Repository repository_;

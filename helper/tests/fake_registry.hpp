@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "digest.hpp"
 #include "http.hpp"
 #include "index.hpp"
 #include "text.hpp"

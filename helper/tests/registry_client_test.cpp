@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include "digest.hpp"
 #include "credentials.hpp"
 #include "error.hpp"
 #include "fake_registry.hpp"

@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include "digest.hpp"
 #include "error.hpp"
 #include "fake_registry.hpp"
 #include "fake_runner.hpp"
