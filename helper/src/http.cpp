@@ -287,28 +287,44 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   if (request.method == "HEAD") parser.skip(true);
+  // The body is bounded before a byte of it is read: a stated length over the limit fails as the
+  // header completes, a chunked body as its chunks arrive. A hostile answer costs at most its limit.
+  parser.body_limit(request.response_limit);
   auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   out.answered = parser.got_some();
+  const bool error_status = parser.is_header_done() && parser.get().result_int() >= 400;
+  // An error page too long to be of use: its status and headers are the answer; the connection,
+  // with the rest of the body unread, is not kept.
+  const auto cut = [&] {
+    auto answer = from_beast(parser.get());
+    answer.body.clear();
+    out.outcome.response = std::move(answer);
+  };
+  const auto refuse_as_too_large = [&] {
+    out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " + request.url.str() +
+                                                                            " is larger than " + std::to_string(request.response_limit) +
+                                                                            " bytes; refused"};
+  };
+  if (error_status && (hec == http::error::body_limit || parser.content_length().value_or(0) > kErrorBodyLimit)) {
+    cut();
+    co_return out;
+  }
+  if (hec == http::error::body_limit) {
+    refuse_as_too_large();
+    co_return out;
+  }
   if (hec) {
     out.outcome.error = io_error(hec, "reading the answer to " + request.method + " " + request.url.str());
     co_return out;
   }
-  // The body is bounded before a byte of it is read: a hostile answer costs at most its limit.
-  const bool error_status = parser.get().result_int() >= 400;
-  parser.body_limit(error_status ? std::min(request.response_limit, kErrorBodyLimit) : request.response_limit);
+  if (error_status) parser.body_limit(std::min(request.response_limit, kErrorBodyLimit));
   auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (rec == http::error::body_limit && error_status) {
-    // An error page too long to be of use: its status and headers are the answer; the connection,
-    // with the rest of the body unread, is not kept.
-    auto cut = from_beast(parser.get());
-    cut.body.clear();
-    out.outcome.response = std::move(cut);
+    cut();
     co_return out;
   }
   if (rec == http::error::body_limit) {
-    out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " +
-                                                                            request.url.str() + " is larger than " +
-                                                                            std::to_string(request.response_limit) + " bytes; refused"};
+    refuse_as_too_large();
     co_return out;
   }
   if (rec) {

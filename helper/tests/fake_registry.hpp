@@ -22,7 +22,10 @@ class FakeRegistry final : public Transport {
   bool untrusted_certificate = false;
   bool wants_client_certificate = false;  // the handshake ends in an alert (no client certificate shown)
   std::string user, password;        // set: auth is required
-  bool bearer = false;               // Bearer through the token service at https://auth.test/token
+  bool bearer = false;               // Bearer through the token service at `realm`
+  std::string realm = "https://auth.test/token";
+  std::string challenge_scope;       // set: the scope every challenge names (else the request's own)
+  std::string token_answer;          // set: the token service answers this body verbatim
   int token_lifetime = 300;
   std::string redirect_blobs_to;     // an origin such as "https://storage.test": blob GETs redirect there
   int fail_next = 0;                 // answer this many registry requests with 503
@@ -78,14 +81,15 @@ class FakeRegistry final : public Transport {
       return error(TransportError::Kind::tls_verify, "certificate signed by unknown authority");
     if (r.url.scheme == "https" && wants_client_certificate && !tls.client)
       return error(TransportError::Kind::tls_failed, "tlsv13 alert certificate required");
-    if (r.url.host == "auth.test") return token_service(r);
+    if (r.url.origin() + r.url.target.substr(0, r.url.target.find('?')) == realm) return token_service(r);
     if (r.url.origin() == redirect_blobs_to) return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
     if (r.url.host != host) return error(TransportError::Kind::connect, "unknown host " + r.url.host);
     if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
-      const auto scope = "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
+      const auto scope = !challenge_scope.empty() ? challenge_scope
+                                                  : "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
       return respond(401,
-                     {{"www-authenticate", bearer ? "Bearer realm=\"https://auth.test/token\",service=\"fake\",scope=\"" + scope + "\""
+                     {{"www-authenticate", bearer ? "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""
                                                   : "Basic realm=\"fake\""}},
                      R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
     }
@@ -126,6 +130,7 @@ class FakeRegistry final : public Transport {
       if (authorization != "Basic " + base64_encode(user + ":" + password)) return respond(401, {}, R"({"details":"bad credentials"})");
       scope = r.url.target.substr(r.url.target.find("scope=") + 6);
     }
+    if (!token_answer.empty()) return respond(200, {}, token_answer);
     const auto token = "t" + std::to_string(issued_.size() + 1);
     issued_[token] = scope;
     return respond(200, {}, "{\"access_token\":\"" + token + "\",\"expires_in\":" + std::to_string(token_lifetime) + "}");

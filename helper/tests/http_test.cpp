@@ -73,6 +73,7 @@ class CountingServer {
     keep_alive,      // HTTP/1.1 keep-alive
     drop_silently,   // keeps nothing but says nothing: closes the socket after each answer
     say_close,       // answers with `Connection: close` and closes
+    close_first,     // ends its first connection at once, unread (a reset at first contact); then keep_alive
   };
 
   // With `tls`, every connection is a TLS session with that certificate. With `together` > 1, no
@@ -107,7 +108,11 @@ class CountingServer {
       beast::error_code ec;
       acceptor_.accept(*socket, ec);
       if (ec || stopping_) break;
-      ++connections_;
+      if (++connections_ == 1 && mode_ == Mode::close_first) {
+        socket->set_option(asio::socket_base::linger(true, 0), ec);  // an RST, not a FIN
+        socket->close(ec);
+        continue;
+      }
       sessions_.emplace_back([this, socket] {
         beast::error_code ec;
         if (tls_) {
@@ -139,6 +144,19 @@ class CountingServer {
         arrived_.notify_all();
         if (together_ > 1)
           body = arrived_.wait_for(lock, std::chrono::seconds(5), [&] { return requests_ >= together_; }) ? "together" : "alone";
+      }
+      // /big/N: N bytes with 200; /missing/N: N bytes with 404.
+      std::optional<bhttp::status> sized;
+      if (req.target().starts_with("/big/")) sized = bhttp::status::ok;
+      if (req.target().starts_with("/missing/")) sized = bhttp::status::not_found;
+      if (sized) {
+        const auto n = std::stoul(std::string(req.target().substr(req.target().rfind('/') + 1)));
+        bhttp::response<bhttp::string_body> res{*sized, 11};
+        res.body() = std::string(n, 'x');
+        res.prepare_payload();
+        bhttp::write(stream, res, ec);
+        if (ec) return;
+        continue;
       }
       if (req.method() == bhttp::verb::head) {  // the length of what a GET would get, no body
         bhttp::response<bhttp::empty_body> res{bhttp::status::ok, 11};
@@ -297,6 +315,56 @@ BOOST_AUTO_TEST_CASE(a_batch_answers_in_the_order_it_was_given) {
   for (int i = 0; i < 6; ++i) BOOST_TEST(body_of(out[i]) == "/" + std::to_string(i) + " ");
   BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
   BOOST_TEST(server.connections() <= 6);
+}
+
+// The body limit holds before the body is read; an error page past its own small limit still
+// gives its status (a 404 stays a 404), and the connection is not kept.
+BOOST_AUTO_TEST_CASE(answers_are_bounded_before_their_body_is_read) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  auto big = get(server, "/big/100000");
+  big.response_limit = 1000;
+  const auto refused = transport.send(big, {});
+  BOOST_REQUIRE(refused.error);
+  BOOST_TEST(static_cast<int>(refused.error->kind) == static_cast<int>(TransportError::Kind::too_large));
+  big.response_limit = 100000;
+  BOOST_TEST(body_of(transport.send(big, {})).size() == 100000u);
+  const auto missing = transport.send(get(server, "/missing/" + std::to_string(kErrorBodyLimit + 1)), {});
+  BOOST_REQUIRE(missing.response);
+  BOOST_TEST(missing.response->status == 404);
+  BOOST_TEST(missing.response->body.empty());
+  BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_in_a_request_are_refused_unsent) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  auto header = get(server, "/x");
+  header.headers.emplace_back("Authorization", "Bearer abc\r\nX-Injected: 1");
+  BOOST_TEST(mai::test::error_of([&] { transport.send(header, {}); }).find("the header Authorization holds a control character") !=
+             std::string::npos);
+  auto target = get(server, "/x");
+  target.url.target = "/v2/x HTTP/1.1\r\nX: y";
+  BOOST_TEST(mai::test::error_of([&] { transport.send(target, {}); }).find("the request target holds") != std::string::npos);
+  auto huge = get(server, "/x");
+  huge.headers.emplace_back("Authorization", std::string(70 * 1024, 'a'));
+  BOOST_TEST(mai::test::error_of([&] { transport.send(huge, {}); }).find("more than an HTTP header holds") != std::string::npos);
+  BOOST_TEST(server.requests() == 0);
+}
+
+// A TLS server that resets one connection before the handshake is still a TLS server: the reset is
+// an I/O error (retried), not "does not speak TLS" (which would switch a loopback registry to HTTP).
+BOOST_AUTO_TEST_CASE(a_reset_at_first_contact_is_not_taken_for_plain_http) {
+  mai::test::TempDir dir;
+  const auto cert = make_certificate(dir.path());
+  TlsSettings trusted;
+  trusted.ca_files = {cert.cert};
+  CountingServer server(CountingServer::Mode::close_first, &cert);
+  BeastTransport transport(std::chrono::seconds(10));
+  const auto first = transport.send(get(server, "/t", "GET", "https"), trusted);
+  BOOST_REQUIRE(first.error);
+  BOOST_TEST(static_cast<int>(first.error->kind) == static_cast<int>(TransportError::Kind::io), first.error->message);
+  BOOST_TEST(body_of(transport.send(get(server, "/t", "GET", "https"), trusted)) == "/t ");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,9 @@
 // ProcessRunner against real child processes: retries, permanent failures and timeouts.
+#include <unistd.h>
+
 #include <csignal>
+#include <set>
+#include <sstream>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <filesystem>
@@ -111,6 +115,26 @@ BOOST_AUTO_TEST_CASE(children_do_not_inherit_an_ignored_sigpipe) {
   BOOST_REQUIRE(r.ok());
   const auto ignored = std::stoull(r.out, nullptr, 16);
   BOOST_TEST((ignored & (1ull << (SIGPIPE - 1))) == 0u);
+}
+
+// A credential helper must not hold the registry connection the helper has open: children get
+// stdin, stdout and stderr, and none of the descriptors this process opened without FD_CLOEXEC.
+BOOST_AUTO_TEST_CASE(children_inherit_no_descriptor_but_the_standard_three) {
+  mai::test::TempDir dir;
+  int leaked[2];
+  BOOST_REQUIRE(::pipe(leaked) == 0);  // no O_CLOEXEC, as Asio opens its sockets
+  const auto script = dir.script("fds", "ls /proc/$$/fd\n");
+  ProcessRunner runner("[t]");
+  const auto r = runner.run({{script.string()}}, Output::capture);
+  ::close(leaked[0]);
+  ::close(leaked[1]);
+  BOOST_REQUIRE(r.ok());
+  std::istringstream listed(r.out);
+  std::set<int> fds;
+  for (int fd; listed >> fd;) fds.insert(fd);
+  BOOST_TEST(fds.count(leaked[0]) == 0u, r.out);
+  BOOST_TEST(fds.count(leaked[1]) == 0u, r.out);
+  BOOST_TEST(fds.count(0) + fds.count(1) + fds.count(2) == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_executable_is_reported_as_such) {

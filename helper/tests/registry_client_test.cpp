@@ -1,7 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
-#include "digest.hpp"
 #include "credentials.hpp"
+#include "digest.hpp"
 #include "error.hpp"
 #include "fake_registry.hpp"
 #include "fake_runner.hpp"
@@ -404,6 +404,90 @@ BOOST_AUTO_TEST_CASE(certs_d_directories_give_cas_and_client_certificates) {
   BOOST_TEST(tls.ca_files[0] == dir.path() / "docker/r.example:5000/ca.crt");
   BOOST_REQUIRE(tls.client);
   BOOST_TEST(tls.client->second == dir.path() / "containers/r.example:5000/client.key");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hostile_registries)
+
+// Docker 29's containerd store and GitLab/Harbor put the token service on the registry's own host:
+// the realm `https://registry.lan/token` must get the registry's TLS settings, whatever its port.
+BOOST_AUTO_TEST_CASE(a_token_service_on_the_registry_host_gets_the_registry_s_tls_settings) {
+  Client t;
+  t.log_in(true);
+  t.registry.port = "5000";
+  t.registry.untrusted_certificate = true;
+  t.registry.realm = "https://Registry.Test/token";  // another port, another case
+  t.settings.insecure = {"REGISTRY.test:5000"};
+  auto client = t.make("registry.test:5000/team/hello");
+  BOOST_TEST(!client.get_manifest("a"));
+  BOOST_TEST(t.registry.count("GET", "/token") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(each_scope_of_a_challenge_is_its_own_parameter) {
+  Client t;
+  t.log_in(true);
+  t.registry.challenge_scope = "repository:team/hello:pull repository:team/base:pull";
+  auto client = t.make();
+  client.get_manifest("a");
+  std::string asked;
+  for (const auto& s : t.registry.log)
+    if (s.url.find("/token") != std::string::npos) asked = s.url;
+  BOOST_TEST(asked.find("scope=repository%3Ateam%2Fhello%3Apull&scope=repository%3Ateam%2Fbase%3Apull") != std::string::npos, asked);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_token_answers_are_refused_with_a_reason) {
+  const auto fetch = [](const std::string& answer) {
+    Client t;
+    t.log_in(true);
+    t.registry.token_answer = answer;
+    auto client = t.make();
+    return error_of([&] { client.get_manifest("a"); });
+  };
+  // A lifetime that is not a whole number, or absurdly large, is clamped, not thrown or overflowed:
+  // the request then goes on with the token (the fake registry does not know it: 401 once more).
+  for (const auto* lifetime : {"1.5", "1e300", "-7", "\"soon\""}) {
+    const auto what = fetch(std::string(R"({"token":"abc","expires_in":)") + lifetime + "}");
+    BOOST_TEST(what.find("registry.test refused the credentials") != std::string::npos, lifetime << ": " << what);
+  }
+  BOOST_TEST(fetch(R"({"token":"abc\r\nX-Injected: 1"})").find("a token with spaces or control characters") != std::string::npos);
+  BOOST_TEST(fetch(R"({"token":")" + std::string(70 * 1024, 'a') + R"("})").find("more than an Authorization header can carry") !=
+             std::string::npos);
+  BOOST_TEST(fetch(std::string(200 * 1024, ' ') + "{}").find("more than a token answer may have") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(manifests_larger_than_the_spec_allows_are_refused_before_parsing) {
+  Client t;
+  const auto digest = t.registry.put_manifest("team/hello", "big", media::oci_index,
+                                              R"({"schemaVersion":2,"manifests":[)" + std::string(5 * 1024 * 1024, ' ') + "]}");
+  auto client = t.make();
+  const auto what = error_of([&] { client.get_manifest(digest); });
+  BOOST_TEST(what.find("with more than 4 MiB, the most a manifest may have") != std::string::npos, what);
+}
+
+BOOST_AUTO_TEST_CASE(digests_that_are_not_sha256_never_reach_a_url) {
+  Client t;
+  auto client = t.make();
+  BOOST_TEST(error_of([&] { client.get_blob("sha256:../../../v2/other/manifests/x"); }).find("is not a sha256 digest") != std::string::npos);
+  BOOST_TEST(error_of([&] { client.get_manifest("sha256:abc\r\nX: y"); }).find("is not a sha256 digest") != std::string::npos);
+  BOOST_TEST(t.registry.log.empty());
+}
+
+BOOST_AUTO_TEST_CASE(locations_resolve_as_rfc_3986_says) {
+  const auto base = Url::parse("https://r.example:5000/v2/a/blobs/uploads/u1?state=s", "test");
+  BOOST_TEST(base.resolve("/blob?next=https://cdn/x").str() == "https://r.example:5000/blob?next=https://cdn/x");
+  BOOST_TEST(base.resolve("?x=1").str() == "https://r.example:5000/v2/a/blobs/uploads/u1?x=1");
+  BOOST_TEST(base.resolve("../../c/./d").str() == "https://r.example:5000/v2/a/c/d");
+  BOOST_TEST(base.resolve("u2#frag").str() == "https://r.example:5000/v2/a/blobs/uploads/u2");
+  BOOST_TEST(base.resolve("").str() == base.str());
+  BOOST_TEST(base.resolve("HTTPS://Other.example/p?q").str() == "https://Other.example/p?q");
+  BOOST_TEST(base.resolve("/../../x").str() == "https://r.example:5000/x");
+}
+
+BOOST_AUTO_TEST_CASE(ports_outside_1_to_65535_are_refused) {
+  for (const auto* url : {"http://h:65536/", "http://h:0/", "http://h:99999999999999999999/", "http://h:-1/"})
+    BOOST_TEST(static_cast<int>(code_of([&] { Url::parse(url, "test"); })) == static_cast<int>(Exit::invalid_input), url);
+  BOOST_TEST(Url::parse("http://h:65535/", "test").port == "65535");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

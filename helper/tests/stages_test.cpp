@@ -7,6 +7,7 @@
 #include "index.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
+#include "registry_client.hpp"
 #include "stages.hpp"
 #include "test_support.hpp"
 
@@ -225,6 +226,81 @@ BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_
   registry.lose_tag_puts = true;
   const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
   BOOST_TEST(what.find("the registry does not know the tag") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
+}
+
+// What docker 29's containerd store pushes for one platform: an OCI index holding the image and
+// BuildKit's provenance, an attestation manifest annotated with the image's digest. Returns the
+// index's digest, which `docker push` prints; `attestation` gets the attestation manifest's.
+std::string push_with_provenance(mai::test::FakeRegistry& registry, const std::string& image, const std::string& arch,
+                                 const std::string& variant, std::string& attestation) {
+  const auto statement = registry.put_blob(R"({"_type":"https://in-toto.io/Statement/v0.1","subject":[]})");
+  const auto config = registry.put_blob(R"({"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}})");
+  const auto manifest = std::string(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)") +
+                        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":10,"digest":")" + config + R"("},)" +
+                        R"("layers":[{"mediaType":"application/vnd.in-toto+json","size":10,"digest":")" + statement +
+                        R"(","annotations":{"in-toto.io/predicate-type":"https://slsa.dev/provenance/v0.2"}}]})";
+  attestation = registry.put_manifest("demo/hello", "", media::oci_manifest, manifest);
+  const auto image_size = registry.manifests.at("demo/hello@" + image).bytes.size();
+  const auto index = std::string(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)") +
+                     R"({"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + image + R"(","size":)" +
+                     std::to_string(image_size) + R"(,"platform":{"architecture":")" + arch + R"(","os":"linux")" +
+                     (variant.empty() ? "" : R"(,"variant":")" + variant + R"(")") + "}}," +
+                     R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + attestation + R"(","size":)" +
+                     std::to_string(manifest.size()) + R"(,"annotations":{"vnd.docker.reference.digest":")" + image +
+                     R"(","vnd.docker.reference.type":"attestation-manifest"},"platform":{"architecture":"unknown","os":"unknown"}}]})";
+  return registry.put_manifest("demo/hello", "1.0-" + arch + variant, media::oci_index, index);
+}
+
+BOOST_FIXTURE_TEST_CASE(manifest_lists_each_image_with_the_attestations_its_push_made, PushedFixture) {
+  std::string attestation;
+  const auto pushed = push_with_provenance(registry, armv7, "arm", "v7", attestation);
+  write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+
+  const auto index = parse_index(served(spec.tags.front()));
+  BOOST_TEST(index.media_type == media::oci_index);  // annotations tie the attestation to its image
+  BOOST_REQUIRE(index.entries.size() == 3u);
+  BOOST_TEST(index.entries[0].digest == amd64);
+  BOOST_TEST(index.entries[1].digest == armv7);  // the image, not the index the push made
+  BOOST_TEST(index.entries[2].digest == attestation);
+  BOOST_TEST(index.entries[2].platform == "unknown/unknown");
+  BOOST_TEST(is_attestation_for(index.entries[2], armv7));
+
+  const auto record = read_manifest_record(state / "metadata.json");
+  BOOST_REQUIRE(record);
+  BOOST_TEST(record->platforms[1].digest == armv7);
+  BOOST_TEST(record->platforms[1].pushed_digest == pushed);
+  BOOST_TEST((record->platforms[1].attestations == std::vector<std::string>{attestation}));
+  BOOST_TEST(record->platforms[0].attestations.empty());
+
+  // Republishing the same is a no-op.
+  registry.log.clear();
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  BOOST_TEST(registry.count("PUT") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_docker_list_leaves_attestations_out_and_says_so, PushedFixture) {
+  spec.index_format = "docker";
+  std::string attestation;
+  const auto pushed = push_with_provenance(registry, armv7, "arm", "v7", attestation);
+  write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
+  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  const auto index = parse_index(served(spec.tags.front()));
+  BOOST_TEST(index.media_type == media::docker_list);
+  BOOST_TEST(index.entries.size() == 2u);
+  BOOST_TEST(read_manifest_record(state / "metadata.json")->platforms[1].attestations.empty());
+}
+
+// Every check that can fail runs before the first PUT: a per-platform index without the platform's
+// image publishes nothing and writes no record.
+BOOST_FIXTURE_TEST_CASE(a_pushed_index_without_the_platform_publishes_nothing, PushedFixture) {
+  std::string attestation;
+  const auto pushed = push_with_provenance(registry, amd64, "amd64", "", attestation);  // an amd64 index pushed as arm/v7
+  write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  BOOST_TEST(what.find("is an index with 0 entries for linux/arm/v7") != std::string::npos, what);
+  BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
 
