@@ -60,7 +60,7 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");
   }
 
-  write_file_atomically(depfile, render_depfile(record, inputs));
+  write_depfile(depfile, record, inputs);
   const auto address = builder ? builder->address : "";
   write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id,
                                    info.size, refs, clock.seconds()});

@@ -3,8 +3,11 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <sstream>
 
+#include "digest.hpp"
 #include "json_file.hpp"
 
 namespace mai {
@@ -31,7 +34,11 @@ std::vector<std::string> split_path(std::string_view p) {
 // Does the pattern match the path, or a parent directory of it?
 bool match(const std::vector<std::string>& pat, std::size_t i, const std::vector<std::string>& path, std::size_t j) {
   if (i == pat.size()) return true;  // what is left of the path lies below a matched directory
-  if (pat[i] == "**") return match(pat, i + 1, path, j) || (j < path.size() && match(pat, i, path, j + 1));
+  if (pat[i] == "**") {
+    // A trailing `**` matches what lies below a directory, not the directory itself (`a/**` keeps `a`).
+    if (i + 1 == pat.size()) return j < path.size();
+    return match(pat, i + 1, path, j) || (j < path.size() && match(pat, i, path, j + 1));
+  }
   if (j == path.size()) return false;
   return ::fnmatch(pat[i].c_str(), path[j].c_str(), 0) == 0 && match(pat, i + 1, path, j + 1);
 }
@@ -79,9 +86,15 @@ bool IgnoreRules::excluded(std::string_view relative_path) const {
   return out;
 }
 
+fs::path ignore_file_for(const fs::path& context, const fs::path& dockerfile) {
+  std::error_code ec;
+  if (fs::path specific = dockerfile.string() + ".dockerignore"; fs::is_regular_file(specific, ec)) return specific;
+  return context / ".dockerignore";
+}
+
 std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& dockerfile,
                                      const std::vector<fs::path>& exclude) {
-  const auto ignore_file = context / ".dockerignore";
+  const auto ignore_file = ignore_file_for(context, dockerfile);
   const auto rules = IgnoreRules::load(ignore_file);
   std::vector<fs::path> inputs{dockerfile, context};
   if (fs::exists(ignore_file)) inputs.push_back(ignore_file);
@@ -107,23 +120,63 @@ std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& do
   return inputs;
 }
 
-std::string render_depfile(const fs::path& target, const std::vector<fs::path>& inputs) {
-  auto escape = [](const std::string& s) {
-    std::string out;
-    for (char c : s) {
-      if (c == ' ' || c == '#') out += '\\';
-      if (c == '$') out += '$';
-      out += c;
-    }
-    return out;
-  };
-  std::string out = escape(target.string()) + ":";
-  for (const auto& p : inputs) {
-    const auto s = p.string();
-    if (s.find_first_of("\n\r") != std::string::npos) continue;
-    out += " \\\n  " + escape(s);
+namespace {
+
+// The characters a path may hold to be written into a depfile as it is, read back the same by Ninja
+// (1.11) and by CMake's depfile transform for Makefiles (tried one by one): others, like ':' '#' '$'
+// '*' '|' ';' '(' ')' quotes and backslashes, are misread by one of them.
+bool depfile_safe(const std::string& path) {
+  return std::all_of(path.begin(), path.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return std::isalnum(c) || c >= 0x80 || std::string_view("+,-._/=@~ ").find(ch) != std::string_view::npos;
+  });
+}
+
+std::string escape_for_depfile(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ') out += '\\';  // the only character of the safe set that needs it
+    out += c;
   }
-  return out + "\n";
+  return out;
+}
+
+}  // namespace
+
+void write_depfile(const fs::path& depfile, const fs::path& target, const std::vector<fs::path>& inputs) {
+  const fs::path stand_ins = depfile.string() + ".inputs";
+  std::set<std::string> wanted;
+  std::string out = escape_for_depfile(target.string()) + ":";
+  for (const auto& p : inputs) {
+    std::error_code ec;
+    // A symlink is sent as a link: its target's content is not an input, and a change of the link
+    // itself changes its directory, which is listed.
+    if (fs::is_symlink(fs::symlink_status(p, ec))) continue;
+    auto listed = p.string();
+    if (!depfile_safe(listed)) {
+      // Named through a link whose name is safe: Ninja and Make stat through it, so the time they
+      // see is the input's own, and a removed input is a missing one.
+      const auto name = sha256_digest(listed).substr(7, 32);
+      const auto link = stand_ins / name;
+      if (!wanted.count(name)) {
+        fs::create_directories(stand_ins);
+        if (!(fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == p)) {
+          fs::remove(link, ec);
+          fs::create_symlink(p, link);
+        }
+        wanted.insert(name);
+      }
+      listed = link.string();
+    }
+    out += " \\\n  " + escape_for_depfile(listed);
+  }
+  std::error_code ec;
+  if (fs::is_directory(stand_ins, ec)) {
+    for (const auto& entry : fs::directory_iterator(stand_ins, ec))
+      if (!wanted.count(entry.path().filename().string())) fs::remove(entry.path(), ec);
+    if (wanted.empty()) fs::remove(stand_ins, ec);
+  }
+  write_file_atomically(depfile, out + "\n");
 }
 
 }  // namespace mai

@@ -27,13 +27,21 @@ class IgnoreRules {
   bool has_exceptions_ = false;
 };
 
+// The ignore file a BuildKit build of `dockerfile` reads: `<dockerfile>.dockerignore` when there is
+// one beside it, else `<context>/.dockerignore`.
+std::filesystem::path ignore_file_for(const std::filesystem::path& context, const std::filesystem::path& dockerfile);
+
 // Every file and directory of the context that is sent to the engine, plus the Dockerfile and
-// .dockerignore. Directories are listed so that adding or removing a file also counts as a change.
+// the ignore file. Directories are listed so that adding or removing a file also counts as a change.
 std::vector<std::filesystem::path> context_inputs(const std::filesystem::path& context,
                                                   const std::filesystem::path& dockerfile,
                                                   const std::vector<std::filesystem::path>& exclude);
 
-// Make/Ninja depfile syntax; paths that cannot be expressed there (newlines) are skipped.
-std::string render_depfile(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
+// Writes `depfile`: `target` depends on `inputs`, in the depfile syntax Ninja and Make (through
+// CMake's transform) both read. An input whose name that syntax cannot carry (':' '#' '$' a tab, a
+// newline, ...) is named through a symlink in `<depfile>.inputs/` (created here, stale ones removed);
+// symlinks among the inputs are left out (their directory stands for them).
+void write_depfile(const std::filesystem::path& depfile, const std::filesystem::path& target,
+                   const std::vector<std::filesystem::path>& inputs);
 
 }  // namespace mai

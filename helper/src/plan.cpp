@@ -46,7 +46,7 @@ void plan_step(const Spec& spec, Runner& real) {
   const auto prefix = step_prefix(spec, nullptr);
   print_line(prefix, "plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
                          " platforms; <...> stands for what earlier steps produce):");
-  const ScratchDir scratch(std::filesystem::temp_directory_path() / ("multiarch-plan-" + spec.name));
+  const auto scratch = ScratchDir::temporary("multiarch-plan-" + spec.name);
   for (const auto& platform : spec.platforms) {
     const auto* builder = spec.builder_for(platform);
     auto e = resolve_engine(spec, runner, builder ? builder->address : "");

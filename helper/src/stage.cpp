@@ -43,26 +43,34 @@ bool sync_file(const fs::path& source, const std::string& content, const fs::pat
   return true;
 }
 
-// Removes files under `root` that are not in `keep` (relative paths), then empty directories;
-// true when a file went.
+// Removes entries under `root` that are not in `keep` (relative paths), then empty directories not in
+// `keep`; true when anything went.
 bool prune(const fs::path& root, const std::set<std::string>& keep, const std::string& spare = "") {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) return false;
   std::vector<fs::path> files, dirs;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const auto rel = fs::relative(it->path(), root).generic_string();
+  // Entries are judged by their own status, never their target's: a symlink that loops, dangles or
+  // points at a directory is an entry like a file (the iterator does not follow it either).
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto rel = it->path().lexically_relative(root).generic_string();
+    const bool real_dir = fs::is_directory(it->symlink_status(ec));
     if (!spare.empty() && (rel == spare || rel.starts_with(spare + "/"))) {
-      if (it->is_directory() && rel == spare) it.disable_recursion_pending();
+      if (real_dir && rel == spare) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_directory() && !it->is_symlink()) dirs.push_back(it->path());
-    else if (!keep.count(rel)) files.push_back(it->path());
+    if (real_dir) {
+      if (!keep.count(rel)) dirs.push_back(it->path());
+    } else if (!keep.count(rel)) {
+      files.push_back(it->path());
+    }
   }
+  if (ec) throw Error(Exit::step_failed, "cannot list " + root.string() + ": " + ec.message());
   for (const auto& f : files) fs::remove(f, ec);
   std::sort(dirs.rbegin(), dirs.rend());  // deepest first
+  bool removed_dir = false;
   for (const auto& d : dirs)
-    if (fs::is_empty(d, ec)) fs::remove(d, ec);
-  return !files.empty();
+    if (fs::is_empty(d, ec) && fs::remove(d, ec)) removed_dir = true;
+  return !files.empty() || removed_dir;
 }
 
 // The ELF machine (e_machine) and class a platform's binaries have; {0, 0} when unknown.
@@ -184,45 +192,65 @@ std::vector<std::string> stage_step(const StageRequest& r) {
 void compose_step(const fs::path& context, const fs::path& dockerfile, const std::vector<fs::path>& exclude,
                   const fs::path& composed, const std::string& keep, const fs::path& stamp, const fs::path& depfile) {
   if (!fs::is_directory(context)) throw Error(Exit::invalid_input, "context directory " + context.string() + " does not exist");
+  // BuildKit reads `<Dockerfile>.dockerignore` for the composed context too, and this step cannot
+  // add the staged trees' exceptions to a file beside the Dockerfile.
+  if (const auto rules = ignore_file_for(context, dockerfile); rules != context / ".dockerignore" &&
+                                                                IgnoreRules::load(rules).excluded(keep + "/usr"))
+    throw Error(Exit::invalid_input, rules.string() + " excludes " + keep + "/, where the staged TARGETS are: add the lines `!" +
+                                         keep + "` and `!" + keep + "/**` to it");
   auto excluded = exclude;
   excluded.push_back(composed);  // the composed context may live inside the source context's build tree
   const auto inputs = context_inputs(context, dockerfile, excluded);
   std::set<std::string> mirrored;
   bool changed = false;
+  // Whatever stands at `dest` and is not of the kind wanted goes first (a directory with its contents).
+  auto clear = [&](const fs::path& dest) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(dest, ec))) fs::remove_all(dest);
+  };
   for (const auto& input : inputs) {
     std::error_code ec;
-    if (!under(input, context) || fs::is_directory(input, ec)) continue;
-    const auto rel = fs::relative(input, context).generic_string();
+    // Lexically, as the engine sends it: a symlink is an entry of its own, never what it points to.
+    const auto rel_path = input.lexically_relative(context);
+    if (rel_path.empty() || rel_path == "." || *rel_path.begin() == "..") continue;  // the context itself, a Dockerfile outside
+    const auto rel = rel_path.generic_string();
     if (rel == keep || rel.starts_with(keep + "/"))
       throw Error(Exit::invalid_input, "the context has a " + keep + " entry, the name the staged trees take; rename it");
     mirrored.insert(rel);
     const auto dest = composed / rel;
+    const auto source = fs::symlink_status(input, ec);
+    const auto current = fs::symlink_status(dest, ec);
+    if (fs::is_directory(source)) {  // empty ones are sent too
+      if (fs::is_directory(current)) continue;
+      clear(dest);
+      fs::create_directories(dest);
+      changed = true;
+      continue;
+    }
+    if (fs::is_symlink(source)) {  // the same link, whatever it points to (a file, a directory, nothing, outside)
+      const auto target = fs::read_symlink(input);
+      if (fs::is_symlink(current) && fs::read_symlink(dest, ec) == target) continue;
+      clear(dest);
+      fs::create_directories(dest.parent_path());
+      fs::create_symlink(target, dest);
+      changed = true;
+      continue;
+    }
     if (rel == ".dockerignore") {
       // The staged trees are sent whatever the rules say (a context often ignores `*`).
       auto rules = read_text_file(input);
       if (!rules.empty() && rules.back() != '\n') rules += '\n';
       rules += "!" + keep + "\n!" + keep + "/**\n";
-      std::string current;
-      if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec))) current = read_text_file(dest);
-      if (current != rules) {
+      if (!fs::is_regular_file(current) || read_text_file(dest) != rules) {
+        clear(dest);
         fs::create_directories(dest.parent_path());
-        fs::remove(dest, ec);
         write_file_atomically(dest, rules);
         changed = true;
       }
       continue;
     }
-    const auto src_status = fs::symlink_status(input, ec);
-    if (fs::is_symlink(src_status)) {
-      const auto target = fs::read_symlink(input, ec);
-      if (fs::is_symlink(fs::symlink_status(dest, ec)) && fs::read_symlink(dest, ec) == target) continue;
-      fs::create_directories(dest.parent_path());
-      fs::remove(dest, ec);
-      fs::create_symlink(target, dest);
-      changed = true;
-      continue;
-    }
-    if (fs::exists(dest, ec) && fs::equivalent(input, dest, ec)) continue;  // the same inode: nothing to do
+    if (fs::is_regular_file(current) && fs::equivalent(input, dest, ec)) continue;  // the same inode: nothing to do
+    clear(dest);
     fs::create_directories(dest.parent_path());
     const auto tmp = dest.string() + ".mai-tmp";
     fs::remove(tmp, ec);
@@ -235,8 +263,8 @@ void compose_step(const fs::path& context, const fs::path& dockerfile, const std
   changed |= prune(composed, mirrored, keep);
   std::error_code ec;
   fs::create_directories(composed / keep);
-  if (changed || !fs::exists(stamp, ec)) write_file_atomically(stamp, std::to_string(mirrored.size()) + " files\n");
-  write_file_atomically(depfile, render_depfile(stamp, inputs));
+  if (changed || !fs::exists(stamp, ec)) write_file_atomically(stamp, std::to_string(mirrored.size()) + " entries\n");
+  write_depfile(depfile, stamp, inputs);
 }
 
 Spec spec_for_platform_build(const Spec& spec, const Platform& platform) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
 
@@ -71,9 +72,59 @@ BOOST_AUTO_TEST_CASE(exceptions_reach_into_excluded_directories) {
   BOOST_TEST(rel.count("vendor/drop.h") == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(depfile_escapes_spaces_hashes_and_dollars) {
-  const auto text = render_depfile("/b/rec.json", {"/c/with space", "/c/hash#1", "/c/dollar$x", "/c/new\nline"});
-  BOOST_TEST(text == "/b/rec.json: \\\n  /c/with\\ space \\\n  /c/hash\\#1 \\\n  /c/dollar$$x\n");
+// Names Ninja or Make would misread (a trailing ':' taken for the rule's colon, a tab splitting a
+// name, '#' or '$' mangled) are named through a symlink with a plain name; plain names, spaces
+// included, are written as they are; symlinks are left to their directory.
+BOOST_AUTO_TEST_CASE(depfile_names_every_input_so_that_ninja_and_make_read_it_back) {
+  mai::test::TempDir dir;
+  const auto depfile = dir.path() / "build/rec.d";
+  const std::vector<std::filesystem::path> odd{dir.file("c/x:"), dir.file("c/tab\there"), dir.file("c/back\\ slash"),
+                                               dir.file("c/hash#1"), dir.file("c/dollar$x"), dir.file("c/new\nline")};
+  const auto plain = dir.file("c/with space-and_more.txt");
+  std::filesystem::create_symlink("with space-and_more.txt", dir.path() / "c/link");
+  auto inputs = odd;
+  inputs.push_back(plain);
+  inputs.push_back(dir.path() / "c/link");
+  write_depfile(depfile, dir.path() / "build/rec.json", inputs);
+  const auto text = mai::test::read(depfile);
+  BOOST_TEST(text.find(" \\\n  " + std::string(dir.path() / "c/with\\ space-and_more.txt")) != std::string::npos, text);
+  BOOST_TEST(text.find("link") == std::string::npos);
+  const auto stand_ins = dir.path() / "build/rec.d.inputs";
+  std::size_t links = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(stand_ins)) {
+    ++links;
+    const auto target = std::filesystem::read_symlink(entry.path());
+    BOOST_TEST((std::find(odd.begin(), odd.end(), target) != odd.end()), target);
+    BOOST_TEST(text.find(entry.path().string()) != std::string::npos);
+  }
+  BOOST_TEST(links == odd.size());
+  for (const auto& p : odd) BOOST_TEST(text.find(p.filename().string()) == std::string::npos, p);
+  // Stand-ins no longer needed go; the directory too when none is left.
+  write_depfile(depfile, dir.path() / "build/rec.json", {plain});
+  BOOST_TEST(!std::filesystem::exists(stand_ins));
+}
+
+BOOST_AUTO_TEST_CASE(a_trailing_double_star_spares_the_directory_itself) {
+  const auto rules = IgnoreRules::parse("a/**\n");
+  BOOST_TEST(!rules.excluded("a"));
+  BOOST_TEST(rules.excluded("a/b"));
+  BOOST_TEST(rules.excluded("a/b/c"));
+  BOOST_TEST(IgnoreRules::parse("**\n").excluded("x"));
+}
+
+// BuildKit reads `<Dockerfile>.dockerignore` instead of the context's when there is one.
+BOOST_AUTO_TEST_CASE(a_dockerfile_s_own_ignore_file_wins) {
+  mai::test::TempDir dir;
+  dir.file("ctx/.dockerignore", "*.txt\n");
+  dir.file("ctx/a.txt");
+  dir.file("ctx/b.log");
+  dir.file("docker/app.Dockerfile", "FROM scratch");
+  dir.file("docker/app.Dockerfile.dockerignore", "*.log\n");
+  const auto ctx = dir.path() / "ctx";
+  const auto rel = relative(context_inputs(ctx, dir.path() / "docker/app.Dockerfile", {}), ctx);
+  BOOST_TEST(rel.count("a.txt") == 1u);
+  BOOST_TEST(rel.count("b.log") == 0u);
+  BOOST_TEST(rel.count("../docker/app.Dockerfile.dockerignore") == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -406,6 +406,58 @@ BOOST_AUTO_TEST_CASE(compose_mirrors_the_context_with_hard_links_and_keeps_the_s
                     Error);
 }
 
+// Docker sends symlinks as symlinks: the composed context holds the same links (to files, to
+// directories, dangling, pointing outside, looping), twice in a row without a change.
+BOOST_AUTO_TEST_CASE(compose_mirrors_symlinks_as_links) {
+  mai::test::TempDir dir;
+  const auto ctx = dir.path() / "ctx";
+  dir.file("ctx/Dockerfile", "FROM scratch\n");
+  dir.file("ctx/b.txt", "b\n");
+  dir.file("ctx/sub/c.txt", "c\n");
+  fs::create_directories(ctx / "empty");
+  const std::vector<std::pair<std::string, std::string>> links{
+      {"link", "b.txt"}, {"dirlink", "sub"}, {"dangling", "nowhere"}, {"outward", "../../etc/passwd"}, {"loop", "loop"}};
+  for (const auto& [name, target] : links) fs::create_symlink(target, ctx / name);
+  const auto composed = dir.path() / "build/context";
+  const auto stamp = dir.path() / "build/context.stamp";
+  const auto depfile = dir.path() / "build/context.d";
+  compose_step(ctx, ctx / "Dockerfile", {}, composed, ".multiarch-stage", stamp, depfile);
+  for (const auto& [name, target] : links) {
+    BOOST_TEST(fs::is_symlink(fs::symlink_status(composed / name)), name);
+    BOOST_TEST(fs::read_symlink(composed / name) == target, name);
+  }
+  BOOST_TEST(fs::equivalent(ctx / "b.txt", composed / "b.txt"));
+  BOOST_TEST(!fs::is_symlink(fs::symlink_status(composed / "b.txt")));
+  BOOST_TEST(fs::is_directory(composed / "empty"));
+  const auto first = fs::last_write_time(stamp);
+  compose_step(ctx, ctx / "Dockerfile", {}, composed, ".multiarch-stage", stamp, depfile);
+  BOOST_TEST((fs::last_write_time(stamp) == first));
+  // A link that changes its target, and one that becomes a file, are followed.
+  fs::remove(ctx / "link");
+  fs::create_symlink("sub/c.txt", ctx / "link");
+  fs::remove(ctx / "dirlink");
+  dir.file("ctx/dirlink", "now a file\n");
+  compose_step(ctx, ctx / "Dockerfile", {}, composed, ".multiarch-stage", stamp, depfile);
+  BOOST_TEST(fs::read_symlink(composed / "link") == "sub/c.txt");
+  BOOST_TEST(mai::test::read(composed / "dirlink") == "now a file\n");
+  BOOST_TEST(!fs::is_symlink(fs::symlink_status(composed / "dirlink")));
+}
+
+BOOST_AUTO_TEST_CASE(compose_refuses_a_dockerfile_ignore_file_that_hides_the_stage) {
+  mai::test::TempDir dir;
+  const auto ctx = dir.path() / "ctx";
+  dir.file("ctx/Dockerfile", "FROM scratch\n");
+  dir.file("ctx/Dockerfile.dockerignore", "*\n!Dockerfile\n");
+  const auto what = error_of([&] {
+    compose_step(ctx, ctx / "Dockerfile", {}, dir.path() / "c", ".multiarch-stage", dir.path() / "s", dir.path() / "d");
+  });
+  BOOST_TEST(what.find("Dockerfile.dockerignore excludes .multiarch-stage/") != std::string::npos, what);
+  dir.file("ctx/Dockerfile.dockerignore", "*\n!Dockerfile\n!.multiarch-stage\n!.multiarch-stage/**\n");
+  BOOST_TEST(error_of([&] {
+    compose_step(ctx, ctx / "Dockerfile", {}, dir.path() / "c", ".multiarch-stage", dir.path() / "s", dir.path() / "d");
+  }).empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_platform_build_gets_the_composed_context_and_its_stage_only) {
   mai::test::TempDir dir;
   auto spec = mai::test::make_spec(dir.path());
