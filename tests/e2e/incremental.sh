@@ -52,6 +52,30 @@ reset_engine_calls
 cmake --build "$work/build" --target image-push -j4
 assert_eq "$(engine_calls)" 0 "engine invocations after editing ignored files"
 
+step "names a depfile cannot carry as they are (x: a tab, a backslash before a space, # and \$) and symlinks"
+# Named through stand-in links: the build sees them, a no-op stays a no-op, and an edit of one of
+# them rebuilds exactly the image that sends it.
+sleep 1.1
+odd=("x:" $'tab\there' 'back\ slash' 'hash#1' 'dollar$x')
+for name in "${odd[@]}"; do echo one >"$work/src/beta/$name"; done
+ln -s data.txt "$work/src/beta/link"
+ln -s nowhere "$work/src/beta/dangling"
+cmake --build "$work/build" --target image-push -j4
+reset_engine_calls
+cmake --build "$work/build" --target image-push -j4
+assert_eq "$(engine_calls)" 0 "engine invocations on the no-op after adding odd names"
+for name in "${odd[@]}"; do
+  sleep 1.1
+  echo two >>"$work/src/beta/$name"
+  reset_engine_calls
+  cmake --build "$work/build" --target image-push -j4
+  assert_eq "$(built_platforms beta)" "$all" "beta platforms built after editing '$name'"
+  assert_eq "$(engine_calls_matching "/alpha[:@]")" 0 "engine commands naming alpha after editing '$name'"
+done
+reset_engine_calls
+cmake --build "$work/build" --target image-push -j4
+assert_eq "$(engine_calls)" 0 "engine invocations on the no-op after the edits"
+
 step "nothing changed again: no engine command"
 cmake --build "$work/build" --target image-push -j4
 assert_eq "$(engine_calls)" 0 "engine invocations"
