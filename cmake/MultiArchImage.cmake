@@ -165,6 +165,9 @@ function(add_multiarch_image name)
   set(run_tests FALSE)
   if(DEFINED ARG_TEST_COMMAND OR DEFINED ARG_TEST_EXPECT OR "TEST_COMMAND" IN_LIST ARG_KEYWORDS_MISSING_VALUES)
     set(run_tests TRUE)  # TEST_COMMAND alone, with no arguments: the image's own entrypoint
+    # ctest reads the top-level directory's tests: checked once that directory is done.
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_testing [[${name}]])")
   endif()
   list(REMOVE_ITEM ARG_KEYWORDS_MISSING_VALUES TEST_COMMAND CROSS_CMAKE_ARGS)  # may be empty lists
   foreach(keyword IN LISTS ARG_KEYWORDS_MISSING_VALUES)
@@ -450,7 +453,7 @@ function(_multiarch_toolchains name platforms targets toolchains cross_args)
     cmake_path(ABSOLUTE_PATH file BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
     if(NOT EXISTS "${file}" OR IS_DIRECTORY "${file}")
       message(FATAL_ERROR "add_multiarch_image(${name}): the TOOLCHAINS file for ${platform} `${file}` does not exist "
-        "(shipped ones: ${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake, arm-linux-gnueabihf.cmake)")
+        "(shipped ones: ${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake, arm-linux-gnueabihf.cmake and their -clang variants)")
     endif()
     string(REPLACE "/" "-" suffix "${platform}")
     set(toolchains_${suffix} "${file}" PARENT_SCOPE)
@@ -497,21 +500,28 @@ function(_multiarch_stage name platform helper out stamp targets)
   endforeach()
   set(runtime_dirs "")
   if(runtime)
-    # Where this build's compiler finds the C and C++ runtime (the cross compiler's sysroot in a sub-build).
-    foreach(library IN ITEMS libc.so.6 libstdc++.so.6 libgcc_s.so.1)
-      execute_process(COMMAND "${CMAKE_CXX_COMPILER}" -print-file-name=${library}
-        OUTPUT_VARIABLE found OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE status)
-      if(status EQUAL 0 AND IS_ABSOLUTE "${found}" AND EXISTS "${found}")
-        get_filename_component(dir "${found}" DIRECTORY)
+    # Where this build's toolchain links the C and C++ runtime from: the directories CMake found in
+    # the compiler's own link line, so the target (clang's --target), the sysroot and the flags all
+    # count, as they did when it linked the TARGETS (a sub-build's cross toolchain there).
+    foreach(lang IN ITEMS CXX C)
+      foreach(dir IN LISTS CMAKE_${lang}_IMPLICIT_LINK_DIRECTORIES)
         get_filename_component(dir "${dir}" REALPATH)
-        if(NOT dir IN_LIST runtime_dirs)
+        if(IS_DIRECTORY "${dir}" AND NOT dir IN_LIST runtime_dirs)
           list(APPEND runtime_dirs "${dir}")
         endif()
+      endforeach()
+    endforeach()
+    set(libc "")
+    foreach(dir IN LISTS runtime_dirs)
+      if(EXISTS "${dir}/libc.so.6")
+        set(libc "${dir}/libc.so.6")
+        break()
       endif()
     endforeach()
-    if(NOT runtime_dirs)
-      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME: ${CMAKE_CXX_COMPILER} does not say where "
-        "libc.so.6 is (-print-file-name); RUNTIME needs a C++ compiler with a glibc runtime for ${platform}")
+    if(NOT libc)
+      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME: no libc.so.6 for ${platform} in the toolchain's "
+        "library directories (${runtime_dirs}); RUNTIME stages a glibc runtime, which needs a C or C++ compiler "
+        "linking against glibc for ${platform}")
     endif()
     list(TRANSFORM runtime_dirs PREPEND "--runtime-dir;")
   endif()
@@ -588,6 +598,16 @@ function(_multiarch_create_sub_build key)
     VERBATIM)
   if(TARGET "${HELPER}")
     add_dependencies(multiarch-compile-${key} ${HELPER})
+  endif()
+endfunction()
+
+# At the end of the top-level directory: TEST_COMMAND's tests reach ctest only when that directory
+# enabled testing (enable_testing() sets CMAKE_TESTING_ENABLED there).
+function(_multiarch_check_testing name)
+  if(NOT CMAKE_TESTING_ENABLED)
+    message(WARNING "add_multiarch_image(${name}): TEST_COMMAND registers the tests ${name}.image.<platform>, but "
+      "testing is not enabled in ${CMAKE_SOURCE_DIR}/CMakeLists.txt, so ctest will not run them: call enable_testing() "
+      "(or include(CTest)) there.")
   endif()
 endfunction()
 

@@ -64,8 +64,19 @@ for platform in "${platforms[@]}"; do
   done
   readelf -d "$dir/usr/local/bin/hello_server" | grep -q 'Shared library: \[libgreeting.so.1\]' \
     || fail "$platform hello_server does not link the project's shared library"
+  # Run paths as `cmake --install` makes them: hello_cli's INSTALL_RPATH, none for the others.
+  assert_eq "$(readelf -d "$dir/usr/local/bin/hello_cli" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')" '$ORIGIN/../lib' \
+    "$platform hello_cli RUNPATH"
+  for f in usr/local/bin/hello_server usr/lib/libgreeting.so.1; do
+    assert_eq "$(readelf -d "$dir/$f" | grep -cE '\((RUNPATH|RPATH)\)' || true)" 0 "$platform $f run path entries"
+  done
 done
 echo "ok: file agrees"
+# No staged file holds the build tree's path (a writable /tmp in the container would be searched
+# before /usr/lib, and images would differ between build trees).
+leaks=$(grep -rlF "$work/build" "$stage" || true)
+[[ -z $leaks ]] || fail "staged files hold the build directory's path: $leaks"
+echo "ok: no staged file contains $work/build"
 
 step "each platform, pulled from the registry, runs as itself and uses the shared library"
 for runner in docker podman; do

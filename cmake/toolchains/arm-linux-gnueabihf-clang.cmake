@@ -1,0 +1,17 @@
+# linux/arm/v7 with Debian's clang and the GCC cross libraries (apt-get install clang
+# g++-arm-linux-gnueabihf): clang compiles for the target, Debian's cross binutils link, and the C/C++
+# runtime is the one the GCC cross packages ship under /usr/arm-linux-gnueabihf. For a sysroot of your
+# own, add set(CMAKE_SYSROOT <dir>).
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR armv7l)
+set(CMAKE_C_COMPILER clang)
+set(CMAKE_CXX_COMPILER clang++)
+set(CMAKE_C_COMPILER_TARGET arm-linux-gnueabihf)
+set(CMAKE_CXX_COMPILER_TARGET arm-linux-gnueabihf)
+set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
+set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+find_program(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm-static)
