@@ -8,6 +8,7 @@ packages=(
   docker.io docker-registry podman buildah skopeo          # engines, registry, registry reader
   qemu-user-static binfmt-support                          # foreign-architecture RUN steps
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf            # the examples' static binaries
+  clang                                                    # the clang toolchain files (RUNTIME tests)
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/
 )

@@ -8,6 +8,7 @@
 #include "json_file.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
+#include "scratch.hpp"
 #include "stages.hpp"
 #include "test_support.hpp"
 
@@ -133,6 +134,21 @@ BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixtu
   std::size_t pushes = 0;
   for (const auto& c : runner.commands) pushes += c.argv.at(1) == "push";
   BOOST_TEST(pushes == 2u);  // one per tag
+}
+
+// plan's scratch directory lives under /tmp, where another user may have prepared a guessable name.
+BOOST_AUTO_TEST_CASE(plan_scratch_directories_are_private_and_unpredictable) {
+  std::filesystem::path first_path;
+  {
+    const auto first = ScratchDir::temporary("multiarch-plan-hello");
+    const auto second = ScratchDir::temporary("multiarch-plan-hello");
+    first_path = first.path();
+    BOOST_TEST(first.path() != second.path());
+    BOOST_TEST(first.path().parent_path() == std::filesystem::temp_directory_path());
+    BOOST_TEST(first.path().filename().string().find(std::to_string(::getpid())) == std::string::npos);
+    BOOST_TEST((std::filesystem::status(first.path()).permissions() == std::filesystem::perms::owner_all));
+  }
+  BOOST_TEST(!std::filesystem::exists(first_path));
 }
 
 // Two platforms pushed to the fake registry, with their push records.
