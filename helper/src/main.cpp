@@ -32,6 +32,7 @@ class Args {
       std::string key = argv[i];
       if (key == "--") {
         command_.assign(argv + i + 1, argv + argc);
+        has_command_ = true;
         return;
       }
       if (!key.starts_with("--") || std::find(allowed.begin(), allowed.end(), key.substr(2)) == allowed.end())
@@ -46,6 +47,7 @@ class Args {
     return it->second.front();
   }
   const std::vector<std::string>& command() const { return command_; }
+  bool has_command() const { return has_command_; }
   std::string optional(const std::string& key) const {
     const auto it = values_.find(key);
     return it == values_.end() ? std::string() : it->second.back();
@@ -63,6 +65,7 @@ class Args {
  private:
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> command_;
+  bool has_command_ = false;
 };
 
 // Runs one step; its errors carry the step's prefix, so a failure in a parallel build names its image
@@ -121,15 +124,21 @@ const std::vector<Subcommand>& subcommands() {
            manifest_step(spec, records, a.one("record"), runner, transport);
          });
        }},
-      {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] -- ARGS...",
-       "run one platform's built image with ARGS; pass on exit 0 and output matching REGEX (ctest's TEST_COMMAND)",
+      {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
+       "run one platform's built image with the spec's TEST_COMMAND (or ARGS); pass on exit 0 and output matching "
+       "its TEST_EXPECT (or REGEX), @PLATFORM@ standing for the platform",
        {"spec", "platform", "build-record", "expect"},
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
          const auto prefix = step_prefix(spec, &platform);
          ProcessRunner runner(prefix, spec.retry);
-         in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), a.command(), a.optional("expect"), runner); });
+         // The spec's test, exactly as TEST_COMMAND and TEST_EXPECT were written; ARGS and REGEX replace them.
+         const auto args = a.has_command() ? a.command() : spec.test.command;
+         auto expect = a.all("expect").empty() ? spec.test.expect : a.optional("expect");
+         for (auto at = expect.find("@PLATFORM@"); at != std::string::npos; at = expect.find("@PLATFORM@", at + platform.str().size()))
+           expect.replace(at, 10, platform.str());
+         in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner); });
        }},
       {"plan", "--spec FILE", "print the engine commands every step would run, in order, running none of them",
        {"spec"},

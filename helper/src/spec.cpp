@@ -162,6 +162,13 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     s.stage.enabled = true;
     s.stage.composed = std::string(composed->get_string());
   }
+  if (const auto* test = r.find("test")) {
+    if (!test->is_object()) r.fail("test", "must be {\"command\": [strings], \"expect\": string}");
+    const Reader t(*test, origin + ": field 'test'");
+    s.test.enabled = true;
+    s.test.command = t.strings("command");
+    s.test.expect = t.string("expect", false);
+  }
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
     if (!builders->is_array()) r.fail("builders", form);

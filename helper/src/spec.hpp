@@ -33,6 +33,13 @@ struct GitTags {
 
 // TARGETS: the context the engine gets is `composed` (the source context mirrored, plus each
 // platform's staged tree under `dir`/<platform suffix>).
+// TEST_COMMAND and TEST_EXPECT, exactly as written (`@PLATFORM@` in expect stands for the platform).
+struct TestSpec {
+  bool enabled = false;
+  std::vector<std::string> command;  // empty: the image's own entrypoint
+  std::string expect;                // a regular expression; empty: exit status 0 is enough
+};
+
 struct StageSpec {
   bool enabled = false;
   std::filesystem::path composed;
@@ -59,6 +66,7 @@ struct Spec {
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
   std::vector<std::string> insecure_registries;  // host[:port]: TLS unverified, then plain HTTP
   StageSpec stage;
+  TestSpec test;
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

@@ -1,0 +1,23 @@
+# Configures tests/projects/cross-args, then its linux/arm64 sub-build (the configure step only): the
+# sub-build fails unless every CROSS_CMAKE_ARGS value arrived as written and the image's targets exist.
+# Usage: cmake -DSOURCE_DIR=... -DWORK_DIR=... -P cross_args_arrive_exactly.cmake
+set(build "${WORK_DIR}/cross-args")
+file(REMOVE_RECURSE "${build}")
+execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/projects/cross-args" -B "${build}" -G Ninja
+                        -DMULTIARCH_IMAGE_SOURCE_DIR=${SOURCE_DIR}
+  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "configure failed:\n${out}${err}")
+endif()
+file(GLOB caches RELATIVE "${build}" "${build}/multiarch-image-cross/*.cmake")
+list(LENGTH caches n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "expected one sub-build initial cache, found: ${caches}")
+endif()
+string(REGEX REPLACE "\\.cmake$" "/CMakeCache.txt" sub_cache "${caches}")
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${build}" --target "${sub_cache}"
+  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT status EQUAL 0 OR NOT out MATCHES "every CROSS_CMAKE_ARGS value arrived as written")
+  message(FATAL_ERROR "the sub-build's configure failed or checked nothing:\n${out}${err}")
+endif()
+file(REMOVE_RECURSE "${build}")
