@@ -2,8 +2,20 @@
 # Public: add_multiarch_image(). Private helpers are named _multiarch_*.
 include_guard(GLOBAL)
 # Functions run with the policies in force where they are defined (here), not the caller's: this
-# gives CMP0116 NEW (depfile paths taken as written) whatever the consuming project sets.
-cmake_policy(VERSION 3.21)
+# gives CMP0116 NEW (depfile paths taken as written) whatever the consuming project sets, and the
+# range keeps newer CMake versions from warning about policies this module was written for.
+cmake_policy(VERSION 3.21...3.31)
+
+# Two copies of this module in one build (an installed package and a FetchContent copy, say) define
+# the same functions: the copy loaded last wins. Say so, naming both.
+get_property(_multiarch_loaded_from GLOBAL PROPERTY _MULTIARCH_IMAGE_MODULE)
+if(_multiarch_loaded_from AND NOT _multiarch_loaded_from STREQUAL CMAKE_CURRENT_LIST_FILE)
+  message(WARNING "MultiArchImage is loaded twice: from ${_multiarch_loaded_from}, and now from "
+    "${CMAKE_CURRENT_LIST_FILE}, whose add_multiarch_image() wins from here on. Use one copy: with FetchContent, "
+    "FIND_PACKAGE_ARGS (or FETCHCONTENT_TRY_FIND_PACKAGE_MODE) takes the installed one when there is one.")
+endif()
+set_property(GLOBAL PROPERTY _MULTIARCH_IMAGE_MODULE "${CMAKE_CURRENT_LIST_FILE}")
+unset(_multiarch_loaded_from)
 
 # Settings: cache variables whose defaults come from the environment, so CI can set them without
 # touching the project.
@@ -34,6 +46,8 @@ _multiarch_setting(MULTIARCH_IMAGE_RUN_OPTIONS "" STRING
   "Extra engine options for image tests (TEST_COMMAND), e.g. --ulimit;nofile=1024:1024 for podman on restricted hosts")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
+_multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
+  "Variables whose values every cross-compiling sub-build (TOOLCHAINS) gets too, e.g. MY_OPTION;MY_SDK_DIR")
 
 # Toolchain files shipped with the module, for TOOLCHAINS (Debian's cross compilers). A cache entry,
 # so a project that adds this repository with add_subdirectory/FetchContent sees it too.
@@ -488,6 +502,11 @@ function(_multiarch_toolchains name platforms targets toolchains cross_arg_count
     endif()
     return()
   endif()
+  if(toolchains AND CMAKE_GENERATOR MATCHES "^(Visual Studio|Xcode)")
+    message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS needs a Ninja or Makefile generator; the "
+      "${CMAKE_GENERATOR} generator's platform and toolset (-A, -T) do not reach the sub-builds. Configure with "
+      "-G Ninja (or \"Ninja Multi-Config\", \"Unix Makefiles\").")
+  endif()
   foreach(target IN LISTS targets)
     if(NOT target MATCHES "^[A-Za-z0-9_.+:-]+$")
       message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is not a target name")
@@ -658,16 +677,15 @@ function(_multiarch_create_sub_build key)
       string(FIND "${arg}" "=" eq)
       math(EXPR eq "${eq} + 1")
       string(SUBSTRING "${arg}" ${eq} -1 value)
-      set(fence "=")
-      while(value MATCHES "]${fence}]")
-        string(APPEND fence "=")
-      endwhile()
-      string(APPEND initial_cache "set(${var} [${fence}[${value}]${fence}] CACHE ${type} \"\" FORCE)\n")
+      _multiarch_cache_line(line ${var} ${type} "${value}")
+      string(APPEND initial_cache "${line}")
     else()
       string(REPLACE ";" "\\;" arg "${arg}")
       list(APPEND configure_args "${arg}")
     endif()
   endwhile()
+  _multiarch_forwarded(forwarded)
+  string(PREPEND initial_cache "${forwarded}")
   file(WRITE "${dir}.cmake.new" "${initial_cache}")
   file(COPY_FILE "${dir}.cmake.new" "${dir}.cmake" ONLY_IF_DIFFERENT)
   file(REMOVE "${dir}.cmake.new")
@@ -704,6 +722,66 @@ function(_multiarch_check_testing name)
   endif()
 endfunction()
 
+# The settings a sub-build gets from this build, as initial-cache lines (CROSS_CMAKE_ARGS come after
+# and win): FetchContent's (every FETCHCONTENT_* cache entry, and each dependency this directory made
+# available as FETCHCONTENT_SOURCE_DIR_<NAME>, so a sub-build uses the same sources and needs no
+# network), CMAKE_CONFIGURATION_TYPES, compiler and linker launchers (ccache, sccache),
+# CMAKE_PREFIX_PATH, and the variables named in MULTIARCH_IMAGE_FORWARD_VARIABLES.
+function(_multiarch_forwarded out)
+  set(names "")
+  get_cmake_property(cached CACHE_VARIABLES)
+  foreach(var IN LISTS cached)
+    if(var MATCHES "^FETCHCONTENT_")
+      list(APPEND names "${var}")
+    endif()
+  endforeach()
+  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES CMAKE_PREFIX_PATH)
+    list(APPEND names "${var}")
+  endforeach()
+  foreach(lang IN ITEMS C CXX CUDA HIP OBJC OBJCXX Fortran ASM)
+    list(APPEND names CMAKE_${lang}_COMPILER_LAUNCHER CMAKE_${lang}_LINKER_LAUNCHER)
+  endforeach()
+  list(APPEND names ${MULTIARCH_IMAGE_FORWARD_VARIABLES})
+  set(lines "")
+  # Each dependency FetchContent populated has a <name>-subbuild directory, and FetchContent keeps
+  # where its sources are in a global property (the one FetchContent_GetProperties reads).
+  if(FETCHCONTENT_BASE_DIR)
+    file(GLOB subbuilds LIST_DIRECTORIES true "${FETCHCONTENT_BASE_DIR}/*-subbuild")
+    foreach(subbuild IN LISTS subbuilds)
+      get_filename_component(dep "${subbuild}" NAME)
+      string(REGEX REPLACE "-subbuild$" "" dep "${dep}")
+      get_property(source GLOBAL PROPERTY _FetchContent_${dep}_sourceDir)
+      string(TOUPPER "${dep}" upper)
+      if(source AND IS_DIRECTORY "${source}" AND NOT DEFINED FETCHCONTENT_SOURCE_DIR_${upper})
+        _multiarch_cache_line(line FETCHCONTENT_SOURCE_DIR_${upper} PATH "${source}")
+        string(APPEND lines "${line}")
+      endif()
+    endforeach()
+  endif()
+  list(REMOVE_DUPLICATES names)
+  foreach(var IN LISTS names)
+    if(DEFINED ${var})
+      set(type STRING)
+      get_property(cache_type CACHE ${var} PROPERTY TYPE)
+      if(cache_type MATCHES "^(BOOL|PATH|FILEPATH|STRING)$")
+        set(type "${cache_type}")
+      endif()
+      _multiarch_cache_line(line ${var} ${type} "${${var}}")
+      string(APPEND lines "${line}")
+    endif()
+  endforeach()
+  set(${out} "${lines}" PARENT_SCOPE)
+endfunction()
+
+# `set(<var> [=[<value>]=] CACHE <type> "" FORCE)` with a bracket long enough for any value.
+function(_multiarch_cache_line out var type value)
+  set(fence "=")
+  while(value MATCHES "]${fence}]")
+    string(APPEND fence "=")
+  endwhile()
+  set(${out} "set(${var} [${fence}[${value}]${fence}] CACHE ${type} \"\" FORCE)\n" PARENT_SCOPE)
+endfunction()
+
 # At the end of the top-level directory: every TARGETS entry exists and is something to ship.
 function(_multiarch_check_targets name targets)
   foreach(target IN LISTS targets)
@@ -736,7 +814,9 @@ function(_multiarch_helper out name)
   elseif(CMAKE_CROSSCOMPILING)
     message(FATAL_ERROR "add_multiarch_image(${name}): this project cross-compiles, so a helper built here would "
       "not run on this machine. Set MULTIARCH_IMAGE_HELPER to a host build of multiarch-image (for example one "
-      "installed by `cmake --install` of cmake-multiarch-image).")
+      "installed by `cmake --install` of cmake-multiarch-image). To find that installed package from a "
+      "cross-compiling project, set MultiArchImage_DIR=<prefix>/share/cmake/MultiArchImage: a cross build's "
+      "find_package() looks only under CMAKE_FIND_ROOT_PATH.")
   else()
     message(FATAL_ERROR "add_multiarch_image(${name}): no multiarch-image helper: use find_package(MultiArchImage), "
       "add_subdirectory/FetchContent of cmake-multiarch-image, or set MULTIARCH_IMAGE_HELPER")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A consumer project adopts the module in one of the three supported ways, builds and publishes an
 # image of its own program (linux/arm64 cross-compiled with the toolchain file that way of adoption
-# brings), and does not build our tests or examples.
+# brings) from a subdirectory (where find_package is called), and does not build or install our
+# tests, examples or files.
 #   consumer.sh find_package|fetchcontent|subdirectory
 . "$(dirname "$0")/lib.sh"
 mode=$1
@@ -14,8 +15,19 @@ case $mode in
     cmake --build "$work/self"
     cmake --install "$work/self" --prefix "$work/prefix"
     [[ -x $work/prefix/bin/multiarch-image ]] || fail "the helper was not installed"
-    [[ -f $work/prefix/lib/cmake/MultiArchImage/MultiArchImageConfigVersion.cmake ]] || fail "no version file installed"
+    [[ -f $work/prefix/share/cmake/MultiArchImage/MultiArchImageConfigVersion.cmake ]] || fail "no version file installed"
     settings+=(-DCMAKE_PREFIX_PATH="$work/prefix")
+
+    step "a package from a build that names its helper: no helper built, find_package still works"
+    cmake -S "$repo_root" -B "$work/self-nohelper" -G Ninja -DMULTIARCH_IMAGE_BUILD_TESTING=OFF \
+      -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER" >/dev/null
+    if cmake --build "$work/self-nohelper" --target help | grep -q '^multiarch-image:'; then fail "the helper is built anyway"; fi
+    cmake --install "$work/self-nohelper" --prefix "$work/prefix-nohelper" >/dev/null
+    [[ ! -e $work/prefix-nohelper/bin/multiarch-image ]] || fail "a helper was installed"
+    cmake -S "$repo_root/tests/projects/consumer" -B "$work/nohelper" -G Ninja -DMODE=find_package \
+      -DCMAKE_PREFIX_PATH="$work/prefix-nohelper" -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER" >/dev/null \
+      || fail "find_package of a package without the helper failed"
+    echo "ok: the package without a helper is found and uses MULTIARCH_IMAGE_HELPER"
     ;;
   fetchcontent)
     settings+=(-DMULTIARCH_IMAGE_GIT="$repo_root" -DMULTIARCH_IMAGE_GIT_TAG="$(git -C "$repo_root" rev-parse HEAD)")
@@ -49,3 +61,20 @@ for platform in linux/amd64 linux/arm64; do
 done
 staged=$work/build/multiarch-image/greeter/context/.multiarch-stage/linux-arm64/usr/local/bin/greeter
 assert_eq "$(readelf -h "$staged" | sed -n 's/^ *Machine: *//p')" AArch64 "the arm64 image's program, cross-compiled"
+
+if [[ $mode == fetchcontent ]]; then
+  step "the sub-build used the sources the main build fetched: no clone of its own"
+  compgen -G "$work/build/multiarch-image-cross/*/_deps/multiarch_image-src" >/dev/null && fail "the sub-build cloned the module again"
+  grep -q "^set(FETCHCONTENT_SOURCE_DIR_MULTIARCH_IMAGE \[=\[$work/build/_deps/multiarch_image-src\]=\]" \
+    "$work"/build/multiarch-image-cross/*.cmake || fail "FetchContent's source directory was not forwarded"
+  echo "ok: FETCHCONTENT_SOURCE_DIR_MULTIARCH_IMAGE forwarded"
+fi
+
+step "the consumer's install has its program and none of our files"
+cmake --install "$work/build" --prefix "$work/installed" >/dev/null
+[[ -x $work/installed/bin/greeter ]] || fail "the consumer's own program was not installed"
+if [[ $mode != find_package ]]; then
+  leaked=$(cd "$work/installed" && find . -path ./bin/greeter -prune -o -type f -print)
+  [[ -z $leaked ]] || fail "our files in the consumer's install: $leaked"
+fi
+echo "ok: only the consumer's files installed"
