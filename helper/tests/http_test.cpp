@@ -353,7 +353,7 @@ BOOST_AUTO_TEST_CASE(control_characters_in_a_request_are_refused_unsent) {
 }
 
 // A TLS server that resets one connection before the handshake is still a TLS server: the reset is
-// an I/O error (retried), not "does not speak TLS" (which would switch a loopback registry to HTTP).
+// an error that is retried, not "does not speak TLS" (which would switch a loopback registry to HTTP).
 BOOST_AUTO_TEST_CASE(a_reset_at_first_contact_is_not_taken_for_plain_http) {
   mai::test::TempDir dir;
   const auto cert = make_certificate(dir.path());
@@ -363,7 +363,9 @@ BOOST_AUTO_TEST_CASE(a_reset_at_first_contact_is_not_taken_for_plain_http) {
   BeastTransport transport(std::chrono::seconds(10));
   const auto first = transport.send(get(server, "/t", "GET", "https"), trusted);
   BOOST_REQUIRE(first.error);
-  BOOST_TEST(static_cast<int>(first.error->kind) == static_cast<int>(TransportError::Kind::io), first.error->message);
+  // io, or connect when the reset overtakes the connection's own handshake: both are retried.
+  const auto kind = first.error->kind;
+  BOOST_TEST((kind == TransportError::Kind::io || kind == TransportError::Kind::connect), first.error->message);
   BOOST_TEST(body_of(transport.send(get(server, "/t", "GET", "https"), trusted)) == "/t ");
 }
 
