@@ -582,13 +582,17 @@ function(_multiarch_stage name platform helper out stamp targets)
     # Where this build's toolchain links the C and C++ runtime from: the directories CMake found in
     # the compiler's own link line, so the target (clang's --target), the sysroot and the flags all
     # count, as they did when it linked the TARGETS (a sub-build's cross toolchain there).
-    foreach(lang IN ITEMS CXX C)
-      foreach(dir IN LISTS CMAKE_${lang}_IMPLICIT_LINK_DIRECTORIES)
-        get_filename_component(dir "${dir}" REALPATH)
-        if(IS_DIRECTORY "${dir}" AND NOT dir IN_LIST runtime_dirs)
-          list(APPEND runtime_dirs "${dir}")
-        endif()
-      endforeach()
+    # Then the target's Debian multiarch directories, where libfoo-dev:<arch> puts what they link.
+    set(candidates ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} ${CMAKE_C_IMPLICIT_LINK_DIRECTORIES})
+    if(CMAKE_LIBRARY_ARCHITECTURE)
+      list(APPEND candidates "${CMAKE_SYSROOT}/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}"
+                             "${CMAKE_SYSROOT}/lib/${CMAKE_LIBRARY_ARCHITECTURE}")
+    endif()
+    foreach(dir IN LISTS candidates)
+      get_filename_component(dir "${dir}" REALPATH)
+      if(IS_DIRECTORY "${dir}" AND NOT dir IN_LIST runtime_dirs)
+        list(APPEND runtime_dirs "${dir}")
+      endif()
     endforeach()
     set(libc "")
     foreach(dir IN LISTS runtime_dirs)
@@ -701,10 +705,28 @@ function(_multiarch_create_sub_build key)
     COMMENT "multiarch-image: configure the ${PLATFORM} sub-build (${images})"
     VERBATIM)
   list(TRANSFORM IMAGES PREPEND "multiarch-stage-" OUTPUT_VARIABLE stage_targets)
+  # The nested build's share of the machine. GNU make: `$(MAKE)` in the recipe, so the sub-build
+  # joins the outer make's job server (through `cmake --build` it would run at -j1). Ninja: a nested
+  # ninja runs its own jobs beside the outer ones, so sub-builds go one at a time (a job pool of
+  # one), each at ninja's own default parallelism.
+  set(pool "")
+  if(CMAKE_GENERATOR STREQUAL "Unix Makefiles")
+    set(build_command "$(MAKE)" -C "${dir}" ${stage_targets})
+  else()
+    set(build_command ${CMAKE_COMMAND} --build "${dir}" --target ${stage_targets} --config $<CONFIG>)
+    if(CMAKE_GENERATOR MATCHES "^Ninja")
+      get_property(pools GLOBAL PROPERTY JOB_POOLS)
+      if(NOT "multiarch_sub_builds=1" IN_LIST pools)
+        set_property(GLOBAL APPEND PROPERTY JOB_POOLS multiarch_sub_builds=1)
+      endif()
+      set(pool JOB_POOL multiarch_sub_builds)
+    endif()
+  endif()
   add_custom_target(multiarch-compile-${key}
-    COMMAND ${CMAKE_COMMAND} --build "${dir}" --target ${stage_targets} --config $<CONFIG>
+    COMMAND ${build_command}
     BYPRODUCTS ${STAMPS}
     DEPENDS "${dir}/CMakeCache.txt"
+    ${pool}
     COMMENT "multiarch-image: build the TARGETS of ${images} for ${PLATFORM}"
     VERBATIM)
   if(TARGET "${HELPER}")

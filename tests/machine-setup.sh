@@ -9,15 +9,28 @@ packages=(
   qemu-user-static binfmt-support                          # foreign-architecture RUN steps
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf            # the examples' static binaries
   clang                                                    # the clang toolchain files (RUNTIME tests)
+  pkg-config zlib1g-dev zlib1g-dev:arm64                   # a Debian multiarch library for a cross build
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/
 )
+# arm64 packages (Debian multiarch) for the cross-build tests. Not armhf: with it, apt-get update fails
+# on every later run here.
+update=0
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  update=1
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "[machine-setup] installing: ${missing[*]}"
+  update=1
+fi
+if ((update)); then
   apt-get update -qq
+fi
+if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -9,9 +9,16 @@ set(CMAKE_CXX_COMPILER clang++)
 set(CMAKE_C_COMPILER_TARGET arm-linux-gnueabihf)
 set(CMAKE_CXX_COMPILER_TARGET arm-linux-gnueabihf)
 set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
-set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf)
+# Programs from the build machine. Libraries, headers and packages for the target: the cross
+# toolchain's own (/usr/arm-linux-gnueabihf) and Debian's multiarch packages
+# (apt-get install libfoo-dev:<arch>), which CMAKE_LIBRARY_ARCHITECTURE finds under
+# /usr/lib/arm-linux-gnueabihf and /usr/include from the root "/".
+set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf /)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# pkg-config answers for the target: the multiarch .pc files, never the build machine's.
+set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")
 find_program(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm-static)

@@ -45,6 +45,12 @@ grep -q "linux/arm64: TARGETS cross-compiled in a sub-build" "$work/configure.lo
 step "publish with $engine ($generator)"
 cmake --build "$work/build" --target image-push -j3 >"$work/publish.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/publish.log")"
 grep -q "published and verified $repository:1.0.0@" "$work/publish.log" || fail "no verified publish"
+# The sub-builds' share of the machine: make's job server, or a ninja job pool of one.
+! grep -q "jobserver unavailable" "$work/publish.log" || fail "a sub-build ran without the job server:\n$(grep jobserver "$work/publish.log")"
+if [[ $generator == Ninja ]]; then
+  grep -q "pool = multiarch_sub_builds" "$work/build/build.ninja" || fail "the sub-builds are not in their job pool"
+fi
+echo "ok: sub-builds share the outer build's parallelism"
 grep -q "published and verified $repository-cli:1.0.0@" "$work/publish.log" || fail "no verified publish of the -cli image"
 # Each source compiled once per platform, though two images ship hello_cli: greeting.cpp,
 # platform.cpp, cli.cpp, server.cpp, counter.cpp; three links (library, two programs) per platform.

@@ -1,0 +1,5 @@
+#include <zlib.h>
+
+#include <iostream>
+
+int main() { std::cout << "zlib " << zlibVersion() << "\n"; }
