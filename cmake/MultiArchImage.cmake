@@ -46,6 +46,18 @@ _multiarch_setting(MULTIARCH_IMAGE_RUN_OPTIONS "" STRING
   "Extra engine options for image tests (TEST_COMMAND), e.g. --ulimit;nofile=1024:1024 for podman on restricted hosts")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
   "A multiarch-image helper built for this host; required when the project cross-compiles")
+# Multi-config generators: one configuration builds and publishes the images (their records and tags
+# are one set); in any other, their steps stop with a message naming it.
+get_property(_multiarch_multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+if(_multiarch_multi_config)
+  set(_multiarch_default_config Release)
+  if(NOT "Release" IN_LIST CMAKE_CONFIGURATION_TYPES)
+    list(GET CMAKE_CONFIGURATION_TYPES 0 _multiarch_default_config)
+  endif()
+  _multiarch_setting(MULTIARCH_IMAGE_CONFIG "${_multiarch_default_config}" STRING
+    "The configuration that builds and publishes images with a multi-config generator")
+  unset(_multiarch_default_config)
+endif()
 _multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
   "Variables whose values every cross-compiling sub-build (TOOLCHAINS) gets too, e.g. MY_OPTION;MY_SDK_DIR")
 
@@ -175,8 +187,8 @@ function(add_multiarch_image name)
       string(REPLACE "/" "-" suffix "${MULTIARCH_IMAGE_SUB_BUILD}")
       set(state "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}")
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
-        "${state}/context/.multiarch-stage/${suffix}" "${state}/stage-${suffix}.stamp" "${ARG_TARGETS}" ${ARG_RUNTIME})
-      add_custom_target(multiarch-stage-${name} DEPENDS "${state}/stage-${suffix}.stamp")
+        "${state}/context/.multiarch-stage/${suffix}" "${state}/stage-${suffix}.stamp" multiarch-stage-${name}
+        "${ARG_TARGETS}" ${ARG_RUNTIME})
       set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     endif()
     # The image's targets as do-nothing stand-ins: the project's own add_dependencies() on them must
@@ -368,6 +380,7 @@ function(add_multiarch_image name)
   endif()
 
   _multiarch_helper(helper "${name}")
+  _multiarch_config_guard(config_guard "${name}")
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
@@ -379,6 +392,7 @@ function(add_multiarch_image name)
   set(stage_depends "")
   if(ARG_TARGETS)
     add_custom_command(OUTPUT "${state}/context.stamp"
+      ${config_guard}
       COMMAND ${helper} compose --spec "${spec}" --stamp "${state}/context.stamp" --depfile "${state}/context.d"
       DEPENDS "${spec}" ${helper}
       DEPFILE "${state}/context.d"
@@ -408,12 +422,12 @@ function(add_multiarch_image name)
         list(APPEND staged "${stamp}")
       elseif(platform STREQUAL host_platform)
         _multiarch_stage("${name}" "${platform}" "${helper}" "${state}/context/.multiarch-stage/${suffix}" "${stamp}"
-          "${ARG_TARGETS}" ${ARG_RUNTIME})
-        add_custom_target(${name}-stage-${suffix} DEPENDS "${stamp}")
+          ${name}-stage-${suffix} "${ARG_TARGETS}" ${ARG_RUNTIME})
         list(APPEND staged "${stamp}")
       endif()
     endif()
     add_custom_command(OUTPUT "${build_record}"
+      ${config_guard}
       COMMAND ${helper} build --spec "${spec}" --platform "${platform}" --record "${build_record}"
               --depfile "${state}/build-${suffix}.d"
       DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper} ${git_depends} ${staged}
@@ -443,6 +457,7 @@ function(add_multiarch_image name)
     endif()
 
     add_custom_command(OUTPUT "${push_record}"
+      ${config_guard}
       COMMAND ${helper} push --spec "${spec}" --platform "${platform}" --build-record "${build_record}"
               --record "${push_record}"
       DEPENDS "${build_record}" "${spec}" ${helper}
@@ -456,6 +471,7 @@ function(add_multiarch_image name)
   endforeach()
 
   add_custom_command(OUTPUT "${state}/metadata.json"
+    ${config_guard}
     COMMAND ${helper} manifest --spec "${spec}" ${push_record_args} --record "${state}/metadata.json"
     DEPENDS ${push_records} "${spec}" ${helper} ${git_depends}
     COMMENT "multiarch-image: manifest ${name}"
@@ -568,8 +584,9 @@ endfunction()
 
 # The stage step of one platform: TARGETS' files and the project libraries they need (with RUNTIME,
 # the C/C++ runtime and loader too) copied to `out`; `stamp` written after.
-function(_multiarch_stage name platform helper out stamp targets)
+function(_multiarch_stage name platform helper out stamp stage_target targets)
   set(runtime ${ARGN})
+  _multiarch_config_guard(config_guard "${name}")
   set(files "")
   foreach(target IN LISTS targets)
     # The run path the file gets in the image is the one `cmake --install` would give it.
@@ -608,12 +625,62 @@ function(_multiarch_stage name platform helper out stamp targets)
     endif()
     list(TRANSFORM runtime_dirs PREPEND "--runtime-dir;")
   endif()
+  # The project's shared libraries the targets link (their link closure, known once the top-level
+  # directory is done: _multiarch_link_closure) are project libraries wherever their files are, and
+  # an edit of one restages the platform even when its users do not relink (CMAKE_LINK_DEPENDS_NO_SHARED).
+  set(closure "$<TARGET_GENEX_EVAL:${stage_target},$<TARGET_PROPERTY:${stage_target},MULTIARCH_LINKED_LIBRARY_FILES>>")
   add_custom_command(OUTPUT "${stamp}"
+    ${config_guard}
     COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
             ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
-    DEPENDS ${targets} ${helper}
+            "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>"
+    DEPENDS ${targets} ${helper} "${closure}"
     COMMENT "multiarch-image: stage ${name} ${platform}"
+    COMMAND_EXPAND_LISTS
     VERBATIM)
+  add_custom_target(${stage_target} DEPENDS "${stamp}")
+  cmake_language(EVAL CODE
+    "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_closure [[${stage_target}]] [[${targets}]])")
+endfunction()
+
+# Deferred to the end of the top-level directory, when every target exists: the shared libraries
+# of this project that `targets` link, directly or through other targets, recorded on the stage
+# target (as $<TARGET_FILE:...>) for its command and its dependencies.
+function(_multiarch_link_closure stage_target targets)
+  set(queue ${targets})
+  set(seen "")
+  set(files "")
+  while(queue)
+    list(POP_FRONT queue target)
+    if(target IN_LIST seen OR NOT TARGET "${target}")
+      continue()
+    endif()
+    list(APPEND seen "${target}")
+    get_target_property(aliased "${target}" ALIASED_TARGET)
+    if(aliased)
+      list(APPEND queue "${aliased}")
+      continue()
+    endif()
+    get_target_property(imported "${target}" IMPORTED)
+    if(imported)
+      continue()  # not this project's: the base image or RUNTIME provides it
+    endif()
+    get_target_property(type "${target}" TYPE)
+    if(type MATCHES "^(SHARED|MODULE)_LIBRARY$" AND NOT target IN_LIST targets)
+      list(APPEND files "$<TARGET_FILE:${target}>")
+      add_dependencies(${stage_target} "${target}")
+    endif()
+    foreach(property IN ITEMS LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+      get_target_property(links "${target}" ${property})
+      foreach(link IN LISTS links)
+        string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" link "${link}")
+        if(link AND TARGET "${link}")
+          list(APPEND queue "${link}")
+        endif()
+      endforeach()
+    endforeach()
+  endwhile()
+  set_property(TARGET ${stage_target} PROPERTY MULTIARCH_LINKED_LIBRARY_FILES "${files}")
 endfunction()
 
 # A sub-build of this source tree for one platform with its toolchain file, shared by every image
@@ -744,6 +811,25 @@ function(_multiarch_check_testing name)
   endif()
 endfunction()
 
+# With a multi-config generator, the commands that stop a step outside MULTIARCH_IMAGE_CONFIG (in it,
+# `cmake -E true`, which ignores its arguments); nothing otherwise.
+function(_multiarch_config_guard out name)
+  get_property(multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  if(NOT multi)
+    set(${out} "" PARENT_SCOPE)
+    return()
+  endif()
+  if(NOT MULTIARCH_IMAGE_CONFIG IN_LIST CMAKE_CONFIGURATION_TYPES)
+    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_CONFIG `${MULTIARCH_IMAGE_CONFIG}` is not one of "
+      "CMAKE_CONFIGURATION_TYPES (valid: ${CMAKE_CONFIGURATION_TYPES})")
+  endif()
+  set(in "$<CONFIG:${MULTIARCH_IMAGE_CONFIG}>")
+  set(${out} COMMAND ${CMAKE_COMMAND} -E "$<IF:${in},true,echo>"
+                     "multiarch-image: ${name}'s images are built and published in the ${MULTIARCH_IMAGE_CONFIG} configuration (MULTIARCH_IMAGE_CONFIG), not $<CONFIG>: build with --config ${MULTIARCH_IMAGE_CONFIG}"
+             COMMAND ${CMAKE_COMMAND} -E "$<IF:${in},true,false>"
+      PARENT_SCOPE)
+endfunction()
+
 # The settings a sub-build gets from this build, as initial-cache lines (CROSS_CMAKE_ARGS come after
 # and win): FetchContent's (every FETCHCONTENT_* cache entry, and each dependency this directory made
 # available as FETCHCONTENT_SOURCE_DIR_<NAME>, so a sub-build uses the same sources and needs no
@@ -759,7 +845,7 @@ function(_multiarch_forwarded out)
       list(APPEND names "${var}")
     endif()
   endforeach()
-  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES CMAKE_PREFIX_PATH)
+  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES MULTIARCH_IMAGE_CONFIG CMAKE_PREFIX_PATH)
     list(APPEND names "${var}")
   endforeach()
   foreach(lang IN ITEMS C CXX CUDA HIP OBJC OBJCXX Fortran ASM)

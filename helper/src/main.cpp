@@ -152,10 +152,11 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
-       "[--install-rpath NAME:PATH]... [--project-dir D]... [--runtime-dir D]...",
+       "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]...",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
        "the C/C++ runtime and loader too",
-       {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "runtime-dir"},
+       {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "project-library",
+        "runtime-dir"},
        [](const Args& a) {
          StageRequest r;
          r.platform = parse_platform(a.one("platform"));
@@ -165,6 +166,9 @@ const std::vector<Subcommand>& subcommands() {
          for (const auto& f : a.all("library")) r.libraries.emplace_back(f);
          r.install_rpaths = a.all("install-rpath");
          for (const auto& d : a.all("project-dir")) r.project_dirs.emplace_back(d);
+         // A shared library the targets link: its directory holds the project's libraries too,
+         // wherever the project puts them (CMAKE_LIBRARY_OUTPUT_DIRECTORY outside the build tree).
+         for (const auto& f : a.all("project-library")) r.project_dirs.push_back(std::filesystem::path(f).parent_path());
          for (const auto& d : a.all("runtime-dir")) r.runtime_dirs.emplace_back(d);
          r.runtime = !r.runtime_dirs.empty();
          const auto prefix = "[" + a.one("name") + " " + r.platform.str() + "]";

@@ -1,0 +1,3 @@
+#include <cstdio>
+const char* middle();
+int main() { std::puts(middle()); }

@@ -1,0 +1,2 @@
+const char* greeting();
+const char* middle() { return greeting(); }
