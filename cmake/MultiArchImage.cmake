@@ -605,19 +605,28 @@ function(_multiarch_stage name platform helper out stamp stage_target targets)
       list(APPEND candidates "${CMAKE_SYSROOT}/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}"
                              "${CMAKE_SYSROOT}/lib/${CMAKE_LIBRARY_ARCHITECTURE}")
     endif()
-    foreach(dir IN LISTS candidates)
-      get_filename_component(dir "${dir}" REALPATH)
+    set(libc "")
+    foreach(given IN LISTS candidates)
+      get_filename_component(dir "${given}" REALPATH)
       if(IS_DIRECTORY "${dir}" AND NOT dir IN_LIST runtime_dirs)
         list(APPEND runtime_dirs "${dir}")
       endif()
-    endforeach()
-    set(libc "")
-    foreach(dir IN LISTS runtime_dirs)
-      if(EXISTS "${dir}/libc.so.6")
+      if(NOT libc AND EXISTS "${dir}/libc.so.6")
         set(libc "${dir}/libc.so.6")
-        break()
+        set(libc_from "${given}")
       endif()
     endforeach()
+    # Debian's cross gcc searches its own /usr/<triplet>/lib before a --sysroot: the image then gets
+    # that C runtime, which may not be the sysroot's.
+    if(libc AND CMAKE_SYSROOT)
+      cmake_path(IS_PREFIX CMAKE_SYSROOT "${libc_from}" NORMALIZE in_sysroot)
+      if(NOT in_sysroot)
+        message(WARNING "add_multiarch_image(${name}): RUNTIME for ${platform}: the toolchain links libc.so.6 from "
+          "${libc_from}, outside CMAKE_SYSROOT (${CMAKE_SYSROOT}), and that is the C runtime the image gets. Debian's "
+          "cross gcc searches its own /usr/<triplet>/lib before the sysroot, so the sysroot's headers and this libc "
+          "may not match: use a -clang toolchain file with CMAKE_SYSROOT, or a gcc configured for your sysroot.")
+      endif()
+    endif()
     if(NOT libc)
       message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME: no libc.so.6 for ${platform} in the toolchain's "
         "library directories (${runtime_dirs}); RUNTIME stages a glibc runtime, which needs a C or C++ compiler "
