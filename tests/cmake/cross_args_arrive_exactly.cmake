@@ -1,10 +1,12 @@
 # Configures tests/projects/cross-args, then its linux/arm64 sub-build (the configure step only): the
-# sub-build fails unless every CROSS_CMAKE_ARGS value arrived as written and the image's targets exist.
+# sub-build fails unless every CROSS_CMAKE_ARGS value arrived as written, the compiler launcher and the
+# variables MULTIARCH_IMAGE_FORWARD_VARIABLES names were forwarded, and the image's targets exist.
 # Usage: cmake -DSOURCE_DIR=... -DWORK_DIR=... -P cross_args_arrive_exactly.cmake
 set(build "${WORK_DIR}/cross-args")
 file(REMOVE_RECURSE "${build}")
 execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/projects/cross-args" -B "${build}" -G Ninja
-                        -DMULTIARCH_IMAGE_SOURCE_DIR=${SOURCE_DIR}
+                        -DMULTIARCH_IMAGE_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_CXX_COMPILER_LAUNCHER=/usr/bin/env
+                        "-DMY_OPTION=x;y" -DMULTIARCH_IMAGE_FORWARD_VARIABLES=MY_OPTION
   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "configure failed:\n${out}${err}")
