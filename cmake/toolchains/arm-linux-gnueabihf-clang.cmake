@@ -1,24 +1,9 @@
-# linux/arm/v7 with Debian's clang and the GCC cross libraries (apt-get install clang
-# g++-arm-linux-gnueabihf): clang compiles for the target, Debian's cross binutils link, and the C/C++
-# runtime is the one the GCC cross packages ship under /usr/arm-linux-gnueabihf. For a sysroot of your
-# own, add set(CMAKE_SYSROOT <dir>).
-set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR armv7l)
+# arm/v7 with Debian's clang and the GCC cross libraries (apt-get install clang g++-arm-linux-gnueabihf):
+# clang compiles for the target, Debian's cross binutils link, and the C/C++ runtime, the find roots
+# and pkg-config are those of arm-linux-gnueabihf.cmake beside this file. For a sysroot of your own, add
+# set(CMAKE_SYSROOT <dir>) (prefer this file to the gcc one then: see docs/cross.md).
+include("${CMAKE_CURRENT_LIST_DIR}/arm-linux-gnueabihf.cmake")
 set(CMAKE_C_COMPILER clang)
 set(CMAKE_CXX_COMPILER clang++)
 set(CMAKE_C_COMPILER_TARGET arm-linux-gnueabihf)
 set(CMAKE_CXX_COMPILER_TARGET arm-linux-gnueabihf)
-set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
-# Programs from the build machine. Libraries, headers and packages for the target: the cross
-# toolchain's own (/usr/arm-linux-gnueabihf) and Debian's multiarch packages
-# (apt-get install libfoo-dev:<arch>), which CMAKE_LIBRARY_ARCHITECTURE finds under
-# /usr/lib/arm-linux-gnueabihf and /usr/include from the root "/".
-set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf /)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-# pkg-config answers for the target: the multiarch .pc files, never the build machine's.
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-find_program(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm-static)

@@ -293,44 +293,27 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
   auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   out.answered = parser.got_some();
   const bool error_status = parser.is_header_done() && parser.get().result_int() >= 400;
-  // An error page too long to be of use: its status and headers are the answer; the connection,
-  // with the rest of the body unread, is not kept.
-  const auto cut = [&] {
-    auto answer = from_beast(parser.get());
-    answer.body.clear();
-    out.outcome.response = std::move(answer);
+  // What a failed read leaves: an error page too long to be of use (its status and headers are the
+  // answer; the connection, with the rest of the body unread, is not kept), an answer over the
+  // limit, or an I/O failure. True when the exchange is settled.
+  const auto settled = [&](const beast::error_code& ec, bool cut_anyway) {
+    if (error_status && (cut_anyway || ec == http::error::body_limit)) {
+      auto answer = from_beast(parser.get());
+      answer.body.clear();
+      out.outcome.response = std::move(answer);
+    } else if (ec == http::error::body_limit) {
+      out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " + request.url.str() +
+                                                                              " is larger than " + std::to_string(request.response_limit) +
+                                                                              " bytes; refused"};
+    } else if (ec) {
+      out.outcome.error = io_error(ec, "reading the answer to " + request.method + " " + request.url.str());
+    }
+    return cut_anyway || ec;
   };
-  const auto refuse_as_too_large = [&] {
-    out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " + request.url.str() +
-                                                                            " is larger than " + std::to_string(request.response_limit) +
-                                                                            " bytes; refused"};
-  };
-  if (error_status && (hec == http::error::body_limit || parser.content_length().value_or(0) > kErrorBodyLimit)) {
-    cut();
-    co_return out;
-  }
-  if (hec == http::error::body_limit) {
-    refuse_as_too_large();
-    co_return out;
-  }
-  if (hec) {
-    out.outcome.error = io_error(hec, "reading the answer to " + request.method + " " + request.url.str());
-    co_return out;
-  }
+  if (settled(hec, error_status && parser.content_length().value_or(0) > kErrorBodyLimit)) co_return out;
   if (error_status) parser.body_limit(std::min(request.response_limit, kErrorBodyLimit));
   auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-  if (rec == http::error::body_limit && error_status) {
-    cut();
-    co_return out;
-  }
-  if (rec == http::error::body_limit) {
-    refuse_as_too_large();
-    co_return out;
-  }
-  if (rec) {
-    out.outcome.error = io_error(rec, "reading the answer to " + request.method + " " + request.url.str());
-    co_return out;
-  }
+  if (settled(rec, false)) co_return out;
   beast::get_lowest_layer(stream).expires_never();
   out.reusable = parser.get().keep_alive() && buffer.size() == 0;
   out.outcome.response = from_beast(parser.release());
