@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the test suite need on Debian 12, as root. Idempotent: apt-get runs only
-# when a package is missing. Package list and reasons: ../shared/engines.md and docs/testing.md.
+# when a package is missing. Package list and reasons: docs/testing.md ("The machine").
 set -euo pipefail
 
 packages=(

@@ -70,7 +70,7 @@ Platform parse_platform(std::string_view text) {
   if (count < 2) invalid(text, "expected at least <os>/<arch>");
 
   Platform p;
-  p.os = parts[0] == "macos" ? "darwin" : parts[0];
+  p.os = parts[0];
   if (std::find(kOperatingSystems.begin(), kOperatingSystems.end(), p.os) == kOperatingSystems.end())
     invalid(text, "unknown operating system '" + p.os + "'");
 

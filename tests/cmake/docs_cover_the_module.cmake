@@ -1,6 +1,7 @@
 # Every keyword add_multiarch_image() parses must appear in its doc block (the bracket comment beside
-# the code) and in docs/reference.md, and every cache variable the module defines in the reference,
-# so neither can silently fall behind the code.
+# the code) and in docs/reference.md, every cache variable the module defines in the reference, and
+# every subcommand of the helper's table (helper/src/main.cpp) in the reference's command list, so
+# none can silently fall behind the code.
 # Usage: cmake -DSOURCE_DIR=... -P docs_cover_the_module.cmake
 file(READ "${SOURCE_DIR}/cmake/MultiArchImage.cmake" module)
 file(READ "${SOURCE_DIR}/docs/reference.md" reference)
@@ -46,3 +47,27 @@ if(missing_in_block)
   message(FATAL_ERROR "the doc block of add_multiarch_image() does not mention: ${missing_in_block}")
 endif()
 message(STATUS "docs/reference.md documents all ${count} keywords and cache variables")
+
+# The helper's subcommands: the rows of main.cpp's table, each `      {"<name>",` (six spaces).
+file(READ "${SOURCE_DIR}/helper/src/main.cpp" main)
+string(REGEX MATCHALL "\n      {\"[a-z-]+\"," rows "${main}")
+set(subcommands "")
+foreach(row IN LISTS rows)
+  string(REGEX REPLACE "^\n      {\"([a-z-]+)\",$" "\\1" name "${row}")
+  list(APPEND subcommands "${name}")
+endforeach()
+list(LENGTH subcommands count)
+if(count LESS 8)
+  message(FATAL_ERROR "found only ${count} subcommands in helper/src/main.cpp: the pattern here is stale")
+endif()
+set(undocumented "")
+foreach(name IN LISTS subcommands)
+  string(FIND "${reference}" "multiarch-image ${name} " at)
+  if(at EQUAL -1)
+    list(APPEND undocumented "${name}")
+  endif()
+endforeach()
+if(undocumented)
+  message(FATAL_ERROR "helper subcommands missing from docs/reference.md's command list: ${undocumented}")
+endif()
+message(STATUS "docs cover ${count} helper subcommands")

@@ -14,7 +14,7 @@ set -euo pipefail
 
 cmd=${1:?usage: services.sh start|stop|registry-start|registry-stop|dockerd-start|dockerd-stop DIR}
 dir=$(realpath -m "${2:?usage: services.sh $cmd DIR}")
-real_docker=${MULTIARCH_TEST_DOCKER:-/usr/bin/docker}   # 20.10: BuildKit built in (see ../shared/engines.md)
+real_docker=${MULTIARCH_TEST_DOCKER:-/usr/bin/docker}   # 20.10: BuildKit built in (see docs/testing.md, "The machine")
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
