@@ -354,7 +354,6 @@ function(add_multiarch_image name)
       "(a Docker manifest list has no annotations; valid: INDEX_FORMAT oci or auto)")
   endif()
 
-
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
   set(cross_args_json "[]")
   if(DEFINED ARG_CROSS_CMAKE_ARGS_JSON)
@@ -400,7 +399,12 @@ function(add_multiarch_image name)
   set(spec "${state}/spec.json")
   _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
     "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" build_args_json "${builders}" "${git_json}"
-    "${ARG_INDEX_FORMAT}" annotations_json "${ARG_TARGETS}" test_json)
+    "${ARG_INDEX_FORMAT}" annotations_json "${ARG_TARGETS}")
+  if(run_tests)
+    # Beside the spec, not in it: every step depends on the spec, and a changed test must not
+    # rebuild an image.
+    _multiarch_write_if_changed("${state}/test.json" "${test_json}\n")
+  endif()
 
   # TARGETS: the context the engine gets is composed in the build tree (the source context mirrored
   # with hard links, plus each platform's staged tree); see docs/cross.md.
@@ -461,13 +465,14 @@ function(add_multiarch_image name)
     endif()
 
     if(run_tests)
-      # The command and the expectation are in the spec, exactly as written (see test_json).
+      # The command and the expectation are in test.json, exactly as written.
       set(helper_path "${helper}")
       if(TARGET "${helper}")
         set(helper_path "$<TARGET_FILE:${helper}>")
       endif()
       add_test(NAME ${name}.image.${suffix}
-        COMMAND "${helper_path}" test --spec "${spec}" --platform "${platform}" --build-record "${build_record}")
+        COMMAND "${helper_path}" test --spec "${spec}" --test "${state}/test.json" --platform "${platform}"
+                --build-record "${build_record}")
       set_tests_properties(${name}.image.${suffix} PROPERTIES LABELS multiarch-image TIMEOUT 600)
     endif()
 
@@ -787,15 +792,11 @@ function(_multiarch_create_sub_build key)
   endwhile()
   _multiarch_forwarded(forwarded)
   string(PREPEND initial_cache "${forwarded}")
-  file(WRITE "${dir}.cmake.new" "${initial_cache}")
-  file(COPY_FILE "${dir}.cmake.new" "${dir}.cmake" ONLY_IF_DIFFERENT)
-  file(REMOVE "${dir}.cmake.new")
+  _multiarch_write_if_changed("${dir}.cmake" "${initial_cache}")
   list(APPEND configure_args -C "${dir}.cmake")
   # The other arguments as a file, for the same reason.
   string(REPLACE ";" "\n" listed "${configure_args}")
-  file(WRITE "${dir}.args.new" "${listed}\n")
-  file(COPY_FILE "${dir}.args.new" "${dir}.args" ONLY_IF_DIFFERENT)
-  file(REMOVE "${dir}.args.new")
+  _multiarch_write_if_changed("${dir}.args" "${listed}\n")
   add_custom_command(OUTPUT "${dir}/CMakeCache.txt"
     COMMAND ${CMAKE_COMMAND} -S "${CMAKE_SOURCE_DIR}" -B "${dir}" -G "${CMAKE_GENERATOR}" ${configure_args}
     DEPENDS "${TOOLCHAIN}" "${dir}.args" "${dir}.cmake"
@@ -1179,7 +1180,7 @@ endfunction()
 
 # The spec is rewritten only when its content changes: every step depends on it.
 function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git
-         index_format annotations_var targets test_var)
+         index_format annotations_var targets)
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   foreach(field IN ITEMS name repository context dockerfile engine index_format)
@@ -1193,9 +1194,6 @@ function(_multiarch_write_spec path name repository tags platforms context docke
 
   string(JSON json SET "${json}" build_args "${${build_args_var}}")
   string(JSON json SET "${json}" annotations "${${annotations_var}}")
-  if(${test_var})
-    string(JSON json SET "${json}" test "${${test_var}}")
-  endif()
   _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
   string(JSON json SET "${json}" insecure_registries "${array}")
   if(targets)
@@ -1227,7 +1225,12 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   _multiarch_json_array(array ${exclude})
   string(JSON json SET "${json}" deps_exclude "${array}")
 
-  file(WRITE "${path}.new" "${json}\n")
+  _multiarch_write_if_changed("${path}" "${json}\n")
+endfunction()
+
+# Writes `content` to `path` only when it differs: build steps depend on these files.
+function(_multiarch_write_if_changed path content)
+  file(WRITE "${path}.new" "${content}")
   file(COPY_FILE "${path}.new" "${path}" ONLY_IF_DIFFERENT)
   file(REMOVE "${path}.new")
 endfunction()

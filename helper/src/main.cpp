@@ -124,18 +124,19 @@ const std::vector<Subcommand>& subcommands() {
            manifest_step(spec, records, a.one("record"), runner, transport);
          });
        }},
-      {"test", "--spec FILE --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
-       "run one platform's built image with the spec's TEST_COMMAND (or ARGS); pass on exit 0 and output matching "
+      {"test", "--spec FILE [--test FILE] --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
+       "run one platform's built image with test.json's TEST_COMMAND (or ARGS); pass on exit 0 and output matching "
        "its TEST_EXPECT (or REGEX), @PLATFORM@ standing for the platform",
-       {"spec", "platform", "build-record", "expect"},
+       {"spec", "test", "platform", "build-record", "expect"},
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
          const auto prefix = step_prefix(spec, &platform);
          ProcessRunner runner(prefix, spec.retry);
-         // The spec's test, exactly as TEST_COMMAND and TEST_EXPECT were written; ARGS and REGEX replace them.
-         const auto args = a.has_command() ? a.command() : spec.test.command;
-         auto expect = a.all("expect").empty() ? spec.test.expect : a.optional("expect");
+         // test.json's test, exactly as TEST_COMMAND and TEST_EXPECT were written; ARGS and REGEX replace them.
+         const auto test = a.optional("test").empty() ? TestSpec{} : load_test_spec(a.optional("test"));
+         const auto args = a.has_command() ? a.command() : test.command;
+         auto expect = a.all("expect").empty() ? test.expect : a.optional("expect");
          for (auto at = expect.find("@PLATFORM@"); at != std::string::npos; at = expect.find("@PLATFORM@", at + platform.str().size()))
            expect.replace(at, 10, platform.str());
          in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner); });

@@ -162,13 +162,6 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     s.stage.enabled = true;
     s.stage.composed = std::string(composed->get_string());
   }
-  if (const auto* test = r.find("test")) {
-    if (!test->is_object()) r.fail("test", "must be {\"command\": [strings], \"expect\": string}");
-    const Reader t(*test, origin + ": field 'test'");
-    s.test.enabled = true;
-    s.test.command = t.strings("command");
-    s.test.expect = t.string("expect", false);
-  }
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";
     if (!builders->is_array()) r.fail("builders", form);
@@ -195,5 +188,10 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
 }
 
 Spec load_spec(const std::filesystem::path& path) { return parse_spec(read_json_file(path), path.string()); }
+
+TestSpec load_test_spec(const std::filesystem::path& path) {
+  const Reader t(read_json_file(path), path.string());
+  return TestSpec{true, t.strings("command"), t.string("expect", false)};
+}
 
 }  // namespace mai

@@ -66,7 +66,6 @@ struct Spec {
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
   std::vector<std::string> insecure_registries;  // host[:port]: TLS unverified, then plain HTTP
   StageSpec stage;
-  TestSpec test;
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;
@@ -79,5 +78,8 @@ constexpr int kSpecFormat = 1;
 
 Spec parse_spec(const boost::json::value& json, const std::string& origin);
 Spec load_spec(const std::filesystem::path& path);
+// test.json, which add_multiarch_image() writes beside the spec when the image has TEST_COMMAND or
+// TEST_EXPECT: {"command": [strings], "expect": string}.
+TestSpec load_test_spec(const std::filesystem::path& path);
 
 }  // namespace mai
