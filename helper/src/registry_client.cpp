@@ -156,7 +156,6 @@ void pause(std::chrono::milliseconds delay) {
   throw_if_interrupted();
 }
 
-
 }  // namespace
 
 RegistryClient::RegistryClient(Repository repository, RegistrySettings settings, Transport& transport,
@@ -242,8 +241,8 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
       request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) + scopes +
                      "&refresh_token=" + percent_encode(creds->secret);
     } else {
-      std::string query = service.empty() ? scopes.substr(1) : "service=" + percent_encode(service) + scopes;
-      request.url.target += (realm.target.find('?') == std::string::npos ? "?" : "&") + query;
+      const auto query = (service.empty() ? "" : "&service=" + percent_encode(service)) + scopes;  // each part starts with &
+      if (!query.empty()) request.url.target += (realm.target.find('?') == std::string::npos ? "?" : "&") + query.substr(1);
       if (creds) request.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->secret));
     }
     // A token service on the registry's own host is reached with the registry's TLS settings.
