@@ -190,7 +190,8 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
 Spec load_spec(const std::filesystem::path& path) { return parse_spec(read_json_file(path), path.string()); }
 
 TestSpec load_test_spec(const std::filesystem::path& path) {
-  const Reader t(read_json_file(path), path.string());
+  const auto json = read_json_file(path);  // the Reader points into it
+  const Reader t(json, path.string());
   return TestSpec{true, t.strings("command"), t.string("expect", false)};
 }
 

@@ -35,6 +35,17 @@ BOOST_AUTO_TEST_CASE(reads_every_field) {
   BOOST_TEST(s.docker == "docker");
 }
 
+// test.json, as add_multiarch_image() writes it beside the spec: values exactly as written.
+BOOST_AUTO_TEST_CASE(a_test_file_gives_the_command_and_the_expectation) {
+  mai::test::TempDir dir;
+  const auto file = dir.file("test.json", R"({"command": ["x;y", "z\\", "["], "expect": "^a;b$"})");
+  const auto test = load_test_spec(file);
+  BOOST_TEST((test.command == std::vector<std::string>{"x;y", "z\\", "["}));
+  BOOST_TEST(test.expect == "^a;b$");
+  BOOST_TEST(load_test_spec(dir.file("bare.json", R"({"command": []})")).expect.empty());
+  BOOST_TEST(!mai::test::error_of([&] { load_test_spec(dir.file("bad.json", R"({"command": "x"})")); }).empty());
+}
+
 BOOST_AUTO_TEST_CASE(rejects_hand_edited_nonsense_with_the_field_name) {
   BOOST_TEST(contains(error_of(boost::json::value("nonsense")), "must be a JSON object"));
   auto j = spec_json("/ctx");
