@@ -1,15 +1,14 @@
 // build: one platform's image from the context, its record, and the depfile listing the context.
 #include <boost/json.hpp>
 
-#include "console.hpp"
 #include "context.hpp"
 #include "engine.hpp"
 #include "error.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
 #include "scratch.hpp"
-#include "stage.hpp"
-#include "stages.hpp"
+#include "staging.hpp"
+#include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
@@ -21,10 +20,9 @@ std::vector<std::string> platform_references(const Spec& spec, const Platform& p
 }
 
 void build_step(const Spec& image, const Platform& platform, const std::filesystem::path& record,
-                const std::filesystem::path& depfile, Runner& runner) {
+                const std::filesystem::path& depfile, Runner& runner, const Log& log) {
   const auto spec = spec_for_platform_build(image, platform);
   const Stopwatch clock;
-  const auto prefix = step_prefix(spec, &platform);
   remove_record(record);
   if (!std::filesystem::is_directory(spec.context))
     throw Error(Exit::invalid_input, "context directory " + spec.context.string() + " does not exist");
@@ -34,10 +32,10 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   // Listed before the build: a file edited while the engine reads the context is then newer than the
   // record, and the next run builds again.
   const auto inputs = context_inputs(spec.context, spec.dockerfile, spec.deps_exclude);
-  print_line(prefix, "build started");
+  log.info("build started");
 
   const auto* builder = spec.builder_for(platform);
-  auto engine = resolve_engine(spec, runner, builder ? builder->address : "");
+  auto engine = resolve_engine(spec, runner, log, builder ? builder->address : "");
   if (builder) {
     // A builder that cannot be reached gets a message about the builder, not about a failed build.
     if (const auto r = engine->probe(); !r.ok())
@@ -46,15 +44,15 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   }
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
-  auto built = engine->build(spec, platform, refs, scratch.path());
+  auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use);
   // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
   // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.
   const auto wanted = platform.os + "/" + platform.arch;
   auto info = engine->image_info(built.image_id);
   if (info.platform != wanted) {
-    warn_line(prefix, engine->name() + " returned a " + info.platform + " image for " + platform.str() +
+    log.warn(engine->name() + " returned a " + info.platform + " image for " + platform.str() +
                           " (a layer cache that ignores the platform); building again without the cache");
-    built = engine->build(spec, platform, refs, scratch.path(), true);
+    built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore);
     if (info = engine->image_info(built.image_id); info.platform != wanted)
       throw Error(Exit::step_failed, engine->name() + " built a " + info.platform + " image for " + platform.str() +
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");
@@ -64,7 +62,7 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   const auto address = builder ? builder->address : "";
   write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id,
                                    info.size, refs, clock.seconds()});
-  print_line(prefix, "build done in " + clock.str() + " (" + engine->name() + "/" + built.method +
+  log.info("build done in " + clock.str() + " (" + engine->name() + "/" + built.method +
                          (address.empty() ? "" : " on " + address) + ", image " + built.image_id.substr(0, 19) + ")");
 }
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "digest.hpp"
-#include "json_file.hpp"
+#include "files.hpp"
 
 namespace mai {
 namespace fs = std::filesystem;

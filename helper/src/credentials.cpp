@@ -31,11 +31,11 @@ std::string string_field(const json::object& o, const char* key) {
 }
 
 // docker-credential-<helper> get, with the server address on stdin.
-std::optional<Credentials> ask_helper(const std::string& helper, const std::string& server, Runner& runner) {
+std::optional<Credentials> ask_helper(const std::string& helper, const std::string& server, Runner& runner, const Log& log) {
   Command command{{"docker-credential-" + helper, "get"}, {}, server + "\n", false};
   Result result;
   try {
-    result = runner.run(command, Output::capture);
+    result = runner.run(command, Output::capture, log);
   } catch (const Error& e) {
     if (e.code() != Exit::engine_missing) throw;
     throw Error(Exit::step_failed, "the credential helper docker-credential-" + helper + " is not installed (" + e.what() + ")");
@@ -57,7 +57,7 @@ std::optional<Credentials> ask_helper(const std::string& helper, const std::stri
 }
 
 std::optional<Credentials> from_file(const std::filesystem::path& file, const std::vector<std::string>& keys,
-                                     const std::string& registry, Runner& runner) {
+                                     const std::string& registry, Runner& runner, const Log& log) {
   const auto value = read_json_file(file);
   const auto* root = value.if_object();
   if (!root) throw Error(Exit::invalid_input, file.string() + " is not a JSON object");
@@ -71,10 +71,10 @@ std::optional<Credentials> from_file(const std::filesystem::path& file, const st
   if (const auto* helpers = section("credHelpers")) {
     for (const auto& key : keys)
       for (const auto& [k, v] : *helpers)
-        if (normalise_key(std::string(k)) == key && v.is_string()) return ask_helper(std::string(v.get_string()), server, runner);
+        if (normalise_key(std::string(k)) == key && v.is_string()) return ask_helper(std::string(v.get_string()), server, runner, log);
   }
   if (const auto store = string_field(*root, "credsStore"); !store.empty()) {
-    if (auto c = ask_helper(store, server, runner)) return c;
+    if (auto c = ask_helper(store, server, runner, log)) return c;
   }
   if (const auto* auths = section("auths")) {
     for (const auto& key : keys) {
@@ -139,12 +139,12 @@ std::vector<std::string> credential_keys(const std::string& registry, const std:
 }
 
 std::optional<Credentials> find_credentials(const std::vector<std::filesystem::path>& files, const std::string& registry,
-                                            const std::string& path, Runner& runner) {
+                                            const std::string& path, Runner& runner, const Log& log) {
   const auto keys = credential_keys(registry, path);
   for (const auto& file : files) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) continue;
-    if (auto c = from_file(file, keys, normalise_key(registry), runner)) return c;
+    if (auto c = from_file(file, keys, normalise_key(registry), runner, log)) return c;
   }
   return std::nullopt;
 }

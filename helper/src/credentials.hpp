@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "log.hpp"
+#include "runner.hpp"
 
 namespace mai {
 
@@ -34,6 +35,6 @@ std::vector<std::string> credential_keys(const std::string& registry, const std:
 // through `runner`. Throws Error(invalid_input) for an unreadable file, Error(step_failed) for a
 // failing helper (not for one that has no entry).
 std::optional<Credentials> find_credentials(const std::vector<std::filesystem::path>& files, const std::string& registry,
-                                            const std::string& path, Runner& runner);
+                                            const std::string& path, Runner& runner, const Log& log);
 
 }  // namespace mai

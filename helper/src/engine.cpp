@@ -6,29 +6,24 @@
 
 namespace mai {
 
-void require_success(const Command& command, const Result& result, const std::string& what) {
-  if (result.ok()) return;
-  throw Error(Exit::step_failed, what + " failed (exit " + std::to_string(result.exit_code) + "): " + describe(command) +
-                                     (result.tail.empty() ? "" : "\n--- last output ---\n" + result.tail));
-}
-
 bool is_engine_url(const std::string& builder) {
   for (const char* scheme : {"unix://", "tcp://", "ssh://", "npipe://"})
     if (builder.starts_with(scheme)) return true;
   return false;
 }
 
-std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner, const std::string& builder) {
-  if (name == "docker") return std::make_unique<DockerEngine>(spec.docker, runner, builder);
-  if (name == "podman") return std::make_unique<PodmanEngine>(spec.podman, spec.skopeo, runner, builder);
+std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner, const Log& log,
+                                    const std::string& builder) {
+  if (name == "docker") return std::make_unique<DockerEngine>(spec.docker, runner, log, builder);
+  if (name == "podman") return std::make_unique<PodmanEngine>(spec.podman, spec.skopeo, runner, log, builder);
   throw Error(Exit::invalid_input, "unknown engine '" + name + "' (valid: auto, docker, podman)");
 }
 
-std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const std::string& builder) {
-  if (spec.engine != "auto") return make_engine(spec.engine, spec, runner, builder);
+std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const Log& log, const std::string& builder) {
+  if (spec.engine != "auto") return make_engine(spec.engine, spec, runner, log, builder);
   std::string why;
   for (const char* name : {"docker", "podman"}) {
-    auto engine = make_engine(name, spec, runner, builder);
+    auto engine = make_engine(name, spec, runner, log, builder);
     try {
       const auto r = engine->probe();
       if (r.ok()) return engine;

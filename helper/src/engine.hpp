@@ -1,15 +1,18 @@
-// The engine interface: the only place that knows how docker and podman spell each step.
-// Stages (build.cpp, push.cpp, manifest.cpp) talk to this interface and nothing else.
+// The engine interface: how a Dockerfile image is built, inspected, pushed and run on docker or podman.
+// The build, push and test steps talk to engines through it; the manifest step talks to the registry
+// (registry_client.hpp) and needs no engine. Only engine_*.cpp and plan.cpp know CLI spellings.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "log.hpp"
 #include "platform.hpp"
-#include "process.hpp"
 #include "reference.hpp"
+#include "runner.hpp"
 #include "spec.hpp"
 
 namespace mai {
@@ -18,6 +21,8 @@ struct BuiltImage {
   std::string image_id;
   std::string method;  // how the engine built it: buildx, buildkit, legacy, podman
 };
+
+enum class Cache { use, ignore };  // the engine's layer cache
 
 class Engine {
  public:
@@ -28,9 +33,9 @@ class Engine {
   virtual Result probe() = 0;
 
   // Builds one platform and tags it with every reference; scratch is a private directory for files
-  // the engine writes (image id). no_cache: ignore the engine's layer cache.
+  // the engine writes (image id).
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                           const std::filesystem::path& scratch, bool no_cache = false) = 0;
+                           const std::filesystem::path& scratch, Cache cache) = 0;
 
   // A local image's platform ("os/arch", as its config states it) and size in bytes.
   struct ImageInfo {
@@ -51,15 +56,13 @@ class Engine {
                            const std::vector<std::string>& args) = 0;
 };
 
-// The engine called `name` (docker or podman), talking to `builder` (empty: its default). No command is run.
-std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner,
-                                    const std::string& builder = "");
+// The engine called `name` (docker or podman), talking to `builder` (empty: its default), printing
+// through `log`. No command is run.
+std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner, const Log& log,
+                                    const std::string& builder);
 
 // The spec's engine for a platform's builder; for "auto", the first of docker and podman that answers.
-std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const std::string& builder = "");
-
-// Throws Error(step_failed) with the command and the child's last output lines.
-void require_success(const Command& command, const Result& result, const std::string& what);
+std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const Log& log, const std::string& builder);
 
 // True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).
 bool is_engine_url(const std::string& builder);

@@ -23,12 +23,12 @@ std::vector<std::string> derive_git_tags(const std::string& short_sha, bool dirt
   return tags;
 }
 
-void resolve_git_tags(Spec& spec, Runner& runner) {
+void resolve_git_tags(Spec& spec, Runner& runner, const Log& log) {
   if (!spec.git.enabled) return;
   auto git = [&](std::vector<std::string> args, bool required) {
     Command c{{spec.git.executable, "-C", spec.git.dir.string()}};
     c.argv.insert(c.argv.end(), args.begin(), args.end());
-    const auto r = runner.run(c, Output::capture);
+    const auto r = runner.run(c, Output::capture, log);
     if (required && !r.ok())
       throw Error(Exit::step_failed, "GIT_TAGS: " + describe(c) + " failed (exit " + std::to_string(r.exit_code) + "): " + r.tail);
     return r.ok() ? trim(r.out) : std::string();

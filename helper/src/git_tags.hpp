@@ -4,7 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "log.hpp"
+#include "runner.hpp"
 #include "spec.hpp"
 
 namespace mai {
@@ -13,6 +14,6 @@ namespace mai {
 std::vector<std::string> derive_git_tags(const std::string& short_sha, bool dirty, const std::string& exact_tag, bool latest);
 
 // Appends the git-derived tags to spec.tags when the spec asks for them (runs git).
-void resolve_git_tags(Spec& spec, Runner& runner);
+void resolve_git_tags(Spec& spec, Runner& runner, const Log& log);
 
 }  // namespace mai

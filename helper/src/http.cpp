@@ -20,7 +20,7 @@
 
 #include "error.hpp"
 #include "text.hpp"
-#include "process.hpp"
+#include "interrupt.hpp"
 
 namespace mai {
 namespace asio = boost::asio;
@@ -352,7 +352,11 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
   } else {
     tcp::resolver resolver(executor);
     auto [rec, found] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
-    if (rec) co_return TransportError{TransportError::Kind::connect, "cannot resolve " + url.host + ": " + rec.message()};
+    if (rec) {
+      // A name that does not exist stays so; a lookup that could not be made (EAI_AGAIN) may work later.
+      const auto kind = rec == asio::error::host_not_found ? TransportError::Kind::unknown_host : TransportError::Kind::connect;
+      co_return TransportError{kind, "cannot resolve " + url.host + ": " + rec.message()};
+    }
     for (const auto& e : found) endpoints.push_back(e.endpoint());
   }
   beast::tcp_stream tcp_stream(executor);

@@ -85,7 +85,9 @@ struct TransportError {
   // tls_failed: the server speaks TLS but refused the session (an alert: a client certificate it
   // wants, no common protocol); no retry changes that.
   // too_large: the answer's body is larger than the request's response_limit.
-  enum class Kind { connect, tls_not_spoken, tls_verify, tls_failed, timeout, io, too_large } kind;
+  // unknown_host: the name does not resolve (a lookup that may succeed later is connect).
+  // retry.hpp's transient() says which kinds are worth another attempt.
+  enum class Kind { connect, unknown_host, tls_not_spoken, tls_verify, tls_failed, timeout, io, too_large } kind;
   std::string message;
 };
 

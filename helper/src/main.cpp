@@ -10,11 +10,11 @@
 #include "context.hpp"
 #include "error.hpp"
 #include "git_tags.hpp"
+#include "interrupt.hpp"
 #include "process.hpp"
 #include "spec.hpp"
-#include "console.hpp"
-#include "stage.hpp"
-#include "stages.hpp"
+#include "staging.hpp"
+#include "steps.hpp"
 
 #ifndef MULTIARCH_IMAGE_VERSION
 #define MULTIARCH_IMAGE_VERSION "0.0.0"
@@ -70,11 +70,11 @@ class Args {
 
 // Runs one step; its errors carry the step's prefix, so a failure in a parallel build names its image
 // and platform even where the build tool shows the message apart from the step's output.
-void in_step(const std::string& prefix, const std::function<void()>& step) {
+void in_step(const Log& log, const std::function<void()>& step) {
   try {
     step();
   } catch (const Error& e) {
-    throw Error(e.code(), prefix + " " + e.what());
+    throw Error(e.code(), log.prefix() + " " + e.what());
   }
 }
 
@@ -94,10 +94,10 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
-         const auto prefix = step_prefix(spec, &platform);
-         ProcessRunner runner(prefix, spec.retry);
-         in_step(prefix, [&] { resolve_git_tags(spec, runner); });
-         in_step(prefix, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner); });
+         const auto log = step_log(spec, &platform);
+         ProcessRunner runner(spec.retry);
+         in_step(log, [&] { resolve_git_tags(spec, runner, log); });
+         in_step(log, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner, log); });
        }},
       {"push", "--spec FILE --platform P --build-record FILE --record FILE",
        "push one platform's built image; record the pushed digest",
@@ -105,9 +105,9 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
-         const auto prefix = step_prefix(spec, &platform);
-         ProcessRunner runner(prefix, spec.retry);
-         in_step(prefix, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner); });
+         const auto log = step_log(spec, &platform);
+         ProcessRunner runner(spec.retry);
+         in_step(log, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner, log); });
        }},
       {"manifest", "--spec FILE --push-record FILE... --record FILE",
        "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
@@ -116,12 +116,12 @@ const std::vector<Subcommand>& subcommands() {
          auto spec = load_spec(a.one("spec"));
          std::vector<std::filesystem::path> records;
          for (const auto& r : a.all("push-record")) records.emplace_back(r);
-         const auto prefix = step_prefix(spec, nullptr);
-         ProcessRunner runner(prefix, spec.retry);
-         in_step(prefix, [&] { resolve_git_tags(spec, runner); });
-         in_step(prefix, [&] {
+         const auto log = step_log(spec, nullptr);
+         ProcessRunner runner(spec.retry);
+         in_step(log, [&] { resolve_git_tags(spec, runner, log); });
+         in_step(log, [&] {
            BeastTransport transport(spec.retry.timeout);
-           manifest_step(spec, records, a.one("record"), runner, transport);
+           manifest_step(spec, records, a.one("record"), runner, transport, log);
          });
        }},
       {"test", "--spec FILE [--test FILE] --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
@@ -131,23 +131,24 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          const auto& platform = spec.platform(a.one("platform"));
-         const auto prefix = step_prefix(spec, &platform);
-         ProcessRunner runner(prefix, spec.retry);
+         const auto log = step_log(spec, &platform);
+         ProcessRunner runner(spec.retry);
          // test.json's test, exactly as TEST_COMMAND and TEST_EXPECT were written; ARGS and REGEX replace them.
          const auto test = a.optional("test").empty() ? TestSpec{} : load_test_spec(a.optional("test"));
          const auto args = a.has_command() ? a.command() : test.command;
          auto expect = a.all("expect").empty() ? test.expect : a.optional("expect");
          for (auto at = expect.find("@PLATFORM@"); at != std::string::npos; at = expect.find("@PLATFORM@", at + platform.str().size()))
            expect.replace(at, 10, platform.str());
-         in_step(prefix, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner); });
+         in_step(log, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner, log); });
        }},
       {"plan", "--spec FILE", "print the engine commands every step would run, in order, running none of them",
        {"spec"},
        [](const Args& a) {
          auto spec = load_spec(a.one("spec"));
-         ProcessRunner runner(step_prefix(spec, nullptr), spec.retry);
-         resolve_git_tags(spec, runner);
-         plan_step(spec, runner);
+         const auto log = step_log(spec, nullptr);
+         ProcessRunner runner(spec.retry);
+         resolve_git_tags(spec, runner, log);
+         plan_step(spec, runner, log);
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
        [](const Args& a) { load_spec(a.one("spec")); }},
@@ -172,10 +173,10 @@ const std::vector<Subcommand>& subcommands() {
          for (const auto& f : a.all("project-library")) r.project_dirs.push_back(std::filesystem::path(f).parent_path());
          for (const auto& d : a.all("runtime-dir")) r.runtime_dirs.emplace_back(d);
          r.runtime = !r.runtime_dirs.empty();
-         const auto prefix = "[" + a.one("name") + " " + r.platform.str() + "]";
-         in_step(prefix, [&] {
+         const Log log(a.one("name"), r.platform.str());
+         in_step(log, [&] {
            const auto files = stage_step(r);
-           print_line(prefix, "staged " + std::to_string(files.size()) + " files in " + r.out.string());
+           log.info("staged " + std::to_string(files.size()) + " files in " + r.out.string());
          });
        }},
       {"compose", "--spec FILE --stamp FILE --depfile FILE",
@@ -184,7 +185,7 @@ const std::vector<Subcommand>& subcommands() {
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          if (!spec.stage.enabled) throw Error(Exit::usage, "the image has no TARGETS: nothing to compose");
-         in_step(step_prefix(spec, nullptr), [&] {
+         in_step(step_log(spec, nullptr), [&] {
            compose_step(spec.context, spec.dockerfile, spec.deps_exclude, spec.stage.composed, spec.stage.dir,
                         a.one("stamp"), a.one("depfile"));
          });

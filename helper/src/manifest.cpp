@@ -5,13 +5,13 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "console.hpp"
+#include "log.hpp"
 #include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
-#include "stages.hpp"
+#include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
@@ -44,17 +44,16 @@ std::string pad(std::string s, std::size_t width) {
 // What a person wants at the end of a publish: one row per platform, and where the metadata is.
 // `pushed` is in the order of spec.platforms.
 void print_summary(const Spec& spec, const std::filesystem::path& record, const std::vector<PushRecord>& pushed,
-                   const ManifestRecord& out) {
-  const auto prefix = step_prefix(spec, nullptr);
-  print_line(prefix, pad("platform", 14) + pad("digest", 21) + pad("size", 10) + pad("build", 9) + "push");
+                   const ManifestRecord& out, const Log& log) {
+  log.info(pad("platform", 14) + pad("digest", 21) + pad("size", 10) + pad("build", 9) + "push");
   for (std::size_t i = 0; i < pushed.size(); ++i) {
-    const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]));
-    print_line(prefix, pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
+    const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
+    log.info(pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
                            pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
                            seconds(pushed[i].seconds));
   }
-  print_line(prefix, out.repository + ":" + out.tags.front() + " is " + out.index_digest);
-  print_line(prefix, "metadata: " + record.string());
+  log.info(out.repository + ":" + out.tags.front() + " is " + out.index_digest);
+  log.info("metadata: " + record.string());
 }
 
 // One platform as the push left it: its image, and the attestation manifests the engine pushed
@@ -69,7 +68,7 @@ struct PushedPlatform {
 // configs from the registry, each round all at once; in the order of `pushed` (which is the spec's).
 // Nothing is published here: every check that can fail runs before the first PUT.
 std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
-                                            const std::filesystem::path& record, const std::string& prefix) {
+                                            const std::filesystem::path& record, const Log& log) {
   std::vector<std::string> digests, whats;
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     digests.push_back(checked_digest(pushed[i].digest, "the digest in the push record of " + spec.platforms[i].str()));
@@ -101,7 +100,7 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     for (const auto& e : parsed.entries) {
       if (&e == images.front()) continue;
       if (!is_attestation_for(e, images.front()->digest)) {
-        warn_line(prefix, whats[i] + " also lists " + e.digest + " (" + e.platform + "), which describes no image of " +
+        log.warn(whats[i] + " also lists " + e.digest + " (" + e.platform + "), which describes no image of " +
                               platform.str() + ": left out of the list");
         continue;
       }
@@ -167,12 +166,12 @@ std::string index_media_type(const Spec& spec, const std::vector<PushedPlatform>
 // platform's image followed by its attestation manifests. A Docker list cannot carry the
 // annotations that tie an attestation to its image: there they are left out, with a warning.
 std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platforms, const std::string& media_type,
-                                              const std::string& prefix) {
+                                              const Log& log) {
   std::vector<ManifestDescriptor> out;
   for (auto& p : platforms) {
     out.push_back(p.image);
     if (media_type != media::oci_index && !p.attestations.empty()) {
-      warn_line(prefix, "INDEX_FORMAT docker: the " + std::to_string(p.attestations.size()) + " attestation manifest(s) pushed with " +
+      log.warn("INDEX_FORMAT docker: the " + std::to_string(p.attestations.size()) + " attestation manifest(s) pushed with " +
                             p.image.digest + " are left out (a Docker manifest list cannot say what they describe; "
                             "INDEX_FORMAT oci or auto keeps them)");
       p.attestations.clear();
@@ -205,9 +204,8 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
 }  // namespace
 
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
-                   const std::filesystem::path& record, Runner& runner, Transport& transport) {
+                   const std::filesystem::path& record, Runner& runner, Transport& transport, const Log& log) {
   const Stopwatch clock;
-  const auto prefix = step_prefix(spec, nullptr);
   remove_record(record);
 
   // One push record per platform of the spec, in the spec's order, all from one engine.
@@ -218,12 +216,12 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
                                    [&](const std::filesystem::path& p) { return p.filename() == file.filename(); });
     if (path == push_records.end())
       throw Error(Exit::usage, "no --push-record " + file.string() + " for " + platform.str() + " was given");
-    auto match = read_push_record(*path);
+    auto match = read_push_record(*path, log);
     if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
       // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
-      warn_line(prefix, "no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
-      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner);
-      match = read_push_record(*path);
+      log.warn("no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
+      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner, log.for_platform(platform.str()));
+      match = read_push_record(*path, log);
       if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
     }
     if (!pushed.empty() && match->engine != pushed.front().engine)
@@ -233,14 +231,13 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     pushed.push_back(std::move(*match));
   }
 
-  print_line(prefix, "manifest started (" + std::to_string(pushed.size()) + " platforms)");
+  log.info("manifest started (" + std::to_string(pushed.size()) + " platforms)");
   RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-                        stored_credentials(spec.repository, pushed.front().engine, runner),
-                        [&](const std::string& message) { warn_line(prefix, message); });
+                        stored_credentials(spec.repository, pushed.front().engine, runner, log), log);
 
-  auto platforms = describe_pushed(client, spec, pushed, record, prefix);
+  auto platforms = describe_pushed(client, spec, pushed, record, log);
   const auto media_type = index_media_type(spec, platforms);
-  const auto fresh = build_index(media_type, index_entries(platforms, media_type, prefix), index_annotations(spec, media_type));
+  const auto fresh = build_index(media_type, index_entries(platforms, media_type, log), index_annotations(spec, media_type));
   std::vector<ExpectedPlatform> expected;
   for (std::size_t i = 0; i < platforms.size(); ++i) {
     expected.push_back({spec.platforms[i].str(), platforms[i].image.digest, {}});
@@ -291,12 +288,12 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     for (std::size_t i = 0; i < entries.size(); ++i)
       out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id,
                                pushed[i].builder, pushed[i].digest, expected[i].attestations});
-    print_line(prefix, std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
+    log.info(std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
   out.seconds = clock.seconds();
   write_record(record, out);
-  print_line(prefix, "manifest done in " + clock.str());
-  print_summary(spec, record, pushed, out);
+  log.info("manifest done in " + clock.str());
+  print_summary(spec, record, pushed, out, log);
 }
 
 }  // namespace mai

@@ -2,12 +2,11 @@
 // pushed or published; only the engines' version probes, which decide the build command, are asked.
 #include <fstream>
 
-#include "console.hpp"
 #include "engine.hpp"
-#include "stage.hpp"
+#include "staging.hpp"
 #include "error.hpp"
 #include "scratch.hpp"
-#include "stages.hpp"
+#include "steps.hpp"
 
 namespace mai {
 namespace {
@@ -17,14 +16,14 @@ class PlanRunner final : public Runner {
   explicit PlanRunner(Runner& real) : real_(real) {}
   std::string platform;  // os/arch the current step's image inspections answer with
 
-  Result run(const Command& c, Output) override {
+  Result run(const Command& c, Output, const Log& log) override {
     std::size_t first = 1;  // past global options such as --host URL
     while (first + 1 < c.argv.size() && c.argv[first].starts_with("--")) first += 2;
     const auto verb = first < c.argv.size() ? c.argv[first] : "";
     const auto next = first + 1 < c.argv.size() ? c.argv[first + 1] : "";
-    if (verb == "version" || (verb == "buildx" && next == "version")) return real_.run(c, Output::capture);
+    if (verb == "version" || (verb == "buildx" && next == "version")) return real_.run(c, Output::capture, log);
 
-    print_line("", "    " + describe(c));
+    log.info("    " + describe(c));
     for (const auto* flag : {"--iidfile", "--digestfile"})
       for (std::size_t i = 0; i + 1 < c.argv.size(); ++i)
         if (c.argv[i] == flag) std::ofstream(c.argv[i + 1]) << "<" << (flag == std::string("--iidfile") ? "image" : "digest") << ">";
@@ -41,33 +40,32 @@ class PlanRunner final : public Runner {
 
 }  // namespace
 
-void plan_step(const Spec& spec, Runner& real) {
+void plan_step(const Spec& spec, Runner& real, const Log& log) {
   PlanRunner runner(real);
-  const auto prefix = step_prefix(spec, nullptr);
-  print_line(prefix, "plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
+  log.info("plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
                          " platforms; <...> stands for what earlier steps produce):");
   const auto scratch = ScratchDir::temporary("multiarch-plan-" + spec.name);
   for (const auto& platform : spec.platforms) {
     const auto* builder = spec.builder_for(platform);
-    auto e = resolve_engine(spec, runner, builder ? builder->address : "");
+    auto e = resolve_engine(spec, runner, log, builder ? builder->address : "");
     runner.platform = platform.os + "/" + platform.arch;
     const auto image = "<image of " + platform.str() + ">";
-    print_line(prefix, "  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
-    e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path());
+    log.info("  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
+    e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path(), Cache::use);
     e->image_info(image);
-    print_line(prefix, "  push " + platform.str() + ":");
+    log.info("  push " + platform.str() + ":");
     e->has_image(image);
     for (const auto& ref : platform_references(spec, platform)) e->push(image, ref, spec.repository, scratch.path());
   }
   // The manifest step speaks to the registry itself: no engine command, so the plan names the requests.
   const auto api = "/v2/" + spec.repository.path;
-  print_line(prefix, "  manifest (requests to https://" + spec.repository.registry +
+  log.info("  manifest (requests to https://" + spec.repository.registry +
                          (spec.repository.loopback() ? ", or http:// if this loopback registry has no TLS" : "") +
                          "; no engine command):");
-  print_line(prefix, "    GET " + api + "/manifests/<digest> and its config blob, for each platform");
-  print_line(prefix, "    GET " + api + "/manifests/<tag>, for each tag (an equivalent list there is kept)");
-  print_line(prefix, "    PUT " + api + "/manifests/<digest of the list>");
-  for (const auto& tag : spec.tags) print_line(prefix, "    PUT " + api + "/manifests/" + tag + ", then GET it back to verify");
+  log.info("    GET " + api + "/manifests/<digest> and its config blob, for each platform");
+  log.info("    GET " + api + "/manifests/<tag>, for each tag (an equivalent list there is kept)");
+  log.info("    PUT " + api + "/manifests/<digest of the list>");
+  for (const auto& tag : spec.tags) log.info("    PUT " + api + "/manifests/" + tag + ", then GET it back to verify");
 }
 
 }  // namespace mai

@@ -14,11 +14,11 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <thread>
 
-#include "console.hpp"
 #include "error.hpp"
+#include "interrupt.hpp"
+#include "log.hpp"
 
 namespace mai {
 namespace bp = boost::process;
@@ -28,15 +28,6 @@ constexpr std::size_t kTailLines = 30;
 // After SIGTERM, before SIGKILL: time for an engine to stop its build containers, whose init ignores
 // SIGTERM (podman's own stop timeout before it SIGKILLs them is 10 s).
 constexpr auto kGrace = std::chrono::seconds(30);
-
-std::atomic<pid_t> g_child_group{0};
-volatile std::sig_atomic_t g_signal = 0;
-
-void on_signal(int sig) {
-  g_signal = sig;
-  // Async-signal-safe: stop the engine now; the reading thread then sees end of output.
-  if (const pid_t group = g_child_group.load(); group > 0) ::kill(-group, SIGTERM);
-}
 
 class Tail {
  public:
@@ -86,8 +77,8 @@ class Watchdog {
         if (done_) break;
         const auto now = std::chrono::steady_clock::now();
         const bool expired = timeout.count() > 0 && now - start > timeout;
-        if ((expired || g_signal != 0) && term_sent == std::chrono::steady_clock::time_point{}) {
-          timed_out_ = expired && g_signal == 0;
+        if ((expired || interrupted()) && term_sent == std::chrono::steady_clock::time_point{}) {
+          timed_out_ = expired && !interrupted();
           ::kill(-group_, SIGTERM);
           term_sent = now;
         } else if (term_sent != std::chrono::steady_clock::time_point{} && now - term_sent > kGrace) {
@@ -117,48 +108,25 @@ class Watchdog {
 
 }  // namespace
 
-bool permanent_registry_failure(const std::string& output) {
-  static const std::regex permanent(
-      R"(unauthorized|authentication required|no basic auth credentials|access (to the resource is )?denied|)"
-      R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
-      std::regex::icase);
-  return std::regex_search(output, permanent);
-}
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-}
-
-bool interrupted() { return g_signal != 0; }
-
-void throw_if_interrupted() {
-  if (g_signal != 0)
-    throw Error(Exit::interrupted, std::string("interrupted by ") + (g_signal == SIGINT ? "SIGINT" : g_signal == SIGTERM ? "SIGTERM" : "SIGHUP"));
-}
-
-Result ProcessRunner::run(const Command& command, Output mode) {
-  const int tries = command.registry ? std::max(1, policy_.tries) : 1;
-  auto delay = policy_.delay;
-  for (int attempt = 1;; ++attempt) {
-    auto result = run_once(command, mode);
+Result ProcessRunner::run(const Command& command, Output mode, const Log& log) {
+  auto policy = policy_;
+  if (!command.registry) policy.tries = 1;
+  Backoff backoff(policy);
+  while (true) {
+    auto result = run_once(command, mode, log);
     throw_if_interrupted();
-    if (result.ok() || attempt >= tries) return result;
-    if (!result.timed_out && permanent_registry_failure(result.tail)) return result;  // retrying cannot help
-    warn_line(prefix_, "attempt " + std::to_string(attempt) + " of " + std::to_string(tries) + " failed" +
-                           (result.timed_out ? " (timed out)" : " (exit " + std::to_string(result.exit_code) + ")") +
-                           ": " + describe(command) + "; retrying in " + std::to_string(delay.count()) + " ms");
-    for (auto waited = std::chrono::milliseconds(0); waited < delay; waited += std::chrono::milliseconds(50)) {
-      throw_if_interrupted();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+    if (result.ok()) return result;
+    if (!result.timed_out && permanent_failure(result.tail)) return result;  // retrying cannot help
+    const auto announce = [&](int next, int tries, std::chrono::milliseconds delay) {
+      log.warn("attempt " + std::to_string(next - 1) + " of " + std::to_string(tries) + " failed" +
+               (result.timed_out ? " (timed out)" : " (exit " + std::to_string(result.exit_code) + ")") + ": " +
+               describe(command) + "; retrying in " + std::to_string(delay.count()) + " ms");
+    };
+    if (!backoff.wait_before_next(announce)) return result;
   }
 }
 
-Result ProcessRunner::run_once(const Command& command, Output mode) {
+Result ProcessRunner::run_once(const Command& command, Output mode, const Log& log) {
   if (command.argv.empty()) throw Error(Exit::usage, "internal: empty command");
   throw_if_interrupted();
   const auto exe = find_executable(command.argv[0]);
@@ -193,8 +161,7 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   }
   if (ec) throw Error(Exit::engine_missing, "cannot start " + describe(command) + ": " + ec.message());
   ::setpgid(child.id(), child.id());  // also from here, so the group exists before any signal
-  g_child_group = child.id();
-  if (g_signal != 0) ::kill(-child.id(), SIGTERM);  // arrived while starting
+  set_child_group(child.id());
 
   std::optional<Watchdog> watchdog;
   watchdog.emplace(child.id(), command.registry ? policy_.timeout : std::chrono::seconds(0));
@@ -215,7 +182,7 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
     std::string line;
     while (std::getline(out, line)) {
       strip_cr(line);
-      print_line(prefix_, line);
+      log.info(line);
       tail.add(line);
     }
   } else {
@@ -224,7 +191,7 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   }
   if (err_reader.joinable()) err_reader.join();
   child.wait();
-  g_child_group = 0;
+  set_child_group(0);
   result.timed_out = watchdog->timed_out();
   watchdog.reset();
   result.exit_code = child.exit_code();
@@ -244,22 +211,6 @@ Result ProcessRunner::run_once(const Command& command, Output mode) {
   }
   result.tail = tail.str();
   return result;
-}
-
-std::string describe(const Command& command) {
-  std::string out;
-  for (const auto& a : command.argv) {
-    if (!out.empty()) out += ' ';
-    const bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$`;|&<>()*?[]{}!#~") == std::string::npos;
-    if (plain) {
-      out += a;
-      continue;
-    }
-    out += '\'';
-    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += '\'';
-  }
-  return out;
 }
 
 }  // namespace mai

@@ -1,39 +1,37 @@
 // push: one platform's built image to the registry under each per-platform tag.
-#include "console.hpp"
 #include "engine.hpp"
 #include "error.hpp"
 #include "records.hpp"
 #include "scratch.hpp"
-#include "stages.hpp"
+#include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
 
 void push_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
-               const std::filesystem::path& record, Runner& runner) {
+               const std::filesystem::path& record, Runner& runner, const Log& log) {
   const Stopwatch clock;
-  const auto prefix = step_prefix(spec, &platform);
   remove_record(record);
-  auto built = read_build_record(build_record);
+  auto built = read_build_record(build_record, log);
   // Stale state: the record is unusable, or the image behind it was removed (docker image rm, podman
   // rmi, a pruned builder). Build it again here rather than fail obscurely at the push.
   std::string stale;
   if (!built || built->platform != platform.str()) {
     stale = "no usable build record at " + build_record.string();
-  } else if (!make_engine(built->engine, spec, runner, built->builder)->has_image(built->image_id)) {
+  } else if (!make_engine(built->engine, spec, runner, log, built->builder)->has_image(built->image_id)) {
     stale = "image " + built->image_id.substr(0, 19) + " is no longer in " + built->engine +
             (built->builder.empty() ? "" : " on " + built->builder);
   }
   if (!stale.empty()) {
-    warn_line(prefix, stale + "; building " + platform.str() + " again");
-    build_step(spec, platform, build_record, build_depfile_path(build_record.parent_path(), platform), runner);
-    built = read_build_record(build_record);
+    log.warn(stale + "; building " + platform.str() + " again");
+    build_step(spec, platform, build_record, build_depfile_path(build_record.parent_path(), platform), runner, log);
+    built = read_build_record(build_record, log);
     if (!built) throw Error(Exit::step_failed, "the build record of " + platform.str() + " is unreadable after a rebuild");
   }
-  print_line(prefix, "push started (" + spec.repository.registry + ")");
+  log.info("push started (" + spec.repository.registry + ")");
 
   // The image lives where it was built: push from there.
-  auto engine = make_engine(built->engine, spec, runner, built->builder);
+  auto engine = make_engine(built->engine, spec, runner, log, built->builder);
   const ScratchDir scratch(record);
   std::string digest;
   for (const auto& ref : built->references) {
@@ -45,7 +43,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   }
   write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id,
                                   spec.repository.str(), digest, built->references, clock.seconds()});
-  print_line(prefix, "push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
+  log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
 }
 
 }  // namespace mai

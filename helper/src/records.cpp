@@ -2,10 +2,10 @@
 
 #include <boost/json.hpp>
 
-#include "console.hpp"
+#include "log.hpp"
 #include "error.hpp"
 #include "json_file.hpp"
-#include "process.hpp"
+#include "interrupt.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -88,23 +88,23 @@ void write_any(const std::filesystem::path& path, const Record& r) {
 }
 
 template <class Record>
-std::optional<Record> read_any(const std::filesystem::path& path, std::string_view kind) {
+std::optional<Record> read_any(const std::filesystem::path& path, std::string_view kind, const Log& log) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   try {
     const auto v = read_json_file(path);
     const auto& o = v.as_object();
     if (o.at("format").as_int64() != kRecordFormat) {
-      warn_line("", path.string() + " is from another version of the helper; treating it as absent");
+      log.warn(path.string() + " is from another version of the helper; treating it as absent");
       return std::nullopt;
     }
     if (o.at("kind").as_string() != kind) {
-      warn_line("", path.string() + " is not a " + std::string(kind) + " record; treating it as absent");
+      log.warn(path.string() + " is not a " + std::string(kind) + " record; treating it as absent");
       return std::nullopt;
     }
     return json::value_to<Record>(v);
   } catch (const std::exception& e) {
-    warn_line("", path.string() + " is corrupt (" + e.what() + "); treating it as absent");
+    log.warn(path.string() + " is corrupt (" + e.what() + "); treating it as absent");
     return std::nullopt;
   }
 }
@@ -115,10 +115,14 @@ void write_record(const std::filesystem::path& p, const BuildRecord& r) { write_
 void write_record(const std::filesystem::path& p, const PushRecord& r) { write_any(p, r); }
 void write_record(const std::filesystem::path& p, const ManifestRecord& r) { write_any(p, r); }
 
-std::optional<BuildRecord> read_build_record(const std::filesystem::path& p) { return read_any<BuildRecord>(p, "build"); }
-std::optional<PushRecord> read_push_record(const std::filesystem::path& p) { return read_any<PushRecord>(p, "push"); }
-std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& p) {
-  return read_any<ManifestRecord>(p, "manifest");
+std::optional<BuildRecord> read_build_record(const std::filesystem::path& p, const Log& log) {
+  return read_any<BuildRecord>(p, "build", log);
+}
+std::optional<PushRecord> read_push_record(const std::filesystem::path& p, const Log& log) {
+  return read_any<PushRecord>(p, "push", log);
+}
+std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& p, const Log& log) {
+  return read_any<ManifestRecord>(p, "manifest", log);
 }
 
 void remove_record(const std::filesystem::path& path) {

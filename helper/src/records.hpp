@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "log.hpp"
 #include "platform.hpp"
 
 namespace mai {
@@ -64,10 +65,11 @@ void write_record(const std::filesystem::path& path, const BuildRecord& r);
 void write_record(const std::filesystem::path& path, const PushRecord& r);
 void write_record(const std::filesystem::path& path, const ManifestRecord& r);
 
-// nullopt when the file is missing; a warning and nullopt when it is corrupt or of another format.
-std::optional<BuildRecord> read_build_record(const std::filesystem::path& path);
-std::optional<PushRecord> read_push_record(const std::filesystem::path& path);
-std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& path);
+// nullopt when the file is missing; a warning to `log` and nullopt when it is corrupt or of another
+// format.
+std::optional<BuildRecord> read_build_record(const std::filesystem::path& path, const Log& log);
+std::optional<PushRecord> read_push_record(const std::filesystem::path& path, const Log& log);
+std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& path, const Log& log);
 
 // A platform's records in an image's state directory, named as add_multiarch_image() names them.
 inline std::filesystem::path build_record_path(const std::filesystem::path& dir, const Platform& p) {

@@ -8,6 +8,8 @@
 #include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
+#include "interrupt.hpp"
+#include "retry.hpp"
 #include "text.hpp"
 
 namespace mai {
@@ -146,16 +148,6 @@ std::string registry_errors(const HttpResponse& r) {
 
 bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
 
-void pause(std::chrono::milliseconds delay) {
-  const auto until = std::chrono::steady_clock::now() + delay;
-  while (std::chrono::steady_clock::now() < until) {
-    throw_if_interrupted();
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
-                                                                             until - std::chrono::steady_clock::now()));
-  }
-  throw_if_interrupted();
-}
-
 }  // namespace
 
 RegistryClient::RegistryClient(Repository repository, RegistrySettings settings, Transport& transport,
@@ -253,15 +245,15 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
       throw Error(Exit::step_failed, "the token service " + realm.origin() + " is plain HTTP; credentials go only over TLS " +
                                          "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
     Transport::Outcome outcome;
-    for (int attempt = 1;; ++attempt) {
+    Backoff backoff(settings_.retry);
+    do {
       outcome = transport_.send(request, tls_for(realm_name));
-      const bool transient = outcome.error ? outcome.error->kind == TransportError::Kind::connect ||
-                                                 outcome.error->kind == TransportError::Kind::timeout ||
-                                                 outcome.error->kind == TransportError::Kind::io
-                                           : outcome.response->status >= 500 || outcome.response->status == 429;
-      if (!transient || attempt >= settings_.retry.tries) break;
-      pause(settings_.retry.delay);
-    }
+      if (outcome.error ? !transient(*outcome.error) : !transient(outcome.response->status)) break;
+    } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
+      log_.warn("the token service " + realm.origin() + ": " +
+                (outcome.error ? outcome.error->message : registry_errors(*outcome.response)) + "; attempt " +
+                std::to_string(next) + " of " + std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+    }));
     if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
     const auto& r = *outcome.response;
     if (r.body.size() > kTokenAnswerLimit)
@@ -326,7 +318,7 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
     auto outcomes = transport_.send_all(requests, tls_for(repository_.registry));
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
       const auto& r = outcomes[k].response;
-      if (r && r->status != 401 && r->status / 100 != 3 && r->status < 500 && r->status != 429) answers[from + k] = std::move(*r);
+      if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
       if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
     }
   }
@@ -351,9 +343,9 @@ HttpResponse RegistryClient::send(const Call& call) {
   const auto& [method, path, headers, body, limit, what] = call;
   const auto scope = scope_for(method);
   const bool may_use_http = repository_.loopback() || insecure(repository_.registry);
-  auto delay = settings_.retry.delay;
   std::string problem;
-  for (int attempt = 1; attempt <= settings_.retry.tries; ++attempt) {
+  Backoff backoff(settings_.retry);
+  do {
     HttpRequest request{method, Url::parse(base_url() + path, "the registry URL"), headers, body, limit};
     int auth_rounds = 0, redirects = 0;
     bool at_registry = true;  // false once redirected to another origin (blob storage)
@@ -378,6 +370,7 @@ HttpResponse RegistryClient::send(const Call& call) {
         if (e.kind == TransportError::Kind::tls_failed)
           throw Error(Exit::step_failed, e.message + " (if the registry asks for a client certificate, put client.cert and "
                                                      "client.key in /etc/docker/certs.d/" + repository_.registry + "/)");
+        if (!transient(e)) throw Error(Exit::step_failed, method + " " + request.url.origin() + path + ": " + e.message);
         problem = e.message;
         break;
       }
@@ -404,20 +397,17 @@ HttpResponse RegistryClient::send(const Call& call) {
         request.url = next;
         continue;
       }
-      if (r.status >= 500 || r.status == 429) {
+      if (transient(r.status)) {
         problem = registry_errors(r);
         break;
       }
       return r;
     }
-    if (attempt < settings_.retry.tries) {
-      if (log_) log_(method + " " + base_url() + path + ": " + problem + "; attempt " + std::to_string(attempt + 1) + " of " +
-                     std::to_string(settings_.retry.tries) + " in " + std::to_string(delay.count()) + " ms");
-      pause(delay);
-      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
-    }
-  }
-  throw Error(Exit::step_failed, method + " " + base_url() + path + " failed after " + std::to_string(settings_.retry.tries) +
+  } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
+    log_.warn(method + " " + base_url() + path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
+              std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+  }));
+  throw Error(Exit::step_failed, method + " " + base_url() + path + " failed after " + std::to_string(backoff.tries()) +
                                      " attempts: " + problem);
 }
 
@@ -499,9 +489,10 @@ std::string RegistryClient::put_manifest(const std::string& reference, const std
   return put_manifests({reference}, media_type, bytes).front();
 }
 
-RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner) {
-  return [files = credential_files(engine, process_environment()), repository, &runner] {
-    return find_credentials(files, repository.registry, repository.path, runner);
+RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner,
+                                                    const Log& log) {
+  return [files = credential_files(engine, process_environment()), repository, &runner, log] {
+    return find_credentials(files, repository.registry, repository.path, runner, log);
   };
 }
 

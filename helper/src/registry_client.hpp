@@ -13,7 +13,9 @@
 
 #include "credentials.hpp"
 #include "http.hpp"
-#include "process.hpp"
+#include "log.hpp"
+#include "retry.hpp"
+#include "runner.hpp"
 #include "reference.hpp"
 
 namespace mai {
@@ -54,10 +56,10 @@ class RegistryClient {
  public:
   // `credentials` is asked at most once, when the registry first asks for authentication.
   using CredentialSource = std::function<std::optional<Credentials>()>;
-  using Log = std::function<void(const std::string&)>;
 
+  // Retries are announced through `log`.
   RegistryClient(Repository repository, RegistrySettings settings, Transport& transport, CredentialSource credentials,
-                 Log log = {});
+                 Log log);
 
   // nullopt when the registry has no such manifest (404). The digest is checked when `reference`
   // is one. Throws Error(step_failed) for anything else the registry refuses.
@@ -120,6 +122,7 @@ class RegistryClient {
 };
 
 // Credentials for `repository` from the files `engine` reads (credential_files), helpers run by `runner`.
-RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner);
+RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner,
+                                                    const Log& log);
 
 }  // namespace mai

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "platform.hpp"
-#include "process.hpp"
+#include "retry.hpp"
 #include "reference.hpp"
 
 namespace mai {

@@ -2,31 +2,29 @@
 // and, when given, output matching a regular expression.
 #include <regex>
 
-#include "console.hpp"
 #include "engine.hpp"
 #include "error.hpp"
 #include "records.hpp"
-#include "stages.hpp"
+#include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
 
 void test_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
-               const std::vector<std::string>& args, const std::string& expect, Runner& runner) {
+               const std::vector<std::string>& args, const std::string& expect, Runner& runner, const Log& log) {
   const Stopwatch clock;
-  const auto prefix = step_prefix(spec, &platform);
-  const auto built = read_build_record(build_record);
+  const auto built = read_build_record(build_record, log);
   if (!built)
     throw Error(Exit::step_failed, "no image of " + platform.str() + " to test: build it first (cmake --build <dir> --target " +
                                        spec.name + "-build-" + platform.target_suffix() + ", or image-build)");
-  auto engine = make_engine(built->engine, spec, runner, built->builder);
+  auto engine = make_engine(built->engine, spec, runner, log, built->builder);
   const auto r = engine->run_image(spec, platform, built->image_id, args);
   std::string output = r.out;
-  print_line(prefix, "test output:");
+  log.info("test output:");
   std::size_t start = 0;
   while (start < output.size()) {
     const auto nl = output.find('\n', start);
-    print_line(prefix, "  " + output.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    log.info("  " + output.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
     if (nl == std::string::npos) break;
     start = nl + 1;
   }
@@ -43,7 +41,7 @@ void test_step(const Spec& spec, const Platform& platform, const std::filesystem
     if (!std::regex_search(output, re))
       throw Error(Exit::step_failed, "the output of " + platform.str() + " does not match TEST_EXPECT '" + expect + "'");
   }
-  print_line(prefix, "test passed in " + clock.str());
+  log.info("test passed in " + clock.str());
 }
 
 }  // namespace mai

@@ -9,6 +9,7 @@
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::test_log;
 using mai::test::FakeRunner;
 using Argv = std::vector<std::string>;
 
@@ -47,8 +48,8 @@ BOOST_AUTO_TEST_CASE(docker_20_builds_with_its_builtin_buildkit) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("20.10.24", false);
-  DockerEngine docker("docker", runner);
-  const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path());
+  DockerEngine docker("docker", runner, test_log(), "");
+  const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path(), Cache::use);
   BOOST_TEST(built.image_id == "sha256:abc");
   BOOST_TEST(built.method == "buildkit");
   const auto& c = runner.commands.back();
@@ -64,8 +65,8 @@ BOOST_AUTO_TEST_CASE(docker_prefers_buildx_and_loads_the_result) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", true);
-  DockerEngine docker("/usr/local/bin/docker", runner);
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).method == "buildx");
+  DockerEngine docker("/usr/local/bin/docker", runner, test_log(), "");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).method == "buildx");
   const auto& c = runner.commands.back();
   BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 4) == Argv{"/usr/local/bin/docker", "buildx", "build", "--load"}));
 }
@@ -74,8 +75,8 @@ BOOST_AUTO_TEST_CASE(docker_28_without_buildx_falls_back_to_the_legacy_builder) 
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", false);
-  DockerEngine docker("docker", runner);
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).method == "legacy");
+  DockerEngine docker("docker", runner, test_log(), "");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).method == "legacy");
   const auto& c = runner.commands.back();
   BOOST_TEST(c.argv.at(1) == "build");
   BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--progress=plain") == 0);
@@ -86,7 +87,7 @@ BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("20.10.24", false);
-  DockerEngine docker("docker", runner);
+  DockerEngine docker("docker", runner, test_log(), "");
   const auto digest = docker.push("sha256:abc", "127.0.0.1:5000/demo/hello:1.0-amd64", spec.repository, dir.path());
   BOOST_TEST(digest == "sha256:" + std::string(64, 'e'));
   BOOST_TEST((runner.commands.at(0).argv == Argv{"docker", "tag", "sha256:abc", "127.0.0.1:5000/demo/hello:1.0-amd64"}));
@@ -97,8 +98,8 @@ BOOST_AUTO_TEST_CASE(podman_builds_and_pushes_by_id) {
   mai::test::TempDir dir;
   auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("", false);
-  auto podman = make_engine("podman", spec, runner);
-  BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()).image_id == "sha256:abc");
+  auto podman = make_engine("podman", spec, runner, test_log(), "");
+  BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).image_id == "sha256:abc");
   BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 5) ==
               Argv{"podman", "build", "--layers=false", "--platform", "linux/amd64"}));
 
@@ -119,7 +120,7 @@ BOOST_AUTO_TEST_CASE(auto_takes_the_first_engine_that_answers) {
   runner.rules.front().effect = [&](const Command& c) {
     if (c.argv[0] == "podman") runner.rules.front().result.exit_code = 0;
   };
-  BOOST_TEST(resolve_engine(spec, runner)->name() == "podman");
+  BOOST_TEST(resolve_engine(spec, runner, test_log(), "")->name() == "podman");
   BOOST_TEST(runner.commands.size() == 2u);
 }
 
@@ -131,7 +132,7 @@ BOOST_AUTO_TEST_CASE(auto_with_no_engine_answering_names_both) {
   FakeRunner runner;
   runner.on({"version"}, {1, "", "daemon not running"});
   try {
-    resolve_engine(spec, runner);
+    resolve_engine(spec, runner, test_log(), "");
     BOOST_FAIL("no error");
   } catch (const Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::engine_missing));
@@ -145,8 +146,8 @@ BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_optio
   const auto spec = mai::test::make_spec(dir.path());
   {
     auto runner = engine_runner("20.10.24", false);
-    DockerEngine docker("docker", runner, "ssh://ci@arm-box");
-    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path());
+    DockerEngine docker("docker", runner, test_log(), "ssh://ci@arm-box");
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use);
     for (const auto& c : runner.commands) BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 3) == Argv{"docker", "--host", "ssh://ci@arm-box"}));
     BOOST_TEST(docker.probe().ok());
     BOOST_TEST((runner.commands.back().argv ==
@@ -154,22 +155,22 @@ BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_optio
   }
   {
     auto runner = engine_runner("20.10.24", false);
-    DockerEngine docker("docker", runner, "arm-box");
+    DockerEngine docker("docker", runner, test_log(), "arm-box");
     docker.push("sha256:abc", "r:1-arm64", spec.repository, dir.path());
     BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
                 Argv{"docker", "--context", "arm-box", "push"}));
   }
   {
     auto runner = engine_runner("28.2.2", true);
-    DockerEngine docker("docker", runner, "buildx:fleet");
-    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path());
+    DockerEngine docker("docker", runner, test_log(), "buildx:fleet");
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use);
     BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 6) ==
                 Argv{"docker", "buildx", "build", "--load", "--builder", "fleet"}));
   }
   {
     auto runner = engine_runner("28.2.2", false);
-    DockerEngine docker("docker", runner, "buildx:fleet");
-    BOOST_CHECK_THROW(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path()), Error);
+    DockerEngine docker("docker", runner, test_log(), "buildx:fleet");
+    BOOST_CHECK_THROW(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use), Error);
   }
 }
 
@@ -177,12 +178,12 @@ BOOST_AUTO_TEST_CASE(podman_builders_become_url_or_connection_options) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("", false);
-  make_engine("podman", spec, runner, "unix:///run/podman/podman.sock")->build(spec, spec.platforms[0], {"r:1"}, dir.path());
+  make_engine("podman", spec, runner, test_log(), "unix:///run/podman/podman.sock")->build(spec, spec.platforms[0], {"r:1"}, dir.path(), Cache::use);
   BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
               Argv{"podman", "--url", "unix:///run/podman/podman.sock", "build"}));
-  make_engine("podman", spec, runner, "arm-box")->probe();
+  make_engine("podman", spec, runner, test_log(), "arm-box")->probe();
   BOOST_TEST((runner.commands.back().argv == Argv{"podman", "--connection", "arm-box", "version"}));
-  BOOST_CHECK_THROW(make_engine("podman", spec, runner, "buildx:fleet"), Error);
+  BOOST_CHECK_THROW(make_engine("podman", spec, runner, test_log(), "buildx:fleet"), Error);
 }
 
 BOOST_AUTO_TEST_CASE(push_digest_is_read_from_dockers_last_digest_line) {

@@ -30,6 +30,7 @@ class FakeRegistry final : public Transport {
   std::string redirect_blobs_to;     // an origin such as "https://storage.test": blob GETs redirect there
   int fail_next = 0;                 // answer this many registry requests with 503
   int drop_next = 0;                 // fail this many exchanges with a connection error
+  int token_fail_next = 0;           // the token service answers this many requests with 503
   bool lose_tag_puts = false;        // answer PUT by tag with 201 but keep nothing (a registry that lies)
 
   struct Stored {
@@ -81,9 +82,12 @@ class FakeRegistry final : public Transport {
       return error(TransportError::Kind::tls_verify, "certificate signed by unknown authority");
     if (r.url.scheme == "https" && wants_client_certificate && !tls.client)
       return error(TransportError::Kind::tls_failed, "tlsv13 alert certificate required");
-    if (r.url.origin() + r.url.target.substr(0, r.url.target.find('?')) == realm) return token_service(r);
+    if (r.url.origin() + r.url.target.substr(0, r.url.target.find('?')) == realm) {
+      if (token_fail_next > 0) return --token_fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"busy"}]})");
+      return token_service(r);
+    }
     if (r.url.origin() == redirect_blobs_to) return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
-    if (r.url.host != host) return error(TransportError::Kind::connect, "unknown host " + r.url.host);
+    if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
     if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
       const auto scope = !challenge_scope.empty() ? challenge_scope

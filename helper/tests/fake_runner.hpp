@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "runner.hpp"
 
 namespace mai::test {
 
@@ -22,7 +22,7 @@ class FakeRunner final : public Runner {
     std::function<void(const Command&)> effect;  // e.g. write the --iidfile the engine would write
   };
 
-  Result run(const Command& command, Output) override {
+  Result run(const Command& command, Output, const Log&) override {
     commands.push_back(command);
     std::size_t first = 1;
     while (first + 1 < command.argv.size() && command.argv[first].starts_with("--")) first += 2;

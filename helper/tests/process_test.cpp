@@ -9,11 +9,14 @@
 #include <filesystem>
 
 #include "error.hpp"
-#include "json_file.hpp"
+#include "files.hpp"
+#include "http.hpp"
 #include "process.hpp"
+#include "retry.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::test_log;
 
 namespace {
 
@@ -37,46 +40,46 @@ BOOST_AUTO_TEST_SUITE(process)
 
 BOOST_AUTO_TEST_CASE(registry_commands_are_retried_until_they_succeed) {
   mai::test::TempDir dir;
-  ProcessRunner runner("[t]", quick(5));
+  ProcessRunner runner(quick(5));
   Command c{{flaky(dir, 3, "connection reset by peer").string()}};
   c.registry = true;
-  BOOST_TEST(runner.run(c, Output::capture).ok());
+  BOOST_TEST(runner.run(c, Output::capture, test_log()).ok());
   BOOST_TEST(runs(dir) == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(retries_stop_after_the_configured_tries) {
   mai::test::TempDir dir;
-  ProcessRunner runner("[t]", quick(2));
+  ProcessRunner runner(quick(2));
   Command c{{flaky(dir, 10, "503 Service Unavailable").string()}};
   c.registry = true;
-  BOOST_TEST(!runner.run(c, Output::capture).ok());
+  BOOST_TEST(!runner.run(c, Output::capture, test_log()).ok());
   BOOST_TEST(runs(dir) == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(permanent_answers_are_not_retried) {
   mai::test::TempDir dir;
-  ProcessRunner runner("[t]", quick(5));
+  ProcessRunner runner(quick(5));
   Command c{{flaky(dir, 10, "unauthorized: authentication required").string()}};
   c.registry = true;
-  BOOST_TEST(!runner.run(c, Output::capture).ok());
+  BOOST_TEST(!runner.run(c, Output::capture, test_log()).ok());
   BOOST_TEST(runs(dir) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(commands_that_do_not_talk_to_a_registry_run_once) {
   mai::test::TempDir dir;
-  ProcessRunner runner("[t]", quick(5));
-  BOOST_TEST(!runner.run({{flaky(dir, 3, "build failed").string()}}, Output::capture).ok());
+  ProcessRunner runner(quick(5));
+  BOOST_TEST(!runner.run({{flaky(dir, 3, "build failed").string()}}, Output::capture, test_log()).ok());
   BOOST_TEST(runs(dir) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_registry_command_that_stalls_is_stopped_at_the_timeout) {
   mai::test::TempDir dir;
   const auto script = dir.script("stall", "sleep 30\n");
-  ProcessRunner runner("[t]", {1, std::chrono::milliseconds(10), std::chrono::seconds(1)});
+  ProcessRunner runner({1, std::chrono::milliseconds(10), std::chrono::seconds(1)});
   Command c{{script.string()}};
   c.registry = true;
   const auto start = std::chrono::steady_clock::now();
-  const auto r = runner.run(c, Output::capture);
+  const auto r = runner.run(c, Output::capture, test_log());
   const auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST(r.timed_out);
   BOOST_TEST(!r.ok());
@@ -86,10 +89,10 @@ BOOST_AUTO_TEST_CASE(a_registry_command_that_stalls_is_stopped_at_the_timeout) {
 
 BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
   mai::test::TempDir dir;
-  ProcessRunner runner("[t]");
+  ProcessRunner runner;
   Command c{{"cat"}};
   c.input = "s3cret\n";
-  const auto r = runner.run(c, Output::capture);
+  const auto r = runner.run(c, Output::capture, test_log());
   BOOST_TEST(r.out == "s3cret\n");
 }
 
@@ -98,10 +101,10 @@ BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
 BOOST_AUTO_TEST_CASE(a_child_that_ignores_its_input_is_an_ordinary_failure) {
   mai::test::TempDir dir;
   const auto script = dir.script("refuse", "echo 'credentials not found'\nexit 1\n");
-  ProcessRunner runner("[t]");
+  ProcessRunner runner;
   Command c{{script.string()}};
   c.input = std::string(1 << 20, 'x');
-  const auto r = runner.run(c, Output::capture);
+  const auto r = runner.run(c, Output::capture, test_log());
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(r.out == "credentials not found\n");
 }
@@ -110,8 +113,8 @@ BOOST_AUTO_TEST_CASE(a_child_that_ignores_its_input_is_an_ordinary_failure) {
 BOOST_AUTO_TEST_CASE(children_do_not_inherit_an_ignored_sigpipe) {
   mai::test::TempDir dir;
   const auto script = dir.script("mask", "sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status\n");
-  ProcessRunner runner("[t]");
-  const auto r = runner.run({{script.string()}}, Output::capture);
+  ProcessRunner runner;
+  const auto r = runner.run({{script.string()}}, Output::capture, test_log());
   BOOST_REQUIRE(r.ok());
   const auto ignored = std::stoull(r.out, nullptr, 16);
   BOOST_TEST((ignored & (1ull << (SIGPIPE - 1))) == 0u);
@@ -124,8 +127,8 @@ BOOST_AUTO_TEST_CASE(children_inherit_no_descriptor_but_the_standard_three) {
   int leaked[2];
   BOOST_REQUIRE(::pipe(leaked) == 0);  // no O_CLOEXEC, as Asio opens its sockets
   const auto script = dir.script("fds", "ls /proc/$$/fd\n");
-  ProcessRunner runner("[t]");
-  const auto r = runner.run({{script.string()}}, Output::capture);
+  ProcessRunner runner;
+  const auto r = runner.run({{script.string()}}, Output::capture, test_log());
   ::close(leaked[0]);
   ::close(leaked[1]);
   BOOST_REQUIRE(r.ok());
@@ -138,9 +141,9 @@ BOOST_AUTO_TEST_CASE(children_inherit_no_descriptor_but_the_standard_three) {
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_executable_is_reported_as_such) {
-  ProcessRunner runner("[t]");
+  ProcessRunner runner;
   try {
-    runner.run({{"/nonexistent/docker", "version"}}, Output::capture);
+    runner.run({{"/nonexistent/docker", "version"}}, Output::capture, test_log());
     BOOST_FAIL("no error");
   } catch (const Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(Exit::engine_missing));
@@ -149,14 +152,46 @@ BOOST_AUTO_TEST_CASE(a_missing_executable_is_reported_as_such) {
 }
 
 BOOST_AUTO_TEST_CASE(permanent_failures_are_recognised) {
-  BOOST_TEST(permanent_registry_failure("unauthorized: authentication required"));
-  BOOST_TEST(permanent_registry_failure("denied: requested access to the resource is denied"));
-  BOOST_TEST(permanent_registry_failure("manifest unknown"));
-  BOOST_TEST(permanent_registry_failure("dial tcp: lookup registry.invalid: no such host"));
-  BOOST_TEST(permanent_registry_failure("x509: certificate signed by unknown authority"));
-  BOOST_TEST(!permanent_registry_failure("read: connection reset by peer"));
-  BOOST_TEST(!permanent_registry_failure("received unexpected HTTP status: 503 Service Unavailable"));
-  BOOST_TEST(!permanent_registry_failure("net/http: timeout awaiting response headers"));
+  BOOST_TEST(permanent_failure("unauthorized: authentication required"));
+  BOOST_TEST(permanent_failure("denied: requested access to the resource is denied"));
+  BOOST_TEST(permanent_failure("manifest unknown"));
+  BOOST_TEST(permanent_failure("dial tcp: lookup registry.invalid: no such host"));
+  BOOST_TEST(permanent_failure("x509: certificate signed by unknown authority"));
+  BOOST_TEST(!permanent_failure("read: connection reset by peer"));
+  BOOST_TEST(!permanent_failure("received unexpected HTTP status: 503 Service Unavailable"));
+  BOOST_TEST(!permanent_failure("net/http: timeout awaiting response headers"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(retry)
+
+BOOST_AUTO_TEST_CASE(the_delay_doubles_up_to_the_last_attempt) {
+  Backoff backoff({4, std::chrono::milliseconds(1), std::chrono::seconds(0)});
+  std::vector<std::pair<int, long>> announced;
+  const auto note = [&](int next, int tries, std::chrono::milliseconds delay) {
+    BOOST_TEST(tries == 4);
+    announced.emplace_back(next, static_cast<long>(delay.count()));
+  };
+  int attempts = 1;
+  while (backoff.wait_before_next(note)) ++attempts;
+  BOOST_TEST(attempts == 4);
+  BOOST_TEST(announced == (std::vector<std::pair<int, long>>{{2, 1}, {3, 2}, {4, 4}}));
+  BOOST_TEST(!backoff.wait_before_next(note));  // spent: no more waiting
+}
+
+BOOST_AUTO_TEST_CASE(one_try_never_waits) {
+  Backoff backoff({1, std::chrono::seconds(30), std::chrono::seconds(0)});
+  BOOST_TEST(!backoff.wait_before_next([](int, int, std::chrono::milliseconds) { BOOST_FAIL("announced"); }));
+}
+
+BOOST_AUTO_TEST_CASE(what_is_worth_another_attempt) {
+  using K = TransportError::Kind;
+  for (auto k : {K::connect, K::timeout, K::io}) BOOST_TEST(transient(TransportError{k, ""}));
+  for (auto k : {K::unknown_host, K::tls_not_spoken, K::tls_verify, K::tls_failed, K::too_large})
+    BOOST_TEST(!transient(TransportError{k, ""}));
+  for (int status : {500, 502, 503, 504, 429}) BOOST_TEST(transient(status));
+  for (int status : {200, 301, 400, 401, 403, 404, 413}) BOOST_TEST(!transient(status));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,24 +4,25 @@
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::test_log;
 
 BOOST_AUTO_TEST_SUITE(records)
 
 BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
   mai::test::TempDir dir;
   write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", 4096, {"r:1-amd64"}, 1.5});
-  const auto b = read_build_record(dir.path() / "b.json");
+  const auto b = read_build_record(dir.path() / "b.json", test_log());
   BOOST_REQUIRE(b);
   BOOST_TEST(b->image_id == "sha256:1");
   BOOST_TEST(b->builder == "ssh://b");
   BOOST_TEST(b->references.at(0) == "r:1-amd64");
 
   write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2});
-  BOOST_TEST(read_push_record(dir.path() / "p.json")->digest == "sha256:2");
+  BOOST_TEST(read_push_record(dir.path() / "p.json", test_log())->digest == "sha256:2");
 
   write_record(dir.path() / "m.json",
                ManifestRecord{"hello", "r", {"1"}, "docker", "sha256:3", "mt", {{"linux/amd64", "sha256:2", "mt2", 700, "sha256:1", "unix:///b.sock"}}, 3});
-  const auto m = read_manifest_record(dir.path() / "m.json");
+  const auto m = read_manifest_record(dir.path() / "m.json", test_log());
   BOOST_REQUIRE(m);
   BOOST_TEST(m->platforms.at(0).size == 700);
   BOOST_TEST(m->index_digest == "sha256:3");
@@ -30,11 +31,11 @@ BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
 
 BOOST_AUTO_TEST_CASE(missing_corrupt_or_foreign_records_read_as_absent) {
   mai::test::TempDir dir;
-  BOOST_TEST(!read_build_record(dir.path() / "none.json"));
-  BOOST_TEST(!read_build_record(dir.file("corrupt.json", "{\"format\": 1, \"kind\": \"bu")));
-  BOOST_TEST(!read_build_record(dir.file("future.json", R"({"format": 2, "kind": "build"})")));
+  BOOST_TEST(!read_build_record(dir.path() / "none.json", test_log()));
+  BOOST_TEST(!read_build_record(dir.file("corrupt.json", "{\"format\": 1, \"kind\": \"bu"), test_log()));
+  BOOST_TEST(!read_build_record(dir.file("future.json", R"({"format": 2, "kind": "build"})"), test_log()));
   write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "", "i", "r", "d", {}, 0});
-  BOOST_TEST(!read_build_record(dir.path() / "p.json"));  // a push record is not a build record
+  BOOST_TEST(!read_build_record(dir.path() / "p.json", test_log()));  // a push record is not a build record
 }
 
 BOOST_AUTO_TEST_CASE(writing_leaves_no_temporary_file) {

@@ -6,10 +6,12 @@
 #include "fake_registry.hpp"
 #include "fake_runner.hpp"
 #include "index.hpp"
+#include "process.hpp"
 #include "registry_client.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::test_log;
 using mai::test::FakeRegistry;
 using mai::test::code_of;
 using mai::test::error_of;
@@ -33,7 +35,7 @@ struct Client {
   RegistryClient make(const std::string& repository = "registry.test/team/hello") {
     return RegistryClient(parse_repository(repository), settings, registry,
                           [this] { return ++asked, credentials; },
-                          [this](const std::string& m) { logged.push_back(m); });
+                          Log("test", "", [this](std::string_view line, bool) { logged.emplace_back(line); }));
   }
 };
 
@@ -100,16 +102,16 @@ BOOST_AUTO_TEST_CASE(auths_entries_most_specific_first_and_first_file_wins) {
   const auto a = dir.file("a.json", R"({"auths": {"https://r.example:5000/v1/": {"auth": ")" + base64_encode("host-user:host:pw") +
                                         R"("}, "r.example:5000/team": {"username": "team-user", "password": "p2"}}})");
   const auto b = dir.file("b.json", R"({"auths": {"other.example": {"auth": ")" + base64_encode("o:o") + R"("}}})");
-  auto c = find_credentials({dir.path() / "missing.json", a, b}, "r.example:5000", "team/app", runner);
+  auto c = find_credentials({dir.path() / "missing.json", a, b}, "r.example:5000", "team/app", runner, test_log());
   BOOST_REQUIRE(c);
   BOOST_TEST(c->username == "team-user");
-  c = find_credentials({a, b}, "r.example:5000", "other/app", runner);
+  c = find_credentials({a, b}, "r.example:5000", "other/app", runner, test_log());
   BOOST_TEST(c->username == "host-user");
   BOOST_TEST(c->secret == "host:pw");  // only the first colon separates
-  BOOST_TEST(find_credentials({b, a}, "other.example", "x", runner)->username == "o");
-  BOOST_TEST(!find_credentials({a, b}, "nowhere.example", "x", runner));
+  BOOST_TEST(find_credentials({b, a}, "other.example", "x", runner, test_log())->username == "o");
+  BOOST_TEST(!find_credentials({a, b}, "nowhere.example", "x", runner, test_log()));
   const auto bad = dir.file("bad.json", R"({"auths": {"r.example:5000": {"auth": "not base64!"}}})");
-  BOOST_TEST(static_cast<int>(code_of([&] { find_credentials({bad}, "r.example:5000", "x", runner); })) ==
+  BOOST_TEST(static_cast<int>(code_of([&] { find_credentials({bad}, "r.example:5000", "x", runner, test_log()); })) ==
              static_cast<int>(Exit::invalid_input));
   BOOST_TEST(runner.commands.empty());
 }
@@ -126,27 +128,27 @@ BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
   helper("broken", "echo 'keychain locked' >&2; exit 3\n");
   const auto old_path = std::string(std::getenv("PATH"));
   ::setenv("PATH", (bin.string() + ":" + old_path).c_str(), 1);
-  ProcessRunner runner("[t]");
+  ProcessRunner runner;
 
   const auto helpers = dir.file("h.json", R"({"credHelpers": {"r.example:5000": "fake"}, "credsStore": "empty",
                                             "auths": {"r.example:5000": {"auth": ")" + base64_encode("not:used") + R"("}}})");
-  auto c = find_credentials({helpers}, "r.example:5000", "team/app", runner);
+  auto c = find_credentials({helpers}, "r.example:5000", "team/app", runner, test_log());
   BOOST_REQUIRE(c);
   BOOST_TEST(c->username == "u-r.example:5000");
   BOOST_TEST(c->secret == "s3cret");
   BOOST_TEST(c->origin == "docker-credential-fake");
   // docker.io is asked for under the name `docker login` stores it with.
   const auto store = dir.file("s.json", R"({"credsStore": "fake"})");
-  BOOST_TEST(find_credentials({store}, "docker.io", "library/x", runner)->username == "u-https://index.docker.io/v1/");
+  BOOST_TEST(find_credentials({store}, "docker.io", "library/x", runner, test_log())->username == "u-https://index.docker.io/v1/");
   // A store without an entry falls through to auths.
   const auto fallthrough = dir.file("f.json", R"({"credsStore": "empty", "auths": {"r.example:5000": {"auth": ")" +
                                                   base64_encode("plain:pw") + R"("}}})");
-  BOOST_TEST(find_credentials({fallthrough}, "r.example:5000", "x", runner)->username == "plain");
+  BOOST_TEST(find_credentials({fallthrough}, "r.example:5000", "x", runner, test_log())->username == "plain");
   const auto broken = dir.file("b.json", R"({"credHelpers": {"r.example:5000": "broken"}})");
-  const auto what = error_of([&] { find_credentials({broken}, "r.example:5000", "x", runner); });
+  const auto what = error_of([&] { find_credentials({broken}, "r.example:5000", "x", runner, test_log()); });
   BOOST_TEST(what.find("docker-credential-broken failed for r.example:5000 (exit 3): keychain locked") != std::string::npos);
   const auto missing = dir.file("m.json", R"({"credHelpers": {"r.example:5000": "absent"}})");
-  BOOST_TEST(error_of([&] { find_credentials({missing}, "r.example:5000", "x", runner); }).find("is not installed") != std::string::npos);
+  BOOST_TEST(error_of([&] { find_credentials({missing}, "r.example:5000", "x", runner, test_log()); }).find("is not installed") != std::string::npos);
   ::setenv("PATH", old_path.c_str(), 1);
   BOOST_TEST(mai::test::read(dir.path() / "asked") == "r.example:5000\nhttps://index.docker.io/v1/\n");
 }
@@ -293,6 +295,29 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_and_then_reported) {
   t.registry.drop_next = 3;
   const auto what = error_of([&] { client.get_manifest("x"); });
   BOOST_TEST(what.find("failed after 3 attempts: connection refused") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_token_service_is_retried_under_the_same_policy) {
+  Client t;
+  t.log_in(true);
+  const auto digest = t.registry.put_image("team/hello", "linux", "amd64");
+  t.registry.token_fail_next = 2;
+  auto client = t.make();
+  BOOST_TEST(client.get_manifest(digest).has_value());
+  BOOST_TEST(t.registry.count("GET", "auth.test") == 3u);
+  BOOST_TEST(t.logged.size() == 2u);
+  BOOST_TEST(t.logged[1].find("the token service https://auth.test: HTTP 503; UNAVAILABLE: busy; attempt 3 of 3") != std::string::npos,
+             t.logged[1]);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_host_fails_at_once) {
+  Client t;
+  auto client = RegistryClient(parse_repository("elsewhere.test/team/hello"), t.settings, t.registry, [] { return std::nullopt; },
+                               Log("test", "", [&](std::string_view line, bool) { t.logged.emplace_back(line); }));
+  const auto what = error_of([&] { client.get_manifest("x"); });
+  BOOST_TEST(what.find("cannot resolve elsewhere.test") != std::string::npos, what);
+  BOOST_TEST(t.registry.log.size() == 1u);  // one attempt
+  BOOST_TEST(t.logged.empty());
 }
 
 // Batches: the first request settles the scheme and the authentication alone; the rest then go

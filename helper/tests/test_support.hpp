@@ -8,9 +8,16 @@
 #include <string>
 
 #include "error.hpp"
+#include "log.hpp"
 #include "spec.hpp"
 
 namespace mai::test {
+
+// Lines printed by code under test that takes a step's log: the console, prefixed "[test]".
+inline const Log& test_log() {
+  static const Log log("test");
+  return log;
+}
 
 class TempDir {
  public:

@@ -75,8 +75,8 @@ reset_engine_calls
 cmake --build "$work/build" --target hello-plan | tee "$work/plan.log"
 assert_eq "$(grep -vcE "^$engine (buildx )?version" "$work/engine-calls.log" || true)" 0 "engine calls other than version probes"
 for platform in linux/amd64 linux/arm64 linux/arm/v7; do
-  grep -qE "^ +\S+$engine (buildx )?build .*--platform $platform " "$work/plan.log" || fail "no build command for $platform"
-  grep -qE "^ +\S+$engine push .*$repository:1.0.0-" "$work/plan.log" || fail "no push command"
+  grep -qE "^\[hello\] +\S+$engine (buildx )?build .*--platform $platform " "$work/plan.log" || fail "no build command for $platform"
+  grep -qE "^\[hello\] +\S+$engine push .*$repository:1.0.0-" "$work/plan.log" || fail "no push command"
 done
 grep -qF "PUT /v2/e2e/hello-$slug/manifests/1.0.0, then GET it back" "$work/plan.log" \
   || fail "no manifest request in the plan"

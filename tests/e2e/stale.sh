@@ -26,3 +26,28 @@ grep -q "build-linux-amd64.json is corrupt" "$work/push.log" || fail "no warning
 assert_eq "$(built_platforms "stale-$engine")" "linux/amd64 linux/arm64" "platforms built again"
 assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/stale-$engine:1.0.0" | jq '.manifests | length')" 3 \
   "platforms published"
+
+step "every line of a whole run carries its step's prefix, nested steps and warnings included"
+# The amd64 push record is corrupt but newer than its inputs, and its image is gone from the engine:
+# only the manifest step runs. It finds the push record unusable and pushes amd64 itself; that push
+# finds the image gone and builds amd64 again, all inside the manifest step.
+id=$(jq -r .image_id "$records/build-linux-amd64.json")
+case $engine in
+  docker) "$MULTIARCH_TEST_DOCKER" image rm --force "$id" >/dev/null ;;
+  podman) podman rmi --force "$id" >/dev/null ;;
+esac
+echo '{"format": 1, "kind": "push", "trunc' >"$records/push-linux-amd64.json"
+touch -d '+3 minutes' "$records/push-linux-amd64.json"
+reset_engine_calls
+cmake --build "$work/build" --target image-push -j3 >"$work/nested.log" 2>&1
+assert_eq "$(built_platforms "stale-$engine")" "linux/amd64" "platforms built again by the nested build"
+# Ninja's own lines are "[N/M] description"; every other line comes from the helper.
+unprefixed=$(grep -vE '^\[[0-9]+/[0-9]+\] ' "$work/nested.log" | grep -vE '^\[hello( linux/(amd64|arm64|arm/v7))?\] ' || true)
+[[ -z $unprefixed ]] || fail "lines without their step's prefix:\n$unprefixed"
+for line in '^\[hello\] warning: .*push-linux-amd64.json is corrupt' \
+            '^\[hello\] warning: no usable push record for linux/amd64' \
+            '^\[hello linux/amd64\] warning: image .* is no longer in' \
+            '^\[hello linux/amd64\] build started' '^\[hello linux/amd64\] push done' '^\[hello\] manifest done'; do
+  grep -qE "$line" "$work/nested.log" || fail "no line matching $line:\n$(cat "$work/nested.log")"
+done
+echo "ok: $(wc -l <"$work/nested.log") lines, each with its step's prefix"

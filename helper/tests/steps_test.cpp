@@ -5,14 +5,16 @@
 #include "fake_registry.hpp"
 #include "fake_runner.hpp"
 #include "index.hpp"
+#include "files.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
 #include "scratch.hpp"
-#include "stages.hpp"
+#include "steps.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
+using mai::test::test_log;
 using mai::test::FakeRunner;
 
 namespace {
@@ -58,8 +60,8 @@ std::string error_of(auto f, Exit expected) {
 BOOST_AUTO_TEST_SUITE(stages)
 
 BOOST_FIXTURE_TEST_CASE(build_writes_its_record_and_a_depfile_of_the_context, Fixture) {
-  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
-  const auto record = read_build_record(build_record());
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
+  const auto record = read_build_record(build_record(), test_log());
   BOOST_REQUIRE(record);
   BOOST_TEST(record->image_id == "sha256:abc");
   BOOST_TEST(record->engine == "docker");
@@ -77,7 +79,7 @@ BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_is_built_again_without_th
   runner.rules.front().effect = [&](const Command&) {
     if (++inspections == 2) runner.rules.front().result.out = "linux/amd64 1\n";
   };
-  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
   BOOST_TEST(count("build") == 2u);
   BOOST_TEST(count("build", "--no-cache") == 1u);
   BOOST_TEST(std::filesystem::exists(build_record()));
@@ -85,17 +87,17 @@ BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_is_built_again_without_th
 
 BOOST_FIXTURE_TEST_CASE(an_image_of_the_wrong_platform_even_without_cache_fails_with_no_record, Fixture) {
   runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect"}, {0, "linux/arm64 1\n", ""}, {}});
-  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner); },
+  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log()); },
                              Exit::step_failed);
   BOOST_TEST(what.find("built a linux/arm64 image for linux/amd64") != std::string::npos);
   BOOST_TEST(!std::filesystem::exists(build_record()));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fixture) {
-  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
   BOOST_REQUIRE(std::filesystem::exists(build_record()));
   runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"build"}, {1, "", "ERROR: failed to solve"}, {}});
-  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner); },
+  const auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log()); },
                              Exit::step_failed);
   BOOST_TEST(what.find("docker build for linux/amd64 failed (exit 1)") != std::string::npos);
   BOOST_TEST(what.find("ERROR: failed to solve") != std::string::npos);
@@ -105,30 +107,30 @@ BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fi
 BOOST_FIXTURE_TEST_CASE(push_with_a_corrupt_build_record_builds_the_platform_again, Fixture) {
   dir.file("state/build-linux-amd64.json", "{ corrupt");
   runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
-  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner, test_log());
   BOOST_TEST(count("build") == 1u);
-  BOOST_TEST(read_build_record(build_record()).has_value());
-  BOOST_TEST(read_push_record(state / "push.json").has_value());
+  BOOST_TEST(read_build_record(build_record(), test_log()).has_value());
+  BOOST_TEST(read_push_record(state / "push.json", test_log()).has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(push_of_an_image_removed_from_the_engine_builds_it_again, Fixture) {
-  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
   runner.commands.clear();
   // `image inspect --format {{.Id}}` answers "No such image" once, then the rebuilt image exists.
   int inspections = 0;
   runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Id}}"}, {1, "", "No such image"}, {}});
   runner.rules.front().effect = [&](const Command&) { runner.rules.front().result.exit_code = ++inspections == 1 ? 1 : 0; };
   runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
-  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner, test_log());
   BOOST_TEST(count("build") == 1u);
   BOOST_TEST(count("push") == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(push_records_the_digest_of_every_per_platform_tag, Fixture) {
-  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner);
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
   runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
-  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner);
-  const auto record = read_push_record(state / "push.json");
+  push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner, test_log());
+  const auto record = read_push_record(state / "push.json", test_log());
   BOOST_REQUIRE(record);
   BOOST_TEST(record->digest == "sha256:" + std::string(64, 'e'));
   std::size_t pushes = 0;
@@ -169,7 +171,7 @@ struct PushedFixture : Fixture {
 };
 
 BOOST_FIXTURE_TEST_CASE(manifest_publishes_by_digest_then_tags_and_runs_no_engine_command, PushedFixture) {
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   BOOST_TEST(runner.commands.empty());
   const auto index = served(spec.tags.front());
   const auto parsed = parse_index(index);
@@ -183,19 +185,19 @@ BOOST_FIXTURE_TEST_CASE(manifest_publishes_by_digest_then_tags_and_runs_no_engin
     if (s.method == "PUT") puts.push_back(s.url.substr(s.url.rfind('/') + 1));
   BOOST_TEST(puts.size() == 1 + spec.tags.size());
   BOOST_TEST(puts.front() == sha256_digest(index));
-  const auto record = read_manifest_record(state / "metadata.json");
+  const auto record = read_manifest_record(state / "metadata.json", test_log());
   BOOST_REQUIRE(record);
   BOOST_TEST(record->index_digest == sha256_digest(index));
 }
 
 BOOST_FIXTURE_TEST_CASE(manifest_is_a_no_op_when_the_registry_holds_the_same_list, PushedFixture) {
   spec.index_format = "oci";  // with a created annotation, which differs on every run
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   const auto first = served(spec.tags.front());
   BOOST_TEST(first.find("org.opencontainers.image.created") != std::string::npos);
   registry.log.clear();
   ::setenv("SOURCE_DATE_EPOCH", "1", 1);  // another creation time
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   ::unsetenv("SOURCE_DATE_EPOCH");
   BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(served(spec.tags.front()) == first);
@@ -203,7 +205,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_is_a_no_op_when_the_registry_holds_the_same_lis
   // A changed platform is a new list.
   const auto other = registry.put_image("demo/hello", "linux", "amd64", "", "application/vnd.oci.image.manifest.v1+json");
   write_record(records[0], PushRecord{"hello", "linux/amd64", "docker", "", "i1", spec.repository.str(), other, {}, 0});
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   BOOST_TEST(registry.count("PUT") == 1 + spec.tags.size());
   BOOST_TEST(parse_index(served(spec.tags.front())).entries.at(0).digest == other);
 }
@@ -212,7 +214,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_annotations_and_format, PushedFixture) {
   spec.annotations = {{"org.opencontainers.image.source", "https://example.com/hello"},
                       {"org.opencontainers.image.version", "override"}};
   ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   ::unsetenv("SOURCE_DATE_EPOCH");
   const auto index = boost::json::parse(served(spec.tags.front())).as_object();
   BOOST_TEST(index.at("mediaType").as_string() == "application/vnd.oci.image.index.v1+json");  // annotations need OCI
@@ -224,7 +226,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_annotations_and_format, PushedFixture) {
 
 BOOST_FIXTURE_TEST_CASE(manifest_refuses_a_platform_missing_from_the_registry, PushedFixture) {
   registry.manifests.erase("demo/hello@" + armv7);
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::step_failed);
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::step_failed);
   BOOST_TEST(what.find("the manifest of 127.0.0.1:5000/demo/hello@" + armv7 + " (linux/arm/v7) is not in the registry") != std::string::npos);
   BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
@@ -233,14 +235,14 @@ BOOST_FIXTURE_TEST_CASE(manifest_refuses_a_platform_missing_from_the_registry, P
 BOOST_FIXTURE_TEST_CASE(manifest_refuses_an_image_whose_config_names_another_platform, PushedFixture) {
   const auto wrong = registry.put_image("demo/hello", "linux", "amd64", "v7");  // podman's leaked layer cache, once
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), wrong, {}, 0});
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("its image config says linux/amd64/v7") != std::string::npos);
   BOOST_TEST(registry.count("PUT") == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, PushedFixture) {
   registry.lose_tag_puts = true;
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("the registry does not know the tag") != std::string::npos);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
@@ -272,7 +274,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_lists_each_image_with_the_attestations_its_push
   std::string attestation;
   const auto pushed = push_with_provenance(registry, armv7, "arm", "v7", attestation);
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
 
   const auto index = parse_index(served(spec.tags.front()));
   BOOST_TEST(index.media_type == media::oci_index);  // annotations tie the attestation to its image
@@ -283,7 +285,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_lists_each_image_with_the_attestations_its_push
   BOOST_TEST(index.entries[2].platform == "unknown/unknown");
   BOOST_TEST(is_attestation_for(index.entries[2], armv7));
 
-  const auto record = read_manifest_record(state / "metadata.json");
+  const auto record = read_manifest_record(state / "metadata.json", test_log());
   BOOST_REQUIRE(record);
   BOOST_TEST(record->platforms[1].digest == armv7);
   BOOST_TEST(record->platforms[1].pushed_digest == pushed);
@@ -292,7 +294,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_lists_each_image_with_the_attestations_its_push
 
   // Republishing the same is a no-op.
   registry.log.clear();
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   BOOST_TEST(registry.count("PUT") == 0u);
 }
 
@@ -301,11 +303,11 @@ BOOST_FIXTURE_TEST_CASE(a_docker_list_leaves_attestations_out_and_says_so, Pushe
   std::string attestation;
   const auto pushed = push_with_provenance(registry, armv7, "arm", "v7", attestation);
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   const auto index = parse_index(served(spec.tags.front()));
   BOOST_TEST(index.media_type == media::docker_list);
   BOOST_TEST(index.entries.size() == 2u);
-  BOOST_TEST(read_manifest_record(state / "metadata.json")->platforms[1].attestations.empty());
+  BOOST_TEST(read_manifest_record(state / "metadata.json", test_log())->platforms[1].attestations.empty());
 }
 
 // Every check that can fail runs before the first PUT: a per-platform index without the platform's
@@ -314,7 +316,7 @@ BOOST_FIXTURE_TEST_CASE(a_pushed_index_without_the_platform_publishes_nothing, P
   std::string attestation;
   const auto pushed = push_with_provenance(registry, amd64, "amd64", "", attestation);  // an amd64 index pushed as arm/v7
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry); }, Exit::verify_failed);
+  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("is an index with 0 entries for linux/arm/v7") != std::string::npos, what);
   BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
@@ -325,11 +327,11 @@ BOOST_FIXTURE_TEST_CASE(manifest_pushes_a_platform_whose_push_record_is_unusable
   dir.file("state/push-linux-arm-v7.json", "{ corrupt");
   runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"}, {0, "linux/arm 1\n", ""}, {}});
   runner.on({"push"}, {0, "", "x: digest: " + e + " size: 1"});
-  manifest_step(spec, records, state / "metadata.json", runner, registry);
+  manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   BOOST_TEST(count("build") == 1u);  // arm/v7 had no build record either: built, then pushed
-  BOOST_TEST(read_push_record(state / "push-linux-arm-v7.json")->digest == e);
+  BOOST_TEST(read_push_record(state / "push-linux-arm-v7.json", test_log())->digest == e);
   BOOST_TEST(parse_index(served(spec.tags.front())).entries.at(1).digest == e);
-  BOOST_TEST(read_manifest_record(state / "metadata.json").has_value());
+  BOOST_TEST(read_manifest_record(state / "metadata.json", test_log()).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,7 +7,7 @@
 
 #include "elf.hpp"
 #include "error.hpp"
-#include "stage.hpp"
+#include "staging.hpp"
 #include "test_support.hpp"
 
 using namespace mai;

@@ -1,4 +1,4 @@
-#include "stage.hpp"
+#include "staging.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -11,18 +11,12 @@
 #include "context.hpp"
 #include "elf.hpp"
 #include "error.hpp"
-#include "json_file.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace mai {
 namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(Exit::invalid_input, "cannot read " + p.string());
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 bool under(const fs::path& file, const fs::path& dir) {
   const auto f = fs::weakly_canonical(file).generic_string();
@@ -35,7 +29,7 @@ bool under(const fs::path& file, const fs::path& dir) {
 bool sync_file(const fs::path& source, const std::string& content, const fs::path& dest) {
   std::error_code ec;
   if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec)) && fs::file_size(dest, ec) == content.size() &&
-      read_bytes(dest) == content)
+      read_text_file(dest) == content)
     return false;
   fs::create_directories(dest.parent_path());
   write_file_atomically(dest, content);
@@ -172,7 +166,7 @@ std::vector<std::string> stage_step(const StageRequest& r) {
   bool changed = false;
   for (const auto& [dest, file] : staged) {
     keep.insert(dest);
-    auto content = read_bytes(file.source);
+    auto content = read_text_file(file.source);
     if (file.run_path) {
       if (const auto info = parse_elf(content, file.source.string()))
         content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());

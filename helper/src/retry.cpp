@@ -1,0 +1,56 @@
+#include "retry.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <thread>
+
+#include "http.hpp"
+#include "interrupt.hpp"
+
+namespace mai {
+
+bool Backoff::wait_before_next(const Announce& announce) {
+  if (attempt_ >= tries()) return false;
+  if (announce) announce(attempt_ + 1, tries(), delay_);
+  pause(delay_);
+  delay_ = std::min<std::chrono::milliseconds>(delay_ * 2, std::chrono::seconds(30));
+  ++attempt_;
+  return true;
+}
+
+void pause(std::chrono::milliseconds delay) {
+  const auto until = std::chrono::steady_clock::now() + delay;
+  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+    throw_if_interrupted();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50), until - now));
+  }
+  throw_if_interrupted();
+}
+
+bool permanent_failure(std::string_view output) {
+  static const std::regex permanent(
+      R"(unauthorized|authentication required|no basic auth credentials|access (to the resource is )?denied|)"
+      R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
+      std::regex::icase);
+  return std::regex_search(output.begin(), output.end(), permanent);
+}
+
+bool transient(const TransportError& error) {
+  switch (error.kind) {
+    case TransportError::Kind::connect:
+    case TransportError::Kind::timeout:
+    case TransportError::Kind::io:
+      return true;
+    case TransportError::Kind::unknown_host:
+    case TransportError::Kind::tls_not_spoken:
+    case TransportError::Kind::tls_verify:
+    case TransportError::Kind::tls_failed:
+    case TransportError::Kind::too_large:
+      return false;
+  }
+  return false;
+}
+
+bool transient(int http_status) { return http_status >= 500 || http_status == 429; }
+
+}  // namespace mai

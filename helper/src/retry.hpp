@@ -1,0 +1,53 @@
+// One retry policy for everything that talks to a registry or may meet a passing fault: engine
+// commands, registry requests, token requests, store queries. Attempts are spaced by a delay that
+// doubles up to 30 s, and every wait can be interrupted. What no retry can change fails at once; the
+// rules for that are here and nowhere else.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace mai {
+
+struct TransportError;
+
+// Defaults match the cache variables' defaults.
+struct RetryPolicy {
+  int tries = 5;                          // attempts in all
+  std::chrono::milliseconds delay{1000};  // before the second attempt; doubles, at most 30 s
+  std::chrono::seconds timeout{600};      // per attempt; 0: none
+};
+
+// Counts attempts and waits between them:
+//   Backoff backoff(policy);
+//   do { ... if (done) return; } while (backoff.wait_before_next(announce));
+class Backoff {
+ public:
+  explicit Backoff(const RetryPolicy& policy) : policy_(policy), delay_(policy.delay) {}
+  // After a failed attempt: false when it was the last one; otherwise calls `announce` (the next
+  // attempt's number, the number of attempts, the delay), waits, and returns true.
+  using Announce = std::function<void(int next, int tries, std::chrono::milliseconds delay)>;
+  bool wait_before_next(const Announce& announce = {});
+  int attempt() const { return attempt_; }  // the current attempt, from 1
+  int tries() const { return policy_.tries < 1 ? 1 : policy_.tries; }
+
+ private:
+  RetryPolicy policy_;
+  std::chrono::milliseconds delay_;
+  int attempt_ = 1;
+};
+
+// Sleeps for `delay`, throwing Error(interrupted) as soon as a signal arrives.
+void pause(std::chrono::milliseconds delay);
+
+// Engine output that no retry can change: credentials, permissions, missing names, unknown hosts,
+// bad certificates.
+bool permanent_failure(std::string_view output);
+// An HTTP exchange worth another attempt: a connection, timeout or I/O failure, a 5xx or 429 answer.
+// An unknown host, a TLS failure or a refused answer is not.
+bool transient(const TransportError& error);
+bool transient(int http_status);
+
+}  // namespace mai
