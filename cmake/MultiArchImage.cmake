@@ -184,11 +184,9 @@ function(add_multiarch_image name)
   if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)
     string(REPLACE "," ";" images "${MULTIARCH_IMAGE_SUB_BUILD_IMAGES}")
     if(name IN_LIST images)
-      string(REPLACE "/" "-" suffix "${MULTIARCH_IMAGE_SUB_BUILD}")
-      set(state "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}")
+      _multiarch_step_files(files "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
-        "${state}/context/.multiarch-stage/${suffix}" "${state}/stage-${suffix}.stamp" multiarch-stage-${name}
-        "${ARG_TARGETS}" ${ARG_RUNTIME})
+        "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${ARG_TARGETS}" ${ARG_RUNTIME})
       set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     endif()
     # The image's targets as do-nothing stand-ins: the project's own add_dependencies() on them must
@@ -196,7 +194,7 @@ function(add_multiarch_image name)
     set(stand_ins ${name}-build ${name}-push ${name}-manifest ${name}-plan)
     foreach(given IN LISTS ARG_PLATFORMS)
       _multiarch_normalise_platform(platform "${name}" "${given}")
-      string(REPLACE "/" "-" suffix "${platform}")
+      _multiarch_suffix(suffix "${platform}")
       list(APPEND stand_ins ${name}-build-${suffix} ${name}-push-${suffix})
     endforeach()
     foreach(target IN LISTS stand_ins ITEMS image-build image-push image-plan)
@@ -397,9 +395,14 @@ function(add_multiarch_image name)
   _multiarch_config_guard(config_guard "${name}")
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
-  _multiarch_write_spec("${spec}" "${name}" "${ARG_REPOSITORY}" "${ARG_TAGS}" "${platforms}"
-    "${ARG_CONTEXT}" "${ARG_DOCKERFILE}" "${ARG_ENGINE}" "${state}" build_args_json "${builders}" "${git_json}"
-    "${ARG_INDEX_FORMAT}" annotations_json "${ARG_TARGETS}")
+  set(staged FALSE)
+  if(ARG_TARGETS)
+    set(staged TRUE)
+  endif()
+  _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${ARG_TAGS} PLATFORMS ${platforms}
+    CONTEXT "${ARG_CONTEXT}" DOCKERFILE "${ARG_DOCKERFILE}" ENGINE "${ARG_ENGINE}" STATE "${state}"
+    BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
+    INDEX_FORMAT "${ARG_INDEX_FORMAT}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged})
   if(run_tests)
     # Beside the spec, not in it: every step depends on the spec, and a changed test must not
     # rebuild an image.
@@ -429,65 +432,14 @@ function(add_multiarch_image name)
   set(push_records "")
   set(push_record_args "")
   foreach(platform IN LISTS platforms)
-    string(REPLACE "/" "-" suffix "${platform}")
-    set(build_record "${state}/build-${suffix}.json")
-    set(push_record "${state}/push-${suffix}.json")
-    set(staged "")
-    if(ARG_TARGETS)
-      set(stamp "${state}/stage-${suffix}.stamp")
-      set(staged "${state}/context.stamp")
-      if(DEFINED toolchains_${suffix})
-        _multiarch_sub_build("${name}" "${platform}" "${toolchains_${suffix}}" "${helper}" "${stamp}" "${cross_args_json}")
-        list(APPEND staged "${stamp}")
-      elseif(platform STREQUAL host_platform)
-        _multiarch_stage("${name}" "${platform}" "${helper}" "${state}/context/.multiarch-stage/${suffix}" "${stamp}"
-          ${name}-stage-${suffix} "${ARG_TARGETS}" ${ARG_RUNTIME})
-        list(APPEND staged "${stamp}")
-      endif()
-    endif()
-    add_custom_command(OUTPUT "${build_record}"
-      ${config_guard}
-      COMMAND ${helper} build --spec "${spec}" --platform "${platform}" --record "${build_record}"
-              --depfile "${state}/build-${suffix}.d"
-      DEPENDS "${spec}" "${ARG_DOCKERFILE}" ${ARG_DEPENDS} ${helper} ${git_depends} ${staged}
-      DEPFILE "${state}/build-${suffix}.d"
-      COMMENT "multiarch-image: build ${name} ${platform}"
-      VERBATIM)
-    add_custom_target(${name}-build-${suffix} DEPENDS "${build_record}")
-    add_dependencies(${name}-build ${name}-build-${suffix})
-    if(ARG_TARGETS)
-      add_dependencies(${name}-build-${suffix} ${name}-context)
-      foreach(step IN ITEMS stage compile)
-        if(TARGET ${name}-${step}-${suffix})
-          add_dependencies(${name}-build-${suffix} ${name}-${step}-${suffix})
-        endif()
-      endforeach()
-    endif()
-
-    if(run_tests)
-      # The command and the expectation are in test.json, exactly as written.
-      set(helper_path "${helper}")
-      if(TARGET "${helper}")
-        set(helper_path "$<TARGET_FILE:${helper}>")
-      endif()
-      add_test(NAME ${name}.image.${suffix}
-        COMMAND "${helper_path}" test --spec "${spec}" --test "${state}/test.json" --platform "${platform}"
-                --build-record "${build_record}")
-      set_tests_properties(${name}.image.${suffix} PROPERTIES LABELS multiarch-image TIMEOUT 600)
-    endif()
-
-    add_custom_command(OUTPUT "${push_record}"
-      ${config_guard}
-      COMMAND ${helper} push --spec "${spec}" --platform "${platform}" --build-record "${build_record}"
-              --record "${push_record}"
-      DEPENDS "${build_record}" "${spec}" ${helper}
-      COMMENT "multiarch-image: push ${name} ${platform}"
-      VERBATIM)
-    add_custom_target(${name}-push-${suffix} DEPENDS "${push_record}")
-    # Target-level order keeps Makefiles from running one command in two targets at once.
-    add_dependencies(${name}-push-${suffix} ${name}-build-${suffix})
-    list(APPEND push_records "${push_record}")
-    list(APPEND push_record_args --push-record "${push_record}")
+    _multiarch_suffix(suffix "${platform}")
+    _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
+      CONFIG_GUARD ${config_guard} DOCKERFILE "${ARG_DOCKERFILE}" DEPENDS ${ARG_DEPENDS} ${git_depends}
+      TARGETS ${ARG_TARGETS} RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}" HOST_PLATFORM "${host_platform}"
+      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests})
+    _multiarch_step_files(files "${state}" "${platform}")
+    list(APPEND push_records "${files_push_record}")
+    list(APPEND push_record_args --push-record "${files_push_record}")
   endforeach()
 
   add_custom_command(OUTPUT "${state}/metadata.json"
@@ -498,7 +450,7 @@ function(add_multiarch_image name)
     VERBATIM)
   add_custom_target(${name}-manifest DEPENDS "${state}/metadata.json")
   foreach(platform IN LISTS platforms)
-    string(REPLACE "/" "-" suffix "${platform}")
+    _multiarch_suffix(suffix "${platform}")
     add_dependencies(${name}-manifest ${name}-push-${suffix})
   endforeach()
   add_dependencies(${name}-push ${name}-manifest)
@@ -520,6 +472,88 @@ function(add_multiarch_image name)
     add_dependencies(image-${aggregate} ${name}-${aggregate})
   endforeach()
 
+endfunction()
+
+# One platform of an image: its stage (TARGETS) or sub-build (TOOLCHAINS), build, test and push steps
+# and their targets. `name` and `platform` come first; every other value by keyword.
+function(_multiarch_add_platform name platform)
+  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;HOST_PLATFORM;CROSS_ARGS_JSON;TESTS;RUNTIME"
+    "HELPER;CONFIG_GUARD;DEPENDS;TARGETS")
+  _multiarch_step_files(files "${P_STATE}" "${platform}")
+  set(suffix "${files_suffix}")
+  set(staged "")
+  if(P_TARGETS)
+    set(staged "${P_STATE}/context.stamp")
+    if(P_TOOLCHAIN)
+      _multiarch_sub_build("${name}" "${platform}" "${P_TOOLCHAIN}" "${P_HELPER}" "${files_stage_stamp}" "${P_CROSS_ARGS_JSON}")
+      list(APPEND staged "${files_stage_stamp}")
+    elseif(platform STREQUAL P_HOST_PLATFORM)
+      _multiarch_stage("${name}" "${platform}" "${P_HELPER}" "${files_stage_dir}" "${files_stage_stamp}"
+        ${name}-stage-${suffix} "${P_TARGETS}" ${P_RUNTIME})
+      list(APPEND staged "${files_stage_stamp}")
+    endif()
+  endif()
+  add_custom_command(OUTPUT "${files_build_record}"
+    ${P_CONFIG_GUARD}
+    COMMAND ${P_HELPER} build --spec "${P_SPEC}" --platform "${platform}" --record "${files_build_record}"
+            --depfile "${files_build_depfile}"
+    DEPENDS "${P_SPEC}" "${P_DOCKERFILE}" ${P_DEPENDS} ${P_HELPER} ${staged}
+    DEPFILE "${files_build_depfile}"
+    COMMENT "multiarch-image: build ${name} ${platform}"
+    VERBATIM)
+  add_custom_target(${name}-build-${suffix} DEPENDS "${files_build_record}")
+  add_dependencies(${name}-build ${name}-build-${suffix})
+  if(P_TARGETS)
+    add_dependencies(${name}-build-${suffix} ${name}-context)
+    foreach(step IN ITEMS stage compile)
+      if(TARGET ${name}-${step}-${suffix})
+        add_dependencies(${name}-build-${suffix} ${name}-${step}-${suffix})
+      endif()
+    endforeach()
+  endif()
+
+  if(P_TESTS)
+    # The command and the expectation are in test.json, exactly as written.
+    set(helper_path "${P_HELPER}")
+    if(TARGET "${P_HELPER}")
+      set(helper_path "$<TARGET_FILE:${P_HELPER}>")
+    endif()
+    add_test(NAME ${name}.image.${suffix}
+      COMMAND "${helper_path}" test --spec "${P_SPEC}" --test "${P_STATE}/test.json" --platform "${platform}"
+              --build-record "${files_build_record}")
+    set_tests_properties(${name}.image.${suffix} PROPERTIES LABELS multiarch-image TIMEOUT 600)
+  endif()
+
+  add_custom_command(OUTPUT "${files_push_record}"
+    ${P_CONFIG_GUARD}
+    COMMAND ${P_HELPER} push --spec "${P_SPEC}" --platform "${platform}" --build-record "${files_build_record}"
+            --record "${files_push_record}"
+    DEPENDS "${files_build_record}" "${P_SPEC}" ${P_HELPER}
+    COMMENT "multiarch-image: push ${name} ${platform}"
+    VERBATIM)
+  add_custom_target(${name}-push-${suffix} DEPENDS "${files_push_record}")
+  # Target-level order keeps Makefiles from running one command in two targets at once.
+  add_dependencies(${name}-push-${suffix} ${name}-build-${suffix})
+endfunction()
+
+# A platform's part of target names and file names: linux/arm/v7 -> linux-arm-v7.
+function(_multiarch_suffix out platform)
+  string(REPLACE "/" "-" suffix "${platform}")
+  set(${out} "${suffix}" PARENT_SCOPE)
+endfunction()
+
+# The files of one platform's steps under an image's state directory, as <out>_suffix,
+# <out>_build_record, <out>_build_depfile, <out>_push_record, <out>_stage_stamp and <out>_stage_dir in
+# the caller. The helper finds a platform's records by the same names (helper/src/records.hpp) when a
+# step redoes an earlier one.
+function(_multiarch_step_files out state platform)
+  _multiarch_suffix(suffix "${platform}")
+  set(${out}_suffix "${suffix}" PARENT_SCOPE)
+  set(${out}_build_record "${state}/build-${suffix}.json" PARENT_SCOPE)
+  set(${out}_build_depfile "${state}/build-${suffix}.d" PARENT_SCOPE)
+  set(${out}_push_record "${state}/push-${suffix}.json" PARENT_SCOPE)
+  set(${out}_stage_stamp "${state}/stage-${suffix}.stamp" PARENT_SCOPE)
+  set(${out}_stage_dir "${state}/context/.multiarch-stage/${suffix}" PARENT_SCOPE)
 endfunction()
 
 # TOOLCHAINS <platform>=<file>...: validated, and set as toolchains_<suffix> in the caller. Says, at
@@ -576,7 +610,7 @@ function(_multiarch_toolchains name platforms targets toolchains cross_arg_count
       message(FATAL_ERROR "add_multiarch_image(${name}): the TOOLCHAINS file for ${platform} `${file}` does not exist "
         "(shipped ones: ${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake, arm-linux-gnueabihf.cmake and their -clang variants)")
     endif()
-    string(REPLACE "/" "-" suffix "${platform}")
+    _multiarch_suffix(suffix "${platform}")
     set(toolchains_${suffix} "${file}" PARENT_SCOPE)
   endforeach()
   _multiarch_platform_of_this_build(host)
@@ -723,7 +757,7 @@ endfunction()
 # image joins it here; the sub-build's targets are made at the end of the top-level directory, when
 # all its images are known. `<name>-compile-<suffix>` stands for it in the image's targets.
 function(_multiarch_sub_build name platform toolchain helper stamp cross_args_json)
-  string(REPLACE "/" "-" suffix "${platform}")
+  _multiarch_suffix(suffix "${platform}")
   string(SHA256 key "${platform}|${toolchain}|${cross_args_json}|${CMAKE_BUILD_TYPE}")
   string(SUBSTRING "${key}" 0 8 key)
   set(key "${suffix}-${key}")
@@ -1178,31 +1212,37 @@ function(_multiarch_json_array out)
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()
 
-# The spec is rewritten only when its content changes: every step depends on it.
-function(_multiarch_write_spec path name repository tags platforms context dockerfile engine state build_args_var builders git
-         index_format annotations_var targets)
+# The spec is rewritten only when its content changes: every step depends on it. Keywords: NAME,
+# REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, STATE (values); TAGS, PLATFORMS (lists);
+# BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON (JSON, GIT_JSON may be empty); STAGED (TRUE
+# when the image has TARGETS).
+function(_multiarch_write_spec path)
+  cmake_parse_arguments(PARSE_ARGV 1 S ""
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED"
+    "TAGS;PLATFORMS")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   foreach(field IN ITEMS name repository context dockerfile engine index_format)
-    _multiarch_json_string(quoted "${${field}}")
+    string(TOUPPER "${field}" keyword)
+    _multiarch_json_string(quoted "${S_${keyword}}")
     string(JSON json SET "${json}" ${field} "${quoted}")
   endforeach()
-  _multiarch_json_array(array ${tags})
+  _multiarch_json_array(array ${S_TAGS})
   string(JSON json SET "${json}" tags "${array}")
-  _multiarch_json_array(array ${platforms})
+  _multiarch_json_array(array ${S_PLATFORMS})
   string(JSON json SET "${json}" platforms "${array}")
 
-  string(JSON json SET "${json}" build_args "${${build_args_var}}")
-  string(JSON json SET "${json}" annotations "${${annotations_var}}")
+  string(JSON json SET "${json}" build_args "${S_BUILD_ARGS_JSON}")
+  string(JSON json SET "${json}" annotations "${S_ANNOTATIONS_JSON}")
   _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
   string(JSON json SET "${json}" insecure_registries "${array}")
-  if(targets)
-    _multiarch_json_string(quoted "${state}/context")
+  if(S_STAGED)
+    _multiarch_json_string(quoted "${S_STATE}/context")
     string(JSON json SET "${json}" stage "{\"composed\": ${quoted}}")
   endif()
-  string(JSON json SET "${json}" builders "${builders}")
-  if(git)
-    string(JSON json SET "${json}" git "${git}")
+  string(JSON json SET "${json}" builders "${S_BUILDERS_JSON}")
+  if(S_GIT_JSON)
+    string(JSON json SET "${json}" git "${S_GIT_JSON}")
   endif()
   _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
   string(JSON json SET "${json}" run_options "${array}")
@@ -1217,9 +1257,9 @@ function(_multiarch_write_spec path name repository tags platforms context docke
   endforeach()
 
   # The build tree changes on every build: never let it count as a context change.
-  set(exclude "${state}")
-  cmake_path(IS_PREFIX context "${CMAKE_BINARY_DIR}" NORMALIZE binary_dir_in_context)
-  if(binary_dir_in_context AND NOT context STREQUAL CMAKE_BINARY_DIR)
+  set(exclude "${S_STATE}")
+  cmake_path(IS_PREFIX S_CONTEXT "${CMAKE_BINARY_DIR}" NORMALIZE binary_dir_in_context)
+  if(binary_dir_in_context AND NOT S_CONTEXT STREQUAL CMAKE_BINARY_DIR)
     list(APPEND exclude "${CMAKE_BINARY_DIR}")
   endif()
   _multiarch_json_array(array ${exclude})
