@@ -59,6 +59,8 @@ configure() {  # configure SOURCE BUILD ARGS...
     -DMULTIARCH_IMAGE_ENGINE=docker "$@" >/dev/null
 }
 now() { date +%s.%N; }
+# shellcheck source=../tests/e2e/wait.sh
+. "$root/tests/e2e/wait.sh"
 
 row_noop() {
   local ours=$work/run/noop bare=$work/run/bare repo=$REGISTRY/bench/noop
@@ -101,6 +103,28 @@ row_parallel() {
     "-j3 takes $(ratio "$b" "$a")× the -j1 time and $(ratio "$b" "$f")× the floor" "≤ 0.6×"
 }
 
+# The helper's manifest step over examples/hello's three push records in DIR, writing OUT.
+manifest_step() {  # manifest_step DIR OUT
+  local dir=$1 out=$2 records="" p
+  for p in linux-amd64 linux-arm64 linux-arm-v7; do records+=" --push-record $dir/push-$p.json"; done
+  echo "$helper manifest --spec $dir/spec.json$records --record $out"
+}
+# docker's own way to publish the same list, as REPOSITORY:cmp, from the push records in DIR.
+docker_manifest() {  # docker_manifest REPOSITORY DIR
+  local repo=$1 dir=$2 refs="" p docker=$MULTIARCH_TEST_DOCKER
+  for p in linux-amd64 linux-arm64 linux-arm-v7; do refs+=" $repo@$(jq -r .digest "$dir/push-$p.json")"; done
+  echo "$docker manifest create --amend --insecure $repo:cmp$refs >/dev/null && $docker manifest push --purge --insecure $repo:cmp >/dev/null && $docker manifest inspect --insecure $repo:cmp >/dev/null"
+}
+# time_publish JSON RUNS DELETE-URL COMMAND [CURL-OPTIONS...]: COMMAND timed as NAME "publish", the
+# list deleted at DELETE-URL before each run so that every run publishes it.
+time_publish() {
+  local json=$1 runs=$2 url=$3 command=$4; shift 4
+  hyperfine -N --warmup 2 --runs "$runs" --export-json "$json" \
+    --prepare "curl -s -o /dev/null $* -X DELETE $url" -n publish "$command" >/dev/null
+}
+# time_docker JSON RUNS COMMAND: docker's way, timed as NAME "docker".
+time_docker() { hyperfine --warmup 1 --runs "$2" --export-json "$1" -n docker "$3" >/dev/null; }
+
 row_overhead() {
   export FAKE_ENGINE_STATE=$work/run/fake-state FAKE_ENGINE_OFFLINE=1
   local dir=$work/run/overhead fake=$bench/fake-engine
@@ -119,11 +143,12 @@ row_overhead() {
   configure "$root/examples/hello" "$real" -DHELLO_REPOSITORY="$repo"
   cmake --build "$real" --target image-push -j3 >/dev/null
   local m=$real/multiarch-image/hello
-  local step="$helper manifest --spec $m/spec.json --push-record $m/push-linux-amd64.json --push-record $m/push-linux-arm64.json --push-record $m/push-linux-arm-v7.json --record $work/run/m.json"
   local index; index=$(jq -r .index_digest "$m/metadata.json")
-  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest.json" \
-    --prepare "curl -s -o /dev/null -X DELETE http://$REGISTRY/v2/bench/overhead/manifests/$index" -n publish "$step" >/dev/null
-  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-unchanged.json" -n unchanged "$step" >/dev/null
+  time_publish "$work/run/manifest.json" 20 "http://$REGISTRY/v2/bench/overhead/manifests/$index" "$(manifest_step "$m" "$work/run/m.json")"
+  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-unchanged.json" -n unchanged \
+    "$(manifest_step "$m" "$work/run/m.json")" >/dev/null
+  time_docker "$work/run/manifest-docker.json" 10 "$(docker_manifest "$repo" "$m")"
+
   # The same over TLS, verified against a CA in certs.d: one handshake per step, its connection kept.
   local tls=$work/run/registry-tls
   mkdir -p "$tls"
@@ -136,47 +161,35 @@ row_overhead() {
   configure "$root/examples/hello" "$work/run/overhead-tls" -DHELLO_REPOSITORY="$tls_registry/bench/overhead"
   cmake --build "$work/run/overhead-tls" --target image-push -j3 >/dev/null
   local mt=$work/run/overhead-tls/multiarch-image/hello
-  local tls_step="$helper manifest --spec $mt/spec.json --push-record $mt/push-linux-amd64.json --push-record $mt/push-linux-arm64.json --push-record $mt/push-linux-arm-v7.json --record $work/run/mt.json"
-  local tls_index; tls_index=$(jq -r .index_digest "$mt/metadata.json")
-  hyperfine -N --warmup 2 --runs 20 --export-json "$work/run/manifest-tls.json" \
-    --prepare "curl -s -o /dev/null --cacert $tls/tls.crt -X DELETE https://$tls_registry/v2/bench/overhead/manifests/$tls_index" \
-    -n publish "$tls_step" >/dev/null
+  time_publish "$work/run/manifest-tls.json" 20 \
+    "https://$tls_registry/v2/bench/overhead/manifests/$(jq -r .index_digest "$mt/metadata.json")" \
+    "$(manifest_step "$mt" "$work/run/mt.json")" --cacert "$tls/tls.crt"
   "$root/tests/e2e/services.sh" registry-stop "$tls" 2>/dev/null
   rm -rf "$tls_certs"
-  # The same list the engine's way (what the manifest step did before it had its own client).
-  local docker_real=$MULTIARCH_TEST_DOCKER refs="" p
-  for p in linux-amd64 linux-arm64 linux-arm-v7; do refs+=" $repo@$(jq -r .digest "$m/push-$p.json")"; done
-  hyperfine --warmup 2 --runs 10 --export-json "$work/run/manifest-docker.json" -n docker \
-    "$docker_real manifest create --amend --insecure $repo:cmp$refs >/dev/null && $docker_real manifest push --purge --insecure $repo:cmp >/dev/null && $docker_real manifest inspect --insecure $repo:cmp >/dev/null" >/dev/null
+
   # A registry 50 ms away (25 ms each way through a delaying proxy on loopback): what round trips
   # cost, ours against docker's way of the same list through the same proxy.
   "$proxy" --target "$REGISTRY" --port-file "$work/run/far.port" --log "$work/run/far.log" --delay-ms 25 &
   far_pid=$!
-  for _ in $(seq 1 50); do [[ -s $work/run/far.port ]] && break; sleep 0.1; done
+  wait_for 5 "the delaying proxy" file_filled "$work/run/far.port"
   local far=127.0.0.1:$(cat "$work/run/far.port") farm=$work/run/far-records f
   mkdir -p "$farm"
   for f in spec push-linux-amd64 push-linux-arm64 push-linux-arm-v7; do sed "s|$REGISTRY/|$far/|g" "$m/$f.json" >"$farm/$f.json"; done
-  local far_step="$helper manifest --spec $farm/spec.json --push-record $farm/push-linux-amd64.json --push-record $farm/push-linux-arm64.json --push-record $farm/push-linux-arm-v7.json --record $work/run/mf.json"
-  hyperfine -N --warmup 1 --runs 10 --export-json "$work/run/manifest-far.json" \
-    --prepare "curl -s -o /dev/null -X DELETE http://$REGISTRY/v2/bench/overhead/manifests/$index" -n publish "$far_step" >/dev/null
-  local far_refs=""
-  for p in linux-amd64 linux-arm64 linux-arm-v7; do far_refs+=" $far/bench/overhead@$(jq -r .digest "$m/push-$p.json")"; done
-  hyperfine --warmup 1 --runs 5 --export-json "$work/run/manifest-far-docker.json" -n docker \
-    "$docker_real manifest create --amend --insecure $far/bench/overhead:cmp$far_refs >/dev/null && $docker_real manifest push --purge --insecure $far/bench/overhead:cmp >/dev/null && $docker_real manifest inspect --insecure $far/bench/overhead:cmp >/dev/null" >/dev/null
+  time_publish "$work/run/manifest-far.json" 10 "http://$REGISTRY/v2/bench/overhead/manifests/$index" \
+    "$(manifest_step "$farm" "$work/run/mf.json")"
+  time_docker "$work/run/manifest-far-docker.json" 5 "$(docker_manifest "$far/bench/overhead" "$m")"
   kill "$far_pid" 2>/dev/null; wait "$far_pid" 2>/dev/null || true; far_pid=""
-  local far_ours far_docker
-  far_ours=$(mean "$work/run/manifest-far.json" publish) far_docker=$(mean "$work/run/manifest-far-docker.json" docker)
 
-  local call build push manifest
+  local call build push
   call=$(mean "$work/run/overhead.json" call)
   # Fake engine calls per step: build 4 (buildx version, version, build, image inspect), push 3
   # (image inspect, tag, push).
   build=$(awk -v t="$(mean "$work/run/overhead.json" build)" -v c="$call" 'BEGIN { print t - 4 * c }')
   push=$(awk -v t="$(mean "$work/run/overhead.json" push)" -v c="$call" 'BEGIN { print t - 3 * c }')
-  local published unchanged with_docker
-  local over_tls; over_tls=$(mean "$work/run/manifest-tls.json" publish)
+  local published unchanged over_tls with_docker far_ours far_docker
   published=$(mean "$work/run/manifest.json" publish) unchanged=$(mean "$work/run/manifest-unchanged.json" unchanged)
-  with_docker=$(mean "$work/run/manifest-docker.json" docker)
+  over_tls=$(mean "$work/run/manifest-tls.json" publish) with_docker=$(mean "$work/run/manifest-docker.json" docker)
+  far_ours=$(mean "$work/run/manifest-far.json" publish) far_docker=$(mean "$work/run/manifest-far-docker.json" docker)
   report "3. helper overhead per step (fake engine answering at once; the manifest step against the loopback registry)" \
     "one fake engine call $(ms "$call")" "build $(ms "$build"), push $(ms "$push") beyond the engine calls; manifest step in all (3 platforms, its HTTP requests included): publish $(ms "$published"), list already there $(ms "$unchanged"), publish over verified TLS $(ms "$over_tls") ($(ratio "$over_tls" "$published")× plain HTTP); docker manifest create + push + inspect of the same list $(ms "$with_docker") ($(ratio "$with_docker" "$published")× ours)" \
     "≤ 20 ms per step"

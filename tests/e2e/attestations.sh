@@ -35,7 +35,7 @@ SH
 chmod +x "$work/bin/$engine"
 
 step "publish examples/hello with $engine"
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS=1.0.0
 cmake --build "$work/build" --target image-push -j3 | tee "$work/publish.log"
 

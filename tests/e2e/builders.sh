@@ -7,14 +7,14 @@
 services=$(dirname "$0")/services.sh
 "$services" dockerd-start "$work/d2"
 "$services" dockerd-start "$work/d3"
-trap '"$services" dockerd-stop "$work/d2"; "$services" dockerd-stop "$work/d3"' EXIT
+on_exit '"$services" dockerd-stop "$work/d2"; "$services" dockerd-stop "$work/d3"'
 d1=$DOCKER_HOST d2=$(cat "$work/d2/docker.host") d3=$(cat "$work/d3/docker.host")
 repository=$REGISTRY/e2e/builders
 declare -A assigned=([linux/amd64]=$d1 [linux/arm64]=$d2 [linux/arm/v7]=$d3)
 declare -A suffix=([linux/amd64]=amd64 [linux/arm64]=arm64 [linux/arm/v7]=armv7)
 
 step "three platforms, three daemons (arm/v7 moved to d3 by MULTIARCH_IMAGE_BUILDERS)"
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE=docker -DHELLO_REPOSITORY="$repository" \
   -DHELLO_BUILDERS="linux/amd64=$d1;linux/arm64=$d2;linux/arm/v7=$d2" \
   -DMULTIARCH_IMAGE_BUILDERS="linux/arm/v7=$d3;linux/s390x=unix:///unused.sock"

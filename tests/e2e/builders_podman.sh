@@ -13,12 +13,12 @@ cleanup_service() {
   grep -E " $service_dir/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$service_dir"
 }
-trap cleanup_service EXIT
+on_exit cleanup_service
 remote=unix://$service_dir/podman.sock
-for _ in $(seq 1 100); do podman --url "$remote" version >/dev/null 2>&1 && break; sleep 0.1; done
+wait_for 10 "the podman service" podman --url "$remote" version || fail "the podman service did not start"
 repository=$REGISTRY/e2e/builders-podman
 
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE=podman -DHELLO_REPOSITORY="$repository" \
   -DHELLO_BUILDERS="linux/arm64=$remote;linux/arm/v7=$remote"
 cmake --build "$work/build" --target image-push -j3

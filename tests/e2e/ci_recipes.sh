@@ -11,7 +11,7 @@ password="ci-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 mkdir -p "$work/registry"
 printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry/htpasswd"
 "$services" registry-start "$work/registry"
-trap '"$services" registry-stop "$work/registry"; stop_proxies' EXIT
+on_exit '"$services" registry-stop "$work/registry"'
 export REGISTRY=127.0.0.1:$(cat "$work/registry/registry.port") REGISTRY_USER=robot REGISTRY_PASSWORD=$password
 export DOCKER_CONFIG=$work/docker-config && mkdir -p "$DOCKER_CONFIG"
 cp -r "$repo_root/examples/hello" "$work/src"

@@ -6,7 +6,7 @@
 engine=$1
 repository=$REGISTRY/e2e/concurrent-$engine
 for tree in a b; do
-  cmake -S "$repo_root/examples/hello" -B "$work/$tree" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+  configure "$repo_root/examples/hello" "$work/$tree" \
     -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS="tree-$tree" \
     -DHELLO_GREETING="from tree $tree" >/dev/null
 done

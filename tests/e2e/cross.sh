@@ -35,7 +35,7 @@ cp -r "$repo_root/examples/cross" "$work/src"
 source_dir_arg="-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root"
 
 step "configure: which platforms are cross-compiled, which reuse this build"
-cmake -S "$work/src" "$source_dir_arg" -B "$work/build" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$work/src" "$work/build" -G "$generator" "$source_dir_arg" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DCROSS_HELLO_REPOSITORY="$repository" -DCROSS_HELLO_CLI_IMAGE=ON \
   -DCMAKE_CXX_COMPILER_LAUNCHER="$work/bin/count-compile" -DCMAKE_CXX_LINKER_LAUNCHER="$work/bin/count-link" \
   "-DCROSS_HELLO_CROSS_ARGS=$launchers;$source_dir_arg" | tee "$work/configure.log"
@@ -128,7 +128,7 @@ assert_eq "$(compiles cli.cpp)" 3 "compiles of the touched cli.cpp"
 assert_eq "$(engine_calls_matching '^(docker|podman) (buildx )?build ')" 0 "image builds (the staged files are byte-identical)"
 
 step "a platform with neither a toolchain nor this build's architecture is built under emulation, and configure says so"
-cmake -S "$work/src" "$source_dir_arg" -B "$work/emulated" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$work/src" "$work/emulated" -G "$generator" "$source_dir_arg" \
   "-DCROSS_HELLO_PLATFORMS=linux/amd64;linux/s390x" >"$work/emulated.log" 2>&1 || fail "configure failed:\n$(tail "$work/emulated.log")"
 grep -q "linux/s390x has no TOOLCHAINS entry and is not this build's platform (linux/amd64): its image is built under emulation" \
   "$work/emulated.log" || fail "no emulation message:\n$(grep add_multiarch_image "$work/emulated.log")"

@@ -6,7 +6,7 @@
 engine=$1
 start_proxy flaky --reset 5 --error 5 --stall 2 --stall-seconds 3 --seed 7
 proxied=127.0.0.1:$(cat "$work/flaky.port")
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$proxied/e2e/faults-$engine" \
   -DMULTIARCH_IMAGE_RETRIES=10 -DMULTIARCH_IMAGE_RETRY_DELAY=0.2 -DMULTIARCH_IMAGE_TIMEOUT=30
 cmake --build "$work/build" --target image-push -j3 2>&1 | tee "$work/build.log" | grep -E "warning|done in" || true

@@ -10,7 +10,7 @@ git init -q && git add -A && git commit -qm first && git tag v1.2.3
 tags() { skopeo list-tags --tls-verify=false "docker://$repository" | jq -r '.Tags | sort | join(" ")'; }
 
 step "a clean commit at v1.2.3"
-cmake -S "$work/src" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$work/src" "$work/build" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE=docker -DTEST_REPOSITORY="$repository" >/dev/null
 cmake --build "$work/build" --target image-push >/dev/null
 first=$(git rev-parse --short=7 HEAD)

@@ -11,7 +11,7 @@ pwned=$work/pwned
 greeting="it's \"quoted\"; a b  \$(touch $pwned) \`touch $pwned\` \$HOME"
 
 step "configure and publish with $engine ($generator)"
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" -G "$generator" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS="1.0.0;stable" \
   -DHELLO_GREETING="$greeting"
 cmake --build "$work/build" --target image-push -j3 | tee "$work/publish.log"

@@ -69,8 +69,8 @@ expect "cli: platform not in spec" 2 "platform linux/arm64 is not among the imag
 # --- configure time -------------------------------------------------------------------------------
 configure_case() {  # configure_case NAME REGEX CMAKE-ARGS...
   local name=$1 regex=$2; shift 2
-  expect "configure: $name" 1 "$regex" cmake -S "$repo_root/tests/projects/two-images" -B "$work/cfg-$name" -G Ninja \
-    -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" "${engine_settings[@]}" "${helper_settings[@]}" "$@"
+  expect "configure: $name" 1 "$regex" configure "$repo_root/tests/projects/two-images" "$work/cfg-$name" \
+    -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" "$@"
 }
 configure_case bad_platform "unknown platform .linux/amd65.: unknown architecture .amd65." "-DTEST_PLATFORMS=linux/amd64;linux/amd65"
 configure_case uppercase_repository "REPOSITORY .127.0.0.1:5000/Demo/alpha. has uppercase letters" -DTEST_PREFIX=Demo
@@ -80,7 +80,7 @@ configure_case retries_not_a_number "MULTIARCH_IMAGE_RETRIES .many. is not a num
 # --- build time, real engines ---------------------------------------------------------------------
 hello() {  # hello DIR CMAKE-ARGS...: configure examples/hello for linux/amd64 only
   local dir=$1; shift
-  cmake -S "$repo_root/examples/hello" -B "$dir" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+  configure "$repo_root/examples/hello" "$dir" \
     -DHELLO_PLATFORMS=linux/amd64 "$@" >/dev/null
 }
 hello "$work/no-engine" -DMULTIARCH_IMAGE_ENGINE=docker -DMULTIARCH_IMAGE_DOCKER=/nonexistent/docker \
@@ -114,7 +114,7 @@ mkdir -p "$odd" && cp -r "$repo_root/examples/hello/." "$odd/"
 sed -i 's|add_subdirectory("${CMAKE_CURRENT_SOURCE_DIR}/../.." multiarch-image EXCLUDE_FROM_ALL)|add_subdirectory("'"$repo_root"'" multiarch-image EXCLUDE_FROM_ALL)|' \
   "$odd/CMakeLists.txt"
 greeting=$'two\nlines; "q" \'s\' $(touch '"$work"'/pwned) `touch '"$work"'/pwned`'
-cmake -S "$odd" -B "$odd/build dir" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" -DMULTIARCH_IMAGE_ENGINE=docker \
+configure "$odd" "$odd/build dir" -DMULTIARCH_IMAGE_ENGINE=docker \
   -DHELLO_PLATFORMS="linux/amd64;linux/arm64" -DHELLO_REPOSITORY="$REGISTRY/hostile/odd-paths" -DHELLO_GREETING="$greeting" >/dev/null
 expect "paths with spaces and non-ASCII publish" 0 "published and verified" cmake --build "$odd/build dir" --target image-push
 expected_output=$(printf 'hello from linux/arm64 (machine aarch64)\ngreeting: %s' "$greeting")

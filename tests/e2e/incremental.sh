@@ -8,7 +8,7 @@ slug=$(printf '%s' "$engine-$generator" | tr 'A-Z ' 'a-z-')
 cp -r "$repo_root/tests/projects/two-images" "$work/src"
 
 step "first publish of two images x three platforms"
-cmake -S "$work/src" -B "$work/build" -G "$generator" "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$work/src" "$work/build" -G "$generator" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
   -DTEST_REGISTRY="$REGISTRY" -DTEST_PREFIX="incremental-$slug"
 cmake --build "$work/build" --target image-push -j4

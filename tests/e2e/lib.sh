@@ -15,9 +15,32 @@ assert_eq() {  # assert_eq ACTUAL EXPECTED WHAT
   printf 'ok: %s = %s\n' "$3" "$2"
 }
 
+# shellcheck source=wait.sh
+. "$repo_root/tests/e2e/wait.sh"
+
 # A private working directory, removed when the test ends (kept on failure for inspection).
 work=$(mktemp -d "$MULTIARCH_TEST_STATE/$test_name-XXXXXX")
-trap 'status=$?; if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi' EXIT
+
+# on_exit COMMAND: run COMMAND (a string, evaluated) when the test ends, whatever its outcome; the
+# last one registered runs first. Then the work directory goes, or stays with a hint on failure.
+exit_actions=()
+on_exit() { exit_actions=("$1" "${exit_actions[@]}"); }
+run_exit_actions() {
+  local status=$? action
+  for action in "${exit_actions[@]}"; do eval "$action" || true; done
+  if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi
+  exit "$status"
+}
+trap run_exit_actions EXIT
+
+# configure SOURCE_DIR BUILD_DIR [CMAKE_ARGS...]: the test's engines and helper, Ninja unless the
+# arguments name another generator.
+configure() {
+  local src=$1 build=$2; shift 2
+  local generator=(-G Ninja)
+  for arg in "$@"; do [[ $arg == -G* ]] && generator=(); done
+  cmake -S "$src" -B "$build" "${generator[@]}" "${engine_settings[@]}" "${helper_settings[@]}" "$@"
+}
 
 # Engine wrappers for this test only: each logs "NAME argv..." to $work/engine-calls.log, then runs
 # the real program with the same argv.
@@ -72,8 +95,7 @@ start_proxy() {
   rm -f "$work/$name.port"
   "$MULTIARCH_TEST_FAULT_PROXY" --target "$REGISTRY" --port-file "$work/$name.port" --log "$work/$name.log" "$@" &
   proxy_pids+=($!)
-  for _ in $(seq 1 50); do [[ -s $work/$name.port ]] && return 0; sleep 0.1; done
-  fail "fault proxy $name did not start"
+  wait_for 5 "fault proxy $name" file_filled "$work/$name.port" || fail "fault proxy $name did not start"
 }
 stop_proxies() { ((${#proxy_pids[@]})) && kill "${proxy_pids[@]}" 2>/dev/null; proxy_pids=(); }
-trap 'status=$?; stop_proxies; if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi' EXIT
+on_exit stop_proxies

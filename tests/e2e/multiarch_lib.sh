@@ -5,7 +5,7 @@
 #   multiarch_lib.sh
 . "$(dirname "$0")/lib.sh"
 repository=$REGISTRY/e2e/multiarch-lib
-cmake -S "$repo_root/tests/projects/multiarch-lib" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/tests/projects/multiarch-lib" "$work/build" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE=docker -DMULTIARCH_LIB_REPOSITORY="$repository" >/dev/null
 cmake --build "$work/build" --target image-push >"$work/publish.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/publish.log")"
 

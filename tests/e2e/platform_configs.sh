@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 engine=$1
 repository=$REGISTRY/e2e/platform-configs-$engine
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" \
   -DHELLO_PLATFORMS="linux/arm/v7;linux/arm64;linux/amd64"
 cmake --build "$work/build" --target hello-build-linux-arm-v7 -j1   # arm/v7 first, alone

@@ -39,8 +39,7 @@ case $mode in
       --service multiarch-test-registry --user ci --password-file "$reg/password" --port-file "$reg/token.port" \
       --log "$work/token.log" &
     issuer_pid=$!
-    for _ in $(seq 1 50); do [[ -s $reg/token.port ]] && break; sleep 0.1; done
-    [[ -s $reg/token.port ]] || fail "the token service did not start"
+    wait_for 5 "the token service" file_filled "$reg/token.port" || fail "the token service did not start"
     printf 'auth: {token: {realm: "http://127.0.0.1:%s/token", service: multiarch-test-registry, issuer: multiarch-test-issuer, rootcertbundle: %s}}\n' \
       "$(cat "$reg/token.port")" "$reg/token.crt" >"$reg/auth.yml" ;;
 esac
@@ -52,7 +51,7 @@ for d in "${certs[@]}"; do
   mkdir -p "$d" && cp "$reg/ca.crt" "$d/ca.crt"
   [[ $mode == mtls ]] && cp "$reg/client.cert" "$reg/client.key" "$d/"
 done
-trap '"$services" registry-stop "$reg"; rm -rf "${certs[@]}"; [[ -n $issuer_pid ]] && kill "$issuer_pid" 2>/dev/null; stop_proxies' EXIT
+on_exit '"$services" registry-stop "$reg"; rm -rf "${certs[@]}"; [[ -n $issuer_pid ]] && kill "$issuer_pid" 2>/dev/null'
 repository=$registry/e2e/client-$engine-$mode
 export DOCKER_CONFIG=$work/docker-config REGISTRY_AUTH_FILE=$work/auth.json
 mkdir -p "$DOCKER_CONFIG"; echo '{}' >"$DOCKER_CONFIG/config.json"; echo '{"auths": {}}' >"$REGISTRY_AUTH_FILE"
@@ -62,7 +61,7 @@ if [[ $mode == basic || $mode == bearer ]]; then
 fi
 
 step "publish with $engine; the list is the helper's work"
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DHELLO_TAGS="1.0.0;stable" \
   -DMULTIARCH_IMAGE_RETRY_DELAY=0.1 >"$work/configure.log"
 cmake --build "$work/build" --target image-push -j3 >"$work/push.log" 2>&1 || fail "publish failed:\n$(tail -20 "$work/push.log")"

@@ -7,9 +7,9 @@ engine=$1
 services=$(dirname "$0")/services.sh
 "$services" registry-start "$work/registry"          # a registry of this test's own, to stop at will
 registry=127.0.0.1:$(cat "$work/registry/registry.port")
-trap '"$services" registry-stop "$work/registry"' EXIT
+on_exit '"$services" registry-stop "$work/registry"'
 cp -r "$repo_root/tests/projects/two-images" "$work/src"
-cmake -S "$work/src" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$work/src" "$work/build" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
   -DTEST_REGISTRY="$registry" -DTEST_PREFIX="resume-$engine"
 records=$work/build/multiarch-image

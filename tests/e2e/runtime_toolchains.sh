@@ -26,7 +26,7 @@ for variant in clang sysroot; do
   step "RUNTIME for linux/arm64 with the $variant toolchain"
   build=$work/build-$variant
   repository=$REGISTRY/e2e/runtime-$variant
-  cmake -S "$work/src" -B "$build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+  configure "$work/src" "$build" \
     -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE=docker -DCROSS_HELLO_REPOSITORY="$repository" \
     -DCROSS_HELLO_PLATFORMS=linux/arm64 "-DCROSS_HELLO_TOOLCHAINS=linux/arm64=${toolchain[$variant]}" \
     "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root" >"$work/configure-$variant.log"

@@ -21,12 +21,12 @@ registry=127.0.0.1:$(cat "$reg/registry.port")
 # registry client reads too. Keyed by this registry's port; removed after.
 certs=/etc/docker/certs.d/$registry
 [[ $transport == tls ]] && mkdir -p "$certs" && cp "$reg/tls.crt" "$certs/ca.crt"
-trap '"$services" registry-stop "$reg"; rm -rf "$certs"; stop_proxies' EXIT
+on_exit '"$services" registry-stop "$reg"; rm -rf "$certs"'
 repository=$registry/e2e/secrets-$engine-$transport
 export DOCKER_CONFIG=$work/docker-config REGISTRY_AUTH_FILE=$work/auth.json
 mkdir -p "$DOCKER_CONFIG"; echo '{}' >"$DOCKER_CONFIG/config.json"; echo '{"auths": {}}' >"$REGISTRY_AUTH_FILE"
 
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$repository" -DMULTIARCH_IMAGE_RETRIES=5 \
   -DMULTIARCH_IMAGE_RETRY_DELAY=0.1 >"$work/configure.log"
 cmake --build "$work/build" --target image-build -j3 >"$work/build.log" 2>&1

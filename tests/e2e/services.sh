@@ -17,6 +17,8 @@ dir=$(realpath -m "${2:?usage: services.sh $cmd DIR}")
 real_docker=${MULTIARCH_TEST_DOCKER:-/usr/bin/docker}   # 20.10: BuildKit built in (see docs/testing.md, "The machine")
 
 log() { printf '[services] %s\n' "$*" >&2; }
+# shellcheck source=wait.sh
+. "$(dirname "$0")/wait.sh"
 
 free_port() {
   local port
@@ -25,15 +27,6 @@ free_port() {
     if ! ss -Htln "sport = :$port" | grep -q .; then echo "$port"; return 0; fi
   done
   log "no free port found"; return 1
-}
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-  local limit=$1 what=$2; shift 2
-  for _ in $(seq 1 $((limit * 10))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  log "$what did not come up within ${limit}s"; return 1
 }
 
 registry_start() {
@@ -74,7 +67,7 @@ YML
 registry_stop() {
   if [[ -f $dir/registry.pid ]]; then
     kill "$(cat "$dir/registry.pid")" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || break; sleep 0.1; done
+    wait_gone 5 "$(cat "$dir/registry.pid")" || true
     rm -f "$dir/registry.pid"
   fi
 }
@@ -95,7 +88,7 @@ dockerd_stop() {
   if [[ -f $dir/dockerd.pid ]]; then
     local pid; pid=$(cat "$dir/dockerd.pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    wait_gone 15 "$pid" || true
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$dir/dockerd.pid"
   fi

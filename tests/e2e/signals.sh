@@ -13,8 +13,8 @@ run_and_signal() {  # run_and_signal SIGNAL ENGINE_CALL_REGEX LOG TARGET: return
   setsid cmake --build "$work/build" --target "$target" -j3 >"$log" 2>&1 &
   local pid=$!
   # The engine-call log shows the moment an engine command starts.
-  for _ in $(seq 1 600); do grep -qE "$pattern" "$work/engine-calls.log" && break; sleep 0.1; done
-  grep -qE "$pattern" "$work/engine-calls.log" || fail "never saw an engine call /$pattern/:\n$(tail -20 "$log")"
+  wait_for 60 "an engine call /$pattern/" grep -qE "$pattern" "$work/engine-calls.log" ||
+    fail "never saw an engine call /$pattern/:\n$(tail -20 "$log")"
   sleep 1
   kill "-$signal" -- "-$pid"
   local status=0; wait "$pid" || status=$?
@@ -65,7 +65,7 @@ interrupt_and_check() {
 }
 
 step "SIGINT during the builds (a RUN step burning CPU under QEMU)"
-cmake -S "$repo_root/bench/burn" -B "$work/build" -G "Unix Makefiles" "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/bench/burn" "$work/build" -G "Unix Makefiles" \
   -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
   -DBURN_REPOSITORY="$REGISTRY/e2e/signals-$engine" -DBURN_NONCE="$RANDOM$RANDOM"
 cmake --build "$work/build" --target burn-binaries >/dev/null

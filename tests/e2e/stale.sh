@@ -4,7 +4,7 @@
 #   stale.sh docker|podman
 . "$(dirname "$0")/lib.sh"
 engine=$1
-cmake -S "$repo_root/examples/hello" -B "$work/build" -G Ninja "${engine_settings[@]}" "${helper_settings[@]}" \
+configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$REGISTRY/e2e/stale-$engine"
 cmake --build "$work/build" --target image-build -j3 >/dev/null
 records=$work/build/multiarch-image/hello
