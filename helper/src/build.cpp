@@ -39,8 +39,8 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   if (builder) {
     // A builder that cannot be reached gets a message about the builder, not about a failed build.
     if (const auto r = engine->probe(); !r.ok())
-      throw Error(Exit::step_failed, "builder '" + builder->address + "' for " + platform.str() + " (set by " +
-                                         builder->origin + ") cannot be reached by " + engine->name() + ":\n" + r.tail);
+      throw Error(Exit::step_failed, "builder '" + builder->address + "' for " + platform.str() + " (set by " + builder->origin +
+                                         ") cannot be reached by " + engine->name() + ":\n" + r.tail);
   }
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
@@ -51,7 +51,7 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   auto info = engine->image_info(built.image_id);
   if (info.platform != wanted) {
     log.warn(engine->name() + " returned a " + info.platform + " image for " + platform.str() +
-                          " (a layer cache that ignores the platform); building again without the cache");
+             " (a layer cache that ignores the platform); building again without the cache");
     built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore);
     if (info = engine->image_info(built.image_id); info.platform != wanted)
       throw Error(Exit::step_failed, engine->name() + " built a " + info.platform + " image for " + platform.str() +
@@ -60,10 +60,10 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
 
   write_depfile(depfile, record, inputs);
   const auto address = builder ? builder->address : "";
-  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id,
-                                   info.size, refs, clock.seconds()});
+  write_record(record, BuildRecord{spec.name, platform.str(), engine->name(), built.method, address, built.image_id, info.size,
+                                   refs, clock.seconds()});
   log.info("build done in " + clock.str() + " (" + engine->name() + "/" + built.method +
-                         (address.empty() ? "" : " on " + address) + ", image " + built.image_id.substr(0, 19) + ")");
+           (address.empty() ? "" : " on " + address) + ", image " + built.image_id.substr(0, 19) + ")");
 }
 
 }  // namespace mai

@@ -92,8 +92,7 @@ fs::path ignore_file_for(const fs::path& context, const fs::path& dockerfile) {
   return context / ".dockerignore";
 }
 
-std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& dockerfile,
-                                     const std::vector<fs::path>& exclude) {
+std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& dockerfile, const std::vector<fs::path>& exclude) {
   const auto ignore_file = ignore_file_for(context, dockerfile);
   const auto rules = IgnoreRules::load(ignore_file);
   std::vector<fs::path> inputs{dockerfile, context};

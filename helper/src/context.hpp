@@ -15,7 +15,7 @@ class IgnoreRules {
  public:
   static IgnoreRules parse(std::string_view text);
   static IgnoreRules load(const std::filesystem::path& dockerignore);  // no file: no rules
-  bool excluded(std::string_view relative_path) const;                  // '/'-separated, no leading '/'
+  bool excluded(std::string_view relative_path) const;                 // '/'-separated, no leading '/'
   bool has_exceptions() const { return has_exceptions_; }
 
  private:
@@ -33,8 +33,7 @@ std::filesystem::path ignore_file_for(const std::filesystem::path& context, cons
 
 // Every file and directory of the context that is sent to the engine, plus the Dockerfile and
 // the ignore file. Directories are listed so that adding or removing a file also counts as a change.
-std::vector<std::filesystem::path> context_inputs(const std::filesystem::path& context,
-                                                  const std::filesystem::path& dockerfile,
+std::vector<std::filesystem::path> context_inputs(const std::filesystem::path& context, const std::filesystem::path& dockerfile,
                                                   const std::vector<std::filesystem::path>& exclude);
 
 // Writes `depfile`: `target` depends on `inputs`, in the depfile syntax Ninja and Make (through

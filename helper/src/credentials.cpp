@@ -43,8 +43,8 @@ std::optional<Credentials> ask_helper(const std::string& helper, const std::stri
   if (!result.ok()) {
     // The protocol's answer for "no entry" is this message on a failing exit.
     if ((result.out + result.tail).find("credentials not found") != std::string::npos) return std::nullopt;
-    throw Error(Exit::step_failed, "the credential helper docker-credential-" + helper + " failed for " + server +
-                                       " (exit " + std::to_string(result.exit_code) + "): " + trim(result.tail));
+    throw Error(Exit::step_failed, "the credential helper docker-credential-" + helper + " failed for " + server + " (exit " +
+                                       std::to_string(result.exit_code) + "): " + trim(result.tail));
   }
   boost::system::error_code ec;
   const auto value = json::parse(result.out, ec);
@@ -71,7 +71,8 @@ std::optional<Credentials> from_file(const std::filesystem::path& file, const st
   if (const auto* helpers = section("credHelpers")) {
     for (const auto& key : keys)
       for (const auto& [k, v] : *helpers)
-        if (normalise_key(std::string(k)) == key && v.is_string()) return ask_helper(std::string(v.get_string()), server, runner, log);
+        if (normalise_key(std::string(k)) == key && v.is_string())
+          return ask_helper(std::string(v.get_string()), server, runner, log);
   }
   if (const auto store = string_field(*root, "credsStore"); !store.empty()) {
     if (auto c = ask_helper(store, server, runner, log)) return c;
@@ -86,8 +87,7 @@ std::optional<Credentials> from_file(const std::filesystem::path& file, const st
         if (const auto auth = string_field(entry, "auth"); !auth.empty()) {
           const auto decoded = base64_decode(auth);
           const auto colon = decoded ? decoded->find(':') : std::string::npos;
-          if (colon == std::string::npos)
-            throw Error(Exit::invalid_input, where + ".auth is not base64 of user:password");
+          if (colon == std::string::npos) throw Error(Exit::invalid_input, where + ".auth is not base64 of user:password");
           return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), where};
         }
         if (const auto user = string_field(entry, "username"); !user.empty())
@@ -111,8 +111,10 @@ Environment process_environment() {
 std::vector<std::filesystem::path> credential_files(const std::string& engine, const Environment& env) {
   std::vector<std::filesystem::path> docker, podman;
   const auto home = env("HOME");
-  if (const auto dir = env("DOCKER_CONFIG")) docker.push_back(std::filesystem::path(*dir) / "config.json");
-  else if (home) docker.push_back(std::filesystem::path(*home) / ".docker/config.json");
+  if (const auto dir = env("DOCKER_CONFIG"))
+    docker.push_back(std::filesystem::path(*dir) / "config.json");
+  else if (home)
+    docker.push_back(std::filesystem::path(*home) / ".docker/config.json");
   if (const auto file = env("REGISTRY_AUTH_FILE")) {
     podman.emplace_back(*file);
   } else {

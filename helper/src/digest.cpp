@@ -1,8 +1,7 @@
 #include "digest.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
+#include <openssl/evp.h>
 
 #include "error.hpp"
 
@@ -30,8 +29,8 @@ std::string checked_digest(std::string_view text, const std::string& what) {
   if (is_sha256_digest(text)) return std::string(text);
   std::string shown;
   for (char c : text.substr(0, 80)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-  throw Error(Exit::verify_failed, what + " is not a sha256 digest (sha256:<64 hex digits>): `" + shown +
-                                       (text.size() > 80 ? "...`" : "`"));
+  throw Error(Exit::verify_failed,
+              what + " is not a sha256 digest (sha256:<64 hex digits>): `" + shown + (text.size() > 80 ? "...`" : "`"));
 }
 
 }  // namespace mai

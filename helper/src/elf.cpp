@@ -61,7 +61,11 @@ void put_uint(std::string& bytes, std::uint64_t offset, int size, std::uint64_t 
 }  // namespace
 
 std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& what) {
-  if (bytes.size() < 16 || std::memcmp(bytes.data(), "\x7f" "ELF", 4) != 0) return std::nullopt;
+  if (bytes.size() < 16 || std::memcmp(bytes.data(),
+                                       "\x7f"
+                                       "ELF",
+                                       4) != 0)
+    return std::nullopt;
   ElfInfo info;
   info.elf_class = static_cast<unsigned char>(bytes[4]);
   const int data = static_cast<unsigned char>(bytes[5]);
@@ -133,8 +137,10 @@ std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& wh
       if (d.tag == DT_NEEDED || d.tag == DT_SONAME) {
         const auto at = string(d);
         info.other_strings.push_back(at);
-        if (d.tag == DT_NEEDED) info.needed.push_back(r.string_at(at));
-        else info.soname = r.string_at(at);
+        if (d.tag == DT_NEEDED)
+          info.needed.push_back(r.string_at(at));
+        else
+          info.soname = r.string_at(at);
       }
       if (d.tag == DT_RUNPATH || d.tag == DT_RPATH) {
         const auto at = string(d);
@@ -162,7 +168,11 @@ std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
   if (!in) throw Error(Exit::invalid_input, "cannot read " + file.string());
   // The magic first: a large data file is not read whole to learn that it is not ELF.
   char magic[4] = {};
-  if (!in.read(magic, 4) || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return std::nullopt;
+  if (!in.read(magic, 4) || std::memcmp(magic,
+                                        "\x7f"
+                                        "ELF",
+                                        4) != 0)
+    return std::nullopt;
   in.seekg(0);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   return parse_elf(bytes, file.string());
@@ -182,7 +192,8 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
       if (run_path.size() > p.length)
         throw Error(Exit::invalid_input, what + ": its INSTALL_RPATH `" + run_path + "` (" + std::to_string(run_path.size()) +
                                              " bytes) is longer than the run path it was linked with (" +
-                                             std::to_string(p.length) + " bytes), so it cannot be written in place; "
+                                             std::to_string(p.length) +
+                                             " bytes), so it cannot be written in place; "
                                              "let CMake link it (it pads the build-tree RUNPATH for this) or shorten it");
       if (shared(p)) throw Error(Exit::invalid_input, what + ": its run path shares bytes with another dynamic string");
       std::copy(run_path.begin(), run_path.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p.string));
@@ -208,16 +219,26 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
 
 std::string elf_machine_name(int machine) {
   switch (machine) {
-    case 3: return "Intel 80386";
-    case 8: return "MIPS";
-    case 21: return "PowerPC64";
-    case 22: return "IBM S/390";
-    case 40: return "ARM";
-    case 62: return "Advanced Micro Devices X86-64";
-    case 183: return "AArch64";
-    case 243: return "RISC-V";
-    case 258: return "LoongArch";
-    default: return "machine " + std::to_string(machine);
+    case 3:
+      return "Intel 80386";
+    case 8:
+      return "MIPS";
+    case 21:
+      return "PowerPC64";
+    case 22:
+      return "IBM S/390";
+    case 40:
+      return "ARM";
+    case 62:
+      return "Advanced Micro Devices X86-64";
+    case 183:
+      return "AArch64";
+    case 243:
+      return "RISC-V";
+    case 258:
+      return "LoongArch";
+    default:
+      return "machine " + std::to_string(machine);
   }
 }
 

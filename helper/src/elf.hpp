@@ -13,8 +13,8 @@
 namespace mai {
 
 struct ElfInfo {
-  int elf_class = 0;  // 1: 32-bit, 2: 64-bit
-  int machine = 0;    // e_machine (62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V, 21 PPC64, 22 S390)
+  int elf_class = 0;                     // 1: 32-bit, 2: 64-bit
+  int machine = 0;                       // e_machine (62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V, 21 PPC64, 22 S390)
   std::vector<std::string> needed;       // DT_NEEDED, in order
   std::string soname;                    // DT_SONAME, "" when none
   std::vector<std::string> search_path;  // DT_RUNPATH, else DT_RPATH, split on ':'
@@ -28,8 +28,8 @@ struct ElfInfo {
     std::size_t length;    // the string's length, without its NUL
   };
   std::vector<RunPath> run_paths;
-  std::uint64_t dynamic_end = 0;              // file offset just past the dynamic array's DT_NULL
-  std::vector<std::uint64_t> other_strings;   // file offsets of the other dynamic strings in use
+  std::uint64_t dynamic_end = 0;             // file offset just past the dynamic array's DT_NULL
+  std::vector<std::uint64_t> other_strings;  // file offsets of the other dynamic strings in use
 };
 
 // nullopt when the file is not ELF; throws Error(invalid_input) for a truncated or malformed one.

@@ -18,9 +18,12 @@ std::string parse_push_digest(const std::string& output) {
 
 DockerEngine::DockerEngine(std::string executable, Runner& runner, const Log& log, const std::string& builder)
     : CliEngine(std::move(executable), runner, log) {
-  if (builder.starts_with("buildx:")) buildx_builder_ = builder.substr(7);
-  else if (is_engine_url(builder)) global_ = {"--host", builder};
-  else if (!builder.empty()) global_ = {"--context", builder};
+  if (builder.starts_with("buildx:"))
+    buildx_builder_ = builder.substr(7);
+  else if (is_engine_url(builder))
+    global_ = {"--host", builder};
+  else if (!builder.empty())
+    global_ = {"--context", builder};
 }
 
 Result DockerEngine::probe() {
@@ -31,8 +34,8 @@ Result DockerEngine::probe() {
 DockerEngine::Method DockerEngine::detect_method() {
   if (runner_.run(command({"buildx", "version"}), Output::capture, log_).ok()) return Method::buildx;
   if (!buildx_builder_.empty())
-    throw Error(Exit::engine_missing, "builder buildx:" + buildx_builder_ + " needs the docker buildx plugin, which " +
-                                          exe_ + " does not have");
+    throw Error(Exit::engine_missing,
+                "builder buildx:" + buildx_builder_ + " needs the docker buildx plugin, which " + exe_ + " does not have");
   const auto version = command({"version", "--format", "{{.Client.Version}}"});
   const auto r = runner_.run(version, Output::capture, log_);
   // With the daemon down, `docker version` prints the client's version and exits 1: the client's
@@ -57,9 +60,10 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
   if (method != Method::legacy) c.argv.push_back("--progress=plain");
   c.env.emplace_back("DOCKER_BUILDKIT", method == Method::legacy ? "0" : "1");
   if (method == Method::legacy)
-    log_.warn("docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
-                  "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
-                  "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
+    log_.warn(
+        "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
+        "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
+        "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "docker build for " + platform.str());
   static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};

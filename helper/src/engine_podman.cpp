@@ -2,9 +2,9 @@
 
 #include "digest.hpp"
 #include "error.hpp"
-#include "retry.hpp"
-#include "index.hpp"
 #include "files.hpp"
+#include "index.hpp"
+#include "retry.hpp"
 #include "text.hpp"
 
 namespace mai {
@@ -23,10 +23,13 @@ void add_tls(Command& c, const Repository& repository) {
 PodmanEngine::PodmanEngine(std::string podman, std::string skopeo, Runner& runner, const Log& log, const std::string& builder)
     : CliEngine(std::move(podman), runner, log), skopeo_(std::move(skopeo)) {
   if (builder.starts_with("buildx:"))
-    throw Error(Exit::invalid_input, "builder '" + builder + "' is a docker buildx builder; podman takes a service URL "
-                                     "(unix://, tcp://, ssh://) or a system connection name");
-  if (is_engine_url(builder)) global_ = {"--url", builder};
-  else if (!builder.empty()) global_ = {"--connection", builder};
+    throw Error(Exit::invalid_input, "builder '" + builder +
+                                         "' is a docker buildx builder; podman takes a service URL "
+                                         "(unix://, tcp://, ssh://) or a system connection name");
+  if (is_engine_url(builder))
+    global_ = {"--url", builder};
+  else if (!builder.empty())
+    global_ = {"--connection", builder};
 }
 
 Result PodmanEngine::query(const Command& c) {
@@ -53,9 +56,7 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
   return {id, "podman"};
 }
 
-bool PodmanEngine::has_image(const std::string& image_id) {
-  return query(command({"image", "exists", image_id})).ok();
-}
+bool PodmanEngine::has_image(const std::string& image_id) { return query(command({"image", "exists", image_id})).ok(); }
 
 std::string PodmanEngine::push(const std::string& image_id, const std::string& reference, const Repository& repository,
                                const std::filesystem::path& scratch) {

@@ -9,12 +9,12 @@ namespace mai {
 // Documented in docs/reference.md; keep the two in step.
 enum class Exit : int {
   ok = 0,
-  step_failed = 1,      // the engine or the registry reported a failure
-  usage = 2,            // bad command line
-  invalid_input = 3,    // spec, record or argument that does not validate
-  verify_failed = 4,    // the registry does not hold what was published
-  engine_missing = 5,   // no engine answered, or the named one is not installed
-  interrupted = 130,    // SIGINT/SIGTERM stopped the step
+  step_failed = 1,     // the engine or the registry reported a failure
+  usage = 2,           // bad command line
+  invalid_input = 3,   // spec, record or argument that does not validate
+  verify_failed = 4,   // the registry does not hold what was published
+  engine_missing = 5,  // no engine answered, or the named one is not installed
+  interrupted = 130,   // SIGINT/SIGTERM stopped the step
 };
 
 class Error : public std::runtime_error {

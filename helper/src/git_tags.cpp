@@ -30,7 +30,8 @@ void resolve_git_tags(Spec& spec, Runner& runner, const Log& log) {
     c.argv.insert(c.argv.end(), args.begin(), args.end());
     const auto r = runner.run(c, Output::capture, log);
     if (required && !r.ok())
-      throw Error(Exit::step_failed, "GIT_TAGS: " + describe(c) + " failed (exit " + std::to_string(r.exit_code) + "): " + r.tail);
+      throw Error(Exit::step_failed,
+                  "GIT_TAGS: " + describe(c) + " failed (exit " + std::to_string(r.exit_code) + "): " + r.tail);
     return r.ok() ? trim(r.out) : std::string();
   };
   const auto sha = git({"rev-parse", "--short=7", "HEAD"}, true);

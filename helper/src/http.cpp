@@ -1,9 +1,5 @@
 #include "http.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,10 +13,13 @@
 #include <cctype>
 #include <cstdlib>
 #include <map>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "error.hpp"
-#include "text.hpp"
 #include "interrupt.hpp"
+#include "text.hpp"
 
 namespace mai {
 namespace asio = boost::asio;
@@ -126,7 +125,8 @@ Url Url::resolve(std::string_view location) const {
   const auto query_at = ref.find('?');
   const auto ref_path = ref.substr(0, query_at);
   const auto ref_query = query_at == std::string_view::npos ? std::string_view() : ref.substr(query_at);
-  const auto merged = ref_path.front() == '/' ? std::string(ref_path) : path.substr(0, path.rfind('/') + 1) + std::string(ref_path);
+  const auto merged =
+      ref_path.front() == '/' ? std::string(ref_path) : path.substr(0, path.rfind('/') + 1) + std::string(ref_path);
   u.target = remove_dot_segments(merged) + std::string(ref_query);
   if (u.target.empty() || u.target.front() != '/') u.target.insert(0, "/");
   return u;
@@ -171,7 +171,8 @@ std::vector<std::string> HttpResponse::headers_named(std::string_view name) cons
 
 std::vector<std::filesystem::path> default_certs_d_roots() {
   std::vector<std::filesystem::path> roots{"/etc/docker/certs.d", "/etc/containers/certs.d"};
-  if (const char* home = std::getenv("HOME"); home && *home) roots.emplace_back(std::filesystem::path(home) / ".config/containers/certs.d");
+  if (const char* home = std::getenv("HOME"); home && *home)
+    roots.emplace_back(std::filesystem::path(home) / ".config/containers/certs.d");
   return roots;
 }
 
@@ -302,9 +303,9 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
       answer.body.clear();
       out.outcome.response = std::move(answer);
     } else if (ec == http::error::body_limit) {
-      out.outcome.error = TransportError{TransportError::Kind::too_large, "the answer to " + request.method + " " + request.url.str() +
-                                                                              " is larger than " + std::to_string(request.response_limit) +
-                                                                              " bytes; refused"};
+      out.outcome.error = TransportError{TransportError::Kind::too_large,
+                                         "the answer to " + request.method + " " + request.url.str() + " is larger than " +
+                                             std::to_string(request.response_limit) + " bytes; refused"};
     } else if (ec) {
       out.outcome.error = io_error(ec, "reading the answer to " + request.method + " " + request.url.str());
     }
@@ -381,7 +382,8 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
   if (!hec) co_return std::nullopt;
   const auto verify_result = SSL_get_verify_result(stream.native_handle());
-  if (hec == beast::error::timeout) co_return TransportError{TransportError::Kind::timeout, "TLS handshake with " + where + ": timed out"};
+  if (hec == beast::error::timeout)
+    co_return TransportError{TransportError::Kind::timeout, "TLS handshake with " + where + ": timed out"};
   if (verify && verify_result != X509_V_OK)
     co_return TransportError{TransportError::Kind::tls_verify,
                              "the certificate of " + where + " is not trusted: " + X509_verify_cert_error_string(verify_result)};
@@ -525,7 +527,8 @@ std::vector<Transport::Outcome> BeastTransport::send_all(const std::vector<HttpR
     throw_if_interrupted();
   }
   if (failure) std::rethrow_exception(failure);
-  if (running > 0) throw Error(Exit::step_failed, "the exchange with " + requests.front().url.origin() + " ended without an answer");
+  if (running > 0)
+    throw Error(Exit::step_failed, "the exchange with " + requests.front().url.origin() + " ended without an answer");
   std::vector<Outcome> out;
   for (std::size_t i = 0; i < n; ++i) {
     if (connections[i] && results[i].reusable) idle_.emplace(keys[i], std::move(connections[i]));

@@ -60,14 +60,14 @@ struct HttpResponse {
   int status = 0;
   Headers headers;  // names lower-cased
   std::string body;
-  std::string header(std::string_view name) const;             // first value, "" when absent
+  std::string header(std::string_view name) const;  // first value, "" when absent
   std::vector<std::string> headers_named(std::string_view name) const;
 };
 
 // How one host's TLS is checked.
 struct TlsSettings {
-  bool verify = true;                              // peer certificate and host name
-  std::vector<std::filesystem::path> ca_files;     // trusted in addition to the system CAs
+  bool verify = true;                                                             // peer certificate and host name
+  std::vector<std::filesystem::path> ca_files;                                    // trusted in addition to the system CAs
   std::optional<std::pair<std::filesystem::path, std::filesystem::path>> client;  // certificate, key
 };
 
@@ -123,12 +123,12 @@ class BeastTransport final : public Transport {
   struct Connection;  // public only so that the .cpp's connecting coroutines can name it
 
  private:
-  struct Contexts;                   // TLS contexts, one per distinct TlsSettings, made once
+  struct Contexts;  // TLS contexts, one per distinct TlsSettings, made once
   // The context for `url` under `settings` (nullptr for plain HTTP), and in `key` the pool key of its
   // connections.
   boost::asio::ssl::context* context_for(const Url& url, const TlsSettings& settings, std::string& key);
-  std::chrono::seconds timeout_;     // per request; 0: none (connecting is still bounded)
-  std::unique_ptr<boost::asio::io_context> io_;                 // declared before the connections it serves
+  std::chrono::seconds timeout_;                 // per request; 0: none (connecting is still bounded)
+  std::unique_ptr<boost::asio::io_context> io_;  // declared before the connections it serves
   std::unique_ptr<Contexts> contexts_;
   std::multimap<std::string, std::unique_ptr<Connection>> idle_;  // origin and TLS settings -> open connections
 };

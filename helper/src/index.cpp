@@ -96,7 +96,8 @@ std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector
     }
   }
   for (std::size_t i = 0; i < index.entries.size(); ++i)
-    if (!accounted[i]) problems += "\n  " + index.entries[i].digest + " (" + index.entries[i].platform + ") was not published by this step";
+    if (!accounted[i])
+      problems += "\n  " + index.entries[i].digest + " (" + index.entries[i].platform + ") was not published by this step";
   if (!problems.empty()) throw Error(Exit::verify_failed, "verification of " + where + " failed:" + problems);
   return found;
 }

@@ -46,7 +46,8 @@ struct ExpectedPlatform {
 // Each expected platform must appear exactly once with its digest, each of its attestations once,
 // annotated as describing it, and nothing else. Returns the platforms' entries in the order of
 // `expected`; throws Error(verify_failed) naming every problem.
-std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected, const std::string& where);
+std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
+                                     const std::string& where);
 
 // One manifest as an index lists it, read from the registry.
 struct ManifestDescriptor {

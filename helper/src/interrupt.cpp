@@ -33,8 +33,9 @@ bool interrupted() { return g_signal != 0; }
 
 void throw_if_interrupted() {
   if (g_signal != 0)
-    throw Error(Exit::interrupted,
-                std::string("interrupted by ") + (g_signal == SIGINT ? "SIGINT" : g_signal == SIGTERM ? "SIGTERM" : "SIGHUP"));
+    throw Error(Exit::interrupted, std::string("interrupted by ") + (g_signal == SIGINT    ? "SIGINT"
+                                                                     : g_signal == SIGTERM ? "SIGTERM"
+                                                                                           : "SIGHUP"));
 }
 
 void set_child_group(pid_t group) {

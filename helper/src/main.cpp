@@ -88,7 +88,8 @@ struct Subcommand {
 
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> table{
-      {"build", "--spec FILE --platform P --record FILE --depfile FILE",
+      {"build",
+       "--spec FILE --platform P --record FILE --depfile FILE",
        "build one platform's image; write its record and a depfile of the context",
        {"spec", "platform", "record", "depfile"},
        [](const Args& a) {
@@ -99,7 +100,8 @@ const std::vector<Subcommand>& subcommands() {
          in_step(log, [&] { resolve_git_tags(spec, runner, log); });
          in_step(log, [&] { build_step(spec, platform, a.one("record"), a.one("depfile"), runner, log); });
        }},
-      {"push", "--spec FILE --platform P --build-record FILE --record FILE",
+      {"push",
+       "--spec FILE --platform P --build-record FILE --record FILE",
        "push one platform's built image; record the pushed digest",
        {"spec", "platform", "build-record", "record"},
        [](const Args& a) {
@@ -109,7 +111,8 @@ const std::vector<Subcommand>& subcommands() {
          ProcessRunner runner(spec.retry);
          in_step(log, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner, log); });
        }},
-      {"manifest", "--spec FILE --push-record FILE... --record FILE",
+      {"manifest",
+       "--spec FILE --push-record FILE... --record FILE",
        "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
        {"spec", "push-record", "record"},
        [](const Args& a) {
@@ -124,7 +127,8 @@ const std::vector<Subcommand>& subcommands() {
            manifest_step(spec, records, a.one("record"), runner, transport, log);
          });
        }},
-      {"test", "--spec FILE [--test FILE] --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
+      {"test",
+       "--spec FILE [--test FILE] --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
        "run one platform's built image with test.json's TEST_COMMAND (or ARGS); pass on exit 0 and output matching "
        "its TEST_EXPECT (or REGEX), @PLATFORM@ standing for the platform",
        {"spec", "test", "platform", "build-record", "expect"},
@@ -137,11 +141,14 @@ const std::vector<Subcommand>& subcommands() {
          const auto test = a.optional("test").empty() ? TestSpec{} : load_test_spec(a.optional("test"));
          const auto args = a.has_command() ? a.command() : test.command;
          auto expect = a.all("expect").empty() ? test.expect : a.optional("expect");
-         for (auto at = expect.find("@PLATFORM@"); at != std::string::npos; at = expect.find("@PLATFORM@", at + platform.str().size()))
+         for (auto at = expect.find("@PLATFORM@"); at != std::string::npos;
+              at = expect.find("@PLATFORM@", at + platform.str().size()))
            expect.replace(at, 10, platform.str());
          in_step(log, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner, log); });
        }},
-      {"plan", "--spec FILE", "print the engine commands every step would run, in order, running none of them",
+      {"plan",
+       "--spec FILE",
+       "print the engine commands every step would run, in order, running none of them",
        {"spec"},
        [](const Args& a) {
          auto spec = load_spec(a.one("spec"));
@@ -150,8 +157,7 @@ const std::vector<Subcommand>& subcommands() {
          resolve_git_tags(spec, runner, log);
          plan_step(spec, runner, log);
        }},
-      {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"},
-       [](const Args& a) { load_spec(a.one("spec")); }},
+      {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"}, [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
        "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]...",
@@ -179,18 +185,21 @@ const std::vector<Subcommand>& subcommands() {
            log.info("staged " + std::to_string(files.size()) + " files in " + r.out.string());
          });
        }},
-      {"compose", "--spec FILE --stamp FILE --depfile FILE",
+      {"compose",
+       "--spec FILE --stamp FILE --depfile FILE",
        "mirror the source context into the composed context that also holds the staged trees (TARGETS)",
        {"spec", "stamp", "depfile"},
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));
          if (!spec.stage.enabled) throw Error(Exit::usage, "the image has no TARGETS: nothing to compose");
          in_step(step_log(spec, nullptr), [&] {
-           compose_step(spec.context, spec.dockerfile, spec.deps_exclude, spec.stage.composed, spec.stage.dir,
-                        a.one("stamp"), a.one("depfile"));
+           compose_step(spec.context, spec.dockerfile, spec.deps_exclude, spec.stage.composed, spec.stage.dir, a.one("stamp"),
+                        a.one("depfile"));
          });
        }},
-      {"list-context", "--spec FILE", "print the files and directories a build depends on (the depfile's list)",
+      {"list-context",
+       "--spec FILE",
+       "print the files and directories a build depends on (the depfile's list)",
        {"spec"},
        [](const Args& a) {
          const auto spec = load_spec(a.one("spec"));

@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "log.hpp"
 #include "digest.hpp"
 #include "error.hpp"
 #include "index.hpp"
+#include "log.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
 #include "steps.hpp"
@@ -49,8 +49,8 @@ void print_summary(const Spec& spec, const std::filesystem::path& record, const 
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
     log.info(pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
-                           pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
-                           seconds(pushed[i].seconds));
+             pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
+             seconds(pushed[i].seconds));
   }
   log.info(out.repository + ":" + out.tags.front() + " is " + out.index_digest);
   log.info("metadata: " + record.string());
@@ -84,9 +84,11 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     const auto& platform = spec.platforms[i];
     const auto& manifest = manifests[i];
     if (!manifest)
-      throw Error(Exit::step_failed, "the manifest of " + whats[i] + " is not in the registry (deleted since it was pushed?); "
-                                     "no list was published. Remove " + push_record_path(record.parent_path(), platform).string() +
-                                     " and build again to push it anew");
+      throw Error(Exit::step_failed, "the manifest of " + whats[i] +
+                                         " is not in the registry (deleted since it was pushed?); "
+                                         "no list was published. Remove " +
+                                         push_record_path(record.parent_path(), platform).string() +
+                                         " and build again to push it anew");
     if (!media::is_index(manifest->media_type)) continue;
     const auto parsed = parse_index(manifest->bytes, whats[i]);
     std::vector<const IndexEntry*> images;
@@ -100,8 +102,8 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     for (const auto& e : parsed.entries) {
       if (&e == images.front()) continue;
       if (!is_attestation_for(e, images.front()->digest)) {
-        log.warn(whats[i] + " also lists " + e.digest + " (" + e.platform + "), which describes no image of " +
-                              platform.str() + ": left out of the list");
+        log.warn(whats[i] + " also lists " + e.digest + " (" + e.platform + "), which describes no image of " + platform.str() +
+                 ": left out of the list");
         continue;
       }
       ManifestDescriptor a{e.media_type, e.digest, e.size, "unknown", "unknown", "", e.annotations};
@@ -116,7 +118,9 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     if (!manifests[i]) throw Error(Exit::step_failed, "the image manifest that " + whats[i] + " lists is not in the registry");
     for (auto& a : out[i].attestations) {
       const auto& m = listed[next++];
-      if (!m) throw Error(Exit::step_failed, "the attestation manifest " + a.digest + " that " + whats[i] + " lists is not in the registry");
+      if (!m)
+        throw Error(Exit::step_failed,
+                    "the attestation manifest " + a.digest + " that " + whats[i] + " lists is not in the registry");
       if (!media::is_image_manifest(m->media_type) || static_cast<std::int64_t>(m->bytes.size()) != a.size)
         throw Error(Exit::verify_failed, "the attestation manifest " + a.digest + " that " + whats[i] +
                                              " lists is not an image manifest of the size its entry states");
@@ -172,8 +176,9 @@ std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platf
     out.push_back(p.image);
     if (media_type != media::oci_index && !p.attestations.empty()) {
       log.warn("INDEX_FORMAT docker: the " + std::to_string(p.attestations.size()) + " attestation manifest(s) pushed with " +
-                            p.image.digest + " are left out (a Docker manifest list cannot say what they describe; "
-                            "INDEX_FORMAT oci or auto keeps them)");
+               p.image.digest +
+               " are left out (a Docker manifest list cannot say what they describe; "
+               "INDEX_FORMAT oci or auto keeps them)");
       p.attestations.clear();
     }
     out.insert(out.end(), p.attestations.begin(), p.attestations.end());
@@ -186,7 +191,8 @@ std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platf
 std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& spec, const std::string& media_type) {
   if (media_type != media::oci_index) return {};
   std::time_t when = std::time(nullptr);
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) when = static_cast<std::time_t>(std::strtoll(epoch, nullptr, 10));
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
+    when = static_cast<std::time_t>(std::strtoll(epoch, nullptr, 10));
   char created[32];
   std::tm utc{};
   gmtime_r(&when, &utc);
@@ -195,16 +201,18 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
                                                          {"org.opencontainers.image.created", created}};
   for (const auto& [k, v] : spec.annotations) {
     const auto same = std::find_if(notes.begin(), notes.end(), [&](const auto& n) { return n.first == k; });
-    if (same != notes.end()) same->second = v;
-    else notes.emplace_back(k, v);
+    if (same != notes.end())
+      same->second = v;
+    else
+      notes.emplace_back(k, v);
   }
   return notes;
 }
 
 }  // namespace
 
-void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
-                   const std::filesystem::path& record, Runner& runner, Transport& transport, const Log& log) {
+void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
+                   Runner& runner, Transport& transport, const Log& log) {
   const Stopwatch clock;
   remove_record(record);
 
@@ -220,14 +228,14 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
       // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
       log.warn("no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
-      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner, log.for_platform(platform.str()));
+      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner,
+                log.for_platform(platform.str()));
       match = read_push_record(*path, log);
       if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
     }
     if (!pushed.empty() && match->engine != pushed.front().engine)
-      throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " +
-                                         pushed.front().platform + " by " + pushed.front().engine +
-                                         "; one manifest list needs one engine (set ENGINE)");
+      throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " + pushed.front().platform +
+                                         " by " + pushed.front().engine + "; one manifest list needs one engine (set ENGINE)");
     pushed.push_back(std::move(*match));
   }
 

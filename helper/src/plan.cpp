@@ -3,9 +3,9 @@
 #include <fstream>
 
 #include "engine.hpp"
-#include "staging.hpp"
 #include "error.hpp"
 #include "scratch.hpp"
+#include "staging.hpp"
 #include "steps.hpp"
 
 namespace mai {
@@ -26,10 +26,13 @@ class PlanRunner final : public Runner {
     log.info("    " + describe(c));
     for (const auto* flag : {"--iidfile", "--digestfile"})
       for (std::size_t i = 0; i + 1 < c.argv.size(); ++i)
-        if (c.argv[i] == flag) std::ofstream(c.argv[i + 1]) << "<" << (flag == std::string("--iidfile") ? "image" : "digest") << ">";
+        if (c.argv[i] == flag)
+          std::ofstream(c.argv[i + 1]) << "<" << (flag == std::string("--iidfile") ? "image" : "digest") << ">";
     Result r;
-    if (verb == "image" && next == "inspect") r.out = platform + " 0";
-    else r.out = "sha256:" + std::string(64, '0');  // a well-formed placeholder for steps that parse it
+    if (verb == "image" && next == "inspect")
+      r.out = platform + " 0";
+    else
+      r.out = "sha256:" + std::string(64, '0');  // a well-formed placeholder for steps that parse it
     r.tail = "digest: sha256:" + std::string(64, '0');
     return r;
   }
@@ -43,7 +46,7 @@ class PlanRunner final : public Runner {
 void plan_step(const Spec& spec, Runner& real, const Log& log) {
   PlanRunner runner(real);
   log.info("plan for " + spec.repository.str() + " (" + std::to_string(spec.platforms.size()) +
-                         " platforms; <...> stands for what earlier steps produce):");
+           " platforms; <...> stands for what earlier steps produce):");
   const auto scratch = ScratchDir::temporary("multiarch-plan-" + spec.name);
   for (const auto& platform : spec.platforms) {
     const auto* builder = spec.builder_for(platform);
@@ -60,8 +63,7 @@ void plan_step(const Spec& spec, Runner& real, const Log& log) {
   // The manifest step speaks to the registry itself: no engine command, so the plan names the requests.
   const auto api = "/v2/" + spec.repository.path;
   log.info("  manifest (requests to https://" + spec.repository.registry +
-                         (spec.repository.loopback() ? ", or http:// if this loopback registry has no TLS" : "") +
-                         "; no engine command):");
+           (spec.repository.loopback() ? ", or http:// if this loopback registry has no TLS" : "") + "; no engine command):");
   log.info("    GET " + api + "/manifests/<digest> and its config blob, for each platform");
   log.info("    GET " + api + "/manifests/<tag>, for each tag (an equivalent list there is kept)");
   log.info("    PUT " + api + "/manifests/<digest of the list>");

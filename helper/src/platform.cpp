@@ -78,13 +78,13 @@ Platform parse_platform(std::string_view text) {
   if (p.variant.size() == 1 && std::isdigit(static_cast<unsigned char>(p.variant[0]))) p.variant = "v" + p.variant;
   p.arch = normalise_arch(parts[1], p.variant);
 
-  static constexpr std::array kArchitectures{"amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"};
+  static constexpr std::array kArchitectures{"amd64", "arm64",   "arm",      "386",    "ppc64le",
+                                             "s390x", "riscv64", "mips64le", "loong64"};
   if (std::find(kArchitectures.begin(), kArchitectures.end(), p.arch) == kArchitectures.end())
     invalid(text, "unknown architecture '" + parts[1] + "'");
 
   if (p.arch == "arm" && p.variant.empty()) p.variant = "v7";
-  if (!p.variant.empty() && !valid_variant(p.arch, p.variant))
-    invalid(text, "unknown variant '" + p.variant + "' for " + p.arch);
+  if (!p.variant.empty() && !valid_variant(p.arch, p.variant)) invalid(text, "unknown variant '" + p.variant + "' for " + p.arch);
   if ((p.arch == "arm64" && p.variant == "v8") || (p.arch == "amd64" && p.variant == "v1")) p.variant.clear();
   return p;
 }

@@ -11,9 +11,9 @@ struct Platform {
   std::string arch;
   std::string variant;  // empty when the architecture's default
 
-  std::string str() const;        // linux/arm/v7
-  std::string tag_suffix() const; // armv7: the per-platform tag is <tag>-<suffix>
-  std::string target_suffix() const; // linux-arm-v7: used in target and file names
+  std::string str() const;            // linux/arm/v7
+  std::string tag_suffix() const;     // armv7: the per-platform tag is <tag>-<suffix>
+  std::string target_suffix() const;  // linux-arm-v7: used in target and file names
   bool operator==(const Platform&) const = default;
 };
 

@@ -37,8 +37,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   for (const auto& ref : built->references) {
     const auto d = engine->push(built->image_id, ref, spec.repository, scratch.path());
     if (!digest.empty() && d != digest)
-      throw Error(Exit::step_failed, ref + " was pushed as " + d + " but the same image went out as " +
-                                         digest + " under another tag");
+      throw Error(Exit::step_failed,
+                  ref + " was pushed as " + d + " but the same image went out as " + digest + " under another tag");
     digest = d;
   }
   write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id,

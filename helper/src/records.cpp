@@ -2,53 +2,69 @@
 
 #include <boost/json.hpp>
 
-#include "log.hpp"
 #include "error.hpp"
-#include "json_file.hpp"
 #include "interrupt.hpp"
+#include "json_file.hpp"
+#include "log.hpp"
 
 namespace mai {
 namespace json = boost::json;
 
 void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
-  v = {{"format", kRecordFormat}, {"kind", "build"},     {"name", r.name},         {"platform", r.platform},
-       {"engine", r.engine},      {"method", r.method},   {"builder", r.builder},   {"image_id", r.image_id},
-       {"image_size", r.image_size}, {"references", json::value_from(r.references)}, {"seconds", r.seconds}};
+  v = {{"format", kRecordFormat},
+       {"kind", "build"},
+       {"name", r.name},
+       {"platform", r.platform},
+       {"engine", r.engine},
+       {"method", r.method},
+       {"builder", r.builder},
+       {"image_id", r.image_id},
+       {"image_size", r.image_size},
+       {"references", json::value_from(r.references)},
+       {"seconds", r.seconds}};
 }
 BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
   const auto& o = v.as_object();
-  return {json::value_to<std::string>(o.at("name")),     json::value_to<std::string>(o.at("platform")),
-          json::value_to<std::string>(o.at("engine")),   json::value_to<std::string>(o.at("method")),
-          json::value_to<std::string>(o.at("builder")),
-          json::value_to<std::string>(o.at("image_id")), json::value_to<std::int64_t>(o.at("image_size")),
-          json::value_to<std::vector<std::string>>(o.at("references")), json::value_to<double>(o.at("seconds"))};
+  return {json::value_to<std::string>(o.at("name")),        json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),      json::value_to<std::string>(o.at("method")),
+          json::value_to<std::string>(o.at("builder")),     json::value_to<std::string>(o.at("image_id")),
+          json::value_to<std::int64_t>(o.at("image_size")), json::value_to<std::vector<std::string>>(o.at("references")),
+          json::value_to<double>(o.at("seconds"))};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
-  v = {{"format", kRecordFormat}, {"kind", "push"},         {"name", r.name},
-       {"platform", r.platform},  {"engine", r.engine},     {"builder", r.builder},  {"image_id", r.image_id},
-       {"repository", r.repository}, {"digest", r.digest},  {"references", json::value_from(r.references)},
+  v = {{"format", kRecordFormat}, {"kind", "push"},
+       {"name", r.name},          {"platform", r.platform},
+       {"engine", r.engine},      {"builder", r.builder},
+       {"image_id", r.image_id},  {"repository", r.repository},
+       {"digest", r.digest},      {"references", json::value_from(r.references)},
        {"seconds", r.seconds}};
 }
 PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
   const auto& o = v.as_object();
-  return {json::value_to<std::string>(o.at("name")),       json::value_to<std::string>(o.at("platform")),
-          json::value_to<std::string>(o.at("engine")),     json::value_to<std::string>(o.at("builder")),
-          json::value_to<std::string>(o.at("image_id")),
-          json::value_to<std::string>(o.at("repository")), json::value_to<std::string>(o.at("digest")),
-          json::value_to<std::vector<std::string>>(o.at("references")), json::value_to<double>(o.at("seconds"))};
+  return {json::value_to<std::string>(o.at("name")),     json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),   json::value_to<std::string>(o.at("builder")),
+          json::value_to<std::string>(o.at("image_id")), json::value_to<std::string>(o.at("repository")),
+          json::value_to<std::string>(o.at("digest")),   json::value_to<std::vector<std::string>>(o.at("references")),
+          json::value_to<double>(o.at("seconds"))};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
-  v = {{"platform", e.platform},           {"digest", e.digest},     {"media_type", e.media_type},
-       {"size", e.size},                   {"image_id", e.image_id}, {"builder", e.builder},
+  v = {{"platform", e.platform},           {"digest", e.digest},
+       {"media_type", e.media_type},       {"size", e.size},
+       {"image_id", e.image_id},           {"builder", e.builder},
        {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
-  PlatformEntry e{json::value_to<std::string>(o.at("platform")), json::value_to<std::string>(o.at("digest")),
-                  json::value_to<std::string>(o.at("media_type")), json::value_to<std::int64_t>(o.at("size")),
-                  json::value_to<std::string>(o.at("image_id")), json::value_to<std::string>(o.at("builder")), {}, {}};
+  PlatformEntry e{json::value_to<std::string>(o.at("platform")),
+                  json::value_to<std::string>(o.at("digest")),
+                  json::value_to<std::string>(o.at("media_type")),
+                  json::value_to<std::int64_t>(o.at("size")),
+                  json::value_to<std::string>(o.at("image_id")),
+                  json::value_to<std::string>(o.at("builder")),
+                  {},
+                  {}};
   // Records from before attestations were kept have neither field.
   e.pushed_digest = o.contains("pushed_digest") ? json::value_to<std::string>(o.at("pushed_digest")) : e.digest;
   if (o.contains("attestations")) e.attestations = json::value_to<std::vector<std::string>>(o.at("attestations"));

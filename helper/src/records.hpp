@@ -18,8 +18,8 @@ struct BuildRecord {
   std::string name;
   std::string platform;
   std::string engine;
-  std::string method;                   // how the engine built it: buildx, buildkit, legacy, podman
-  std::string builder;                  // the engine instance that built it (empty: the default)
+  std::string method;   // how the engine built it: buildx, buildkit, legacy, podman
+  std::string builder;  // the engine instance that built it (empty: the default)
   std::string image_id;
   std::int64_t image_size = 0;          // bytes, as the engine reports the local image
   std::vector<std::string> references;  // <repository>:<tag>-<arch><variant>
@@ -33,16 +33,16 @@ struct PushRecord {
   std::string builder;
   std::string image_id;
   std::string repository;
-  std::string digest;                   // of the pushed manifest
+  std::string digest;  // of the pushed manifest
   std::vector<std::string> references;
   double seconds = 0;
 };
 
 struct PlatformEntry {
   std::string platform;
-  std::string digest;       // the platform's image manifest
+  std::string digest;  // the platform's image manifest
   std::string media_type;
-  std::int64_t size = 0;    // bytes of the platform's manifest, as the index states it
+  std::int64_t size = 0;  // bytes of the platform's manifest, as the index states it
   std::string image_id;
   std::string builder;
   std::string pushed_digest;              // what the push made: the image, or an index around it and its attestations

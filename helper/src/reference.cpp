@@ -100,8 +100,10 @@ std::string Repository::str() const { return original; }
 
 std::string Repository::host() const {
   std::string host = registry;
-  if (host.starts_with('[')) host = host.substr(1, host.find(']') - 1);
-  else if (const auto colon = host.find(':'); colon != std::string::npos) host.resize(colon);
+  if (host.starts_with('['))
+    host = host.substr(1, host.find(']') - 1);
+  else if (const auto colon = host.find(':'); colon != std::string::npos)
+    host.resize(colon);
   return host;
 }
 
@@ -146,8 +148,7 @@ Repository parse_repository(std::string_view text) {
     if (c.empty()) invalid("repository", text, "empty path component", kRepositoryForm);
     if (c.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
       invalid("repository", text, "uppercase letters in '" + std::string(c) + "'", kRepositoryForm);
-    if (!valid_path_component(c))
-      invalid("repository", text, "bad path component '" + std::string(c) + "'", kRepositoryForm);
+    if (!valid_path_component(c)) invalid("repository", text, "bad path component '" + std::string(c) + "'", kRepositoryForm);
   }
   r.path = std::string(rest);
   return r;

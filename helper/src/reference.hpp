@@ -7,11 +7,11 @@
 namespace mai {
 
 struct Repository {
-  std::string registry;  // host[:port], "docker.io" when the name has none
-  std::string path;      // namespace/package
-  std::string str() const;  // as written by the user, normalised only by validation
-  bool loopback() const;    // 127.0.0.0/8, ::1 or localhost: plain HTTP without configuration
-  std::string host() const; // the registry without its port (and without brackets for IPv6)
+  std::string registry;      // host[:port], "docker.io" when the name has none
+  std::string path;          // namespace/package
+  std::string str() const;   // as written by the user, normalised only by validation
+  bool loopback() const;     // 127.0.0.0/8, ::1 or localhost: plain HTTP without configuration
+  std::string host() const;  // the registry without its port (and without brackets for IPv6)
   std::string original;
 };
 

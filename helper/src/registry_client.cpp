@@ -59,7 +59,7 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
           if (h[i] == '\\' && i + 1 < h.size()) ++i;
           value += h[i];
         }
-        ++i;  // closing quote
+        ++i;    // closing quote
       } else {  // a token; realms are sometimes sent unquoted, so read up to the next separator
         const auto start = i;
         while (i < h.size() && h[i] != ',' && h[i] != ' ' && h[i] != '\t') ++i;
@@ -166,7 +166,8 @@ std::string RegistryClient::base_url() const { return scheme_ + "://" + api_host
 
 bool RegistryClient::insecure(const std::string& hp) const {
   const auto name = lowercase(hp);
-  return std::any_of(settings_.insecure.begin(), settings_.insecure.end(), [&](const std::string& e) { return lowercase(e) == name; });
+  return std::any_of(settings_.insecure.begin(), settings_.insecure.end(),
+                     [&](const std::string& e) { return lowercase(e) == name; });
 }
 
 std::string RegistryClient::settings_name(const Url& url) const {
@@ -189,7 +190,8 @@ const std::optional<Credentials>& RegistryClient::credentials() {
 bool RegistryClient::authorize(HttpRequest& request, const std::string& scope) {
   const auto token = tokens_.find(scope);
   // A token just fetched is used at least once, however short its life.
-  if (bearer_ && token != tokens_.end() && (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
+  if (bearer_ && token != tokens_.end() &&
+      (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
     ++token->second.uses;
     request.headers.emplace_back("Authorization", "Bearer " + token->second.value);
     return true;
@@ -270,14 +272,17 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     const auto* o = ec ? nullptr : v.if_object();
     std::string token;
     for (const char* key : {"token", "access_token"})
-      if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty()) token = std::string(t->get_string());
+      if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty())
+        token = std::string(t->get_string());
     if (token.empty()) throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered without a token");
     if (token.size() > kTokenLimit)
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered a token of " + std::to_string(token.size()) +
+      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered a token of " +
+                                         std::to_string(token.size()) +
                                          " bytes, more than an Authorization header can carry; refused");
     if (!header_safe_token(token))
-      throw Error(Exit::step_failed, "the token service " + realm.origin() +
-                                         " answered a token with spaces or control characters, which cannot go into a header; refused");
+      throw Error(Exit::step_failed,
+                  "the token service " + realm.origin() +
+                      " answered a token with spaces or control characters, which cannot go into a header; refused");
     const auto lifetime = token_lifetime(o->if_contains("expires_in"));
     // Renewed a little early: a request must not arrive with a token that expired on the way.
     const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
@@ -288,7 +293,8 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
   if (basic != challenges.end()) {
     if (!creds) throw Error(Exit::step_failed, repository_.registry + " asks for credentials and none were found" + login_hint);
     if (creds->username.empty())
-      throw Error(Exit::step_failed, repository_.registry + " asks for Basic auth but " + creds->origin + " holds an identity token");
+      throw Error(Exit::step_failed,
+                  repository_.registry + " asks for Basic auth but " + creds->origin + " holds an identity token");
     basic_ = "Basic " + base64_encode(creds->username + ":" + creds->secret);
     return;
   }
@@ -364,12 +370,15 @@ HttpResponse RegistryClient::send(const Call& call) {
           throw Error(Exit::step_failed, e.message + " (put its CA in /etc/docker/certs.d/" + repository_.registry +
                                              "/ca.crt or /etc/containers/certs.d/" + repository_.registry + "/ca.crt)");
         if (e.kind == TransportError::Kind::tls_not_spoken)
-          throw Error(Exit::step_failed, e.message + "; plain HTTP is used only for loopback registries and those in "
-                                                     "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+          throw Error(Exit::step_failed, e.message +
+                                             "; plain HTTP is used only for loopback registries and those in "
+                                             "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
         if (e.kind == TransportError::Kind::too_large) refuse_larger(call);
         if (e.kind == TransportError::Kind::tls_failed)
-          throw Error(Exit::step_failed, e.message + " (if the registry asks for a client certificate, put client.cert and "
-                                                     "client.key in /etc/docker/certs.d/" + repository_.registry + "/)");
+          throw Error(Exit::step_failed, e.message +
+                                             " (if the registry asks for a client certificate, put client.cert and "
+                                             "client.key in /etc/docker/certs.d/" +
+                                             repository_.registry + "/)");
         if (!transient(e)) throw Error(Exit::step_failed, method + " " + request.url.origin() + path + ": " + e.message);
         problem = e.message;
         break;
@@ -381,9 +390,10 @@ HttpResponse RegistryClient::send(const Call& call) {
         for (const auto& h : r.headers_named("www-authenticate"))
           for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
         if ((auth_rounds >= 1 && credentials_sent) || auth_rounds >= 2)
-          throw Error(Exit::step_failed, repository_.registry + " refused " +
-                                             (credentials() ? "the credentials from " + credentials()->origin : std::string("access")) +
-                                             " for " + method + " " + path + ": " + registry_errors(r));
+          throw Error(Exit::step_failed,
+                      repository_.registry + " refused " +
+                          (credentials() ? "the credentials from " + credentials()->origin : std::string("access")) + " for " +
+                          method + " " + path + ": " + registry_errors(r));
         authenticate(challenges, scope);
         ++auth_rounds;
         continue;
@@ -407,16 +417,20 @@ HttpResponse RegistryClient::send(const Call& call) {
     log_.warn(method + " " + base_url() + path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
               std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
   }));
-  throw Error(Exit::step_failed, method + " " + base_url() + path + " failed after " + std::to_string(backoff.tries()) +
-                                     " attempts: " + problem);
+  throw Error(Exit::step_failed,
+              method + " " + base_url() + path + " failed after " + std::to_string(backoff.tries()) + " attempts: " + problem);
 }
 
 std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
   std::vector<Call> calls;
   for (const auto& reference : references) {
     if (reference.starts_with("sha256:")) checked_digest(reference, "the manifest digest to read");
-    calls.push_back({"GET", "/v2/" + repository_.path + "/manifests/" + reference, {{"Accept", manifest_accept_header()}}, "",
-                     kManifestLimit, "a manifest"});
+    calls.push_back({"GET",
+                     "/v2/" + repository_.path + "/manifests/" + reference,
+                     {{"Accept", manifest_accept_header()}},
+                     "",
+                     kManifestLimit,
+                     "a manifest"});
   }
   const auto responses = send_all(calls);
   std::vector<std::optional<Manifest>> out;
@@ -434,7 +448,8 @@ std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::ve
     m.bytes = r.body;
     m.digest = sha256_digest(m.bytes);
     if (reference.starts_with("sha256:") && m.digest != reference)
-      throw Error(Exit::verify_failed, repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
+      throw Error(Exit::verify_failed,
+                  repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
     boost::system::error_code ec;
     const auto v = json::parse(m.bytes, ec);
     if (const auto* o = ec ? nullptr : v.if_object())
@@ -450,14 +465,19 @@ std::optional<Manifest> RegistryClient::get_manifest(const std::string& referenc
 std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string>& digests) {
   std::vector<Call> calls;
   for (const auto& digest : digests)
-    calls.push_back({"GET", "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest to read"), {}, "",
-                     kConfigLimit, "an image config"});
+    calls.push_back({"GET",
+                     "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest to read"),
+                     {},
+                     "",
+                     kConfigLimit,
+                     "an image config"});
   auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < digests.size(); ++i) {
     const auto& r = responses[i];
     if (r.status != 200)
-      throw Error(Exit::step_failed, "reading blob " + digests[i] + " of " + repository_.str() + " failed: " + registry_errors(r));
+      throw Error(Exit::step_failed,
+                  "reading blob " + digests[i] + " of " + repository_.str() + " failed: " + registry_errors(r));
     if (sha256_digest(r.body) != digests[i])
       throw Error(Exit::verify_failed, "blob " + digests[i] + " of " + repository_.str() + " was served with other content");
     out.push_back(std::move(responses[i].body));
@@ -471,8 +491,12 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
                                                        const std::string& bytes) {
   std::vector<Call> calls;
   for (const auto& reference : references)
-    calls.push_back({"PUT", "/v2/" + repository_.path + "/manifests/" + reference, {{"Content-Type", media_type}}, bytes,
-                     kDefaultResponseLimit, "an answer to a manifest upload"});
+    calls.push_back({"PUT",
+                     "/v2/" + repository_.path + "/manifests/" + reference,
+                     {{"Content-Type", media_type}},
+                     bytes,
+                     kDefaultResponseLimit,
+                     "an answer to a manifest upload"});
   const auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < references.size(); ++i) {

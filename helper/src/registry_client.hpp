@@ -14,9 +14,9 @@
 #include "credentials.hpp"
 #include "http.hpp"
 #include "log.hpp"
+#include "reference.hpp"
 #include "retry.hpp"
 #include "runner.hpp"
-#include "reference.hpp"
 
 namespace mai {
 
@@ -58,8 +58,7 @@ class RegistryClient {
   using CredentialSource = std::function<std::optional<Credentials>()>;
 
   // Retries are announced through `log`.
-  RegistryClient(Repository repository, RegistrySettings settings, Transport& transport, CredentialSource credentials,
-                 Log log);
+  RegistryClient(Repository repository, RegistrySettings settings, Transport& transport, CredentialSource credentials, Log log);
 
   // nullopt when the registry has no such manifest (404). The digest is checked when `reference`
   // is one. Throws Error(step_failed) for anything else the registry refuses.

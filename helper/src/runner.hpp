@@ -11,9 +11,9 @@ namespace mai {
 class Log;
 
 struct Command {
-  std::vector<std::string> argv;                            // argv[0]: a name looked up on PATH, or a path
-  std::vector<std::pair<std::string, std::string>> env;     // added to the inherited environment
-  std::string input;                                        // written to stdin, then closed (secrets go here)
+  std::vector<std::string> argv;                         // argv[0]: a name looked up on PATH, or a path
+  std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
+  std::string input;                                     // written to stdin, then closed (secrets go here)
   bool registry = false;  // talks to a registry: retried on transient failures, bounded by the timeout
 };
 

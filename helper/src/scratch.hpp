@@ -14,8 +14,7 @@ namespace mai {
 class ScratchDir {
  public:
   // Beside a record in the build tree, which only this build writes.
-  explicit ScratchDir(const std::filesystem::path& beside)
-      : path_(beside.string() + ".work." + std::to_string(::getpid())) {
+  explicit ScratchDir(const std::filesystem::path& beside) : path_(beside.string() + ".work." + std::to_string(::getpid())) {
     std::filesystem::create_directories(path_);
   }
   // Under the system's temporary directory, where anyone may have prepared a guessable name: a new

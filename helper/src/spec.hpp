@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "platform.hpp"
-#include "retry.hpp"
 #include "reference.hpp"
+#include "retry.hpp"
 
 namespace mai {
 
@@ -54,17 +54,17 @@ struct Spec {
   std::filesystem::path context;
   std::filesystem::path dockerfile;
   std::vector<BuildArg> build_args;
-  std::string engine = "auto";  // auto, docker or podman
-  std::string network;          // passed as --network when not empty
+  std::string engine = "auto";                                          // auto, docker or podman
+  std::string network;                                                  // passed as --network when not empty
   std::string docker = "docker", podman = "podman", skopeo = "skopeo";  // executables
-  std::vector<std::filesystem::path> deps_exclude;  // never listed in the depfile (e.g. the build tree)
-  std::vector<std::pair<std::string, Builder>> builders;  // normalised platform -> builder
-  RetryPolicy retry;  // for registry commands
-  std::vector<std::string> run_options;  // extra engine options for image tests (e.g. --ulimit ...)
-  GitTags git;                           // tags derived from git when a step runs
-  std::string index_format = "auto";     // auto (follow the platforms' manifests), oci or docker
+  std::vector<std::filesystem::path> deps_exclude;                      // never listed in the depfile (e.g. the build tree)
+  std::vector<std::pair<std::string, Builder>> builders;                // normalised platform -> builder
+  RetryPolicy retry;                                                    // for registry commands
+  std::vector<std::string> run_options;                          // extra engine options for image tests (e.g. --ulimit ...)
+  GitTags git;                                                   // tags derived from git when a step runs
+  std::string index_format = "auto";                             // auto (follow the platforms' manifests), oci or docker
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
-  std::vector<std::string> insecure_registries;  // host[:port]: TLS unverified, then plain HTTP
+  std::vector<std::string> insecure_registries;                  // host[:port]: TLS unverified, then plain HTTP
   StageSpec stage;
 
   // The platform's builder, or nullptr for the engine's default.

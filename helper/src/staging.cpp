@@ -28,12 +28,13 @@ bool under(const fs::path& file, const fs::path& dir) {
 // Writes `content` (from `source`) to `dest` unless it is already there; keeps the source's execute bits.
 bool sync_file(const fs::path& source, const std::string& content, const fs::path& dest) {
   std::error_code ec;
-  if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec)) && fs::file_size(dest, ec) == content.size() &&
-      read_text_file(dest) == content)
+  if (fs::is_regular_file(dest, ec) && !fs::is_symlink(fs::symlink_status(dest, ec)) &&
+      fs::file_size(dest, ec) == content.size() && read_text_file(dest) == content)
     return false;
   fs::create_directories(dest.parent_path());
   write_file_atomically(dest, content);
-  fs::permissions(dest, fs::status(source).permissions() | fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dest,
+                  fs::status(source).permissions() | fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   return true;
 }
 
@@ -70,8 +71,8 @@ bool prune(const fs::path& root, const std::set<std::string>& keep, const std::s
 // The ELF machine (e_machine) and class a platform's binaries have; {0, 0} when unknown.
 std::pair<int, int> expected_elf(const Platform& p) {
   static const std::map<std::string, std::pair<int, int>> table{
-      {"amd64", {62, 2}}, {"arm64", {183, 2}}, {"arm", {40, 1}},     {"386", {3, 1}},
-      {"ppc64le", {21, 2}}, {"s390x", {22, 2}}, {"riscv64", {243, 2}}, {"loong64", {258, 2}}, {"mips64le", {8, 2}}};
+      {"amd64", {62, 2}}, {"arm64", {183, 2}},   {"arm", {40, 1}},      {"386", {3, 1}},     {"ppc64le", {21, 2}},
+      {"s390x", {22, 2}}, {"riscv64", {243, 2}}, {"loong64", {258, 2}}, {"mips64le", {8, 2}}};
   const auto it = table.find(p.arch);
   return it == table.end() ? std::pair<int, int>{0, 0} : it->second;
 }
@@ -90,11 +91,12 @@ std::vector<std::string> stage_step(const StageRequest& r) {
 
   auto check = [&](const fs::path& file) {
     const auto info = read_elf(file);
-    if (!info) throw Error(Exit::invalid_input, file.string() + " is not an ELF file; TARGETS must be executables or shared libraries");
+    if (!info)
+      throw Error(Exit::invalid_input, file.string() + " is not an ELF file; TARGETS must be executables or shared libraries");
     if (machine != 0 && (info->machine != machine || info->elf_class != elf_class))
       throw Error(Exit::invalid_input, file.string() + " is built for " + elf_machine_name(info->machine) + " (" +
-                                           (info->elf_class == 2 ? "64" : "32") + "-bit), not for " + r.platform.str() +
-                                           " (" + elf_machine_name(machine) + "): check its TOOLCHAINS entry");
+                                           (info->elf_class == 2 ? "64" : "32") + "-bit), not for " + r.platform.str() + " (" +
+                                           elf_machine_name(machine) + "): check its TOOLCHAINS entry");
     return *info;
   };
   // Every destination stays inside the stage: names come from the binaries themselves.
@@ -125,15 +127,19 @@ std::vector<std::string> stage_step(const StageRequest& r) {
         throw Error(Exit::invalid_input, file.string() + " names the program interpreter `" + info.interpreter +
                                              "` (PT_INTERP), which is not an absolute, normal path: refused");
       const auto name = interpreter.filename();
-      auto found = std::find_if(r.runtime_dirs.begin(), r.runtime_dirs.end(), [&](const fs::path& d) { return fs::exists(d / name); });
-      if (found == r.runtime_dirs.end()) unresolved += "\n  the loader " + info.interpreter + " (needed by " + file.filename().string() + ")";
-      else add(*found / name, interpreter.relative_path().generic_string(), std::nullopt);
+      auto found =
+          std::find_if(r.runtime_dirs.begin(), r.runtime_dirs.end(), [&](const fs::path& d) { return fs::exists(d / name); });
+      if (found == r.runtime_dirs.end())
+        unresolved += "\n  the loader " + info.interpreter + " (needed by " + file.filename().string() + ")";
+      else
+        add(*found / name, interpreter.relative_path().generic_string(), std::nullopt);
     }
     for (const auto& needed : info.needed) {
       if (!seen.insert(needed).second) continue;
       if (needed.empty() || needed.find('/') != std::string::npos || needed == "." || needed == "..")
-        throw Error(Exit::invalid_input, file.string() + " needs `" + needed + "` (DT_NEEDED), which is not a plain file name: " +
-                                             "staging places libraries by name and refuses paths (link the library by its SONAME)");
+        throw Error(Exit::invalid_input,
+                    file.string() + " needs `" + needed + "` (DT_NEEDED), which is not a plain file name: " +
+                        "staging places libraries by name and refuses paths (link the library by its SONAME)");
       std::vector<fs::path> dirs;
       for (auto dir : info.search_path) {
         if (const auto o = dir.find("$ORIGIN"); o != std::string::npos) dir.replace(o, 7, file.parent_path().string());
@@ -152,15 +158,20 @@ std::vector<std::string> stage_step(const StageRequest& r) {
           break;
         }
       }
-      const bool project = hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
-      if (project) add(*hit, "usr/lib/" + needed, std::string());
-      else if (r.runtime && hit) add(*hit, "lib/" + needed, std::nullopt);
-      else if (r.runtime) unresolved += "\n  " + needed + " (needed by " + file.filename().string() + ")";
+      const bool project =
+          hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
+      if (project)
+        add(*hit, "usr/lib/" + needed, std::string());
+      else if (r.runtime && hit)
+        add(*hit, "lib/" + needed, std::nullopt);
+      else if (r.runtime)
+        unresolved += "\n  " + needed + " (needed by " + file.filename().string() + ")";
       // Otherwise a system library: the base image provides it.
     }
   }
   if (!unresolved.empty())
-    throw Error(Exit::invalid_input, "RUNTIME: not found for " + r.platform.str() + " in the toolchain's library directories:" + unresolved);
+    throw Error(Exit::invalid_input,
+                "RUNTIME: not found for " + r.platform.str() + " in the toolchain's library directories:" + unresolved);
 
   std::set<std::string> keep;
   bool changed = false;
@@ -188,8 +199,8 @@ void compose_step(const fs::path& context, const fs::path& dockerfile, const std
   if (!fs::is_directory(context)) throw Error(Exit::invalid_input, "context directory " + context.string() + " does not exist");
   // BuildKit reads `<Dockerfile>.dockerignore` for the composed context too, and this step cannot
   // add the staged trees' exceptions to a file beside the Dockerfile.
-  if (const auto rules = ignore_file_for(context, dockerfile); rules != context / ".dockerignore" &&
-                                                                IgnoreRules::load(rules).excluded(keep + "/usr"))
+  if (const auto rules = ignore_file_for(context, dockerfile);
+      rules != context / ".dockerignore" && IgnoreRules::load(rules).excluded(keep + "/usr"))
     throw Error(Exit::invalid_input, rules.string() + " excludes " + keep + "/, where the staged TARGETS are: add the lines `!" +
                                          keep + "` and `!" + keep + "/**` to it");
   auto excluded = exclude;

@@ -13,17 +13,17 @@ namespace mai {
 
 struct StageRequest {
   Platform platform;
-  std::filesystem::path out;    // the platform's staged tree (inside the composed context)
-  std::filesystem::path stamp;  // written after a successful stage
+  std::filesystem::path out;                       // the platform's staged tree (inside the composed context)
+  std::filesystem::path stamp;                     // written after a successful stage
   std::vector<std::filesystem::path> executables;  // -> usr/local/bin/
   std::vector<std::filesystem::path> libraries;    // shared libraries named in TARGETS -> usr/lib/
   // "<file name>:<run path>": the INSTALL_RPATH of an executable or library named above, which
   // replaces its build-tree run path; a file not named here, and every project library found
   // through it, gets none (usr/lib is on the loader's default path).
   std::vector<std::string> install_rpaths;
-  std::vector<std::filesystem::path> project_dirs; // a needed library found under one of these is the project's
-  bool runtime = false;                            // also stage the toolchain's runtime libraries and loader
-  std::vector<std::filesystem::path> runtime_dirs; // where those are found
+  std::vector<std::filesystem::path> project_dirs;  // a needed library found under one of these is the project's
+  bool runtime = false;                             // also stage the toolchain's runtime libraries and loader
+  std::vector<std::filesystem::path> runtime_dirs;  // where those are found
 };
 
 // Copies the binaries and the project's shared libraries they need (found through their RUNPATH,

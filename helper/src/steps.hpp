@@ -21,8 +21,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 
 // `record` is the image's metadata.json. The list is published through `transport` (the registry
 // client's); `runner` pushes platforms whose push record is unusable and runs credential helpers.
-void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records,
-                   const std::filesystem::path& record, Runner& runner, Transport& transport, const Log& log);
+void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
+                   Runner& runner, Transport& transport, const Log& log);
 
 // Prints the engine commands every step would run, in order, without running them.
 void plan_step(const Spec& spec, Runner& runner, const Log& log);

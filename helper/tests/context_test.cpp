@@ -1,8 +1,9 @@
+#include "context.hpp"
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
 
-#include "context.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
@@ -20,12 +21,12 @@ BOOST_AUTO_TEST_SUITE(context)
 BOOST_AUTO_TEST_CASE(dockerignore_rules_match_like_moby) {
   const auto rules = IgnoreRules::parse("# comment\n*.md\n!README.md\nbuild\n**/*.o\n/tmp/*\n  docs/**/draft*  \n");
   BOOST_TEST(rules.excluded("notes.md"));
-  BOOST_TEST(!rules.excluded("README.md"));    // re-included by the later exception
+  BOOST_TEST(!rules.excluded("README.md"));     // re-included by the later exception
   BOOST_TEST(!rules.excluded("sub/notes.md"));  // * does not cross directories
   BOOST_TEST(rules.excluded("build"));
   BOOST_TEST(rules.excluded("build/x/y.txt"));  // a rule also matches everything below a directory
   BOOST_TEST(rules.excluded("a/b/c.o"));
-  BOOST_TEST(rules.excluded("c.o"));            // ** matches zero directories
+  BOOST_TEST(rules.excluded("c.o"));  // ** matches zero directories
   BOOST_TEST(rules.excluded("tmp/file"));
   BOOST_TEST(rules.excluded("docs/a/b/draft-1.txt"));
   BOOST_TEST(!rules.excluded("docs/a/b/final.txt"));
@@ -78,8 +79,8 @@ BOOST_AUTO_TEST_CASE(exceptions_reach_into_excluded_directories) {
 BOOST_AUTO_TEST_CASE(depfile_names_every_input_so_that_ninja_and_make_read_it_back) {
   mai::test::TempDir dir;
   const auto depfile = dir.path() / "build/rec.d";
-  const std::vector<std::filesystem::path> odd{dir.file("c/x:"), dir.file("c/tab\there"), dir.file("c/back\\ slash"),
-                                               dir.file("c/hash#1"), dir.file("c/dollar$x"), dir.file("c/new\nline")};
+  const std::vector<std::filesystem::path> odd{dir.file("c/x:"),     dir.file("c/tab\there"), dir.file("c/back\\ slash"),
+                                               dir.file("c/hash#1"), dir.file("c/dollar$x"),  dir.file("c/new\nline")};
   const auto plain = dir.file("c/with space-and_more.txt");
   std::filesystem::create_symlink("with space-and_more.txt", dir.path() / "c/link");
   auto inputs = odd;

@@ -1,16 +1,17 @@
+#include "engine.hpp"
+
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
-#include "engine.hpp"
 #include "engine_docker.hpp"
 #include "error.hpp"
 #include "fake_runner.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
-using mai::test::test_log;
 using mai::test::FakeRunner;
+using mai::test::test_log;
 using Argv = std::vector<std::string>;
 
 namespace {
@@ -23,9 +24,8 @@ FakeRunner engine_runner(const std::string& docker_version, bool buildx) {
   auto write_iid = [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--iidfile"), "sha256:abc\n"); };
   r.on({"build"}, {}, write_iid);
   r.on({"buildx", "build"}, {}, write_iid);
-  r.on({"push", "--tls-verify=false"}, {}, [](const Command& c) {
-    FakeRunner::write(FakeRunner::value_of(c, "--digestfile"), "sha256:" + std::string(64, 'd'));
-  });
+  r.on({"push", "--tls-verify=false"}, {},
+       [](const Command& c) { FakeRunner::write(FakeRunner::value_of(c, "--digestfile"), "sha256:" + std::string(64, 'd')); });
   r.on({"push"}, {0, "", "1.0-amd64: digest: sha256:" + std::string(64, 'e') + " size: 734"});
   r.on({"manifest", "push"}, {0, "sha256:" + std::string(64, 'f') + "\n", ""}, [](const Command& c) {
     if (auto f = FakeRunner::value_of(c, "--digestfile"); !f.empty()) FakeRunner::write(f, "sha256:" + std::string(64, '1'));
@@ -53,9 +53,21 @@ BOOST_AUTO_TEST_CASE(docker_20_builds_with_its_builtin_buildkit) {
   BOOST_TEST(built.image_id == "sha256:abc");
   BOOST_TEST(built.method == "buildkit");
   const auto& c = runner.commands.back();
-  const Argv expected{"docker", "build", "--progress=plain", "--platform", "linux/arm/v7", "--network", "none",
-                      "--file", (dir.path() / "Dockerfile").string(), "--iidfile", (dir.path() / "iid").string(),
-                      "--tag", "127.0.0.1:5000/demo/hello:1.0-armv7", "--build-arg", "MSG=a b;$(x) `y` \"z\"",
+  const Argv expected{"docker",
+                      "build",
+                      "--progress=plain",
+                      "--platform",
+                      "linux/arm/v7",
+                      "--network",
+                      "none",
+                      "--file",
+                      (dir.path() / "Dockerfile").string(),
+                      "--iidfile",
+                      (dir.path() / "iid").string(),
+                      "--tag",
+                      "127.0.0.1:5000/demo/hello:1.0-armv7",
+                      "--build-arg",
+                      "MSG=a b;$(x) `y` \"z\"",
                       dir.path().string()};
   BOOST_TEST(c.argv == expected, boost::test_tools::per_element());
   BOOST_TEST((c.env.at(0) == std::pair<std::string, std::string>{"DOCKER_BUILDKIT", "1"}));
@@ -106,8 +118,8 @@ BOOST_AUTO_TEST_CASE(podman_builds_and_pushes_by_id) {
   const auto digest = podman->push("sha256:abc", "127.0.0.1:5000/demo/hello:1-amd64", spec.repository, dir.path());
   BOOST_TEST(digest == "sha256:" + std::string(64, 'd'));
   BOOST_TEST((runner.commands.back().argv == Argv{"podman", "push", "--tls-verify=false", "--digestfile",
-                                                 (dir.path() / "digest").string(), "sha256:abc",
-                                                 "docker://127.0.0.1:5000/demo/hello:1-amd64"}));
+                                                  (dir.path() / "digest").string(), "sha256:abc",
+                                                  "docker://127.0.0.1:5000/demo/hello:1-amd64"}));
 }
 
 BOOST_AUTO_TEST_CASE(auto_takes_the_first_engine_that_answers) {
@@ -148,7 +160,8 @@ BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_optio
     auto runner = engine_runner("20.10.24", false);
     DockerEngine docker("docker", runner, test_log(), "ssh://ci@arm-box");
     docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use);
-    for (const auto& c : runner.commands) BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 3) == Argv{"docker", "--host", "ssh://ci@arm-box"}));
+    for (const auto& c : runner.commands)
+      BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 3) == Argv{"docker", "--host", "ssh://ci@arm-box"}));
     BOOST_TEST(docker.probe().ok());
     BOOST_TEST((runner.commands.back().argv ==
                 Argv{"docker", "--host", "ssh://ci@arm-box", "version", "--format", "{{.Server.Version}}"}));
@@ -178,7 +191,8 @@ BOOST_AUTO_TEST_CASE(podman_builders_become_url_or_connection_options) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("", false);
-  make_engine("podman", spec, runner, test_log(), "unix:///run/podman/podman.sock")->build(spec, spec.platforms[0], {"r:1"}, dir.path(), Cache::use);
+  make_engine("podman", spec, runner, test_log(), "unix:///run/podman/podman.sock")
+      ->build(spec, spec.platforms[0], {"r:1"}, dir.path(), Cache::use);
   BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
               Argv{"podman", "--url", "unix:///run/podman/podman.sock", "build"}));
   make_engine("podman", spec, runner, test_log(), "arm-box")->probe();

@@ -18,25 +18,25 @@ namespace mai::test {
 class FakeRegistry final : public Transport {
  public:
   std::string host = "registry.test", port = "443";
-  bool speaks_tls = true;            // false: every https request fails as "does not speak TLS"
+  bool speaks_tls = true;  // false: every https request fails as "does not speak TLS"
   bool untrusted_certificate = false;
   bool wants_client_certificate = false;  // the handshake ends in an alert (no client certificate shown)
-  std::string user, password;        // set: auth is required
-  bool bearer = false;               // Bearer through the token service at `realm`
+  std::string user, password;             // set: auth is required
+  bool bearer = false;                    // Bearer through the token service at `realm`
   std::string realm = "https://auth.test/token";
-  std::string challenge_scope;       // set: the scope every challenge names (else the request's own)
-  std::string token_answer;          // set: the token service answers this body verbatim
+  std::string challenge_scope;  // set: the scope every challenge names (else the request's own)
+  std::string token_answer;     // set: the token service answers this body verbatim
   int token_lifetime = 300;
-  std::string redirect_blobs_to;     // an origin such as "https://storage.test": blob GETs redirect there
-  int fail_next = 0;                 // answer this many registry requests with 503
-  int drop_next = 0;                 // fail this many exchanges with a connection error
-  int token_fail_next = 0;           // the token service answers this many requests with 503
-  bool lose_tag_puts = false;        // answer PUT by tag with 201 but keep nothing (a registry that lies)
+  std::string redirect_blobs_to;  // an origin such as "https://storage.test": blob GETs redirect there
+  int fail_next = 0;              // answer this many registry requests with 503
+  int drop_next = 0;              // fail this many exchanges with a connection error
+  int token_fail_next = 0;        // the token service answers this many requests with 503
+  bool lose_tag_puts = false;     // answer PUT by tag with 201 but keep nothing (a registry that lies)
 
   struct Stored {
     std::string media_type, bytes;
   };
-  std::map<std::string, Stored> manifests;  // "path:tag" and "path@digest"
+  std::map<std::string, Stored> manifests;   // "path:tag" and "path@digest"
   std::map<std::string, std::string> blobs;  // digest -> bytes
   struct Seen {
     std::string method, url, authorization;
@@ -48,7 +48,8 @@ class FakeRegistry final : public Transport {
     blobs[digest] = bytes;
     return digest;
   }
-  std::string put_manifest(const std::string& path, const std::string& tag, const std::string& media_type, const std::string& bytes) {
+  std::string put_manifest(const std::string& path, const std::string& tag, const std::string& media_type,
+                           const std::string& bytes) {
     const auto digest = sha256_digest(bytes);
     manifests[path + "@" + digest] = {media_type, bytes};
     if (!tag.empty()) manifests[path + ":" + tag] = {media_type, bytes};
@@ -58,7 +59,8 @@ class FakeRegistry final : public Transport {
   std::string put_image(const std::string& path, const std::string& os, const std::string& arch, const std::string& variant = "",
                         const std::string& media_type = "application/vnd.docker.distribution.manifest.v2+json") {
     const auto config = "{\"architecture\":\"" + arch + "\",\"os\":\"" + os + "\"" +
-                        (variant.empty() ? "" : ",\"variant\":\"" + variant + "\"") + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+                        (variant.empty() ? "" : ",\"variant\":\"" + variant + "\"") +
+                        ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
     const auto config_digest = put_blob(config);
     const auto manifest = "{\"schemaVersion\":2,\"mediaType\":\"" + media_type + "\",\"config\":{\"mediaType\":\"" +
                           "application/vnd.docker.container.image.v1+json\",\"size\":" + std::to_string(config.size()) +
@@ -83,15 +85,18 @@ class FakeRegistry final : public Transport {
     if (r.url.scheme == "https" && wants_client_certificate && !tls.client)
       return error(TransportError::Kind::tls_failed, "tlsv13 alert certificate required");
     if (r.url.origin() + r.url.target.substr(0, r.url.target.find('?')) == realm) {
-      if (token_fail_next > 0) return --token_fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"busy"}]})");
+      if (token_fail_next > 0)
+        return --token_fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"busy"}]})");
       return token_service(r);
     }
-    if (r.url.origin() == redirect_blobs_to) return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
+    if (r.url.origin() == redirect_blobs_to)
+      return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
     if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
     if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
-      const auto scope = !challenge_scope.empty() ? challenge_scope
-                                                  : "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
+      const auto scope = !challenge_scope.empty()
+                             ? challenge_scope
+                             : "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
       return respond(401,
                      {{"www-authenticate", bearer ? "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""
                                                   : "Basic realm=\"fake\""}},
@@ -103,7 +108,9 @@ class FakeRegistry final : public Transport {
  private:
   std::map<std::string, std::string> issued_;  // token -> scope
 
-  static Outcome error(TransportError::Kind kind, std::string message) { return {std::nullopt, TransportError{kind, std::move(message)}}; }
+  static Outcome error(TransportError::Kind kind, std::string message) {
+    return {std::nullopt, TransportError{kind, std::move(message)}};
+  }
   static Outcome respond(int status, Headers headers, std::string body) {
     return {HttpResponse{status, std::move(headers), std::move(body)}, std::nullopt};
   }
@@ -131,7 +138,8 @@ class FakeRegistry final : public Transport {
       scope = r.body.substr(r.body.find("scope=") + 6);
       scope = scope.substr(0, scope.find('&'));
     } else {
-      if (authorization != "Basic " + base64_encode(user + ":" + password)) return respond(401, {}, R"({"details":"bad credentials"})");
+      if (authorization != "Basic " + base64_encode(user + ":" + password))
+        return respond(401, {}, R"({"details":"bad credentials"})");
       scope = r.url.target.substr(r.url.target.find("scope=") + 6);
     }
     if (!token_answer.empty()) return respond(200, {}, token_answer);
@@ -156,7 +164,8 @@ class FakeRegistry final : public Transport {
         return respond(201, {{"docker-content-digest", digest}}, "");
       }
       const auto it = manifests.find(key);
-      if (it == manifests.end()) return respond(404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
+      if (it == manifests.end())
+        return respond(404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
       return respond(200, {{"content-type", it->second.media_type}}, it->second.bytes);
     }
     if (const auto b = t.find("/blobs/"); b != std::string::npos) {

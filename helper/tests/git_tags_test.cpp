@@ -1,6 +1,6 @@
-#include <boost/test/unit_test.hpp>
-
 #include "git_tags.hpp"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace mai;
 using Tags = std::vector<std::string>;

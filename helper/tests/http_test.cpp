@@ -1,23 +1,23 @@
 // BeastTransport against a real HTTP server on loopback: connections are kept and re-used, and a
 // connection the server dropped is replaced without the caller seeing it.
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
+#include "http.hpp"
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "http.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
@@ -47,7 +47,8 @@ SelfSigned make_certificate(const std::filesystem::path& dir) {
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+  for (auto [nid, value] :
+       {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
     X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
@@ -70,10 +71,10 @@ SelfSigned make_certificate(const std::filesystem::path& dir) {
 class CountingServer {
  public:
   enum class Mode {
-    keep_alive,      // HTTP/1.1 keep-alive
-    drop_silently,   // keeps nothing but says nothing: closes the socket after each answer
-    say_close,       // answers with `Connection: close` and closes
-    close_first,     // ends its first connection at once, unread (a reset at first contact); then keep_alive
+    keep_alive,     // HTTP/1.1 keep-alive
+    drop_silently,  // keeps nothing but says nothing: closes the socket after each answer
+    say_close,      // answers with `Connection: close` and closes
+    close_first,    // ends its first connection at once, unread (a reset at first contact); then keep_alive
   };
 
   // With `tls`, every connection is a TLS session with that certificate. With `together` > 1, no
@@ -209,7 +210,8 @@ BOOST_AUTO_TEST_SUITE(http_transport)
 BOOST_AUTO_TEST_CASE(one_connection_serves_every_request_to_an_origin) {
   CountingServer server(CountingServer::Mode::keep_alive);
   BeastTransport transport(std::chrono::seconds(10));
-  for (int i = 0; i < 5; ++i) BOOST_TEST(body_of(transport.send(get(server, "/v2/x/" + std::to_string(i)), {})) == "/v2/x/" + std::to_string(i) + " ");
+  for (int i = 0; i < 5; ++i)
+    BOOST_TEST(body_of(transport.send(get(server, "/v2/x/" + std::to_string(i)), {})) == "/v2/x/" + std::to_string(i) + " ");
   BOOST_TEST(body_of(transport.send(get(server, "/v2/x/manifests/t", "PUT"), {})) == "/v2/x/manifests/t payload");
   BOOST_TEST(body_of(transport.send(get(server, "/v2/x/manifests/t", "HEAD"), {})).empty());
   BOOST_TEST(body_of(transport.send(get(server, "/after-head"), {})) == "/after-head ");
@@ -341,8 +343,9 @@ BOOST_AUTO_TEST_CASE(control_characters_in_a_request_are_refused_unsent) {
   BeastTransport transport(std::chrono::seconds(10));
   auto header = get(server, "/x");
   header.headers.emplace_back("Authorization", "Bearer abc\r\nX-Injected: 1");
-  BOOST_TEST(mai::test::error_of([&] { transport.send(header, {}); }).find("the header Authorization holds a control character") !=
-             std::string::npos);
+  BOOST_TEST(mai::test::error_of([&] {
+               transport.send(header, {});
+             }).find("the header Authorization holds a control character") != std::string::npos);
   auto target = get(server, "/x");
   target.url.target = "/v2/x HTTP/1.1\r\nX: y";
   BOOST_TEST(mai::test::error_of([&] { transport.send(target, {}); }).find("the request target holds") != std::string::npos);

@@ -1,10 +1,10 @@
+#include "index.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "digest.hpp"
-#include "test_support.hpp"
-
 #include "error.hpp"
-#include "index.hpp"
+#include "test_support.hpp"
 
 using namespace mai;
 
@@ -14,13 +14,17 @@ const std::string kB = "sha256:" + std::string(64, 'b');
 const std::string kC = "sha256:" + std::string(64, 'c');
 const std::string kList = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
   "manifests":[
-   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":734,"digest":")" + kA + R"(",
+   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":734,"digest":")" +
+                          kA + R"(",
     "platform":{"architecture":"amd64","os":"linux"}},
-   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":735,"digest":")" + kB + R"(",
+   {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":735,"digest":")" +
+                          kB + R"(",
     "platform":{"architecture":"arm","os":"linux","variant":"v7"}},
-   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":")" + kC + R"(",
+   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":")" +
+                          kC + R"(",
     "platform":{"architecture":"unknown","os":"unknown"},
-    "annotations":{"vnd.docker.reference.digest":")" + kA + R"(","vnd.docker.reference.type":"attestation-manifest"}}]})";
+    "annotations":{"vnd.docker.reference.digest":")" +
+                          kA + R"(","vnd.docker.reference.type":"attestation-manifest"}}]})";
 
 std::string error_of(auto f) {
   try {
@@ -54,8 +58,12 @@ BOOST_AUTO_TEST_CASE(verification_passes_when_each_platform_is_there_once_with_i
 
 BOOST_AUTO_TEST_CASE(verification_names_missing_wrong_and_duplicated_platforms) {
   const auto idx = parse_index(kList);
-  BOOST_TEST(error_of([&] { verify_index(idx, {{"linux/arm64", kA}}, "r:1"); }).find("linux/arm64 is missing") != std::string::npos);
-  BOOST_TEST(error_of([&] { verify_index(idx, {{"linux/amd64", kB}}, "r:1"); }).find("has " + kA + " but " + kB) != std::string::npos);
+  BOOST_TEST(error_of([&] {
+               verify_index(idx, {{"linux/arm64", kA}}, "r:1");
+             }).find("linux/arm64 is missing") != std::string::npos);
+  BOOST_TEST(error_of([&] {
+               verify_index(idx, {{"linux/amd64", kB}}, "r:1");
+             }).find("has " + kA + " but " + kB) != std::string::npos);
   auto dup = idx;
   dup.entries.push_back(dup.entries[0]);
   BOOST_TEST(error_of([&] { verify_index(dup, {{"linux/amd64", kA}}, "r:1"); }).find("appears 2 times") != std::string::npos);
@@ -75,19 +83,24 @@ BOOST_AUTO_TEST_CASE(verification_accounts_for_every_entry_and_each_attestation)
 // exception from the JSON library.
 BOOST_AUTO_TEST_CASE(malformed_entries_are_named_not_thrown_raw) {
   const auto list = [](const std::string& entry) { return R"({"schemaVersion":2,"manifests":[)" + entry + "]}"; };
-  BOOST_TEST(error_of([&] { parse_index(list("1"), "r@x"); }).find("r@x, entry 1 of its manifests is not an object") != std::string::npos);
-  BOOST_TEST(error_of([&] { parse_index(list(R"({"size":1})"), "r@x"); }).find("entry 1 of its manifests has no digest") != std::string::npos);
-  BOOST_TEST(error_of([&] { parse_index(list(R"({"digest":")" + kA + R"(","size":1.5})"), "r@x"); })
-                 .find("has a size that is not a whole number") != std::string::npos);
-  BOOST_TEST(error_of([&] { parse_index(list(R"({"digest":")" + kA + R"(","size":-1})"), "r@x"); })
-                 .find("has a size that is not a whole number") != std::string::npos);
+  BOOST_TEST(error_of([&] { parse_index(list("1"), "r@x"); }).find("r@x, entry 1 of its manifests is not an object") !=
+             std::string::npos);
+  BOOST_TEST(error_of([&] { parse_index(list(R"({"size":1})"), "r@x"); }).find("entry 1 of its manifests has no digest") !=
+             std::string::npos);
+  BOOST_TEST(error_of([&] {
+               parse_index(list(R"({"digest":")" + kA + R"(","size":1.5})"), "r@x");
+             }).find("has a size that is not a whole number") != std::string::npos);
+  BOOST_TEST(error_of([&] {
+               parse_index(list(R"({"digest":")" + kA + R"(","size":-1})"), "r@x");
+             }).find("has a size that is not a whole number") != std::string::npos);
   const std::string injected = R"({"digest":"sha256:../../x\r\nInjected: 1"})";  // JSON escapes: CR LF once parsed
   BOOST_TEST(error_of([&] { parse_index(list(injected), "r@x"); }).find("digest is not a sha256 digest") != std::string::npos);
   BOOST_TEST(error_of([&] { parse_index("[1]", "r@x"); }).find("r@x is not a manifest list or index") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_single_image_manifest_is_not_an_index) {
-  BOOST_TEST(error_of([] { parse_index(R"({"schemaVersion":2,"config":{}})"); }).find("is not a manifest list or index") != std::string::npos);
+  BOOST_TEST(error_of([] { parse_index(R"({"schemaVersion":2,"config":{}})"); }).find("is not a manifest list or index") !=
+             std::string::npos);
   BOOST_TEST(!error_of([] { parse_index("garbage"); }).empty());
 }
 

@@ -1,8 +1,9 @@
 // The step log's promise: every line a step prints, warnings and nested steps included, starts with
 // "[<name> <platform>]" ("[<name>]" for the image's own steps).
+#include "log.hpp"
+
 #include <boost/test/unit_test.hpp>
 
-#include "log.hpp"
 #include "records.hpp"
 #include "test_support.hpp"
 

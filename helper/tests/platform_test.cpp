@@ -1,10 +1,11 @@
-#define BOOST_TEST_MODULE multiarch-image unit tests
+#define BOOST_TEST_MODULE multiarch - image unit tests
+#include "platform.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sstream>
 
 #include "error.hpp"
-#include "platform.hpp"
 
 using namespace mai;
 

@@ -1,17 +1,18 @@
 // ProcessRunner against real child processes: retries, permanent failures and timeouts.
+#include "process.hpp"
+
 #include <unistd.h>
 
-#include <csignal>
-#include <set>
-#include <sstream>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <set>
+#include <sstream>
 
 #include "error.hpp"
 #include "files.hpp"
 #include "http.hpp"
-#include "process.hpp"
 #include "retry.hpp"
 #include "test_support.hpp"
 

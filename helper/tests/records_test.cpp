@@ -1,6 +1,7 @@
+#include "records.hpp"
+
 #include <boost/test/unit_test.hpp>
 
-#include "records.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
@@ -10,18 +11,26 @@ BOOST_AUTO_TEST_SUITE(records)
 
 BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
   mai::test::TempDir dir;
-  write_record(dir.path() / "b.json", BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", 4096, {"r:1-amd64"}, 1.5});
+  write_record(dir.path() / "b.json",
+               BuildRecord{"hello", "linux/amd64", "docker", "buildkit", "ssh://b", "sha256:1", 4096, {"r:1-amd64"}, 1.5});
   const auto b = read_build_record(dir.path() / "b.json", test_log());
   BOOST_REQUIRE(b);
   BOOST_TEST(b->image_id == "sha256:1");
   BOOST_TEST(b->builder == "ssh://b");
   BOOST_TEST(b->references.at(0) == "r:1-amd64");
 
-  write_record(dir.path() / "p.json", PushRecord{"hello", "linux/amd64", "docker", "", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2});
+  write_record(dir.path() / "p.json",
+               PushRecord{"hello", "linux/amd64", "docker", "", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2});
   BOOST_TEST(read_push_record(dir.path() / "p.json", test_log())->digest == "sha256:2");
 
-  write_record(dir.path() / "m.json",
-               ManifestRecord{"hello", "r", {"1"}, "docker", "sha256:3", "mt", {{"linux/amd64", "sha256:2", "mt2", 700, "sha256:1", "unix:///b.sock"}}, 3});
+  write_record(dir.path() / "m.json", ManifestRecord{"hello",
+                                                     "r",
+                                                     {"1"},
+                                                     "docker",
+                                                     "sha256:3",
+                                                     "mt",
+                                                     {{"linux/amd64", "sha256:2", "mt2", 700, "sha256:1", "unix:///b.sock"}},
+                                                     3});
   const auto m = read_manifest_record(dir.path() / "m.json", test_log());
   BOOST_REQUIRE(m);
   BOOST_TEST(m->platforms.at(0).size == 700);

@@ -1,9 +1,9 @@
+#include "reference.hpp"
+
 #include <boost/test/unit_test.hpp>
 
-#include "test_support.hpp"
-
 #include "error.hpp"
-#include "reference.hpp"
+#include "test_support.hpp"
 
 using namespace mai;
 
@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(loopback_registries_are_recognised) {
 
 BOOST_AUTO_TEST_CASE(rejects_bad_repositories_with_the_reason) {
   BOOST_TEST(error_of([] { parse_repository("registry.example.com/Team/hello"); }).find("uppercase") != std::string::npos);
-  BOOST_TEST(error_of([] { parse_repository("registry.example.com/team/hello:1.0"); }).find("contains a tag") != std::string::npos);
+  BOOST_TEST(error_of([] { parse_repository("registry.example.com/team/hello:1.0"); }).find("contains a tag") !=
+             std::string::npos);
   BOOST_TEST(error_of([] { parse_repository("registry.example.com/team/hello@sha256:00"); }).find("digest") != std::string::npos);
   BOOST_TEST(error_of([] { parse_repository("registry.example.com:99999/a"); }).find("from 1 to 65535") != std::string::npos);
   BOOST_TEST(error_of([] { parse_repository("registry.example.com:/a"); }).find("port") != std::string::npos);

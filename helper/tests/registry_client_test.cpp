@@ -1,3 +1,5 @@
+#include "registry_client.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "credentials.hpp"
@@ -7,14 +9,13 @@
 #include "fake_runner.hpp"
 #include "index.hpp"
 #include "process.hpp"
-#include "registry_client.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
-using mai::test::test_log;
-using mai::test::FakeRegistry;
 using mai::test::code_of;
 using mai::test::error_of;
+using mai::test::FakeRegistry;
+using mai::test::test_log;
 
 namespace {
 
@@ -33,9 +34,9 @@ struct Client {
     credentials = Credentials{"ci", "pw", "test"};
   }
   RegistryClient make(const std::string& repository = "registry.test/team/hello") {
-    return RegistryClient(parse_repository(repository), settings, registry,
-                          [this] { return ++asked, credentials; },
-                          Log("test", "", [this](std::string_view line, bool) { logged.emplace_back(line); }));
+    return RegistryClient(
+        parse_repository(repository), settings, registry, [this] { return ++asked, credentials; },
+        Log("test", "", [this](std::string_view line, bool) { logged.emplace_back(line); }));
   }
 };
 
@@ -99,8 +100,9 @@ BOOST_AUTO_TEST_CASE(keys_run_from_the_repository_to_the_host) {
 BOOST_AUTO_TEST_CASE(auths_entries_most_specific_first_and_first_file_wins) {
   mai::test::TempDir dir;
   mai::test::FakeRunner runner;
-  const auto a = dir.file("a.json", R"({"auths": {"https://r.example:5000/v1/": {"auth": ")" + base64_encode("host-user:host:pw") +
-                                        R"("}, "r.example:5000/team": {"username": "team-user", "password": "p2"}}})");
+  const auto a =
+      dir.file("a.json", R"({"auths": {"https://r.example:5000/v1/": {"auth": ")" + base64_encode("host-user:host:pw") +
+                             R"("}, "r.example:5000/team": {"username": "team-user", "password": "p2"}}})");
   const auto b = dir.file("b.json", R"({"auths": {"other.example": {"auth": ")" + base64_encode("o:o") + R"("}}})");
   auto c = find_credentials({dir.path() / "missing.json", a, b}, "r.example:5000", "team/app", runner, test_log());
   BOOST_REQUIRE(c);
@@ -131,7 +133,8 @@ BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
   ProcessRunner runner;
 
   const auto helpers = dir.file("h.json", R"({"credHelpers": {"r.example:5000": "fake"}, "credsStore": "empty",
-                                            "auths": {"r.example:5000": {"auth": ")" + base64_encode("not:used") + R"("}}})");
+                                            "auths": {"r.example:5000": {"auth": ")" +
+                                              base64_encode("not:used") + R"("}}})");
   auto c = find_credentials({helpers}, "r.example:5000", "team/app", runner, test_log());
   BOOST_REQUIRE(c);
   BOOST_TEST(c->username == "u-r.example:5000");
@@ -139,16 +142,18 @@ BOOST_AUTO_TEST_CASE(credential_helpers_and_stores_speak_the_docker_protocol) {
   BOOST_TEST(c->origin == "docker-credential-fake");
   // docker.io is asked for under the name `docker login` stores it with.
   const auto store = dir.file("s.json", R"({"credsStore": "fake"})");
-  BOOST_TEST(find_credentials({store}, "docker.io", "library/x", runner, test_log())->username == "u-https://index.docker.io/v1/");
+  BOOST_TEST(find_credentials({store}, "docker.io", "library/x", runner, test_log())->username ==
+             "u-https://index.docker.io/v1/");
   // A store without an entry falls through to auths.
-  const auto fallthrough = dir.file("f.json", R"({"credsStore": "empty", "auths": {"r.example:5000": {"auth": ")" +
-                                                  base64_encode("plain:pw") + R"("}}})");
+  const auto fallthrough = dir.file(
+      "f.json", R"({"credsStore": "empty", "auths": {"r.example:5000": {"auth": ")" + base64_encode("plain:pw") + R"("}}})");
   BOOST_TEST(find_credentials({fallthrough}, "r.example:5000", "x", runner, test_log())->username == "plain");
   const auto broken = dir.file("b.json", R"({"credHelpers": {"r.example:5000": "broken"}})");
   const auto what = error_of([&] { find_credentials({broken}, "r.example:5000", "x", runner, test_log()); });
   BOOST_TEST(what.find("docker-credential-broken failed for r.example:5000 (exit 3): keychain locked") != std::string::npos);
   const auto missing = dir.file("m.json", R"({"credHelpers": {"r.example:5000": "absent"}})");
-  BOOST_TEST(error_of([&] { find_credentials({missing}, "r.example:5000", "x", runner, test_log()); }).find("is not installed") != std::string::npos);
+  BOOST_TEST(error_of([&] { find_credentials({missing}, "r.example:5000", "x", runner, test_log()); }).find("is not installed") !=
+             std::string::npos);
   ::setenv("PATH", old_path.c_str(), 1);
   BOOST_TEST(mai::test::read(dir.path() / "asked") == "r.example:5000\nhttps://index.docker.io/v1/\n");
 }
@@ -163,11 +168,13 @@ BOOST_AUTO_TEST_CASE(built_index_is_compact_ordered_json_with_its_digest) {
       {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'b'), 200, "linux", "arm", "v7"}};
   const auto oci = build_index(media::oci_index, m, {{"org.opencontainers.image.version", "1.0"}});
   BOOST_TEST(oci == R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
-                    R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"digest":"sha256:)" + std::string(64, 'a') +
+                    R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"digest":"sha256:)" +
+                        std::string(64, 'a') +
                         R"(","platform":{"architecture":"amd64","os":"linux"}},)"
                         R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":200,"digest":"sha256:)" +
-                        std::string(64, 'b') + R"(","platform":{"architecture":"arm","os":"linux","variant":"v7"}}],)"
-                                               R"("annotations":{"org.opencontainers.image.version":"1.0"}})");
+                        std::string(64, 'b') +
+                        R"(","platform":{"architecture":"arm","os":"linux","variant":"v7"}}],)"
+                        R"("annotations":{"org.opencontainers.image.version":"1.0"}})");
   BOOST_TEST(sha256_digest("abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const auto docker = build_index(media::docker_list, m, {{"k", "v"}});
   BOOST_TEST(docker.find("annotations") == std::string::npos);  // a Docker list has none
@@ -306,14 +313,16 @@ BOOST_AUTO_TEST_CASE(the_token_service_is_retried_under_the_same_policy) {
   BOOST_TEST(client.get_manifest(digest).has_value());
   BOOST_TEST(t.registry.count("GET", "auth.test") == 3u);
   BOOST_TEST(t.logged.size() == 2u);
-  BOOST_TEST(t.logged[1].find("the token service https://auth.test: HTTP 503; UNAVAILABLE: busy; attempt 3 of 3") != std::string::npos,
-             t.logged[1]);
+  BOOST_TEST(
+      t.logged[1].find("the token service https://auth.test: HTTP 503; UNAVAILABLE: busy; attempt 3 of 3") != std::string::npos,
+      t.logged[1]);
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_host_fails_at_once) {
   Client t;
-  auto client = RegistryClient(parse_repository("elsewhere.test/team/hello"), t.settings, t.registry, [] { return std::nullopt; },
-                               Log("test", "", [&](std::string_view line, bool) { t.logged.emplace_back(line); }));
+  auto client = RegistryClient(
+      parse_repository("elsewhere.test/team/hello"), t.settings, t.registry, [] { return std::nullopt; },
+      Log("test", "", [&](std::string_view line, bool) { t.logged.emplace_back(line); }));
   const auto what = error_of([&] { client.get_manifest("x"); });
   BOOST_TEST(what.find("cannot resolve elsewhere.test") != std::string::npos, what);
   BOOST_TEST(t.registry.log.size() == 1u);  // one attempt
@@ -458,7 +467,8 @@ BOOST_AUTO_TEST_CASE(each_scope_of_a_challenge_is_its_own_parameter) {
   std::string asked;
   for (const auto& s : t.registry.log)
     if (s.url.find("/token") != std::string::npos) asked = s.url;
-  BOOST_TEST(asked.find("scope=repository%3Ateam%2Fhello%3Apull&scope=repository%3Ateam%2Fbase%3Apull") != std::string::npos, asked);
+  BOOST_TEST(asked.find("scope=repository%3Ateam%2Fhello%3Apull&scope=repository%3Ateam%2Fbase%3Apull") != std::string::npos,
+             asked);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_token_answers_are_refused_with_a_reason) {
@@ -493,7 +503,8 @@ BOOST_AUTO_TEST_CASE(manifests_larger_than_the_spec_allows_are_refused_before_pa
 BOOST_AUTO_TEST_CASE(digests_that_are_not_sha256_never_reach_a_url) {
   Client t;
   auto client = t.make();
-  BOOST_TEST(error_of([&] { client.get_blob("sha256:../../../v2/other/manifests/x"); }).find("is not a sha256 digest") != std::string::npos);
+  BOOST_TEST(error_of([&] { client.get_blob("sha256:../../../v2/other/manifests/x"); }).find("is not a sha256 digest") !=
+             std::string::npos);
   BOOST_TEST(error_of([&] { client.get_manifest("sha256:abc\r\nX: y"); }).find("is not a sha256 digest") != std::string::npos);
   BOOST_TEST(t.registry.log.empty());
 }

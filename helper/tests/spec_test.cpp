@@ -1,7 +1,8 @@
+#include "spec.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "error.hpp"
-#include "spec.hpp"
 #include "test_support.hpp"
 
 using namespace mai;

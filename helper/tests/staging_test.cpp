@@ -1,3 +1,5 @@
+#include "staging.hpp"
+
 #include <sys/stat.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 
 #include "elf.hpp"
 #include "error.hpp"
-#include "staging.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
@@ -24,7 +25,9 @@ std::string big_endian_elf32() {
   auto put = [&](std::size_t at, std::uint64_t v, int size) {
     for (int i = 0; i < size; ++i) f[at + i] = static_cast<char>((v >> (8 * (size - 1 - i))) & 0xff);
   };
-  f.replace(0, 4, "\x7f" "ELF");
+  f.replace(0, 4,
+            "\x7f"
+            "ELF");
   f[4] = 1;  // ELFCLASS32
   f[5] = 2;  // ELFDATA2MSB
   f[6] = 1;
@@ -73,7 +76,9 @@ struct ElfBuilder {
 
   ElfBuilder& build() {
     bytes.assign(size, '\0');
-    bytes.replace(0, 4, "\x7f" "ELF");
+    bytes.replace(0, 4,
+                  "\x7f"
+                  "ELF");
     bytes[4] = wide ? 2 : 1;
     bytes[5] = big ? 2 : 1;
     bytes[6] = 1;
@@ -151,7 +156,6 @@ BOOST_AUTO_TEST_CASE(non_elf_is_none_and_truncated_elf_is_an_error) {
   BOOST_CHECK_THROW(read_elf(truncated), Error);
 }
 
-
 BOOST_AUTO_TEST_CASE(offsets_that_wrap_around_are_refused_not_read) {
   // e_phoff = 2^64 - 2: `offset + size` wrapped to a small number and the read went before the buffer.
   auto elf = ElfBuilder{}.build();
@@ -183,9 +187,9 @@ BOOST_AUTO_TEST_CASE(pn_xnum_takes_the_header_count_from_section_zero) {
   auto elf = ElfBuilder{};
   elf.needed = {"libx.so.1"};
   elf.build();
-  elf.put(56, 0xffff, 2);       // e_phnum = PN_XNUM
-  elf.put(40, 0x380, 8);        // e_shoff: section header 0
-  elf.put(0x380 + 44, 2, 4);    // its sh_info: the real count
+  elf.put(56, 0xffff, 2);     // e_phnum = PN_XNUM
+  elf.put(40, 0x380, 8);      // e_shoff: section header 0
+  elf.put(0x380 + 44, 2, 4);  // its sh_info: the real count
   const auto info = parse_elf(elf.bytes, "xnum");
   BOOST_REQUIRE(info);
   BOOST_TEST((info->needed == std::vector<std::string>{"libx.so.1"}));
@@ -238,8 +242,9 @@ BOOST_AUTO_TEST_CASE(a_run_path_is_rewritten_in_place_or_removed_and_nothing_els
       BOOST_TEST(removed.find("/tmp/build") == std::string::npos);
       BOOST_TEST(removed.substr(0, ElfBuilder::dynamic_at) == b.bytes.substr(0, ElfBuilder::dynamic_at));
 
-      BOOST_TEST(error_of([&] { with_run_path(b.bytes, *info, std::string(200, 'x'), "app"); })
-                     .find("app: its INSTALL_RPATH `xxx") != std::string::npos);
+      BOOST_TEST(error_of([&] {
+                   with_run_path(b.bytes, *info, std::string(200, 'x'), "app");
+                 }).find("app: its INSTALL_RPATH `xxx") != std::string::npos);
     }
   }
 }
@@ -303,7 +308,8 @@ BOOST_FIXTURE_TEST_CASE(a_binary_of_another_machine_is_refused_naming_both, LsFi
     stage_step(request);
     BOOST_FAIL("no error");
   } catch (const Error& e) {
-    BOOST_TEST(std::string(e.what()).find("/bin/ls is built for Advanced Micro Devices X86-64 (64-bit), not for linux/arm64 (AArch64)") !=
+    BOOST_TEST(std::string(e.what()).find(
+                   "/bin/ls is built for Advanced Micro Devices X86-64 (64-bit), not for linux/arm64 (AArch64)") !=
                std::string::npos);
   }
   request.platform = parse_platform("linux/amd64");
@@ -360,7 +366,8 @@ BOOST_AUTO_TEST_CASE(names_from_a_binary_never_write_outside_the_stage) {
   r.project_dirs = {dir.path() / "build"};
   dir.file("escaped/libx.so", ElfBuilder{}.build().bytes);
   const auto what = error_of([&] { stage_step(r); });
-  BOOST_TEST(what.find("app needs `../../../../escaped/libx.so` (DT_NEEDED), which is not a plain file name") != std::string::npos);
+  BOOST_TEST(what.find("app needs `../../../../escaped/libx.so` (DT_NEEDED), which is not a plain file name") !=
+             std::string::npos);
   BOOST_TEST(!fs::exists(r.out));
 
   ElfBuilder loader;
@@ -402,8 +409,8 @@ BOOST_AUTO_TEST_CASE(compose_mirrors_the_context_with_hard_links_and_keeps_the_s
   BOOST_TEST(fs::exists(composed / ".multiarch-stage/linux-amd64/usr/local/bin/app"));
 
   dir.file("ctx/.multiarch-stage/x", "clash");
-  BOOST_CHECK_THROW(compose_step(ctx, ctx / "Dockerfile", {}, composed, ".multiarch-stage", stamp, dir.path() / "build/context.d"),
-                    Error);
+  BOOST_CHECK_THROW(
+      compose_step(ctx, ctx / "Dockerfile", {}, composed, ".multiarch-stage", stamp, dir.path() / "build/context.d"), Error);
 }
 
 // Docker sends symlinks as symlinks: the composed context holds the same links (to files, to
@@ -454,8 +461,9 @@ BOOST_AUTO_TEST_CASE(compose_refuses_a_dockerfile_ignore_file_that_hides_the_sta
   BOOST_TEST(what.find("Dockerfile.dockerignore excludes .multiarch-stage/") != std::string::npos, what);
   dir.file("ctx/Dockerfile.dockerignore", "*\n!Dockerfile\n!.multiarch-stage\n!.multiarch-stage/**\n");
   BOOST_TEST(error_of([&] {
-    compose_step(ctx, ctx / "Dockerfile", {}, dir.path() / "c", ".multiarch-stage", dir.path() / "s", dir.path() / "d");
-  }).empty());
+               compose_step(ctx, ctx / "Dockerfile", {}, dir.path() / "c", ".multiarch-stage", dir.path() / "s",
+                            dir.path() / "d");
+             }).empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_platform_build_gets_the_composed_context_and_its_stage_only) {

@@ -1,21 +1,22 @@
+#include "steps.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "digest.hpp"
 #include "error.hpp"
 #include "fake_registry.hpp"
 #include "fake_runner.hpp"
-#include "index.hpp"
 #include "files.hpp"
+#include "index.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
 #include "scratch.hpp"
-#include "steps.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
-using mai::test::test_log;
 using mai::test::FakeRunner;
+using mai::test::test_log;
 
 namespace {
 
@@ -118,7 +119,8 @@ BOOST_FIXTURE_TEST_CASE(push_of_an_image_removed_from_the_engine_builds_it_again
   runner.commands.clear();
   // `image inspect --format {{.Id}}` answers "No such image" once, then the rebuilt image exists.
   int inspections = 0;
-  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Id}}"}, {1, "", "No such image"}, {}});
+  runner.rules.insert(runner.rules.begin(),
+                      FakeRunner::Rule{{"image", "inspect", "--format", "{{.Id}}"}, {1, "", "No such image"}, {}});
   runner.rules.front().effect = [&](const Command&) { runner.rules.front().result.exit_code = ++inspections == 1 ? 1 : 0; };
   runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
   push_step(spec, spec.platforms[0], build_record(), state / "push.json", runner, test_log());
@@ -226,8 +228,10 @@ BOOST_FIXTURE_TEST_CASE(manifest_annotations_and_format, PushedFixture) {
 
 BOOST_FIXTURE_TEST_CASE(manifest_refuses_a_platform_missing_from_the_registry, PushedFixture) {
   registry.manifests.erase("demo/hello@" + armv7);
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::step_failed);
-  BOOST_TEST(what.find("the manifest of 127.0.0.1:5000/demo/hello@" + armv7 + " (linux/arm/v7) is not in the registry") != std::string::npos);
+  const auto what =
+      error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::step_failed);
+  BOOST_TEST(what.find("the manifest of 127.0.0.1:5000/demo/hello@" + armv7 + " (linux/arm/v7) is not in the registry") !=
+             std::string::npos);
   BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
@@ -235,14 +239,16 @@ BOOST_FIXTURE_TEST_CASE(manifest_refuses_a_platform_missing_from_the_registry, P
 BOOST_FIXTURE_TEST_CASE(manifest_refuses_an_image_whose_config_names_another_platform, PushedFixture) {
   const auto wrong = registry.put_image("demo/hello", "linux", "amd64", "v7");  // podman's leaked layer cache, once
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), wrong, {}, 0});
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
+  const auto what =
+      error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("its image config says linux/amd64/v7") != std::string::npos);
   BOOST_TEST(registry.count("PUT") == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_registry_disagrees, PushedFixture) {
   registry.lose_tag_puts = true;
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
+  const auto what =
+      error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("the registry does not know the tag") != std::string::npos);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
@@ -255,18 +261,19 @@ std::string push_with_provenance(mai::test::FakeRegistry& registry, const std::s
   const auto statement = registry.put_blob(R"({"_type":"https://in-toto.io/Statement/v0.1","subject":[]})");
   const auto config = registry.put_blob(R"({"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}})");
   const auto manifest = std::string(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)") +
-                        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":10,"digest":")" + config + R"("},)" +
-                        R"("layers":[{"mediaType":"application/vnd.in-toto+json","size":10,"digest":")" + statement +
+                        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":10,"digest":")" + config +
+                        R"("},)" + R"("layers":[{"mediaType":"application/vnd.in-toto+json","size":10,"digest":")" + statement +
                         R"(","annotations":{"in-toto.io/predicate-type":"https://slsa.dev/provenance/v0.2"}}]})";
   attestation = registry.put_manifest("demo/hello", "", media::oci_manifest, manifest);
   const auto image_size = registry.manifests.at("demo/hello@" + image).bytes.size();
-  const auto index = std::string(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)") +
-                     R"({"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + image + R"(","size":)" +
-                     std::to_string(image_size) + R"(,"platform":{"architecture":")" + arch + R"(","os":"linux")" +
-                     (variant.empty() ? "" : R"(,"variant":")" + variant + R"(")") + "}}," +
-                     R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + attestation + R"(","size":)" +
-                     std::to_string(manifest.size()) + R"(,"annotations":{"vnd.docker.reference.digest":")" + image +
-                     R"(","vnd.docker.reference.type":"attestation-manifest"},"platform":{"architecture":"unknown","os":"unknown"}}]})";
+  const auto index =
+      std::string(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)") +
+      R"({"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + image + R"(","size":)" +
+      std::to_string(image_size) + R"(,"platform":{"architecture":")" + arch + R"(","os":"linux")" +
+      (variant.empty() ? "" : R"(,"variant":")" + variant + R"(")") + "}}," +
+      R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + attestation + R"(","size":)" +
+      std::to_string(manifest.size()) + R"(,"annotations":{"vnd.docker.reference.digest":")" + image +
+      R"(","vnd.docker.reference.type":"attestation-manifest"},"platform":{"architecture":"unknown","os":"unknown"}}]})";
   return registry.put_manifest("demo/hello", "1.0-" + arch + variant, media::oci_index, index);
 }
 
@@ -316,7 +323,8 @@ BOOST_FIXTURE_TEST_CASE(a_pushed_index_without_the_platform_publishes_nothing, P
   std::string attestation;
   const auto pushed = push_with_provenance(registry, amd64, "amd64", "", attestation);  // an amd64 index pushed as arm/v7
   write_record(records[1], PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", spec.repository.str(), pushed, {}, 0});
-  const auto what = error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
+  const auto what =
+      error_of([&] { manifest_step(spec, records, state / "metadata.json", runner, registry, test_log()); }, Exit::verify_failed);
   BOOST_TEST(what.find("is an index with 0 entries for linux/arm/v7") != std::string::npos, what);
   BOOST_TEST(registry.count("PUT") == 0u);
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
@@ -325,7 +333,9 @@ BOOST_FIXTURE_TEST_CASE(a_pushed_index_without_the_platform_publishes_nothing, P
 BOOST_FIXTURE_TEST_CASE(manifest_pushes_a_platform_whose_push_record_is_unusable, PushedFixture) {
   const auto e = registry.put_image("demo/hello", "linux", "arm", "v7", "application/vnd.oci.image.manifest.v1+json");
   dir.file("state/push-linux-arm-v7.json", "{ corrupt");
-  runner.rules.insert(runner.rules.begin(), FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"}, {0, "linux/arm 1\n", ""}, {}});
+  runner.rules.insert(
+      runner.rules.begin(),
+      FakeRunner::Rule{{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"}, {0, "linux/arm 1\n", ""}, {}});
   runner.on({"push"}, {0, "", "x: digest: " + e + " size: 1"});
   manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   BOOST_TEST(count("build") == 1u);  // arm/v7 had no build record either: built, then pushed

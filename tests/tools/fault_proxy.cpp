@@ -6,9 +6,9 @@
 //   multiarch-fault-proxy --target 127.0.0.1:5000 --port-file F --log F
 //                         [--reset PCT] [--stall PCT] [--error PCT] [--stall-seconds N] [--seed N] [--port N]
 //                         [--delay-ms N]
-#include <boost/asio.hpp>
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -96,7 +96,9 @@ void serve(tcp::socket client, const Options& o, int draw) {
   }
   if (draw < o.reset + o.stall + o.error) {
     log_fault(o, "error", request_line);
-    asio::write(client, asio::buffer(std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")), ec);
+    asio::write(client,
+                asio::buffer(std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")),
+                ec);
     client.close(ec);
     return;
   }
@@ -112,15 +114,24 @@ int main(int argc, char** argv) {
     if (k == "--target") {
       o.target_host = v.substr(0, v.rfind(':'));
       o.target_port = static_cast<unsigned short>(std::stoi(v.substr(v.rfind(':') + 1)));
-    } else if (k == "--port-file") o.port_file = v;
-    else if (k == "--log") o.log_file = v;
-    else if (k == "--reset") o.reset = std::stoi(v);
-    else if (k == "--stall") o.stall = std::stoi(v);
-    else if (k == "--error") o.error = std::stoi(v);
-    else if (k == "--stall-seconds") o.stall_seconds = std::stoi(v);
-    else if (k == "--seed") o.seed = static_cast<unsigned>(std::stoul(v));
-    else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
-    else if (k == "--delay-ms") o.delay_ms = std::stoi(v);
+    } else if (k == "--port-file")
+      o.port_file = v;
+    else if (k == "--log")
+      o.log_file = v;
+    else if (k == "--reset")
+      o.reset = std::stoi(v);
+    else if (k == "--stall")
+      o.stall = std::stoi(v);
+    else if (k == "--error")
+      o.error = std::stoi(v);
+    else if (k == "--stall-seconds")
+      o.stall_seconds = std::stoi(v);
+    else if (k == "--seed")
+      o.seed = static_cast<unsigned>(std::stoul(v));
+    else if (k == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--delay-ms")
+      o.delay_ms = std::stoi(v);
     else {
       std::cerr << "fault-proxy: unknown option " << k << "\n";
       return 2;

@@ -5,10 +5,6 @@
 //
 //   multiarch-token-issuer --key KEY.pem --cert CERT.pem --issuer NAME --service NAME --user U
 //                          --password-file F --port-file F --log F
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +15,9 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,8 +127,8 @@ json::array access_for(const std::multimap<std::string, std::string>& query) {
     std::istringstream in(scope.substr(last + 1));
     std::string action;
     while (std::getline(in, action, ',')) actions.push_back(json::string(action));
-    access.push_back(json::object{{"type", scope.substr(0, first)}, {"name", scope.substr(first + 1, last - first - 1)},
-                                  {"actions", std::move(actions)}});
+    access.push_back(json::object{
+        {"type", scope.substr(0, first)}, {"name", scope.substr(first + 1, last - first - 1)}, {"actions", std::move(actions)}});
   }
   return access;
 }
@@ -154,8 +153,13 @@ http::response<http::string_body> answer(const Options& o, const Signer& signer,
   const auto query = query_of(std::string(req.target()));
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   static int serial = 0;
-  json::object claims{{"iss", o.issuer}, {"sub", valid ? o.user : ""}, {"aud", o.service}, {"exp", now + 300},
-                      {"nbf", now - 10},  {"iat", now},                {"jti", std::to_string(now) + "-" + std::to_string(++serial)},
+  json::object claims{{"iss", o.issuer},
+                      {"sub", valid ? o.user : ""},
+                      {"aud", o.service},
+                      {"exp", now + 300},
+                      {"nbf", now - 10},
+                      {"iat", now},
+                      {"jti", std::to_string(now) + "-" + std::to_string(++serial)},
                       {"access", valid ? access_for(query) : json::array{}}};
   const auto token = signer.jwt(claims);
   res.body() = json::serialize(json::object{{"token", token}, {"access_token", token}, {"expires_in", 300}});
@@ -167,10 +171,14 @@ http::response<http::string_body> answer(const Options& o, const Signer& signer,
 
 int main(int argc, char** argv) {
   Options o;
-  std::map<std::string, std::string*> flags{{"--key", &o.key},       {"--cert", &o.cert},
-                                            {"--issuer", &o.issuer}, {"--service", &o.service},
-                                            {"--user", &o.user},     {"--password-file", &o.password_file},
-                                            {"--port-file", &o.port_file}, {"--log", &o.log}};
+  std::map<std::string, std::string*> flags{{"--key", &o.key},
+                                            {"--cert", &o.cert},
+                                            {"--issuer", &o.issuer},
+                                            {"--service", &o.service},
+                                            {"--user", &o.user},
+                                            {"--password-file", &o.password_file},
+                                            {"--port-file", &o.port_file},
+                                            {"--log", &o.log}};
   for (int i = 1; i + 1 < argc; i += 2) {
     const auto f = flags.find(argv[i]);
     if (f == flags.end()) {
