@@ -7,8 +7,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/test}
 
 "$root/tests/machine-setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMULTIARCH_IMAGE_BUILD_TESTING=ON
+# The helper's style (.clang-format) and lint (.clang-tidy): checked before anything is built.
+mapfile -t sources < <(cd "$root" && find helper tests/tools -name '*.cpp' -o -name '*.hpp' | sort)
+(cd "$root" && clang-format --dry-run --Werror "${sources[@]}")
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMULTIARCH_IMAGE_BUILD_TESTING=ON \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 cmake --build "$build"
+# The lint reads the compile commands; every finding in helper/src fails the run (.clang-tidy lists the checks).
+run-clang-tidy -p "$build" -j "$(nproc)" -quiet "$root/helper/src/.*\.cpp\$" >"$build/clang-tidy.log" 2>&1 ||
+  { grep -E "(warning|error):" "$build/clang-tidy.log" | sort -u; echo "clang-tidy found the above (log: $build/clang-tidy.log)"; exit 1; }
 
 # The unit tests once more, built with AddressSanitizer and UBSan: the helper parses what registries,
 # ELF files and build contexts hand it, and an out-of-bounds read must fail a test, not pass unseen.

@@ -205,7 +205,7 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
   // slot becomes a second DT_NULL. Entries are removed from the last one back, so offsets hold.
   auto entries = info.run_paths;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.entry > b.entry; });
-  const auto entry_size = static_cast<std::uint64_t>(2 * word);
+  const auto entry_size = std::uint64_t{2} * word;
   for (const auto& p : entries) {
     const auto from = p.entry + entry_size;
     std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(info.dynamic_end),

@@ -83,7 +83,7 @@ std::string DockerEngine::push(const std::string& image_id, const std::string& r
   push.registry = true;
   const auto r = runner_.run(push, Output::stream, log_);
   require_success(push, r, "docker push " + reference);
-  const auto digest = parse_push_digest(r.tail);
+  auto digest = parse_push_digest(r.tail);
   if (digest.empty()) throw Error(Exit::step_failed, "docker push " + reference + " printed no digest:\n" + r.tail);
   return digest;
 }

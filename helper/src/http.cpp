@@ -79,9 +79,7 @@ std::string remove_dot_segments(std::string_view in) {
   while (!in.empty()) {
     if (in.starts_with("../")) {
       in.remove_prefix(3);
-    } else if (in.starts_with("./")) {
-      in.remove_prefix(2);
-    } else if (in.starts_with("/./")) {
+    } else if (in.starts_with("./") || in.starts_with("/./")) {
       in.remove_prefix(2);
     } else if (in == "/.") {
       in = "/";
@@ -516,7 +514,7 @@ std::vector<Transport::Outcome> BeastTransport::send_all(const std::vector<HttpR
   io_->restart();
   for (std::size_t i = 0; i < n; ++i)
     asio::co_spawn(*io_, exchange_on(&connections[i], &requests[i], contexts[i], settings.verify, timeout_, &results[i]),
-                   [&](std::exception_ptr e) {
+                   [&](const std::exception_ptr& e) {
                      if (e && !failure) failure = e;
                      --running;
                    });

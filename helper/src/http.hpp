@@ -45,8 +45,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // The most of an answer's body a request takes (a larger one is TransportError::too_large), and the
 // most of an error answer's body (status 400 and up) that is read: a longer one arrives cut to nothing.
-inline constexpr std::size_t kDefaultResponseLimit = 64 * 1024 * 1024;
-inline constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+inline constexpr std::size_t kDefaultResponseLimit = std::size_t{64} << 20;
+inline constexpr std::size_t kErrorBodyLimit = std::size_t{64} << 10;
 
 struct HttpRequest {
   std::string method = "GET";
@@ -105,6 +105,7 @@ class Transport {
   // This default sends them one after another.
   virtual std::vector<Outcome> send_all(const std::vector<HttpRequest>& requests, const TlsSettings& tls) {
     std::vector<Outcome> out;
+    out.reserve(requests.size());
     for (const auto& r : requests) out.push_back(send(r, tls));
     return out;
   }

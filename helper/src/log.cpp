@@ -15,7 +15,7 @@ void write_line(int fd, std::string_view line) {
 
 }  // namespace
 
-Log::Log(std::string name, std::string platform, Sink sink)
+Log::Log(std::string name, const std::string& platform, Sink sink)
     : name_(std::move(name)), prefix_("[" + name_ + (platform.empty() ? "" : " " + platform) + "]"), sink_(std::move(sink)) {}
 
 void Log::info(std::string_view text) const {

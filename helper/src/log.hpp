@@ -14,7 +14,7 @@ class Log {
   // Where lines go; the console when empty. Tests capture them.
   using Sink = std::function<void(std::string_view line, bool warning)>;
 
-  explicit Log(std::string name, std::string platform = {}, Sink sink = {});
+  explicit Log(std::string name, const std::string& platform = {}, Sink sink = {});
 
   // The same image's log for one of its platforms (a step nested in the image's manifest step).
   Log for_platform(const std::string& platform) const { return Log(name_, platform, sink_); }

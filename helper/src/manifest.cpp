@@ -200,7 +200,7 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
   std::vector<std::pair<std::string, std::string>> notes{{"org.opencontainers.image.version", spec.tags.front()},
                                                          {"org.opencontainers.image.created", created}};
   for (const auto& [k, v] : spec.annotations) {
-    const auto same = std::find_if(notes.begin(), notes.end(), [&](const auto& n) { return n.first == k; });
+    const auto same = std::find_if(notes.begin(), notes.end(), [&key = k](const auto& n) { return n.first == key; });
     if (same != notes.end())
       same->second = v;
     else

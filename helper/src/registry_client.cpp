@@ -91,12 +91,14 @@ constexpr int kMaxRedirects = 5;
 // What a registry may send: a manifest or index of at most 4 MiB (the distribution spec's limit on
 // what registries must accept), an image config of at most 4 MiB, a token answer of at most
 // 128 KiB holding a token that fits in a header. Larger answers are refused before they are parsed.
-constexpr std::size_t kManifestLimit = 4 * 1024 * 1024;
-constexpr std::size_t kConfigLimit = 4 * 1024 * 1024;
-constexpr std::size_t kTokenAnswerLimit = 128 * 1024;
-constexpr std::size_t kTokenLimit = 60 * 1024;
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+constexpr std::size_t kKiB = std::size_t{1} << 10;
+constexpr std::size_t kManifestLimit = 4 * kMiB;
+constexpr std::size_t kConfigLimit = 4 * kMiB;
+constexpr std::size_t kTokenAnswerLimit = 128 * kKiB;
+constexpr std::size_t kTokenLimit = 60 * kKiB;
 
-std::string mebibytes(std::size_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+std::string mebibytes(std::size_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
 
 // A token goes into an Authorization header: visible ASCII only (RFC 6750's b64token and JWTs are).
 bool header_safe_token(std::string_view token) {
@@ -323,7 +325,7 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
     }
     auto outcomes = transport_.send_all(requests, tls_for(repository_.registry));
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
-      const auto& r = outcomes[k].response;
+      auto& r = outcomes[k].response;
       if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
       if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
     }
@@ -414,7 +416,7 @@ HttpResponse RegistryClient::send(const Call& call) {
       return r;
     }
   } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
-    log_.warn(method + " " + base_url() + path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
+    log_.warn(call.method + " " + base_url() + call.path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
               std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
   }));
   throw Error(Exit::step_failed,
@@ -464,6 +466,7 @@ std::optional<Manifest> RegistryClient::get_manifest(const std::string& referenc
 
 std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string>& digests) {
   std::vector<Call> calls;
+  calls.reserve(digests.size());
   for (const auto& digest : digests)
     calls.push_back({"GET",
                      "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest to read"),
@@ -490,6 +493,7 @@ std::string RegistryClient::get_blob(const std::string& digest) { return get_blo
 std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::string>& references, const std::string& media_type,
                                                        const std::string& bytes) {
   std::vector<Call> calls;
+  calls.reserve(references.size());
   for (const auto& reference : references)
     calls.push_back({"PUT",
                      "/v2/" + repository_.path + "/manifests/" + reference,

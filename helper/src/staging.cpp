@@ -80,7 +80,9 @@ std::pair<int, int> expected_elf(const Platform& p) {
 }  // namespace
 
 std::vector<std::string> stage_step(const StageRequest& r) {
-  const auto [machine, elf_class] = expected_elf(r.platform);
+  const auto expected = expected_elf(r.platform);
+  const auto machine = expected.first;
+  const auto elf_class = expected.second;
   struct Staged {
     fs::path source;
     std::optional<std::string> run_path;  // set: the file's run path becomes this ("" removes it)
