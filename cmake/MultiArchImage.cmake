@@ -42,6 +42,12 @@ _multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
 _multiarch_setting(MULTIARCH_IMAGE_RETRIES 5 STRING "Attempts for each registry command (push, manifest, read back): 1 to 100")
 _multiarch_setting(MULTIARCH_IMAGE_RETRY_DELAY 1 STRING "Seconds before the first retry; doubled each time, at most 30")
 _multiarch_setting(MULTIARCH_IMAGE_TIMEOUT 600 STRING "Seconds one registry command may take before it is stopped; 0: no limit")
+set(_multiarch_default_epoch 0)
+if(DEFINED ENV{SOURCE_DATE_EPOCH})
+  set(_multiarch_default_epoch "$ENV{SOURCE_DATE_EPOCH}")
+endif()
+_multiarch_setting(MULTIARCH_IMAGE_SOURCE_DATE_EPOCH "${_multiarch_default_epoch}" STRING
+  "Seconds since 1970 for every file time and the created time of images the helper assembles (BASE); default: SOURCE_DATE_EPOCH at the first configure, else 0")
 _multiarch_setting(MULTIARCH_IMAGE_RUN_OPTIONS "" STRING
   "Extra engine options for image tests (TEST_COMMAND), e.g. --ulimit;nofile=1024:1024 for podman on restricted hosts")
 _multiarch_setting(MULTIARCH_IMAGE_HELPER "" FILEPATH
@@ -166,8 +172,9 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS
+    ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -188,6 +195,8 @@ function(add_multiarch_image name)
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
         "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${ARG_TARGETS}" ${ARG_RUNTIME})
       set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
+      cmake_language(EVAL CODE
+        "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${ARG_TARGETS}]] FALSE)")
     endif()
     # The image's targets as do-nothing stand-ins: the project's own add_dependencies() on them must
     # hold in the sub-build too.
@@ -287,6 +296,21 @@ function(add_multiarch_image name)
     list(APPEND platforms "${platform}")
   endforeach()
 
+  set(image_json "")
+  set(assembled FALSE)
+  set(infer_entrypoint FALSE)  # the one executable of TARGETS, checked once the targets exist
+  if(DEFINED ARG_BASE)
+    _multiarch_image_settings(image_json "${name}")
+    set(assembled TRUE)
+    if(NOT DEFINED ARG_ENTRYPOINT_JSON)
+      set(infer_entrypoint TRUE)
+      if(NOT ARG_TARGETS)
+        message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred without TARGETS "
+          "(valid: ENTRYPOINT <program> [<argument>...], e.g. ENTRYPOINT /usr/local/bin/server)")
+      endif()
+    endif()
+  endif()
+
   if(NOT DEFINED ARG_CONTEXT)
     set(ARG_CONTEXT "${CMAKE_CURRENT_SOURCE_DIR}")
   endif()
@@ -300,7 +324,9 @@ function(add_multiarch_image name)
     set(ARG_DOCKERFILE "${ARG_CONTEXT}/Dockerfile")
   endif()
   cmake_path(ABSOLUTE_PATH ARG_DOCKERFILE BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
-  if(NOT EXISTS "${ARG_DOCKERFILE}" OR IS_DIRECTORY "${ARG_DOCKERFILE}")
+  if(assembled)
+    set(ARG_DOCKERFILE "")
+  elseif(NOT EXISTS "${ARG_DOCKERFILE}" OR IS_DIRECTORY "${ARG_DOCKERFILE}")
     message(FATAL_ERROR "add_multiarch_image(${name}): DOCKERFILE `${ARG_DOCKERFILE}` does not exist "
       "(valid: an existing file; default <CONTEXT>/Dockerfile)")
   endif()
@@ -360,9 +386,20 @@ function(add_multiarch_image name)
   string(JSON cross_arg_count LENGTH "${cross_args_json}")
   _multiarch_toolchains("${name}" "${platforms}" "${ARG_TARGETS}" "${ARG_TOOLCHAINS}" "${cross_arg_count}"
     ${ARG_RUNTIME})
+  _multiarch_platform_of_this_build(host_platform_for_check)
 
   if(NOT DEFINED ARG_ENGINE)
     set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
+  endif()
+  if(assembled AND ARG_TARGETS)
+    foreach(platform IN LISTS platforms)
+      _multiarch_suffix(suffix "${platform}")
+      if(NOT DEFINED toolchains_${suffix} AND NOT platform STREQUAL host_platform_for_check)
+        message(FATAL_ERROR "add_multiarch_image(${name}): BASE: ${platform} has no TOOLCHAINS entry and is not this "
+          "build's platform (${host_platform_for_check}), so nothing compiles its TARGETS (valid: a TOOLCHAINS entry "
+          "for it, e.g. ${platform}=\${MULTIARCH_IMAGE_TOOLCHAINS}/<file>.cmake, or leave it out of PLATFORMS)")
+      endif()
+    endforeach()
   endif()
   if(NOT ARG_ENGINE MATCHES "^(auto|docker|podman)$")
     message(FATAL_ERROR "add_multiarch_image(${name}): ENGINE `${ARG_ENGINE}` is not one of auto, docker, podman "
@@ -402,7 +439,7 @@ function(add_multiarch_image name)
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${ARG_TAGS} PLATFORMS ${platforms}
     CONTEXT "${ARG_CONTEXT}" DOCKERFILE "${ARG_DOCKERFILE}" ENGINE "${ARG_ENGINE}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
-    INDEX_FORMAT "${ARG_INDEX_FORMAT}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged})
+    INDEX_FORMAT "${ARG_INDEX_FORMAT}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}")
   if(run_tests)
     # Beside the spec, not in it: every step depends on the spec, and a changed test must not
     # rebuild an image.
@@ -413,6 +450,9 @@ function(add_multiarch_image name)
   # with hard links, plus each platform's staged tree); see docs/cross.md.
   set(stage_depends "")
   if(ARG_TARGETS)
+    _multiarch_platform_of_this_build(host_platform)
+  endif()
+  if(ARG_TARGETS AND NOT DEFINED ARG_BASE)
     add_custom_command(OUTPUT "${state}/context.stamp"
       ${config_guard}
       COMMAND ${helper} compose --spec "${spec}" --stamp "${state}/context.stamp" --depfile "${state}/context.d"
@@ -421,10 +461,11 @@ function(add_multiarch_image name)
       COMMENT "multiarch-image: compose the context of ${name}"
       VERBATIM)
     add_custom_target(${name}-context DEPENDS "${state}/context.stamp")
-    _multiarch_platform_of_this_build(host_platform)
+  endif()
+  if(ARG_TARGETS)
     # A deferred call evaluates its arguments when it runs: bake the values in now.
     cmake_language(EVAL CODE
-      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${ARG_TARGETS}]])")
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${ARG_TARGETS}]] ${infer_entrypoint})")
   endif()
 
   add_custom_target(${name}-build)
@@ -436,7 +477,7 @@ function(add_multiarch_image name)
     _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
       CONFIG_GUARD ${config_guard} DOCKERFILE "${ARG_DOCKERFILE}" DEPENDS ${ARG_DEPENDS} ${git_depends}
       TARGETS ${ARG_TARGETS} RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}" HOST_PLATFORM "${host_platform}"
-      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests})
+      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled})
     _multiarch_step_files(files "${state}" "${platform}")
     list(APPEND push_records "${files_push_record}")
     list(APPEND push_record_args --push-record "${files_push_record}")
@@ -477,13 +518,15 @@ endfunction()
 # One platform of an image: its stage (TARGETS) or sub-build (TOOLCHAINS), build, test and push steps
 # and their targets. `name` and `platform` come first; every other value by keyword.
 function(_multiarch_add_platform name platform)
-  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;HOST_PLATFORM;CROSS_ARGS_JSON;TESTS;RUNTIME"
+  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;HOST_PLATFORM;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED"
     "HELPER;CONFIG_GUARD;DEPENDS;TARGETS")
   _multiarch_step_files(files "${P_STATE}" "${platform}")
   set(suffix "${files_suffix}")
   set(staged "")
   if(P_TARGETS)
-    set(staged "${P_STATE}/context.stamp")
+    if(NOT P_ASSEMBLED)
+      set(staged "${P_STATE}/context.stamp")  # the composed context
+    endif()
     if(P_TOOLCHAIN)
       _multiarch_sub_build("${name}" "${platform}" "${P_TOOLCHAIN}" "${P_HELPER}" "${files_stage_stamp}" "${P_CROSS_ARGS_JSON}")
       list(APPEND staged "${files_stage_stamp}")
@@ -497,14 +540,16 @@ function(_multiarch_add_platform name platform)
     ${P_CONFIG_GUARD}
     COMMAND ${P_HELPER} build --spec "${P_SPEC}" --platform "${platform}" --record "${files_build_record}"
             --depfile "${files_build_depfile}"
-    DEPENDS "${P_SPEC}" "${P_DOCKERFILE}" ${P_DEPENDS} ${P_HELPER} ${staged}
+    DEPENDS "${P_SPEC}" ${P_DOCKERFILE} ${P_DEPENDS} ${P_HELPER} ${staged}
     DEPFILE "${files_build_depfile}"
     COMMENT "multiarch-image: build ${name} ${platform}"
     VERBATIM)
   add_custom_target(${name}-build-${suffix} DEPENDS "${files_build_record}")
   add_dependencies(${name}-build ${name}-build-${suffix})
   if(P_TARGETS)
-    add_dependencies(${name}-build-${suffix} ${name}-context)
+    if(NOT P_ASSEMBLED)
+      add_dependencies(${name}-build-${suffix} ${name}-context)
+    endif()
     foreach(step IN ITEMS stage compile)
       if(TARGET ${name}-${step}-${suffix})
         add_dependencies(${name}-build-${suffix} ${name}-${step}-${suffix})
@@ -554,6 +599,110 @@ function(_multiarch_step_files out state platform)
   set(${out}_push_record "${state}/push-${suffix}.json" PARENT_SCOPE)
   set(${out}_stage_stamp "${state}/stage-${suffix}.stamp" PARENT_SCOPE)
   set(${out}_stage_dir "${state}/context/.multiarch-stage/${suffix}" PARENT_SCOPE)
+endfunction()
+
+# BASE and the image settings that go with it, validated: the spec's "image" object in `out` (the
+# caller's ARG_* are read). An image the helper assembles has no Dockerfile, build arguments, builders
+# or engine.
+function(_multiarch_image_settings out name)
+  foreach(conflict IN ITEMS DOCKERFILE CONTEXT BUILD_ARGS BUILDERS ENGINE)
+    if(DEFINED ARG_${conflict} OR DEFINED ARG_${conflict}_JSON)
+      message(FATAL_ERROR "add_multiarch_image(${name}): BASE and ${conflict} exclude each other: with BASE the helper "
+        "assembles the image itself from TARGETS and FILES (no Dockerfile, no engine); without BASE an engine builds "
+        "the Dockerfile")
+    endif()
+  endforeach()
+  if(NOT ARG_BASE STREQUAL "scratch")
+    message(FATAL_ERROR "add_multiarch_image(${name}): BASE `${ARG_BASE}` is not supported by this version "
+      "(valid: scratch; base images from a registry are not implemented yet)")
+  endif()
+  if(NOT ARG_TARGETS AND NOT DEFINED ARG_FILES_JSON)
+    message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS or FILES: the image would be empty")
+  endif()
+  _multiarch_json_string(quoted "${ARG_BASE}")
+  set(json "{\"base\": ${quoted}}")
+  foreach(keyword IN ITEMS ENTRYPOINT CMD ENV EXPOSE LABELS)
+    if(NOT DEFINED ARG_${keyword}_JSON)
+      continue()
+    endif()
+    set(values "${ARG_${keyword}_JSON}")
+    string(JSON count LENGTH "${values}")
+    set(i 0)
+    while(i LESS count)
+      string(JSON value GET "${values}" ${i})
+      if(keyword STREQUAL "ENV" AND NOT value MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ENV entry `${value}` is not <NAME>=<value> "
+          "(valid: a NAME of letters, digits and _ not starting with a digit, then =, then any value)")
+      elseif(keyword STREQUAL "LABELS" AND NOT value MATCHES "^[^=]+=")
+        message(FATAL_ERROR "add_multiarch_image(${name}): LABELS entry `${value}` is not <key>=<value> "
+          "(valid: e.g. org.opencontainers.image.source=https://example.com/repo)")
+      elseif(keyword STREQUAL "EXPOSE")
+        if(NOT value MATCHES "^([0-9]+)(/(tcp|udp|sctp))?$" OR CMAKE_MATCH_1 LESS 1 OR CMAKE_MATCH_1 GREATER 65535)
+          message(FATAL_ERROR "add_multiarch_image(${name}): EXPOSE entry `${value}` is not <port>[/<protocol>] "
+            "(valid: a port from 1 to 65535, then optionally /tcp, /udp or /sctp; e.g. 8080/tcp)")
+        endif()
+        if(NOT CMAKE_MATCH_2)
+          set(value "${value}/tcp")
+          _multiarch_json_string(quoted "${value}")
+          string(JSON values SET "${values}" ${i} "${quoted}")
+        endif()
+      endif()
+      math(EXPR i "${i} + 1")
+    endwhile()
+    string(TOLOWER "${keyword}" field)
+    string(JSON json SET "${json}" ${field} "${values}")
+  endforeach()
+  if(DEFINED ARG_USER)
+    if(NOT ARG_USER MATCHES "^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): USER `${ARG_USER}` is not <user>[:<group>] "
+        "(valid: names or numeric ids of letters, digits, _ . -; e.g. 65532:65532 or app)")
+    endif()
+    _multiarch_json_string(quoted "${ARG_USER}")
+    string(JSON json SET "${json}" user "${quoted}")
+  endif()
+  if(DEFINED ARG_WORKDIR)
+    if(NOT ARG_WORKDIR MATCHES "^/" OR ARG_WORKDIR MATCHES "(^|/)\\.\\.(/|$)")
+      message(FATAL_ERROR "add_multiarch_image(${name}): WORKDIR `${ARG_WORKDIR}` is not an absolute path in the image "
+        "(valid: e.g. /srv, without ..)")
+    endif()
+    _multiarch_json_string(quoted "${ARG_WORKDIR}")
+    string(JSON json SET "${json}" workdir "${quoted}")
+  endif()
+  set(files "[]")
+  if(DEFINED ARG_FILES_JSON)
+    string(JSON count LENGTH "${ARG_FILES_JSON}")
+    set(i 0)
+    while(i LESS count)
+      string(JSON entry GET "${ARG_FILES_JSON}" ${i})
+      if(NOT entry MATCHES "^([^=]+)=(.+)$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): FILES entry `${entry}` is not <source>=<destination> "
+          "(valid: e.g. config/server.toml=/etc/server/server.toml or assets/=/usr/share/server/)")
+      endif()
+      set(source "${CMAKE_MATCH_1}")
+      set(destination "${CMAKE_MATCH_2}")
+      cmake_path(ABSOLUTE_PATH source BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+      string(REGEX REPLACE "(.)/$" "\\1" source "${source}")
+      if(NOT EXISTS "${source}")
+        message(FATAL_ERROR "add_multiarch_image(${name}): FILES source `${source}` does not exist "
+          "(valid: a file or directory, absolute or relative to ${CMAKE_CURRENT_SOURCE_DIR})")
+      endif()
+      if(NOT destination MATCHES "^/" OR destination MATCHES "(^|/)\\.\\.?(/|$)" OR destination MATCHES "//")
+        message(FATAL_ERROR "add_multiarch_image(${name}): FILES destination `${destination}` is not an absolute path "
+          "in the image (valid: e.g. /etc/server/server.toml, or /usr/share/server/ for a directory; no . or .. parts)")
+      endif()
+      _multiarch_json_string(qsource "${source}")
+      _multiarch_json_string(qdestination "${destination}")
+      string(JSON files SET "${files}" ${i} "{\"source\": ${qsource}, \"destination\": ${qdestination}}")
+      math(EXPR i "${i} + 1")
+    endwhile()
+  endif()
+  string(JSON json SET "${json}" files "${files}")
+  if(NOT MULTIARCH_IMAGE_SOURCE_DATE_EPOCH MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_SOURCE_DATE_EPOCH `${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}` "
+      "is not a number of seconds since 1970 (it defaults to the environment's SOURCE_DATE_EPOCH)")
+  endif()
+  string(JSON json SET "${json}" source_date_epoch ${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH})
+  set(${out} "${json}" PARENT_SCOPE)
 endfunction()
 
 # TOOLCHAINS <platform>=<file>...: validated, and set as toolchains_<suffix> in the caller. Says, at
@@ -958,7 +1107,23 @@ function(_multiarch_cache_line out var type value)
 endfunction()
 
 # At the end of the top-level directory: every TARGETS entry exists and is something to ship.
-function(_multiarch_check_targets name targets)
+function(_multiarch_check_targets name targets infer_entrypoint)
+  if(infer_entrypoint)
+    set(executables "")
+    foreach(target IN LISTS targets)
+      if(TARGET "${target}")
+        get_target_property(type "${target}" TYPE)
+        if(type STREQUAL "EXECUTABLE")
+          list(APPEND executables "${target}")
+        endif()
+      endif()
+    endforeach()
+    list(LENGTH executables count)
+    if(NOT count EQUAL 1)
+      message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: TARGETS has "
+        "${count} executables (${executables}); name the program to run, e.g. ENTRYPOINT /usr/local/bin/<program>")
+    endif()
+  endif()
   foreach(target IN LISTS targets)
     if(NOT TARGET "${target}")
       message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS names `${target}`, which is not a target of this project "
@@ -972,6 +1137,17 @@ function(_multiarch_check_targets name targets)
     if(imported OR NOT type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY)$")
       message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is a ${type}; "
         "valid: executables and shared or module libraries built by this project")
+    endif()
+    # Staging writes the target's INSTALL_RPATH over its build-tree run path, in place. CMake makes
+    # room for that (pads the build run path) only for targets with an install rule: one that
+    # `cmake --install` never runs unless its component is asked for by name.
+    # Its build run path relative to $ORIGIN, not the build directory's absolute path: the staged
+    # file, and so the image's digest, must not depend on where the project was built.
+    get_property(padded GLOBAL PROPERTY _MULTIARCH_RPATH_PADDED_${target})
+    if(NOT padded)
+      set_property(TARGET "${target}" PROPERTY BUILD_RPATH_USE_ORIGIN ON)
+      set_property(GLOBAL PROPERTY _MULTIARCH_RPATH_PADDED_${target} TRUE)
+      install(TARGETS "${target}" DESTINATION multiarch-image-staged COMPONENT multiarch-image-rpath-room EXCLUDE_FROM_ALL)
     endif()
   endforeach()
 endfunction()
@@ -1218,11 +1394,15 @@ endfunction()
 # when the image has TARGETS).
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED"
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON"
     "TAGS;PLATFORMS")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
-  foreach(field IN ITEMS name repository context dockerfile engine index_format)
+  set(fields name repository context dockerfile engine index_format)
+  if(S_IMAGE_JSON)
+    list(REMOVE_ITEM fields dockerfile)  # assembled by the helper: no Dockerfile
+  endif()
+  foreach(field IN LISTS fields)
     string(TOUPPER "${field}" keyword)
     _multiarch_json_string(quoted "${S_${keyword}}")
     string(JSON json SET "${json}" ${field} "${quoted}")
@@ -1243,6 +1423,11 @@ function(_multiarch_write_spec path)
   string(JSON json SET "${json}" builders "${S_BUILDERS_JSON}")
   if(S_GIT_JSON)
     string(JSON json SET "${json}" git "${S_GIT_JSON}")
+  endif()
+  if(S_IMAGE_JSON)
+    _multiarch_json_string(quoted "${S_STATE}/oci")
+    string(JSON image SET "${S_IMAGE_JSON}" layout "${quoted}")
+    string(JSON json SET "${json}" image "${image}")
   endif()
   _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
   string(JSON json SET "${json}" run_options "${array}")

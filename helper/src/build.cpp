@@ -1,6 +1,7 @@
 // build: one platform's image from the context, its record, and the depfile listing the context.
 #include <boost/json.hpp>
 
+#include "assemble.hpp"
 #include "context.hpp"
 #include "engine.hpp"
 #include "error.hpp"
@@ -19,8 +20,36 @@ std::vector<std::string> platform_references(const Spec& spec, const Platform& p
   return refs;
 }
 
+namespace {
+
+// BASE: the helper writes the image itself, into the layout; no engine is asked anything.
+void assemble_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
+                   const std::filesystem::path& depfile, const Log& log) {
+  const Stopwatch clock;
+  remove_record(record);
+  log.info("build started (assembled by the helper, base " + spec.image.base + ")");
+  const auto staged =
+      spec.stage.enabled ? spec.stage.composed / spec.stage.dir / platform.target_suffix() : std::filesystem::path();
+  const auto image = assemble_image(spec, platform, staged, log);
+  write_depfile(depfile, record, image.inputs);
+  std::int64_t size = image.config.size;
+  std::vector<std::string> layers;
+  for (const auto& l : image.layers) {
+    size += l.blob.size;
+    layers.push_back(l.blob.digest);
+  }
+  write_record(record,
+               BuildRecord{spec.name, platform.str(), "none", "assembled", "", image.manifest.digest, size,
+                           platform_references(spec, platform), clock.seconds(), image.config.digest, layers, image.base_digest});
+  log.info("build done in " + clock.str() + " (" + std::to_string(image.layers.size()) + " layers, " + std::to_string(size) +
+           " bytes compressed, manifest " + image.manifest.digest.substr(0, 19) + ")");
+}
+
+}  // namespace
+
 void build_step(const Spec& image, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner, const Log& log) {
+  if (image.image.enabled) return assemble_step(image, platform, record, depfile, log);
   const auto spec = spec_for_platform_build(image, platform);
   const Stopwatch clock;
   remove_record(record);

@@ -186,12 +186,15 @@ std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platf
   return out;
 }
 
-// org.opencontainers.image.version (the first tag) and .created (SOURCE_DATE_EPOCH, else now), then
+// org.opencontainers.image.version (the first tag) and .created (SOURCE_DATE_EPOCH, else now; for an
+// assembled image the configured MULTIARCH_IMAGE_SOURCE_DATE_EPOCH), then
 // ANNOTATIONS, which override them. A Docker list carries none.
 std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& spec, const std::string& media_type) {
   if (media_type != media::oci_index) return {};
   std::time_t when = std::time(nullptr);
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
+  if (spec.image.enabled)  // assembled: the configured SOURCE_DATE_EPOCH, as for its layers and configs
+    when = static_cast<std::time_t>(spec.image.created);
+  else if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
     when = static_cast<std::time_t>(std::strtoll(epoch, nullptr, 10));
   char created[32];
   std::tm utc{};

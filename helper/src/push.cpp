@@ -1,12 +1,56 @@
 // push: one platform's built image to the registry under each per-platform tag.
+#include "assemble.hpp"
+#include "digest.hpp"
 #include "engine.hpp"
 #include "error.hpp"
+#include "files.hpp"
 #include "records.hpp"
+#include "registry_client.hpp"
 #include "scratch.hpp"
 #include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
+
+namespace {
+
+// An assembled image: each blob the repository lacks uploaded from the layout, then the manifest
+// under every platform tag, read back and checked. No engine.
+std::string publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built, Runner& runner,
+                              const Log& log) {
+  BeastTransport transport(spec.retry.timeout);
+  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+                        stored_credentials(spec.repository, "none", runner, log), log);
+  auto blobs = built.layers;
+  blobs.push_back(built.config_digest);
+  int uploaded = 0;
+  std::int64_t bytes = 0;
+  for (const auto& digest : blobs) {
+    if (client.has_blob(digest)) continue;
+    const auto content = read_text_file(layout_blob(spec.image.layout, digest));
+    client.put_blob(digest, content);
+    ++uploaded;
+    bytes += static_cast<std::int64_t>(content.size());
+  }
+  log.info("uploaded " + std::to_string(uploaded) + " of " + std::to_string(blobs.size()) + " blobs (" + std::to_string(bytes) +
+           " bytes); the registry had the others");
+  const auto manifest = read_text_file(layout_blob(spec.image.layout, built.image_id));
+  if (sha256_digest(manifest) != built.image_id)
+    throw Error(Exit::verify_failed,
+                "the manifest " + built.image_id + " in " + spec.image.layout.string() + " has other content");
+  std::vector<std::string> tags;
+  for (const auto& tag : spec.tags) tags.push_back(tag + "-" + platform.tag_suffix());
+  tags.push_back(built.image_id);
+  for (const auto& stated : client.put_manifests(tags, kOciManifest, manifest))
+    if (!stated.empty() && stated != built.image_id)
+      throw Error(Exit::verify_failed, spec.repository.registry + " stored the manifest " + built.image_id + " as " + stated);
+  const auto back = client.get_manifest(built.image_id);
+  if (!back || back->digest != built.image_id)
+    throw Error(Exit::verify_failed, spec.repository.str() + "@" + built.image_id + " does not read back as pushed");
+  return built.image_id;
+}
+
+}  // namespace
 
 void push_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
                const std::filesystem::path& record, Runner& runner, const Log& log) {
@@ -18,6 +62,14 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   std::string stale;
   if (!built || built->platform != platform.str()) {
     stale = "no usable build record at " + build_record.string();
+  } else if (built->engine == "none") {
+    std::error_code ec;
+    for (auto digest : built->layers) {
+      if (!std::filesystem::exists(layout_blob(spec.image.layout, digest), ec))
+        stale = "blob " + digest.substr(0, 19) + " is no longer in " + spec.image.layout.string();
+    }
+    if (!std::filesystem::exists(layout_blob(spec.image.layout, built->image_id), ec))
+      stale = "manifest " + built->image_id.substr(0, 19) + " is no longer in " + spec.image.layout.string();
   } else if (!make_engine(built->engine, spec, runner, log, built->builder)->has_image(built->image_id)) {
     stale = "image " + built->image_id.substr(0, 19) + " is no longer in " + built->engine +
             (built->builder.empty() ? "" : " on " + built->builder);
@@ -29,6 +81,14 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     if (!built) throw Error(Exit::step_failed, "the build record of " + platform.str() + " is unreadable after a rebuild");
   }
   log.info("push started (" + spec.repository.registry + ")");
+
+  if (built->engine == "none") {
+    const auto digest = publish_assembled(spec, platform, *built, runner, log);
+    write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
+                                    built->references, clock.seconds()});
+    log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
+    return;
+  }
 
   // The image lives where it was built: push from there.
   auto engine = make_engine(built->engine, spec, runner, log, built->builder);

@@ -21,15 +21,25 @@ void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
        {"image_id", r.image_id},
        {"image_size", r.image_size},
        {"references", json::value_from(r.references)},
-       {"seconds", r.seconds}};
+       {"seconds", r.seconds},
+       {"config_digest", r.config_digest},
+       {"layers", json::value_from(r.layers)},
+       {"base_digest", r.base_digest}};
 }
 BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
   const auto& o = v.as_object();
-  return {json::value_to<std::string>(o.at("name")),        json::value_to<std::string>(o.at("platform")),
-          json::value_to<std::string>(o.at("engine")),      json::value_to<std::string>(o.at("method")),
-          json::value_to<std::string>(o.at("builder")),     json::value_to<std::string>(o.at("image_id")),
-          json::value_to<std::int64_t>(o.at("image_size")), json::value_to<std::vector<std::string>>(o.at("references")),
-          json::value_to<double>(o.at("seconds"))};
+  return {json::value_to<std::string>(o.at("name")),
+          json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),
+          json::value_to<std::string>(o.at("method")),
+          json::value_to<std::string>(o.at("builder")),
+          json::value_to<std::string>(o.at("image_id")),
+          json::value_to<std::int64_t>(o.at("image_size")),
+          json::value_to<std::vector<std::string>>(o.at("references")),
+          json::value_to<double>(o.at("seconds")),
+          o.contains("config_digest") ? json::value_to<std::string>(o.at("config_digest")) : std::string(),
+          o.contains("layers") ? json::value_to<std::vector<std::string>>(o.at("layers")) : std::vector<std::string>(),
+          o.contains("base_digest") ? json::value_to<std::string>(o.at("base_digest")) : std::string()};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {

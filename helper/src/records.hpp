@@ -24,6 +24,10 @@ struct BuildRecord {
   std::int64_t image_size = 0;          // bytes, as the engine reports the local image
   std::vector<std::string> references;  // <repository>:<tag>-<arch><variant>
   double seconds = 0;
+  // Images the helper assembled (engine "none"): image_id is the manifest's digest, in the layout.
+  std::string config_digest;
+  std::vector<std::string> layers;  // layer blob digests, in order
+  std::string base_digest;          // the base image's manifest; empty for scratch
 };
 
 struct PushRecord {

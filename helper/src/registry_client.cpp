@@ -304,7 +304,7 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
 }
 
 std::string RegistryClient::scope_for(const std::string& method) const {
-  return "repository:" + repository_.path + ":" + (method == "PUT" ? "pull,push" : "pull");
+  return "repository:" + repository_.path + ":" + (method == "GET" || method == "HEAD" ? "pull" : "pull,push");
 }
 
 std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& calls) {
@@ -354,9 +354,12 @@ HttpResponse RegistryClient::send(const Call& call) {
   std::string problem;
   Backoff backoff(settings_.retry);
   do {
-    HttpRequest request{method, Url::parse(base_url() + path, "the registry URL"), headers, body, limit};
+    // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
+    const bool absolute = path.starts_with("http://") || path.starts_with("https://");
+    HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit};
     int auth_rounds = 0, redirects = 0;
-    bool at_registry = true;  // false once redirected to another origin (blob storage)
+    // false once at another origin (blob storage): credentials stay with the registry
+    bool at_registry = !absolute || same_origin(request.url, Url::parse(base_url() + "/", "the registry URL"));
     while (true) {
       bool credentials_sent = false;
       const auto outcome = send_once(request, scope, at_registry, credentials_sent);
@@ -365,6 +368,7 @@ HttpResponse RegistryClient::send(const Call& call) {
         if (at_registry && e.kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && may_use_http) {
           scheme_ = "http";
           scheme_settled_ = true;
+          if (absolute) throw Error(Exit::step_failed, path + ": the registry stopped speaking TLS");
           request.url = Url::parse(base_url() + path, "the registry URL");
           continue;
         }
@@ -489,6 +493,37 @@ std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string
 }
 
 std::string RegistryClient::get_blob(const std::string& digest) { return get_blobs({digest}).front(); }
+
+bool RegistryClient::has_blob(const std::string& digest) {
+  const auto r = send({"HEAD",
+                       "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest"),
+                       {},
+                       "",
+                       kDefaultResponseLimit,
+                       "a blob's headers"});
+  if (r.status == 200) return true;
+  if (r.status == 404) return false;
+  throw Error(Exit::step_failed, "HEAD blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
+}
+
+void RegistryClient::put_blob(const std::string& digest, const std::string& bytes) {
+  checked_digest(digest, "the blob digest to upload");
+  if (sha256_digest(bytes) != digest) throw Error(Exit::step_failed, "the blob to upload as " + digest + " has other content");
+  // An upload session, then its whole content in one PUT at the session's latest Location.
+  const auto start = send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
+  if (start.status != 202)
+    throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
+  const auto location = start.header("location");
+  if (location.empty()) throw Error(Exit::step_failed, repository_.registry + " started an upload without a Location");
+  auto url = Url::parse(base_url() + "/", "the registry URL").resolve(location);
+  url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
+  const auto done =
+      send({"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, bytes, kErrorBodyLimit, "an upload's answer"});
+  if (done.status != 201)
+    throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
+  if (const auto stated = done.header("docker-content-digest"); !stated.empty() && stated != digest)
+    throw Error(Exit::verify_failed, repository_.registry + " stored the blob " + digest + " as " + stated);
+}
 
 std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::string>& references, const std::string& media_type,
                                                        const std::string& bytes) {

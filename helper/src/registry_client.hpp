@@ -64,6 +64,10 @@ class RegistryClient {
   // is one. Throws Error(step_failed) for anything else the registry refuses.
   std::optional<Manifest> get_manifest(const std::string& reference);
   std::string get_blob(const std::string& digest);  // follows redirects; checks the digest
+  bool has_blob(const std::string& digest);         // HEAD: whether the repository holds it
+  // Uploads `bytes` as the blob `digest` (checked first): an upload session, then one PUT at its
+  // Location (relative or absolute, its query kept); the registry's stated digest must be ours.
+  void put_blob(const std::string& digest, const std::string& bytes);
   // PUT; returns the digest the registry reported, or "" when it reported none.
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
 

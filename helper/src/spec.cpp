@@ -107,9 +107,51 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   }
 
   s.context = r.string("context");
-  s.dockerfile = r.string("dockerfile");
   if (!s.context.is_absolute()) r.fail("context", "must be an absolute path");
-  if (!s.dockerfile.is_absolute()) r.fail("dockerfile", "must be an absolute path");
+  if (const auto* image = r.find("image")) {
+    if (!image->is_object()) r.fail("image", "must be an object");
+    const Reader i(*image, origin + ": image");
+    auto& m = s.image;
+    m.enabled = true;
+    m.base = i.string("base");
+    if (m.base != "scratch") i.fail("base", "'" + m.base + "': only scratch is supported by this version");
+    m.entrypoint = i.strings("entrypoint", false);
+    m.cmd = i.strings("cmd", false);
+    m.env = i.strings("env", false);
+    for (const auto& e : m.env)
+      if (e.find('=') == std::string::npos || e.front() == '=') i.fail("env", "'" + e + "' is not KEY=VALUE");
+    m.user = i.string("user", false);
+    m.workdir = i.string("workdir", false);
+    if (!m.workdir.empty() && m.workdir.front() != '/') i.fail("workdir", "'" + m.workdir + "' is not absolute");
+    m.expose = i.strings("expose", false);
+    for (const auto& l : i.strings("labels", false)) {
+      const auto eq = l.find('=');
+      if (eq == std::string::npos || eq == 0) i.fail("labels", "'" + l + "' is not key=value");
+      m.labels.emplace_back(l.substr(0, eq), l.substr(eq + 1));
+    }
+    if (const auto* files = i.find("files")) {
+      constexpr auto form = "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>}";
+      if (!files->is_array()) i.fail("files", form);
+      for (const auto& f : files->get_array()) {
+        const auto* o = f.if_object();
+        const auto* src = o ? o->if_contains("source") : nullptr;
+        const auto* dst = o ? o->if_contains("destination") : nullptr;
+        if (!src || !dst || !src->is_string() || !dst->is_string()) i.fail("files", form);
+        ImageSpec::File file{std::string(src->get_string()), std::string(dst->get_string())};
+        if (!file.source.is_absolute() || file.destination.empty() || file.destination.front() != '/') i.fail("files", form);
+        m.files.push_back(std::move(file));
+      }
+    }
+    if (const auto* epoch = i.find("source_date_epoch")) {
+      if (!epoch->is_number() || epoch->to_number<double>() < 0) i.fail("source_date_epoch", "must be a number of seconds");
+      m.created = epoch->to_number<std::int64_t>();
+    }
+    m.layout = i.string("layout");
+    if (!m.layout.is_absolute()) i.fail("layout", "must be an absolute path");
+  } else {
+    s.dockerfile = r.string("dockerfile");
+    if (!s.dockerfile.is_absolute()) r.fail("dockerfile", "must be an absolute path");
+  }
 
   if (const auto* args = r.find("build_args")) {
     if (!args->is_array()) r.fail("build_args", "must be an array of {\"name\", \"value\"} objects");

@@ -46,6 +46,26 @@ struct StageSpec {
   std::string dir = ".multiarch-stage";
 };
 
+// BASE: an image the helper assembles itself from the staged targets and FILES, with no Dockerfile
+// and no engine. Values exactly as add_multiarch_image() was given them, checked there and here.
+struct ImageSpec {
+  bool enabled = false;
+  std::string base = "scratch";
+  std::vector<std::string> entrypoint;  // empty: none (the build step names the one staged executable)
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;  // KEY=VALUE
+  std::string user, workdir;
+  std::vector<std::string> expose;                          // <port>/<tcp|udp|sctp>
+  std::vector<std::pair<std::string, std::string>> labels;  // in order
+  struct File {
+    std::filesystem::path source;  // a file, or a directory whose contents are copied
+    std::string destination;       // absolute in the image; a directory when it ends in '/'
+  };
+  std::vector<File> files;
+  std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
+  std::filesystem::path layout;  // the image's OCI image layout in the build tree
+};
+
 struct Spec {
   std::string name;
   Repository repository;
@@ -66,6 +86,7 @@ struct Spec {
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
   std::vector<std::string> insecure_registries;                  // host[:port]: TLS unverified, then plain HTTP
   StageSpec stage;
+  ImageSpec image;  // enabled: BASE, assembled by the helper
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

@@ -1,0 +1,283 @@
+#include "layer.hpp"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <openssl/evp.h>
+
+#include "digest.hpp"
+#include "error.hpp"
+#include "files.hpp"
+#include "interrupt.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mai {
+namespace {
+
+constexpr std::size_t kBlock = 512;
+constexpr std::size_t kChunk = std::size_t{1} << 16;
+constexpr const char* kLayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+      throw Error(Exit::step_failed, "SHA-256 is unavailable");
+  }
+  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
+  std::string digest() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md, &len);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (unsigned i = 0; i < len; ++i) {
+      out += hex[md[i] >> 4];
+      out += hex[md[i] & 0xf];
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+// The tar stream's bytes go through here: hashed as they are (the diff_id), deflated, and the
+// deflated bytes hashed (the digest) and written to a temporary file.
+class GzipSink {
+ public:
+  explicit GzipSink(const fs::path& file) : out_(file, std::ios::binary | std::ios::trunc) {
+    if (!out_) throw Error(Exit::step_failed, "cannot write " + file.string());
+    // windowBits 15 + 16: a gzip wrapper, whose header zlib writes fixed: no name, mtime 0, OS 3.
+    if (deflateInit2(&z_, kGzipLevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw Error(Exit::step_failed, "zlib cannot start a gzip stream");
+  }
+  ~GzipSink() { deflateEnd(&z_); }
+  GzipSink(const GzipSink&) = delete;
+  GzipSink& operator=(const GzipSink&) = delete;
+
+  void write(const char* data, std::size_t n) {
+    plain_.update(data, n);
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    z_.avail_in = static_cast<uInt>(n);
+    pump(Z_NO_FLUSH);
+  }
+  // Ends the stream; returns {digest, size, diff_id}.
+  void finish(std::string& digest, std::int64_t& size, std::string& diff_id) {
+    z_.next_in = nullptr;
+    z_.avail_in = 0;
+    pump(Z_FINISH);
+    out_.flush();
+    if (!out_) throw Error(Exit::step_failed, "cannot write a layer (disk full?)");
+    out_.close();
+    digest = packed_.digest();
+    size = written_;
+    diff_id = plain_.digest();
+  }
+
+ private:
+  void pump(int flush) {
+    std::array<unsigned char, kChunk> buffer{};
+    do {
+      z_.next_out = buffer.data();
+      z_.avail_out = static_cast<uInt>(buffer.size());
+      const int rc = deflate(&z_, flush);
+      if (rc == Z_STREAM_ERROR) throw Error(Exit::step_failed, "zlib failed while compressing a layer");
+      const auto produced = buffer.size() - z_.avail_out;
+      packed_.update(buffer.data(), produced);
+      out_.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(produced));
+      written_ += static_cast<std::int64_t>(produced);
+      if (flush == Z_FINISH && rc == Z_STREAM_END) return;
+    } while (z_.avail_out == 0 || (flush == Z_FINISH));
+  }
+
+  std::ofstream out_;
+  z_stream z_{};
+  Sha256 plain_, packed_;
+  std::int64_t written_ = 0;
+};
+
+// A ustar numeric field: octal digits, zero-padded, NUL-terminated.
+void octal(char* field, std::size_t width, std::uint64_t value) {
+  for (std::size_t i = width - 1; i-- > 0;) {
+    field[i] = static_cast<char>('0' + (value & 7));
+    value >>= 3;
+  }
+  field[width - 1] = '\0';
+}
+
+struct Header {
+  std::array<char, kBlock> b{};
+  Header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size, std::int64_t mtime,
+         const std::string& link) {
+    std::memcpy(b.data(), name.data(), std::min<std::size_t>(name.size(), 100));
+    octal(&b[100], 8, mode);
+    octal(&b[108], 8, 0);  // uid
+    octal(&b[116], 8, 0);  // gid
+    octal(&b[124], 12, size);
+    octal(&b[136], 12, static_cast<std::uint64_t>(std::max<std::int64_t>(mtime, 0)));
+    b[156] = type;
+    std::memcpy(&b[157], link.data(), std::min<std::size_t>(link.size(), 100));
+    std::memcpy(&b[257], "ustar", 6);  // magic with its NUL
+    std::memcpy(&b[263], "00", 2);     // version
+    // uname and gname stay empty; devmajor/devminor as zeros.
+    octal(&b[329], 8, 0);
+    octal(&b[337], 8, 0);
+    std::memset(&b[148], ' ', 8);
+    unsigned sum = 0;
+    for (char c : b) sum += static_cast<unsigned char>(c);
+    octal(&b[148], 7, sum);  // six digits and a NUL, then the space already there
+  }
+};
+
+// "<length> <key>=<value>\n", the length counting itself.
+std::string pax_record(const std::string& key, const std::string& value) {
+  const auto body = " " + key + "=" + value + "\n";
+  auto length = body.size() + 1;
+  while (std::to_string(length).size() + body.size() != length) ++length;
+  return std::to_string(length) + body;
+}
+
+class TarWriter {
+ public:
+  TarWriter(GzipSink& sink, std::int64_t mtime) : sink_(sink), mtime_(mtime) {}
+
+  void entry(const LayerEntry& e) {
+    throw_if_interrupted();
+    std::string name = e.path + (e.kind == LayerEntry::Kind::directory ? "/" : "");
+    std::uint64_t size = 0;
+    if (e.kind == LayerEntry::Kind::file) {
+      std::error_code ec;
+      size = fs::file_size(e.source, ec);
+      if (ec) throw Error(Exit::invalid_input, "cannot read " + e.source.string() + ": " + ec.message());
+    }
+    std::string pax;
+    if (name.size() > 100) pax += pax_record("path", name);
+    if (e.link_target.size() > 100) pax += pax_record("linkpath", e.link_target);
+    if (size >= (std::uint64_t{1} << 33)) pax += pax_record("size", std::to_string(size));
+    if (!pax.empty()) {
+      block(Header("././@PaxHeader", 'x', 0644, pax.size(), mtime_, "").b.data());
+      data(pax.data(), pax.size());
+      pad(pax.size());
+    }
+    const char type = e.kind == LayerEntry::Kind::directory ? '5' : e.kind == LayerEntry::Kind::symlink ? '2' : '0';
+    const std::uint64_t mode = e.kind == LayerEntry::Kind::file && !e.executable ? 0644
+                               : e.kind == LayerEntry::Kind::symlink             ? 0777
+                                                                                 : 0755;
+    block(Header(name, type, mode, size >= (std::uint64_t{1} << 33) ? 0 : size, mtime_, e.link_target).b.data());
+    if (e.kind != LayerEntry::Kind::file) return;
+    std::ifstream in(e.source, std::ios::binary);
+    if (!in) throw Error(Exit::invalid_input, "cannot read " + e.source.string());
+    std::vector<char> buffer(kChunk);
+    std::uint64_t copied = 0;
+    while (copied < size) {
+      in.read(buffer.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buffer.size(), size - copied)));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) throw Error(Exit::step_failed, e.source.string() + " shrank while it was being layered");
+      data(buffer.data(), n);
+      copied += n;
+    }
+    pad(size);
+  }
+
+  void end() {
+    const std::array<char, kBlock> zero{};
+    block(zero.data());
+    block(zero.data());
+  }
+
+ private:
+  void block(const char* b) { sink_.write(b, kBlock); }
+  void data(const char* d, std::size_t n) { sink_.write(d, n); }
+  void pad(std::uint64_t n) {
+    static const std::array<char, kBlock> zero{};
+    if (const auto rest = n % kBlock; rest != 0) sink_.write(zero.data(), kBlock - rest);
+  }
+  GzipSink& sink_;
+  std::int64_t mtime_;
+};
+
+fs::path temporary_in(const fs::path& dir) {
+  static std::atomic<unsigned> count{0};
+  return dir / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
+}
+
+// A path inside the image: relative, no empty, "." or ".." component.
+bool inside_image(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/') return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto end = std::min(path.find('/', start), path.size());
+    const auto part = std::string_view(path).substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+void place_blob(const fs::path& tmp, const fs::path& blob_dir, const std::string& digest) {
+  const auto final = blob_dir / digest.substr(7);
+  std::error_code ec;
+  fs::rename(tmp, final, ec);  // same content, same name: a concurrent writer's copy is as good
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error(Exit::step_failed, "cannot store blob " + final.string());
+  }
+}
+
+}  // namespace
+
+Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blob_dir, const std::string& comment) {
+  // Every parent directory, once.
+  std::map<std::string, LayerEntry> all;
+  for (auto& e : entries) {
+    if (!inside_image(e.path))
+      throw Error(Exit::invalid_input, "layer entry '" + e.path + "' is not a relative path inside the image");
+    for (auto slash = e.path.find('/'); slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
+      const auto parent = e.path.substr(0, slash);
+      all.try_emplace(parent, LayerEntry{parent, LayerEntry::Kind::directory, {}, {}, true});
+    }
+  }
+  for (auto& e : entries) {
+    const auto [it, inserted] = all.try_emplace(e.path, e);
+    if (!inserted && !(it->second.kind == LayerEntry::Kind::directory && e.kind == LayerEntry::Kind::directory))
+      throw Error(Exit::invalid_input, "two files for /" + e.path + " in one layer");
+  }
+  fs::create_directories(blob_dir);
+  const auto tmp = temporary_in(blob_dir);
+  Layer layer;
+  try {
+    GzipSink sink(tmp);
+    TarWriter tar(sink, mtime);
+    for (const auto& [path, e] : all) tar.entry(e);  // std::map: sorted by path, bytewise
+    tar.end();
+    sink.finish(layer.blob.digest, layer.blob.size, layer.diff_id);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  place_blob(tmp, blob_dir, layer.blob.digest);
+  layer.blob.media_type = kLayerMediaType;
+  layer.comment = comment;
+  return layer;
+}
+
+Blob write_blob(const std::string& bytes, const fs::path& blob_dir, const std::string& media_type) {
+  Blob blob{sha256_digest(bytes), static_cast<std::int64_t>(bytes.size()), media_type};
+  fs::create_directories(blob_dir);
+  const auto final = blob_dir / blob.digest.substr(7);
+  std::error_code ec;
+  if (!fs::exists(final, ec)) write_file_atomically(final, bytes);
+  return blob;
+}
+
+}  // namespace mai

@@ -1,0 +1,48 @@
+// Image layers written by the helper itself: reproducible tar archives, gzip-compressed, streamed
+// from the files on disk into a content-addressed blob directory, their digests computed on the way.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mai {
+
+// One entry of a layer. Parent directories need not be listed: they are added.
+struct LayerEntry {
+  enum class Kind { file, directory, symlink };
+  std::string path;  // in the image, relative ("usr/local/bin/server"); no "..", no leading '/'
+  Kind kind = Kind::file;
+  std::filesystem::path source;  // file: where its bytes are read from
+  std::string link_target;       // symlink: what it points to, as written
+  bool executable = false;       // file: mode 0755 (else 0644); directories are always 0755
+};
+
+struct Blob {
+  std::string digest;  // sha256:<hex> of the bytes as stored (compressed, for a layer)
+  std::int64_t size = 0;
+  std::string media_type;
+};
+
+struct Layer {
+  Blob blob;
+  std::string diff_id;  // sha256 of the uncompressed tar
+  std::string comment;  // for the config's history ("the C/C++ runtime", ...)
+};
+
+// The deflate level of every layer, and the only one: the blob digests depend on it (and on zlib's
+// deflate implementation), the diff_ids do not.
+inline constexpr int kGzipLevel = 6;
+
+// Writes `entries` as one layer into `blob_dir` (<dir>/<hex of the digest>): entries sorted by path,
+// parent directories present, owner 0:0 without names, modes 0755/0644, mtime `mtime` on every entry,
+// PAX records for names and link targets longer than ustar holds; gzip with a fixed header (no name,
+// mtime 0). Files are read in chunks, never whole. Two entries with one path are an error.
+Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const std::filesystem::path& blob_dir,
+                  const std::string& comment);
+
+// Writes `bytes` as a blob into `blob_dir`; returns its digest and size.
+Blob write_blob(const std::string& bytes, const std::filesystem::path& blob_dir, const std::string& media_type);
+
+}  // namespace mai

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Images the helper assembles itself (BASE scratch), examples/cross's assembled image: published with
+# no engine command; pulled and run by docker and by podman on every platform; its config as
+# configured; its layers reproducible tars; its OCI layout valid for oci-image-tool and umoci; the same
+# digests from another build directory; after a one-line edit one layer (and the config) per platform
+# uploaded; and the whole path as an unprivileged user with no engine reachable.
+. "$(dirname "$0")/lib.sh"
+export SOURCE_DATE_EPOCH=1700000000   # read at configure time (MULTIARCH_IMAGE_SOURCE_DATE_EPOCH)
+image=cross-hello-assembled
+repository=$REGISTRY/e2e/cross-assembled
+platforms=(linux/amd64 linux/arm64 linux/arm/v7)
+cp -r "$repo_root/examples/cross" "$work/src"
+# The copy's sub-builds find the module where its top level does.
+source_dir_arg=-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root
+configure "$work/src" "$work/a" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
+  -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/cross" -DCROSS_HELLO_ASSEMBLED_IMAGE=ON >/dev/null
+records=$work/a/multiarch-image/$image
+layout=$records/oci
+
+step "published with no engine command"
+reset_engine_calls
+cmake --build "$work/a" --target $image-push -j2 >"$work/a.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/a.log")"
+grep -E "\[$image .*\] (build done|uploaded)" "$work/a.log"
+assert_eq "$(engine_calls)" 0 "engine commands while building and publishing"
+assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$repository:1.0.0" | jq '.manifests | length')" 3 "platforms in the index"
+
+step "every platform runs under docker and podman"
+for platform in "${platforms[@]}"; do
+  for engine in docker podman; do
+    out=$(run_image "$engine" "$repository:1.0.0" "$platform" </dev/null)
+    grep -q "^hello server from the greeting library 1.0.0 built for $platform" <<<"$out" ||
+      fail "$engine $platform printed: $out"
+    echo "ok: $engine runs $platform"
+  done
+done
+
+step "the config is what add_multiarch_image() says"
+config=$(skopeo inspect --tls-verify=false --config --override-arch arm --override-variant v7 "docker://$repository:1.0.0")
+assert_eq "$(jq -r '.config.User' <<<"$config")" "65532:65532" "User"
+assert_eq "$(jq -r '.config.WorkingDir' <<<"$config")" "/srv" "WorkingDir"
+assert_eq "$(jq -c '.config.Entrypoint' <<<"$config")" '["/usr/local/bin/hello_server"]' "Entrypoint"
+assert_eq "$(jq -c '.config.ExposedPorts' <<<"$config")" '{"8080/tcp":{}}' "ExposedPorts"
+assert_eq "$(jq -r '.config.Env | join(" ")' <<<"$config")" \
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GREETING_STYLE=plain" "Env"
+assert_eq "$(jq -r '.config.Labels["org.opencontainers.image.source"]' <<<"$config")" "https://example.com/cross-hello" "Labels"
+assert_eq "$(jq -r '.created' <<<"$config")" "2023-11-14T22:13:20Z" "created (SOURCE_DATE_EPOCH)"
+assert_eq "$(jq -r '[.architecture, .variant] | join("/")' <<<"$config")" "arm/v7" "architecture/variant"
+assert_eq "$(jq -r '.rootfs.diff_ids | length' <<<"$config")" 4 "layers (runtime, libraries, executables, FILES)"
+
+step "the layers are reproducible tars: owner 0/0, no names, SOURCE_DATE_EPOCH, sorted, parents present"
+manifest=$(jq -r '.image_id' "$records/build-linux-arm64.json")
+for layer in $(jq -r '.layers[].digest' "$layout/blobs/sha256/${manifest#sha256:}"); do
+  blob=$layout/blobs/sha256/${layer#sha256:}
+  [[ $(head -c3 "$blob" | od -An -tx1 | tr -d ' ') == 1f8b08 ]] || fail "$layer is not gzip"
+  assert_eq "$(od -An -tx1 -j4 -N4 "$blob" | tr -d ' ')" 00000000 "gzip header mtime of $layer"
+  listing=$(tar --numeric-owner --full-time -tvzf "$blob")
+  bad=$(awk '$2 != "0/0" || $4 " " $5 != "2023-11-14 22:13:20"' <<<"$listing")
+  [[ -z $bad ]] || fail "entries with another owner or time in $layer:\n$bad"
+  names=$(tar -tzf "$blob")
+  assert_eq "$(sort <<<"$names" | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$names")" "entries of $layer in sorted order"
+  while read -r name; do
+    parent=$(dirname "${name%/}")
+    [[ $parent == . ]] || grep -qxF "$parent/" <<<"$names" || fail "$name has no parent entry in $layer"
+  done <<<"$names"
+done
+tar -tvzf "$layout/blobs/sha256/$(jq -r '.layers[3].digest' "$layout/blobs/sha256/${manifest#sha256:}" | cut -d: -f2)" |
+  grep -E '^-rw-r--r-- .* usr/share/cross-hello/motd.txt$' || fail "FILES entry missing or not 0644"
+
+step "the OCI layout passes oci-image-tool and umoci"
+# Each document against the OCI schemas (oci-image-tool 1.0.0-rc1's selection by --ref is unreliable:
+# it calls unique names ambiguous and accepts digests that are not there).
+oci-image-tool validate --type imageIndex "$layout/index.json"
+for manifest in $(jq -r '.manifests[].digest' "$layout/index.json"); do
+  oci-image-tool validate --type manifest "$layout/blobs/sha256/${manifest#sha256:}"
+  config=$(jq -r .config.digest "$layout/blobs/sha256/${manifest#sha256:}")
+  oci-image-tool validate --type config "$layout/blobs/sha256/${config#sha256:}"
+done
+umoci unpack --rootless --image "$layout:1.0.0-armv7" "$work/unpacked" >/dev/null
+assert_eq "$(cat "$work/unpacked/rootfs/usr/share/cross-hello/motd.txt")" "$(cat "$work/src/share/motd.txt")" "FILES content"
+file "$work/unpacked/rootfs/usr/local/bin/hello_server" | grep -q "ARM, EABI5" || fail "hello_server is not arm/v7"
+
+step "a no-op runs nothing"
+reset_engine_calls
+cmake --build "$work/a" --target $image-push -j2 >"$work/noop.log" 2>&1
+! grep -E "\] (build|push|manifest) started|stage $image" "$work/noop.log" || fail "the rerun did work:\n$(cat "$work/noop.log")"
+assert_eq "$(engine_calls)" 0 "engine commands on the no-op"
+
+step "another build directory, another repository: the same digests"
+configure "$work/src" "$work/a-second-build-directory-elsewhere" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
+  -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/cross-second" -DCROSS_HELLO_ASSEMBLED_IMAGE=ON >/dev/null
+cmake --build "$work/a-second-build-directory-elsewhere" --target $image-push -j2 >"$work/b.log" 2>&1 ||
+  fail "second publish failed:\n$(tail -30 "$work/b.log")"
+second=$work/a-second-build-directory-elsewhere/multiarch-image/$image
+for suffix in linux-amd64 linux-arm64 linux-arm-v7; do
+  assert_eq "$(jq -r .image_id "$second/build-$suffix.json")" "$(jq -r .image_id "$records/build-$suffix.json")" "$suffix manifest digest"
+done
+assert_eq "$(jq -r .index_digest "$second/metadata.json")" "$(jq -r .index_digest "$records/metadata.json")" "index digest"
+
+step "a one-line edit of one program: one layer and the config per platform are uploaded"
+declare -A before
+for suffix in linux-amd64 linux-arm64 linux-arm-v7; do before[$suffix]=$(jq -c .layers "$records/build-$suffix.json"); done
+sed -i 's/greeting::message("server")/greeting::message("server, edited")/' "$work/src/src/server.cpp"
+cmake --build "$work/a" --target $image-push -j2 >"$work/edit.log" 2>&1 || fail "publish after the edit failed:\n$(tail -30 "$work/edit.log")"
+assert_eq "$(grep -c "uploaded 2 of 5 blobs" "$work/edit.log")" 3 "platforms uploading exactly the changed layer and config"
+for suffix in linux-amd64 linux-arm64 linux-arm-v7; do
+  changed=$(jq -rn --argjson a "${before[$suffix]}" --argjson b "$(jq -c .layers "$records/build-$suffix.json")" \
+    '[range(0; 4) | select($a[.] != $b[.])] | map(tostring) | join(",")')
+  assert_eq "$changed" "2" "$suffix: the layers that changed (0 runtime, 1 libraries, 2 executables, 3 FILES)"
+done
+out=$(run_image docker "$repository:1.0.0" linux/arm64 </dev/null)
+grep -q "^hello server, edited from" <<<"$out" || fail "the edit is not in the published arm64 image: $out"
+
+step "the whole path as an unprivileged user, no engine reachable"
+unprivileged=$(mktemp -d /tmp/mai-unprivileged-XXXXXX)
+on_exit "rm -rf '$unprivileged'"
+cp -r "$repo_root/examples/cross" "$unprivileged/src"
+mkdir -p "$unprivileged/home"
+chown -R nobody:nogroup "$unprivileged"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin HOME="$unprivileged/home" "$@"; }
+as_nobody test ! -w /var/run/docker.sock || fail "nobody can write the docker socket"
+as_nobody cmake -S "$unprivileged/src" -B "$unprivileged/build" -G Ninja "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
+  "${helper_settings[@]}" -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/cross-unprivileged" -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
+  -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+as_nobody cmake --build "$unprivileged/build" --target $image-push -j2 >"$work/nobody.log" 2>&1 ||
+  fail "the unprivileged publish failed:\n$(tail -30 "$work/nobody.log")"
+assert_eq "$(jq -r .index_digest "$unprivileged/build/multiarch-image/$image/metadata.json")" \
+  "$(jq -r .index_digest "$second/metadata.json")" "index digest published by nobody (the unedited source)"
