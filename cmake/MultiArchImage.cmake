@@ -118,6 +118,19 @@ Adds targets that build, push and publish one multi-architecture image::
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
+  add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
+    REPOSITORY ... [TAGS ...] [PLATFORMS ...] [TARGETS ... [TOOLCHAINS ...] [RUNTIME]]
+    BASE scratch
+    [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS
+    [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
+    [EXPOSE <port>[/tcp|udp|sctp]...] [LABELS <key>=<value>...]
+    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /)
+
+``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
+for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
+the manifest, in an OCI layout in the build tree, pushed by its own registry client. It excludes
+``DOCKERFILE``, ``CONTEXT``, ``BUILD_ARGS``, ``BUILDERS`` and ``ENGINE``.
+
 ``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
 without reconfiguring: ``sha-<short>`` always (``sha-<short>-dirty`` for a modified tree), and
 ``X.Y.Z``, ``X.Y``, ``X`` when a clean HEAD is exactly at tag ``vX.Y.Z`` (plus ``latest`` with
@@ -173,8 +186,7 @@ function(add_multiarch_image name)
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS
-    ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -612,6 +624,10 @@ function(_multiarch_image_settings out name)
         "the Dockerfile")
     endif()
   endforeach()
+  if(DEFINED ARG_TEST_COMMAND_JSON OR DEFINED ARG_TEST_EXPECT)
+    message(FATAL_ERROR "add_multiarch_image(${name}): TEST_COMMAND and TEST_EXPECT do not work with BASE in this "
+      "version (an assembled image is not loaded into an engine to run it); test the published image instead")
+  endif()
   if(NOT ARG_BASE STREQUAL "scratch")
     message(FATAL_ERROR "add_multiarch_image(${name}): BASE `${ARG_BASE}` is not supported by this version "
       "(valid: scratch; base images from a registry are not implemented yet)")

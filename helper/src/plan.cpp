@@ -49,6 +49,15 @@ void plan_step(const Spec& spec, Runner& real, const Log& log) {
            " platforms; <...> stands for what earlier steps produce):");
   const auto scratch = ScratchDir::temporary("multiarch-plan-" + spec.name);
   for (const auto& platform : spec.platforms) {
+    if (spec.image.enabled) {  // assembled: no engine command at all
+      const auto api = "/v2/" + spec.repository.path;
+      log.info("  build " + platform.str() + ": assembled by the helper (base " + spec.image.base + ") into " +
+               spec.image.layout.string() + ", no engine command");
+      log.info("  push " + platform.str() + ": HEAD " + api + "/blobs/<digest> for each layer and the config, POST " + api +
+               "/blobs/uploads/ and PUT <location> for each missing one, PUT " + api + "/manifests/<tag>-" +
+               platform.tag_suffix() + " for each tag and by digest, then GET it back");
+      continue;
+    }
     const auto* builder = spec.builder_for(platform);
     auto e = resolve_engine(spec, runner, log, builder ? builder->address : "");
     runner.platform = platform.os + "/" + platform.arch;
