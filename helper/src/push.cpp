@@ -64,7 +64,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     stale = "no usable build record at " + build_record.string();
   } else if (built->engine == "none") {
     std::error_code ec;
-    for (auto digest : built->layers) {
+    for (const auto& digest : built->layers) {
       if (!std::filesystem::exists(layout_blob(spec.image.layout, digest), ec))
         stale = "blob " + digest.substr(0, 19) + " is no longer in " + spec.image.layout.string();
     }
