@@ -75,7 +75,8 @@ std::optional<BuildRecord> read_build_record(const std::filesystem::path& path, 
 std::optional<PushRecord> read_push_record(const std::filesystem::path& path, const Log& log);
 std::optional<ManifestRecord> read_manifest_record(const std::filesystem::path& path, const Log& log);
 
-// A platform's records in an image's state directory, named as add_multiarch_image() names them.
+// A platform's records in an image's state directory, named as the module's _multiarch_step_files() names
+// them (e2e.stale_state_is_rebuilt relies on both: the manifest step finds the push and build records).
 inline std::filesystem::path build_record_path(const std::filesystem::path& dir, const Platform& p) {
   return dir / ("build-" + p.target_suffix() + ".json");
 }
