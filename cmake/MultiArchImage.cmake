@@ -314,7 +314,7 @@ function(add_multiarch_image name)
   if(DEFINED ARG_BASE)
     _multiarch_image_settings(image_json "${name}")
     set(assembled TRUE)
-    if(NOT DEFINED ARG_ENTRYPOINT_JSON)
+    if(NOT DEFINED ARG_ENTRYPOINT_JSON AND ARG_BASE STREQUAL "scratch")  # else the base's is kept
       set(infer_entrypoint TRUE)
       if(NOT ARG_TARGETS)
         message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred without TARGETS "
@@ -591,6 +591,15 @@ function(_multiarch_add_platform name platform)
   add_custom_target(${name}-push-${suffix} DEPENDS "${files_push_record}")
   # Target-level order keeps Makefiles from running one command in two targets at once.
   add_dependencies(${name}-push-${suffix} ${name}-build-${suffix})
+  if(P_ASSEMBLED)
+    # On demand: the platform's assembled image into the local docker or podman, to run it by hand.
+    add_custom_target(${name}-load-${suffix}
+      ${P_CONFIG_GUARD}
+      COMMAND ${P_HELPER} load --spec "${P_SPEC}" --platform "${platform}" --build-record "${files_build_record}"
+      COMMENT "multiarch-image: load ${name} ${platform}"
+      VERBATIM)
+    add_dependencies(${name}-load-${suffix} ${name}-build-${suffix})
+  endif()
 endfunction()
 
 # A platform's part of target names and file names: linux/arm/v7 -> linux-arm-v7.
@@ -624,15 +633,13 @@ function(_multiarch_image_settings out name)
         "the Dockerfile")
     endif()
   endforeach()
-  if(DEFINED ARG_TEST_COMMAND_JSON OR DEFINED ARG_TEST_EXPECT)
-    message(FATAL_ERROR "add_multiarch_image(${name}): TEST_COMMAND and TEST_EXPECT do not work with BASE in this "
-      "version (an assembled image is not loaded into an engine to run it); test the published image instead")
+  set(reference "^(([A-Za-z0-9.-]+(:[0-9]+)?|\\[[0-9A-Fa-f:]+\\](:[0-9]+)?)/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*")
+  if(NOT ARG_BASE STREQUAL "scratch" AND NOT ARG_BASE MATCHES "${reference}(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]+)?$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): BASE `${ARG_BASE}` is not an image reference "
+      "(valid: scratch, or [<registry>/]<path>[:<tag>][@sha256:<digest>] with a lowercase path, "
+      "e.g. registry.example.com/base/runtime:1.2 or debian:bookworm-slim)")
   endif()
-  if(NOT ARG_BASE STREQUAL "scratch")
-    message(FATAL_ERROR "add_multiarch_image(${name}): BASE `${ARG_BASE}` is not supported by this version "
-      "(valid: scratch; base images from a registry are not implemented yet)")
-  endif()
-  if(NOT ARG_TARGETS AND NOT DEFINED ARG_FILES_JSON)
+  if(ARG_BASE STREQUAL "scratch" AND NOT ARG_TARGETS AND NOT DEFINED ARG_FILES_JSON)
     message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS or FILES: the image would be empty")
   endif()
   _multiarch_json_string(quoted "${ARG_BASE}")

@@ -8,9 +8,12 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "digest.hpp"
 #include "error.hpp"
 #include "files.hpp"
+#include "index.hpp"
 #include "json_file.hpp"
+#include "registry_client.hpp"
 #include "steps.hpp"
 
 namespace fs = std::filesystem;
@@ -143,11 +146,80 @@ void add_to_index(const fs::path& layout, const Blob& manifest, const Platform& 
   if (!fs::exists(layout / "oci-layout", ec)) write_file_atomically(layout / "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
 }
 
+constexpr const char* kDockerLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
+
+// NAME=value entries: `ours` replace the base's of the same NAME and come after the others.
+json::array merged_env(const json::array* base, const std::vector<std::string>& ours) {
+  json::array out;
+  auto name_of = [](std::string_view e) { return e.substr(0, e.find('=')); };
+  if (base)
+    for (const auto& e : *base)
+      if (e.is_string() &&
+          std::none_of(ours.begin(), ours.end(), [&](const std::string& o) { return name_of(o) == name_of(e.get_string()); }))
+        out.push_back(e);
+  for (const auto& e : ours) out.emplace_back(e);
+  return out;
+}
+
 }  // namespace
+
+BaseImage resolve_base(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+  BaseImage base;
+  base.name = spec.image.base;
+  const auto reference = parse_image_reference(base.name);
+  base.repository = reference.repository;
+  BeastTransport transport(spec.retry.timeout);
+  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+                        stored_credentials(reference.repository, "none", runner, log), log);
+  const auto where = "BASE " + base.name;
+  auto manifest = client.get_manifest(reference.digest.empty() ? reference.tag : reference.digest);
+  if (!manifest) throw Error(Exit::step_failed, where + ": " + reference.repository.str() + " has no such image");
+  if (media::is_index(manifest->media_type)) {
+    const auto index = parse_index(manifest->bytes, where);
+    std::string found, have;
+    for (const auto& e : index.entries) {
+      if (e.platform == platform.str() && found.empty()) found = e.digest;
+      if (e.platform != "unknown/unknown") have += (have.empty() ? "" : ", ") + e.platform;
+    }
+    if (found.empty()) throw Error(Exit::step_failed, where + " has no " + platform.str() + " image (it has " + have + ")");
+    manifest = client.get_manifest(found);
+    if (!manifest) throw Error(Exit::step_failed, where + ": its index lists " + found + ", which the registry does not have");
+  }
+  if (!media::is_image_manifest(manifest->media_type))
+    throw Error(Exit::step_failed, where + " is a " + manifest->media_type + ", not an image");
+  base.digest = manifest->digest;
+  base.docker = manifest->media_type == std::string(media::docker_manifest);
+  boost::system::error_code ec;
+  const auto m = json::parse(manifest->bytes, ec);
+  const auto* o = ec ? nullptr : m.if_object();
+  const auto* config = o ? o->if_contains("config") : nullptr;
+  const auto* layers = o ? o->if_contains("layers") : nullptr;
+  const auto* config_digest = config && config->is_object() ? config->as_object().if_contains("digest") : nullptr;
+  if (!config_digest || !config_digest->is_string() || !layers || !layers->is_array())
+    throw Error(Exit::verify_failed, where + ": its manifest " + base.digest + " has no config or layers");
+  for (const auto& l : layers->as_array()) {
+    const auto* d = l.is_object() ? l.as_object().if_contains("digest") : nullptr;
+    if (!d || !d->is_string()) throw Error(Exit::verify_failed, where + ": a layer of " + base.digest + " has no digest");
+    checked_digest(d->get_string(), where + "'s layer digest");
+  }
+  base.layers = layers->as_array();
+  const auto config_text = client.get_blob(std::string(config_digest->get_string()));
+  const auto c = json::parse(config_text, ec);
+  if (ec || !c.is_object()) throw Error(Exit::verify_failed, where + ": its config is not a JSON object");
+  base.config = c.as_object();
+  const auto platform_of_base = platform_of_config(config_text, where);
+  if (platform_of_base.os != platform.os || platform_of_base.architecture != platform.arch)
+    throw Error(Exit::verify_failed, where + ": the image listed for " + platform.str() + " is " + platform_of_base.os + "/" +
+                                         platform_of_base.architecture);
+  log.info("base " + base.name + " for " + platform.str() + " is " + reference.repository.str() + "@" + base.digest);
+  return base;
+}
 
 fs::path layout_blob(const fs::path& layout, const std::string& digest) { return layout / "blobs" / "sha256" / digest.substr(7); }
 
-AssembledImage assemble_image(const Spec& spec, const Platform& platform, const fs::path& staged, const Log& log) {
+AssembledImage assemble_image(const Spec& spec, const Platform& platform, const fs::path& staged, const Log& log,
+                              const BaseImage* base) {
   const auto& m = spec.image;
   AssembledImage out;
   std::vector<LayerEntry> buckets[groups];
@@ -184,6 +256,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
     out.layers.push_back(write_layer(std::move(buckets[g]), m.created, blobs, kComments[g]));
+    if (base && base->docker) out.layers.back().blob.media_type = kDockerLayer;  // one family per manifest
   }
 
   // ENTRYPOINT: given, else the one executable staged.
@@ -195,45 +268,74 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (programs.size() == 1) entrypoint = programs;
   }
 
-  json::object config{{"created", iso8601(m.created)}, {"architecture", platform.arch}, {"os", platform.os}};
+  // The base's config extended (its Env, Entrypoint, Cmd, User... kept unless given), else a new one.
+  json::object config = base ? base->config : json::object{};
+  config["created"] = iso8601(m.created);
+  config["architecture"] = platform.arch;
+  config["os"] = platform.os;
   if (!platform.variant.empty()) config["variant"] = platform.variant;
   json::object c;
+  if (const auto* given = config.if_contains("config"); given && given->is_object()) c = given->as_object();
   auto env = m.env;
-  if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); }))
-    env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  c["Env"] = strings(env);
-  if (!entrypoint.empty()) c["Entrypoint"] = strings(entrypoint);
+  const auto* base_env = c.contains("Env") && c.at("Env").is_array() ? &c.at("Env").as_array() : nullptr;
+  const bool has_path = std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); }) ||
+                        (base_env && std::any_of(base_env->begin(), base_env->end(), [](const json::value& e) {
+                           return e.is_string() && e.get_string().starts_with("PATH=");
+                         }));
+  if (!has_path) env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  c["Env"] = merged_env(base_env, env);
+  if (!entrypoint.empty()) {
+    c["Entrypoint"] = strings(entrypoint);
+    c.erase("Cmd");  // as a Dockerfile's ENTRYPOINT does: the base's Cmd was for its own entrypoint
+  }
   if (!m.cmd.empty()) c["Cmd"] = strings(m.cmd);
   if (!m.user.empty()) c["User"] = m.user;
   if (!m.workdir.empty()) c["WorkingDir"] = m.workdir;
   if (!m.expose.empty()) {
-    json::object ports;
+    json::object ports =
+        c.contains("ExposedPorts") && c.at("ExposedPorts").is_object() ? c.at("ExposedPorts").as_object() : json::object{};
     for (const auto& p : m.expose) ports[p] = json::object();
     c["ExposedPorts"] = ports;
   }
   if (!m.labels.empty()) {
-    json::object labels;
+    json::object labels = c.contains("Labels") && c.at("Labels").is_object() ? c.at("Labels").as_object() : json::object{};
     for (const auto& [k, v] : m.labels) labels[k] = v;
     c["Labels"] = labels;
   }
   config["config"] = c;
   json::array diff_ids, history;
+  if (base) {
+    if (const auto* r = base->config.if_contains("rootfs"); r && r->is_object() && r->as_object().contains("diff_ids"))
+      diff_ids = r->as_object().at("diff_ids").as_array();
+    if (const auto* h = base->config.if_contains("history"); h && h->is_array()) history = h->as_array();
+  }
   for (const auto& l : out.layers) {
     diff_ids.emplace_back(l.diff_id);
     history.push_back({{"created", iso8601(m.created)}, {"created_by", "multiarch-image: " + l.comment}});
   }
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   config["history"] = history;
-  out.config = write_blob(json::serialize(config), blobs, kOciConfig);
+  const bool docker = base && base->docker;
+  out.config = write_blob(json::serialize(config), blobs, docker ? kDockerConfig : kOciConfig);
 
-  json::array layers;
+  json::array layers = base ? base->layers : json::array{};
   for (const auto& l : out.layers)
     layers.push_back({{"mediaType", l.blob.media_type}, {"digest", l.blob.digest}, {"size", l.blob.size}});
-  json::object manifest{{"schemaVersion", 2},
-                        {"mediaType", kOciManifest},
-                        {"config", {{"mediaType", kOciConfig}, {"digest", out.config.digest}, {"size", out.config.size}}},
-                        {"layers", layers}};
-  out.manifest = write_blob(json::serialize(manifest), blobs, kOciManifest);
+  json::object manifest{
+      {"schemaVersion", 2},
+      {"mediaType", docker ? media::docker_manifest : kOciManifest},
+      {"config", {{"mediaType", out.config.media_type}, {"digest", out.config.digest}, {"size", out.config.size}}},
+      {"layers", layers}};
+  if (base) {
+    out.base_digest = base->digest;
+    out.base_repository = base->repository.str();
+    for (const auto& l : base->layers) out.base_layers.emplace_back(l.as_object().at("digest").as_string());
+    // Where the image came from, for scanners and for a rebuild on a new base (OCI manifests only).
+    if (!docker)
+      manifest["annotations"] = {{"org.opencontainers.image.base.name", base->name},
+                                 {"org.opencontainers.image.base.digest", base->digest}};
+  }
+  out.manifest = write_blob(json::serialize(manifest), blobs, docker ? media::docker_manifest : kOciManifest);
   add_to_index(m.layout, out.manifest, platform,
                spec.tags.empty() ? platform.tag_suffix() : spec.tags.front() + "-" + platform.tag_suffix());
   log.info("assembled " + std::to_string(out.layers.size()) + " layers, config " + out.config.digest.substr(0, 19) +

@@ -2,21 +2,41 @@
 // tree and FILES, stored in the image's OCI image layout in the build tree. No engine, no network.
 #pragma once
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "layer.hpp"
 #include "log.hpp"
+#include "reference.hpp"
+#include "runner.hpp"
 #include "spec.hpp"
 
 namespace mai {
+
+// The platform's image of BASE, as its registry serves it.
+struct BaseImage {
+  std::string name;  // BASE as given
+  Repository repository;
+  std::string digest;          // the platform's image manifest
+  bool docker = false;         // Docker media types (else OCI): the new layers and manifest follow them
+  boost::json::object config;  // its config, to be extended
+  boost::json::array layers;   // its layers' descriptors, as its manifest lists them
+};
+
+// Resolves `spec.image.base` for `platform` through the registry client: the tag (or pinned digest)
+// to an index or a manifest, an index to the platform's manifest (an error lists the platforms it
+// has), then its config. Only manifests and the config are read, never layers.
+BaseImage resolve_base(const Spec& spec, const Platform& platform, Runner& runner, const Log& log);
 
 struct AssembledImage {
   Blob manifest;
   Blob config;
   std::vector<Layer> layers;
   std::string base_digest;                    // empty for scratch
+  std::string base_repository;                // where the base's layers are
+  std::vector<std::string> base_layers;       // the base's layer digests, pushed by mount or copy
   std::vector<std::filesystem::path> inputs;  // FILES sources, files and directories, for the depfile
 };
 
@@ -27,7 +47,9 @@ inline constexpr const char* kOciConfig = "application/vnd.oci.image.config.v1+j
 // layered (C/C++ runtime, project libraries, executables, FILES: one layer each, empty ones left out),
 // with the config and the manifest. The manifest is added to the layout's index.json, annotated with
 // its platform reference name; the layout is shared by the image's platforms and updated under a lock.
-AssembledImage assemble_image(const Spec& spec, const Platform& platform, const std::filesystem::path& staged, const Log& log);
+// With `base`: its config extended and its layers listed first, in its media-type family.
+AssembledImage assemble_image(const Spec& spec, const Platform& platform, const std::filesystem::path& staged, const Log& log,
+                              const BaseImage* base = nullptr);
 
 // The blob file of `digest` in the layout.
 std::filesystem::path layout_blob(const std::filesystem::path& layout, const std::string& digest);

@@ -1,5 +1,6 @@
 // build: one platform's image from the context, its record, and the depfile listing the context.
 #include <boost/json.hpp>
+#include <optional>
 
 #include "assemble.hpp"
 #include "context.hpp"
@@ -24,13 +25,15 @@ namespace {
 
 // BASE: the helper writes the image itself, into the layout; no engine is asked anything.
 void assemble_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
-                   const std::filesystem::path& depfile, const Log& log) {
+                   const std::filesystem::path& depfile, Runner& runner, const Log& log) {
   const Stopwatch clock;
   remove_record(record);
   log.info("build started (assembled by the helper, base " + spec.image.base + ")");
   const auto staged =
       spec.stage.enabled ? spec.stage.composed / spec.stage.dir / platform.target_suffix() : std::filesystem::path();
-  const auto image = assemble_image(spec, platform, staged, log);
+  // A base given by tag is resolved again whenever this step runs; one pinned by digest never moves.
+  const auto base = spec.image.base == "scratch" ? std::optional<BaseImage>() : resolve_base(spec, platform, runner, log);
+  const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   write_depfile(depfile, record, image.inputs);
   std::int64_t size = image.config.size;
   std::vector<std::string> layers;
@@ -38,9 +41,9 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
     size += l.blob.size;
     layers.push_back(l.blob.digest);
   }
-  write_record(record,
-               BuildRecord{spec.name, platform.str(), "none", "assembled", "", image.manifest.digest, size,
-                           platform_references(spec, platform), clock.seconds(), image.config.digest, layers, image.base_digest});
+  write_record(record, BuildRecord{spec.name, platform.str(), "none", "assembled", "", image.manifest.digest, size,
+                                   platform_references(spec, platform), clock.seconds(), image.config.digest, layers,
+                                   image.base_digest, image.base_repository, image.base_layers});
   log.info("build done in " + clock.str() + " (" + std::to_string(image.layers.size()) + " layers, " + std::to_string(size) +
            " bytes compressed, manifest " + image.manifest.digest.substr(0, 19) + ")");
 }
@@ -49,7 +52,7 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
 
 void build_step(const Spec& image, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner, const Log& log) {
-  if (image.image.enabled) return assemble_step(image, platform, record, depfile, log);
+  if (image.image.enabled) return assemble_step(image, platform, record, depfile, runner, log);
   const auto spec = spec_for_platform_build(image, platform);
   const Stopwatch clock;
   remove_record(record);

@@ -51,6 +51,9 @@ class Engine {
   virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                            const std::filesystem::path& scratch) = 0;
 
+  // Loads a docker-archive tarball into the engine's local images.
+  virtual void load(const std::filesystem::path& archive) = 0;
+
   // Runs a local image for `platform` with `args` (under emulation when foreign); output captured.
   virtual Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                            const std::vector<std::string>& args) = 0;

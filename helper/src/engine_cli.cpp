@@ -32,6 +32,11 @@ Engine::ImageInfo CliEngine::image_info(const std::string& image_id) {
   return {text.substr(0, space), space == std::string::npos ? 0 : std::atoll(text.c_str() + space + 1)};
 }
 
+void CliEngine::load(const std::filesystem::path& archive) {
+  const auto c = command({"load", "--input", archive.string()});
+  require_success(c, runner_.run(c, Output::capture, log_), name() + " load");
+}
+
 Result CliEngine::run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                             const std::vector<std::string>& args) {
   auto c = command({"run", "--rm", "--platform", platform.str()});

@@ -9,6 +9,7 @@ namespace mai {
 class CliEngine : public Engine {
  public:
   ImageInfo image_info(const std::string& image_id) override;
+  void load(const std::filesystem::path& archive) override;
   Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                    const std::vector<std::string>& args) override;
 

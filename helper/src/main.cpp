@@ -157,6 +157,18 @@ const std::vector<Subcommand>& subcommands() {
          resolve_git_tags(spec, runner, log);
          plan_step(spec, runner, log);
        }},
+      {"load",
+       "--spec FILE --platform P --build-record FILE",
+       "put one platform's assembled image (BASE) into docker or podman, as <repository>:<tag>-<arch><variant>",
+       {"spec", "platform", "build-record"},
+       [](const Args& a) {
+         auto spec = load_spec(a.one("spec"));
+         const auto& platform = spec.platform(a.one("platform"));
+         const auto log = step_log(spec, &platform);
+         ProcessRunner runner(spec.retry);
+         in_step(log, [&] { resolve_git_tags(spec, runner, log); });
+         in_step(log, [&] { load_step(spec, platform, a.one("build-record"), runner, log); });
+       }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"}, [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "

@@ -296,9 +296,12 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
                                            index_digest + " was published");
     const auto entries = verify_index(parse_index(back->bytes, where), expected, where);
     out.platforms.clear();
-    for (std::size_t i = 0; i < entries.size(); ++i)
+    for (std::size_t i = 0; i < entries.size(); ++i) {
       out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id,
                                pushed[i].builder, pushed[i].digest, expected[i].attestations});
+      const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
+      if (built) out.platforms.back().base_digest = built->base_digest;
+    }
     log.info(std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
   out.seconds = clock.seconds();

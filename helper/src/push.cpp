@@ -1,4 +1,7 @@
 // push: one platform's built image to the registry under each per-platform tag.
+#include <boost/json.hpp>
+#include <optional>
+
 #include "assemble.hpp"
 #include "digest.hpp"
 #include "engine.hpp"
@@ -21,6 +24,30 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   BeastTransport transport(spec.retry.timeout);
   RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
                         stored_credentials(spec.repository, "none", runner, log), log);
+  // The base's layers: mounted from its repository on the same registry (no bytes move), else copied.
+  int mounted = 0, copied = 0;
+  if (!built.base_layers.empty()) {
+    const auto base = parse_repository(built.base_repository);
+    const bool same_registry = base.registry == spec.repository.registry;
+    std::optional<BeastTransport> base_transport;
+    std::optional<RegistryClient> source;
+    for (const auto& digest : built.base_layers) {
+      if (client.has_blob(digest)) continue;
+      if (same_registry && client.mount_blob(digest, base.path)) {
+        ++mounted;
+        continue;
+      }
+      if (!source) {
+        base_transport.emplace(spec.retry.timeout);
+        source.emplace(base, RegistrySettings{spec.retry, spec.insecure_registries}, *base_transport,
+                       stored_credentials(base, "none", runner, log), log);
+      }
+      client.put_blob(digest, source->get_layer(digest));
+      ++copied;
+    }
+    log.info("base layers: " + std::to_string(mounted) + " mounted from " + base.str() + ", " + std::to_string(copied) +
+             " copied, " + std::to_string(built.base_layers.size() - mounted - copied) + " already there");
+  }
   auto blobs = built.layers;
   blobs.push_back(built.config_digest);
   int uploaded = 0;
@@ -38,10 +65,14 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   if (sha256_digest(manifest) != built.image_id)
     throw Error(Exit::verify_failed,
                 "the manifest " + built.image_id + " in " + spec.image.layout.string() + " has other content");
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(manifest, ec);
+  const auto* type = !ec && parsed.is_object() ? parsed.as_object().if_contains("mediaType") : nullptr;
+  const std::string media_type = type && type->is_string() ? std::string(type->get_string()) : kOciManifest;
   std::vector<std::string> tags;
   for (const auto& tag : spec.tags) tags.push_back(tag + "-" + platform.tag_suffix());
   tags.push_back(built.image_id);
-  for (const auto& stated : client.put_manifests(tags, kOciManifest, manifest))
+  for (const auto& stated : client.put_manifests(tags, media_type, manifest))
     if (!stated.empty() && stated != built.image_id)
       throw Error(Exit::verify_failed, spec.repository.registry + " stored the manifest " + built.image_id + " as " + stated);
   const auto back = client.get_manifest(built.image_id);

@@ -24,7 +24,9 @@ void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
        {"seconds", r.seconds},
        {"config_digest", r.config_digest},
        {"layers", json::value_from(r.layers)},
-       {"base_digest", r.base_digest}};
+       {"base_digest", r.base_digest},
+       {"base_repository", r.base_repository},
+       {"base_layers", json::value_from(r.base_layers)}};
 }
 BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
   const auto& o = v.as_object();
@@ -39,7 +41,9 @@ BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
           json::value_to<double>(o.at("seconds")),
           o.contains("config_digest") ? json::value_to<std::string>(o.at("config_digest")) : std::string(),
           o.contains("layers") ? json::value_to<std::vector<std::string>>(o.at("layers")) : std::vector<std::string>(),
-          o.contains("base_digest") ? json::value_to<std::string>(o.at("base_digest")) : std::string()};
+          o.contains("base_digest") ? json::value_to<std::string>(o.at("base_digest")) : std::string(),
+          o.contains("base_repository") ? json::value_to<std::string>(o.at("base_repository")) : std::string(),
+          o.contains("base_layers") ? json::value_to<std::vector<std::string>>(o.at("base_layers")) : std::vector<std::string>()};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
@@ -63,7 +67,8 @@ void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
   v = {{"platform", e.platform},           {"digest", e.digest},
        {"media_type", e.media_type},       {"size", e.size},
        {"image_id", e.image_id},           {"builder", e.builder},
-       {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)}};
+       {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)},
+       {"base_digest", e.base_digest}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
@@ -78,6 +83,7 @@ PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v
   // Records from before attestations were kept have neither field.
   e.pushed_digest = o.contains("pushed_digest") ? json::value_to<std::string>(o.at("pushed_digest")) : e.digest;
   if (o.contains("attestations")) e.attestations = json::value_to<std::vector<std::string>>(o.at("attestations"));
+  if (o.contains("base_digest")) e.base_digest = json::value_to<std::string>(o.at("base_digest"));
   return e;
 }
 

@@ -28,6 +28,8 @@ struct BuildRecord {
   std::string config_digest;
   std::vector<std::string> layers;  // layer blob digests, in order
   std::string base_digest;          // the base image's manifest; empty for scratch
+  std::string base_repository;      // where the base's layers are (pushed by mount or copy)
+  std::vector<std::string> base_layers;
 };
 
 struct PushRecord {
@@ -51,6 +53,7 @@ struct PlatformEntry {
   std::string builder;
   std::string pushed_digest;              // what the push made: the image, or an index around it and its attestations
   std::vector<std::string> attestations;  // attestation manifests listed beside the image (BuildKit provenance)
+  std::string base_digest;                // an assembled image's base (BASE): its platform manifest
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

@@ -167,4 +167,30 @@ void validate_digest(std::string_view digest) {
   if (!is_sha256_digest(digest)) invalid("digest", digest, "malformed", "sha256: followed by 64 lowercase hex digits");
 }
 
+ImageReference parse_image_reference(std::string_view text) {
+  ImageReference r;
+  auto rest = text;
+  if (const auto at = rest.find('@'); at != std::string_view::npos) {
+    r.digest = std::string(rest.substr(at + 1));
+    validate_digest(r.digest);
+    rest = rest.substr(0, at);
+  }
+  const auto slash = rest.rfind('/');
+  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    r.tag = std::string(rest.substr(colon + 1));
+    validate_tag(r.tag);
+    rest = rest.substr(0, colon);
+  }
+  if (r.tag.empty() && r.digest.empty()) r.tag = "latest";
+  r.repository = parse_repository(rest);
+  // Docker Hub's official images live under library/.
+  if (r.repository.registry == "docker.io" && r.repository.path.find('/') == std::string::npos)
+    r.repository.path = "library/" + r.repository.path;
+  return r;
+}
+
+std::string ImageReference::str() const {
+  return repository.str() + (tag.empty() ? "" : ":" + tag) + (digest.empty() ? "" : "@" + digest);
+}
+
 }  // namespace mai

@@ -15,7 +15,16 @@ struct Repository {
   std::string original;
 };
 
+// A whole image reference: <repository>[:<tag>][@<digest>]; neither: the tag latest.
+struct ImageReference {
+  Repository repository;
+  std::string tag;     // empty when only a digest is given
+  std::string digest;  // empty unless pinned
+  std::string str() const;
+};
+
 // Each throws mai::Error(invalid_input) naming the input, the rule it broke and the valid form.
+ImageReference parse_image_reference(std::string_view text);
 Repository parse_repository(std::string_view text);
 void validate_tag(std::string_view tag);
 void validate_digest(std::string_view digest);  // sha256:<64 lowercase hex>

@@ -97,6 +97,7 @@ constexpr std::size_t kManifestLimit = 4 * kMiB;
 constexpr std::size_t kConfigLimit = 4 * kMiB;
 constexpr std::size_t kTokenAnswerLimit = 128 * kKiB;
 constexpr std::size_t kTokenLimit = 60 * kKiB;
+constexpr std::size_t kLayerLimit = 1024 * kMiB;
 
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
 
@@ -493,6 +494,33 @@ std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string
 }
 
 std::string RegistryClient::get_blob(const std::string& digest) { return get_blobs({digest}).front(); }
+
+std::string RegistryClient::get_layer(const std::string& digest) {
+  const auto r = send({"GET",
+                       "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the layer digest to read"),
+                       {},
+                       "",
+                       kLayerLimit,
+                       "a layer"});
+  if (r.status != 200)
+    throw Error(Exit::step_failed, "reading layer " + digest + " of " + repository_.str() + ": " + registry_errors(r));
+  if (sha256_digest(r.body) != digest)
+    throw Error(Exit::verify_failed, "layer " + digest + " of " + repository_.str() + " was served with other content");
+  return r.body;
+}
+
+bool RegistryClient::mount_blob(const std::string& digest, const std::string& from) {
+  const auto r =
+      send({"POST",
+            "/v2/" + repository_.path + "/blobs/uploads/?mount=" + percent_encode(checked_digest(digest, "the blob to mount")) +
+                "&from=" + percent_encode(from),
+            {},
+            "",
+            kErrorBodyLimit,
+            "a mount's answer"});
+  // 201: mounted. 202: the registry would rather take an upload (the session is left to expire).
+  return r.status == 201;
+}
 
 bool RegistryClient::has_blob(const std::string& digest) {
   const auto r = send({"HEAD",

@@ -63,8 +63,12 @@ class RegistryClient {
   // nullopt when the registry has no such manifest (404). The digest is checked when `reference`
   // is one. Throws Error(step_failed) for anything else the registry refuses.
   std::optional<Manifest> get_manifest(const std::string& reference);
-  std::string get_blob(const std::string& digest);  // follows redirects; checks the digest
-  bool has_blob(const std::string& digest);         // HEAD: whether the repository holds it
+  std::string get_blob(const std::string& digest);   // follows redirects; checks the digest
+  bool has_blob(const std::string& digest);          // HEAD: whether the repository holds it
+  std::string get_layer(const std::string& digest);  // a layer, whole (at most 1 GiB), digest checked
+  // Cross-repository mount of `digest` from the repository `from` (a path on the same registry):
+  // true when the registry mounted it (201); false when it would rather take an upload.
+  bool mount_blob(const std::string& digest, const std::string& from);
   // Uploads `bytes` as the blob `digest` (checked first): an upload session, then one PUT at its
   // Location (relative or absolute, its query kept); the registry's stated digest must be ours.
   void put_blob(const std::string& digest, const std::string& bytes);

@@ -114,7 +114,13 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     auto& m = s.image;
     m.enabled = true;
     m.base = i.string("base");
-    if (m.base != "scratch") i.fail("base", "'" + m.base + "': only scratch is supported by this version");
+    if (m.base != "scratch") {
+      try {
+        parse_image_reference(m.base);
+      } catch (const Error& e) {
+        i.fail("base", e.what());
+      }
+    }
     m.entrypoint = i.strings("entrypoint", false);
     m.cmd = i.strings("cmd", false);
     m.env = i.strings("env", false);

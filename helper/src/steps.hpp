@@ -13,6 +13,8 @@
 
 namespace mai {
 
+class Engine;
+
 void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner, const Log& log);
 
@@ -29,6 +31,13 @@ void plan_step(const Spec& spec, Runner& runner, const Log& log);
 
 // <repository>:<tag>-<arch><variant> for every tag: the platform's own references.
 std::vector<std::string> platform_references(const Spec& spec, const Platform& platform);
+
+// An assembled image (BASE) of `platform` put into the spec's engine (docker or podman, "auto": the
+// first that answers), tagged <repository>:<tag>-<arch><variant>; returns that reference. Through
+// skopeo: the layout's image copied to a docker-archive, which the engine loads. `engine` may be
+// given (the test step has one); else one is resolved.
+std::string load_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record, Runner& runner,
+                      const Log& log, Engine* engine = nullptr);
 
 // Runs the platform's built image with `args`; passes on exit 0 and output matching `expect` (if any).
 void test_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,

@@ -5,10 +5,33 @@
 #include "engine.hpp"
 #include "error.hpp"
 #include "records.hpp"
+#include "scratch.hpp"
 #include "steps.hpp"
 #include "stopwatch.hpp"
 
 namespace mai {
+
+std::string load_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record, Runner& runner,
+                      const Log& log, Engine* engine) {
+  const auto built = read_build_record(build_record, log);
+  if (!built || built->engine != "none")
+    throw Error(Exit::step_failed, "no assembled image of " + platform.str() + " at " + build_record.string() +
+                                       ": build it first (cmake --build <dir> --target " + spec.name + "-build-" +
+                                       platform.target_suffix() + ")");
+  std::unique_ptr<Engine> resolved;
+  if (!engine) engine = (resolved = resolve_engine(spec, runner, log, "")).get();
+  auto reference = platform_references(spec, platform).front();
+  const ScratchDir scratch(build_record);
+  const auto archive = scratch.path() / "image.tar";
+  // The layout names each platform's manifest <first tag>-<arch><variant> (assemble.cpp).
+  const auto name = reference.substr(reference.rfind(':') + 1);
+  const Command copy{{spec.skopeo, "copy", "--quiet", "oci:" + spec.image.layout.string() + ":" + name,
+                      "docker-archive:" + archive.string() + ":" + reference}};
+  require_success(copy, runner.run(copy, Output::capture, log), "copying " + platform.str() + " out of the layout");
+  engine->load(archive);
+  log.info("loaded " + reference + " (" + built->image_id.substr(0, 19) + ") into " + engine->name());
+  return reference;
+}
 
 void test_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
                const std::vector<std::string>& args, const std::string& expect, Runner& runner, const Log& log) {
@@ -17,8 +40,12 @@ void test_step(const Spec& spec, const Platform& platform, const std::filesystem
   if (!built)
     throw Error(Exit::step_failed, "no image of " + platform.str() + " to test: build it first (cmake --build <dir> --target " +
                                        spec.name + "-build-" + platform.target_suffix() + ", or image-build)");
-  auto engine = make_engine(built->engine, spec, runner, log, built->builder);
-  const auto r = engine->run_image(spec, platform, built->image_id, args);
+  // An assembled image is in no engine yet: loaded into one, then run like the others.
+  auto engine = built->engine == "none" ? resolve_engine(spec, runner, log, "")
+                                        : make_engine(built->engine, spec, runner, log, built->builder);
+  const auto image =
+      built->engine == "none" ? load_step(spec, platform, build_record, runner, log, engine.get()) : built->image_id;
+  const auto r = engine->run_image(spec, platform, image, args);
   std::string output = r.out;
   log.info("test output:");
   std::size_t start = 0;

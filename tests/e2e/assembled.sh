@@ -3,7 +3,8 @@
 # no engine command; pulled and run by docker and by podman on every platform; its config as
 # configured; its layers reproducible tars; its OCI layout valid for oci-image-tool and umoci; the same
 # digests from another build directory; after a one-line edit one layer (and the config) per platform
-# uploaded; and the whole path as an unprivileged user with no engine reachable.
+# uploaded; the whole path as an unprivileged user with no engine reachable; and a base image from a
+# registry (examples/hello, published here), its layers mounted within a registry and copied across two.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000   # read at configure time (MULTIARCH_IMAGE_SOURCE_DATE_EPOCH)
 image=cross-hello-assembled
@@ -85,6 +86,17 @@ cmake --build "$work/a" --target $image-push -j2 >"$work/noop.log" 2>&1
 ! grep -E "\] (build|push|manifest) started|stage $image" "$work/noop.log" || fail "the rerun did work:\n$(cat "$work/noop.log")"
 assert_eq "$(engine_calls)" 0 "engine commands on the no-op"
 
+step "loaded into docker by ctest's image tests and by the load target"
+ctest --test-dir "$work/a" -R "^$image\\.image\\." --output-on-failure >"$work/ctest.log" 2>&1 ||
+  fail "the image tests failed:\n$(tail -30 "$work/ctest.log")"
+assert_eq "$(grep -c "Passed" "$work/ctest.log")" 3 "image tests passed"
+assert_eq "$(engine_calls_matching "^docker load ")" 3 "docker loads"
+reset_engine_calls
+cmake --build "$work/a" --target $image-load-linux-arm64 >/dev/null
+out=$("$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform linux/arm64 "$repository:1.0.0-arm64" </dev/null)
+grep -q "^hello server from the greeting library 1.0.0 built for linux/arm64" <<<"$out" || fail "the loaded arm64 image printed: $out"
+assert_eq "$(engine_calls_matching "^(docker|podman) (buildx )?build ")" 0 "engine builds for the load"
+
 step "another build directory, another repository: the same digests"
 configure "$work/src" "$work/a-second-build-directory-elsewhere" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
   -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/cross-second" -DCROSS_HELLO_ASSEMBLED_IMAGE=ON >/dev/null
@@ -125,3 +137,49 @@ as_nobody cmake --build "$unprivileged/build" --target $image-push -j2 >"$work/n
   fail "the unprivileged publish failed:\n$(tail -30 "$work/nobody.log")"
 assert_eq "$(jq -r .index_digest "$unprivileged/build/multiarch-image/$image/metadata.json")" \
   "$(jq -r .index_digest "$second/metadata.json")" "index digest published by nobody (the unedited source)"
+
+step "a base image in the same registry: its layers mounted, not copied; its program and ENV kept"
+configure "$repo_root/examples/hello" "$work/base" -DHELLO_REPOSITORY="$REGISTRY/e2e/base-hello" -DMULTIARCH_IMAGE_ENGINE=docker \
+  >/dev/null
+cmake --build "$work/base" --target hello-push -j3 >"$work/base.log" 2>&1 || fail "publishing the base failed:\n$(tail -20 "$work/base.log")"
+on_base() {  # on_base BUILD-DIR REPOSITORY
+  configure "$work/src" "$1" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" -DCROSS_HELLO_REPOSITORY="$2" \
+    -DCROSS_HELLO_ASSEMBLED_IMAGE=ON -DCROSS_HELLO_ASSEMBLED_BASE="$REGISTRY/e2e/base-hello:1.0.0" >/dev/null
+  reset_engine_calls
+  cmake --build "$1" --target $image-push -j2 >"$1.log" 2>&1 || fail "publishing on the base failed:\n$(tail -30 "$1.log")"
+  assert_eq "$(engine_calls)" 0 "engine commands while publishing on a base"
+}
+on_base "$work/on-base" "$REGISTRY/e2e/on-base"
+assert_eq "$(grep -cE "base layers: [1-9][0-9]* mounted from $REGISTRY/e2e/base-hello, 0 copied" "$work/on-base.log")" 3 \
+  "platforms whose base layers were mounted (none copied)"
+for platform in "${platforms[@]}"; do
+  suffix=$(tr / - <<<"$platform")
+  assert_eq "$(jq -r .base_digest "$work/on-base/multiarch-image/$image/build-$suffix.json")" \
+    "$(jq -r --arg p "$platform" '.platforms[] | select(.platform == $p) | .digest' "$work/base/multiarch-image/hello/metadata.json")" \
+    "$platform base digest in the build record"
+  assert_eq "$(jq -r --arg p "$platform" '.platforms[] | select(.platform == $p) | .base_digest' "$work/on-base/multiarch-image/$image/metadata.json")" \
+    "$(jq -r .base_digest "$work/on-base/multiarch-image/$image/build-$suffix.json")" "$platform base digest in metadata.json"
+  out=$(run_image docker "$REGISTRY/e2e/on-base-assembled:1.0.0" "$platform" </dev/null)
+  grep -qE "^hello server(, edited)? from the greeting library 1.0.0 built for $platform" <<<"$out" || fail "$platform printed: $out"
+  out=$("$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform "$platform" --entrypoint /hello "$REGISTRY/e2e/on-base-assembled:1.0.0")
+  grep -q "^hello from $platform" <<<"$out" || fail "the base's /hello on $platform printed: $out"
+done
+config=$(skopeo inspect --tls-verify=false --config --override-arch arm64 "docker://$REGISTRY/e2e/on-base-assembled:1.0.0")
+assert_eq "$(jq -r '.config.Env | map(select(startswith("HELLO_GREETING=") or startswith("GREETING_STYLE="))) | join(" ")' <<<"$config")" \
+  "HELLO_GREETING= GREETING_STYLE=plain" "the base's Env kept, ours added"
+base_layers=$(skopeo inspect --tls-verify=false --config --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq '.rootfs.diff_ids | length')
+assert_eq "$(jq -r '.rootfs.diff_ids | length' <<<"$config")" $((base_layers + 4)) "layers: the base's $base_layers and our four"
+assert_eq "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "docker://$REGISTRY/e2e/on-base-assembled:1.0.0" | jq -r .mediaType)" \
+  "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq -r .mediaType)" \
+  "the manifest follows the base's media-type family"
+
+step "a base in another registry: its layers copied across, digests checked"
+"$repo_root/tests/e2e/services.sh" registry-start "$work/registry2"
+on_exit '"$repo_root/tests/e2e/services.sh" registry-stop "$work/registry2"'
+second_registry=127.0.0.1:$(cat "$work/registry2/registry.port")
+on_base "$work/on-base-elsewhere" "$second_registry/e2e/on-base"
+assert_eq "$(grep -cE "base layers: 0 mounted from $REGISTRY/e2e/base-hello, [1-9][0-9]* copied" "$work/on-base-elsewhere.log")" 3 \
+  "platforms whose base layers were copied"
+out=$("$MULTIARCH_TEST_DOCKER" run --rm --pull always --network=none --platform linux/arm/v7 --entrypoint /hello \
+  "$second_registry/e2e/on-base-assembled:1.0.0")
+grep -q "^hello from linux/arm/v7" <<<"$out" || fail "the copied base's /hello printed: $out"
