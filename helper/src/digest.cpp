@@ -7,10 +7,17 @@
 
 namespace mai {
 
-std::string sha256_digest(std::string_view bytes) {
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+    throw Error(Exit::step_failed, "SHA-256 is unavailable");
+}
+
+void Sha256::update(const void* data, std::size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+
+std::string Sha256::digest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_DigestFinal_ex(ctx_.get(), md, &len);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out = "sha256:";
   for (unsigned i = 0; i < len; ++i) {
@@ -18,6 +25,12 @@ std::string sha256_digest(std::string_view bytes) {
     out += hex[md[i] & 0xf];
   }
   return out;
+}
+
+std::string sha256_digest(std::string_view bytes) {
+  Sha256 hash;
+  hash.update(bytes.data(), bytes.size());
+  return hash.digest();
 }
 
 bool is_sha256_digest(std::string_view text) {

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <openssl/evp.h>
 
 #include "digest.hpp"
 #include "error.hpp"
@@ -25,30 +24,6 @@ namespace {
 constexpr std::size_t kBlock = 512;
 constexpr std::size_t kChunk = std::size_t{1} << 16;
 constexpr const char* kLayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-      throw Error(Exit::step_failed, "SHA-256 is unavailable");
-  }
-  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string digest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-      out += hex[md[i] >> 4];
-      out += hex[md[i] & 0xf];
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 // The tar stream's bytes go through here: hashed as they are (the diff_id), deflated, and the
 // deflated bytes hashed (the digest) and written to a temporary file.

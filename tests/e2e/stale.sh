@@ -8,13 +8,16 @@ configure "$repo_root/examples/hello" "$work/build" \
   -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$REGISTRY/e2e/stale-$engine"
 cmake --build "$work/build" --target image-build -j3 >/dev/null
 records=$work/build/multiarch-image/hello
+remove_image() {  # remove_image ID: out of the engine's store, as a prune would
+  case $engine in
+    docker) "$MULTIARCH_TEST_DOCKER" image rm --force "$1" >/dev/null ;;
+    podman) podman rmi --force "$1" >/dev/null ;;
+  esac
+}
 
 step "the arm64 image is removed from the engine; the amd64 record is corrupted"
 id=$(jq -r .image_id "$records/build-linux-arm64.json")
-case $engine in
-  docker) "$MULTIARCH_TEST_DOCKER" image rm --force "$id" >/dev/null ;;
-  podman) podman rmi --force "$id" >/dev/null ;;
-esac
+remove_image "$id"
 echo '{"format": 1, "kind": "build", "trunc' >"$records/build-linux-amd64.json"
 touch -d '+1 minute' "$records/build-linux-amd64.json"   # still "up to date" for the build tool
 
@@ -32,10 +35,7 @@ step "every line of a whole run carries its step's prefix, nested steps and warn
 # only the manifest step runs. It finds the push record unusable and pushes amd64 itself; that push
 # finds the image gone and builds amd64 again, all inside the manifest step.
 id=$(jq -r .image_id "$records/build-linux-amd64.json")
-case $engine in
-  docker) "$MULTIARCH_TEST_DOCKER" image rm --force "$id" >/dev/null ;;
-  podman) podman rmi --force "$id" >/dev/null ;;
-esac
+remove_image "$id"
 echo '{"format": 1, "kind": "push", "trunc' >"$records/push-linux-amd64.json"
 touch -d '+3 minutes' "$records/push-linux-amd64.json"
 reset_engine_calls
