@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite on a Debian 12 machine, as root: installs what is missing, builds the helper
 # and its unit tests, runs the unit tests under AddressSanitizer and UBSan, then runs every test with
-# ctest (services are started and stopped by ctest fixtures). Usage: tests/run.sh [build-dir]   (default: build/test)
+# ctest (services are started and stopped by ctest fixtures). Usage: tests/run.sh [build-dir]
+# (default: build/dev, the dev preset's tree, which the workflow.check test then finds built)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build/test}
+build=${1:-$root/build/dev}
 
 "$root/tests/machine-setup.sh"
 # The helper's style (.clang-format) and lint (.clang-tidy): checked before anything is built.
