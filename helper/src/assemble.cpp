@@ -40,14 +40,20 @@ bool executable_file(const fs::path& p) {
   return (perms & fs::perms::owner_exec) != fs::perms::none;
 }
 
-// A symlink is kept as a link when it stays inside `root` (relative, no way out); anything else is
-// refused: the image must not depend on what lies outside what was staged.
+// A symlink is kept as a link when it stays inside `root` (relative, no way out) and ends somewhere
+// (or nowhere: a dangling link is kept too); a link out, or one in a loop, is refused: the image must
+// not depend on what lies outside what was staged, nor hold a path nothing can open.
 void check_link(const fs::path& link, const fs::path& root, const std::string& in_image) {
   const auto target = fs::read_symlink(link);
   const auto resolved = (fs::path(in_image).parent_path() / target).lexically_normal();
   if (target.is_absolute() || resolved.empty() || *resolved.begin() == "..")
     throw Error(Exit::invalid_input, link.string() + " is a symlink to " + target.string() + ", outside " + root.string() +
                                          ": an image gets files, not links out of what was staged");
+  std::error_code ec;
+  static_cast<void>(fs::canonical(link, ec));
+  if (ec == std::errc::too_many_symbolic_link_levels)
+    throw Error(Exit::invalid_input, link.string() + " is a symlink to " + target.string() +
+                                         " in a loop of links that never reaches a file; remove the loop from " + root.string());
 }
 
 // Every entry under `root`, its path in the image being `prefix` + its path under root.
@@ -164,14 +170,14 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
 
 }  // namespace
 
-BaseImage resolve_base(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
+                       const RegistryClient::CredentialSource& credentials, const Log& log) {
   BaseImage base;
   base.name = spec.image.base;
   const auto reference = parse_image_reference(base.name);
   base.repository = reference.repository;
-  BeastTransport transport(spec.retry.timeout);
-  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-                        stored_credentials(reference.repository, "none", runner, log), log);
+  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport, credentials,
+                        log);
   const auto where = "BASE " + base.name;
   auto manifest = client.get_manifest(reference.digest.empty() ? reference.tag : reference.digest);
   if (!manifest) throw Error(Exit::step_failed, where + ": " + reference.repository.str() + " has no such image");
@@ -192,7 +198,10 @@ BaseImage resolve_base(const Spec& spec, const Platform& platform, Runner& runne
   base.docker = manifest->media_type == std::string(media::docker_manifest);
   boost::system::error_code ec;
   const auto m = json::parse(manifest->bytes, ec);
-  const auto* o = ec ? nullptr : m.if_object();
+  if (ec || !m.is_object())
+    throw Error(Exit::verify_failed,
+                where + ": its manifest " + base.digest + " is not a JSON object" + (ec ? " (" + ec.message() + ")" : ""));
+  const auto* o = m.if_object();
   const auto* config = o ? o->if_contains("config") : nullptr;
   const auto* layers = o ? o->if_contains("layers") : nullptr;
   const auto* config_digest = config && config->is_object() ? config->as_object().if_contains("digest") : nullptr;

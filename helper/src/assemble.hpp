@@ -10,7 +10,7 @@
 #include "layer.hpp"
 #include "log.hpp"
 #include "reference.hpp"
-#include "runner.hpp"
+#include "registry_client.hpp"
 #include "spec.hpp"
 
 namespace mai {
@@ -27,8 +27,11 @@ struct BaseImage {
 
 // Resolves `spec.image.base` for `platform` through the registry client: the tag (or pinned digest)
 // to an index or a manifest, an index to the platform's manifest (an error lists the platforms it
-// has), then its config. Only manifests and the config are read, never layers.
-BaseImage resolve_base(const Spec& spec, const Platform& platform, Runner& runner, const Log& log);
+// has), then its config. Only manifests and the config are read, never layers. What the registry
+// answers is checked: a manifest or config over 4 MiB, malformed JSON, a platform other than asked
+// for, a digest that is not sha256 each fail the step with the BASE named.
+BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
+                       const RegistryClient::CredentialSource& credentials, const Log& log);
 
 struct AssembledImage {
   Blob manifest;

@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "json_file.hpp"
 #include "records.hpp"
+#include "registry_client.hpp"
 #include "scratch.hpp"
 #include "staging.hpp"
 #include "steps.hpp"
@@ -32,7 +33,12 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
   const auto staged =
       spec.stage.enabled ? spec.stage.composed / spec.stage.dir / platform.target_suffix() : std::filesystem::path();
   // A base given by tag is resolved again whenever this step runs; one pinned by digest never moves.
-  const auto base = spec.image.base == "scratch" ? std::optional<BaseImage>() : resolve_base(spec, platform, runner, log);
+  std::optional<BaseImage> base;
+  if (spec.image.base != "scratch") {
+    BeastTransport transport(spec.retry.timeout);
+    base = resolve_base(spec, platform, transport,
+                        stored_credentials(parse_image_reference(spec.image.base).repository, "none", runner, log), log);
+  }
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   write_depfile(depfile, record, image.inputs);
   std::int64_t size = image.config.size;

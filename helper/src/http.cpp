@@ -12,6 +12,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -228,14 +230,98 @@ bool has_control(std::string_view s, bool tab_allowed) {
   return std::any_of(s.begin(), s.end(), [&](unsigned char c) { return (c < 0x20 && !(tab_allowed && c == '\t')) || c == 0x7f; });
 }
 
-http::request<http::string_body> to_beast(const HttpRequest& r) {
+// The body of every message: text in memory, or (requests) a span of a file read while it is sent,
+// or (2xx answers) a sink that takes the bytes as they arrive.
+struct Body {
+  struct value_type {
+    std::string text;
+    const FileSpan* file = nullptr;
+    BodySink* sink = nullptr;
+  };
+  static std::uint64_t size(const value_type& v) { return v.file ? v.file->length : v.text.size(); }
+
+  class reader {
+   public:
+    // A parser makes its reader before the header arrives: the status is looked at in init().
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>& h, value_type& v) : v_(v) {
+      if constexpr (!isRequest) status_ = [&h] { return h.result_int(); };
+    }
+    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
+      ec = {};
+      streaming_ = v_.sink && status_ && status_() / 100 == 2;
+      if (streaming_)
+        v_.sink->begin();
+      else if (length)
+        v_.text.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, kDefaultResponseLimit)));
+    }
+    template <class Buffers>
+    std::size_t put(const Buffers& buffers, beast::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        const std::string_view bytes(static_cast<const char*>(b.data()), b.size());
+        if (streaming_)
+          v_.sink->write(bytes);
+        else
+          v_.text.append(bytes);
+        n += b.size();
+      }
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& v_;
+    std::function<unsigned()> status_;
+    bool streaming_ = false;
+  };
+
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& v) : v_(v) {}
+    void init(beast::error_code& ec) {
+      ec = {};
+      if (!v_.file) return;
+      in_.open(v_.file->path, std::ios::binary);
+      in_.seekg(static_cast<std::streamoff>(v_.file->offset));
+      if (!in_) ec = beast::errc::make_error_code(beast::errc::io_error);
+      left_ = v_.file->length;
+    }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!v_.file) return {{const_buffers_type(v_.text.data(), v_.text.size()), false}};
+      if (left_ == 0) return boost::none;
+      buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(left_, kChunk)));
+      in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+      if (static_cast<std::size_t>(in_.gcount()) != buffer_.size()) {
+        // The file is shorter than the span: a blob changed under the upload.
+        ec = beast::errc::make_error_code(beast::errc::io_error);
+        return boost::none;
+      }
+      left_ -= buffer_.size();
+      return {{const_buffers_type(buffer_.data(), buffer_.size()), left_ > 0}};
+    }
+
+   private:
+    static constexpr std::uint64_t kChunk = 64 << 10;
+    const value_type& v_;
+    std::ifstream in_;
+    std::vector<char> buffer_;
+    std::uint64_t left_ = 0;
+  };
+};
+
+http::request<Body> to_beast(const HttpRequest& r) {
   const auto refuse = [&](const std::string& what) {
     return Error(Exit::step_failed, "refusing to send " + r.method + " to " + r.url.origin() + ": " + what +
                                         " holds a control character or a space, which would split the request");
   };
   if (has_control(r.url.target, false) || r.url.target.find(' ') != std::string::npos) throw refuse("the request target");
   if (has_control(r.url.host, false) || r.url.host.find(' ') != std::string::npos) throw refuse("the host name");
-  http::request<http::string_body> req;
+  http::request<Body> req;
   req.method_string(r.method);
   req.target(r.url.target);
   req.version(11);  // keep-alive unless the server says otherwise
@@ -252,18 +338,19 @@ http::request<http::string_body> to_beast(const HttpRequest& r) {
                                          std::to_string(v.size()) + " bytes, more than an HTTP header holds");
     }
   }
-  if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
-    req.body() = r.body;
+  if (!r.body.empty() || r.body_file || r.method == "PUT" || r.method == "POST" || r.method == "PATCH") {
+    req.body().text = r.body;
+    if (r.body_file) req.body().file = &*r.body_file;
     req.prepare_payload();
   }
   return req;
 }
 
-HttpResponse from_beast(const http::response<http::string_body>& res) {
+HttpResponse from_beast(http::response<Body>& res) {
   HttpResponse out;
   out.status = static_cast<int>(res.result_int());
   for (const auto& field : res) out.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
-  out.body = res.body();
+  out.body = std::move(res.body().text);
   return out;
 }
 
@@ -284,7 +371,8 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
     co_return out;
   }
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
+  http::response_parser<Body> parser;
+  parser.get().body().sink = request.sink;
   if (request.method == "HEAD") parser.skip(true);
   // The body is bounded before a byte of it is read: a stated length over the limit fails as the
   // header completes, a chunked body as its chunks arrive. A hostile answer costs at most its limit.
@@ -315,7 +403,8 @@ asio::awaitable<Exchanged> exchange(AsyncStream& stream, const HttpRequest& requ
   if (settled(rec, false)) co_return out;
   beast::get_lowest_layer(stream).expires_never();
   out.reusable = parser.get().keep_alive() && buffer.size() == 0;
-  out.outcome.response = from_beast(parser.release());
+  auto response = parser.release();
+  out.outcome.response = from_beast(response);
   co_return out;
 }
 

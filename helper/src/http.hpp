@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,12 +49,31 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 inline constexpr std::size_t kDefaultResponseLimit = std::size_t{64} << 20;
 inline constexpr std::size_t kErrorBodyLimit = std::size_t{64} << 10;
 
+// A request body read from a file while it is sent: `length` bytes from `offset`. A blob of any size
+// goes out through a 64 KiB buffer.
+struct FileSpan {
+  std::filesystem::path path;
+  std::uint64_t offset = 0, length = 0;
+};
+
+// Where a successful (2xx) answer's body goes as it arrives, instead of into HttpResponse::body: a
+// layer copied between registries never lies whole in memory. begin() starts every answer that
+// streams into it (a retried request starts over); write() may throw, which ends the exchange.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void begin() = 0;
+  virtual void write(std::string_view bytes) = 0;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   Url url;
   Headers headers;  // values must hold no control characters other than tab: they are refused, never sent
   std::string body;
   std::size_t response_limit = kDefaultResponseLimit;
+  std::optional<FileSpan> body_file;  // set: the body, streamed (`body` is then empty)
+  BodySink* sink = nullptr;           // set: a 2xx answer's body goes there (the limit still applies)
 };
 
 struct HttpResponse {

@@ -172,11 +172,14 @@ const std::vector<Subcommand>& subcommands() {
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"}, [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
-       "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]...",
+       "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]... "
+       "[--install-tree D --install-prefix P --install-depfile F [--install-component C]... [--install-config C] "
+       "[--install-cmake CMAKE]]",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
-       "the C/C++ runtime and loader too",
+       "the C/C++ runtime and loader too; with --install-tree, what the build tree's install rules install (INSTALL)",
        {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "project-library",
-        "runtime-dir"},
+        "runtime-dir", "install-tree", "install-prefix", "install-depfile", "install-component", "install-config",
+        "install-cmake"},
        [](const Args& a) {
          StageRequest r;
          r.platform = parse_platform(a.one("platform"));
@@ -191,9 +194,23 @@ const std::vector<Subcommand>& subcommands() {
          for (const auto& f : a.all("project-library")) r.project_dirs.push_back(std::filesystem::path(f).parent_path());
          for (const auto& d : a.all("runtime-dir")) r.runtime_dirs.emplace_back(d);
          r.runtime = !r.runtime_dirs.empty();
+         if (!a.all("install-tree").empty()) {
+           InstallRequest install;
+           install.tree = a.one("install-tree");
+           install.prefix = a.one("install-prefix");
+           install.depfile = a.one("install-depfile");
+           install.components = a.all("install-component");
+           if (!a.all("install-config").empty()) install.config = a.one("install-config");
+           if (!a.all("install-cmake").empty()) install.cmake = a.one("install-cmake");
+           const auto prefix = std::filesystem::path(install.prefix);
+           if (!prefix.is_absolute() || prefix.lexically_normal() != prefix || install.prefix.find("..") != std::string::npos)
+             throw Error(Exit::usage, "--install-prefix `" + install.prefix + "` is not an absolute, normal path");
+           r.install = std::move(install);
+         }
          const Log log(a.one("name"), r.platform.str());
+         ProcessRunner runner;
          in_step(log, [&] {
-           const auto files = stage_step(r);
+           const auto files = stage_step(r, runner, log);
            log.info("staged " + std::to_string(files.size()) + " files in " + r.out.string());
          });
        }},

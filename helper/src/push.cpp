@@ -19,12 +19,13 @@ namespace {
 
 // An assembled image: each blob the repository lacks uploaded from the layout, then the manifest
 // under every platform tag, read back and checked. No engine.
-std::string publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built, Runner& runner,
-                              const Log& log) {
+std::string publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built,
+                              const std::filesystem::path& scratch, Runner& runner, const Log& log) {
   BeastTransport transport(spec.retry.timeout);
   RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
                         stored_credentials(spec.repository, "none", runner, log), log);
-  // The base's layers: mounted from its repository on the same registry (no bytes move), else copied.
+  // The base's layers: mounted from its repository on the same registry (no bytes move), else copied
+  // through a file in the scratch directory (never whole in memory), their digests checked.
   int mounted = 0, copied = 0;
   if (!built.base_layers.empty()) {
     const auto base = parse_repository(built.base_repository);
@@ -33,7 +34,9 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
     std::optional<RegistryClient> source;
     for (const auto& digest : built.base_layers) {
       if (client.has_blob(digest)) continue;
-      if (same_registry && client.mount_blob(digest, base.path)) {
+      RegistryClient::Mount mount;
+      if (same_registry) mount = client.mount_blob(digest, base.path);
+      if (mount.mounted) {
         ++mounted;
         continue;
       }
@@ -42,7 +45,10 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
         source.emplace(base, RegistrySettings{spec.retry, spec.insecure_registries}, *base_transport,
                        stored_credentials(base, "none", runner, log), log);
       }
-      client.put_blob(digest, source->get_layer(digest));
+      const auto file = scratch / ("blob-" + digest.substr(7));
+      source->fetch_blob(digest, file);
+      client.put_blob(digest, file, mount.session);
+      std::filesystem::remove(file);
       ++copied;
     }
     log.info("base layers: " + std::to_string(mounted) + " mounted from " + base.str() + ", " + std::to_string(copied) +
@@ -54,10 +60,10 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   std::int64_t bytes = 0;
   for (const auto& digest : blobs) {
     if (client.has_blob(digest)) continue;
-    const auto content = read_text_file(layout_blob(spec.image.layout, digest));
-    client.put_blob(digest, content);
+    const auto file = layout_blob(spec.image.layout, digest);
+    client.put_blob(digest, file);
     ++uploaded;
-    bytes += static_cast<std::int64_t>(content.size());
+    bytes += static_cast<std::int64_t>(std::filesystem::file_size(file));
   }
   log.info("uploaded " + std::to_string(uploaded) + " of " + std::to_string(blobs.size()) + " blobs (" + std::to_string(bytes) +
            " bytes); the registry had the others");
@@ -114,7 +120,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   log.info("push started (" + spec.repository.registry + ")");
 
   if (built->engine == "none") {
-    const auto digest = publish_assembled(spec, platform, *built, runner, log);
+    const ScratchDir scratch(record);
+    const auto digest = publish_assembled(spec, platform, *built, scratch.path(), runner, log);
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
                                     built->references, clock.seconds()});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");

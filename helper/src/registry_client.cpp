@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <fstream>
 #include <thread>
 
 #include "digest.hpp"
@@ -97,7 +98,8 @@ constexpr std::size_t kManifestLimit = 4 * kMiB;
 constexpr std::size_t kConfigLimit = 4 * kMiB;
 constexpr std::size_t kTokenAnswerLimit = 128 * kKiB;
 constexpr std::size_t kTokenLimit = 60 * kKiB;
-constexpr std::size_t kLayerLimit = 1024 * kMiB;
+// A blob streamed to a file: bounded only against an answer that never ends.
+constexpr std::size_t kStreamedLimit = std::size_t{64} << 30;
 
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
 
@@ -225,9 +227,17 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     if (realm_text.empty()) throw Error(Exit::step_failed, repository_.registry + " sent a Bearer challenge without a realm");
     auto realm = Url::parse(realm_text, "the Bearer realm");
     const auto service = bearer->params.count("service") ? bearer->params.at("service") : "";
-    const auto wanted = bearer->params.count("scope") ? bearer->params.at("scope") : scope;
-    std::string scopes;  // one scope= per scope the challenge names
-    for (const auto& s : scopes_of(wanted)) scopes += "&scope=" + percent_encode(s);
+    // Ours first (a repository's push scope, then a mount's source pull scope), then any other the
+    // challenge names; one scope= each.
+    auto wanted = scopes_of(scope);
+    if (bearer->params.count("scope"))
+      for (auto& s : scopes_of(bearer->params.at("scope")))
+        if (std::find(wanted.begin(), wanted.end(), s) == wanted.end()) wanted.push_back(std::move(s));
+    std::string scopes, asked;
+    for (const auto& s : wanted) {
+      scopes += "&scope=" + percent_encode(s);
+      asked += (asked.empty() ? "" : " ") + s;
+    }
     HttpRequest request;
     request.url = realm;
     request.response_limit = kTokenAnswerLimit;
@@ -267,7 +277,7 @@ void RegistryClient::authenticate(const std::vector<Challenge>& challenges, cons
     if (r.status == 401 || r.status == 403)
       throw Error(Exit::step_failed, "the token service " + realm.origin() + " refused " +
                                          (creds ? "the credentials from " + creds->origin : std::string("an anonymous request")) +
-                                         " for " + wanted + ": " + registry_errors(r) + (creds ? "" : login_hint));
+                                         " for " + asked + ": " + registry_errors(r) + (creds ? "" : login_hint));
     if (r.status / 100 != 2)
       throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + registry_errors(r));
     boost::system::error_code ec;
@@ -349,15 +359,16 @@ void RegistryClient::refuse_larger(const Call& call) const {
 }
 
 HttpResponse RegistryClient::send(const Call& call) {
-  const auto& [method, path, headers, body, limit, what] = call;
-  const auto scope = scope_for(method);
+  const auto& [method, path, headers, body, limit, what, file, sink, also_scope] = call;
+  const auto scope = scope_for(method) + (also_scope.empty() ? "" : " " + also_scope);
   const bool may_use_http = repository_.loopback() || insecure(repository_.registry);
   std::string problem;
   Backoff backoff(settings_.retry);
   do {
     // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
     const bool absolute = path.starts_with("http://") || path.starts_with("https://");
-    HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit};
+    HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit, file,
+                        sink};
     int auth_rounds = 0, redirects = 0;
     // false once at another origin (blob storage): credentials stay with the registry
     bool at_registry = !absolute || same_origin(request.url, Url::parse(base_url() + "/", "the registry URL"));
@@ -495,31 +506,88 @@ std::vector<std::string> RegistryClient::get_blobs(const std::vector<std::string
 
 std::string RegistryClient::get_blob(const std::string& digest) { return get_blobs({digest}).front(); }
 
-std::string RegistryClient::get_layer(const std::string& digest) {
-  const auto r = send({"GET",
-                       "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the layer digest to read"),
-                       {},
-                       "",
-                       kLayerLimit,
-                       "a layer"});
-  if (r.status != 200)
-    throw Error(Exit::step_failed, "reading layer " + digest + " of " + repository_.str() + ": " + registry_errors(r));
-  if (sha256_digest(r.body) != digest)
-    throw Error(Exit::verify_failed, "layer " + digest + " of " + repository_.str() + " was served with other content");
-  return r.body;
+namespace {
+
+// A blob as it arrives: into a file, hashed on the way.
+class FileSink final : public BodySink {
+ public:
+  explicit FileSink(std::filesystem::path path) : path_(std::move(path)) {}
+  void begin() override {
+    out_.close();
+    out_.open(path_, std::ios::binary | std::ios::trunc);
+    if (!out_) throw Error(Exit::step_failed, "cannot write " + path_.string());
+    hash_ = Sha256();
+    bytes_ = 0;
+  }
+  void write(std::string_view bytes) override {
+    hash_.update(bytes.data(), bytes.size());
+    bytes_ += bytes.size();
+    if (!out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+      throw Error(Exit::step_failed, "cannot write " + path_.string() + " (disk full?)");
+  }
+  // The digest of what arrived, the file closed.
+  std::string finish() {
+    out_.close();
+    if (!out_) throw Error(Exit::step_failed, "cannot write " + path_.string());
+    return hash_.digest();
+  }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+  Sha256 hash_;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace
+
+void RegistryClient::fetch_blob(const std::string& digest, const std::filesystem::path& file) {
+  FileSink sink(file);
+  try {
+    Call call{"GET",
+              "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest to read"),
+              {},
+              "",
+              kStreamedLimit,
+              "a blob"};
+    call.sink = &sink;
+    const auto r = send(call);
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
+    if (sink.finish() != digest)
+      throw Error(Exit::verify_failed, "blob " + digest + " of " + repository_.str() + " was served with other content (" +
+                                           std::to_string(sink.bytes()) + " bytes whose digest is not that)");
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    throw;
+  }
 }
 
-bool RegistryClient::mount_blob(const std::string& digest, const std::string& from) {
-  const auto r =
-      send({"POST",
+RegistryClient::Mount RegistryClient::mount_blob(const std::string& digest, const std::string& from) {
+  Call call{"POST",
             "/v2/" + repository_.path + "/blobs/uploads/?mount=" + percent_encode(checked_digest(digest, "the blob to mount")) +
                 "&from=" + percent_encode(from),
             {},
             "",
             kErrorBodyLimit,
-            "a mount's answer"});
-  // 201: mounted. 202: the registry would rather take an upload (the session is left to expire).
-  return r.status == 201;
+            "a mount's answer"};
+  call.also_scope = "repository:" + from + ":pull";
+  HttpResponse r;
+  try {
+    r = send(call);
+  } catch (const Error& e) {
+    if (e.code() != Exit::step_failed) throw;
+    // A token without the source's pull scope, say: the blob is uploaded instead.
+    log_.warn("mounting " + digest.substr(0, 19) + " from " + from + " was refused (" + e.what() + "); uploading it");
+    return {};
+  }
+  if (r.status == 201) return {true, ""};
+  // 202: the registry would rather take an upload, and this is its session.
+  if (r.status == 202 && !r.header("location").empty()) return {false, r.header("location")};
+  log_.warn("mounting " + digest.substr(0, 19) + " from " + from + " was refused: " + registry_errors(r) + "; uploading it");
+  return {};
 }
 
 bool RegistryClient::has_blob(const std::string& digest) {
@@ -534,19 +602,47 @@ bool RegistryClient::has_blob(const std::string& digest) {
   throw Error(Exit::step_failed, "HEAD blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
 }
 
-void RegistryClient::put_blob(const std::string& digest, const std::string& bytes) {
+void RegistryClient::put_blob(const std::string& digest, const std::filesystem::path& file, const std::string& session) {
   checked_digest(digest, "the blob digest to upload");
-  if (sha256_digest(bytes) != digest) throw Error(Exit::step_failed, "the blob to upload as " + digest + " has other content");
-  // An upload session, then its whole content in one PUT at the session's latest Location.
-  const auto start = send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
-  if (start.status != 202)
-    throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
-  const auto location = start.header("location");
-  if (location.empty()) throw Error(Exit::step_failed, repository_.registry + " started an upload without a Location");
-  auto url = Url::parse(base_url() + "/", "the registry URL").resolve(location);
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(file, ec);
+  if (ec) throw Error(Exit::step_failed, "cannot read the blob " + digest + " at " + file.string() + ": " + ec.message());
+  // Every answer's Location is where the upload goes on (relative or absolute, its query kept).
+  auto url = Url::parse(base_url() + "/", "the registry URL");
+  const auto follow = [&](const std::string& location) {
+    if (location.empty()) throw Error(Exit::step_failed, repository_.registry + " answered an upload without a Location");
+    url = url.resolve(location);
+  };
+  if (session.empty()) {
+    const auto start =
+        send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
+    if (start.status != 202)
+      throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
+    follow(start.header("location"));
+  } else {
+    follow(session);
+  }
+  const bool chunked = size > settings_.monolithic_upload;
+  for (std::uint64_t offset = 0; chunked && offset < size; offset += settings_.upload_chunk) {
+    const auto length = std::min(settings_.upload_chunk, size - offset);
+    Call patch{"PATCH",
+               url.str(),
+               {{"Content-Type", "application/octet-stream"},
+                {"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + length - 1)}},
+               "",
+               kErrorBodyLimit,
+               "an upload's answer"};
+    patch.file = FileSpan{file, offset, length};
+    const auto r = send(patch);
+    if (r.status != 202)
+      throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " (bytes " + std::to_string(offset) +
+                                         " on): " + registry_errors(r));
+    follow(r.header("location"));
+  }
   url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
-  const auto done =
-      send({"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, bytes, kErrorBodyLimit, "an upload's answer"});
+  Call put{"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, "", kErrorBodyLimit, "an upload's answer"};
+  if (!chunked) put.file = FileSpan{file, 0, size};
+  const auto done = send(put);
   if (done.status != 201)
     throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
   if (const auto stated = done.header("docker-content-digest"); !stated.empty() && stated != digest)

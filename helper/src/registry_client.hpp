@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -50,6 +52,10 @@ struct RegistrySettings {
   RetryPolicy retry;
   std::vector<std::string> insecure;  // host[:port] entries: TLS unverified, then plain HTTP
   std::vector<std::filesystem::path> certs_d_roots = default_certs_d_roots();
+  // A blob up to this size goes up in one PUT; a larger one in PATCHes of upload_chunk bytes, so that
+  // no one request carries more (each is bounded by the request timeout).
+  std::uint64_t monolithic_upload = std::uint64_t{32} << 20;
+  std::uint64_t upload_chunk = std::uint64_t{32} << 20;
 };
 
 class RegistryClient {
@@ -63,15 +69,26 @@ class RegistryClient {
   // nullopt when the registry has no such manifest (404). The digest is checked when `reference`
   // is one. Throws Error(step_failed) for anything else the registry refuses.
   std::optional<Manifest> get_manifest(const std::string& reference);
-  std::string get_blob(const std::string& digest);   // follows redirects; checks the digest
-  bool has_blob(const std::string& digest);          // HEAD: whether the repository holds it
-  std::string get_layer(const std::string& digest);  // a layer, whole (at most 1 GiB), digest checked
-  // Cross-repository mount of `digest` from the repository `from` (a path on the same registry):
-  // true when the registry mounted it (201); false when it would rather take an upload.
-  bool mount_blob(const std::string& digest, const std::string& from);
-  // Uploads `bytes` as the blob `digest` (checked first): an upload session, then one PUT at its
-  // Location (relative or absolute, its query kept); the registry's stated digest must be ours.
-  void put_blob(const std::string& digest, const std::string& bytes);
+  std::string get_blob(const std::string& digest);  // follows redirects; checks the digest
+  bool has_blob(const std::string& digest);         // HEAD: whether the repository holds it
+  // Streams the blob `digest` into `file` (replaced; never whole in memory), its digest checked as it
+  // arrives; on any failure `file` is removed.
+  void fetch_blob(const std::string& digest, const std::filesystem::path& file);
+  // Cross-repository mount of `digest` from the repository `from` (a path on the same registry). The
+  // token asks for this repository's push scope first and the pull scope of `from` second. 201: mounted.
+  // 202: the registry would rather take an upload, and `session` is its Location, for put_blob to
+  // continue. A refusal (a token without the pull scope, an error) is warned about: upload instead.
+  struct Mount {
+    bool mounted = false;
+    std::string session;
+  };
+  Mount mount_blob(const std::string& digest, const std::string& from);
+  // Uploads `file` as the blob `digest`, streamed from disk: an upload session, then, up to
+  // RegistrySettings::monolithic_upload bytes, one PUT with the body at the session's Location; larger
+  // blobs go in PATCHes of upload_chunk bytes (Content-Range), each at the latest Location (relative or absolute,
+  // its query kept), then an empty PUT. The registry's stated digest must be ours. A `session` (a
+  // mount's 202) is continued instead of starting one.
+  void put_blob(const std::string& digest, const std::filesystem::path& file, const std::string& session = "");
   // PUT; returns the digest the registry reported, or "" when it reported none.
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
 
@@ -91,6 +108,9 @@ class RegistryClient {
     std::string body;
     std::size_t limit = kDefaultResponseLimit;  // the most of an answer's body taken (HttpRequest::response_limit)
     std::string what;                           // what the answer is, for the message when it is larger
+    std::optional<FileSpan> file;               // the body streamed from a file instead of `body`
+    BodySink* sink = nullptr;                   // a 2xx answer's body streamed there
+    std::string also_scope;                     // a token scope asked for after this repository's own
   };
   // One call with authentication, redirects and retries.
   HttpResponse send(const Call& call);

@@ -1,6 +1,7 @@
 #include "staging.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <fstream>
 #include <iterator>
@@ -79,7 +80,83 @@ std::pair<int, int> expected_elf(const Platform& p) {
 
 }  // namespace
 
-std::vector<std::string> stage_step(const StageRequest& r) {
+namespace {
+
+// A CMake quoted argument's text: \" \\ \$ and the like unescaped.
+std::string unquote_cmake(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) ++i;
+    out += text[i];
+  }
+  return out;
+}
+
+void collect_install_sources(const fs::path& script, std::vector<fs::path>& out, std::set<fs::path>& seen) {
+  if (!seen.insert(script).second) return;
+  std::error_code ec;
+  if (!fs::is_regular_file(script, ec)) return;
+  out.push_back(script);
+  const auto text = read_text_file(script);
+  // The quoted arguments of each call of interest, in order; a call ends at the first ')' outside quotes.
+  const auto arguments = [&](std::size_t from, std::size_t& end) {
+    std::vector<std::pair<bool, std::string>> args;  // quoted?, text
+    std::size_t i = from;
+    while (i < text.size() && text[i] != ')') {
+      if (std::isspace(static_cast<unsigned char>(text[i]))) {
+        ++i;
+      } else if (text[i] == '"') {
+        std::size_t j = i + 1;
+        while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+        args.emplace_back(true, unquote_cmake(std::string_view(text).substr(i + 1, j - i - 1)));
+        i = j + 1;
+      } else {
+        std::size_t j = i;
+        while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j])) && text[j] != ')' && text[j] != '"') ++j;
+        args.emplace_back(false, text.substr(i, j - i));
+        i = j;
+      }
+    }
+    end = i;
+    return args;
+  };
+  for (std::size_t at = 0; (at = text.find("include(", at)) != std::string::npos;) {
+    std::size_t end = 0;
+    const auto args = arguments(at + 8, end);
+    if (!args.empty() && args.front().first && args.front().second.ends_with("cmake_install.cmake"))
+      collect_install_sources(args.front().second, out, seen);
+    at = end;
+  }
+  for (std::size_t at = 0; (at = text.find("file(INSTALL ", at)) != std::string::npos;) {
+    std::size_t end = 0;
+    const auto args = arguments(at + 5, end);
+    bool files = false;
+    for (const auto& [quoted, arg] : args) {
+      if (!quoted) {
+        files = arg == "FILES";
+        continue;
+      }
+      if (!files || arg.find("${") != std::string::npos || !fs::path(arg).is_absolute()) continue;
+      out.emplace_back(arg);
+      if (fs::is_directory(fs::symlink_status(arg, ec)))
+        for (auto it = fs::recursive_directory_iterator(arg, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+          out.push_back(it->path());
+    }
+    at = end;
+  }
+}
+
+}  // namespace
+
+std::vector<fs::path> install_sources(const fs::path& tree) {
+  std::vector<fs::path> out;
+  std::set<fs::path> seen;
+  collect_install_sources(tree / "cmake_install.cmake", out, seen);
+  return out;
+}
+
+std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const Log& log) {
   const auto expected = expected_elf(r.platform);
   const auto machine = expected.first;
   const auto elf_class = expected.second;
@@ -117,6 +194,59 @@ std::vector<std::string> stage_step(const StageRequest& r) {
   };
   for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string(), install_rpath(e));
   for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string(), install_rpath(l));
+
+  // INSTALL: the install rules run into a fresh tree beside the stamp; what they put there is staged
+  // as it is (their run paths are cmake --install's), links as links.
+  std::map<std::string, fs::path> links;  // relative destination -> link target
+  fs::path installed;
+  if (r.install) {
+    const auto& in = *r.install;
+    installed = r.stamp.string() + ".install";
+    fs::remove_all(installed);
+    const auto root = installed / fs::path(in.prefix).relative_path();
+    fs::create_directories(root);
+    std::vector<std::string> components = in.components;
+    if (components.empty()) components.emplace_back();  // one run: every component installed by default
+    for (const auto& component : components) {
+      Command install{{in.cmake, "--install", in.tree.string(), "--prefix", root.string()}};
+      if (!component.empty()) install.argv.insert(install.argv.end(), {"--component", component});
+      if (!in.config.empty()) install.argv.insert(install.argv.end(), {"--config", in.config});
+      const auto result = runner.run(install, Output::capture, log);
+      require_success(install, result, "the project's install rules (INSTALL)");
+    }
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(installed, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const auto rel = it->path().lexically_relative(installed).generic_string();
+      const auto status = it->symlink_status(ec);
+      if (fs::is_symlink(status)) {
+        const auto target = fs::read_symlink(it->path());
+        // Inside the prefix, relative or absolute; never out to the machine that built it.
+        const auto resolved =
+            target.is_absolute() ? target.lexically_normal() : ("/" / fs::path(rel).parent_path() / target).lexically_normal();
+        const auto prefix = fs::path(in.prefix).lexically_normal();
+        if (resolved.lexically_relative(prefix).empty() || *resolved.lexically_relative(prefix).begin() == "..")
+          throw Error(Exit::invalid_input, "INSTALL: the install rules made /" + rel + " a link to " + target.string() +
+                                               ", outside the prefix " + in.prefix + ": an image gets files, not links out");
+        links.emplace(rel, target);
+      } else if (fs::is_regular_file(status)) {
+        if (staged.count(rel)) continue;  // TARGETS staged it already
+        staged.emplace(rel, Staged{it->path(), std::nullopt});
+        if (const auto info = read_elf(it->path()); info && (!info->interpreter.empty() || !info->needed.empty())) {
+          if (machine != 0 && (info->machine != machine || info->elf_class != elf_class))
+            throw Error(Exit::invalid_input, "INSTALL: /" + rel + " is built for " + elf_machine_name(info->machine) +
+                                                 ", not for " + r.platform.str() + " (" + elf_machine_name(machine) + ")");
+          queue.emplace_back(it->path(), *info);
+        }
+      } else if (!fs::is_directory(status)) {
+        throw Error(Exit::invalid_input, "INSTALL: /" + rel + " is neither a file, a directory nor a symlink");
+      }
+    }
+    if (ec) throw Error(Exit::step_failed, "cannot list " + installed.string() + ": " + ec.message());
+    write_depfile(in.depfile, r.stamp, install_sources(in.tree));
+    log.info("INSTALL: " + std::to_string(staged.size() + links.size()) + " entries from the install rules of " +
+             in.tree.string());
+  }
 
   // Needed libraries, breadth first: the project's through RUNPATH/RPATH, the runtime's with RUNTIME.
   std::string unresolved;
@@ -162,7 +292,9 @@ std::vector<std::string> stage_step(const StageRequest& r) {
       }
       const bool project =
           hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
-      if (project)
+      if (hit && !installed.empty() && under(*hit, installed)) {
+        // Installed by the install rules: staged where they put it.
+      } else if (project)
         add(*hit, "usr/lib/" + needed, std::string());
       else if (r.runtime && hit)
         add(*hit, "lib/" + needed, std::nullopt);
@@ -185,6 +317,16 @@ std::vector<std::string> stage_step(const StageRequest& r) {
         content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());
     }
     changed |= sync_file(file.source, content, r.out / dest);
+  }
+  for (const auto& [dest, target] : links) {
+    keep.insert(dest);
+    const auto at = r.out / dest;
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(at, ec)) && fs::read_symlink(at, ec) == target) continue;
+    if (fs::exists(fs::symlink_status(at, ec))) fs::remove_all(at);
+    fs::create_directories(at.parent_path());
+    fs::create_symlink(target, at);
+    changed = true;
   }
   changed |= prune(r.out, keep);
   std::error_code ec;

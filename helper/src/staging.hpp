@@ -3,13 +3,27 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "log.hpp"
 #include "platform.hpp"
+#include "runner.hpp"
 #include "spec.hpp"
 
 namespace mai {
+
+// INSTALL: what the project's own install rules put under `prefix`, staged from `cmake --install` of
+// the (sub-)build `tree` (CMake's install step also rewrites run paths).
+struct InstallRequest {
+  std::filesystem::path tree;           // the build tree whose cmake_install.cmake runs
+  std::string prefix = "/usr/local";    // absolute, normal: where the files go in the image
+  std::vector<std::string> components;  // empty: every component installed by default
+  std::string config;                   // --config for multi-config generators; "" none
+  std::string cmake = "cmake";          // the cmake that configured `tree`
+  std::filesystem::path depfile;        // written: the install rules' source files, for a rerun on edits
+};
 
 struct StageRequest {
   Platform platform;
@@ -24,6 +38,7 @@ struct StageRequest {
   std::vector<std::filesystem::path> project_dirs;  // a needed library found under one of these is the project's
   bool runtime = false;                             // also stage the toolchain's runtime libraries and loader
   std::vector<std::filesystem::path> runtime_dirs;  // where those are found
+  std::optional<InstallRequest> install;
 };
 
 // Copies the binaries and the project's shared libraries they need (found through their RUNPATH,
@@ -32,8 +47,15 @@ struct StageRequest {
 // as `cmake --install` would give them (install_rpaths), never the build tree's. Files whose content
 // is unchanged are not touched (so images that contain them are not rebuilt); files no longer staged
 // are removed. Every binary must be ELF for the platform's machine, and every name a binary states
-// (DT_NEEDED, PT_INTERP) must land inside request.out. Returns the staged files, relative to out.
-std::vector<std::string> stage_step(const StageRequest& request);
+// (DT_NEEDED, PT_INTERP) must land inside request.out. With `install`, the install rules' output is
+// staged too (its symlinks as links, none pointing outside the prefix), and its ELF files' runtime
+// needs resolved as for TARGETS. Returns the staged entries, relative to out.
+std::vector<std::string> stage_step(const StageRequest& request, Runner& runner, const Log& log);
+
+// The source files a build tree's install rules copy (the FILES of every file(INSTALL) in its
+// cmake_install.cmake and those it includes; a directory with everything under it), and the scripts
+// themselves: what an INSTALL stage depends on.
+std::vector<std::filesystem::path> install_sources(const std::filesystem::path& tree);
 
 // Mirrors the source context (what .dockerignore lets through, less `exclude`) into `composed` with
 // hard links (copies across file systems), leaving `keep` (the staged trees) alone, and writes a

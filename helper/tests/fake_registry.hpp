@@ -4,6 +4,7 @@
 // The end-to-end tests run the real registry; this one makes each protocol branch reachable on demand.
 #pragma once
 
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,17 +28,21 @@ class FakeRegistry final : public Transport {
   std::string challenge_scope;  // set: the scope every challenge names (else the request's own)
   std::string token_answer;     // set: the token service answers this body verbatim
   int token_lifetime = 300;
-  std::string redirect_blobs_to;  // an origin such as "https://storage.test": blob GETs redirect there
-  int fail_next = 0;              // answer this many registry requests with 503
-  int drop_next = 0;              // fail this many exchanges with a connection error
-  int token_fail_next = 0;        // the token service answers this many requests with 503
-  bool lose_tag_puts = false;     // answer PUT by tag with 201 but keep nothing (a registry that lies)
+  std::string redirect_blobs_to;    // an origin such as "https://storage.test": blob GETs redirect there
+  int fail_next = 0;                // answer this many registry requests with 503
+  int drop_next = 0;                // fail this many exchanges with a connection error
+  int token_fail_next = 0;          // the token service answers this many requests with 503
+  bool lose_tag_puts = false;       // answer PUT by tag with 201 but keep nothing (a registry that lies)
+  bool absolute_locations = false;  // upload Locations as absolute URLs (else relative, with a query)
+  bool refuse_mounts = false;       // a mount is answered 202, an upload session (as for a blob it cannot mount)
+  std::string state_digest;         // set: every finished upload is stated as this digest (a registry that lies)
 
   struct Stored {
     std::string media_type, bytes;
   };
-  std::map<std::string, Stored> manifests;   // "path:tag" and "path@digest"
-  std::map<std::string, std::string> blobs;  // digest -> bytes
+  std::map<std::string, Stored> manifests;     // "path:tag" and "path@digest"
+  std::map<std::string, std::string> blobs;    // digest -> bytes
+  std::map<std::string, std::string> uploads;  // open upload sessions: id -> bytes so far
   struct Seen {
     std::string method, url, authorization;
   };
@@ -74,6 +79,18 @@ class FakeRegistry final : public Transport {
   }
 
   Outcome send(const HttpRequest& r, const TlsSettings& tls) override {
+    auto outcome = serve(r, tls);
+    // A 2xx body goes where the request streams it, as BeastTransport does.
+    if (r.sink && outcome.response && outcome.response->status / 100 == 2) {
+      r.sink->begin();
+      r.sink->write(outcome.response->body);
+      outcome.response->body.clear();
+    }
+    return outcome;
+  }
+
+ private:
+  Outcome serve(const HttpRequest& r, const TlsSettings& tls) {
     std::string authorization;
     for (const auto& [k, v] : r.headers)
       if (k == "Authorization") authorization = v;
@@ -94,9 +111,12 @@ class FakeRegistry final : public Transport {
     if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
     if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
-      const auto scope = !challenge_scope.empty()
-                             ? challenge_scope
-                             : "repository:" + path_of(r.url.target) + ":" + (r.method == "PUT" ? "pull,push" : "pull");
+      // As distribution does, a mount's challenge names the source's pull scope too.
+      const auto from = query_value(r.url.target, "from");
+      const auto scope = !challenge_scope.empty() ? challenge_scope
+                                                  : "repository:" + path_of(r.url.target) + ":" +
+                                                        (r.method == "GET" || r.method == "HEAD" ? "pull" : "pull,push") +
+                                                        (from.empty() ? "" : " repository:" + from + ":pull");
       return respond(401,
                      {{"www-authenticate", bearer ? "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""
                                                   : "Basic realm=\"fake\""}},
@@ -105,8 +125,69 @@ class FakeRegistry final : public Transport {
     return api(r);
   }
 
- private:
   std::map<std::string, std::string> issued_;  // token -> scope
+  int next_upload_ = 0;
+
+  static std::string query_value(const std::string& target, const std::string& name) {
+    const auto q = target.find('?');
+    if (q == std::string::npos) return "";
+    auto at = target.find(name + "=", q);
+    if (at == std::string::npos || (target[at - 1] != '?' && target[at - 1] != '&')) return "";
+    at += name.size() + 1;
+    auto value = target.substr(at, target.find('&', at) - at);
+    for (std::size_t i; (i = value.find("%2F")) != std::string::npos;) value.replace(i, 3, "/");
+    for (std::size_t i; (i = value.find("%3A")) != std::string::npos;) value.replace(i, 3, ":");
+    return value;
+  }
+  // What a request sends: its text, or the span of a file it streams.
+  static std::string body_of(const HttpRequest& r) {
+    if (!r.body_file) return r.body;
+    std::ifstream in(r.body_file->path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(r.body_file->offset));
+    std::string bytes(r.body_file->length, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return bytes;
+  }
+  std::string upload_location(const std::string& path, const std::string& id) const {
+    const auto relative = "/v2/" + path + "/blobs/uploads/" + id + "?_state=" + std::to_string(uploads.at(id).size());
+    return absolute_locations ? "https://" + host + ":" + port + relative : relative;
+  }
+  // POST (a session, or a mount), PATCH (a chunk at the session's latest state), PUT (the rest, and the digest).
+  Outcome upload(const HttpRequest& r, const std::string& path) {
+    const auto& t = r.url.target;
+    const auto rest = t.substr(t.find("/blobs/uploads/") + 15);
+    if (r.method == "POST") {
+      const auto mount = query_value(t, "mount");
+      if (!mount.empty() && !refuse_mounts && blobs.count(mount))
+        return respond(201, {{"location", "/v2/" + path + "/blobs/" + mount}, {"docker-content-digest", mount}}, "");
+      const auto id = "u" + std::to_string(++next_upload_);
+      uploads[id] = "";
+      return respond(202, {{"location", upload_location(path, id)}}, "");
+    }
+    const auto id = rest.substr(0, rest.find('?'));
+    const auto it = uploads.find(id);
+    if (it == uploads.end()) return respond(404, {}, R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]})");
+    // Only the latest Location is valid: its state is the size so far.
+    if (query_value(t, "_state") != std::to_string(it->second.size()))
+      return respond(400, {}, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"stale state"}]})");
+    const auto bytes = body_of(r);
+    if (r.method == "PATCH") {
+      std::string range;
+      for (const auto& [k, v] : r.headers)
+        if (k == "Content-Range") range = v;
+      if (!range.empty() && range.substr(0, range.find('-')) != std::to_string(it->second.size()))
+        return respond(416, {}, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"range"}]})");
+      it->second += bytes;
+      return respond(202, {{"location", upload_location(path, id)}}, "");
+    }
+    const auto digest = query_value(t, "digest");
+    const auto content = it->second + bytes;
+    uploads.erase(it);
+    if (sha256_digest(content) != digest) return respond(400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})");
+    blobs[digest] = content;
+    return respond(201, {{"docker-content-digest", state_digest.empty() ? digest : state_digest}}, "");
+  }
 
   static Outcome error(TransportError::Kind kind, std::string message) {
     return {std::nullopt, TransportError{kind, std::move(message)}};
@@ -124,7 +205,7 @@ class FakeRegistry final : public Transport {
     if (!bearer) return authorization == "Basic " + base64_encode(user + ":" + password);
     if (!authorization.starts_with("Bearer ")) return false;
     const auto it = issued_.find(authorization.substr(7));
-    return it != issued_.end() && (method != "PUT" || it->second.find("push") != std::string::npos);
+    return it != issued_.end() && (method == "GET" || method == "HEAD" || it->second.find("push") != std::string::npos);
   }
   Outcome token_service(const HttpRequest& r) {
     std::string authorization;
@@ -168,6 +249,7 @@ class FakeRegistry final : public Transport {
         return respond(404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
       return respond(200, {{"content-type", it->second.media_type}}, it->second.bytes);
     }
+    if (t.find("/blobs/uploads/") != std::string::npos) return upload(r, path);
     if (const auto b = t.find("/blobs/"); b != std::string::npos) {
       const auto digest = t.substr(b + 7);
       if (!blobs.count(digest)) return respond(404, {}, R"({"errors":[{"code":"BLOB_UNKNOWN"}]})");

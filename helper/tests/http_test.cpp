@@ -338,6 +338,36 @@ BOOST_AUTO_TEST_CASE(answers_are_bounded_before_their_body_is_read) {
   BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
 }
 
+BOOST_AUTO_TEST_CASE(bodies_stream_from_a_file_span_and_into_a_sink_for_success_only) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  const mai::test::TempDir dir;
+  const auto file = dir.file("blob", "0123456789" + std::string(200000, 'y') + "abc");
+  auto put = get(server, "/up", "PATCH");
+  put.body_file = FileSpan{file, 5, 200006};
+  BOOST_TEST(body_of(transport.send(put, {})) == "/up 56789" + std::string(200000, 'y') + "a");
+  struct Collect final : BodySink {
+    int begun = 0;
+    std::string bytes;
+    void begin() override { ++begun, bytes.clear(); }
+    void write(std::string_view b) override { bytes += b; }
+  } sink;
+  auto big = get(server, "/big/300000");
+  big.sink = &sink;
+  big.response_limit = 300000;
+  const auto streamed = transport.send(big, {});
+  BOOST_TEST(body_of(streamed).empty());
+  BOOST_TEST(sink.begun == 1);
+  BOOST_TEST(sink.bytes.size() == 300000u);
+  auto missing = get(server, "/missing/100");
+  missing.sink = &sink;
+  const auto refused = transport.send(missing, {});
+  BOOST_REQUIRE(refused.response);
+  BOOST_TEST(refused.response->status == 404);
+  BOOST_TEST(refused.response->body == std::string(100, 'x'));  // an error's body is for the message
+  BOOST_TEST(sink.begun == 1);
+}
+
 BOOST_AUTO_TEST_CASE(control_characters_in_a_request_are_refused_unsent) {
   CountingServer server(CountingServer::Mode::keep_alive);
   BeastTransport transport(std::chrono::seconds(10));

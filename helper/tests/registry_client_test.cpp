@@ -527,3 +527,115 @@ BOOST_AUTO_TEST_CASE(ports_outside_1_to_65535_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(blobs)
+
+// A file of `size` bytes that repeat no pattern a misplaced chunk could match.
+std::filesystem::path blob_file(const mai::test::TempDir& dir, std::size_t size, std::string& bytes) {
+  bytes.resize(size);
+  for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 13);
+  return dir.file("blob", bytes);
+}
+
+BOOST_AUTO_TEST_CASE(a_small_blob_goes_up_in_one_put_streamed_from_its_file) {
+  Client t;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 1000, bytes);
+  auto client = t.make();
+  client.put_blob(sha256_digest(bytes), file);
+  BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+  BOOST_TEST(t.registry.count("POST") == 1u);
+  BOOST_TEST(t.registry.count("PATCH") == 0u);
+  BOOST_TEST(t.registry.count("PUT", "?_state=0&digest=sha256%3A") == 1u);  // the session's query kept
+}
+
+BOOST_AUTO_TEST_CASE(a_large_blob_goes_up_in_chunks_each_at_the_latest_location) {
+  for (const bool absolute : {false, true}) {
+    Client t;
+    t.settings.monolithic_upload = 100;
+    t.settings.upload_chunk = 64;
+    t.registry.absolute_locations = absolute;
+    const mai::test::TempDir dir;
+    std::string bytes;
+    const auto file = blob_file(dir, 1000, bytes);
+    auto client = t.make();
+    client.put_blob(sha256_digest(bytes), file);
+    BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+    BOOST_TEST(t.registry.count("PATCH") == 16u);  // 15 of 64 bytes and one of 40
+    BOOST_TEST(t.registry.count("PATCH", "_state=960") == 1u);
+    BOOST_TEST(t.registry.count("PUT", "_state=1000&digest=") == 1u);
+    BOOST_TEST(t.registry.uploads.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_registry_s_stated_digest_must_be_ours) {
+  Client t;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 10, bytes);
+  t.registry.state_digest = "sha256:" + std::string(64, '0');
+  auto client = t.make();
+  BOOST_TEST(error_of([&] { client.put_blob(sha256_digest(bytes), file); }).find("stored the blob") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_mount_asks_for_the_push_scope_then_the_source_s_pull_scope) {
+  Client t;
+  t.log_in(true);
+  const auto digest = t.registry.put_blob("base layer");
+  auto client = t.make();
+  BOOST_TEST(client.mount_blob(digest, "team/base").mounted);
+  std::string asked;
+  for (const auto& s : t.registry.log)
+    if (s.url.find("/token") != std::string::npos) asked = s.url;
+  BOOST_TEST(
+      asked.find("scope=repository%3Ateam%2Fhello%3Apull%2Cpush&scope=repository%3Ateam%2Fbase%3Apull") != std::string::npos,
+      asked);
+}
+
+BOOST_AUTO_TEST_CASE(a_mount_answered_202_is_the_session_the_upload_continues) {
+  Client t;
+  t.registry.refuse_mounts = true;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 300, bytes);
+  const auto digest = t.registry.put_blob(bytes);  // in the source; refused all the same
+  auto client = t.make();
+  const auto mount = client.mount_blob(digest, "team/base");
+  BOOST_TEST(!mount.mounted);
+  BOOST_TEST(!mount.session.empty());
+  t.registry.blobs.clear();
+  client.put_blob(digest, file, mount.session);
+  BOOST_TEST(t.registry.count("POST") == 1u);  // the mount's; no second session
+  BOOST_TEST(t.registry.blobs.at(digest) == bytes);
+}
+
+BOOST_AUTO_TEST_CASE(a_blob_is_fetched_into_a_file_through_a_redirect) {
+  Client t;
+  t.log_in();
+  t.registry.redirect_blobs_to = "https://storage.test";
+  const mai::test::TempDir dir;
+  std::string bytes;
+  blob_file(dir, 5000, bytes);
+  const auto digest = t.registry.put_blob(bytes);
+  auto client = t.make();
+  client.fetch_blob(digest, dir.path() / "fetched");
+  std::ifstream in(dir.path() / "fetched", std::ios::binary);
+  const std::string fetched((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST((fetched == bytes));
+}
+
+BOOST_AUTO_TEST_CASE(a_blob_served_with_other_content_is_refused_and_no_file_is_left) {
+  Client t;
+  const mai::test::TempDir dir;
+  const auto digest = sha256_digest("the real layer");
+  t.registry.blobs[digest] = "something else";
+  auto client = t.make();
+  const auto what = error_of([&] { client.fetch_blob(digest, dir.path() / "fetched"); });
+  BOOST_TEST(what.find("was served with other content") != std::string::npos, what);
+  BOOST_TEST(static_cast<int>(code_of([&] { client.fetch_blob(digest, dir.path() / "fetched"); })) ==
+             static_cast<int>(Exit::verify_failed));
+  BOOST_TEST(!std::filesystem::exists(dir.path() / "fetched"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -5,15 +5,18 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "elf.hpp"
 #include "error.hpp"
+#include "process.hpp"
 #include "test_support.hpp"
 
 using namespace mai;
 using mai::test::code_of;
 using mai::test::error_of;
+using mai::test::test_log;
 namespace fs = std::filesystem;
 
 namespace {
@@ -253,6 +256,13 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(staging)
 
+namespace {
+std::vector<std::string> stage(const StageRequest& r) {
+  ProcessRunner runner;
+  return stage_step(r, runner, test_log());
+}
+}  // namespace
+
 // /bin/ls needs libselinux and libc: a copy of libselinux in a "project" directory plays the
 // project's own library.
 struct LsFixture {
@@ -271,7 +281,7 @@ struct LsFixture {
 };
 
 BOOST_FIXTURE_TEST_CASE(the_project_s_libraries_are_staged_and_system_ones_left_to_the_base, LsFixture) {
-  const auto files = stage_step(request);
+  const auto files = stage(request);
   BOOST_TEST((files == std::vector<std::string>{"usr/lib/libselinux.so.1", "usr/local/bin/ls"}));
   BOOST_TEST(fs::exists(request.stamp));
   BOOST_TEST(((fs::status(request.out / "usr/local/bin/ls").permissions() & fs::perms::owner_exec) != fs::perms::none));
@@ -280,24 +290,24 @@ BOOST_FIXTURE_TEST_CASE(the_project_s_libraries_are_staged_and_system_ones_left_
 BOOST_FIXTURE_TEST_CASE(runtime_adds_the_c_runtime_and_the_loader_at_its_path, LsFixture) {
   request.runtime = true;
   request.runtime_dirs = {"/lib/x86_64-linux-gnu"};
-  const auto files = stage_step(request);
+  const auto files = stage(request);
   for (const auto* expected : {"lib/libc.so.6", "lib64/ld-linux-x86-64.so.2", "usr/lib/libselinux.so.1"})
     BOOST_TEST((std::find(files.begin(), files.end(), expected) != files.end()), expected);
   request.runtime_dirs = {dir.path() / "empty"};
-  BOOST_CHECK_THROW(stage_step(request), Error);  // libc.so.6 and the loader not found
+  BOOST_CHECK_THROW(stage(request), Error);  // libc.so.6 and the loader not found
 }
 
 BOOST_FIXTURE_TEST_CASE(an_unchanged_stage_touches_nothing_and_a_dropped_target_goes, LsFixture) {
   request.executables.push_back("/bin/cat");
-  stage_step(request);
+  stage(request);
   const auto ls = request.out / "usr/local/bin/ls";
   const auto before = fs::last_write_time(ls);
   const auto stamp_before = fs::last_write_time(request.stamp);
-  stage_step(request);
+  stage(request);
   BOOST_TEST((fs::last_write_time(ls) == before));
   BOOST_TEST((fs::last_write_time(request.stamp) == stamp_before));  // so no image is rebuilt
   request.executables.pop_back();
-  stage_step(request);
+  stage(request);
   BOOST_TEST(!fs::exists(request.out / "usr/local/bin/cat"));
   BOOST_TEST((fs::last_write_time(request.stamp) != stamp_before));
 }
@@ -305,7 +315,7 @@ BOOST_FIXTURE_TEST_CASE(an_unchanged_stage_touches_nothing_and_a_dropped_target_
 BOOST_FIXTURE_TEST_CASE(a_binary_of_another_machine_is_refused_naming_both, LsFixture) {
   request.platform = parse_platform("linux/arm64");
   try {
-    stage_step(request);
+    stage(request);
     BOOST_FAIL("no error");
   } catch (const Error& e) {
     BOOST_TEST(std::string(e.what()).find(
@@ -314,7 +324,7 @@ BOOST_FIXTURE_TEST_CASE(a_binary_of_another_machine_is_refused_naming_both, LsFi
   }
   request.platform = parse_platform("linux/amd64");
   request.executables = {mai::test::TempDir().file("x.sh", "#!/bin/sh\n")};
-  BOOST_CHECK_THROW(stage_step(request), Error);
+  BOOST_CHECK_THROW(stage(request), Error);
 }
 
 BOOST_AUTO_TEST_CASE(staged_binaries_carry_their_install_rpath_and_never_the_build_tree) {
@@ -340,7 +350,7 @@ BOOST_AUTO_TEST_CASE(staged_binaries_carry_their_install_rpath_and_never_the_bui
   r.executables = {build / "app", build / "tool"};
   r.install_rpaths = {"app:$ORIGIN/../lib"};  // tool has none: removed
   r.project_dirs = {build};
-  const auto files = stage_step(r);
+  const auto files = stage(r);
   BOOST_TEST((files == std::vector<std::string>{"usr/lib/libgreet.so", "usr/local/bin/app", "usr/local/bin/tool"}));
   BOOST_TEST((read_elf(r.out / "usr/local/bin/app")->search_path == std::vector<std::string>{"$ORIGIN/../lib"}));
   BOOST_TEST(read_elf(r.out / "usr/local/bin/tool")->search_path.empty());
@@ -348,7 +358,7 @@ BOOST_AUTO_TEST_CASE(staged_binaries_carry_their_install_rpath_and_never_the_bui
   for (const auto& f : files) BOOST_TEST(mai::test::read(r.out / f).find(build.string()) == std::string::npos, f);
   // Rewritten content is compared, not copied again: a second run touches nothing.
   const auto stamp = fs::last_write_time(r.stamp);
-  stage_step(r);
+  stage(r);
   BOOST_TEST((fs::last_write_time(r.stamp) == stamp));
 }
 
@@ -365,7 +375,7 @@ BOOST_AUTO_TEST_CASE(names_from_a_binary_never_write_outside_the_stage) {
   r.executables = {dir.path() / "build/app"};
   r.project_dirs = {dir.path() / "build"};
   dir.file("escaped/libx.so", ElfBuilder{}.build().bytes);
-  const auto what = error_of([&] { stage_step(r); });
+  const auto what = error_of([&] { stage(r); });
   BOOST_TEST(what.find("app needs `../../../../escaped/libx.so` (DT_NEEDED), which is not a plain file name") !=
              std::string::npos);
   BOOST_TEST(!fs::exists(r.out));
@@ -376,7 +386,7 @@ BOOST_AUTO_TEST_CASE(names_from_a_binary_never_write_outside_the_stage) {
   dir.file("build/app", loader.bytes);
   r.runtime = true;
   r.runtime_dirs = {dir.path() / "build"};
-  BOOST_TEST(error_of([&] { stage_step(r); }).find("(PT_INTERP), which is not an absolute, normal path") != std::string::npos);
+  BOOST_TEST(error_of([&] { stage(r); }).find("(PT_INTERP), which is not an absolute, normal path") != std::string::npos);
   BOOST_TEST(!fs::exists(r.out));
 }
 
@@ -477,6 +487,43 @@ BOOST_AUTO_TEST_CASE(a_platform_build_gets_the_composed_context_and_its_stage_on
   BOOST_TEST(s.build_args.back().name == "MULTIARCH_STAGE");
   BOOST_TEST(s.build_args.back().value == ".multiarch-stage/" + spec.platforms[1].target_suffix());
   BOOST_TEST((s.deps_exclude.back() == spec.stage.composed / ".multiarch-stage" / spec.platforms[0].target_suffix()));
+}
+
+// INSTALL's dependencies: what the install rules copy, read from the scripts CMake generates.
+BOOST_AUTO_TEST_CASE(install_sources_are_the_files_the_install_scripts_copy) {
+  mai::test::TempDir dir;
+  const auto tree = dir.path() / "build";
+  const auto data = dir.file("src/data/a.txt", "a").parent_path();
+  dir.file("src/data/deeper/b.txt", "b");
+  dir.file("build/sub/cmake_install.cmake",
+           "if(CMAKE_INSTALL_COMPONENT STREQUAL \"data\" OR NOT CMAKE_INSTALL_COMPONENT)\n"
+           "  file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/share/x\" TYPE DIRECTORY FILES \"" +
+               data.string() + "\")\nendif()\n");
+  dir.file(
+      "build/cmake_install.cmake",
+      "  file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/lib\" TYPE SHARED_LIBRARY FILES\n"
+      "    \"" +
+          tree.string() + "/libx.so.1.2\"\n    \"" + tree.string() +
+          "/libx.so.1\"\n    )\n"
+          "  file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/share\" TYPE FILE RENAME \"y\" FILES \"/src/a \\\"q\\\".txt\")\n"
+          "  file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/bin\" TYPE EXECUTABLE FILES \"$ENV{X}/generated\")\n"
+          "  include(\"" +
+          (tree / "sub/cmake_install.cmake").string() + "\")\n");
+  std::set<std::string> got;
+  for (const auto& p : install_sources(tree)) got.insert(p.lexically_relative(dir.path()).generic_string());
+  const std::set<std::string> want{"build/cmake_install.cmake",
+                                   "build/libx.so.1.2",
+                                   "build/libx.so.1",
+                                   "build/sub/cmake_install.cmake",
+                                   "src/data",
+                                   "src/data/a.txt",
+                                   "src/data/deeper",
+                                   "src/data/deeper/b.txt",
+                                   "../../src/a \"q\".txt"};
+  std::set<std::string> want_here;
+  for (const auto& w : want)
+    want_here.insert(w.starts_with("../../") ? fs::path("/src/a \"q\".txt").lexically_relative(dir.path()).generic_string() : w);
+  BOOST_TEST((got == want_here));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,8 @@
 # The list is published by the helper, never by an engine's `manifest` command; then each platform is
 # pulled and run by docker and by podman, and skopeo reads the list with TLS verification on. With
 # wrong credentials the manifest step fails at once, naming where they came from, and writes nothing.
+# With docker and Bearer auth, an image the helper assembles with no engine (examples/cross) takes the
+# published list as its BASE: the base's layers are mounted under a token for both repositories.
 #   registry_client.sh docker|podman tls|basic|bearer|mtls
 . "$(dirname "$0")/lib.sh"
 engine=$1 mode=$2
@@ -94,6 +96,36 @@ reset_engine_calls
 cmake --build "$work/build" --target image-push >"$work/again.log" 2>&1 || fail "rerun failed:\n$(tail -20 "$work/again.log")"
 grep -q "unchanged and verified $repository:1.0.0@$index_digest" "$work/again.log" || fail "the rerun changed the list:\n$(tail "$work/again.log")"
 assert_eq "$(engine_calls)" 0 "engine invocations on the manifest-only rerun"
+
+if [[ $mode == bearer && $engine == docker ]]; then
+  step "an image with no engine on that list as BASE, under Bearer auth: the base's layers mounted, not copied"
+  # The token for a mount names the push scope of our repository first, then the pull scope of the base's.
+  cp -r "$repo_root/examples/cross" "$work/cross"
+  : >"$work/token.log"
+  configure "$work/cross" "$work/assembled" "-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root" \
+    "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root" "-DCROSS_HELLO_PLATFORMS=linux/amd64;linux/arm64" \
+    -DCROSS_HELLO_REPOSITORY="$registry/e2e/cross" -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
+    -DCROSS_HELLO_ASSEMBLED_BASE="$repository:1.0.0" >/dev/null
+  reset_engine_calls
+  cmake --build "$work/assembled" --target cross-hello-assembled-push -j2 >"$work/assembled.log" 2>&1 ||
+    fail "publishing on the base failed:\n$(tail -30 "$work/assembled.log")"
+  assert_eq "$(engine_calls)" 0 "engine commands"
+  grep -E "base layers: " "$work/assembled.log"
+  assert_eq "$(grep -cE "base layers: [1-9][0-9]* mounted from $repository, 0 copied" "$work/assembled.log")" 2 \
+    "platforms whose base layers were mounted"
+  grep -qxF "GET /token credentials=valid scopes=repository:e2e/cross-assembled:pull,push repository:${repository#*/}:pull" \
+    "$work/token.log" || fail "no token asked for the push scope, then the base's pull scope:\n$(cat "$work/token.log")"
+  ! grep -q "was refused" "$work/assembled.log" || fail "a mount was refused:\n$(grep "was refused" "$work/assembled.log")"
+  assembled=$(skopeo inspect --raw --authfile "$authfile" "docker://$registry/e2e/cross-assembled:1.0.0")
+  assert_eq "$(jq '.manifests | length' <<<"$assembled")" 2 "platforms skopeo reads with TLS verification and a token"
+  for platform in linux/amd64 linux/arm64; do
+    output=$(run_image podman "$registry/e2e/cross-assembled:1.0.0" "$platform")
+    grep -q "^hello server from the greeting library 1.0.0 built for $platform" <<<"$output" || fail "podman $platform printed: $output"
+    output=$(podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --platform "$platform" \
+      --entrypoint /hello "$registry/e2e/cross-assembled:1.0.0")
+    assert_eq "$(cut -d' ' -f1-3 <<<"$output")" "hello from $platform" "the base's program on $platform"
+  done
+fi
 
 if [[ $mode == tls ]]; then
   step "the certificate is verified: without the CA the step fails; with it as a system CA it passes"

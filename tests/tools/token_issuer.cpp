@@ -1,7 +1,8 @@
 // A token service for the registry's `auth: token` mode, on loopback, for end-to-end tests of Bearer
 // auth. It checks Basic credentials (the password is read from a file, never from argv) and answers
 // with an RS256 JWT whose x5c header carries the signing certificate, which the registry's
-// rootcertbundle trusts. Requests are logged (method, path and whether credentials came) to --log.
+// rootcertbundle trusts. Requests are logged (method, path, whether credentials came, the scopes asked
+// for in order) to --log.
 //
 //   multiarch-token-issuer --key KEY.pem --cert CERT.pem --issuer NAME --service NAME --user U
 //                          --password-file F --port-file F --log F
@@ -141,9 +142,13 @@ http::response<http::string_body> answer(const Options& o, const Signer& signer,
   const auto auth = std::string(req[http::field::authorization]);
   const bool has_credentials = auth.starts_with("Basic ");
   const bool valid = auth == "Basic " + base64(o.user + ":" + password, false);
+  // The scopes in the order asked (a mount's token names the push scope first, the source's pull second).
+  std::string scopes;
+  const auto asked = query_of(std::string(req.target()));
+  for (auto [it, end] = asked.equal_range("scope"); it != end; ++it) scopes += (scopes.empty() ? "" : " ") + it->second;
   std::ofstream(o.log, std::ios::app) << req.method_string() << " " << req.target().substr(0, req.target().find('?'))
                                       << (has_credentials ? (valid ? " credentials=valid" : " credentials=wrong") : " anonymous")
-                                      << "\n";
+                                      << " scopes=" << scopes << "\n";
   if (has_credentials && !valid) {
     res.result(http::status::unauthorized);
     res.body() = R"({"errors":[{"code":"UNAUTHORIZED","message":"wrong user name or password"}]})";
