@@ -116,6 +116,7 @@ Adds targets that build, push and publish one multi-architecture image::
     [TARGETS <target>...                          # this project's targets in every image (see below)
      [TOOLCHAINS <platform>=<toolchain file>...]  # platforms cross-compiled in sub-builds
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
+    [INSTALL [COMPONENTS <component>...] [PREFIX <dir>]]  # what the install rules install (see below)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
   add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
@@ -162,6 +163,13 @@ toolchain file (``CROSS_CMAKE_ARGS`` added; ``${MULTIARCH_IMAGE_TOOLCHAINS}`` ho
 arm64 and armhf cross compilers); this build's own platform uses this build's targets; any other is
 built under emulation from the Dockerfile alone.
 
+``INSTALL`` stages, alongside or instead of ``TARGETS``, what the project's own install rules put
+under ``PREFIX`` (default ``/usr/local``): per platform, ``cmake --install`` of this build or of the
+platform's sub-build (``COMPONENTS``: only those; default: every component installed by default),
+run paths as CMake's install step writes them, library links kept as relative links. It runs after
+everything ``all`` builds, and again when a file the install rules copy changes. ``TOOLCHAINS``,
+``RUNTIME`` and ``BASE`` work with it as with ``TARGETS``; with ``BASE scratch`` give ``ENTRYPOINT``.
+
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
 ``<name>-build-<platform>``, ``<name>-push-<platform>``
@@ -186,7 +194,7 @@ function(add_multiarch_image name)
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -198,6 +206,11 @@ function(add_multiarch_image name)
     math(EXPR i "${i} + 1")
   endwhile()
   _multiarch_parse_exact(ARG "${arguments}" "${options}" "${one_value}" "${multi_value}")
+  # INSTALL [COMPONENTS <component>...] [PREFIX <dir>]: what the project's install rules install.
+  set(install_spec "")
+  if(DEFINED ARG_INSTALL_JSON)
+    _multiarch_install_spec(install_spec "${name}" "${ARG_INSTALL_JSON}")
+  endif()
 
   # Inside a platform's sub-build (TOOLCHAINS) the only work is staging that image's targets.
   if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)
@@ -205,7 +218,7 @@ function(add_multiarch_image name)
     if(name IN_LIST images)
       _multiarch_step_files(files "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
       _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
-        "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${ARG_TARGETS}" ${ARG_RUNTIME})
+        "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${ARG_TARGETS}" "${install_spec}" ${ARG_RUNTIME})
       set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
       cmake_language(EVAL CODE
         "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${ARG_TARGETS}]] FALSE)")
@@ -256,7 +269,7 @@ function(add_multiarch_image name)
     cmake_language(EVAL CODE
       "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_testing [[${name}]])")
   endif()
-  list(REMOVE_ITEM ARG_KEYWORDS_MISSING_VALUES TEST_COMMAND CROSS_CMAKE_ARGS)  # may be empty lists
+  list(REMOVE_ITEM ARG_KEYWORDS_MISSING_VALUES TEST_COMMAND CROSS_CMAKE_ARGS INSTALL)  # may be empty lists
   foreach(keyword IN LISTS ARG_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "add_multiarch_image(${name}): `${keyword}` needs a value")
   endforeach()
@@ -318,7 +331,8 @@ function(add_multiarch_image name)
       set(infer_entrypoint TRUE)
       if(NOT ARG_TARGETS)
         message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred without TARGETS "
-          "(valid: ENTRYPOINT <program> [<argument>...], e.g. ENTRYPOINT /usr/local/bin/server)")
+          "(INSTALL's programs are known only once installed; valid: ENTRYPOINT <program> [<argument>...], "
+          "e.g. ENTRYPOINT /usr/local/bin/server)")
       endif()
     endif()
   endif()
@@ -396,19 +410,24 @@ function(add_multiarch_image name)
     set(cross_args_json "${ARG_CROSS_CMAKE_ARGS_JSON}")
   endif()
   string(JSON cross_arg_count LENGTH "${cross_args_json}")
-  _multiarch_toolchains("${name}" "${platforms}" "${ARG_TARGETS}" "${ARG_TOOLCHAINS}" "${cross_arg_count}"
+  _multiarch_toolchains("${name}" "${platforms}" "${ARG_TARGETS}" "${install_spec}" "${ARG_TOOLCHAINS}" "${cross_arg_count}"
     ${ARG_RUNTIME})
+  # TARGETS and INSTALL stage files per platform (a stage step, or a sub-build's).
+  set(staged FALSE)
+  if(ARG_TARGETS OR install_spec)
+    set(staged TRUE)
+  endif()
   _multiarch_platform_of_this_build(host_platform_for_check)
 
   if(NOT DEFINED ARG_ENGINE)
     set(ARG_ENGINE "${MULTIARCH_IMAGE_ENGINE}")
   endif()
-  if(assembled AND ARG_TARGETS)
+  if(assembled AND staged)
     foreach(platform IN LISTS platforms)
       _multiarch_suffix(suffix "${platform}")
       if(NOT DEFINED toolchains_${suffix} AND NOT platform STREQUAL host_platform_for_check)
         message(FATAL_ERROR "add_multiarch_image(${name}): BASE: ${platform} has no TOOLCHAINS entry and is not this "
-          "build's platform (${host_platform_for_check}), so nothing compiles its TARGETS (valid: a TOOLCHAINS entry "
+          "build's platform (${host_platform_for_check}), so nothing builds its TARGETS or INSTALL (valid: a TOOLCHAINS entry "
           "for it, e.g. ${platform}=\${MULTIARCH_IMAGE_TOOLCHAINS}/<file>.cmake, or leave it out of PLATFORMS)")
       endif()
     endforeach()
@@ -444,10 +463,6 @@ function(add_multiarch_image name)
   _multiarch_config_guard(config_guard "${name}")
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
-  set(staged FALSE)
-  if(ARG_TARGETS)
-    set(staged TRUE)
-  endif()
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${ARG_TAGS} PLATFORMS ${platforms}
     CONTEXT "${ARG_CONTEXT}" DOCKERFILE "${ARG_DOCKERFILE}" ENGINE "${ARG_ENGINE}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
@@ -461,10 +476,10 @@ function(add_multiarch_image name)
   # TARGETS: the context the engine gets is composed in the build tree (the source context mirrored
   # with hard links, plus each platform's staged tree); see docs/cross.md.
   set(stage_depends "")
-  if(ARG_TARGETS)
+  if(staged)
     _multiarch_platform_of_this_build(host_platform)
   endif()
-  if(ARG_TARGETS AND NOT DEFINED ARG_BASE)
+  if(staged AND NOT DEFINED ARG_BASE)
     add_custom_command(OUTPUT "${state}/context.stamp"
       ${config_guard}
       COMMAND ${helper} compose --spec "${spec}" --stamp "${state}/context.stamp" --depfile "${state}/context.d"
@@ -488,7 +503,7 @@ function(add_multiarch_image name)
     _multiarch_suffix(suffix "${platform}")
     _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
       CONFIG_GUARD ${config_guard} DOCKERFILE "${ARG_DOCKERFILE}" DEPENDS ${ARG_DEPENDS} ${git_depends}
-      TARGETS ${ARG_TARGETS} RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}" HOST_PLATFORM "${host_platform}"
+      TARGETS ${ARG_TARGETS} INSTALL "${install_spec}" RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}" HOST_PLATFORM "${host_platform}"
       CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled})
     _multiarch_step_files(files "${state}" "${platform}")
     list(APPEND push_records "${files_push_record}")
@@ -530,12 +545,12 @@ endfunction()
 # One platform of an image: its stage (TARGETS) or sub-build (TOOLCHAINS), build, test and push steps
 # and their targets. `name` and `platform` come first; every other value by keyword.
 function(_multiarch_add_platform name platform)
-  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;HOST_PLATFORM;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED"
+  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;HOST_PLATFORM;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED;INSTALL"
     "HELPER;CONFIG_GUARD;DEPENDS;TARGETS")
   _multiarch_step_files(files "${P_STATE}" "${platform}")
   set(suffix "${files_suffix}")
   set(staged "")
-  if(P_TARGETS)
+  if(P_TARGETS OR P_INSTALL)
     if(NOT P_ASSEMBLED)
       set(staged "${P_STATE}/context.stamp")  # the composed context
     endif()
@@ -544,7 +559,7 @@ function(_multiarch_add_platform name platform)
       list(APPEND staged "${files_stage_stamp}")
     elseif(platform STREQUAL P_HOST_PLATFORM)
       _multiarch_stage("${name}" "${platform}" "${P_HELPER}" "${files_stage_dir}" "${files_stage_stamp}"
-        ${name}-stage-${suffix} "${P_TARGETS}" ${P_RUNTIME})
+        ${name}-stage-${suffix} "${P_TARGETS}" "${P_INSTALL}" ${P_RUNTIME})
       list(APPEND staged "${files_stage_stamp}")
     endif()
   endif()
@@ -558,7 +573,7 @@ function(_multiarch_add_platform name platform)
     VERBATIM)
   add_custom_target(${name}-build-${suffix} DEPENDS "${files_build_record}")
   add_dependencies(${name}-build ${name}-build-${suffix})
-  if(P_TARGETS)
+  if(P_TARGETS OR P_INSTALL)
     if(NOT P_ASSEMBLED)
       add_dependencies(${name}-build-${suffix} ${name}-context)
     endif()
@@ -639,8 +654,8 @@ function(_multiarch_image_settings out name)
       "(valid: scratch, or [<registry>/]<path>[:<tag>][@sha256:<digest>] with a lowercase path, "
       "e.g. registry.example.com/base/runtime:1.2 or debian:bookworm-slim)")
   endif()
-  if(ARG_BASE STREQUAL "scratch" AND NOT ARG_TARGETS AND NOT DEFINED ARG_FILES_JSON)
-    message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS or FILES: the image would be empty")
+  if(ARG_BASE STREQUAL "scratch" AND NOT ARG_TARGETS AND NOT install_spec AND NOT DEFINED ARG_FILES_JSON)
+    message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS, INSTALL or FILES: the image would be empty")
   endif()
   _multiarch_json_string(quoted "${ARG_BASE}")
   set(json "{\"base\": ${quoted}}")
@@ -730,23 +745,25 @@ endfunction()
 
 # TOOLCHAINS <platform>=<file>...: validated, and set as toolchains_<suffix> in the caller. Says, at
 # configure time, which platforms are cross-compiled, which reuse this build and which are emulated.
-function(_multiarch_toolchains name platforms targets toolchains cross_arg_count)
+function(_multiarch_toolchains name platforms targets install toolchains cross_arg_count)
   set(runtime ${ARGN})
   set(cross_args FALSE)
   if(cross_arg_count GREATER 0)
     set(cross_args TRUE)
   endif()
-  if(NOT targets)
+  if(NOT targets AND NOT install)
     foreach(keyword IN ITEMS TOOLCHAINS:toolchains CROSS_CMAKE_ARGS:cross_args)
       string(REPLACE ":" ";" pair "${keyword}")
       list(GET pair 0 keyword)
       list(GET pair 1 var)
       if(${var})
-        message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} needs TARGETS (the targets to build for each platform)")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} needs TARGETS or INSTALL (what to build for each "
+          "platform)")
       endif()
     endforeach()
     if(runtime)
-      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME needs TARGETS (whose runtime libraries it stages)")
+      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME needs TARGETS or INSTALL (whose runtime libraries it "
+        "stages)")
     endif()
     return()
   endif()
@@ -816,9 +833,28 @@ endfunction()
 
 # The stage step of one platform: TARGETS' files and the project libraries they need (with RUNTIME,
 # the C/C++ runtime and loader too) copied to `out`; `stamp` written after.
-function(_multiarch_stage name platform helper out stamp stage_target targets)
+function(_multiarch_stage name platform helper out stamp stage_target targets install)
   set(runtime ${ARGN})
   _multiarch_config_guard(config_guard "${name}")
+  # INSTALL: `cmake --install` of this (sub-)build into the stage, after every target of `all` is
+  # built; the install rules' sources (read from cmake_install.cmake) are the depfile.
+  set(install_args "")
+  set(install_depfile "")
+  if(install)
+    string(REPLACE "|" ";" install_parts "${install}")
+    list(GET install_parts 0 install_prefix)
+    list(GET install_parts 1 install_components)
+    string(REPLACE "," ";" install_components "${install_components}")
+    set(install_args --install-tree "${CMAKE_BINARY_DIR}" --install-prefix "${install_prefix}"
+      --install-depfile "${stamp}.install.d" --install-cmake "${CMAKE_COMMAND}"
+      "$<$<BOOL:$<CONFIG>>:--install-config$<SEMICOLON>$<CONFIG>>")
+    foreach(component IN LISTS install_components)
+      list(APPEND install_args --install-component "${component}")
+    endforeach()
+    set(install_depfile DEPFILE "${stamp}.install.d")
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_install_order [[${stage_target}]])")
+  endif()
   set(files "")
   foreach(target IN LISTS targets)
     # The run path the file gets in the image is the one `cmake --install` would give it.
@@ -874,14 +910,83 @@ function(_multiarch_stage name platform helper out stamp stage_target targets)
     ${config_guard}
     COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
             ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
-            "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>"
+            "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>" ${install_args}
     DEPENDS ${targets} ${helper} "${closure}"
+    ${install_depfile}
     COMMENT "multiarch-image: stage ${name} ${platform}"
     COMMAND_EXPAND_LISTS
     VERBATIM)
   add_custom_target(${stage_target} DEPENDS "${stamp}")
   cmake_language(EVAL CODE
     "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_closure [[${stage_target}]] [[${targets}]])")
+endfunction()
+
+# Deferred to the end of the top-level directory: INSTALL's stage waits for every target of the
+# project that `all` builds (what install rules copy is built by then).
+function(_multiarch_install_order stage_target)
+  set(dirs "${CMAKE_SOURCE_DIR}")
+  while(dirs)
+    list(POP_FRONT dirs dir)
+    get_property(subdirs DIRECTORY "${dir}" PROPERTY SUBDIRECTORIES)
+    list(APPEND dirs ${subdirs})
+    get_property(targets DIRECTORY "${dir}" PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(target IN LISTS targets)
+      get_target_property(type "${target}" TYPE)
+      get_target_property(excluded "${target}" EXCLUDE_FROM_ALL)
+      if(type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY|STATIC_LIBRARY)$" AND NOT excluded)
+        add_dependencies(${stage_target} "${target}")
+      endif()
+    endforeach()
+  endwhile()
+endfunction()
+
+# INSTALL's values as "<prefix>|<component>,...", checked: COMPONENTS names, an absolute PREFIX
+# (default /usr/local).
+function(_multiarch_install_spec out name json)
+  set(valid "valid: INSTALL [COMPONENTS <component>...] [PREFIX <absolute directory>], e.g. INSTALL COMPONENTS runtime PREFIX /opt/app")
+  set(prefix /usr/local)
+  set(prefix_given FALSE)
+  set(components "")
+  set(components_given FALSE)
+  set(mode "")
+  string(JSON count LENGTH "${json}")
+  set(i 0)
+  while(i LESS count)
+    string(JSON word GET "${json}" ${i})
+    math(EXPR i "${i} + 1")
+    if(word STREQUAL "COMPONENTS")
+      set(mode COMPONENTS)
+      set(components_given TRUE)
+    elseif(word STREQUAL "PREFIX")
+      if(prefix_given OR i GREATER_EQUAL count)
+        message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX takes one directory, once (${valid})")
+      endif()
+      string(JSON prefix GET "${json}" ${i})
+      math(EXPR i "${i} + 1")
+      set(prefix_given TRUE)
+      set(mode "")
+    elseif(mode STREQUAL "COMPONENTS")
+      if(NOT word MATCHES "^[A-Za-z0-9_.+-]+$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL COMPONENTS entry `${word}` is not a component name "
+          "(letters, digits and _ . + -, as install(... COMPONENT) takes it)")
+      endif()
+      list(APPEND components "${word}")
+    else()
+      message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL: unexpected `${word}` (${valid})")
+    endif()
+  endwhile()
+  if(components_given AND NOT components)
+    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL COMPONENTS needs at least one component (${valid})")
+  endif()
+  string(REGEX REPLACE "(.)/$" "\\1" prefix "${prefix}")
+  cmake_path(NORMAL_PATH prefix OUTPUT_VARIABLE normal)
+  string(REGEX REPLACE "(.)/$" "\\1" normal "${normal}")
+  if(NOT prefix MATCHES "^/[A-Za-z0-9_.+/-]*$" OR NOT prefix STREQUAL normal OR prefix MATCHES "(^|/)\\.\\.?(/|$)")
+    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX `${prefix}` is not an absolute, normal path in the "
+      "image (letters, digits and _ . + - / only, no . or .. parts; e.g. /usr/local or /opt/app)")
+  endif()
+  list(JOIN components "," joined)
+  set(${out} "${prefix}|${joined}" PARENT_SCOPE)
 endfunction()
 
 # Deferred to the end of the top-level directory, when every target exists: the shared libraries

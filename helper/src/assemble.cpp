@@ -28,10 +28,19 @@ enum Group { runtime, libraries, executables, files, groups };
 constexpr const char* kComments[groups] = {"the C/C++ runtime and loader (RUNTIME)", "the project's shared libraries",
                                            "the project's executables (TARGETS)", "FILES"};
 
+// RUNTIME puts the loader and the C/C++ runtime under /lib*; TARGETS puts programs in usr/local/bin
+// and libraries in usr/lib; INSTALL puts whatever the install rules say under its prefix: programs
+// in a bin, sbin or libexec directory, libraries under a lib* directory, and its other files (share/,
+// etc/) with FILES.
 Group group_of(const std::string& relative) {
-  if (relative.starts_with("usr/local/bin/")) return executables;
-  if (relative.starts_with("usr/lib/")) return libraries;
-  return runtime;
+  const fs::path path(relative);
+  const auto first = path.begin()->string();
+  if (first == "lib" || first == "lib64" || first == "lib32" || first == "libx32") return runtime;
+  const auto dir = path.parent_path().filename();
+  if (dir == "bin" || dir == "sbin" || dir == "libexec") return executables;
+  for (const auto& part : path.parent_path())
+    if (part.string().starts_with("lib")) return libraries;
+  return files;
 }
 
 bool executable_file(const fs::path& p) {

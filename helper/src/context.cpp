@@ -146,6 +146,7 @@ void write_depfile(const fs::path& depfile, const fs::path& target, const std::v
   const fs::path stand_ins = depfile.string() + ".inputs";
   std::set<std::string> wanted;
   std::string out = escape_for_depfile(target.string()) + ":";
+  std::size_t listed_count = 0;
   for (const auto& p : inputs) {
     std::error_code ec;
     // A symlink is sent as a link: its target's content is not an input, and a change of the link
@@ -168,7 +169,11 @@ void write_depfile(const fs::path& depfile, const fs::path& target, const std::v
       listed = link.string();
     }
     out += " \\\n  " + escape_for_depfile(listed);
+    ++listed_count;
   }
+  // Ninja reads a depfile that names nothing (CMake's transformed copy of it is empty) as a missing
+  // one, and reruns the step every time: it names itself then, written before the step's output.
+  if (listed_count == 0 && depfile_safe(depfile.string())) out += " \\\n  " + escape_for_depfile(depfile.string());
   std::error_code ec;
   if (fs::is_directory(stand_ins, ec)) {
     for (const auto& entry : fs::directory_iterator(stand_ins, ec))

@@ -221,13 +221,14 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
       const auto status = it->symlink_status(ec);
       if (fs::is_symlink(status)) {
         const auto target = fs::read_symlink(it->path());
-        // Inside the prefix, relative or absolute; never out to the machine that built it.
-        const auto resolved =
-            target.is_absolute() ? target.lexically_normal() : ("/" / fs::path(rel).parent_path() / target).lexically_normal();
-        const auto prefix = fs::path(in.prefix).lexically_normal();
-        if (resolved.lexically_relative(prefix).empty() || *resolved.lexically_relative(prefix).begin() == "..")
+        // Relative and inside the prefix (as CMake makes a library's version links); never out to the
+        // machine that built it.
+        const auto within =
+            (fs::path("/") / fs::path(rel).parent_path() / target).lexically_normal().lexically_relative(in.prefix);
+        if (target.is_absolute() || within.empty() || *within.begin() == "..")
           throw Error(Exit::invalid_input, "INSTALL: the install rules made /" + rel + " a link to " + target.string() +
-                                               ", outside the prefix " + in.prefix + ": an image gets files, not links out");
+                                               ", which is not a relative link inside the prefix " + in.prefix +
+                                               ": an image gets files, not links out");
         links.emplace(rel, target);
       } else if (fs::is_regular_file(status)) {
         if (staged.count(rel)) continue;  // TARGETS staged it already
