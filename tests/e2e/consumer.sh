@@ -62,6 +62,20 @@ done
 staged=$work/build/multiarch-image/greeter/context/.multiarch-stage/linux-arm64/usr/local/bin/greeter
 assert_eq "$(readelf -h "$staged" | sed -n 's/^ *Machine: *//p')" AArch64 "the arm64 image's program, cross-compiled"
 
+if [[ $mode != find_package ]]; then
+  step "the helper was built in a build tree of its own: the consumer's no-op never looks at Boost"
+  helper_build=$work/build/multiarch-image/helper-build
+  [[ $mode == fetchcontent ]] && helper_build=$work/build/_deps/multiarch_image-build/helper-build
+  [[ -x $helper_build/multiarch-image ]] || fail "no helper in $helper_build"
+  assert_eq "$(ninja -C "$work/build" -t deps | grep -c '/boost/' || true)" 0 "Boost headers in the consumer's deps log"
+  assert_eq "$(ninja -C "$work/build" -t inputs image-push | grep -c '/boost/' || true)" 0 "Boost headers among image-push's inputs"
+  cmake --build "$work/build" --target image-push >"$work/noop.log"
+  # (the cross sub-build is asked every time, by design: it answers with nothing to do)
+  ! grep -E "multiarch-image: (build [^ ]+ linux/|push |manifest |stage |build the helper)" "$work/noop.log" ||
+    fail "the no-op ran steps:\n$(cat "$work/noop.log")"
+  echo "ok: a no-op with the helper's own build runs nothing"
+fi
+
 if [[ $mode == fetchcontent ]]; then
   step "the sub-build used the sources the main build fetched: no clone of its own"
   compgen -G "$work/build/multiarch-image-cross/*/_deps/multiarch_image-src" >/dev/null && fail "the sub-build cloned the module again"
