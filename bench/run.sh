@@ -2,14 +2,15 @@
 # Benchmarks: where the tool stands against the manual way and against the build tool's own floor.
 # Every row compares commands measured in the same run (hyperfine) and reports ratios, since absolute
 # times vary between machines. Usage, on Debian 12 as root:
-#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling]     (default: all rows)
+#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles]
+#                                                                   (default: all rows)
 # Prints a markdown table and writes it to build/bench/results.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 work=$root/build/bench
 rows=("$@")
-((${#rows[@]})) || rows=(noop parallel overhead resume scaling)
+((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles)
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
@@ -67,18 +68,26 @@ row_noop() {
   configure "$root/examples/hello" "$ours" -DHELLO_REPOSITORY="$repo"
   cmake --build "$ours" --target image-push -j3 >/dev/null
   cmake -S "$bench/bare" -B "$bare" -G Ninja >/dev/null && cmake --build "$bare" >/dev/null
+  # A consumer that adds the module with add_subdirectory (examples/hello standalone): the helper is
+  # built in a tree of its own by the first build.
+  local consumer=$work/run/noop-consumer
+  cmake -S "$root/examples/hello" -B "$consumer" -G Ninja -DMULTIARCH_IMAGE_ENGINE=docker \
+    -DHELLO_REPOSITORY="$repo-consumer" >/dev/null
+  cmake --build "$consumer" --target image-push -j3 >/dev/null
   "$bench/manual.sh" "$repo-manual" 1.0.0 "$ours/context" linux/amd64 linux/arm64 linux/arm/v7   # first run
   reset_calls
   hyperfine -N --warmup 3 --runs 30 --export-json "$work/run/noop.json" \
-    -n ours "cmake --build $ours --target image-push" -n bare "cmake --build $bare" >/dev/null
+    -n ours "cmake --build $ours --target image-push" -n bare "cmake --build $bare" \
+    -n consumer "cmake --build $consumer --target image-push" >/dev/null
   local our_calls; our_calls=$(calls)
   hyperfine --warmup 1 --runs 5 --export-json "$work/run/noop-manual.json" \
     -n manual "$bench/manual.sh $repo-manual 1.0.0 $ours/context linux/amd64 linux/arm64 linux/arm/v7" >/dev/null
   local manual_calls=$(( $(calls) - our_calls ))
   local o b m
   o=$(mean "$work/run/noop.json" ours) b=$(mean "$work/run/noop.json" bare) m=$(mean "$work/run/noop-manual.json" manual)
-  report "1. no-op image-push, 3 platforms" "ours $(ms "$o"), bare CMake+Ninja $(ms "$b"), manual script $(ms "$m")" \
-    "$(ratio "$o" "$b")× the bare no-op; manual script $(ratio "$m" "$o")× ours; engine calls: ours $our_calls over 33 runs, manual $((manual_calls / 6)) per run" \
+  local c; c=$(mean "$work/run/noop.json" consumer)
+  report "1. no-op image-push, 3 platforms" "ours $(ms "$o"), add_subdirectory consumer $(ms "$c"), bare CMake+Ninja $(ms "$b"), manual script $(ms "$m")" \
+    "$(ratio "$o" "$b")× the bare no-op (consumer: $(ratio "$c" "$b")×); manual script $(ratio "$m" "$o")× ours; engine calls: ours and consumer $our_calls over 66 runs, manual $((manual_calls / 6)) per run" \
     "≤ 1.5× bare, 0 engine calls"
 }
 
@@ -292,6 +301,93 @@ row_scaling() {
   local a b; a=$(mean "$work/run/context.json" 1000) b=$(mean "$work/run/context.json" 10000)
   report "5b. depfile computation (context listing)" "1,000 files $(ms "$a"), 10,000 files $(ms "$b")" \
     "10× the files: $(ratio "$b" "$a")× the time" "10,000 files < 0.3 s, linear"
+}
+
+# examples/cross, three platforms, through its Dockerfile (docker, QEMU for the RUN step of foreign
+# platforms) and assembled by the helper (no engine): a first publish (a new repository, docker's
+# build cache emptied), and a publish after a one-line edit of one program. Compiling is done in the
+# prepare step, so both paths are timed from the same staged files. Bytes uploaded: what the
+# registry's storage grew by.
+row_daemonless() {
+  local src=$work/run/daemonless-src dir=$work/run/daemonless docker=$MULTIARCH_TEST_DOCKER
+  rm -rf "$src"; cp -r "$root/examples/cross" "$src"
+  configure "$src" "$dir" -DCMAKE_BUILD_TYPE=Release -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
+    -DCROSS_HELLO_REPOSITORY="$REGISTRY/bench/daemonless" "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$root"
+  local staged="cross-hello-context cross-hello-stage-linux-amd64 cross-hello-assembled-stage-linux-amd64 cross-hello-compile-linux-arm64 cross-hello-compile-linux-arm-v7"
+  cmake --build "$dir" --target $staged >/dev/null
+  # Each first publish from nothing: a new repository, docker's build cache and images gone, and the
+  # helper's layout and layer cache gone.
+  local assembled_state=$dir/multiarch-image/cross-hello-assembled
+  hyperfine --runs 3 --export-json "$work/run/daemonless-first.json" \
+    --prepare "cmake $dir -DCROSS_HELLO_REPOSITORY=$REGISTRY/bench/first-\$(date +%s%N) >/dev/null && rm -rf $assembled_state/oci $assembled_state/layer-cache && $docker builder prune -af >/dev/null 2>&1; $docker image prune -af >/dev/null" \
+    -n dockerfile "cmake --build $dir --target cross-hello-push -j3" \
+    -n daemonless "cmake --build $dir --target cross-hello-assembled-push -j3" >/dev/null
+  # The edit: a new string in one program, compiled and staged for every platform.
+  local edit=$work/run/edit.sh
+  cat >"$edit" <<'EDIT'
+#!/bin/sh
+set -e
+sed -i "s/greeting::message(\"server[^\"]*\")/greeting::message(\"server $(date +%s%N)\")/" "$1/src/server.cpp"
+dir=$2; shift 2
+cmake --build "$dir" --target "$@" >/dev/null
+EDIT
+  chmod +x "$edit"
+  edit="$edit $src $dir $staged"
+  cmake --build "$dir" --target cross-hello-push cross-hello-assembled-push -j3 >/dev/null
+  hyperfine --runs 5 --export-json "$work/run/daemonless-edit.json" --prepare "$edit" \
+    -n dockerfile "cmake --build $dir --target cross-hello-push -j3" \
+    -n daemonless "cmake --build $dir --target cross-hello-assembled-push -j3" >/dev/null
+  local store=$services/registry grown=()
+  for image in cross-hello cross-hello-assembled; do
+    $edit
+    local before; before=$(du -sb "$store" | cut -f1)
+    cmake --build "$dir" --target $image-push -j3 >/dev/null
+    grown+=("$(( $(du -sb "$store" | cut -f1) - before ))")
+  done
+  local f1 f2 e1 e2
+  f1=$(mean "$work/run/daemonless-first.json" dockerfile) f2=$(mean "$work/run/daemonless-first.json" daemonless)
+  e1=$(mean "$work/run/daemonless-edit.json" dockerfile) e2=$(mean "$work/run/daemonless-edit.json" daemonless)
+  report "7a. examples/cross first publish, 3 platforms" "Dockerfile path $(secs "$f1"), assembled by the helper $(secs "$f2")" \
+    "assembled is $(ratio "$f1" "$f2")× faster" "≥ 5×"
+  report "7b. the same after a one-line edit of one program" \
+    "Dockerfile path $(secs "$e1"), assembled $(secs "$e2"); registry storage grew by ${grown[0]} vs ${grown[1]} bytes" \
+    "assembled is $(ratio "$e1" "$e2")× faster, uploads $(ratio "${grown[0]}" "${grown[1]}")× fewer bytes" "≥ 10×"
+}
+
+# An image with 1 GiB of FILES (three files of 256 MiB that do not compress, 10,000 small ones that
+# do), assembled and pushed: the layering's speed against `tar | gzip -6` over the same tree in the
+# same run, and the helper's peak resident memory in the build and push steps (GNU time, through a
+# wrapper named as the helper).
+row_bigfiles() {
+  command -v /usr/bin/time >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+  local tree=$work/run/big-tree src=$work/run/big-src dir=$work/run/big wrapper=$work/run/bin/timed-helper
+  rm -rf "$tree" "$src"; mkdir -p "$tree/small" "$src"
+  for i in 1 2 3; do head -c $((256 << 20)) /dev/urandom >"$tree/big$i.bin"; done
+  head -c $((10000 * 18000)) /dev/urandom | base64 -w 100 | split -a 5 -d -b 24000 - "$tree/small/f"
+  local bytes; bytes=$(du -sb "$tree" | cut -f1)
+  printf '#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%C %%M" %s "$@"\n' "$work/run/rss.log" "$helper" >"$wrapper"
+  chmod +x "$wrapper"; : >"$work/run/rss.log"
+  cat >"$src/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(big LANGUAGES NONE)
+include("$root/cmake/MultiArchImage.cmake")
+add_multiarch_image(big REPOSITORY "\${BIG_REPOSITORY}" PLATFORMS linux/amd64 BASE scratch ENTRYPOINT /data/big1.bin
+  FILES "$tree/=/data/")
+CMAKE
+  cmake -S "$src" -B "$dir" -G Ninja -DMULTIARCH_IMAGE_HELPER="$wrapper" -DBIG_REPOSITORY="$REGISTRY/bench/big" >/dev/null
+  hyperfine --runs 2 --export-json "$work/run/big.json" \
+    --prepare "cmake $dir -DBIG_REPOSITORY=$REGISTRY/bench/big-\$(date +%s%N) >/dev/null" \
+    -n layer "cmake --build $dir --target big-build-linux-amd64" \
+    -n tar "tar -C $tree --sort=name -cf - . | gzip -6 >/dev/null" >/dev/null
+  cmake --build "$dir" --target big-push >/dev/null   # a push of the last build, to a new repository
+  local layer tgz build_rss push_rss
+  layer=$(mean "$work/run/big.json" layer) tgz=$(mean "$work/run/big.json" tar)
+  build_rss=$(awk '$2 == "build" { if ($NF > m) m = $NF } END { print m }' "$work/run/rss.log")
+  push_rss=$(awk '$2 == "push" { if ($NF > m) m = $NF } END { print m }' "$work/run/rss.log")
+  report "8. 1 GiB of FILES (3 × 256 MiB + 10,000 small files), one platform" \
+    "layering $(awk -v b="$bytes" -v s="$layer" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'), tar | gzip -6 $(awk -v b="$bytes" -v s="$tgz" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'); peak RSS: build $((build_rss / 1024)) MB, push $((push_rss / 1024)) MB" \
+    "layering at $(ratio "$tgz" "$layer")× the speed of tar | gzip" "near 1×; < 100 MB"
+  rm -rf "$tree"
 }
 
 echo "| row | measured | result | goal |"

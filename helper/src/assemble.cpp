@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +95,51 @@ void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntr
       throw Error(Exit::invalid_input, it->path().string() + " is neither a file, a directory nor a symlink");
     }
   }
+}
+
+// A layer written before from the same entries (paths, kinds, modes, link targets, and each file's
+// path, size, modification time and inode) is taken as it is, its blob still in the layout: an edit of
+// one program recompresses one layer, not the C/C++ runtime's. The key also covers the time, the
+// gzip level and zlib's version, which decide the bytes. Entries live in `cache`, one small file each.
+Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blobs, const std::string& comment,
+                   const fs::path& cache) {
+  Sha256 key;
+  const auto add = [&](const std::string& text) { key.update(text.c_str(), text.size() + 1); };  // with its NUL
+  for (const auto& part : {std::string("layer-cache 1"), std::to_string(mtime), std::to_string(kGzipLevel),
+                           std::string(zlibVersion()), comment})
+    add(part);
+  std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
+  for (const auto& e : entries) {
+    add(e.path + "|" + std::to_string(static_cast<int>(e.kind)) + (e.executable ? "|x|" : "|-|") + e.link_target);
+    if (e.kind != LayerEntry::Kind::file) continue;
+    struct stat st {};
+    if (::stat(e.source.c_str(), &st) != 0) return write_layer(std::move(entries), mtime, blobs, comment);  // it says why
+    add(e.source.string() + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev));
+  }
+  const auto entry = cache / key.digest().substr(7);
+  std::error_code ec;
+  if (fs::is_regular_file(entry, ec)) {
+    boost::system::error_code jec;
+    const auto v = json::parse(read_text_file(entry), jec);
+    const auto* o = jec ? nullptr : v.if_object();
+    const auto text = [&](const char* name) {
+      const auto* f = o ? o->if_contains(name) : nullptr;
+      return f && f->is_string() ? std::string(f->get_string()) : std::string();
+    };
+    const auto* size = o ? o->if_contains("size") : nullptr;
+    Layer layer{{text("digest"), size && size->is_int64() ? size->as_int64() : -1, text("media_type")}, text("diff_id"), comment};
+    if (is_sha256_digest(layer.blob.digest) && is_sha256_digest(layer.diff_id) &&
+        fs::file_size(blobs / layer.blob.digest.substr(7), ec) == static_cast<std::uintmax_t>(layer.blob.size) && !ec)
+      return layer;
+  }
+  auto layer = write_layer(std::move(entries), mtime, blobs, comment);
+  fs::create_directories(cache);
+  write_file_atomically(entry, json::serialize(json::object{{"digest", layer.blob.digest},
+                                                            {"size", layer.blob.size},
+                                                            {"media_type", layer.blob.media_type},
+                                                            {"diff_id", layer.diff_id}}));
+  return layer;
 }
 
 std::string iso8601(std::int64_t epoch) {
@@ -273,7 +320,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
-    out.layers.push_back(write_layer(std::move(buckets[g]), m.created, blobs, kComments[g]));
+    out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
     if (base && base->docker) out.layers.back().blob.media_type = kDockerLayer;  // one family per manifest
   }
 

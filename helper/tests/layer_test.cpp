@@ -154,6 +154,37 @@ BOOST_AUTO_TEST_CASE(a_link_out_of_what_was_staged_is_refused_and_nothing_is_wri
   BOOST_TEST(std::any_of(tar.begin(), tar.end(), [](const TarEntry& e) { return e.name == "srv/alias" && e.type == '2'; }));
 }
 
+BOOST_AUTO_TEST_CASE(a_layer_from_unchanged_files_is_taken_from_the_cache_and_an_edit_makes_a_new_one) {
+  mai::test::TempDir dir;
+  const auto data = dir.file("files/data.txt", "first");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/data.txt"};
+  spec.image.files = {{dir.path() / "files", "/srv/"}};
+  const Platform amd64{"linux", "amd64", ""};
+  const auto first = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  // Not compressed again: the blob in the layout is taken as it is (here, bytes swapped behind its back).
+  const auto blob = layout_blob(spec.image.layout, first.blob.digest);
+  std::filesystem::remove(blob);
+  { std::ofstream(blob) << std::string(static_cast<std::size_t>(first.blob.size), '#'); }
+  const auto again = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  BOOST_TEST(again.blob.digest == first.blob.digest);
+  BOOST_TEST(again.diff_id == first.diff_id);
+  BOOST_TEST(read_text_file(blob) == std::string(static_cast<std::size_t>(first.blob.size), '#'));
+  // An edit (new content, new time) is a new layer.
+  { std::ofstream(data) << "second"; }
+  const auto edited = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  BOOST_TEST(edited.blob.digest != first.blob.digest);
+  BOOST_TEST(edited.diff_id != first.diff_id);
+  // A cached blob that is gone is written again.
+  std::filesystem::remove(layout_blob(spec.image.layout, edited.blob.digest));
+  BOOST_TEST(assemble_image(spec, amd64, {}, test_log()).layers.at(0).blob.digest == edited.blob.digest);
+  BOOST_TEST(std::filesystem::exists(layout_blob(spec.image.layout, edited.blob.digest)));
+}
+
 BOOST_AUTO_TEST_CASE(a_files_directory_with_a_loop_of_links_is_refused_and_nothing_is_written) {
   mai::test::TempDir dir;
   dir.file("files/ok.txt", "x");

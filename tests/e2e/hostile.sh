@@ -122,6 +122,36 @@ actual_output=$("$MULTIARCH_TEST_DOCKER" run --rm --pull always --network=none -
 expect "build args with a newline arrive literally" 0 "" test "$actual_output" == "$expected_output"
 [[ ! -e $work/pwned ]] || { echo "FAIL: a build arg was run by a shell"; failed=$((failed + 1)); }
 
+# --- images the helper assembles (BASE): hostile files and bases, no record left -----------------
+assembled() {  # assembled DIR BASE PLATFORM: an image of FILES alone (DIR/src/files), configured
+  mkdir -p "$1/src/files"
+  echo x >"$1/src/files/ok.txt"
+  cat >"$1/src/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(hostile_assembled LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(a REPOSITORY "$REGISTRY/hostile/assembled" PLATFORMS $3 BASE $2 ENTRYPOINT /srv/ok.txt
+  FILES files/=/srv/)
+CMAKE
+  configure "$1/src" "$1/build" >/dev/null
+}
+no_record() { expect "$1: no build record" 0 "" test ! -e "$2/build/multiarch-image/a/build-$3.json"; }
+assembled "$work/link-out" scratch linux/amd64
+ln -s /etc/passwd "$work/link-out/src/files/passwd"
+expect "assembled: a FILES link out of the tree" nonzero "files/passwd is a symlink to /etc/passwd, outside" \
+  cmake --build "$work/link-out/build" --target a-build
+no_record "assembled: a FILES link out of the tree" "$work/link-out" linux-amd64
+assembled "$work/link-loop" scratch linux/amd64
+ln -s b "$work/link-loop/src/files/a" && ln -s a "$work/link-loop/src/files/b"
+expect "assembled: a loop of links in FILES" nonzero "in a loop of links that never reaches a file" \
+  cmake --build "$work/link-loop/build" --target a-build
+no_record "assembled: a loop of links in FILES" "$work/link-loop" linux-amd64
+# The list published above (linux/amd64 and linux/arm64) as the base of an arm/v7 image.
+assembled "$work/base-platform" "$REGISTRY/hostile/odd-paths:1.0.0" linux/arm/v7
+expect "assembled: a base without the platform" nonzero "has no linux/arm/v7 image \(it has linux/amd64, linux/arm64\)" \
+  cmake --build "$work/base-platform/build" --target a-build
+no_record "assembled: a base without the platform" "$work/base-platform" linux-arm-v7
+
 echo
 echo "$((cases - failed)) passed, $failed failed"
 ((cases >= 30)) || fail "only $cases cases: the table must hold at least 30"
