@@ -64,6 +64,8 @@ if(_multiarch_multi_config)
     "The configuration that builds and publishes images with a multi-config generator")
   unset(_multiarch_default_config)
 endif()
+_multiarch_setting(MULTIARCH_IMAGE_SIGN_COMMAND "" STRING
+  "SIGN_COMMAND for every image without one: a command (;-separated arguments) run once per published index, @REFERENCE@ replaced by <repository>@<digest>")
 _multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
   "Variables whose values every cross-compiling sub-build (TOOLCHAINS) gets too, e.g. MY_OPTION;MY_SDK_DIR")
 
@@ -117,6 +119,7 @@ Adds targets that build, push and publish one multi-architecture image::
      [TOOLCHAINS <platform>=<toolchain file>...]  # platforms cross-compiled in sub-builds
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [INSTALL [COMPONENTS <component>...] [PREFIX <dir>]]  # what the install rules install (see below)
+    [SIGN_COMMAND <command> <arg>...]             # run once per published index (@REFERENCE@ replaced)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
   add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
@@ -170,6 +173,11 @@ run paths as CMake's install step writes them, library links kept as relative li
 everything ``all`` builds, and again when a file the install rules copy changes. ``TOOLCHAINS``,
 ``RUNTIME`` and ``BASE`` work with it as with ``TARGETS``; with ``BASE scratch`` give ``ENTRYPOINT``.
 
+``SIGN_COMMAND`` (default: the cache variable ``MULTIARCH_IMAGE_SIGN_COMMAND``) runs after the manifest
+step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with ``@REFERENCE@`` replaced
+by ``<repository>@<index digest>``; secrets come from the environment. ``multiarch-image attach`` puts
+a signature next to the index as an OCI 1.1 referrer.
+
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
 ``<name>-build-<platform>``, ``<name>-push-<platform>``
@@ -194,7 +202,7 @@ function(add_multiarch_image name)
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES SIGN_COMMAND)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -517,11 +525,34 @@ function(add_multiarch_image name)
     COMMENT "multiarch-image: manifest ${name}"
     VERBATIM)
   add_custom_target(${name}-manifest DEPENDS "${state}/metadata.json")
+  # SIGN_COMMAND (else MULTIARCH_IMAGE_SIGN_COMMAND): run once per published index, after the
+  # manifest step, as part of <name>-push. Its arguments, exactly as written, in sign.json.
+  set(sign_json "")
+  if(DEFINED ARG_SIGN_COMMAND_JSON)
+    set(sign_json "${ARG_SIGN_COMMAND_JSON}")
+  elseif(NOT MULTIARCH_IMAGE_SIGN_COMMAND STREQUAL "")
+    _multiarch_json_array(sign_json ${MULTIARCH_IMAGE_SIGN_COMMAND})
+  endif()
+  if(sign_json)
+    _multiarch_write_if_changed("${state}/sign.json" "{\"command\":${sign_json}}\n")
+    add_custom_command(OUTPUT "${state}/signed.json"
+      ${config_guard}
+      COMMAND ${helper} sign --spec "${spec}" --command "${state}/sign.json" --metadata "${state}/metadata.json"
+              --record "${state}/signed.json"
+      DEPENDS "${state}/metadata.json" "${state}/sign.json" "${spec}" ${helper}
+      COMMENT "multiarch-image: sign ${name}"
+      VERBATIM)
+    add_custom_target(${name}-sign DEPENDS "${state}/signed.json")
+    add_dependencies(${name}-sign ${name}-manifest)
+  endif()
   foreach(platform IN LISTS platforms)
     _multiarch_suffix(suffix "${platform}")
     add_dependencies(${name}-manifest ${name}-push-${suffix})
   endforeach()
   add_dependencies(${name}-push ${name}-manifest)
+  if(TARGET ${name}-sign)
+    add_dependencies(${name}-push ${name}-sign)
+  endif()
 
   add_custom_target(${name}-plan
     COMMAND ${helper} plan --spec "${spec}"

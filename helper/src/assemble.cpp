@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <zlib.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -105,8 +105,8 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
                    const fs::path& cache) {
   Sha256 key;
   const auto add = [&](const std::string& text) { key.update(text.c_str(), text.size() + 1); };  // with its NUL
-  for (const auto& part : {std::string("layer-cache 1"), std::to_string(mtime), std::to_string(kGzipLevel),
-                           std::string(zlibVersion()), comment})
+  for (const auto& part :
+       {std::string("layer-cache 1"), std::to_string(mtime), std::to_string(kGzipLevel), std::string(zlibVersion()), comment})
     add(part);
   std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
   for (const auto& e : entries) {
@@ -320,7 +320,8 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
-    out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
+    out.layers.push_back(
+        cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
     if (base && base->docker) out.layers.back().blob.media_type = kDockerLayer;  // one family per manifest
   }
 

@@ -9,9 +9,11 @@
 
 #include "context.hpp"
 #include "error.hpp"
+#include "files.hpp"
 #include "git_tags.hpp"
 #include "interrupt.hpp"
 #include "process.hpp"
+#include "referrers.hpp"
 #include "spec.hpp"
 #include "staging.hpp"
 #include "steps.hpp"
@@ -145,6 +147,47 @@ const std::vector<Subcommand>& subcommands() {
               at = expect.find("@PLATFORM@", at + platform.str().size()))
            expect.replace(at, 10, platform.str());
          in_step(log, [&] { test_step(spec, platform, a.one("build-record"), args, expect, runner, log); });
+       }},
+      {"sign",
+       "--spec FILE --command FILE --metadata FILE --record FILE",
+       "run SIGN_COMMAND (the command file's, as written) for the index metadata.json names, @REFERENCE@ standing "
+       "for <repository>@<index digest>; once per index",
+       {"spec", "command", "metadata", "record"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         const auto log = step_log(spec, nullptr);
+         ProcessRunner runner(spec.retry);
+         // The same {"command": [...]} file as TEST_COMMAND's, exactly as written.
+         const auto command = load_test_spec(a.one("command")).command;
+         in_step(log, [&] { sign_step(spec, command, a.one("metadata"), a.one("record"), runner, log); });
+       }},
+      {"attach",
+       "--reference REPOSITORY@DIGEST --artifact-type TYPE --file FILE [--media-type TYPE] [--annotation KEY=VALUE]...",
+       "publish FILE as an OCI 1.1 artifact referring to the manifest REFERENCE names (the registry's referrers API, "
+       "else the referrers tag schema): for the commands SIGN_COMMAND runs",
+       {"reference", "artifact-type", "file", "media-type", "annotation"},
+       [](const Args& a) {
+         Artifact artifact;
+         artifact.artifact_type = a.one("artifact-type");
+         artifact.media_type = a.all("media-type").empty() ? "application/octet-stream" : a.one("media-type");
+         artifact.document = read_text_file(a.one("file"));
+         for (const auto& entry : a.all("annotation")) {
+           const auto eq = entry.find('=');
+           if (eq == std::string::npos || eq == 0) throw Error(Exit::usage, "--annotation `" + entry + "` is not KEY=VALUE");
+           artifact.annotations[entry.substr(0, eq)] = entry.substr(eq + 1);
+         }
+         const Log log("attach", "");
+         ProcessRunner runner;
+         in_step(log, [&] { attach_command(a.one("reference"), artifact, runner, log); });
+       }},
+      {"referrers",
+       "--reference REPOSITORY@DIGEST",
+       "print the referrers of the manifest REFERENCE names, one JSON object per line (digest, artifactType, size)",
+       {"reference"},
+       [](const Args& a) {
+         const Log log("referrers", "");
+         ProcessRunner runner;
+         in_step(log, [&] { referrers_command(a.one("reference"), runner, log); });
        }},
       {"plan",
        "--spec FILE",

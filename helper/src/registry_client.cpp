@@ -672,8 +672,53 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
   return out;
 }
 
-std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes) {
-  return put_manifests({reference}, media_type, bytes).front();
+std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                                         bool* subject_indexed) {
+  if (!subject_indexed) return put_manifests({reference}, media_type, bytes).front();
+  const auto r = send({"PUT",
+                       "/v2/" + repository_.path + "/manifests/" + reference,
+                       {{"Content-Type", media_type}},
+                       bytes,
+                       kDefaultResponseLimit,
+                       "an answer to a manifest upload"});
+  if (r.status / 100 != 2)
+    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
+                                       reference + " failed: " + registry_errors(r));
+  *subject_indexed = !r.header("oci-subject").empty();
+  return r.header("docker-content-digest");
+}
+
+std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest) {
+  const auto r = send({"GET",
+                       "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest"),
+                       {{"Accept", media::oci_index}},
+                       "",
+                       kManifestLimit,
+                       "a referrers index"});
+  if (r.status == 404 || r.status == 400 || r.status == 405) return std::nullopt;
+  if (r.status != 200)
+    throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
+  Manifest m;
+  m.bytes = r.body;
+  m.digest = sha256_digest(m.bytes);
+  m.media_type = media::oci_index;
+  return m;
+}
+
+void RegistryClient::put_blob_bytes(const std::string& digest, const std::string& bytes) {
+  checked_digest(digest, "the blob digest to upload");
+  if (sha256_digest(bytes) != digest) throw Error(Exit::step_failed, "the blob to upload as " + digest + " has other content");
+  const auto start = send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
+  if (start.status != 202 || start.header("location").empty())
+    throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
+  auto url = Url::parse(base_url() + "/", "the registry URL").resolve(start.header("location"));
+  url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
+  const auto done =
+      send({"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, bytes, kErrorBodyLimit, "an upload's answer"});
+  if (done.status != 201)
+    throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
+  if (const auto stated = done.header("docker-content-digest"); !stated.empty() && stated != digest)
+    throw Error(Exit::verify_failed, repository_.registry + " stored the blob " + digest + " as " + stated);
 }
 
 RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner,

@@ -89,8 +89,16 @@ class RegistryClient {
   // its query kept), then an empty PUT. The registry's stated digest must be ours. A `session` (a
   // mount's 202) is continued instead of starting one.
   void put_blob(const std::string& digest, const std::filesystem::path& file, const std::string& session = "");
-  // PUT; returns the digest the registry reported, or "" when it reported none.
-  std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
+  // A small blob from memory (a document, an empty config): one upload session, one PUT.
+  void put_blob_bytes(const std::string& digest, const std::string& bytes);
+  // PUT; returns the digest the registry reported, or "" when it reported none. `subject_indexed`,
+  // when given, says whether the registry answered OCI-Subject (it indexes the manifest's subject in
+  // its referrers API).
+  std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                           bool* subject_indexed = nullptr);
+  // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, or
+  // nullopt when the registry has no referrers API (404, 400, 405).
+  std::optional<Manifest> get_referrers(const std::string& digest);
 
   // The same for several at once: the requests go out together (once the first exchange with the
   // registry has settled its scheme and authentication); answers in the order asked.

@@ -26,6 +26,18 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
                    Runner& runner, Transport& transport, const Log& log);
 
+// SIGN_COMMAND: `command` run once for the index metadata.json names, @REFERENCE@ in each argument
+// replaced by <repository>@<index digest>; `record` is written when it succeeds, and names that
+// reference, so the same index is not signed twice. Secrets reach the command through the
+// environment the build runs in, never through arguments of ours or records.
+void sign_step(const Spec& spec, const std::vector<std::string>& command, const std::filesystem::path& metadata,
+               const std::filesystem::path& record, Runner& runner, const Log& log);
+// `attach`: `artifact` published as a referrer of `reference` (<repository>@sha256:...), for the
+// commands a signer runs. `referrers`: the referrers of `reference`, one JSON object per line.
+struct Artifact;
+void attach_command(const std::string& reference, const Artifact& artifact, Runner& runner, const Log& log);
+void referrers_command(const std::string& reference, Runner& runner, const Log& log);
+
 // Prints the engine commands every step would run, in order, without running them.
 void plan_step(const Spec& spec, Runner& runner, const Log& log);
 

@@ -4,6 +4,7 @@
 // The end-to-end tests run the real registry; this one makes each protocol branch reachable on demand.
 #pragma once
 
+#include <boost/json.hpp>
 #include <fstream>
 #include <map>
 #include <string>
@@ -36,6 +37,7 @@ class FakeRegistry final : public Transport {
   bool absolute_locations = false;  // upload Locations as absolute URLs (else relative, with a query)
   bool refuse_mounts = false;       // a mount is answered 202, an upload session (as for a blob it cannot mount)
   std::string state_digest;         // set: every finished upload is stated as this digest (a registry that lies)
+  bool referrers_api = false;       // answers /v2/<name>/referrers/<digest> and OCI-Subject (else 404, as 2.8 does)
 
   struct Stored {
     std::string media_type, bytes;
@@ -231,6 +233,27 @@ class FakeRegistry final : public Transport {
   Outcome api(const HttpRequest& r) {
     const auto& t = r.url.target;
     const auto path = path_of(t);
+    if (const auto at = t.find("/referrers/"); at != std::string::npos) {
+      if (!referrers_api) return respond(404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})");
+      const auto subject = t.substr(at + 11);
+      boost::json::array listed;
+      for (const auto& [key, stored] : manifests) {
+        if (!key.starts_with(t.substr(4, at - 4) + "@")) continue;
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(stored.bytes, ec);
+        const auto* o = ec ? nullptr : v.if_object();
+        const auto* s = o ? o->if_contains("subject") : nullptr;
+        if (!s || !s->is_object() || boost::json::value_to<std::string>(s->as_object().at("digest")) != subject) continue;
+        boost::json::object d{{"mediaType", stored.media_type},
+                              {"digest", sha256_digest(stored.bytes)},
+                              {"size", static_cast<std::int64_t>(stored.bytes.size())}};
+        if (const auto* type = o->if_contains("artifactType")) d["artifactType"] = *type;
+        listed.push_back(std::move(d));
+      }
+      return respond(200, {{"content-type", "application/vnd.oci.image.index.v1+json"}},
+                     boost::json::serialize(boost::json::object{
+                         {"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"}, {"manifests", listed}}));
+    }
     if (const auto m = t.find("/manifests/"); m != std::string::npos) {
       const auto ref = t.substr(m + 11);
       const auto key = path + (ref.starts_with("sha256:") ? "@" : ":") + ref;
@@ -242,7 +265,9 @@ class FakeRegistry final : public Transport {
           if (k == "Content-Type") media_type = v;
         if (!lose_tag_puts || ref.starts_with("sha256:")) manifests[key] = {media_type, r.body};
         manifests[path + "@" + digest] = {media_type, r.body};
-        return respond(201, {{"docker-content-digest", digest}}, "");
+        Headers headers{{"docker-content-digest", digest}};
+        if (referrers_api && r.body.find("\"subject\"") != std::string::npos) headers.emplace_back("oci-subject", "yes");
+        return respond(201, headers, "");
       }
       const auto it = manifests.find(key);
       if (it == manifests.end())

@@ -1,0 +1,106 @@
+// sign: SIGN_COMMAND run for the published index; attach and referrers: OCI 1.1 artifacts that refer
+// to a manifest, for the commands such a signer runs, and to read them back.
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "error.hpp"
+#include "files.hpp"
+#include "json_file.hpp"
+#include "records.hpp"
+#include "referrers.hpp"
+#include "registry_client.hpp"
+#include "steps.hpp"
+#include "stopwatch.hpp"
+#include "text.hpp"
+
+namespace mai {
+
+namespace json = boost::json;
+
+void sign_step(const Spec& spec, const std::vector<std::string>& command, const std::filesystem::path& metadata,
+               const std::filesystem::path& record, Runner& runner, const Log& log) {
+  const Stopwatch clock;
+  const auto published = read_manifest_record(metadata, log);
+  if (!published || published->index_digest.empty())
+    throw Error(Exit::invalid_input, "no published index in " + metadata.string() + ": run the manifest step first");
+  const auto reference = spec.repository.str() + "@" + published->index_digest;
+  // Signed already: the same index, and the signer succeeded for it.
+  std::error_code ec;
+  if (std::filesystem::exists(record, ec)) {
+    boost::system::error_code jec;
+    const auto v = json::parse(read_text_file(record), jec);
+    const auto* o = jec ? nullptr : v.if_object();
+    const auto* signed_reference = o ? o->if_contains("reference") : nullptr;
+    if (signed_reference && signed_reference->is_string() && signed_reference->get_string() == reference) {
+      log.info("sign: " + reference + " is signed already");
+      write_file_atomically(record, read_text_file(record));  // newer than metadata.json: the build sees it done
+      return;
+    }
+  }
+  remove_record(record);
+  if (command.empty()) throw Error(Exit::invalid_input, "SIGN_COMMAND is empty");
+  Command c;
+  for (auto arg : command) {
+    for (std::size_t at; (at = arg.find("@REFERENCE@")) != std::string::npos;) arg.replace(at, 11, reference);
+    c.argv.push_back(std::move(arg));
+  }
+  // What the signer's own calls of `multiarch-image attach` need to reach the registry as the steps do.
+  std::string insecure;
+  for (const auto& entry : spec.insecure_registries) insecure += (insecure.empty() ? "" : ";") + entry;
+  if (!insecure.empty()) c.env.emplace_back("MULTIARCH_IMAGE_INSECURE_REGISTRIES", insecure);
+  log.info("sign started (" + reference + ")");
+  const auto result = runner.run(c, Output::stream, log);
+  require_success(c, result, "SIGN_COMMAND for " + reference);
+  json::object r{{"format", 1}, {"name", spec.name}, {"reference", reference}, {"seconds", clock.seconds()}};
+  write_file_atomically(record, json::serialize(r) + "\n");
+  log.info("sign done in " + clock.str() + " (" + reference + ")");
+}
+
+namespace {
+
+RegistryClient client_for(const Repository& repository, BeastTransport& transport, Runner& runner, const Log& log) {
+  RegistrySettings settings;
+  if (const char* insecure = std::getenv("MULTIARCH_IMAGE_INSECURE_REGISTRIES")) {
+    std::string entry;
+    for (const char* c = insecure;; ++c) {
+      if (*c == ';' || *c == '\0') {
+        if (!entry.empty()) settings.insecure.push_back(entry);
+        entry.clear();
+        if (*c == '\0') break;
+      } else {
+        entry += *c;
+      }
+    }
+  }
+  return RegistryClient(repository, settings, transport, stored_credentials(repository, "none", runner, log), log);
+}
+
+ImageReference pinned(const std::string& text) {
+  auto r = parse_image_reference(text);
+  if (r.digest.empty()) throw Error(Exit::usage, "--reference `" + text + "` names no digest (valid: <repository>@sha256:<hex>)");
+  return r;
+}
+
+}  // namespace
+
+void attach_command(const std::string& reference, const Artifact& artifact, Runner& runner, const Log& log) {
+  const auto subject_ref = pinned(reference);
+  BeastTransport transport(std::chrono::seconds(300));
+  auto client = client_for(subject_ref.repository, transport, runner, log);
+  const auto subject = client.get_manifest(subject_ref.digest);
+  if (!subject) throw Error(Exit::step_failed, reference + " is not in the registry");
+  const auto self = attach(
+      client, {subject->media_type, subject->digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, artifact, log);
+  log.info("attached " + artifact.artifact_type + " " + self.digest + " to " + reference);
+}
+
+void referrers_command(const std::string& reference, Runner& runner, const Log& log) {
+  const auto subject_ref = pinned(reference);
+  BeastTransport transport(std::chrono::seconds(300));
+  auto client = client_for(subject_ref.repository, transport, runner, log);
+  for (const auto& d : referrers(client, subject_ref.digest))
+    std::cout << json::serialize(json::object{{"digest", d.digest}, {"artifactType", d.artifact_type}, {"size", d.size}}) << "\n";
+}
+
+}  // namespace mai
