@@ -32,8 +32,9 @@ struct Layer {
 };
 
 // The deflate level of every layer, and the only one: the blob digests depend on it (and on zlib's
-// deflate implementation), the diff_ids do not.
-inline constexpr int kGzipLevel = 6;
+// deflate implementation), the diff_ids do not. 1, as go-containerregistry (and so ko) writes layers:
+// 2.3 times as fast as level 6 on a C/C++ runtime, for blobs about 9% larger.
+inline constexpr int kGzipLevel = 1;
 
 // Writes `entries` as one layer into `blob_dir` (<dir>/<hex of the digest>): entries sorted by path,
 // parent directories present, owner 0:0 without names, modes 0755/0644, mtime `mtime` on every entry,
