@@ -607,6 +607,17 @@ void RegistryClient::put_blob(const std::string& digest, const std::filesystem::
   std::error_code ec;
   const std::uint64_t size = std::filesystem::file_size(file, ec);
   if (ec) throw Error(Exit::step_failed, "cannot read the blob " + digest + " at " + file.string() + ": " + ec.message());
+  upload(digest, size, &file, nullptr, session);
+}
+
+void RegistryClient::put_blob_bytes(const std::string& digest, const std::string& bytes) {
+  checked_digest(digest, "the blob digest to upload");
+  if (sha256_digest(bytes) != digest) throw Error(Exit::step_failed, "the blob to upload as " + digest + " has other content");
+  upload(digest, bytes.size(), nullptr, &bytes, "");
+}
+
+void RegistryClient::upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file,
+                            const std::string* bytes, const std::string& session) {
   // Every answer's Location is where the upload goes on (relative or absolute, its query kept).
   auto url = Url::parse(base_url() + "/", "the registry URL");
   const auto follow = [&](const std::string& location) {
@@ -622,7 +633,7 @@ void RegistryClient::put_blob(const std::string& digest, const std::filesystem::
   } else {
     follow(session);
   }
-  const bool chunked = size > settings_.monolithic_upload;
+  const bool chunked = file && size > settings_.monolithic_upload;
   for (std::uint64_t offset = 0; chunked && offset < size; offset += settings_.upload_chunk) {
     const auto length = std::min(settings_.upload_chunk, size - offset);
     Call patch{"PATCH",
@@ -632,7 +643,7 @@ void RegistryClient::put_blob(const std::string& digest, const std::filesystem::
                "",
                kErrorBodyLimit,
                "an upload's answer"};
-    patch.file = FileSpan{file, offset, length};
+    patch.file = FileSpan{*file, offset, length};
     const auto r = send(patch);
     if (r.status != 202)
       throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " (bytes " + std::to_string(offset) +
@@ -641,7 +652,8 @@ void RegistryClient::put_blob(const std::string& digest, const std::filesystem::
   }
   url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
   Call put{"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, "", kErrorBodyLimit, "an upload's answer"};
-  if (!chunked) put.file = FileSpan{file, 0, size};
+  if (bytes) put.body = *bytes;
+  if (file && !chunked) put.file = FileSpan{*file, 0, size};
   const auto done = send(put);
   if (done.status != 201)
     throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
@@ -703,22 +715,6 @@ std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest)
   m.digest = sha256_digest(m.bytes);
   m.media_type = media::oci_index;
   return m;
-}
-
-void RegistryClient::put_blob_bytes(const std::string& digest, const std::string& bytes) {
-  checked_digest(digest, "the blob digest to upload");
-  if (sha256_digest(bytes) != digest) throw Error(Exit::step_failed, "the blob to upload as " + digest + " has other content");
-  const auto start = send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
-  if (start.status != 202 || start.header("location").empty())
-    throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
-  auto url = Url::parse(base_url() + "/", "the registry URL").resolve(start.header("location"));
-  url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
-  const auto done =
-      send({"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, bytes, kErrorBodyLimit, "an upload's answer"});
-  if (done.status != 201)
-    throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
-  if (const auto stated = done.header("docker-content-digest"); !stated.empty() && stated != digest)
-    throw Error(Exit::verify_failed, repository_.registry + " stored the blob " + digest + " as " + stated);
 }
 
 RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner,

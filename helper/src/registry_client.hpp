@@ -125,6 +125,9 @@ class RegistryClient {
   // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
   std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
   [[noreturn]] void refuse_larger(const Call& call) const;
+  // An upload of `size` bytes from `file` or `bytes` (one of them), in `session` or a new one.
+  void upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file, const std::string* bytes,
+              const std::string& session);
   std::string scope_for(const std::string& method) const;
   bool authorize(HttpRequest& request, const std::string& scope);  // adds what the registry asked for; true if any
   Transport::Outcome send_once(const HttpRequest& request, const std::string& scope, bool to_registry, bool& credentials_sent);
