@@ -64,6 +64,18 @@ if(_multiarch_multi_config)
     "The configuration that builds and publishes images with a multi-config generator")
   unset(_multiarch_default_config)
 endif()
+_multiarch_setting(MULTIARCH_IMAGE_PROVENANCE ON BOOL
+  "Attach an in-toto SLSA provenance statement to every pushed platform (images without PROVENANCE)")
+# The builder the provenance names: GitHub Actions' workflow, GitLab CI's runner, else this machine.
+set(_multiarch_default_builder "urn:cmake-multiarch-image:local-build")
+if(DEFINED ENV{GITHUB_ACTIONS} AND DEFINED ENV{GITHUB_WORKFLOW_REF})
+  set(_multiarch_default_builder "$ENV{GITHUB_SERVER_URL}/$ENV{GITHUB_WORKFLOW_REF}")
+elseif(DEFINED ENV{GITLAB_CI} AND DEFINED ENV{CI_RUNNER_ID})
+  set(_multiarch_default_builder "$ENV{CI_SERVER_URL}/$ENV{CI_PROJECT_PATH}/-/runners/$ENV{CI_RUNNER_ID}")
+endif()
+_multiarch_setting(MULTIARCH_IMAGE_BUILDER_ID "${_multiarch_default_builder}" STRING
+  "The builder.id of provenance statements (a URI); default: the GitHub Actions workflow or GitLab runner, else urn:cmake-multiarch-image:local-build")
+unset(_multiarch_default_builder)
 _multiarch_setting(MULTIARCH_IMAGE_SIGN_COMMAND "" STRING
   "SIGN_COMMAND for every image without one: a command (;-separated arguments) run once per published index, @REFERENCE@ replaced by <repository>@<digest>")
 _multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
@@ -119,6 +131,7 @@ Adds targets that build, push and publish one multi-architecture image::
      [TOOLCHAINS <platform>=<toolchain file>...]  # platforms cross-compiled in sub-builds
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [INSTALL [COMPONENTS <component>...] [PREFIX <dir>]]  # what the install rules install (see below)
+    [PROVENANCE ON|OFF]                           # SLSA provenance per platform (default ON)
     [SIGN_COMMAND <command> <arg>...]             # run once per published index (@REFERENCE@ replaced)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
@@ -173,6 +186,9 @@ run paths as CMake's install step writes them, library links kept as relative li
 everything ``all`` builds, and again when a file the install rules copy changes. ``TOOLCHAINS``,
 ``RUNTIME`` and ``BASE`` work with it as with ``TARGETS``; with ``BASE scratch`` give ``ENTRYPOINT``.
 
+``PROVENANCE`` (default: ``MULTIARCH_IMAGE_PROVENANCE``, on) attaches to every pushed platform an
+in-toto SLSA Provenance v1 statement as an OCI 1.1 referrer (builder: ``MULTIARCH_IMAGE_BUILDER_ID``).
+
 ``SIGN_COMMAND`` (default: the cache variable ``MULTIARCH_IMAGE_SIGN_COMMAND``) runs after the manifest
 step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with ``@REFERENCE@`` replaced
 by ``<repository>@<index digest>``; secrets come from the environment. ``multiarch-image attach`` puts
@@ -201,7 +217,7 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR PROVENANCE)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES SIGN_COMMAND)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
@@ -471,10 +487,24 @@ function(add_multiarch_image name)
   _multiarch_config_guard(config_guard "${name}")
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
+  # PROVENANCE (default MULTIARCH_IMAGE_PROVENANCE): what the push step's provenance statements say
+  # about this build, known at configure time.
+  set(provenance "${MULTIARCH_IMAGE_PROVENANCE}")
+  if(DEFINED ARG_PROVENANCE)
+    if(NOT ARG_PROVENANCE MATCHES "^(ON|OFF)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): PROVENANCE `${ARG_PROVENANCE}` is not ON or OFF")
+    endif()
+    set(provenance "${ARG_PROVENANCE}")
+  endif()
+  set(provenance_json "")
+  if(provenance)
+    _multiarch_provenance_json(provenance_json "${platforms}")
+  endif()
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${ARG_TAGS} PLATFORMS ${platforms}
     CONTEXT "${ARG_CONTEXT}" DOCKERFILE "${ARG_DOCKERFILE}" ENGINE "${ARG_ENGINE}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
-    INDEX_FORMAT "${ARG_INDEX_FORMAT}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}")
+    INDEX_FORMAT "${ARG_INDEX_FORMAT}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
+    PROVENANCE_JSON "${provenance_json}")
   if(run_tests)
     # Beside the spec, not in it: every step depends on the spec, and a changed test must not
     # rebuild an image.
@@ -1547,13 +1577,53 @@ function(_multiarch_json_array out)
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()
 
+# What a provenance statement says about this build (see the helper's provenance.hpp): the builder,
+# CMake, the compiler, each platform's toolchain file and its SHA-256, the source directory (its git
+# commit and remote are read when a push step runs) and SOURCE_DATE_EPOCH. Reads the caller's
+# toolchains_<suffix>.
+function(_multiarch_provenance_json out platforms)
+  set(json "{}")
+  foreach(pair IN ITEMS "builder_id|${MULTIARCH_IMAGE_BUILDER_ID}" "cmake_version|${CMAKE_VERSION}"
+                        "generator|${CMAKE_GENERATOR}" "source_dir|${CMAKE_SOURCE_DIR}")
+    string(FIND "${pair}" "|" bar)
+    string(SUBSTRING "${pair}" 0 ${bar} key)
+    math(EXPR bar "${bar} + 1")
+    string(SUBSTRING "${pair}" ${bar} -1 value)
+    _multiarch_json_string(quoted "${value}")
+    string(JSON json SET "${json}" ${key} "${quoted}")
+  endforeach()
+  set(compiler "")
+  foreach(language IN ITEMS CXX C)
+    if(NOT compiler AND CMAKE_${language}_COMPILER_ID)
+      set(compiler "${CMAKE_${language}_COMPILER_ID} ${CMAKE_${language}_COMPILER_VERSION}")
+    endif()
+  endforeach()
+  _multiarch_json_string(quoted "${compiler}")
+  string(JSON json SET "${json}" compiler "${quoted}")
+  find_package(Git QUIET)
+  _multiarch_json_string(quoted "${GIT_EXECUTABLE}")
+  string(JSON json SET "${json}" git "${quoted}")
+  set(toolchains "{}")
+  foreach(platform IN LISTS platforms)
+    _multiarch_suffix(suffix "${platform}")
+    if(toolchains_${suffix})
+      file(SHA256 "${toolchains_${suffix}}" sha)
+      _multiarch_json_string(qfile "${toolchains_${suffix}}")
+      string(JSON toolchains SET "${toolchains}" "${platform}" "{\"file\": ${qfile}, \"sha256\": \"${sha}\"}")
+    endif()
+  endforeach()
+  string(JSON json SET "${json}" toolchains "${toolchains}")
+  string(JSON json SET "${json}" source_date_epoch "${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}")
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
 # The spec is rewritten only when its content changes: every step depends on it. Keywords: NAME,
 # REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, STATE (values); TAGS, PLATFORMS (lists);
 # BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON (JSON, GIT_JSON may be empty); STAGED (TRUE
 # when the image has TARGETS).
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON"
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON"
     "TAGS;PLATFORMS")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
@@ -1587,6 +1657,9 @@ function(_multiarch_write_spec path)
     _multiarch_json_string(quoted "${S_STATE}/oci")
     string(JSON image SET "${S_IMAGE_JSON}" layout "${quoted}")
     string(JSON json SET "${json}" image "${image}")
+  endif()
+  if(S_PROVENANCE_JSON)
+    string(JSON json SET "${json}" provenance "${S_PROVENANCE_JSON}")
   endif()
   _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
   string(JSON json SET "${json}" run_options "${array}")

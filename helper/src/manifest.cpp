@@ -10,6 +10,7 @@
 #include "index.hpp"
 #include "log.hpp"
 #include "records.hpp"
+#include "referrers.hpp"
 #include "registry_client.hpp"
 #include "steps.hpp"
 #include "stopwatch.hpp"
@@ -301,8 +302,17 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
                                pushed[i].builder, pushed[i].digest, expected[i].attestations});
       const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
       if (built) out.platforms.back().base_digest = built->base_digest;
+      out.platforms.back().provenance = pushed[i].provenance;
     }
     log.info(std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
+  }
+  // Each platform's provenance statement is a referrer of what was pushed for it.
+  for (const auto& p : pushed) {
+    if (p.provenance.empty()) continue;
+    const auto listed = referrers(client, p.digest);
+    if (std::none_of(listed.begin(), listed.end(), [&](const Descriptor& d) { return d.digest == p.provenance; }))
+      throw Error(Exit::verify_failed, "the provenance " + p.provenance + " of " + p.platform +
+                                           " is not among the referrers of " + spec.repository.str() + "@" + p.digest);
   }
   out.seconds = clock.seconds();
   write_record(record, out);

@@ -7,6 +7,7 @@
 #include "engine.hpp"
 #include "error.hpp"
 #include "files.hpp"
+#include "provenance.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
 #include "scratch.hpp"
@@ -87,6 +88,16 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   return built.image_id;
 }
 
+// PROVENANCE: the platform's statement attached to what was pushed; its artifact's digest, "" when off.
+std::string attest(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                   const std::string& engine, Runner& runner, const Log& log) {
+  if (!spec.provenance.enabled) return "";
+  BeastTransport transport(spec.retry.timeout);
+  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+                        stored_credentials(spec.repository, engine, runner, log), log);
+  return attach_provenance(spec, platform, digest, base_digest, client, runner, log);
+}
+
 }  // namespace
 
 void push_step(const Spec& spec, const Platform& platform, const std::filesystem::path& build_record,
@@ -122,8 +133,9 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   if (built->engine == "none") {
     const ScratchDir scratch(record);
     const auto digest = publish_assembled(spec, platform, *built, scratch.path(), runner, log);
+    const auto provenance = attest(spec, platform, digest, built->base_digest, "none", runner, log);
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    built->references, clock.seconds()});
+                                    built->references, clock.seconds(), provenance});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }
@@ -139,8 +151,9 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
                   ref + " was pushed as " + d + " but the same image went out as " + digest + " under another tag");
     digest = d;
   }
+  const auto provenance = attest(spec, platform, digest, "", engine->name(), runner, log);
   write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id,
-                                  spec.repository.str(), digest, built->references, clock.seconds()});
+                                  spec.repository.str(), digest, built->references, clock.seconds(), provenance});
   log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
 }
 

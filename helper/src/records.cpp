@@ -52,15 +52,20 @@ void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
        {"engine", r.engine},      {"builder", r.builder},
        {"image_id", r.image_id},  {"repository", r.repository},
        {"digest", r.digest},      {"references", json::value_from(r.references)},
-       {"seconds", r.seconds}};
+       {"seconds", r.seconds},    {"provenance", r.provenance}};
 }
 PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
   const auto& o = v.as_object();
-  return {json::value_to<std::string>(o.at("name")),     json::value_to<std::string>(o.at("platform")),
-          json::value_to<std::string>(o.at("engine")),   json::value_to<std::string>(o.at("builder")),
-          json::value_to<std::string>(o.at("image_id")), json::value_to<std::string>(o.at("repository")),
-          json::value_to<std::string>(o.at("digest")),   json::value_to<std::vector<std::string>>(o.at("references")),
-          json::value_to<double>(o.at("seconds"))};
+  return {json::value_to<std::string>(o.at("name")),
+          json::value_to<std::string>(o.at("platform")),
+          json::value_to<std::string>(o.at("engine")),
+          json::value_to<std::string>(o.at("builder")),
+          json::value_to<std::string>(o.at("image_id")),
+          json::value_to<std::string>(o.at("repository")),
+          json::value_to<std::string>(o.at("digest")),
+          json::value_to<std::vector<std::string>>(o.at("references")),
+          json::value_to<double>(o.at("seconds")),
+          o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string()};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
@@ -68,7 +73,7 @@ void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
        {"media_type", e.media_type},       {"size", e.size},
        {"image_id", e.image_id},           {"builder", e.builder},
        {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)},
-       {"base_digest", e.base_digest}};
+       {"base_digest", e.base_digest},     {"provenance", e.provenance}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
@@ -84,6 +89,7 @@ PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v
   e.pushed_digest = o.contains("pushed_digest") ? json::value_to<std::string>(o.at("pushed_digest")) : e.digest;
   if (o.contains("attestations")) e.attestations = json::value_to<std::vector<std::string>>(o.at("attestations"));
   if (o.contains("base_digest")) e.base_digest = json::value_to<std::string>(o.at("base_digest"));
+  if (o.contains("provenance")) e.provenance = json::value_to<std::string>(o.at("provenance"));
   return e;
 }
 

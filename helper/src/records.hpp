@@ -42,6 +42,7 @@ struct PushRecord {
   std::string digest;  // of the pushed manifest
   std::vector<std::string> references;
   double seconds = 0;
+  std::string provenance;  // the provenance statement's artifact manifest, a referrer of `digest`; "" none
 };
 
 struct PlatformEntry {
@@ -54,6 +55,7 @@ struct PlatformEntry {
   std::string pushed_digest;              // what the push made: the image, or an index around it and its attestations
   std::vector<std::string> attestations;  // attestation manifests listed beside the image (BuildKit provenance)
   std::string base_digest;                // an assembled image's base (BASE): its platform manifest
+  std::string provenance;                 // its provenance statement (a referrer of pushed_digest); "" none
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

@@ -66,6 +66,21 @@ struct ImageSpec {
   std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };
 
+// What the push step's provenance statements say about the build (PROVENANCE): known at configure
+// time; the git commit and remote are read from `source_dir` when a push step runs.
+struct ProvenanceSpec {
+  bool enabled = false;
+  std::string builder_id;  // a URI
+  std::string cmake_version, generator, compiler;
+  struct Toolchain {
+    std::string file, sha256;
+  };
+  std::vector<std::pair<std::string, Toolchain>> toolchains;  // platform -> its TOOLCHAINS file
+  std::filesystem::path source_dir;
+  std::string git;                     // the git executable; "" when none was found
+  std::int64_t source_date_epoch = 0;  // > 0: the statements' times
+};
+
 struct Spec {
   std::string name;
   Repository repository;
@@ -87,6 +102,7 @@ struct Spec {
   std::vector<std::string> insecure_registries;                  // host[:port]: TLS unverified, then plain HTTP
   StageSpec stage;
   ImageSpec image;  // enabled: BASE, assembled by the helper
+  ProvenanceSpec provenance;
 
   // The platform's builder, or nullptr for the engine's default.
   const Builder* builder_for(const Platform& platform) const;

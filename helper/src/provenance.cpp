@@ -1,0 +1,91 @@
+#include "provenance.hpp"
+
+#include <boost/json.hpp>
+#include <ctime>
+
+#include "error.hpp"
+#include "referrers.hpp"
+#include "text.hpp"
+
+namespace mai {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string rfc3339(std::int64_t epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return out;
+}
+
+std::string git(const ProvenanceSpec& p, const std::vector<std::string>& args, Runner& runner, const Log& log) {
+  Command c{{p.git, "-C", p.source_dir.string()}};
+  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  const auto r = runner.run(c, Output::capture, log);
+  return r.ok() ? trim(r.out) : std::string();
+}
+
+}  // namespace
+
+SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log) {
+  if (provenance.git.empty()) return {};
+  SourceRevision out;
+  out.commit = git(provenance, {"rev-parse", "--verify", "HEAD"}, runner, log);
+  if (out.commit.empty()) return {};
+  const auto remote = git(provenance, {"remote", "get-url", "origin"}, runner, log);
+  out.uri = "git+" + (remote.empty() ? "file://" + provenance.source_dir.string() : remote);
+  return out;
+}
+
+std::string provenance_statement(const Spec& spec, const Platform& platform, const std::string& digest,
+                                 const std::string& base_digest, const SourceRevision& source) {
+  const auto& p = spec.provenance;
+  json::object external{{"image", spec.name},
+                        {"platform", platform.str()},
+                        {"repository", spec.repository.str()},
+                        {"tags", json::value_from(spec.tags)}};
+  if (!source.commit.empty()) external["source"] = json::object{{"uri", source.uri}, {"commit", source.commit}};
+  json::object internal{{"cmake", json::object{{"version", p.cmake_version}, {"generator", p.generator}}},
+                        {"compiler", p.compiler}};
+  for (const auto& [name, toolchain] : p.toolchains)
+    if (name == platform.str()) internal["toolchain"] = json::object{{"file", toolchain.file}, {"sha256", toolchain.sha256}};
+  json::array dependencies;
+  if (!source.commit.empty())
+    dependencies.push_back(json::object{{"uri", source.uri}, {"digest", json::object{{"gitCommit", source.commit}}}});
+  if (!base_digest.empty())
+    dependencies.push_back(
+        json::object{{"uri", "oci://" + spec.image.base}, {"digest", json::object{{"sha256", base_digest.substr(7)}}}});
+  // With SOURCE_DATE_EPOCH the times are its, and the statement the same for the same inputs.
+  const auto when = p.source_date_epoch > 0 ? p.source_date_epoch : static_cast<std::int64_t>(std::time(nullptr));
+  json::object statement{
+      {"_type", "https://in-toto.io/Statement/v1"},
+      {"subject",
+       json::array{json::object{{"name", spec.repository.str()}, {"digest", json::object{{"sha256", digest.substr(7)}}}}}},
+      {"predicateType", kSlsaProvenanceV1},
+      {"predicate", json::object{{"buildDefinition", json::object{{"buildType", kBuildType},
+                                                                  {"externalParameters", std::move(external)},
+                                                                  {"internalParameters", std::move(internal)},
+                                                                  {"resolvedDependencies", std::move(dependencies)}}},
+                                 {"runDetails", json::object{{"builder", json::object{{"id", p.builder_id}}},
+                                                             {"metadata", json::object{{"startedOn", rfc3339(when)},
+                                                                                       {"finishedOn", rfc3339(when)}}}}}}}};
+  return json::serialize(statement);
+}
+
+std::string attach_provenance(const Spec& spec, const Platform& platform, const std::string& digest,
+                              const std::string& base_digest, RegistryClient& client, Runner& runner, const Log& log) {
+  const auto subject = client.get_manifest(digest);
+  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+  const auto statement = provenance_statement(spec, platform, digest, base_digest, source_revision(spec.provenance, runner, log));
+  const auto self =
+      attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}},
+             {kInTotoMediaType, kInTotoMediaType, statement, {{"in-toto.io/predicate-type", kSlsaProvenanceV1}}}, log);
+  log.info("provenance " + self.digest.substr(0, 19) + " attached to " + digest.substr(0, 19));
+  return self.digest;
+}
+
+}  // namespace mai

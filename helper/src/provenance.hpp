@@ -1,0 +1,41 @@
+// Build provenance: an in-toto Statement v1 whose predicate is SLSA Provenance v1, one per pushed
+// platform, its subject the platform's pushed manifest, published beside it as an OCI 1.1 referrer
+// (artifactType application/vnd.in-toto+json). What it says comes from the spec's provenance
+// settings (configure time) and from git when the push step runs.
+#pragma once
+
+#include <string>
+
+#include "log.hpp"
+#include "platform.hpp"
+#include "registry_client.hpp"
+#include "runner.hpp"
+#include "spec.hpp"
+
+namespace mai {
+
+inline constexpr const char* kInTotoMediaType = "application/vnd.in-toto+json";
+inline constexpr const char* kSlsaProvenanceV1 = "https://slsa.dev/provenance/v1";
+// The buildType of the statements: what the external and internal parameters mean.
+inline constexpr const char* kBuildType = "https://cmake-multiarch-image.invalid/add_multiarch_image/v1";
+
+struct SourceRevision {
+  std::string uri;     // git+<remote URL>, or git+file://<dir> without a remote; "" outside git
+  std::string commit;  // HEAD; "" outside git
+};
+
+// HEAD and the origin remote of the spec's source directory, through git; empty outside a checkout.
+SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log);
+
+// The statement for `platform`'s manifest `digest` in the spec's repository. `base_digest`: an
+// assembled image's base ("" none). Times are SOURCE_DATE_EPOCH's when it is set, so the same
+// inputs give the same bytes.
+std::string provenance_statement(const Spec& spec, const Platform& platform, const std::string& digest,
+                                 const std::string& base_digest, const SourceRevision& source);
+
+// Publishes the statement as a referrer of repository@digest (the registry's referrers API, else the
+// referrers tag schema); returns the artifact manifest's digest.
+std::string attach_provenance(const Spec& spec, const Platform& platform, const std::string& digest,
+                              const std::string& base_digest, RegistryClient& client, Runner& runner, const Log& log);
+
+}  // namespace mai
