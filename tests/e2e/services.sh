@@ -20,11 +20,15 @@ log() { printf '[services] %s\n' "$*" >&2; }
 # shellcheck source=wait.sh
 . "$(dirname "$0")/wait.sh"
 
+# A port below the kernel's ephemeral range, so that no outgoing connection of another test takes it
+# while a registry is stopped and started again on it (the resume tests), and no socket uses now.
 free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 12000)) || low=32768
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! ss -Htln "sport = :$port" | grep -q .; then echo "$port"; return 0; fi
+    port=$((10000 + RANDOM % (low - 10000)))
+    if ! ss -Htan "sport = :$port" | grep -q .; then echo "$port"; return 0; fi
   done
   log "no free port found"; return 1
 }
