@@ -66,6 +66,8 @@ if(_multiarch_multi_config)
 endif()
 _multiarch_setting(MULTIARCH_IMAGE_PROVENANCE ON BOOL
   "Attach an in-toto SLSA provenance statement to every pushed platform (images without PROVENANCE)")
+_multiarch_setting(MULTIARCH_IMAGE_SBOM ON BOOL
+  "Attach a CycloneDX 1.6 SBOM to every pushed platform (images without SBOM)")
 # The builder the provenance names: GitHub Actions' workflow, GitLab CI's runner, else this machine.
 set(_multiarch_default_builder "urn:cmake-multiarch-image:local-build")
 if(DEFINED ENV{GITHUB_ACTIONS} AND DEFINED ENV{GITHUB_WORKFLOW_REF})
@@ -132,6 +134,7 @@ Adds targets that build, push and publish one multi-architecture image::
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [INSTALL [COMPONENTS <component>...] [PREFIX <dir>]]  # what the install rules install (see below)
     [PROVENANCE ON|OFF]                           # SLSA provenance per platform (default ON)
+    [SBOM ON|OFF]                                 # CycloneDX SBOM per platform (default ON)
     [SIGN_COMMAND <command> <arg>...]             # run once per published index (@REFERENCE@ replaced)
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
@@ -188,6 +191,9 @@ everything ``all`` builds, and again when a file the install rules copy changes.
 
 ``PROVENANCE`` (default: ``MULTIARCH_IMAGE_PROVENANCE``, on) attaches to every pushed platform an
 in-toto SLSA Provenance v1 statement as an OCI 1.1 referrer (builder: ``MULTIARCH_IMAGE_BUILDER_ID``).
+``SBOM`` (default: ``MULTIARCH_IMAGE_SBOM``, on) attaches a CycloneDX 1.6 SBOM the same way: the
+project, every staged file with its path and SHA-256, the runtime's Debian packages, the base images
+by digest, the ELF dependency edges.
 
 ``SIGN_COMMAND`` (default: the cache variable ``MULTIARCH_IMAGE_SIGN_COMMAND``) runs after the manifest
 step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with ``@REFERENCE@`` replaced
@@ -217,7 +223,7 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR PROVENANCE)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR PROVENANCE SBOM)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES SIGN_COMMAND)
   # Every argument exactly as written (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND, TEST_EXPECT and
   # CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
@@ -489,16 +495,30 @@ function(add_multiarch_image name)
   set(spec "${state}/spec.json")
   # PROVENANCE (default MULTIARCH_IMAGE_PROVENANCE): what the push step's provenance statements say
   # about this build, known at configure time.
-  set(provenance "${MULTIARCH_IMAGE_PROVENANCE}")
-  if(DEFINED ARG_PROVENANCE)
-    if(NOT ARG_PROVENANCE MATCHES "^(ON|OFF)$")
-      message(FATAL_ERROR "add_multiarch_image(${name}): PROVENANCE `${ARG_PROVENANCE}` is not ON or OFF")
+  # SBOM (default MULTIARCH_IMAGE_SBOM) too: both are documents the push step attaches.
+  foreach(document IN ITEMS PROVENANCE SBOM)
+    set(want_${document} "${MULTIARCH_IMAGE_${document}}")
+    if(DEFINED ARG_${document})
+      if(NOT ARG_${document} MATCHES "^(ON|OFF)$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${document} `${ARG_${document}}` is not ON or OFF")
+      endif()
+      set(want_${document} "${ARG_${document}}")
     endif()
-    set(provenance "${ARG_PROVENANCE}")
-  endif()
+  endforeach()
   set(provenance_json "")
-  if(provenance)
+  if(want_PROVENANCE OR want_SBOM)
     _multiarch_provenance_json(provenance_json "${platforms}")
+    foreach(document IN ITEMS PROVENANCE SBOM)
+      set(flag false)
+      if(want_${document})
+        set(flag true)
+      endif()
+      string(TOLOWER "${document}" key)
+      if(key STREQUAL "provenance")
+        set(key statement)
+      endif()
+      string(JSON provenance_json SET "${provenance_json}" ${key} ${flag})
+    endforeach()
   endif()
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${ARG_TAGS} PLATFORMS ${platforms}
     CONTEXT "${ARG_CONTEXT}" DOCKERFILE "${ARG_DOCKERFILE}" ENGINE "${ARG_ENGINE}" STATE "${state}"
@@ -1584,7 +1604,8 @@ endfunction()
 function(_multiarch_provenance_json out platforms)
   set(json "{}")
   foreach(pair IN ITEMS "builder_id|${MULTIARCH_IMAGE_BUILDER_ID}" "cmake_version|${CMAKE_VERSION}"
-                        "generator|${CMAKE_GENERATOR}" "source_dir|${CMAKE_SOURCE_DIR}")
+                        "generator|${CMAKE_GENERATOR}" "source_dir|${CMAKE_SOURCE_DIR}"
+                        "project|${CMAKE_PROJECT_NAME}" "project_version|${CMAKE_PROJECT_VERSION}")
     string(FIND "${pair}" "|" bar)
     string(SUBSTRING "${pair}" 0 ${bar} key)
     math(EXPR bar "${bar} + 1")

@@ -14,6 +14,7 @@ packages=(
   pkg-config zlib1g-dev zlib1g-dev:arm64                   # a Debian multiarch library for a cross build
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/
+  ccache                                                   # tests that compile the helper again share objects
 )
 # arm64 packages (Debian multiarch) for the cross-build tests. Not armhf: with it, apt-get update fails
 # on every later run here.

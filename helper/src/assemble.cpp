@@ -226,15 +226,8 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
 
 }  // namespace
 
-BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
-                       const RegistryClient::CredentialSource& credentials, const Log& log) {
-  BaseImage base;
-  base.name = spec.image.base;
-  const auto reference = parse_image_reference(base.name);
-  base.repository = reference.repository;
-  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport, credentials,
-                        log);
-  const auto where = "BASE " + base.name;
+Manifest platform_manifest(RegistryClient& client, const ImageReference& reference, const Platform& platform,
+                           const std::string& where) {
   auto manifest = client.get_manifest(reference.digest.empty() ? reference.tag : reference.digest);
   if (!manifest) throw Error(Exit::step_failed, where + ": " + reference.repository.str() + " has no such image");
   if (media::is_index(manifest->media_type)) {
@@ -250,10 +243,23 @@ BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& tr
   }
   if (!media::is_image_manifest(manifest->media_type))
     throw Error(Exit::step_failed, where + " is a " + manifest->media_type + ", not an image");
-  base.digest = manifest->digest;
-  base.docker = manifest->media_type == std::string(media::docker_manifest);
+  return *manifest;
+}
+
+BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
+                       const RegistryClient::CredentialSource& credentials, const Log& log) {
+  BaseImage base;
+  base.name = spec.image.base;
+  const auto reference = parse_image_reference(base.name);
+  base.repository = reference.repository;
+  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport, credentials,
+                        log);
+  const auto where = "BASE " + base.name;
+  const auto manifest = platform_manifest(client, reference, platform, where);
+  base.digest = manifest.digest;
+  base.docker = manifest.media_type == std::string(media::docker_manifest);
   boost::system::error_code ec;
-  const auto m = json::parse(manifest->bytes, ec);
+  const auto m = json::parse(manifest.bytes, ec);
   if (ec || !m.is_object())
     throw Error(Exit::verify_failed,
                 where + ": its manifest " + base.digest + " is not a JSON object" + (ec ? " (" + ec.message() + ")" : ""));

@@ -30,6 +30,11 @@ struct BaseImage {
 // has), then its config. Only manifests and the config are read, never layers. What the registry
 // answers is checked: a manifest or config over 4 MiB, malformed JSON, a platform other than asked
 // for, a digest that is not sha256 each fail the step with the BASE named.
+// The manifest of `platform`'s image behind `reference`: the tag or digest read, an index followed to
+// the platform's entry (an error names `where` and lists the platforms the index has).
+Manifest platform_manifest(RegistryClient& client, const ImageReference& reference, const Platform& platform,
+                           const std::string& where);
+
 BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
                        const RegistryClient::CredentialSource& credentials, const Log& log);
 

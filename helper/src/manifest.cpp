@@ -303,16 +303,20 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
       const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
       if (built) out.platforms.back().base_digest = built->base_digest;
       out.platforms.back().provenance = pushed[i].provenance;
+      out.platforms.back().sbom = pushed[i].sbom;
     }
     log.info(std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
-  // Each platform's provenance statement is a referrer of what was pushed for it.
+  // Each platform's provenance statement and SBOM are referrers of what was pushed for it.
   for (const auto& p : pushed) {
-    if (p.provenance.empty()) continue;
+    if (p.provenance.empty() && p.sbom.empty()) continue;
     const auto listed = referrers(client, p.digest);
-    if (std::none_of(listed.begin(), listed.end(), [&](const Descriptor& d) { return d.digest == p.provenance; }))
-      throw Error(Exit::verify_failed, "the provenance " + p.provenance + " of " + p.platform +
-                                           " is not among the referrers of " + spec.repository.str() + "@" + p.digest);
+    for (const auto& document : {std::pair<std::string, std::string>{"provenance", p.provenance}, {"SBOM", p.sbom}}) {
+      const auto& digest = document.second;
+      if (!digest.empty() && std::none_of(listed.begin(), listed.end(), [&](const Descriptor& d) { return d.digest == digest; }))
+        throw Error(Exit::verify_failed, "the " + document.first + " " + digest + " of " + p.platform +
+                                             " is not among the referrers of " + spec.repository.str() + "@" + p.digest);
+    }
   }
   out.seconds = clock.seconds();
   write_record(record, out);

@@ -10,6 +10,7 @@
 #include "provenance.hpp"
 #include "records.hpp"
 #include "registry_client.hpp"
+#include "sbom.hpp"
 #include "scratch.hpp"
 #include "steps.hpp"
 #include "stopwatch.hpp"
@@ -21,10 +22,7 @@ namespace {
 // An assembled image: each blob the repository lacks uploaded from the layout, then the manifest
 // under every platform tag, read back and checked. No engine.
 std::string publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built,
-                              const std::filesystem::path& scratch, Runner& runner, const Log& log) {
-  BeastTransport transport(spec.retry.timeout);
-  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-                        stored_credentials(spec.repository, "none", runner, log), log);
+                              const std::filesystem::path& scratch, RegistryClient& client, Runner& runner, const Log& log) {
   // The base's layers: mounted from its repository on the same registry (no bytes move), else copied
   // through a file in the scratch directory (never whole in memory), their digests checked.
   int mounted = 0, copied = 0;
@@ -88,14 +86,27 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   return built.image_id;
 }
 
-// PROVENANCE: the platform's statement attached to what was pushed; its artifact's digest, "" when off.
-std::string attest(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
-                   const std::string& engine, Runner& runner, const Log& log) {
-  if (!spec.provenance.enabled) return "";
-  BeastTransport transport(spec.retry.timeout);
-  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-                        stored_credentials(spec.repository, engine, runner, log), log);
-  return attach_provenance(spec, platform, digest, base_digest, client, runner, log);
+// The registry client of the image's repository, with the credentials `engine` keeps for it.
+struct Registry {
+  Registry(const Spec& spec, const std::string& engine, Runner& runner, const Log& log)
+      : transport(spec.retry.timeout),
+        client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+               stored_credentials(spec.repository, engine, runner, log), log) {}
+  BeastTransport transport;
+  RegistryClient client;
+};
+
+// PROVENANCE and SBOM: the platform's documents attached to what was pushed; their artifacts' digests
+// ("" for one that is off).
+struct Attached {
+  std::string provenance, sbom;
+};
+Attached attest(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log) {
+  Attached out;
+  if (spec.provenance.enabled) out.provenance = attach_provenance(spec, platform, digest, base_digest, client, runner, log);
+  if (spec.provenance.sbom) out.sbom = attach_sbom(spec, platform, digest, base_digest, state, client, runner, log);
+  return out;
 }
 
 }  // namespace
@@ -132,10 +143,11 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 
   if (built->engine == "none") {
     const ScratchDir scratch(record);
-    const auto digest = publish_assembled(spec, platform, *built, scratch.path(), runner, log);
-    const auto provenance = attest(spec, platform, digest, built->base_digest, "none", runner, log);
+    Registry registry(spec, "none", runner, log);
+    const auto digest = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
+    const auto attached = attest(spec, platform, digest, built->base_digest, record.parent_path(), registry.client, runner, log);
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    built->references, clock.seconds(), provenance});
+                                    built->references, clock.seconds(), attached.provenance, attached.sbom});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }
@@ -151,9 +163,14 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
                   ref + " was pushed as " + d + " but the same image went out as " + digest + " under another tag");
     digest = d;
   }
-  const auto provenance = attest(spec, platform, digest, "", engine->name(), runner, log);
-  write_record(record, PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id,
-                                  spec.repository.str(), digest, built->references, clock.seconds(), provenance});
+  Attached attached;
+  if (spec.provenance.enabled || spec.provenance.sbom) {
+    Registry registry(spec, engine->name(), runner, log);
+    attached = attest(spec, platform, digest, "", record.parent_path(), registry.client, runner, log);
+  }
+  write_record(record,
+               PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id, spec.repository.str(),
+                          digest, built->references, clock.seconds(), attached.provenance, attached.sbom});
   log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
 }
 

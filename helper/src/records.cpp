@@ -52,7 +52,8 @@ void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
        {"engine", r.engine},      {"builder", r.builder},
        {"image_id", r.image_id},  {"repository", r.repository},
        {"digest", r.digest},      {"references", json::value_from(r.references)},
-       {"seconds", r.seconds},    {"provenance", r.provenance}};
+       {"seconds", r.seconds},    {"provenance", r.provenance},
+       {"sbom", r.sbom}};
 }
 PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
   const auto& o = v.as_object();
@@ -65,15 +66,22 @@ PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
           json::value_to<std::string>(o.at("digest")),
           json::value_to<std::vector<std::string>>(o.at("references")),
           json::value_to<double>(o.at("seconds")),
-          o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string()};
+          o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string(),
+          o.contains("sbom") ? json::value_to<std::string>(o.at("sbom")) : std::string()};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
-  v = {{"platform", e.platform},           {"digest", e.digest},
-       {"media_type", e.media_type},       {"size", e.size},
-       {"image_id", e.image_id},           {"builder", e.builder},
-       {"pushed_digest", e.pushed_digest}, {"attestations", json::value_from(e.attestations)},
-       {"base_digest", e.base_digest},     {"provenance", e.provenance}};
+  v = {{"platform", e.platform},
+       {"digest", e.digest},
+       {"media_type", e.media_type},
+       {"size", e.size},
+       {"image_id", e.image_id},
+       {"builder", e.builder},
+       {"pushed_digest", e.pushed_digest},
+       {"attestations", json::value_from(e.attestations)},
+       {"base_digest", e.base_digest},
+       {"provenance", e.provenance},
+       {"sbom", e.sbom}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
@@ -90,6 +98,7 @@ PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v
   if (o.contains("attestations")) e.attestations = json::value_to<std::vector<std::string>>(o.at("attestations"));
   if (o.contains("base_digest")) e.base_digest = json::value_to<std::string>(o.at("base_digest"));
   if (o.contains("provenance")) e.provenance = json::value_to<std::string>(o.at("provenance"));
+  if (o.contains("sbom")) e.sbom = json::value_to<std::string>(o.at("sbom"));
   return e;
 }
 

@@ -43,6 +43,7 @@ struct PushRecord {
   std::vector<std::string> references;
   double seconds = 0;
   std::string provenance;  // the provenance statement's artifact manifest, a referrer of `digest`; "" none
+  std::string sbom;        // the SBOM's artifact manifest, a referrer of `digest`; "" none
 };
 
 struct PlatformEntry {
@@ -56,6 +57,7 @@ struct PlatformEntry {
   std::vector<std::string> attestations;  // attestation manifests listed beside the image (BuildKit provenance)
   std::string base_digest;                // an assembled image's base (BASE): its platform manifest
   std::string provenance;                 // its provenance statement (a referrer of pushed_digest); "" none
+  std::string sbom;                       // its SBOM (a referrer of pushed_digest); "" none
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

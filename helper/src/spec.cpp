@@ -219,7 +219,15 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       return std::string(v->get_string());
     };
     auto& p = s.provenance;
-    p.enabled = true;
+    const auto flag = [&](const char* key, bool otherwise) {
+      const auto* v = o.if_contains(key);
+      if (v && !v->is_bool()) r.fail("provenance", std::string("`") + key + "` must be true or false");
+      return v ? v->get_bool() : otherwise;
+    };
+    p.enabled = flag("statement", true);
+    p.sbom = flag("sbom", false);
+    if (const auto* v = o.if_contains("project"); v && v->is_string()) p.project = v->get_string();
+    if (const auto* v = o.if_contains("project_version"); v && v->is_string()) p.project_version = v->get_string();
     p.builder_id = text("builder_id");
     p.cmake_version = text("cmake_version");
     p.generator = text("generator");

@@ -66,11 +66,13 @@ struct ImageSpec {
   std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };
 
-// What the push step's provenance statements say about the build (PROVENANCE): known at configure
-// time; the git commit and remote are read from `source_dir` when a push step runs.
+// What the push step's provenance statements (PROVENANCE) and SBOMs (SBOM) say about the build:
+// known at configure time; the git commit and remote are read from `source_dir` when a push step runs.
 struct ProvenanceSpec {
-  bool enabled = false;
-  std::string builder_id;  // a URI
+  bool enabled = false;                  // attach a provenance statement to every pushed platform
+  bool sbom = false;                     // attach a CycloneDX SBOM to every pushed platform
+  std::string project, project_version;  // the SBOM's root component: PROJECT_NAME, PROJECT_VERSION
+  std::string builder_id;                // a URI
   std::string cmake_version, generator, compiler;
   struct Toolchain {
     std::string file, sha256;

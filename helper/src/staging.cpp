@@ -10,9 +10,12 @@
 #include <set>
 
 #include "context.hpp"
+#include "digest.hpp"
 #include "elf.hpp"
 #include "error.hpp"
 #include "files.hpp"
+#include "packages.hpp"
+#include "sbom.hpp"
 
 namespace fs = std::filesystem;
 
@@ -163,6 +166,7 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
   struct Staged {
     fs::path source;
     std::optional<std::string> run_path;  // set: the file's run path becomes this ("" removes it)
+    std::string kind;                     // program, library, runtime or file (what the SBOM says)
   };
   std::map<std::string, Staged> staged;  // relative destination -> source
   std::deque<std::pair<fs::path, ElfInfo>> queue;
@@ -179,12 +183,12 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
     return *info;
   };
   // Every destination stays inside the stage: names come from the binaries themselves.
-  auto add = [&](const fs::path& file, const std::string& dest, std::optional<std::string> run_path) {
+  auto add = [&](const fs::path& file, const std::string& dest, std::optional<std::string> run_path, const char* kind) {
     const auto normal = fs::path(dest).lexically_normal();
     if (dest.empty() || normal.is_absolute() || normal.empty() || *normal.begin() == "..")
       throw Error(Exit::invalid_input, "staging " + file.string() + " would write " + dest + ", outside " + r.out.string());
     const auto info = check(file);
-    if (staged.emplace(normal.generic_string(), Staged{file, std::move(run_path)}).second) queue.emplace_back(file, info);
+    if (staged.emplace(normal.generic_string(), Staged{file, std::move(run_path), kind}).second) queue.emplace_back(file, info);
   };
   auto install_rpath = [&](const fs::path& file) {
     const auto name = file.filename().string() + ":";
@@ -192,8 +196,8 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
       if (entry.starts_with(name)) return entry.substr(name.size());
     return std::string();
   };
-  for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string(), install_rpath(e));
-  for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string(), install_rpath(l));
+  for (const auto& e : r.executables) add(e, "usr/local/bin/" + e.filename().string(), install_rpath(e), "program");
+  for (const auto& l : r.libraries) add(l, "usr/lib/" + l.filename().string(), install_rpath(l), "library");
 
   // INSTALL: the install rules run into a fresh tree beside the stamp; what they put there is staged
   // as it is (their run paths are cmake --install's), links as links.
@@ -232,8 +236,12 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
         links.emplace(rel, target);
       } else if (fs::is_regular_file(status)) {
         if (staged.count(rel)) continue;  // TARGETS staged it already
-        staged.emplace(rel, Staged{it->path(), std::nullopt});
-        if (const auto info = read_elf(it->path()); info && (!info->interpreter.empty() || !info->needed.empty())) {
+        const auto info = read_elf(it->path());
+        staged.emplace(rel, Staged{it->path(), std::nullopt,
+                                   !info                        ? "file"
+                                   : !info->interpreter.empty() ? "program"
+                                                                : "library"});
+        if (info && (!info->interpreter.empty() || !info->needed.empty())) {
           if (machine != 0 && (info->machine != machine || info->elf_class != elf_class))
             throw Error(Exit::invalid_input, "INSTALL: /" + rel + " is built for " + elf_machine_name(info->machine) +
                                                  ", not for " + r.platform.str() + " (" + elf_machine_name(machine) + ")");
@@ -265,7 +273,7 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
       if (found == r.runtime_dirs.end())
         unresolved += "\n  the loader " + info.interpreter + " (needed by " + file.filename().string() + ")";
       else
-        add(*found / name, interpreter.relative_path().generic_string(), std::nullopt);
+        add(*found / name, interpreter.relative_path().generic_string(), std::nullopt, "runtime");
     }
     for (const auto& needed : info.needed) {
       if (!seen.insert(needed).second) continue;
@@ -296,9 +304,9 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
       if (hit && !installed.empty() && under(*hit, installed)) {
         // Installed by the install rules: staged where they put it.
       } else if (project)
-        add(*hit, "usr/lib/" + needed, std::string());
+        add(*hit, "usr/lib/" + needed, std::string(), "library");
       else if (r.runtime && hit)
-        add(*hit, "lib/" + needed, std::nullopt);
+        add(*hit, "lib/" + needed, std::nullopt, "runtime");
       else if (r.runtime)
         unresolved += "\n  " + needed + " (needed by " + file.filename().string() + ")";
       // Otherwise a system library: the base image provides it.
@@ -310,15 +318,31 @@ std::vector<std::string> stage_step(const StageRequest& r, Runner& runner, const
 
   std::set<std::string> keep;
   bool changed = false;
+  std::vector<StagedFile> facts;  // for the SBOM: what each file is, its hash and its ELF edges
+  std::vector<fs::path> runtime_sources;
   for (const auto& [dest, file] : staged) {
     keep.insert(dest);
     auto content = read_text_file(file.source);
-    if (file.run_path) {
-      if (const auto info = parse_elf(content, file.source.string()))
-        content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());
-    }
+    auto info = parse_elf(content, file.source.string());
+    if (file.run_path && info) content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());
     changed |= sync_file(file.source, content, r.out / dest);
+    StagedFile fact{"/" + dest, file.kind, sha256_digest(content), "", {}, "", "", std::nullopt};
+    if (info) {
+      fact.soname = info->soname;
+      fact.needed = info->needed;
+      fact.interpreter = info->interpreter;
+    }
+    if (file.kind == "runtime") {
+      fact.source = file.source.string();
+      runtime_sources.push_back(file.source);
+    }
+    facts.push_back(std::move(fact));
   }
+  // The distribution packages that ship the runtime's files, as the package manager says.
+  const auto packages = owning_packages(runtime_sources, runner, log);
+  for (auto& fact : facts)
+    if (const auto it = packages.find(fact.source); !fact.source.empty() && it != packages.end()) fact.package = it->second;
+  write_staged_files(staged_files_path(r.stamp.parent_path(), r.platform), facts);
   for (const auto& [dest, target] : links) {
     keep.insert(dest);
     const auto at = r.out / dest;

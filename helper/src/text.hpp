@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mai {
 
@@ -23,6 +24,19 @@ inline std::string lowercase(std::string_view s) {
   std::string out(s);
   for (auto& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// The pieces of `s` between `separator`s (lines of a command's output, tab-separated fields); a
+// trailing separator adds no empty piece.
+inline std::vector<std::string> split(std::string_view s, char separator) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto at = s.find(separator);
+    out.emplace_back(s.substr(0, at));
+    if (at == std::string_view::npos) break;
+    s.remove_prefix(at + 1);
+  }
   return out;
 }
 

@@ -1,0 +1,363 @@
+#include "sbom.hpp"
+
+#include <boost/json.hpp>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "assemble.hpp"
+#include "digest.hpp"
+#include "error.hpp"
+#include "files.hpp"
+#include "referrers.hpp"
+#include "text.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mai {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kProperty = "cmake-multiarch-image:";
+
+std::string rfc3339(std::int64_t epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return out;
+}
+
+json::object property(const std::string& name, const std::string& value) {
+  return {{"name", kProperty + name}, {"value", value}};
+}
+
+json::array sha256_hash(const std::string& digest) {
+  return json::array{json::object{{"alg", "SHA-256"}, {"content", digest.substr(7)}}};
+}
+
+// pkg:oci/<last path segment>@<digest>?arch=..&repository_url=<registry/path>, as the purl spec's
+// OCI type has it.
+std::string oci_purl(const std::string& repository, const std::string& digest, const Platform& platform) {
+  const auto slash = repository.rfind('/');
+  const auto name = slash == std::string::npos ? repository : repository.substr(slash + 1);
+  return "pkg:oci/" + purl_encode(name) + "@" + purl_encode(digest) + "?arch=" + purl_encode(platform.arch) +
+         "&repository_url=" + purl_encode(repository);
+}
+
+// A UUID (version 5 layout, RFC 9562 variant) from the first bytes of a SHA-256: the same document,
+// the same serial number.
+std::string uuid_from(const std::string& sha256_hex) {
+  auto h = sha256_hex.substr(0, 32);
+  h[12] = '5';
+  static constexpr char variant[] = "89ab";
+  h[16] = variant[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return "urn:uuid:" + h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
+         h.substr(20, 12);
+}
+
+}  // namespace
+
+void tag_invoke(json::value_from_tag, json::value& v, const StagedFile& f) {
+  json::object o{{"path", f.path},
+                 {"kind", f.kind},
+                 {"sha256", f.sha256},
+                 {"soname", f.soname},
+                 {"needed", json::value_from(f.needed)},
+                 {"interpreter", f.interpreter},
+                 {"source", f.source}};
+  if (f.package)
+    o["package"] = json::object{{"name", f.package->name},
+                                {"version", f.package->version},
+                                {"architecture", f.package->architecture},
+                                {"distro", f.package->distro},
+                                {"namespace", f.package->namespace_}};
+  v = std::move(o);
+}
+
+StagedFile tag_invoke(json::value_to_tag<StagedFile>, const json::value& v) {
+  const auto& o = v.as_object();
+  const auto text = [&](const char* key) { return json::value_to<std::string>(o.at(key)); };
+  StagedFile f{text("path"),
+               text("kind"),
+               text("sha256"),
+               text("soname"),
+               json::value_to<std::vector<std::string>>(o.at("needed")),
+               text("interpreter"),
+               text("source"),
+               std::nullopt};
+  if (const auto* p = o.if_contains("package"); p && p->is_object()) {
+    const auto& po = p->as_object();
+    const auto field = [&](const char* key) { return json::value_to<std::string>(po.at(key)); };
+    f.package = Package{field("name"), field("version"), field("architecture"), field("distro"), field("namespace")};
+  }
+  return f;
+}
+
+void write_staged_files(const fs::path& path, const std::vector<StagedFile>& files) {
+  const auto text = json::serialize(json::object{{"format", 1}, {"files", json::value_from(files)}}) + "\n";
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec) && read_text_file(path) == text) return;
+  write_file_atomically(path, text);
+}
+
+std::vector<StagedFile> read_staged_files(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return {};
+  try {
+    const auto v = json::parse(read_text_file(path));
+    return json::value_to<std::vector<StagedFile>>(v.as_object().at("files"));
+  } catch (const std::exception& e) {
+    throw Error(Exit::step_failed, path.string() + " (what the stage step staged) is unreadable: " + e.what() +
+                                       "; rebuild the image's stage target");
+  }
+}
+
+bool secret_name(std::string_view name) {
+  const auto upper = [&] {
+    std::string out(name);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+  }();
+  for (const char* word : {"TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "CERT"})
+    if (upper.find(word) != std::string::npos) return true;
+  return false;
+}
+
+std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const std::vector<BuildArg>& build_args) {
+  std::map<std::string, std::string> args;  // ARG defaults before the first FROM, then the given values
+  std::set<std::string> stages;
+  std::vector<std::string> out;
+  bool seen_from = false;
+  // Logical lines: a backslash at the end continues the instruction.
+  std::vector<std::string> lines;
+  std::string current;
+  for (const auto& raw : split(dockerfile, '\n')) {
+    auto line = trim(raw);
+    if (current.empty() && line.starts_with('#')) continue;
+    if (line.ends_with('\\')) {
+      current += line.substr(0, line.size() - 1) + " ";
+      continue;
+    }
+    lines.push_back(current + line);
+    current.clear();
+  }
+  const auto substitute = [&](std::string text) {
+    for (std::size_t at = 0; (at = text.find('$', at)) != std::string::npos;) {
+      std::size_t end = at + 1;
+      std::string name;
+      if (end < text.size() && text[end] == '{') {
+        const auto close = text.find('}', end);
+        if (close == std::string::npos) return std::string();
+        name = text.substr(end + 1, close - end - 1);
+        end = close + 1;
+      } else {
+        while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+        name = text.substr(at + 1, end - at - 1);
+      }
+      const auto it = args.find(name);
+      if (it == args.end()) return std::string();  // unknown: not resolvable here
+      text.replace(at, end - at, it->second);
+      at += it->second.size();
+    }
+    return text;
+  };
+  for (const auto& line : lines) {
+    std::vector<std::string> words;
+    for (const auto& w : split(line, ' '))
+      if (!trim(w).empty()) words.push_back(trim(w));
+    if (words.empty()) continue;
+    const auto instruction = lowercase(words[0]);
+    if (instruction == "arg" && !seen_from) {
+      for (std::size_t i = 1; i < words.size(); ++i) {
+        const auto eq = words[i].find('=');
+        if (eq != std::string::npos) args[words[i].substr(0, eq)] = words[i].substr(eq + 1);
+      }
+    } else if (instruction == "from") {
+      if (!seen_from)
+        for (const auto& a : build_args) args[a.name] = a.value;
+      seen_from = true;
+      std::size_t i = 1;
+      while (i < words.size() && words[i].starts_with("--")) ++i;  // --platform=...
+      if (i >= words.size()) continue;
+      const auto image = substitute(words[i]);
+      const bool stage = stages.count(lowercase(image)) > 0;  // FROM <an earlier stage>
+      if (i + 2 < words.size() && lowercase(words[i + 1]) == "as") stages.insert(lowercase(words[i + 2]));
+      if (image.empty() || image == "scratch" || stage) continue;
+      if (std::find(out.begin(), out.end(), image) == out.end()) out.push_back(image);
+    }
+  }
+  return out;
+}
+
+std::string sbom_document(const SbomInput& in) {
+  const auto& spec = in.spec;
+  const auto& p = spec.provenance;
+  json::array components, dependencies;
+  json::array project_needs;
+  // Which component a DT_NEEDED name or a PT_INTERP path means: the staged file of that name.
+  std::map<std::string, std::string> by_name;
+  for (const auto& f : in.files) {
+    const auto ref = "file:" + f.path;
+    by_name.emplace(f.path, ref);
+    by_name.emplace(fs::path(f.path).filename().string(), ref);
+    if (!f.soname.empty()) by_name.emplace(f.soname, ref);
+  }
+  // The runtime's files, one component per package that ships them, each file nested inside.
+  std::map<std::string, json::object> packages;  // bom-ref -> component
+  for (const auto& f : in.files) {
+    const auto ref = "file:" + f.path;
+    json::object c{{"bom-ref", ref},
+                   {"name", f.kind == "file" || f.kind == "runtime" ? f.path : fs::path(f.path).filename().string()},
+                   {"hashes", sha256_hash(f.sha256)},
+                   {"evidence", json::object{{"occurrences", json::array{json::object{{"location", f.path}}}}}}};
+    if (f.kind == "program") {
+      c["type"] = "application";
+    } else if (f.kind == "library") {
+      c["type"] = "library";
+    } else {
+      c["type"] = "file";
+    }
+    if (f.kind == "program" || f.kind == "library") {
+      if (!p.project_version.empty()) c["version"] = p.project_version;
+      project_needs.push_back(json::string(ref));
+    }
+    json::array properties{property("kind", f.kind)};
+    if (!f.source.empty()) properties.push_back(property("source", f.source));
+    c["properties"] = std::move(properties);
+    // The edges this file's ELF dynamic section states.
+    json::array needs;
+    std::set<std::string> listed;
+    for (const auto& name : f.needed)
+      if (const auto it = by_name.find(name); it != by_name.end() && it->second != ref && listed.insert(it->second).second)
+        needs.push_back(json::string(it->second));
+    if (!f.interpreter.empty())
+      if (const auto it = by_name.find(f.interpreter); it != by_name.end() && listed.insert(it->second).second)
+        needs.push_back(json::string(it->second));
+    dependencies.push_back(json::object{{"ref", ref}, {"dependsOn", std::move(needs)}});
+    if (f.kind == "runtime" && f.package) {
+      const auto& pkg = *f.package;
+      const auto pref = "deb:" + pkg.name + ":" + pkg.architecture;
+      auto [it, added] = packages.try_emplace(pref);
+      if (added) {
+        it->second = json::object{
+            {"type", "library"},          {"bom-ref", pref},
+            {"name", pkg.name},           {"version", pkg.version},
+            {"purl", pkg.purl()},         {"properties", json::array{property("package-architecture", pkg.architecture)}},
+            {"components", json::array{}}};
+        project_needs.push_back(json::string(pref));
+      }
+      it->second["components"].as_array().push_back(std::move(c));
+    } else {
+      components.push_back(std::move(c));
+    }
+  }
+  for (auto& [ref, c] : packages) {
+    json::array files;
+    for (const auto& f : c["components"].as_array()) files.push_back(f.as_object().at("bom-ref"));
+    dependencies.push_back(json::object{{"ref", ref}, {"dependsOn", std::move(files)}});
+    components.push_back(std::move(c));
+  }
+  for (std::size_t i = 0; i < in.bases.size(); ++i) {
+    const auto& b = in.bases[i];
+    const auto ref = "image:" + b.reference;
+    json::object c{{"type", "container"}, {"bom-ref", ref}, {"name", b.repository}};
+    json::array properties{property("reference", b.reference)};
+    if (!b.digest.empty()) {
+      c["version"] = b.digest;
+      c["purl"] = oci_purl(b.repository, b.digest, in.platform);
+      c["hashes"] = sha256_hash(b.digest);
+    } else {
+      properties.push_back(property("digest", "unresolved"));
+    }
+    c["properties"] = std::move(properties);
+    components.push_back(std::move(c));
+    project_needs.push_back(json::string(ref));
+    dependencies.push_back(json::object{{"ref", ref}, {"dependsOn", json::array{}}});
+  }
+  json::object project{{"type", "application"}, {"bom-ref", "project"}, {"name", p.project.empty() ? spec.name : p.project}};
+  if (!p.project_version.empty()) project["version"] = p.project_version;
+  json::array project_properties;
+  if (!in.source.commit.empty()) {
+    project["externalReferences"] =
+        json::array{json::object{{"type", "vcs"}, {"url", in.source.uri.substr(in.source.uri.starts_with("git+") ? 4 : 0)}}};
+    project_properties.push_back(property("git-commit", in.source.commit));
+  }
+  if (!project_properties.empty()) project["properties"] = std::move(project_properties);
+  dependencies.push_back(json::object{{"ref", "project"}, {"dependsOn", std::move(project_needs)}});
+
+  json::array metadata_properties{property("image", spec.repository.str()), property("platform", in.platform.str()),
+                                  property("image-digest", in.digest)};
+  for (const auto& tag : spec.tags) metadata_properties.push_back(property("tag", tag));
+  if (!spec.image.enabled)
+    for (const auto& a : spec.build_args)
+      if (a.name != "MULTIARCH_STAGE" && !secret_name(a.name))
+        metadata_properties.push_back(property("build-arg:" + a.name, a.value));
+  const auto when = p.source_date_epoch > 0 ? p.source_date_epoch : in.now;
+  json::object document{{"bomFormat", "CycloneDX"},
+                        {"specVersion", "1.6"},
+                        {"version", 1},
+                        {"metadata", json::object{{"timestamp", rfc3339(when)},
+                                                  {"lifecycles", json::array{json::object{{"phase", "build"}}}},
+                                                  {"tools", json::object{{"components", json::array{json::object{
+                                                                                            {"type", "application"},
+                                                                                            {"name", "cmake-multiarch-image"},
+                                                                                        }}}}},
+                                                  {"component", std::move(project)},
+                                                  {"properties", std::move(metadata_properties)}}},
+                        {"components", std::move(components)},
+                        {"dependencies", std::move(dependencies)}};
+  // The serial number names this content: derived from the document without it.
+  const auto digest = sha256_digest(json::serialize(document));
+  document["serialNumber"] = uuid_from(digest.substr(7));
+  return json::serialize(document);
+}
+
+std::string attach_sbom(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                        const fs::path& state, RegistryClient& client, Runner& runner, const Log& log) {
+  const auto subject = client.get_manifest(digest);
+  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+  SbomInput in{spec,
+               platform,
+               digest,
+               source_revision(spec.provenance, runner, log),
+               read_staged_files(staged_files_path(state, platform)),
+               {},
+               static_cast<std::int64_t>(std::time(nullptr))};
+  if (spec.image.enabled) {
+    if (!base_digest.empty()) {
+      const auto reference = parse_image_reference(spec.image.base);
+      in.bases.push_back({spec.image.base, reference.repository.str(), base_digest});
+    }
+  } else {
+    // A Dockerfile image: the bases its FROM lines name, resolved for this platform where the registry
+    // answers; a base it cannot resolve is listed as written, with no digest made up.
+    std::error_code ec;
+    const auto dockerfile = fs::is_regular_file(spec.dockerfile, ec) ? read_text_file(spec.dockerfile) : std::string();
+    for (const auto& written : dockerfile_bases(dockerfile, spec.build_args)) {
+      SbomBase base{written, written, ""};
+      try {
+        const auto reference = parse_image_reference(written);
+        base.repository = reference.repository.str();
+        BeastTransport transport(spec.retry.timeout);
+        RegistryClient source(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
+                              stored_credentials(reference.repository, "none", runner, log), log);
+        base.digest = platform_manifest(source, reference, platform, "FROM " + written).digest;
+      } catch (const Error& e) {
+        log.warn("SBOM: the base " + written + " is listed without its digest: " + e.what());
+      }
+      in.bases.push_back(base);
+    }
+  }
+  const auto document = sbom_document(in);
+  const auto self = attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}},
+                           {kCycloneDxMediaType, kCycloneDxMediaType, document, {}}, log);
+  log.info("SBOM " + self.digest.substr(0, 19) + " (" + std::to_string(in.files.size()) + " files, " +
+           std::to_string(in.bases.size()) + " bases) attached to " + digest.substr(0, 19));
+  return self.digest;
+}
+
+}  // namespace mai

@@ -1,0 +1,82 @@
+// The SBOM of each pushed platform: a CycloneDX 1.6 JSON document, published beside the platform's
+// manifest as an OCI 1.1 referrer (artifactType application/vnd.cyclonedx+json).
+//
+// What it lists comes from what the build knows, nothing guessed: the project (root component, its
+// version and git commit), every file the stage step put in the image (the project's programs and
+// libraries, the C/C++ runtime with the distribution package that ships each file, INSTALL's files)
+// with its path and SHA-256, the base image by digest (pkg:oci), the DT_NEEDED edges between the staged
+// ELF files, and for Dockerfile images the bases of its FROM lines and its build arguments that are
+// not secret.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "log.hpp"
+#include "packages.hpp"
+#include "platform.hpp"
+#include "provenance.hpp"
+#include "registry_client.hpp"
+#include "runner.hpp"
+#include "spec.hpp"
+
+namespace mai {
+
+inline constexpr const char* kCycloneDxMediaType = "application/vnd.cyclonedx+json";
+
+// One regular file a stage step put in the image.
+struct StagedFile {
+  std::string path;                 // in the image, absolute: /usr/local/bin/hello
+  std::string kind;                 // program, library (the project's), runtime (the toolchain's), file
+  std::string sha256;               // sha256:<hex> of the bytes staged
+  std::string soname;               // DT_SONAME; "" none
+  std::vector<std::string> needed;  // DT_NEEDED, in order
+  std::string interpreter;          // PT_INTERP; "" none
+  std::string source;               // runtime: the build machine's file it was copied from
+  std::optional<Package> package;   // runtime: the package that ships `source`, when the machine says
+};
+
+// Where the stage step of `platform` records its files: beside its stamp in the image's state directory.
+inline std::filesystem::path staged_files_path(const std::filesystem::path& state, const Platform& platform) {
+  return state / ("stage-" + platform.target_suffix() + ".files.json");
+}
+// Written only when the content changes. Read: empty when the file is missing (no stage).
+void write_staged_files(const std::filesystem::path& path, const std::vector<StagedFile>& files);
+std::vector<StagedFile> read_staged_files(const std::filesystem::path& path);
+
+// An image the SBOM names as a dependency: an assembled image's BASE or a Dockerfile's FROM.
+struct SbomBase {
+  std::string reference;   // as written (tag, digest or both)
+  std::string repository;  // registry/path
+  std::string digest;      // the platform's manifest; "" when it could not be resolved
+};
+
+struct SbomInput {
+  const Spec& spec;
+  Platform platform;
+  std::string digest;  // the platform's pushed manifest: the SBOM's subject
+  SourceRevision source;
+  std::vector<StagedFile> files;
+  std::vector<SbomBase> bases;
+  std::int64_t now = 0;  // the timestamp when SOURCE_DATE_EPOCH is not set
+};
+
+// The document: the same input gives the same bytes (serialNumber derived from the content).
+std::string sbom_document(const SbomInput& input);
+
+// The base images of a Dockerfile's FROM lines (stages and scratch left out), ${ARG}s substituted from
+// `build_args`, then the ARG defaults before the first FROM. Exposed for tests.
+std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const std::vector<BuildArg>& build_args);
+
+// Whether a build argument's name says it holds a secret (TOKEN, PASSWORD, SECRET, KEY, ...): such
+// values are never written into an SBOM.
+bool secret_name(std::string_view name);
+
+// Builds the platform's SBOM (reading the stage's files and resolving bases) and publishes it as a
+// referrer of `digest`; returns the artifact manifest's digest. `base_digest`: an assembled image's base.
+std::string attach_sbom(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                        const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log);
+
+}  // namespace mai

@@ -1,0 +1,245 @@
+// The SBOM's pieces without a registry: dpkg's answers read, purls encoded, a Dockerfile's bases
+// found, and the CycloneDX document: reproducible, every edge resolvable, the runtime's files inside
+// the package that ships them, secrets left out.
+#include "sbom.hpp"
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <regex>
+#include <set>
+
+#include "digest.hpp"
+#include "fake_runner.hpp"
+#include "packages.hpp"
+#include "test_support.hpp"
+
+using namespace mai;
+using mai::test::FakeRunner;
+using mai::test::TempDir;
+using mai::test::test_log;
+namespace json = boost::json;
+
+BOOST_AUTO_TEST_SUITE(sbom)
+
+BOOST_AUTO_TEST_CASE(dpkg_search_output_names_one_owner_per_path) {
+  const auto owners = parse_dpkg_search(
+      "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\n"
+      "libstdc++6-arm64-cross: /usr/aarch64-linux-gnu/lib/libstdc++.so.6\n"
+      "diversion by dash from: /bin/sh\n"
+      "libfoo, libbar: /usr/lib/shared\n"
+      "dpkg-query: no path found matching pattern /usr/lib/x86_64-linux-gnu/libc.so.6\n");
+  BOOST_TEST(owners.size() == 2U);
+  BOOST_TEST(owners.at("/lib/x86_64-linux-gnu/libc.so.6") == "libc6:amd64");
+  BOOST_TEST(owners.at("/usr/aarch64-linux-gnu/lib/libstdc++.so.6") == "libstdc++6-arm64-cross");
+}
+
+BOOST_AUTO_TEST_CASE(a_runtime_file_is_found_under_its_merged_usr_name_with_its_version_and_purl) {
+  TempDir dir;
+  const auto os_release = dir.file("os-release", "PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\nVERSION_ID=\"12\"\n");
+  FakeRunner runner;
+  runner.on({"-S"}, {1, "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\n", ""});
+  runner.on({"-W"}, {0, "libc6:amd64\tlibc6\t2.36-9+deb12u9\tamd64\n", ""});
+  const std::filesystem::path libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  const std::filesystem::path unowned = "/opt/sysroot/lib/libm.so.6";
+  const auto found = owning_packages({libc, unowned}, runner, test_log(), os_release);
+  BOOST_TEST_REQUIRE(found.size() == 1U);
+  const auto& p = found.at(libc);
+  BOOST_TEST(p.name == "libc6");
+  BOOST_TEST(p.version == "2.36-9+deb12u9");
+  BOOST_TEST(p.purl() == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u9?arch=amd64&distro=debian-12");
+  // One search for all names, one query for the packages found: no call per file.
+  BOOST_TEST_REQUIRE(runner.commands.size() == 2U);
+  const auto& search = runner.commands[0].argv;
+  BOOST_TEST((std::find(search.begin(), search.end(), "/lib/x86_64-linux-gnu/libc.so.6") != search.end()));
+  BOOST_TEST(runner.commands[1].argv.back() == "libc6:amd64");
+}
+
+BOOST_AUTO_TEST_CASE(a_machine_without_dpkg_gives_no_packages_and_no_error) {
+  class Missing final : public Runner {
+   public:
+    Result run(const Command& c, Output, const Log&) override {
+      throw Error(Exit::engine_missing, "'" + c.argv[0] + "' was not found");
+    }
+  } runner;
+  BOOST_TEST(owning_packages({"/lib/libc.so.6"}, runner, test_log()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(purl_parts_are_percent_encoded) {
+  BOOST_TEST(purl_encode("1:2.3+b1~rc") == "1%3A2.3%2Bb1~rc");
+  BOOST_TEST(purl_encode("sha256:ab") == "sha256%3Aab");
+}
+
+BOOST_AUTO_TEST_CASE(a_dockerfile_names_its_bases_not_its_stages_nor_scratch) {
+  const std::string dockerfile =
+      "# syntax=docker/dockerfile:1\n"
+      "ARG BASE=registry.example/base/runtime:1\n"
+      "ARG TOOLS\n"
+      "FROM --platform=$BUILDPLATFORM ${TOOLS} AS tools\n"
+      "FROM $BASE AS build\n"
+      "RUN make\n"
+      "FROM build AS test\n"
+      "FROM \\\n"
+      "  scratch\n"
+      "COPY --from=build /x /x\n"
+      "from registry.example/base/runtime:1\n";
+  const auto bases = dockerfile_bases(dockerfile, {{"TOOLS", "registry.example/tools:2"}});
+  BOOST_TEST(bases == (std::vector<std::string>{"registry.example/tools:2", "registry.example/base/runtime:1"}),
+             boost::test_tools::per_element());
+  // A build argument overrides the ARG default; a variable nobody sets leaves the line out.
+  BOOST_TEST(dockerfile_bases(dockerfile, {{"BASE", "other/base@sha256:" + std::string(64, 'a')}}).size() == 2U);
+  BOOST_TEST(dockerfile_bases("FROM ${UNSET}\n", {}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(secret_build_arguments_are_recognised_by_name) {
+  for (const char* name : {"NPM_TOKEN", "db_password", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE", "api_key"})
+    BOOST_TEST(secret_name(name), name);
+  for (const char* name : {"VERSION", "MESSAGE", "BASE"}) BOOST_TEST(!secret_name(name), name);
+}
+
+namespace {
+
+// Every bom-ref in the document, nested components too.
+void collect_refs(const json::array& components, std::set<std::string>& refs) {
+  for (const auto& c : components) {
+    refs.insert(std::string(c.at("bom-ref").as_string()));
+    if (const auto* nested = c.as_object().if_contains("components")) collect_refs(nested->as_array(), refs);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_resolve) {
+  TempDir dir;
+  auto j = mai::test::spec_json(dir.path());
+  j["build_args"] =
+      json::array{json::object{{"name", "MESSAGE"}, {"value", "hi"}}, json::object{{"name", "NPM_TOKEN"}, {"value", "s3cr3t"}}};
+  j["provenance"] = json::object{{"builder_id", "urn:test"},
+                                 {"cmake_version", "3.25.1"},
+                                 {"generator", "Ninja"},
+                                 {"compiler", "GNU 12.2.0"},
+                                 {"source_dir", dir.path().string()},
+                                 {"git", ""},
+                                 {"source_date_epoch", 1700000000},
+                                 {"sbom", true},
+                                 {"project", "greeter"},
+                                 {"project_version", "3.1.0"}};
+  const auto spec = parse_spec(j, "spec.json");
+  BOOST_TEST(spec.provenance.sbom);
+  BOOST_TEST(spec.provenance.enabled);  // "statement" absent: on
+  const Package libc{"libc6", "2.36-9+deb12u9", "amd64", "debian-12", "debian"};
+  SbomInput in{spec,
+               parse_platform("linux/amd64"),
+               sha256_digest("manifest"),
+               {"git+https://example.com/greeter.git", std::string(40, 'c')},
+               {{"/usr/local/bin/greeter",
+                 "program",
+                 sha256_digest("p"),
+                 "",
+                 {"libgreet.so.1", "libc.so.6"},
+                 "/lib64/ld-linux-x86-64.so.2",
+                 "",
+                 std::nullopt},
+                {"/usr/lib/libgreet.so.1", "library", sha256_digest("l"), "libgreet.so.1", {"libc.so.6"}, "", "", std::nullopt},
+                {"/lib/libc.so.6",
+                 "runtime",
+                 sha256_digest("c"),
+                 "libc.so.6",
+                 {"ld-linux-x86-64.so.2"},
+                 "",
+                 "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                 libc},
+                {"/lib64/ld-linux-x86-64.so.2",
+                 "runtime",
+                 sha256_digest("d"),
+                 "ld-linux-x86-64.so.2",
+                 {},
+                 "",
+                 "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                 libc}},
+               {{"registry.example/base/runtime:1", "registry.example/base/runtime", sha256_digest("base")}},
+               42};
+  const auto text = sbom_document(in);
+  BOOST_TEST(sbom_document(in) == text);
+  const auto doc = json::parse(text).as_object();
+  BOOST_TEST(doc.at("bomFormat").as_string() == "CycloneDX");
+  BOOST_TEST(doc.at("specVersion").as_string() == "1.6");
+  BOOST_TEST(std::regex_match(std::string(doc.at("serialNumber").as_string()),
+                              std::regex("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  BOOST_TEST(doc.at("metadata").at("timestamp").as_string() == "2023-11-14T22:13:20Z");  // SOURCE_DATE_EPOCH, not `now`
+  const auto& root = doc.at("metadata").at("component").as_object();
+  BOOST_TEST(root.at("name").as_string() == "greeter");
+  BOOST_TEST(root.at("version").as_string() == "3.1.0");
+  BOOST_TEST(json::serialize(root).find(std::string(40, 'c')) != std::string::npos);
+  BOOST_TEST(text.find("s3cr3t") == std::string::npos);
+  BOOST_TEST(text.find("build-arg:MESSAGE") != std::string::npos);
+
+  std::set<std::string> refs{"project"};
+  collect_refs(doc.at("components").as_array(), refs);
+  std::map<std::string, std::set<std::string>> edges;
+  for (const auto& d : doc.at("dependencies").as_array()) {
+    const auto ref = std::string(d.at("ref").as_string());
+    BOOST_TEST(refs.count(ref), ref);
+    for (const auto& on : d.at("dependsOn").as_array()) {
+      BOOST_TEST(refs.count(std::string(on.as_string())), on);
+      edges[ref].insert(std::string(on.as_string()));
+    }
+  }
+  // program -> project library -> runtime library, and the loader through PT_INTERP.
+  BOOST_TEST(edges["file:/usr/local/bin/greeter"] == (std::set<std::string>{"file:/usr/lib/libgreet.so.1", "file:/lib/libc.so.6",
+                                                                            "file:/lib64/ld-linux-x86-64.so.2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(edges["file:/usr/lib/libgreet.so.1"] == std::set<std::string>{"file:/lib/libc.so.6"},
+             boost::test_tools::per_element());
+  BOOST_TEST(edges["project"].count("image:registry.example/base/runtime:1"));
+  // The runtime's two files are inside one package component with the package's purl.
+  const auto& components = doc.at("components").as_array();
+  const auto package = std::find_if(components.begin(), components.end(),
+                                    [](const json::value& c) { return c.at("bom-ref").as_string() == "deb:libc6:amd64"; });
+  BOOST_TEST_REQUIRE((package != components.end()));
+  BOOST_TEST(package->at("purl").as_string() == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u9?arch=amd64&distro=debian-12");
+  BOOST_TEST(package->at("components").as_array().size() == 2U);
+  const auto base = std::find_if(components.begin(), components.end(),
+                                 [](const json::value& c) { return c.at("type").as_string() == "container"; });
+  BOOST_TEST_REQUIRE((base != components.end()));
+  BOOST_TEST(base->at("purl").as_string() == "pkg:oci/runtime@" + purl_encode(sha256_digest("base")) +
+                                                 "?arch=amd64&repository_url=registry.example%2Fbase%2Fruntime");
+
+  // Another image digest: another document, another serial number.
+  SbomInput other = in;
+  other.digest = sha256_digest("another manifest");
+  const auto second = json::parse(sbom_document(other)).as_object();
+  BOOST_TEST(second.at("serialNumber") != doc.at("serialNumber"));
+}
+
+BOOST_AUTO_TEST_CASE(staged_files_round_trip_and_are_not_rewritten_unchanged) {
+  TempDir dir;
+  const auto path = dir.path() / "stage-linux-amd64.files.json";
+  const std::vector<StagedFile> files{{"/lib/libc.so.6",
+                                       "runtime",
+                                       sha256_digest("c"),
+                                       "libc.so.6",
+                                       {},
+                                       "",
+                                       "/lib/x86_64-linux-gnu/libc.so.6",
+                                       Package{"libc6", "2.36", "amd64", "debian-12", "debian"}},
+                                      {"/usr/local/bin/hello",
+                                       "program",
+                                       sha256_digest("p"),
+                                       "",
+                                       {"libc.so.6"},
+                                       "/lib64/ld-linux-x86-64.so.2",
+                                       "",
+                                       std::nullopt}};
+  write_staged_files(path, files);
+  const auto before = std::filesystem::last_write_time(path);
+  write_staged_files(path, files);
+  BOOST_TEST((std::filesystem::last_write_time(path) == before));
+  const auto back = read_staged_files(path);
+  BOOST_TEST_REQUIRE(back.size() == 2U);
+  BOOST_TEST(back[0].package->purl() == files[0].package->purl());
+  BOOST_TEST(back[1].needed == files[1].needed, boost::test_tools::per_element());
+  BOOST_TEST(read_staged_files(dir.path() / "none.json").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
