@@ -5,7 +5,7 @@
 # the platform's pushed digest, its commit the checkout's HEAD, its builder the configured one, its
 # times SOURCE_DATE_EPOCH's; metadata.json names it, the manifest step verifies it is listed. An
 # unchanged rerun adds nothing; a changed image gets new statements for the new digests and the old
-# ones stay with the old digests. PROVENANCE OFF attaches none.
+# ones stay with the old digests. PROVENANCE OFF (with SBOM OFF) attaches none.
 . "$(dirname "$0")/lib.sh"
 helper=${MULTIARCH_TEST_HELPER:?}
 platforms=(linux/amd64 linux/arm64)
@@ -20,7 +20,7 @@ add_multiarch_image(assembled REPOSITORY "$REGISTRY/e2e/attested-assembled" TAGS
   BASE scratch ENTRYPOINT /srv/data.txt FILES files/=/srv/)
 add_multiarch_image(dockerfile REPOSITORY "$REGISTRY/e2e/attested-dockerfile" TAGS 1.0 PLATFORMS ${platforms[*]})
 add_multiarch_image(plain REPOSITORY "$REGISTRY/e2e/attested-plain" TAGS 1.0 PLATFORMS linux/amd64
-  BASE scratch ENTRYPOINT /srv/data.txt FILES files/=/srv/ PROVENANCE OFF)
+  BASE scratch ENTRYPOINT /srv/data.txt FILES files/=/srv/ PROVENANCE OFF SBOM OFF)
 CMAKE
 git -C "$work/src" init -q
 git -C "$work/src" -c user.name=t -c user.email=t@example.invalid add -A
@@ -64,9 +64,10 @@ reset_engine_calls
 cmake --build "$work/b" --target image-push -j2 >"$work/first.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/first.log")"
 check assembled
 check dockerfile
-assert_eq "$(jq -r '.platforms[0].provenance' "$work/b/multiarch-image/plain/metadata.json")" "" "PROVENANCE OFF: none recorded"
+assert_eq "$(jq -r '.platforms[0].provenance + .platforms[0].sbom' "$work/b/multiarch-image/plain/metadata.json")" "" \
+  "PROVENANCE OFF, SBOM OFF: none recorded"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/e2e/attested-plain/manifests/sha256-$(jq -r '.platforms[0].digest' "$work/b/multiarch-image/plain/metadata.json" | cut -d: -f2)")" \
-  404 "PROVENANCE OFF: no referrers tag"
+  404 "PROVENANCE OFF, SBOM OFF: no referrers tag"
 before=$(jq -r '.platforms[] | .pushed_digest + " " + .provenance' "$work/b/multiarch-image/assembled/metadata.json")
 
 step "an unchanged rerun adds nothing"
@@ -79,6 +80,7 @@ git -C "$work/src" -c user.name=t -c user.email=t@example.invalid commit -qam "v
 cmake --build "$work/b" --target image-push -j2 >"$work/edit.log" 2>&1 || fail "republish failed:\n$(tail -30 "$work/edit.log")"
 check assembled
 while read -r digest provenance; do
-  listed=$("$helper" referrers --reference "$REGISTRY/e2e/attested-assembled@$digest" | jq -r .digest)
-  assert_eq "$listed" "$provenance" "the old digest's provenance, still its only referrer"
+  listed=$("$helper" referrers --reference "$REGISTRY/e2e/attested-assembled@$digest" |
+    jq -r 'select(.artifactType == "application/vnd.in-toto+json") | .digest')
+  assert_eq "$listed" "$provenance" "the old digest's provenance, still its only statement"
 done <<<"$before"

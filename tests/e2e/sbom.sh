@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# SBOM (on by default): every pushed platform gets a CycloneDX 1.6 document as an OCI 1.1 referrer
+# (the referrers tag schema on distribution 2.8), for a Dockerfile image with TARGETS and for one the
+# helper assembles on a base from the registry (examples/cross, amd64 natively and arm64 in a cross
+# sub-build, RUNTIME). Checked for each platform: one SBOM and one provenance among the referrers;
+# the document passes the CycloneDX project's own schema validator (npm); every file it lists is in
+# the pulled image with that SHA-256; the runtime's packages are the Debian packages installed here,
+# at their installed versions; the DT_NEEDED edges; the project, its version and HEAD; the base by
+# digest. Then: an unchanged rerun attaches nothing, a changed program gets a new SBOM for its new
+# digest and the old digests keep theirs, and a Dockerfile's FROM base is resolved to its digest with
+# the build arguments that are not secret.
+. "$(dirname "$0")/lib.sh"
+export SOURCE_DATE_EPOCH=1700000000
+helper=${MULTIARCH_TEST_HELPER:?}
+platforms=(linux/amd64 linux/arm64)
+git_t() { git -C "$work/src" -c user.name=t -c user.email=t@example.invalid "$@"; }
+
+step "the CycloneDX validator from npm"
+validator=$MULTIARCH_TEST_STATE/cyclonedx
+if [[ ! -d $validator/node_modules/@cyclonedx/cyclonedx-library ]]; then
+  # Beside the fixture's other state, once per run; a second test installing at once gets its own copy.
+  mkdir -p "$work/npm" && npm install --no-audit --no-fund --silent --prefix "$work/npm" \
+    @cyclonedx/cyclonedx-library@10.3.0 ajv@8 ajv-formats@3 ajv-formats-draft2019@1 >/dev/null
+  mv -T "$work/npm" "$validator" 2>/dev/null || validator=$work/npm
+fi
+validate() { NODE_PATH=$validator/node_modules node "$repo_root/tests/tools/validate-cyclonedx.cjs" "$@"; }
+echo '{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"name": "x"}]}' >"$work/invalid.json"
+! validate "$work/invalid.json" >/dev/null || fail "the validator accepts a component without a type"
+echo "ok: the validator rejects an invalid document"
+
+cp -r "$repo_root/examples/cross" "$work/src"
+git -C "$work/src" init -q && git_t add -A && git_t commit -qm "version 1"
+source_dir_arg=-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root
+configure "$work/src" "$work/b" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
+  -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/sbom" "-DCROSS_HELLO_PLATFORMS=linux/amd64;linux/arm64" \
+  -DCROSS_HELLO_ASSEMBLED_IMAGE=ON -DCROSS_HELLO_ASSEMBLED_BASE="$REGISTRY/e2e/sbom:1.0.0" -DMULTIARCH_IMAGE_ENGINE=docker >/dev/null
+publish() {  # publish LOG: the Dockerfile image, then the image assembled on it
+  cmake --build "$work/b" --target cross-hello-push -j2 >"$1" 2>&1 && 
+    cmake --build "$work/b" --target cross-hello-assembled-push -j2 >>"$1" 2>&1 || fail "publish failed:\n$(tail -30 "$1")"
+}
+artifact() {  # artifact PATH DIGEST: the one document an artifact manifest carries
+  local layer
+  layer=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" | jq -r '.layers[0].digest')
+  curl -sf "http://$REGISTRY/v2/$1/blobs/$layer"
+}
+unpack() {  # unpack REFERENCE DIR: the image's layers, in order, as one tree
+  rm -rf "$2.oci" "$2" && mkdir -p "$2"
+  skopeo copy -q --src-tls-verify=false "docker://$1" "oci:$2.oci:x" >/dev/null
+  local manifest
+  manifest=$(jq -r '.manifests[0].digest' "$2.oci/index.json")
+  for layer in $(jq -r '.layers[].digest' "$2.oci/blobs/sha256/${manifest#sha256:}"); do
+    tar -xzf "$2.oci/blobs/sha256/${layer#sha256:}" -C "$2" 2>/dev/null || tar -xf "$2.oci/blobs/sha256/${layer#sha256:}" -C "$2"
+  done
+}
+check() {  # check IMAGE: every platform's SBOM, against the registry, the pulled image and dpkg
+  local image=$1 path=e2e/${1/cross-hello/sbom} metadata=$work/b/multiarch-image/$1/metadata.json
+  for platform in "${platforms[@]}"; do
+    local suffix=${platform//\//-} entry pushed digest sbom listed doc root
+    entry=$(jq -c --arg p "$platform" '.platforms[] | select(.platform == $p)' "$metadata")
+    pushed=$(jq -r .pushed_digest <<<"$entry") digest=$(jq -r .digest <<<"$entry") sbom=$(jq -r .sbom <<<"$entry")
+    [[ $sbom == sha256:* ]] || fail "$image $platform: no SBOM in metadata.json"
+    listed=$("$helper" referrers --reference "$REGISTRY/$path@$pushed")
+    assert_eq "$(jq -r 'select(.artifactType == "application/vnd.cyclonedx+json") | .digest' <<<"$listed")" "$sbom" \
+      "$image $platform: the one SBOM referrer"
+    assert_eq "$(jq -r 'select(.artifactType == "application/vnd.in-toto+json") | .digest' <<<"$listed" | wc -l)" 1 \
+      "$image $platform: one provenance referrer"
+    doc=$work/sbom-$image-$suffix.json
+    artifact "$path" "$sbom" >"$doc"
+    documents+=("$doc")
+    assert_eq "$(jq -r .specVersion "$doc")" 1.6 "$image $platform: specVersion"
+    root=$(jq -c .metadata.component "$doc")
+    assert_eq "$(jq -r '.name + " " + .version' <<<"$root")" "cross_hello 1.0.0" "$image $platform: the project"
+    assert_eq "$(jq -r '.properties[] | select(.name == "cmake-multiarch-image:git-commit") | .value' <<<"$root")" \
+      "$(git -C "$work/src" rev-parse HEAD)" "$image $platform: the commit"
+    assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-image:image-digest") | .value' "$doc")" \
+      "$pushed" "$image $platform: the image it describes"
+
+    # Every file it lists is in the image with that hash.
+    unpack "$REGISTRY/$path@$digest" "$work/rootfs"
+    local files=0 location hash
+    while read -r location hash; do
+      [[ -f $work/rootfs$location ]] || fail "$image $platform: $location is listed but not in the image"
+      assert_eq "$(sha256sum "$work/rootfs$location" | cut -d' ' -f1)" "$hash" "$image $platform: $location's SHA-256" >/dev/null
+      files=$((files + 1))
+    done < <(jq -r '.. | objects | select(.hashes? and .evidence?) | .evidence.occurrences[0].location + " " + .hashes[0].content' "$doc")
+    for expected in /usr/local/bin/hello_server /usr/local/bin/hello_cli /usr/lib/libgreeting.so.1 /lib/libc.so.6 /lib/libstdc++.so.6; do
+      jq -e --arg l "$expected" '[.. | objects | select(.evidence?.occurrences?[0].location == $l)] | length == 1' "$doc" >/dev/null ||
+        fail "$image $platform: $expected is not listed"
+    done
+    echo "ok: $image $platform: $files files listed, each in the image with its SHA-256"
+
+    # The runtime's packages are what dpkg says is installed here.
+    local packages=0 name version arch
+    while read -r name version arch; do
+      assert_eq "$(dpkg-query -W -f '${Version}' "$name:$arch" 2>/dev/null || dpkg-query -W -f '${Version}' "$name")" "$version" \
+        "$image $platform: $name's installed version" >/dev/null
+      packages=$((packages + 1))
+    done < <(jq -r '.components[] | select(.purl? // "" | startswith("pkg:deb/debian/")) |
+                    .name + " " + .version + " " + (.properties[] | select(.name == "cmake-multiarch-image:package-architecture") | .value)' "$doc")
+    ((packages >= 2)) || fail "$image $platform: $packages runtime packages named"
+    local libc=libc6
+    [[ $platform == linux/arm64 ]] && libc=libc6-arm64-cross
+    jq -e --arg n "$libc" '[.components[] | select(.name == $n and (.components | length) >= 2)] | length == 1' "$doc" >/dev/null ||
+      fail "$image $platform: libc.so.6 and the loader are not inside $libc"
+    echo "ok: $image $platform: $packages Debian packages at their installed versions"
+
+    # program -> project library -> C++ runtime, from DT_NEEDED.
+    jq -e '.dependencies[] | select(.ref == "file:/usr/local/bin/hello_server") | .dependsOn | index("file:/usr/lib/libgreeting.so.1")' \
+      "$doc" >/dev/null || fail "$image $platform: no edge hello_server -> libgreeting"
+    jq -e '.dependencies[] | select(.ref == "file:/usr/lib/libgreeting.so.1") | .dependsOn | index("file:/lib/libstdc++.so.6")' \
+      "$doc" >/dev/null || fail "$image $platform: no edge libgreeting -> libstdc++"
+  done
+}
+
+step "image-push attaches an SBOM to every platform of both kinds of image"
+publish "$work/first.log"
+documents=()
+check cross-hello
+check cross-hello-assembled
+for platform in "${platforms[@]}"; do
+  base=$(jq -r --arg p "$platform" '.platforms[] | select(.platform == $p) | .digest' "$work/b/multiarch-image/cross-hello/metadata.json")
+  doc=$work/sbom-cross-hello-assembled-${platform//\//-}.json
+  assert_eq "$(jq -r '.components[] | select(.type == "container") | .version' "$doc")" "$base" "the assembled image's base ($platform)"
+  [[ $(jq -r '.components[] | select(.type == "container") | .purl' "$doc") == "pkg:oci/sbom@sha256%3A${base#sha256:}?arch=${platform#linux/}&"* ]] ||
+    fail "the base's purl: $(jq -r '.components[] | select(.type == "container") | .purl' "$doc")"
+done
+validate "${documents[@]}" || fail "an SBOM is not valid CycloneDX 1.6"
+before=$(jq -r '.platforms[] | .pushed_digest + " " + .sbom' "$work/b/multiarch-image/cross-hello/metadata.json")
+
+step "an unchanged rerun attaches nothing"
+publish "$work/noop.log"
+! grep -E "SBOM sha256|\] push started" "$work/noop.log" || fail "the rerun attached again:\n$(cat "$work/noop.log")"
+echo "ok: nothing pushed, nothing attached"
+
+step "a changed program: new SBOMs for the new digests, the old ones left with the old digests"
+sed -i "s/greeting::message(\"server\")/greeting::message(\"server v2\")/" "$work/src/src/server.cpp"
+git_t commit -qam "version 2"
+cmake --build "$work/b" --target cross-hello-push -j2 >"$work/edit.log" 2>&1 || fail "republish failed:\n$(tail -30 "$work/edit.log")"
+documents=()
+check cross-hello
+while read -r digest sbom; do
+  listed=$("$helper" referrers --reference "$REGISTRY/e2e/sbom@$digest" | jq -r 'select(.artifactType == "application/vnd.cyclonedx+json") | .digest')
+  assert_eq "$listed" "$sbom" "the old digest's SBOM, still its only SBOM"
+  grep -q "$digest" "$work/b/multiarch-image/cross-hello/metadata.json" && fail "the digest did not change"
+done <<<"$before"
+
+step "a Dockerfile's FROM base by digest, its build arguments without the secret one"
+mkdir -p "$work/from"
+printf 'ARG BASE=scratch\nFROM ${BASE}\nARG GREETING\nLABEL greeting=${GREETING}\n' >"$work/from/Dockerfile"
+cat >"$work/from/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(from_base VERSION 2.5 LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(derived REPOSITORY "$REGISTRY/e2e/sbom-derived" TAGS 1 PLATFORMS linux/amd64
+  BUILD_ARGS BASE=$REGISTRY/e2e/sbom:1.0.0 GREETING=hi SIGNING_KEY=hunter2 PROVENANCE OFF)
+CMAKE
+configure "$work/from" "$work/from-b" -DMULTIARCH_IMAGE_ENGINE=docker >/dev/null
+cmake --build "$work/from-b" --target image-push >"$work/from.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/from.log")"
+entry=$(jq -c '.platforms[0]' "$work/from-b/multiarch-image/derived/metadata.json")
+assert_eq "$(jq -r .provenance <<<"$entry")" "" "PROVENANCE OFF: no statement"
+doc=$work/sbom-derived.json
+artifact e2e/sbom-derived "$(jq -r .sbom <<<"$entry")" >"$doc"
+base=$(jq -r '.platforms[] | select(.platform == "linux/amd64") | .digest' "$work/b/multiarch-image/cross-hello/metadata.json")
+assert_eq "$(jq -r '.components[] | select(.type == "container") | .version' "$doc")" "$base" "FROM resolved to the platform's digest"
+assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-image:build-arg:GREETING") | .value' "$doc")" hi \
+  "a build argument"
+! grep -q hunter2 "$doc" || fail "the secret build argument is in the SBOM"
+assert_eq "$(jq -r '.metadata.component.name + " " + .metadata.component.version' "$doc")" "from_base 2.5" "the project"
+validate "$doc" "${documents[@]}" || fail "an SBOM is not valid CycloneDX 1.6"
