@@ -2,7 +2,7 @@
 # Benchmarks: where the tool stands against the manual way and against the build tool's own floor.
 # Every row compares commands measured in the same run (hyperfine) and reports ratios, since absolute
 # times vary between machines. Usage, on Debian 12 as root:
-#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles]
+#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles] [supply]
 #                                                                   (default: all rows)
 # Prints a markdown table and writes it to build/bench/results.md.
 set -euo pipefail
@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 work=$root/build/bench
 rows=("$@")
-((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles)
+((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles supply)
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
@@ -388,6 +388,50 @@ CMAKE
     "layering $(awk -v b="$bytes" -v s="$layer" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'), tar | gzip -1 $(awk -v b="$bytes" -v s="$tgz" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'); peak RSS: build $((build_rss / 1024)) MB, push $((push_rss / 1024)) MB" \
     "layering at $(ratio "$tgz" "$layer")× the speed of tar | gzip" "near 1×; < 100 MB"
   rm -rf "$tree"
+}
+
+# SBOM and provenance (both on by default) against neither: examples/cross republished after a
+# one-line edit, the Dockerfile image and the assembled one, in two build trees of the same source
+# that differ only in -DMULTIARCH_IMAGE_SBOM=OFF -DMULTIARCH_IMAGE_PROVENANCE=OFF. Requests are the
+# registry's access log lines one publish adds.
+row_supply() {
+  local src=$work/run/supply-src on=$work/run/supply-on off=$work/run/supply-off
+  rm -rf "$src"; cp -r "$root/examples/cross" "$src"
+  local common=(-DCMAKE_BUILD_TYPE=Release -DCROSS_HELLO_ASSEMBLED_IMAGE=ON "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$root")
+  configure "$src" "$on" "${common[@]}" -DCROSS_HELLO_REPOSITORY="$REGISTRY/bench/supply-on"
+  configure "$src" "$off" "${common[@]}" -DCROSS_HELLO_REPOSITORY="$REGISTRY/bench/supply-off" \
+    -DMULTIARCH_IMAGE_SBOM=OFF -DMULTIARCH_IMAGE_PROVENANCE=OFF
+  local staged="cross-hello-context cross-hello-stage-linux-amd64 cross-hello-assembled-stage-linux-amd64 cross-hello-compile-linux-arm64 cross-hello-compile-linux-arm-v7"
+  local edit=$work/run/supply-edit.sh
+  cat >"$edit" <<'EDIT'
+#!/bin/sh
+set -e
+sed -i "s/greeting::message(\"server[^\"]*\")/greeting::message(\"server $(date +%s%N)\")/" "$1/src/server.cpp"
+src=$1; shift
+for dir in "$1" "$2"; do cmake --build "$dir" --target $3 >/dev/null; done
+EDIT
+  chmod +x "$edit"
+  for dir in "$on" "$off"; do cmake --build "$dir" --target cross-hello-push cross-hello-assembled-push -j3 >/dev/null; done
+  local prepare="$edit $src $on $off '$staged'"
+  hyperfine --runs 5 --export-json "$work/run/supply.json" --prepare "$prepare" \
+    -n "dockerfile off" "cmake --build $off --target cross-hello-push -j3" \
+    -n "dockerfile on" "cmake --build $on --target cross-hello-push -j3" \
+    -n "assembled off" "cmake --build $off --target cross-hello-assembled-push -j3" \
+    -n "assembled on" "cmake --build $on --target cross-hello-assembled-push -j3" >/dev/null
+  local log=$services/registry.log requests=()
+  for run in "$off cross-hello-push" "$on cross-hello-push" "$off cross-hello-assembled-push" "$on cross-hello-assembled-push"; do
+    eval "$prepare"
+    local before; before=$(grep -c '" [0-9][0-9][0-9] ' "$log" || true)
+    cmake --build ${run% *} --target ${run#* } -j3 >/dev/null
+    requests+=("$(( $(grep -c '" [0-9][0-9][0-9] ' "$log") - before ))")
+  done
+  local d0 d1 a0 a1
+  d0=$(mean "$work/run/supply.json" "dockerfile off") d1=$(mean "$work/run/supply.json" "dockerfile on")
+  a0=$(mean "$work/run/supply.json" "assembled off") a1=$(mean "$work/run/supply.json" "assembled on")
+  report "9. examples/cross republished after an edit (3 platforms), with SBOM and provenance against without" \
+    "Dockerfile path $(secs "$d0") → $(secs "$d1"), ${requests[0]} → ${requests[1]} requests; assembled $(secs "$a0") → $(secs "$a1"), ${requests[2]} → ${requests[3]} requests" \
+    "Dockerfile +$(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.0f", (b / a - 1) * 100 }')% time, +$(( (requests[1] - requests[0]) / 3 )) requests per platform; assembled +$(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.0f", (b / a - 1) * 100 }')%, +$(( (requests[3] - requests[2]) / 3 )) per platform" \
+    "≤ 10% time, constant requests per platform"
 }
 
 echo "| row | measured | result | goal |"

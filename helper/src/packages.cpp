@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "files.hpp"
+#include "http.hpp"
 #include "text.hpp"
 
 namespace fs = std::filesystem;
@@ -51,25 +52,10 @@ std::pair<std::string, std::string> os_release_id(const fs::path& path) {
 
 }  // namespace
 
-std::string purl_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string Package::purl() const {
-  std::string out = "pkg:deb/" + purl_encode(namespace_.empty() ? "debian" : namespace_) + "/" + purl_encode(name) + "@" +
-                    purl_encode(version) + "?arch=" + purl_encode(architecture);
-  if (!distro.empty()) out += "&distro=" + purl_encode(distro);
+  std::string out = "pkg:deb/" + percent_encode(namespace_.empty() ? "debian" : namespace_) + "/" + percent_encode(name) + "@" +
+                    percent_encode(version) + "?arch=" + percent_encode(architecture);
+  if (!distro.empty()) out += "&distro=" + percent_encode(distro);
   return out;
 }
 

@@ -34,7 +34,4 @@ std::map<std::filesystem::path, Package> owning_packages(const std::vector<std::
 // diversion are skipped). Exposed for tests.
 std::map<std::string, std::string> parse_dpkg_search(std::string_view output);
 
-// A purl component percent-encoded (everything but ASCII letters, digits and .-_~).
-std::string purl_encode(std::string_view text);
-
 }  // namespace mai

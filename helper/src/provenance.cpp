@@ -13,15 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string rfc3339(std::int64_t epoch) {
-  const auto t = static_cast<std::time_t>(epoch);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return out;
-}
-
 std::string git(const ProvenanceSpec& p, const std::vector<std::string>& args, Runner& runner, const Log& log) {
   Command c{{p.git, "-C", p.source_dir.string()}};
   c.argv.insert(c.argv.end(), args.begin(), args.end());
@@ -30,6 +21,15 @@ std::string git(const ProvenanceSpec& p, const std::vector<std::string>& args, R
 }
 
 }  // namespace
+
+std::string rfc3339(std::int64_t epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return out;
+}
 
 SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log) {
   if (provenance.git.empty()) return {};
@@ -76,16 +76,12 @@ std::string provenance_statement(const Spec& spec, const Platform& platform, con
   return json::serialize(statement);
 }
 
-std::string attach_provenance(const Spec& spec, const Platform& platform, const std::string& digest,
-                              const std::string& base_digest, RegistryClient& client, Runner& runner, const Log& log) {
-  const auto subject = client.get_manifest(digest);
-  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
-  const auto statement = provenance_statement(spec, platform, digest, base_digest, source_revision(spec.provenance, runner, log));
-  const auto self =
-      attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}},
-             {kInTotoMediaType, kInTotoMediaType, statement, {{"in-toto.io/predicate-type", kSlsaProvenanceV1}}}, log);
-  log.info("provenance " + self.digest.substr(0, 19) + " attached to " + digest.substr(0, 19));
-  return self.digest;
+Artifact provenance_artifact(const Spec& spec, const Platform& platform, const std::string& digest,
+                             const std::string& base_digest, const SourceRevision& source) {
+  return {kInTotoMediaType,
+          kInTotoMediaType,
+          provenance_statement(spec, platform, digest, base_digest, source),
+          {{"in-toto.io/predicate-type", kSlsaProvenanceV1}}};
 }
 
 }  // namespace mai

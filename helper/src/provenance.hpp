@@ -8,6 +8,7 @@
 
 #include "log.hpp"
 #include "platform.hpp"
+#include "referrers.hpp"
 #include "registry_client.hpp"
 #include "runner.hpp"
 #include "spec.hpp"
@@ -24,6 +25,9 @@ struct SourceRevision {
   std::string commit;  // HEAD; "" outside git
 };
 
+// RFC 3339 in UTC with seconds, as both documents write their times: 2023-11-14T22:13:20Z.
+std::string rfc3339(std::int64_t epoch);
+
 // HEAD and the origin remote of the spec's source directory, through git; empty outside a checkout.
 SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log);
 
@@ -33,9 +37,9 @@ SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner,
 std::string provenance_statement(const Spec& spec, const Platform& platform, const std::string& digest,
                                  const std::string& base_digest, const SourceRevision& source);
 
-// Publishes the statement as a referrer of repository@digest (the registry's referrers API, else the
-// referrers tag schema); returns the artifact manifest's digest.
-std::string attach_provenance(const Spec& spec, const Platform& platform, const std::string& digest,
-                              const std::string& base_digest, RegistryClient& client, Runner& runner, const Log& log);
+// The statement as an OCI artifact (artifactType application/vnd.in-toto+json, annotated with its
+// predicate type), to be attached to repository@digest.
+Artifact provenance_artifact(const Spec& spec, const Platform& platform, const std::string& digest,
+                             const std::string& base_digest, const SourceRevision& source);
 
 }  // namespace mai

@@ -9,6 +9,7 @@
 #include "files.hpp"
 #include "provenance.hpp"
 #include "records.hpp"
+#include "referrers.hpp"
 #include "registry_client.hpp"
 #include "sbom.hpp"
 #include "scratch.hpp"
@@ -103,9 +104,21 @@ struct Attached {
 };
 Attached attest(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
                 const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log) {
+  if (!spec.provenance.enabled && !spec.provenance.sbom) return {};
+  const auto subject = client.get_manifest(digest);
+  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+  const auto source = source_revision(spec.provenance, runner, log);
+  std::vector<Artifact> artifacts;
+  if (spec.provenance.enabled) artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source));
+  if (spec.provenance.sbom) artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
+  const auto attached =
+      attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, artifacts, log);
   Attached out;
-  if (spec.provenance.enabled) out.provenance = attach_provenance(spec, platform, digest, base_digest, client, runner, log);
-  if (spec.provenance.sbom) out.sbom = attach_sbom(spec, platform, digest, base_digest, state, client, runner, log);
+  for (const auto& d : attached) {
+    (d.artifact_type == kInTotoMediaType ? out.provenance : out.sbom) = d.digest;
+    log.info((d.artifact_type == kInTotoMediaType ? "provenance " : "SBOM ") + d.digest.substr(0, 19) + " attached to " +
+             digest.substr(0, 19));
+  }
   return out;
 }
 

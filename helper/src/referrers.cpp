@@ -84,33 +84,55 @@ std::string artifact_manifest(const Artifact& artifact, const Descriptor& subjec
   return json::serialize(m);
 }
 
-Descriptor attach(RegistryClient& client, const Descriptor& subject, const Artifact& artifact, const Log& log) {
-  for (const auto& [digest, bytes] :
-       {std::pair{sha256_digest("{}"), std::string("{}")}, std::pair{sha256_digest(artifact.document), artifact.document}})
-    if (!client.has_blob(digest)) client.put_blob_bytes(digest, bytes);
-  const auto manifest = artifact_manifest(artifact, subject);
-  Descriptor self{media::oci_manifest, sha256_digest(manifest), static_cast<std::int64_t>(manifest.size()),
-                  artifact.artifact_type, artifact.annotations};
-  bool indexed = false;
-  const auto stated = client.put_manifest(self.digest, media::oci_manifest, manifest, &indexed);
-  if (!stated.empty() && stated != self.digest)
-    throw Error(Exit::verify_failed, "the registry stored the artifact " + self.digest + " as " + stated);
-  if (indexed) return self;  // the registry's referrers API lists it
-  // The tag schema: read, add unless listed, write, read back.
+std::vector<Descriptor> attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts,
+                               const Log& log) {
+  std::vector<std::pair<std::string, std::string>> blobs{{sha256_digest("{}"), "{}"}};
+  for (const auto& a : artifacts) blobs.emplace_back(sha256_digest(a.document), a.document);
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    const auto& [digest, bytes] = blobs[i];
+    const bool again = std::any_of(blobs.begin(), blobs.begin() + static_cast<std::ptrdiff_t>(i),
+                                   [&](const auto& earlier) { return earlier.first == digest; });
+    if (!again && !client.has_blob(digest)) client.put_blob_bytes(digest, bytes);
+  }
+  std::vector<Descriptor> selves;
+  bool all_indexed = true;
+  for (const auto& artifact : artifacts) {
+    const auto manifest = artifact_manifest(artifact, subject);
+    Descriptor self{media::oci_manifest, sha256_digest(manifest), static_cast<std::int64_t>(manifest.size()),
+                    artifact.artifact_type, artifact.annotations};
+    bool indexed = false;
+    const auto stated = client.put_manifest(self.digest, media::oci_manifest, manifest, &indexed);
+    if (!stated.empty() && stated != self.digest)
+      throw Error(Exit::verify_failed, "the registry stored the artifact " + self.digest + " as " + stated);
+    all_indexed = all_indexed && indexed;
+    selves.push_back(std::move(self));
+  }
+  if (all_indexed || selves.empty()) return selves;  // the registry's referrers API lists them
+  // The tag schema, once for all of them: read, add those not listed, write, read back.
   const auto tag = referrers_tag(subject.digest);
   const auto where = "the referrers tag " + tag + " of " + client.base_url();
+  const auto listed_in = [](const std::vector<Descriptor>& list, const Descriptor& d) {
+    return std::any_of(list.begin(), list.end(), [&](const Descriptor& l) { return l.digest == d.digest; });
+  };
   std::vector<Descriptor> listed;
   if (const auto current = client.get_manifest(tag)) listed = parse_descriptors(current->bytes, where);
-  if (std::none_of(listed.begin(), listed.end(), [&](const Descriptor& d) { return d.digest == self.digest; })) {
-    listed.push_back(self);
+  const auto before = listed.size();
+  for (const auto& self : selves)
+    if (!listed_in(listed, self)) listed.push_back(self);
+  if (listed.size() != before) {
     client.put_manifest(tag, media::oci_index, index_of(listed));
     log.info("referrers of " + subject.digest.substr(0, 19) + ": " + std::to_string(listed.size()) + " in " + tag);
   }
   const auto back = client.get_manifest(tag);
   const auto now = back ? parse_descriptors(back->bytes, where) : std::vector<Descriptor>();
-  if (std::none_of(now.begin(), now.end(), [&](const Descriptor& d) { return d.digest == self.digest; }))
-    throw Error(Exit::verify_failed, where + " does not list " + self.digest + " after it was written (another writer?)");
-  return self;
+  for (const auto& self : selves)
+    if (!listed_in(now, self))
+      throw Error(Exit::verify_failed, where + " does not list " + self.digest + " after it was written (another writer?)");
+  return selves;
+}
+
+Descriptor attach(RegistryClient& client, const Descriptor& subject, const Artifact& artifact, const Log& log) {
+  return attach(client, subject, std::vector<Artifact>{artifact}, log).front();
 }
 
 std::vector<Descriptor> referrers(RegistryClient& client, const std::string& subject_digest) {

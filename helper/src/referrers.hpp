@@ -46,6 +46,10 @@ std::string referrers_tag(const std::string& subject_digest);
 // is not added twice). Returns the artifact manifest's descriptor. Publishing the same artifact again
 // changes nothing.
 Descriptor attach(RegistryClient& client, const Descriptor& subject, const Artifact& artifact, const Log& log);
+// The same for several artifacts of one subject (a platform's SBOM and provenance): each published,
+// then the referrers tag read, written and read back once for all. Their descriptors, in order.
+std::vector<Descriptor> attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts,
+                               const Log& log);
 
 // The referrers of `subject_digest`: from the registry's referrers API when it has one, else from the
 // referrers tag (none when the tag does not exist). A tag holding something else is an error.

@@ -9,6 +9,7 @@
 #include "digest.hpp"
 #include "error.hpp"
 #include "files.hpp"
+#include "http.hpp"
 #include "referrers.hpp"
 #include "text.hpp"
 
@@ -21,15 +22,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kProperty = "cmake-multiarch-image:";
-
-std::string rfc3339(std::int64_t epoch) {
-  const auto t = static_cast<std::time_t>(epoch);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return out;
-}
 
 json::object property(const std::string& name, const std::string& value) {
   return {{"name", kProperty + name}, {"value", value}};
@@ -44,8 +36,8 @@ json::array sha256_hash(const std::string& digest) {
 std::string oci_purl(const std::string& repository, const std::string& digest, const Platform& platform) {
   const auto slash = repository.rfind('/');
   const auto name = slash == std::string::npos ? repository : repository.substr(slash + 1);
-  return "pkg:oci/" + purl_encode(name) + "@" + purl_encode(digest) + "?arch=" + purl_encode(platform.arch) +
-         "&repository_url=" + purl_encode(repository);
+  return "pkg:oci/" + percent_encode(name) + "@" + percent_encode(digest) + "?arch=" + percent_encode(platform.arch) +
+         "&repository_url=" + percent_encode(repository);
 }
 
 // A UUID (version 5 layout, RFC 9562 variant) from the first bytes of a SHA-256: the same document,
@@ -316,14 +308,12 @@ std::string sbom_document(const SbomInput& in) {
   return json::serialize(document);
 }
 
-std::string attach_sbom(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
-                        const fs::path& state, RegistryClient& client, Runner& runner, const Log& log) {
-  const auto subject = client.get_manifest(digest);
-  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                       const SourceRevision& source, const fs::path& state, Runner& runner, const Log& log) {
   SbomInput in{spec,
                platform,
                digest,
-               source_revision(spec.provenance, runner, log),
+               source,
                read_staged_files(staged_files_path(state, platform)),
                {},
                static_cast<std::int64_t>(std::time(nullptr))};
@@ -352,12 +342,9 @@ std::string attach_sbom(const Spec& spec, const Platform& platform, const std::s
       in.bases.push_back(base);
     }
   }
-  const auto document = sbom_document(in);
-  const auto self = attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}},
-                           {kCycloneDxMediaType, kCycloneDxMediaType, document, {}}, log);
-  log.info("SBOM " + self.digest.substr(0, 19) + " (" + std::to_string(in.files.size()) + " files, " +
-           std::to_string(in.bases.size()) + " bases) attached to " + digest.substr(0, 19));
-  return self.digest;
+  log.info("SBOM of " + platform.str() + ": " + std::to_string(in.files.size()) + " files, " + std::to_string(in.bases.size()) +
+           " base images");
+  return {kCycloneDxMediaType, kCycloneDxMediaType, sbom_document(in), {}};
 }
 
 }  // namespace mai

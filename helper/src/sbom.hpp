@@ -18,6 +18,7 @@
 #include "packages.hpp"
 #include "platform.hpp"
 #include "provenance.hpp"
+#include "referrers.hpp"
 #include "registry_client.hpp"
 #include "runner.hpp"
 #include "spec.hpp"
@@ -74,9 +75,10 @@ std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const s
 // values are never written into an SBOM.
 bool secret_name(std::string_view name);
 
-// Builds the platform's SBOM (reading the stage's files and resolving bases) and publishes it as a
-// referrer of `digest`; returns the artifact manifest's digest. `base_digest`: an assembled image's base.
-std::string attach_sbom(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
-                        const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log);
+// The platform's SBOM as an OCI artifact (artifactType application/vnd.cyclonedx+json), from the
+// stage's file record in `state` and the bases resolved (an assembled image's `base_digest`, a
+// Dockerfile's FROM lines through the registry), to be attached to repository@digest.
+Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+                       const SourceRevision& source, const std::filesystem::path& state, Runner& runner, const Log& log);
 
 }  // namespace mai

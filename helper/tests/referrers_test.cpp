@@ -74,6 +74,24 @@ BOOST_FIXTURE_TEST_CASE(the_tag_schema_is_kept_without_duplicates, Fixture) {
   BOOST_TEST(listed[1].annotations.at("org.example.signer") == "test");
 }
 
+BOOST_FIXTURE_TEST_CASE(several_artifacts_of_one_subject_cost_one_tag_update, Fixture) {
+  auto c = client();
+  const auto tag_url = "sha256-" + subject.digest.substr(7);
+  const auto attached = attach(c, subject, {signature("sbom"), signature("provenance")}, test_log());
+  BOOST_REQUIRE(attached.size() == 2u);
+  BOOST_TEST(registry.count("PUT", tag_url) == 1u);  // one write for both
+  BOOST_TEST(registry.count("GET", tag_url) == 2u);  // read, read back
+  BOOST_TEST(registry.count("HEAD", sha256_digest("{}")) == 1u);
+  const auto listed = referrers(c, subject.digest);
+  BOOST_REQUIRE(listed.size() == 2u);
+  BOOST_TEST(listed[0].digest == attached[0].digest);
+  BOOST_TEST(listed[1].digest == attached[1].digest);
+  // The same documents again (a rerun of an unchanged push): nothing written to the tag.
+  attach(c, subject, {signature("sbom"), signature("provenance")}, test_log());
+  BOOST_TEST(registry.count("PUT", tag_url) == 1u);
+  BOOST_TEST(referrers(c, subject.digest).size() == 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_registry_with_the_referrers_api_indexes_them_itself, Fixture) {
   registry.referrers_api = true;
   auto c = client();

@@ -7,8 +7,8 @@
 # the pulled image with that SHA-256; the runtime's packages are the Debian packages installed here,
 # at their installed versions; the DT_NEEDED edges; the project, its version and HEAD; the base by
 # digest. Then: an unchanged rerun attaches nothing, a changed program gets a new SBOM for its new
-# digest and the old digests keep theirs, and a Dockerfile's FROM base is resolved to its digest with
-# the build arguments that are not secret.
+# digest and the old digests keep theirs, a Dockerfile's FROM base is resolved to its digest with
+# the build arguments that are not secret, and an image podman builds and pushes gets both documents.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
 helper=${MULTIARCH_TEST_HELPER:?}
@@ -147,12 +147,15 @@ done <<<"$before"
 step "a Dockerfile's FROM base by digest, its build arguments without the secret one"
 mkdir -p "$work/from"
 printf 'ARG BASE=scratch\nFROM ${BASE}\nARG GREETING\nLABEL greeting=${GREETING}\n' >"$work/from/Dockerfile"
+printf 'FROM scratch\nCOPY Dockerfile /\n' >"$work/from/Dockerfile.podman"
 cat >"$work/from/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
 project(from_base VERSION 2.5 LANGUAGES NONE)
 include("$repo_root/cmake/MultiArchImage.cmake")
 add_multiarch_image(derived REPOSITORY "$REGISTRY/e2e/sbom-derived" TAGS 1 PLATFORMS linux/amd64
   BUILD_ARGS BASE=$REGISTRY/e2e/sbom:1.0.0 GREETING=hi SIGNING_KEY=hunter2 PROVENANCE OFF)
+add_multiarch_image(podman-built REPOSITORY "$REGISTRY/e2e/sbom-podman" TAGS 1 PLATFORMS linux/amd64 linux/arm64
+  ENGINE podman DOCKERFILE Dockerfile.podman)
 CMAKE
 configure "$work/from" "$work/from-b" -DMULTIARCH_IMAGE_ENGINE=docker >/dev/null
 cmake --build "$work/from-b" --target image-push >"$work/from.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/from.log")"
@@ -166,4 +169,14 @@ assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-im
   "a build argument"
 ! grep -q hunter2 "$doc" || fail "the secret build argument is in the SBOM"
 assert_eq "$(jq -r '.metadata.component.name + " " + .metadata.component.version' "$doc")" "from_base 2.5" "the project"
+
+step "an image podman builds and pushes gets its SBOM and provenance too"
+for platform in linux/amd64 linux/arm64; do
+  entry=$(jq -c --arg p "$platform" '.platforms[] | select(.platform == $p)' "$work/from-b/multiarch-image/podman-built/metadata.json")
+  listed=$("$helper" referrers --reference "$REGISTRY/e2e/sbom-podman@$(jq -r .pushed_digest <<<"$entry")")
+  assert_eq "$(jq -r '.artifactType' <<<"$listed" | sort | tr '\n' ' ')" \
+    "application/vnd.cyclonedx+json application/vnd.in-toto+json " "podman $platform: the referrers"
+  artifact e2e/sbom-podman "$(jq -r .sbom <<<"$entry")" >"$work/sbom-podman-${platform//\//-}.json"
+  documents+=("$work/sbom-podman-${platform//\//-}.json")
+done
 validate "$doc" "${documents[@]}" || fail "an SBOM is not valid CycloneDX 1.6"
