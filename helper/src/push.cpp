@@ -22,8 +22,8 @@ namespace {
 
 // An assembled image: each blob the repository lacks uploaded from the layout, then the manifest
 // under every platform tag, read back and checked. No engine.
-std::string publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built,
-                              const std::filesystem::path& scratch, RegistryClient& client, Runner& runner, const Log& log) {
+Descriptor publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built,
+                             const std::filesystem::path& scratch, RegistryClient& client, Runner& runner, const Log& log) {
   // The base's layers: mounted from its repository on the same registry (no bytes move), else copied
   // through a file in the scratch directory (never whole in memory), their digests checked.
   int mounted = 0, copied = 0;
@@ -84,7 +84,7 @@ std::string publish_assembled(const Spec& spec, const Platform& platform, const 
   const auto back = client.get_manifest(built.image_id);
   if (!back || back->digest != built.image_id)
     throw Error(Exit::verify_failed, spec.repository.str() + "@" + built.image_id + " does not read back as pushed");
-  return built.image_id;
+  return {media_type, built.image_id, static_cast<std::int64_t>(manifest.size()), "", {}};
 }
 
 // The registry client of the image's repository, with the credentials `engine` keeps for it.
@@ -102,17 +102,14 @@ struct Registry {
 struct Attached {
   std::string provenance, sbom;
 };
-Attached attest(const Spec& spec, const Platform& platform, const std::string& digest, const std::string& base_digest,
+Attached attest(const Spec& spec, const Platform& platform, const Descriptor& subject, const std::string& base_digest,
                 const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log) {
-  if (!spec.provenance.enabled && !spec.provenance.sbom) return {};
-  const auto subject = client.get_manifest(digest);
-  if (!subject) throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+  const auto& digest = subject.digest;
   const auto source = source_revision(spec.provenance, runner, log);
   std::vector<Artifact> artifacts;
   if (spec.provenance.enabled) artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source));
   if (spec.provenance.sbom) artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
-  const auto attached =
-      attach(client, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, artifacts, log);
+  const auto attached = attach(client, subject, artifacts, log);
   Attached out;
   for (const auto& d : attached) {
     (d.artifact_type == kInTotoMediaType ? out.provenance : out.sbom) = d.digest;
@@ -157,8 +154,11 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   if (built->engine == "none") {
     const ScratchDir scratch(record);
     Registry registry(spec, "none", runner, log);
-    const auto digest = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
-    const auto attached = attest(spec, platform, digest, built->base_digest, record.parent_path(), registry.client, runner, log);
+    const auto pushed = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
+    const auto& digest = pushed.digest;
+    Attached attached;
+    if (spec.provenance.enabled || spec.provenance.sbom)
+      attached = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log);
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
                                     built->references, clock.seconds(), attached.provenance, attached.sbom});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
@@ -179,7 +179,12 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   Attached attached;
   if (spec.provenance.enabled || spec.provenance.sbom) {
     Registry registry(spec, engine->name(), runner, log);
-    attached = attest(spec, platform, digest, "", record.parent_path(), registry.client, runner, log);
+    // The engine pushed it: what it is and its size, as the registry has it.
+    const auto subject = registry.client.get_manifest(digest);
+    if (!subject)
+      throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
+    attached = attest(spec, platform, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, "",
+                      record.parent_path(), registry.client, runner, log);
   }
   write_record(record,
                PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id, spec.repository.str(),

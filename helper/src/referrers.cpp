@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <set>
 
 #include "digest.hpp"
 #include "error.hpp"
@@ -86,14 +87,12 @@ std::string artifact_manifest(const Artifact& artifact, const Descriptor& subjec
 
 std::vector<Descriptor> attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts,
                                const Log& log) {
-  std::vector<std::pair<std::string, std::string>> blobs{{sha256_digest("{}"), "{}"}};
-  for (const auto& a : artifacts) blobs.emplace_back(sha256_digest(a.document), a.document);
-  for (std::size_t i = 0; i < blobs.size(); ++i) {
-    const auto& [digest, bytes] = blobs[i];
-    const bool again = std::any_of(blobs.begin(), blobs.begin() + static_cast<std::ptrdiff_t>(i),
-                                   [&](const auto& earlier) { return earlier.first == digest; });
-    if (!again && !client.has_blob(digest)) client.put_blob_bytes(digest, bytes);
-  }
+  // The empty config is asked for (a repository has it after its first artifact); the documents, new
+  // almost every time and small, are uploaded without asking.
+  if (const auto empty = sha256_digest("{}"); !client.has_blob(empty)) client.put_blob_bytes(empty, "{}");
+  std::set<std::string> uploaded;
+  for (const auto& a : artifacts)
+    if (const auto digest = sha256_digest(a.document); uploaded.insert(digest).second) client.put_blob_bytes(digest, a.document);
   std::vector<Descriptor> selves;
   bool all_indexed = true;
   for (const auto& artifact : artifacts) {

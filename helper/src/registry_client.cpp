@@ -701,13 +701,17 @@ std::string RegistryClient::put_manifest(const std::string& reference, const std
 }
 
 std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest) {
+  if (no_referrers_api_) return std::nullopt;
   const auto r = send({"GET",
                        "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest"),
                        {{"Accept", media::oci_index}},
                        "",
                        kManifestLimit,
                        "a referrers index"});
-  if (r.status == 404 || r.status == 400 || r.status == 405) return std::nullopt;
+  if (r.status == 404 || r.status == 400 || r.status == 405) {
+    no_referrers_api_ = true;
+    return std::nullopt;
+  }
   if (r.status != 200)
     throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
   Manifest m;

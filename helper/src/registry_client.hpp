@@ -97,7 +97,8 @@ class RegistryClient {
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                            bool* subject_indexed = nullptr);
   // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, or
-  // nullopt when the registry has no referrers API (404, 400, 405).
+  // nullopt when the registry has no referrers API (404, 400, 405; a registry with one answers an
+  // unknown subject with an empty index), which this client then remembers and asks no more.
   std::optional<Manifest> get_referrers(const std::string& digest);
 
   // The same for several at once: the requests go out together (once the first exchange with the
@@ -147,6 +148,7 @@ class RegistryClient {
   CredentialSource source_;
   Log log_;
   std::string scheme_ = "https";
+  bool no_referrers_api_ = false;  // get_referrers() was answered 404, 400 or 405
   bool scheme_settled_ = false;
   std::optional<std::optional<Credentials>> credentials_;  // outer: asked yet
   std::string basic_;                                      // Authorization value once Basic was asked for
