@@ -213,6 +213,21 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   BOOST_TEST(second.at("serialNumber") != doc.at("serialNumber"));
 }
 
+BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no_boolean) {
+  TempDir dir;
+  auto j = mai::test::spec_json(dir.path());
+  j["provenance"] = json::object{{"builder_id", "urn:test"}, {"cmake_version", "3.25.1"},
+                                 {"generator", "Ninja"},     {"compiler", ""},
+                                 {"source_dir", "/src"},     {"git", ""},
+                                 {"statement", false},       {"sbom", true}};
+  const auto spec = parse_spec(j, "spec.json");
+  BOOST_TEST(!spec.provenance.enabled);
+  BOOST_TEST(spec.provenance.sbom);
+  j["provenance"].as_object()["sbom"] = "yes";
+  const auto message = mai::test::error_of([&] { parse_spec(j, "spec.json"); });
+  BOOST_TEST(message.find("`sbom` must be true or false") != std::string::npos, message);
+}
+
 BOOST_AUTO_TEST_CASE(staged_files_round_trip_and_are_not_rewritten_unchanged) {
   TempDir dir;
   const auto path = dir.path() / "stage-linux-amd64.files.json";

@@ -11,9 +11,8 @@ settings=(-DMODE="$mode" -DCONSUMER_REGISTRY="$REGISTRY" -DMULTIARCH_IMAGE_ENGIN
 case $mode in
   find_package)
     step "install cmake-multiarch-image into a prefix"
-    cmake -S "$repo_root" -B "$work/self" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=OFF
-    cmake --build "$work/self"
-    cmake --install "$work/self" --prefix "$work/prefix"
+    # The build tree this suite runs from, built already: its install rules are what a packager runs.
+    cmake --install "${MULTIARCH_TEST_BUILD_DIR:?}" --prefix "$work/prefix"
     [[ -x $work/prefix/bin/multiarch-image ]] || fail "the helper was not installed"
     [[ -f $work/prefix/share/cmake/MultiArchImage/MultiArchImageConfigVersion.cmake ]] || fail "no version file installed"
     settings+=(-DCMAKE_PREFIX_PATH="$work/prefix")
@@ -30,7 +29,10 @@ case $mode in
     echo "ok: the package without a helper is found and uses MULTIARCH_IMAGE_HELPER"
     ;;
   fetchcontent)
-    settings+=(-DMULTIARCH_IMAGE_GIT="$repo_root" -DMULTIARCH_IMAGE_GIT_TAG="$(git -C "$repo_root" rev-parse HEAD)")
+    # With a prebuilt helper (MULTIARCH_IMAGE_HELPER): the helper's own build tree is the same code for
+    # FetchContent and add_subdirectory, and the subdirectory case builds it.
+    settings+=(-DMULTIARCH_IMAGE_GIT="$repo_root" -DMULTIARCH_IMAGE_GIT_TAG="$(git -C "$repo_root" rev-parse HEAD)"
+               -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER")
     ;;
   subdirectory)
     settings+=(-DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root")
@@ -63,10 +65,13 @@ staged=$work/build/multiarch-image/greeter/context/.multiarch-stage/linux-arm64/
 assert_eq "$(readelf -h "$staged" | sed -n 's/^ *Machine: *//p')" AArch64 "the arm64 image's program, cross-compiled"
 
 if [[ $mode != find_package ]]; then
-  step "the helper was built in a build tree of its own: the consumer's no-op never looks at Boost"
-  helper_build=$work/build/multiarch-image/helper-build
-  [[ $mode == fetchcontent ]] && helper_build=$work/build/_deps/multiarch_image-build/helper-build
-  [[ -x $helper_build/multiarch-image ]] || fail "no helper in $helper_build"
+  step "the consumer's no-op never looks at Boost (subdirectory: the helper built in a tree of its own)"
+  if [[ $mode == subdirectory ]]; then
+    helper_build=$work/build/multiarch-image/helper-build
+    [[ -x $helper_build/multiarch-image ]] || fail "no helper in $helper_build"
+  else
+    [[ ! -e $work/build/_deps/multiarch_image-build/helper-build ]] || fail "a helper was built although one was named"
+  fi
   assert_eq "$(ninja -C "$work/build" -t deps | grep -c '/boost/' || true)" 0 "Boost headers in the consumer's deps log"
   assert_eq "$(ninja -C "$work/build" -t inputs image-push | grep -c '/boost/' || true)" 0 "Boost headers among image-push's inputs"
   cmake --build "$work/build" --target image-push >"$work/noop.log"
