@@ -86,6 +86,9 @@ BOOST_FIXTURE_TEST_CASE(several_artifacts_of_one_subject_cost_one_tag_update, Fi
   BOOST_REQUIRE(listed.size() == 2u);
   BOOST_TEST(listed[0].digest == attached[0].digest);
   BOOST_TEST(listed[1].digest == attached[1].digest);
+  // A registry without the referrers API is asked for it once per client.
+  referrers(c, subject.digest);
+  BOOST_TEST(registry.count("GET", "/referrers/") == 1u);
   // The same documents again (a rerun of an unchanged push): nothing written to the tag.
   attach(c, subject, {signature("sbom"), signature("provenance")}, test_log());
   BOOST_TEST(registry.count("PUT", tag_url) == 1u);
