@@ -314,7 +314,8 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
                platform,
                digest,
                source,
-               read_staged_files(staged_files_path(state, platform)),
+               // Only an image with a stage has staged files: a record left from when it had one is not read.
+               spec.stage.enabled ? read_staged_files(staged_files_path(state, platform)) : std::vector<StagedFile>(),
                {},
                static_cast<std::int64_t>(std::time(nullptr))};
   if (spec.image.enabled) {

@@ -228,6 +228,31 @@ BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no
   BOOST_TEST(message.find("`sbom` must be true or false") != std::string::npos, message);
 }
 
+BOOST_AUTO_TEST_CASE(only_an_image_with_a_stage_lists_the_stage_record) {
+  TempDir dir;
+  const auto platform = parse_platform("linux/amd64");
+  write_staged_files(staged_files_path(dir.path(), platform),
+                     {{"/usr/local/bin/old", "program", sha256_digest("p"), "", {}, "", "", std::nullopt}});
+  auto j = mai::test::spec_json(dir.path());
+  j["provenance"] = json::object{{"builder_id", "urn:test"},
+                                 {"cmake_version", "3.25.1"},
+                                 {"generator", "Ninja"},
+                                 {"compiler", ""},
+                                 {"source_dir", "/src"},
+                                 {"git", ""},
+                                 {"sbom", true}};
+  FakeRunner runner;
+  const auto listed = [&](const json::object& spec) {
+    const auto artifact =
+        sbom_artifact(parse_spec(spec, "spec.json"), platform, sha256_digest("m"), "", {}, dir.path(), runner, test_log());
+    BOOST_TEST(artifact.artifact_type == kCycloneDxMediaType);
+    return artifact.document.find("/usr/local/bin/old") != std::string::npos;
+  };
+  BOOST_TEST(!listed(j));  // no TARGETS or INSTALL (any more): a record left behind is not the image's
+  j["stage"] = json::object{{"composed", (dir.path() / "context").string()}};
+  BOOST_TEST(listed(j));
+}
+
 BOOST_AUTO_TEST_CASE(staged_files_round_trip_and_are_not_rewritten_unchanged) {
   TempDir dir;
   const auto path = dir.path() / "stage-linux-amd64.files.json";
