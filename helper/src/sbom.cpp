@@ -1,5 +1,6 @@
 #include "sbom.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <ctime>
 #include <map>
@@ -109,13 +110,9 @@ std::vector<StagedFile> read_staged_files(const fs::path& path) {
 }
 
 bool secret_name(std::string_view name) {
-  const auto upper = [&] {
-    std::string out(name);
-    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-  }();
-  for (const char* word : {"TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "CERT"})
-    if (upper.find(word) != std::string::npos) return true;
+  const auto lower = lowercase(name);
+  for (const char* word : {"token", "password", "passwd", "secret", "key", "credential", "auth", "private", "cert"})
+    if (lower.find(word) != std::string::npos) return true;
   return false;
 }
 
@@ -159,7 +156,9 @@ std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const s
   };
   for (const auto& line : lines) {
     std::vector<std::string> words;
-    for (const auto& w : split(line, ' '))
+    auto spaced = line;
+    std::replace(spaced.begin(), spaced.end(), '\t', ' ');  // words are separated by spaces or tabs
+    for (const auto& w : split(spaced, ' '))
       if (!trim(w).empty()) words.push_back(trim(w));
     if (words.empty()) continue;
     const auto instruction = lowercase(words[0]);

@@ -83,12 +83,14 @@ BOOST_AUTO_TEST_CASE(a_dockerfile_names_its_bases_not_its_stages_nor_scratch) {
       "FROM \\\n"
       "  scratch\n"
       "COPY --from=build /x /x\n"
-      "from registry.example/base/runtime:1\n";
+      "from\tregistry.example/base/runtime:1\n"
+      "FROM\tregistry.example/base/debug:2\tAS\tdebug\n";
   const auto bases = dockerfile_bases(dockerfile, {{"TOOLS", "registry.example/tools:2"}});
-  BOOST_TEST(bases == (std::vector<std::string>{"registry.example/tools:2", "registry.example/base/runtime:1"}),
+  BOOST_TEST(bases == (std::vector<std::string>{"registry.example/tools:2", "registry.example/base/runtime:1",
+                                                "registry.example/base/debug:2"}),
              boost::test_tools::per_element());
   // A build argument overrides the ARG default; a variable nobody sets leaves the line out.
-  BOOST_TEST(dockerfile_bases(dockerfile, {{"BASE", "other/base@sha256:" + std::string(64, 'a')}}).size() == 2U);
+  BOOST_TEST(dockerfile_bases(dockerfile, {{"BASE", "other/base@sha256:" + std::string(64, 'a')}}).size() == 3U);
   BOOST_TEST(dockerfile_bases("FROM ${UNSET}\n", {}).empty());
 }
 
