@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "context.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "git_tags.hpp"
-#include "interrupt.hpp"
-#include "process.hpp"
-#include "referrers.hpp"
-#include "spec.hpp"
-#include "staging.hpp"
-#include "steps.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/interrupt.hpp"
+#include "base/process.hpp"
+#include "model/git_tags.hpp"
+#include "model/spec.hpp"
+#include "registry/referrers.hpp"
+#include "stage/context.hpp"
+#include "stage/staging.hpp"
+#include "steps/steps.hpp"
 
 #ifndef MULTIARCH_IMAGE_VERSION
 #define MULTIARCH_IMAGE_VERSION "0.0.0"

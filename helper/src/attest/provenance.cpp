@@ -1,11 +1,11 @@
-#include "provenance.hpp"
+#include "attest/provenance.hpp"
 
 #include <boost/json.hpp>
 #include <ctime>
 
-#include "error.hpp"
-#include "referrers.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
+#include "registry/referrers.hpp"
 
 namespace mai {
 

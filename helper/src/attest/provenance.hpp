@@ -6,12 +6,12 @@
 
 #include <string>
 
-#include "log.hpp"
-#include "platform.hpp"
-#include "referrers.hpp"
-#include "registry_client.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
+#include "oci/platform.hpp"
+#include "registry/referrers.hpp"
+#include "registry/registry_client.hpp"
 
 namespace mai {
 

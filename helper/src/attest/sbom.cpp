@@ -1,4 +1,4 @@
-#include "sbom.hpp"
+#include "attest/sbom.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -6,13 +6,13 @@
 #include <map>
 #include <set>
 
-#include "assemble.hpp"
-#include "digest.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "http.hpp"
-#include "referrers.hpp"
-#include "text.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
+#include "image/assemble.hpp"
+#include "registry/http.hpp"
+#include "registry/referrers.hpp"
 
 namespace fs = std::filesystem;
 

@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "packages.hpp"
-#include "platform.hpp"
-#include "provenance.hpp"
-#include "referrers.hpp"
-#include "registry_client.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "attest/provenance.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
+#include "oci/platform.hpp"
+#include "registry/referrers.hpp"
+#include "registry/registry_client.hpp"
+#include "stage/packages.hpp"
 
 namespace mai {
 

@@ -1,9 +1,9 @@
-#include "digest.hpp"
+#include "base/digest.hpp"
 
 #include <algorithm>
 #include <openssl/evp.h>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 

@@ -1,11 +1,11 @@
-#include "files.hpp"
+#include "base/files.hpp"
 
 #include <unistd.h>
 
 #include <fstream>
 #include <iterator>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 

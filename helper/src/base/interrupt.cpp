@@ -1,4 +1,4 @@
-#include "interrupt.hpp"
+#include "base/interrupt.hpp"
 
 #include <signal.h>
 
@@ -6,7 +6,7 @@
 #include <csignal>
 #include <string>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 namespace {

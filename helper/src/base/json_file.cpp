@@ -1,7 +1,7 @@
-#include "json_file.hpp"
+#include "base/json_file.hpp"
 
-#include "error.hpp"
-#include "files.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
 
 namespace mai {
 

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "base/process.hpp"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -16,9 +16,9 @@
 #include <optional>
 #include <thread>
 
-#include "error.hpp"
-#include "interrupt.hpp"
-#include "log.hpp"
+#include "base/error.hpp"
+#include "base/interrupt.hpp"
+#include "base/log.hpp"
 
 namespace mai {
 namespace bp = boost::process;

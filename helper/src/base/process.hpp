@@ -2,8 +2,8 @@
 // an interrupt or a timeout stops the engine and everything it started.
 #pragma once
 
-#include "retry.hpp"
-#include "runner.hpp"
+#include "base/retry.hpp"
+#include "base/runner.hpp"
 
 namespace mai {
 

@@ -1,11 +1,11 @@
-#include "retry.hpp"
+#include "base/retry.hpp"
 
 #include <algorithm>
 #include <regex>
 #include <thread>
 
-#include "http.hpp"
-#include "interrupt.hpp"
+#include "base/interrupt.hpp"
+#include "registry/http.hpp"
 
 namespace mai {
 

@@ -1,6 +1,6 @@
-#include "runner.hpp"
+#include "base/runner.hpp"
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 

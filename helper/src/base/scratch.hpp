@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 

@@ -1,8 +1,8 @@
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
-#include "engine_docker.hpp"
-#include "engine_podman.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
+#include "engine/engine_docker.hpp"
+#include "engine/engine_podman.hpp"
 
 namespace mai {
 

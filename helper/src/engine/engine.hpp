@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "platform.hpp"
-#include "reference.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
+#include "oci/platform.hpp"
+#include "oci/reference.hpp"
 
 namespace mai {
 

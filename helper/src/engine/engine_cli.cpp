@@ -1,6 +1,6 @@
-#include "engine_cli.hpp"
+#include "engine/engine_cli.hpp"
 
-#include "text.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 

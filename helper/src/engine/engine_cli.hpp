@@ -2,7 +2,7 @@
 // and the arguments; a build's common options; inspecting, probing for and running a local image.
 #pragma once
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 namespace mai {
 

@@ -1,10 +1,10 @@
-#include "engine_docker.hpp"
+#include "engine/engine_docker.hpp"
 
 #include <regex>
 
-#include "error.hpp"
-#include "files.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 

@@ -3,7 +3,7 @@
 // A builder is a daemon URL (--host), a context name (--context) or buildx:<name> (--builder).
 #pragma once
 
-#include "engine_cli.hpp"
+#include "engine/engine_cli.hpp"
 
 namespace mai {
 

@@ -1,11 +1,11 @@
-#include "engine_podman.hpp"
+#include "engine/engine_podman.hpp"
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "index.hpp"
-#include "retry.hpp"
-#include "text.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/retry.hpp"
+#include "base/text.hpp"
+#include "oci/index.hpp"
 
 namespace mai {
 namespace {

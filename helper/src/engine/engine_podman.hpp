@@ -3,7 +3,7 @@
 // A builder is a service URL (--url) or a system connection name (--connection).
 #pragma once
 
-#include "engine_cli.hpp"
+#include "engine/engine_cli.hpp"
 
 namespace mai {
 

@@ -1,4 +1,4 @@
-#include "assemble.hpp"
+#include "image/assemble.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,13 +10,13 @@
 #include <boost/json.hpp>
 #include <map>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "index.hpp"
-#include "json_file.hpp"
-#include "registry_client.hpp"
-#include "steps.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/json_file.hpp"
+#include "oci/index.hpp"
+#include "registry/registry_client.hpp"
+#include "steps/steps.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "layer.hpp"
-#include "log.hpp"
-#include "reference.hpp"
-#include "registry_client.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "image/layer.hpp"
+#include "model/spec.hpp"
+#include "oci/reference.hpp"
+#include "registry/registry_client.hpp"
 
 namespace mai {
 

@@ -1,4 +1,4 @@
-#include "layer.hpp"
+#include "image/layer.hpp"
 
 #include <unistd.h>
 #include <zlib.h>
@@ -11,10 +11,10 @@
 #include <map>
 #include <memory>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "interrupt.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/interrupt.hpp"
 
 namespace fs = std::filesystem;
 

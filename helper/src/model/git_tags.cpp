@@ -1,12 +1,12 @@
 // Tags derived from git at build time (GIT_TAGS), in the spirit of docker/metadata-action:
 // sha-<short> always (-dirty for a modified tree); X.Y.Z, X.Y and X when a clean HEAD is exactly at
 // tag vX.Y.Z; latest there too when asked (GIT_LATEST).
-#include "git_tags.hpp"
+#include "model/git_tags.hpp"
 
 #include <regex>
 
-#include "error.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
 
 namespace mai {
 

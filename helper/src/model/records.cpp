@@ -1,11 +1,11 @@
-#include "records.hpp"
+#include "model/records.hpp"
 
 #include <boost/json.hpp>
 
-#include "error.hpp"
-#include "interrupt.hpp"
-#include "json_file.hpp"
-#include "log.hpp"
+#include "base/error.hpp"
+#include "base/interrupt.hpp"
+#include "base/json_file.hpp"
+#include "base/log.hpp"
 
 namespace mai {
 namespace json = boost::json;

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "platform.hpp"
+#include "base/log.hpp"
+#include "oci/platform.hpp"
 
 namespace mai {
 

@@ -1,9 +1,9 @@
-#include "spec.hpp"
+#include "model/spec.hpp"
 
 #include <boost/json.hpp>
 
-#include "error.hpp"
-#include "json_file.hpp"
+#include "base/error.hpp"
+#include "base/json_file.hpp"
 
 namespace mai {
 namespace json = boost::json;

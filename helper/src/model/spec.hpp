@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "platform.hpp"
-#include "reference.hpp"
-#include "retry.hpp"
+#include "base/retry.hpp"
+#include "oci/platform.hpp"
+#include "oci/reference.hpp"
 
 namespace mai {
 

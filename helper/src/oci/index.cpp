@@ -1,11 +1,11 @@
-#include "index.hpp"
+#include "oci/index.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
 
-#include "digest.hpp"
-#include "error.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 namespace json = boost::json;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "platform.hpp"
+#include "oci/platform.hpp"
 
 namespace mai {
 

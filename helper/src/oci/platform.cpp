@@ -1,13 +1,13 @@
 // Normalisation follows containerd's platforms package: aliases of an architecture map to one name,
 // and a variant that is the architecture's default is dropped.
-#include "platform.hpp"
+#include "oci/platform.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 
-#include "error.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace {

@@ -1,13 +1,13 @@
 // Grammar from the distribution project's reference package: domain components, lowercase path
 // components with ., _, __ or -+ separators, tags of at most 128 word characters, names of at most 255.
-#include "reference.hpp"
+#include "oci/reference.hpp"
 
 #include <cctype>
 #include <charconv>
 #include <vector>
 
-#include "digest.hpp"
-#include "error.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 namespace {

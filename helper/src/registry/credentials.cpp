@@ -1,11 +1,11 @@
-#include "credentials.hpp"
+#include "registry/credentials.hpp"
 
 #include <boost/json.hpp>
 #include <cstdlib>
 
-#include "error.hpp"
-#include "json_file.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/json_file.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace json = boost::json;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "runner.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
 
 namespace mai {
 

@@ -1,4 +1,4 @@
-#include "http.hpp"
+#include "registry/http.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -19,9 +19,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "error.hpp"
-#include "interrupt.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/interrupt.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace asio = boost::asio;

@@ -1,11 +1,11 @@
-#include "referrers.hpp"
+#include "registry/referrers.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 
-#include "digest.hpp"
-#include "error.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 

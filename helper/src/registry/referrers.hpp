@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "registry_client.hpp"
+#include "base/log.hpp"
+#include "registry/registry_client.hpp"
 
 namespace mai {
 

@@ -1,4 +1,4 @@
-#include "registry_client.hpp"
+#include "registry/registry_client.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -6,12 +6,12 @@
 #include <fstream>
 #include <thread>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "index.hpp"
-#include "interrupt.hpp"
-#include "retry.hpp"
-#include "text.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/interrupt.hpp"
+#include "base/retry.hpp"
+#include "base/text.hpp"
+#include "oci/index.hpp"
 
 namespace mai {
 namespace json = boost::json;

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "credentials.hpp"
-#include "http.hpp"
-#include "log.hpp"
-#include "reference.hpp"
-#include "retry.hpp"
-#include "runner.hpp"
+#include "base/log.hpp"
+#include "base/retry.hpp"
+#include "base/runner.hpp"
+#include "oci/reference.hpp"
+#include "registry/credentials.hpp"
+#include "registry/http.hpp"
 
 namespace mai {
 

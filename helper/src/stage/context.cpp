@@ -1,4 +1,4 @@
-#include "context.hpp"
+#include "stage/context.hpp"
 
 #include <fnmatch.h>
 
@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "digest.hpp"
-#include "files.hpp"
+#include "base/digest.hpp"
+#include "base/files.hpp"
 
 namespace mai {
 namespace fs = std::filesystem;

@@ -1,11 +1,11 @@
-#include "elf.hpp"
+#include "stage/elf.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mai {
 namespace {

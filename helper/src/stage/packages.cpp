@@ -1,13 +1,13 @@
-#include "packages.hpp"
+#include "stage/packages.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <set>
 
-#include "error.hpp"
-#include "files.hpp"
-#include "http.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
+#include "registry/http.hpp"
 
 namespace fs = std::filesystem;
 

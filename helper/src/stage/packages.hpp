@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "log.hpp"
-#include "runner.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
 
 namespace mai {
 

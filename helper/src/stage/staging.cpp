@@ -1,4 +1,4 @@
-#include "staging.hpp"
+#include "stage/staging.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,13 +9,13 @@
 #include <optional>
 #include <set>
 
-#include "context.hpp"
-#include "digest.hpp"
-#include "elf.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "packages.hpp"
-#include "sbom.hpp"
+#include "attest/sbom.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "stage/context.hpp"
+#include "stage/elf.hpp"
+#include "stage/packages.hpp"
 
 namespace fs = std::filesystem;
 

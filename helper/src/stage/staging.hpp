@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "platform.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
+#include "oci/platform.hpp"
 
 namespace mai {
 

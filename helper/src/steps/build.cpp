@@ -2,17 +2,17 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "assemble.hpp"
-#include "context.hpp"
-#include "engine.hpp"
-#include "error.hpp"
-#include "json_file.hpp"
-#include "records.hpp"
-#include "registry_client.hpp"
-#include "scratch.hpp"
-#include "staging.hpp"
-#include "steps.hpp"
-#include "stopwatch.hpp"
+#include "base/error.hpp"
+#include "base/json_file.hpp"
+#include "base/scratch.hpp"
+#include "base/stopwatch.hpp"
+#include "engine/engine.hpp"
+#include "image/assemble.hpp"
+#include "model/records.hpp"
+#include "registry/registry_client.hpp"
+#include "stage/context.hpp"
+#include "stage/staging.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 

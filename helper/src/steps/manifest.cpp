@@ -5,15 +5,15 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "index.hpp"
-#include "log.hpp"
-#include "records.hpp"
-#include "referrers.hpp"
-#include "registry_client.hpp"
-#include "steps.hpp"
-#include "stopwatch.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/stopwatch.hpp"
+#include "model/records.hpp"
+#include "oci/index.hpp"
+#include "registry/referrers.hpp"
+#include "registry/registry_client.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 namespace {

@@ -2,11 +2,11 @@
 // pushed or published; only the engines' version probes, which decide the build command, are asked.
 #include <fstream>
 
-#include "engine.hpp"
-#include "error.hpp"
-#include "scratch.hpp"
-#include "staging.hpp"
-#include "steps.hpp"
+#include "base/error.hpp"
+#include "base/scratch.hpp"
+#include "engine/engine.hpp"
+#include "stage/staging.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 namespace {

@@ -2,19 +2,19 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "assemble.hpp"
-#include "digest.hpp"
-#include "engine.hpp"
-#include "error.hpp"
-#include "files.hpp"
-#include "provenance.hpp"
-#include "records.hpp"
-#include "referrers.hpp"
-#include "registry_client.hpp"
-#include "sbom.hpp"
-#include "scratch.hpp"
-#include "steps.hpp"
-#include "stopwatch.hpp"
+#include "attest/provenance.hpp"
+#include "attest/sbom.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/scratch.hpp"
+#include "base/stopwatch.hpp"
+#include "engine/engine.hpp"
+#include "image/assemble.hpp"
+#include "model/records.hpp"
+#include "registry/referrers.hpp"
+#include "registry/registry_client.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 

@@ -4,15 +4,15 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "error.hpp"
-#include "files.hpp"
-#include "json_file.hpp"
-#include "records.hpp"
-#include "referrers.hpp"
-#include "registry_client.hpp"
-#include "steps.hpp"
-#include "stopwatch.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/json_file.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "model/records.hpp"
+#include "registry/referrers.hpp"
+#include "registry/registry_client.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <vector>
 
-#include "http.hpp"
-#include "log.hpp"
-#include "runner.hpp"
-#include "spec.hpp"
+#include "base/log.hpp"
+#include "base/runner.hpp"
+#include "model/spec.hpp"
+#include "registry/http.hpp"
 
 namespace mai {
 

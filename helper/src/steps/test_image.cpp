@@ -2,12 +2,12 @@
 // and, when given, output matching a regular expression.
 #include <regex>
 
-#include "engine.hpp"
-#include "error.hpp"
-#include "records.hpp"
-#include "scratch.hpp"
-#include "steps.hpp"
-#include "stopwatch.hpp"
+#include "base/error.hpp"
+#include "base/scratch.hpp"
+#include "base/stopwatch.hpp"
+#include "engine/engine.hpp"
+#include "model/records.hpp"
+#include "steps/steps.hpp"
 
 namespace mai {
 

@@ -1,7 +1,7 @@
 // The SBOM's pieces without a registry: dpkg's answers read, purls encoded, a Dockerfile's bases
 // found, and the CycloneDX document: reproducible, every edge resolvable, the runtime's files inside
 // the package that ships them, secrets left out.
-#include "sbom.hpp"
+#include "attest/sbom.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -9,11 +9,11 @@
 #include <regex>
 #include <set>
 
-#include "digest.hpp"
-#include "fake_runner.hpp"
-#include "http.hpp"
-#include "packages.hpp"
-#include "test_support.hpp"
+#include "base/digest.hpp"
+#include "registry/http.hpp"
+#include "stage/packages.hpp"
+#include "support/fake_runner.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::FakeRunner;

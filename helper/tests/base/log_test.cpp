@@ -1,11 +1,11 @@
 // The step log's promise: every line a step prints, warnings and nested steps included, starts with
 // "[<name> <platform>]" ("[<name>]" for the image's own steps).
-#include "log.hpp"
+#include "base/log.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "records.hpp"
-#include "test_support.hpp"
+#include "model/records.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 

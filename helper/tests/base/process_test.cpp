@@ -1,5 +1,5 @@
 // ProcessRunner against real child processes: retries, permanent failures and timeouts.
-#include "process.hpp"
+#include "base/process.hpp"
 
 #include <unistd.h>
 
@@ -10,11 +10,11 @@
 #include <set>
 #include <sstream>
 
-#include "error.hpp"
-#include "files.hpp"
-#include "http.hpp"
-#include "retry.hpp"
-#include "test_support.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/retry.hpp"
+#include "registry/http.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::test_log;

@@ -1,13 +1,13 @@
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
-#include "engine_docker.hpp"
-#include "error.hpp"
-#include "fake_runner.hpp"
-#include "test_support.hpp"
+#include "base/error.hpp"
+#include "engine/engine_docker.hpp"
+#include "support/fake_runner.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::FakeRunner;

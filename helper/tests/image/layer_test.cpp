@@ -1,18 +1,18 @@
 // Layers the helper writes itself: reproducible bytes, a tar that tar reads back (PAX for long
 // names, parents present, sorted), and hostile input refused.
-#include "layer.hpp"
+#include "image/layer.hpp"
 
 #include <zlib.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 
-#include "assemble.hpp"
-#include "error.hpp"
-#include "fake_registry.hpp"
-#include "files.hpp"
-#include "registry_client.hpp"
-#include "test_support.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "image/assemble.hpp"
+#include "registry/registry_client.hpp"
+#include "support/fake_registry.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::error_of;

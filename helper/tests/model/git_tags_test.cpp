@@ -1,4 +1,4 @@
-#include "git_tags.hpp"
+#include "model/git_tags.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,8 +1,8 @@
-#include "records.hpp"
+#include "model/records.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "test_support.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::test_log;

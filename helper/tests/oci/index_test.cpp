@@ -1,10 +1,10 @@
-#include "index.hpp"
+#include "oci/index.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "test_support.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 

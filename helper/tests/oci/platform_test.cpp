@@ -1,11 +1,11 @@
 #define BOOST_TEST_MODULE multiarch - image unit tests
-#include "platform.hpp"
+#include "oci/platform.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sstream>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 using namespace mai;
 

@@ -1,9 +1,9 @@
-#include "reference.hpp"
+#include "oci/reference.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "error.hpp"
-#include "test_support.hpp"
+#include "base/error.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 

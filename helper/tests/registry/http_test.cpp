@@ -1,6 +1,6 @@
 // BeastTransport against a real HTTP server on loopback: connections are kept and re-used, and a
 // connection the server dropped is replaced without the caller seeing it.
-#include "http.hpp"
+#include "registry/http.hpp"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_support.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 namespace asio = boost::asio;

@@ -1,14 +1,14 @@
 // OCI 1.1 referrers against the in-memory registry: the tag schema kept (read, add, de-duplicate,
 // write, read back), a registry with the referrers API left to index them itself, and a tag that
 // holds something else reported, never overwritten.
-#include "referrers.hpp"
+#include "registry/referrers.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "fake_registry.hpp"
-#include "test_support.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "support/fake_registry.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::error_of;

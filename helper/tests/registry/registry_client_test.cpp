@@ -1,15 +1,15 @@
-#include "registry_client.hpp"
+#include "registry/registry_client.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "credentials.hpp"
-#include "digest.hpp"
-#include "error.hpp"
-#include "fake_registry.hpp"
-#include "fake_runner.hpp"
-#include "index.hpp"
-#include "process.hpp"
-#include "test_support.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/process.hpp"
+#include "oci/index.hpp"
+#include "registry/credentials.hpp"
+#include "support/fake_registry.hpp"
+#include "support/fake_runner.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::code_of;

@@ -1,10 +1,10 @@
-#include "context.hpp"
+#include "stage/context.hpp"
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
 
-#include "test_support.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 

@@ -1,4 +1,4 @@
-#include "staging.hpp"
+#include "stage/staging.hpp"
 
 #include <sys/stat.h>
 
@@ -8,10 +8,10 @@
 #include <set>
 #include <thread>
 
-#include "elf.hpp"
-#include "error.hpp"
-#include "process.hpp"
-#include "test_support.hpp"
+#include "base/error.hpp"
+#include "base/process.hpp"
+#include "stage/elf.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::code_of;

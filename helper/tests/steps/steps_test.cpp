@@ -1,18 +1,18 @@
-#include "steps.hpp"
+#include "steps/steps.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "digest.hpp"
-#include "error.hpp"
-#include "fake_registry.hpp"
-#include "fake_runner.hpp"
-#include "files.hpp"
-#include "index.hpp"
-#include "json_file.hpp"
-#include "records.hpp"
-#include "registry_client.hpp"
-#include "scratch.hpp"
-#include "test_support.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/json_file.hpp"
+#include "base/scratch.hpp"
+#include "model/records.hpp"
+#include "oci/index.hpp"
+#include "registry/registry_client.hpp"
+#include "support/fake_registry.hpp"
+#include "support/fake_runner.hpp"
+#include "support/test_support.hpp"
 
 using namespace mai;
 using mai::test::FakeRunner;

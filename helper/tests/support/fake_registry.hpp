@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "digest.hpp"
-#include "http.hpp"
-#include "index.hpp"
-#include "text.hpp"
+#include "base/digest.hpp"
+#include "base/text.hpp"
+#include "oci/index.hpp"
+#include "registry/http.hpp"
 
 namespace mai::test {
 

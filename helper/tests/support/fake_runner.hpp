@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runner.hpp"
+#include "base/runner.hpp"
 
 namespace mai::test {
 

@@ -7,9 +7,9 @@
 #include <random>
 #include <string>
 
-#include "error.hpp"
-#include "log.hpp"
-#include "spec.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "model/spec.hpp"
 
 namespace mai::test {
 
