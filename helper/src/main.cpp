@@ -13,6 +13,7 @@
 #include "base/process.hpp"
 #include "model/git_tags.hpp"
 #include "model/spec.hpp"
+#include "registry/beast_transport.hpp"
 #include "registry/referrers.hpp"
 #include "stage/context.hpp"
 #include "stage/staging.hpp"

@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "oci/media_types.hpp"
 #include "registry/referrers.hpp"
 
 namespace mai {
@@ -21,15 +22,6 @@ std::string git(const ProvenanceSpec& p, const std::vector<std::string>& args, R
 }
 
 }  // namespace
-
-std::string rfc3339(std::int64_t epoch) {
-  const auto t = static_cast<std::time_t>(epoch);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return out;
-}
 
 SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log) {
   if (provenance.git.empty()) return {};
@@ -78,8 +70,8 @@ std::string provenance_statement(const Spec& spec, const Platform& platform, con
 
 Artifact provenance_artifact(const Spec& spec, const Platform& platform, const std::string& digest,
                              const std::string& base_digest, const SourceRevision& source) {
-  return {kInTotoMediaType,
-          kInTotoMediaType,
+  return {media::in_toto,
+          media::in_toto,
           provenance_statement(spec, platform, digest, base_digest, source),
           {{"in-toto.io/predicate-type", kSlsaProvenanceV1}}};
 }

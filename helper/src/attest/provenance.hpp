@@ -9,13 +9,12 @@
 #include "base/log.hpp"
 #include "base/runner.hpp"
 #include "model/spec.hpp"
+#include "oci/media_types.hpp"
 #include "oci/platform.hpp"
 #include "registry/referrers.hpp"
-#include "registry/registry_client.hpp"
 
 namespace mai {
 
-inline constexpr const char* kInTotoMediaType = "application/vnd.in-toto+json";
 inline constexpr const char* kSlsaProvenanceV1 = "https://slsa.dev/provenance/v1";
 // The buildType of the statements: what the external and internal parameters mean.
 inline constexpr const char* kBuildType = "https://cmake-multiarch-image.invalid/add_multiarch_image/v1";
@@ -24,9 +23,6 @@ struct SourceRevision {
   std::string uri;     // git+<remote URL>, or git+file://<dir> without a remote; "" outside git
   std::string commit;  // HEAD; "" outside git
 };
-
-// RFC 3339 in UTC with seconds, as both documents write their times: 2023-11-14T22:13:20Z.
-std::string rfc3339(std::int64_t epoch);
 
 // HEAD and the origin remote of the spec's source directory, through git; empty outside a checkout.
 SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log);

@@ -18,34 +18,12 @@
 #include "base/log.hpp"
 #include "base/runner.hpp"
 #include "model/spec.hpp"
+#include "oci/media_types.hpp"
 #include "oci/platform.hpp"
 #include "registry/referrers.hpp"
-#include "registry/registry_client.hpp"
-#include "stage/packages.hpp"
+#include "stage/staged_files.hpp"
 
 namespace mai {
-
-inline constexpr const char* kCycloneDxMediaType = "application/vnd.cyclonedx+json";
-
-// One regular file a stage step put in the image.
-struct StagedFile {
-  std::string path;                 // in the image, absolute: /usr/local/bin/hello
-  std::string kind;                 // program, library (the project's), runtime (the toolchain's), file
-  std::string sha256;               // sha256:<hex> of the bytes staged
-  std::string soname;               // DT_SONAME; "" none
-  std::vector<std::string> needed;  // DT_NEEDED, in order
-  std::string interpreter;          // PT_INTERP; "" none
-  std::string source;               // runtime: the build machine's file it was copied from
-  std::optional<Package> package;   // runtime: the package that ships `source`, when the machine says
-};
-
-// Where the stage step of `platform` records its files: beside its stamp in the image's state directory.
-inline std::filesystem::path staged_files_path(const std::filesystem::path& state, const Platform& platform) {
-  return state / ("stage-" + platform.target_suffix() + ".files.json");
-}
-// Written only when the content changes. Read: empty when the file is missing (no stage).
-void write_staged_files(const std::filesystem::path& path, const std::vector<StagedFile>& files);
-std::vector<StagedFile> read_staged_files(const std::filesystem::path& path);
 
 // An image the SBOM names as a dependency: an assembled image's BASE or a Dockerfile's FROM.
 struct SbomBase {

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "base/interrupt.hpp"
-#include "registry/http.hpp"
 
 namespace mai {
 
@@ -33,22 +32,6 @@ bool permanent_failure(std::string_view output) {
       R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
       std::regex::icase);
   return std::regex_search(output.begin(), output.end(), permanent);
-}
-
-bool transient(const TransportError& error) {
-  switch (error.kind) {
-    case TransportError::Kind::connect:
-    case TransportError::Kind::timeout:
-    case TransportError::Kind::io:
-      return true;
-    case TransportError::Kind::unknown_host:
-    case TransportError::Kind::tls_not_spoken:
-    case TransportError::Kind::tls_verify:
-    case TransportError::Kind::tls_failed:
-    case TransportError::Kind::too_large:
-      return false;
-  }
-  return false;
 }
 
 bool transient(int http_status) { return http_status >= 500 || http_status == 429; }

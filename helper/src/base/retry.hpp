@@ -11,8 +11,6 @@
 
 namespace mai {
 
-struct TransportError;
-
 // Defaults match the cache variables' defaults.
 struct RetryPolicy {
   int tries = 5;                          // attempts in all
@@ -45,9 +43,8 @@ void pause(std::chrono::milliseconds delay);
 // Engine output that no retry can change: credentials, permissions, missing names, unknown hosts,
 // bad certificates.
 bool permanent_failure(std::string_view output);
-// An HTTP exchange worth another attempt: a connection, timeout or I/O failure, a 5xx or 429 answer.
-// An unknown host, a TLS failure or a refused answer is not.
-bool transient(const TransportError& error);
+// An HTTP answer worth another attempt: a 5xx or 429 (registry/transport.hpp says which failures to
+// exchange one are).
 bool transient(int http_status);
 
 }  // namespace mai

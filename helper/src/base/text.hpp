@@ -1,6 +1,7 @@
 // Small text helpers shared by the engines and git: engine output ends in newlines and spaces.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,12 @@ inline std::vector<std::string> split(std::string_view s, char separator) {
   }
   return out;
 }
+
+// RFC 3986 percent-encoding: every byte but the unreserved characters (letters, digits, - . _ ~).
+std::string percent_encode(std::string_view text);
+
+// RFC 3339 in UTC with seconds, as every document and config writes its times: 2023-11-14T22:13:20Z.
+std::string rfc3339(std::int64_t epoch);
 
 // Standard base64 (RFC 4648 section 4, with padding). decode returns nullopt for malformed input.
 std::string base64_encode(std::string_view bytes);

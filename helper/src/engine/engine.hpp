@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,14 +57,6 @@ class Engine {
   virtual Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                            const std::vector<std::string>& args) = 0;
 };
-
-// The engine called `name` (docker or podman), talking to `builder` (empty: its default), printing
-// through `log`. No command is run.
-std::unique_ptr<Engine> make_engine(const std::string& name, const Spec& spec, Runner& runner, const Log& log,
-                                    const std::string& builder);
-
-// The spec's engine for a platform's builder; for "auto", the first of docker and podman that answers.
-std::unique_ptr<Engine> resolve_engine(const Spec& spec, Runner& runner, const Log& log, const std::string& builder);
 
 // True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).
 bool is_engine_url(const std::string& builder);

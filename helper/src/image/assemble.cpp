@@ -14,9 +14,11 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/json_file.hpp"
+#include "base/text.hpp"
 #include "oci/index.hpp"
-#include "registry/registry_client.hpp"
-#include "steps/steps.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
+#include "registry/platform_manifest.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -142,15 +144,6 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
   return layer;
 }
 
-std::string iso8601(std::int64_t epoch) {
-  const std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return out;
-}
-
 json::array strings(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
@@ -171,8 +164,7 @@ void add_to_index(const fs::path& layout, const Blob& manifest, const Platform& 
     ~Unlock() { ::close(fd); }
   } unlock{fd};
   const auto index_path = layout / "index.json";
-  json::value index = {
-      {"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"}, {"manifests", json::array()}};
+  json::value index = {{"schemaVersion", 2}, {"mediaType", media::oci_index}, {"manifests", json::array()}};
   std::error_code ec;
   if (fs::exists(index_path, ec)) {
     try {
@@ -180,7 +172,7 @@ void add_to_index(const fs::path& layout, const Blob& manifest, const Platform& 
       if (!index.is_object() || !index.as_object().contains("manifests") || !index.at("manifests").is_array())
         throw Error(Exit::invalid_input, "not an image index");
     } catch (const Error&) {
-      index = {{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"}, {"manifests", json::array()}};
+      index = {{"schemaVersion", 2}, {"mediaType", media::oci_index}, {"manifests", json::array()}};
     }
   }
   auto& manifests = index.at("manifests").as_array();
@@ -208,9 +200,6 @@ void add_to_index(const fs::path& layout, const Blob& manifest, const Platform& 
   if (!fs::exists(layout / "oci-layout", ec)) write_file_atomically(layout / "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
 }
 
-constexpr const char* kDockerLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
-
 // NAME=value entries: `ours` replace the base's of the same NAME and come after the others.
 json::array merged_env(const json::array* base, const std::vector<std::string>& ours) {
   json::array out;
@@ -226,34 +215,11 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
 
 }  // namespace
 
-Manifest platform_manifest(RegistryClient& client, const ImageReference& reference, const Platform& platform,
-                           const std::string& where) {
-  auto manifest = client.get_manifest(reference.digest.empty() ? reference.tag : reference.digest);
-  if (!manifest) throw Error(Exit::step_failed, where + ": " + reference.repository.str() + " has no such image");
-  if (media::is_index(manifest->media_type)) {
-    const auto index = parse_index(manifest->bytes, where);
-    std::string found, have;
-    for (const auto& e : index.entries) {
-      if (e.platform == platform.str() && found.empty()) found = e.digest;
-      if (e.platform != "unknown/unknown") have += (have.empty() ? "" : ", ") + e.platform;
-    }
-    if (found.empty()) throw Error(Exit::step_failed, where + " has no " + platform.str() + " image (it has " + have + ")");
-    manifest = client.get_manifest(found);
-    if (!manifest) throw Error(Exit::step_failed, where + ": its index lists " + found + ", which the registry does not have");
-  }
-  if (!media::is_image_manifest(manifest->media_type))
-    throw Error(Exit::step_failed, where + " is a " + manifest->media_type + ", not an image");
-  return *manifest;
-}
-
-BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
-                       const RegistryClient::CredentialSource& credentials, const Log& log) {
+BaseImage resolve_base(RegistryClient& client, const std::string& name, const Platform& platform, const Log& log) {
   BaseImage base;
-  base.name = spec.image.base;
+  base.name = name;
   const auto reference = parse_image_reference(base.name);
   base.repository = reference.repository;
-  RegistryClient client(reference.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport, credentials,
-                        log);
   const auto where = "BASE " + base.name;
   const auto manifest = platform_manifest(client, reference, platform, where);
   base.digest = manifest.digest;
@@ -328,7 +294,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (!has_content) continue;
     out.layers.push_back(
         cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
-    if (base && base->docker) out.layers.back().blob.media_type = kDockerLayer;  // one family per manifest
+    if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
   }
 
   // ENTRYPOINT: given, else the one executable staged.
@@ -342,7 +308,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
 
   // The base's config extended (its Env, Entrypoint, Cmd, User... kept unless given), else a new one.
   json::object config = base ? base->config : json::object{};
-  config["created"] = iso8601(m.created);
+  config["created"] = rfc3339(m.created);
   config["architecture"] = platform.arch;
   config["os"] = platform.os;
   if (!platform.variant.empty()) config["variant"] = platform.variant;
@@ -383,19 +349,19 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   }
   for (const auto& l : out.layers) {
     diff_ids.emplace_back(l.diff_id);
-    history.push_back({{"created", iso8601(m.created)}, {"created_by", "multiarch-image: " + l.comment}});
+    history.push_back({{"created", rfc3339(m.created)}, {"created_by", "multiarch-image: " + l.comment}});
   }
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   config["history"] = history;
   const bool docker = base && base->docker;
-  out.config = write_blob(json::serialize(config), blobs, docker ? kDockerConfig : kOciConfig);
+  out.config = write_blob(json::serialize(config), blobs, docker ? media::docker_config : media::oci_config);
 
   json::array layers = base ? base->layers : json::array{};
   for (const auto& l : out.layers)
     layers.push_back({{"mediaType", l.blob.media_type}, {"digest", l.blob.digest}, {"size", l.blob.size}});
   json::object manifest{
       {"schemaVersion", 2},
-      {"mediaType", docker ? media::docker_manifest : kOciManifest},
+      {"mediaType", docker ? media::docker_manifest : media::oci_manifest},
       {"config", {{"mediaType", out.config.media_type}, {"digest", out.config.digest}, {"size", out.config.size}}},
       {"layers", layers}};
   if (base) {
@@ -407,7 +373,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
       manifest["annotations"] = {{"org.opencontainers.image.base.name", base->name},
                                  {"org.opencontainers.image.base.digest", base->digest}};
   }
-  out.manifest = write_blob(json::serialize(manifest), blobs, docker ? media::docker_manifest : kOciManifest);
+  out.manifest = write_blob(json::serialize(manifest), blobs, docker ? media::docker_manifest : media::oci_manifest);
   add_to_index(m.layout, out.manifest, platform,
                spec.tags.empty() ? platform.tag_suffix() : spec.tags.front() + "-" + platform.tag_suffix());
   log.info("assembled " + std::to_string(out.layers.size()) + " layers, config " + out.config.digest.substr(0, 19) +

@@ -10,8 +10,9 @@
 #include "base/log.hpp"
 #include "image/layer.hpp"
 #include "model/spec.hpp"
+#include "oci/media_types.hpp"
 #include "oci/reference.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/client.hpp"
 
 namespace mai {
 
@@ -25,18 +26,13 @@ struct BaseImage {
   boost::json::array layers;   // its layers' descriptors, as its manifest lists them
 };
 
-// Resolves `spec.image.base` for `platform` through the registry client: the tag (or pinned digest)
-// to an index or a manifest, an index to the platform's manifest (an error lists the platforms it
-// has), then its config. Only manifests and the config are read, never layers. What the registry
-// answers is checked: a manifest or config over 4 MiB, malformed JSON, a platform other than asked
-// for, a digest that is not sha256 each fail the step with the BASE named.
-// The manifest of `platform`'s image behind `reference`: the tag or digest read, an index followed to
-// the platform's entry (an error names `where` and lists the platforms the index has).
-Manifest platform_manifest(RegistryClient& client, const ImageReference& reference, const Platform& platform,
-                           const std::string& where);
-
-BaseImage resolve_base(const Spec& spec, const Platform& platform, Transport& transport,
-                       const RegistryClient::CredentialSource& credentials, const Log& log);
+// Resolves the base image `name` (BASE as given) for `platform` through `client`, a client of its
+// repository: the tag (or pinned digest) to an index or a manifest, an index to the platform's
+// manifest (an error lists the platforms it has), then its config. Only manifests and the config
+// are read, never layers. What the registry answers is checked: a manifest or config over 4 MiB,
+// malformed JSON, a platform other than asked for, a digest that is not sha256 each fail the step
+// with the BASE named.
+BaseImage resolve_base(RegistryClient& client, const std::string& name, const Platform& platform, const Log& log);
 
 struct AssembledImage {
   Blob manifest;
@@ -47,9 +43,6 @@ struct AssembledImage {
   std::vector<std::string> base_layers;       // the base's layer digests, pushed by mount or copy
   std::vector<std::filesystem::path> inputs;  // FILES sources, files and directories, for the depfile
 };
-
-inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr const char* kOciConfig = "application/vnd.oci.image.config.v1+json";
 
 // The staged tree of `platform` (may be absent: no TARGETS staged for it) and the spec's FILES,
 // layered (C/C++ runtime, project libraries, executables, FILES: one layer each, empty ones left out),

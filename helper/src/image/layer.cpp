@@ -15,6 +15,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/interrupt.hpp"
+#include "oci/media_types.hpp"
 
 namespace fs = std::filesystem;
 
@@ -23,7 +24,6 @@ namespace {
 
 constexpr std::size_t kBlock = 512;
 constexpr std::size_t kChunk = std::size_t{1} << 16;
-constexpr const char* kLayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 // The tar stream's bytes go through here: hashed as they are (the diff_id), deflated, and the
 // deflated bytes hashed (the digest) and written to a temporary file.
@@ -241,7 +241,7 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs:
     throw;
   }
   place_blob(tmp, blob_dir, layer.blob.digest);
-  layer.blob.media_type = kLayerMediaType;
+  layer.blob.media_type = media::oci_layer;
   layer.comment = comment;
   return layer;
 }

@@ -6,6 +6,7 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "oci/media_types.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -22,7 +23,7 @@ ParsedIndex parse_index(const std::string& text, const std::string& what) {
   }
   ParsedIndex out;
   if (const auto* mt = o->if_contains("mediaType"); mt && mt->is_string()) out.media_type = std::string(mt->get_string());
-  if (out.media_type.empty()) out.media_type = "application/vnd.oci.image.index.v1+json";  // OCI allows it absent
+  if (out.media_type.empty()) out.media_type = media::oci_index;  // OCI allows it absent
   std::size_t n = 0;
   for (const auto& m : manifests->get_array()) {
     const auto entry = what + ", entry " + std::to_string(++n) + " of its manifests";
@@ -118,7 +119,7 @@ std::string build_index(const std::string& media_type, const std::vector<Manifes
     entry["size"] = m.size;
     entry["digest"] = m.digest;
     entry["platform"] = std::move(platform);
-    if (!m.annotations.empty() && media_type == "application/vnd.oci.image.index.v1+json") {
+    if (!m.annotations.empty() && media_type == media::oci_index) {
       json::object notes;
       for (const auto& [k, v] : m.annotations) notes[k] = v;
       entry["annotations"] = std::move(notes);
@@ -126,7 +127,7 @@ std::string build_index(const std::string& media_type, const std::vector<Manifes
     list.push_back(std::move(entry));
   }
   index["manifests"] = std::move(list);
-  if (!annotations.empty() && media_type == "application/vnd.oci.image.index.v1+json") {
+  if (!annotations.empty() && media_type == media::oci_index) {
     json::object notes;
     for (const auto& [k, v] : annotations) notes[k] = v;
     index["annotations"] = std::move(notes);

@@ -151,4 +151,11 @@ std::optional<Credentials> find_credentials(const std::vector<std::filesystem::p
   return std::nullopt;
 }
 
+std::function<std::optional<Credentials>()> stored_credentials(const Repository& repository, const std::string& engine,
+                                                               Runner& runner, const Log& log) {
+  return [files = credential_files(engine, process_environment()), repository, &runner, log] {
+    return find_credentials(files, repository.registry, repository.path, runner, log);
+  };
+}
+
 }  // namespace mai

@@ -11,6 +11,7 @@
 
 #include "base/log.hpp"
 #include "base/runner.hpp"
+#include "oci/reference.hpp"
 
 namespace mai {
 
@@ -36,5 +37,10 @@ std::vector<std::string> credential_keys(const std::string& registry, const std:
 // failing helper (not for one that has no entry).
 std::optional<Credentials> find_credentials(const std::vector<std::filesystem::path>& files, const std::string& registry,
                                             const std::string& path, Runner& runner, const Log& log);
+
+// The credentials for `repository` from the files `engine` reads (credential_files), helpers run by
+// `runner`: looked up when the registry first asks for them, not before.
+std::function<std::optional<Credentials>()> stored_credentials(const Repository& repository, const std::string& engine,
+                                                               Runner& runner, const Log& log);
 
 }  // namespace mai

@@ -6,6 +6,7 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "oci/media_types.hpp"
 
 namespace mai {
 
@@ -70,7 +71,7 @@ std::string artifact_manifest(const Artifact& artifact, const Descriptor& subjec
   json::object m{{"schemaVersion", 2},
                  {"mediaType", media::oci_manifest},
                  {"artifactType", artifact.artifact_type},
-                 {"config", descriptor_json({kEmptyConfigMediaType, sha256_digest("{}"), 2, "", {}})},
+                 {"config", descriptor_json({media::oci_empty, sha256_digest("{}"), 2, "", {}})},
                  {"layers", json::array{descriptor_json({artifact.media_type,
                                                          sha256_digest(artifact.document),
                                                          static_cast<std::int64_t>(artifact.document.size()),

@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "registry/registry_client.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
 
 namespace mai {
 
@@ -29,9 +30,6 @@ struct Artifact {
   std::string document;
   std::map<std::string, std::string> annotations;
 };
-
-// The empty config every artifact manifest names: `{}`, application/vnd.oci.empty.v1+json.
-inline constexpr const char* kEmptyConfigMediaType = "application/vnd.oci.empty.v1+json";
 
 // The artifact manifest for `artifact` referring to `subject`: compact JSON, the same bytes for the
 // same input.

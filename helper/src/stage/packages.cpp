@@ -7,7 +7,6 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/text.hpp"
-#include "registry/http.hpp"
 
 namespace fs = std::filesystem;
 

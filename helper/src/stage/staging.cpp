@@ -9,13 +9,13 @@
 #include <optional>
 #include <set>
 
-#include "attest/sbom.hpp"
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "stage/context.hpp"
 #include "stage/elf.hpp"
 #include "stage/packages.hpp"
+#include "stage/staged_files.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,10 +6,10 @@
 #include "base/json_file.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
-#include "engine/engine.hpp"
+#include "engine/factory.hpp"
 #include "image/assemble.hpp"
 #include "model/records.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/session.hpp"
 #include "stage/context.hpp"
 #include "stage/staging.hpp"
 #include "steps/steps.hpp"
@@ -35,9 +35,8 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
   // A base given by tag is resolved again whenever this step runs; one pinned by digest never moves.
   std::optional<BaseImage> base;
   if (spec.image.base != "scratch") {
-    BeastTransport transport(spec.retry.timeout);
-    base = resolve_base(spec, platform, transport,
-                        stored_credentials(parse_image_reference(spec.image.base).repository, "none", runner, log), log);
+    RegistrySession registry(parse_image_reference(spec.image.base).repository, registry_settings(spec), "none", runner, log);
+    base = resolve_base(registry.client, spec.image.base, platform, log);
   }
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   write_depfile(depfile, record, image.inputs);

@@ -9,10 +9,12 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/stopwatch.hpp"
+#include "base/text.hpp"
 #include "model/records.hpp"
 #include "oci/index.hpp"
+#include "oci/media_types.hpp"
 #include "registry/referrers.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/session.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -197,12 +199,8 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
     when = static_cast<std::time_t>(spec.image.created);
   else if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
     when = static_cast<std::time_t>(std::strtoll(epoch, nullptr, 10));
-  char created[32];
-  std::tm utc{};
-  gmtime_r(&when, &utc);
-  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::vector<std::pair<std::string, std::string>> notes{{"org.opencontainers.image.version", spec.tags.front()},
-                                                         {"org.opencontainers.image.created", created}};
+                                                         {"org.opencontainers.image.created", rfc3339(when)}};
   for (const auto& [k, v] : spec.annotations) {
     const auto same = std::find_if(notes.begin(), notes.end(), [&key = k](const auto& n) { return n.first == key; });
     if (same != notes.end())
@@ -244,8 +242,7 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   }
 
   log.info("manifest started (" + std::to_string(pushed.size()) + " platforms)");
-  RegistryClient client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-                        stored_credentials(spec.repository, pushed.front().engine, runner, log), log);
+  auto client = open_registry(spec.repository, registry_settings(spec), pushed.front().engine, transport, runner, log);
 
   auto platforms = describe_pushed(client, spec, pushed, record, log);
   const auto media_type = index_media_type(spec, platforms);

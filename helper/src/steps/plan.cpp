@@ -4,7 +4,7 @@
 
 #include "base/error.hpp"
 #include "base/scratch.hpp"
-#include "engine/engine.hpp"
+#include "engine/factory.hpp"
 #include "stage/staging.hpp"
 #include "steps/steps.hpp"
 

@@ -9,11 +9,12 @@
 #include "base/files.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
-#include "engine/engine.hpp"
+#include "engine/factory.hpp"
 #include "image/assemble.hpp"
 #include "model/records.hpp"
+#include "oci/media_types.hpp"
 #include "registry/referrers.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/session.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -30,8 +31,7 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
   if (!built.base_layers.empty()) {
     const auto base = parse_repository(built.base_repository);
     const bool same_registry = base.registry == spec.repository.registry;
-    std::optional<BeastTransport> base_transport;
-    std::optional<RegistryClient> source;
+    std::optional<RegistrySession> source;
     for (const auto& digest : built.base_layers) {
       if (client.has_blob(digest)) continue;
       RegistryClient::Mount mount;
@@ -40,13 +40,9 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
         ++mounted;
         continue;
       }
-      if (!source) {
-        base_transport.emplace(spec.retry.timeout);
-        source.emplace(base, RegistrySettings{spec.retry, spec.insecure_registries}, *base_transport,
-                       stored_credentials(base, "none", runner, log), log);
-      }
+      if (!source) source.emplace(base, registry_settings(spec), "none", runner, log);
       const auto file = scratch / ("blob-" + digest.substr(7));
-      source->fetch_blob(digest, file);
+      source->client.fetch_blob(digest, file);
       client.put_blob(digest, file, mount.session);
       std::filesystem::remove(file);
       ++copied;
@@ -74,7 +70,7 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
   boost::system::error_code ec;
   const auto parsed = boost::json::parse(manifest, ec);
   const auto* type = !ec && parsed.is_object() ? parsed.as_object().if_contains("mediaType") : nullptr;
-  const std::string media_type = type && type->is_string() ? std::string(type->get_string()) : kOciManifest;
+  const std::string media_type = type && type->is_string() ? std::string(type->get_string()) : media::oci_manifest;
   std::vector<std::string> tags;
   for (const auto& tag : spec.tags) tags.push_back(tag + "-" + platform.tag_suffix());
   tags.push_back(built.image_id);
@@ -86,16 +82,6 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
     throw Error(Exit::verify_failed, spec.repository.str() + "@" + built.image_id + " does not read back as pushed");
   return {media_type, built.image_id, static_cast<std::int64_t>(manifest.size()), "", {}};
 }
-
-// The registry client of the image's repository, with the credentials `engine` keeps for it.
-struct Registry {
-  Registry(const Spec& spec, const std::string& engine, Runner& runner, const Log& log)
-      : transport(spec.retry.timeout),
-        client(spec.repository, RegistrySettings{spec.retry, spec.insecure_registries}, transport,
-               stored_credentials(spec.repository, engine, runner, log), log) {}
-  BeastTransport transport;
-  RegistryClient client;
-};
 
 // PROVENANCE and SBOM: the platform's documents attached to what was pushed; their artifacts' digests
 // ("" for one that is off).
@@ -112,8 +98,8 @@ Attached attest(const Spec& spec, const Platform& platform, const Descriptor& su
   const auto attached = attach(client, subject, artifacts, log);
   Attached out;
   for (const auto& d : attached) {
-    (d.artifact_type == kInTotoMediaType ? out.provenance : out.sbom) = d.digest;
-    log.info((d.artifact_type == kInTotoMediaType ? "provenance " : "SBOM ") + d.digest.substr(0, 19) + " attached to " +
+    (d.artifact_type == media::in_toto ? out.provenance : out.sbom) = d.digest;
+    log.info((d.artifact_type == media::in_toto ? "provenance " : "SBOM ") + d.digest.substr(0, 19) + " attached to " +
              digest.substr(0, 19));
   }
   return out;
@@ -153,7 +139,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 
   if (built->engine == "none") {
     const ScratchDir scratch(record);
-    Registry registry(spec, "none", runner, log);
+    RegistrySession registry(spec.repository, registry_settings(spec), "none", runner, log);
     const auto pushed = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
     const auto& digest = pushed.digest;
     Attached attached;
@@ -178,7 +164,7 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   }
   Attached attached;
   if (spec.provenance.enabled || spec.provenance.sbom) {
-    Registry registry(spec, engine->name(), runner, log);
+    RegistrySession registry(spec.repository, registry_settings(spec), engine->name(), runner, log);
     // The engine pushed it: what it is and its size, as the registry has it.
     const auto subject = registry.client.get_manifest(digest);
     if (!subject)

@@ -1,7 +1,6 @@
 // sign: SIGN_COMMAND run for the published index; attach and referrers: OCI 1.1 artifacts that refer
 // to a manifest, for the commands such a signer runs, and to read them back.
 #include <boost/json.hpp>
-#include <cstdlib>
 #include <iostream>
 
 #include "base/error.hpp"
@@ -11,7 +10,7 @@
 #include "base/text.hpp"
 #include "model/records.hpp"
 #include "registry/referrers.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/session.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -59,23 +58,6 @@ void sign_step(const Spec& spec, const std::vector<std::string>& command, const 
 
 namespace {
 
-RegistryClient client_for(const Repository& repository, BeastTransport& transport, Runner& runner, const Log& log) {
-  RegistrySettings settings;
-  if (const char* insecure = std::getenv("MULTIARCH_IMAGE_INSECURE_REGISTRIES")) {
-    std::string entry;
-    for (const char* c = insecure;; ++c) {
-      if (*c == ';' || *c == '\0') {
-        if (!entry.empty()) settings.insecure.push_back(entry);
-        entry.clear();
-        if (*c == '\0') break;
-      } else {
-        entry += *c;
-      }
-    }
-  }
-  return RegistryClient(repository, settings, transport, stored_credentials(repository, "none", runner, log), log);
-}
-
 ImageReference pinned(const std::string& text) {
   auto r = parse_image_reference(text);
   if (r.digest.empty()) throw Error(Exit::usage, "--reference `" + text + "` names no digest (valid: <repository>@sha256:<hex>)");
@@ -86,8 +68,8 @@ ImageReference pinned(const std::string& text) {
 
 void attach_command(const std::string& reference, const Artifact& artifact, Runner& runner, const Log& log) {
   const auto subject_ref = pinned(reference);
-  BeastTransport transport(std::chrono::seconds(300));
-  auto client = client_for(subject_ref.repository, transport, runner, log);
+  RegistrySession registry(subject_ref.repository, registry_settings_from_environment(), "none", runner, log);
+  auto& client = registry.client;
   const auto subject = client.get_manifest(subject_ref.digest);
   if (!subject) throw Error(Exit::step_failed, reference + " is not in the registry");
   const auto self = attach(
@@ -97,8 +79,8 @@ void attach_command(const std::string& reference, const Artifact& artifact, Runn
 
 void referrers_command(const std::string& reference, Runner& runner, const Log& log) {
   const auto subject_ref = pinned(reference);
-  BeastTransport transport(std::chrono::seconds(300));
-  auto client = client_for(subject_ref.repository, transport, runner, log);
+  RegistrySession registry(subject_ref.repository, registry_settings_from_environment(), "none", runner, log);
+  auto& client = registry.client;
   for (const auto& d : referrers(client, subject_ref.digest))
     std::cout << json::serialize(json::object{{"digest", d.digest}, {"artifactType", d.artifact_type}, {"size", d.size}}) << "\n";
 }

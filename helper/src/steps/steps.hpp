@@ -9,7 +9,7 @@
 #include "base/log.hpp"
 #include "base/runner.hpp"
 #include "model/spec.hpp"
-#include "registry/http.hpp"
+#include "registry/transport.hpp"
 
 namespace mai {
 

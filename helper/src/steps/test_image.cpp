@@ -5,7 +5,7 @@
 #include "base/error.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
-#include "engine/engine.hpp"
+#include "engine/factory.hpp"
 #include "model/records.hpp"
 #include "steps/steps.hpp"
 

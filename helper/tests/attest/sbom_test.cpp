@@ -10,7 +10,8 @@
 #include <set>
 
 #include "base/digest.hpp"
-#include "registry/http.hpp"
+#include "base/text.hpp"
+#include "oci/media_types.hpp"
 #include "stage/packages.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_support.hpp"
@@ -247,7 +248,7 @@ BOOST_AUTO_TEST_CASE(only_an_image_with_a_stage_lists_the_stage_record) {
   const auto listed = [&](const json::object& spec) {
     const auto artifact =
         sbom_artifact(parse_spec(spec, "spec.json"), platform, sha256_digest("m"), "", {}, dir.path(), runner, test_log());
-    BOOST_TEST(artifact.artifact_type == kCycloneDxMediaType);
+    BOOST_TEST(artifact.artifact_type == media::cyclonedx);
     return artifact.document.find("/usr/local/bin/old") != std::string::npos;
   };
   BOOST_TEST(!listed(j));  // no TARGETS or INSTALL (any more): a record left behind is not the image's

@@ -13,7 +13,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/retry.hpp"
-#include "registry/http.hpp"
+#include "registry/transport.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;

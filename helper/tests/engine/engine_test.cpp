@@ -1,11 +1,10 @@
-#include "engine/engine.hpp"
-
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include "base/error.hpp"
 #include "engine/engine_docker.hpp"
+#include "engine/factory.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_support.hpp"
 

@@ -10,7 +10,9 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "image/assemble.hpp"
-#include "registry/registry_client.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
+#include "registry/session.hpp"
 #include "support/fake_registry.hpp"
 #include "support/test_support.hpp"
 
@@ -242,11 +244,14 @@ struct Base {
     spec.image.base = "registry.test/team/base:1";
     spec.retry = RetryPolicy{1, std::chrono::milliseconds(0), std::chrono::seconds(5)};
   }
+  BaseImage resolve(const Platform& platform) {
+    RegistryClient client(
+        parse_image_reference(spec.image.base).repository, registry_settings(spec), registry,
+        [] { return std::optional<Credentials>(); }, test_log());
+    return resolve_base(client, spec.image.base, platform, test_log());
+  }
   std::string resolve_error(const Platform& platform) {
-    return error_of([&] {
-      resolve_base(
-          spec, platform, registry, [] { return std::optional<Credentials>(); }, test_log());
-    });
+    return error_of([&] { resolve(platform); });
   }
   std::string index_of(const std::vector<std::pair<std::string, std::string>>& platforms) {  // digest, "os/arch"
     std::string entries;
@@ -270,8 +275,7 @@ BOOST_AUTO_TEST_CASE(a_base_without_the_platform_names_the_platforms_it_has) {
   BOOST_TEST(what.find("BASE registry.test/team/base:1 has no linux/arm/v7 image (it has linux/amd64, linux/arm64)") !=
                  std::string::npos,
              what);
-  const auto base = resolve_base(
-      t.spec, Platform{"linux", "arm64", ""}, t.registry, [] { return std::optional<Credentials>(); }, test_log());
+  const auto base = t.resolve(Platform{"linux", "arm64", ""});
   BOOST_TEST(base.digest == arm64);
 }
 

@@ -1,11 +1,11 @@
-#include "registry/registry_client.hpp"
-
 #include <boost/test/unit_test.hpp>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/process.hpp"
 #include "oci/index.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
 #include "registry/credentials.hpp"
 #include "support/fake_registry.hpp"
 #include "support/fake_runner.hpp"
@@ -207,7 +207,7 @@ BOOST_AUTO_TEST_CASE(manifests_are_negotiated_and_hashed_by_the_client) {
   BOOST_REQUIRE(m);
   BOOST_TEST(m->digest == digest);
   BOOST_TEST(m->media_type == media::oci_manifest);
-  BOOST_TEST(manifest_accept_header() == std::string(media::oci_index) + ", " + media::docker_list + ", " + media::oci_manifest +
+  BOOST_TEST(media::manifest_accept_header() == std::string(media::oci_index) + ", " + media::docker_list + ", " + media::oci_manifest +
                                              ", " + media::docker_manifest);
   BOOST_TEST(!client.get_manifest("2.0"));  // 404
   // Content that does not hash to the digest asked for is refused.

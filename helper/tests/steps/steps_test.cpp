@@ -9,7 +9,8 @@
 #include "base/scratch.hpp"
 #include "model/records.hpp"
 #include "oci/index.hpp"
-#include "registry/registry_client.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
 #include "support/fake_registry.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_support.hpp"
@@ -219,7 +220,7 @@ BOOST_FIXTURE_TEST_CASE(manifest_annotations_and_format, PushedFixture) {
   manifest_step(spec, records, state / "metadata.json", runner, registry, test_log());
   ::unsetenv("SOURCE_DATE_EPOCH");
   const auto index = boost::json::parse(served(spec.tags.front())).as_object();
-  BOOST_TEST(index.at("mediaType").as_string() == "application/vnd.oci.image.index.v1+json");  // annotations need OCI
+  BOOST_TEST(index.at("mediaType").as_string() == media::oci_index);  // annotations need OCI
   const auto& notes = index.at("annotations").as_object();
   BOOST_TEST(notes.at("org.opencontainers.image.created").as_string() == "2023-11-14T22:13:20Z");
   BOOST_TEST(notes.at("org.opencontainers.image.version").as_string() == "override");

@@ -13,7 +13,8 @@
 #include "base/digest.hpp"
 #include "base/text.hpp"
 #include "oci/index.hpp"
-#include "registry/http.hpp"
+#include "oci/media_types.hpp"
+#include "registry/transport.hpp"
 
 namespace mai::test {
 
@@ -250,9 +251,9 @@ class FakeRegistry final : public Transport {
         if (const auto* type = o->if_contains("artifactType")) d["artifactType"] = *type;
         listed.push_back(std::move(d));
       }
-      return respond(200, {{"content-type", "application/vnd.oci.image.index.v1+json"}},
-                     boost::json::serialize(boost::json::object{
-                         {"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"}, {"manifests", listed}}));
+      return respond(200, {{"content-type", media::oci_index}},
+                     boost::json::serialize(
+                         boost::json::object{{"schemaVersion", 2}, {"mediaType", media::oci_index}, {"manifests", listed}}));
     }
     if (const auto m = t.find("/manifests/"); m != std::string::npos) {
       const auto ref = t.substr(m + 11);

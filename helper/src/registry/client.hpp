@@ -7,40 +7,25 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/log.hpp"
 #include "base/retry.hpp"
-#include "base/runner.hpp"
 #include "oci/reference.hpp"
-#include "registry/credentials.hpp"
-#include "registry/http.hpp"
+#include "registry/auth.hpp"
+#include "registry/tls.hpp"
+#include "registry/transport.hpp"
 
 namespace mai {
 
-// One authentication challenge from a WWW-Authenticate header.
-struct Challenge {
-  std::string scheme;                         // lower-case: basic, bearer
-  std::map<std::string, std::string> params;  // lower-case names: realm, service, scope, ...
-};
-// Every challenge of a header value (RFC 7235: several may share one header). Malformed text yields
-// what could be read before it.
-std::vector<Challenge> parse_challenges(std::string_view header);
-
-// The media types the client negotiates, in the Accept header of every manifest request.
-namespace media {
-inline constexpr const char* oci_index = "application/vnd.oci.image.index.v1+json";
-inline constexpr const char* oci_manifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr const char* docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr const char* docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
-bool is_index(std::string_view media_type);
-bool is_image_manifest(std::string_view media_type);
-}  // namespace media
-std::string manifest_accept_header();
+// What a registry may send: a manifest or index of at most 4 MiB (the distribution spec's limit on
+// what registries must accept), an image config of at most 4 MiB; larger answers are refused before
+// they are parsed. A blob streamed to a file is bounded only against an answer that never ends.
+inline constexpr std::size_t kManifestLimit = std::size_t{4} << 20;
+inline constexpr std::size_t kConfigLimit = std::size_t{4} << 20;
+inline constexpr std::size_t kStreamedLimit = std::size_t{64} << 30;
 
 struct Manifest {
   std::string media_type;  // the body's mediaType, else the Content-Type
@@ -61,7 +46,7 @@ struct RegistrySettings {
 class RegistryClient {
  public:
   // `credentials` is asked at most once, when the registry first asks for authentication.
-  using CredentialSource = std::function<std::optional<Credentials>()>;
+  using CredentialSource = Authenticator::CredentialSource;
 
   // Retries are announced through `log`.
   RegistryClient(Repository repository, RegistrySettings settings, Transport& transport, CredentialSource credentials, Log log);
@@ -130,39 +115,19 @@ class RegistryClient {
   void upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file, const std::string* bytes,
               const std::string& session);
   std::string scope_for(const std::string& method) const;
-  bool authorize(HttpRequest& request, const std::string& scope);  // adds what the registry asked for; true if any
+  // Sends `request`, with the Authorization the authenticator has for `scope` when it goes to the
+  // registry itself (`to_registry`; never to storage a redirect points at).
   Transport::Outcome send_once(const HttpRequest& request, const std::string& scope, bool to_registry, bool& credentials_sent);
-  void authenticate(const std::vector<Challenge>& challenges, const std::string& scope);
-  const std::optional<Credentials>& credentials();
-  TlsSettings tls_for(const std::string& host_port) const;
-  bool insecure(const std::string& host_port) const;
-  // The name certs.d and MULTIARCH_IMAGE_INSECURE_REGISTRIES know `url`'s server by: the registry's own
-  // (as written in REPOSITORY) for any URL on its host, as docker does for a token service there;
-  // else host[:port] with the port only when it is not the scheme's default.
-  std::string settings_name(const Url& url) const;
-  std::string api_host() const;  // docker.io -> registry-1.docker.io
 
   Repository repository_;
   RegistrySettings settings_;
   Transport& transport_;
-  CredentialSource source_;
+  RegistryTls tls_;
+  Authenticator auth_;
   Log log_;
   std::string scheme_ = "https";
   bool no_referrers_api_ = false;  // get_referrers() was answered 404, 400 or 405
   bool scheme_settled_ = false;
-  std::optional<std::optional<Credentials>> credentials_;  // outer: asked yet
-  std::string basic_;                                      // Authorization value once Basic was asked for
-  std::optional<Challenge> bearer_;                        // the registry's Bearer challenge, once seen
-  struct Token {
-    std::string value;
-    std::chrono::steady_clock::time_point expires;
-    int uses = 0;
-  };
-  std::map<std::string, Token> tokens_;  // by scope
 };
-
-// Credentials for `repository` from the files `engine` reads (credential_files), helpers run by `runner`.
-RegistryClient::CredentialSource stored_credentials(const Repository& repository, const std::string& engine, Runner& runner,
-                                                    const Log& log);
 
 }  // namespace mai

@@ -1,46 +1,19 @@
-// A small HTTP/1.1 client for registry calls: Boost.Beast over Boost.Asio, OpenSSL for TLS.
-// Connections are kept alive between requests; every exchange is bounded by timeouts and by the
-// helper's interrupt handlers. The Transport interface lets unit tests drive the registry client
-// without a network.
+// A request and its answer, and the Transport that exchanges them: the registry client speaks through
+// this interface, the real one (beast_transport.hpp) over the network, unit tests' fakes without one.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-namespace boost::asio {
-class io_context;
-namespace ssl {
-class context;
-}
-}  // namespace boost::asio
+#include "registry/tls.hpp"
+#include "registry/url.hpp"
 
 namespace mai {
-
-struct Url {
-  std::string scheme;  // http or https
-  std::string host;    // without brackets for IPv6
-  std::string port;    // always set: 80/443 when the text had none
-  std::string target;  // path and query, "/" at least
-
-  // Parses an absolute http(s) URL (port 1 to 65535); throws Error(invalid_input) naming `what` otherwise.
-  static Url parse(std::string_view text, std::string_view what);
-  // `location` (an absolute URL or any relative reference) resolved against this URL as RFC 3986
-  // section 5 says; the fragment is dropped.
-  Url resolve(std::string_view location) const;
-  std::string authority() const;  // host[:port], IPv6 in brackets, port omitted when it is the scheme's default
-  std::string origin() const;     // scheme://authority
-  std::string str() const { return origin() + target; }
-};
-
-std::string percent_encode(std::string_view text);  // RFC 3986 unreserved characters kept
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -84,20 +57,6 @@ struct HttpResponse {
   std::vector<std::string> headers_named(std::string_view name) const;
 };
 
-// How one host's TLS is checked.
-struct TlsSettings {
-  bool verify = true;                                                             // peer certificate and host name
-  std::vector<std::filesystem::path> ca_files;                                    // trusted in addition to the system CAs
-  std::optional<std::pair<std::filesystem::path, std::filesystem::path>> client;  // certificate, key
-};
-
-// The certs.d directories docker and podman read, first match per file kind wins:
-// /etc/docker/certs.d, /etc/containers/certs.d, $HOME/.config/containers/certs.d.
-std::vector<std::filesystem::path> default_certs_d_roots();
-// The settings for host[:port] from `roots`/<host[:port]>/: *.crt are CAs, a *.cert with its *.key a
-// client certificate.
-TlsSettings tls_settings_for(const std::vector<std::filesystem::path>& roots, const std::string& host_port);
-
 // A failure to exchange a request at all (as opposed to an HTTP status).
 struct TransportError {
   // tls_not_spoken: the server answered the TLS handshake with something that is not TLS (a plain
@@ -131,27 +90,8 @@ class Transport {
   }
 };
 
-// Connections are kept open (HTTP/1.1 keep-alive) and re-used for the next requests to the same
-// origin with the same TLS settings; one the server closed while idle is replaced transparently.
-// send_all runs its requests concurrently, opening connections beyond the kept ones as needed.
-class BeastTransport final : public Transport {
- public:
-  explicit BeastTransport(std::chrono::seconds timeout);
-  ~BeastTransport() override;
-  Outcome send(const HttpRequest& request, const TlsSettings& tls) override;
-  std::vector<Outcome> send_all(const std::vector<HttpRequest>& requests, const TlsSettings& tls) override;
-
-  struct Connection;  // public only so that the .cpp's connecting coroutines can name it
-
- private:
-  struct Contexts;  // TLS contexts, one per distinct TlsSettings, made once
-  // The context for `url` under `settings` (nullptr for plain HTTP), and in `key` the pool key of its
-  // connections.
-  boost::asio::ssl::context* context_for(const Url& url, const TlsSettings& settings, std::string& key);
-  std::chrono::seconds timeout_;                 // per request; 0: none (connecting is still bounded)
-  std::unique_ptr<boost::asio::io_context> io_;  // declared before the connections it serves
-  std::unique_ptr<Contexts> contexts_;
-  std::multimap<std::string, std::unique_ptr<Connection>> idle_;  // origin and TLS settings -> open connections
-};
+// An exchange worth another attempt: a connection, timeout or I/O failure. An unknown host, a TLS
+// failure or an answer over its limit is not (retry.hpp's transient(int) says which statuses are).
+bool transient(const TransportError& error);
 
 }  // namespace mai

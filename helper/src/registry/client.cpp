@@ -1,0 +1,271 @@
+#include "registry/client.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/interrupt.hpp"
+#include "base/retry.hpp"
+#include "base/text.hpp"
+#include "oci/media_types.hpp"
+#include "registry/errors.hpp"
+
+namespace mai {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kMaxRedirects = 5;
+std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
+
+}  // namespace
+
+RegistryClient::RegistryClient(Repository repository, RegistrySettings settings, Transport& transport,
+                               CredentialSource credentials, Log log)
+    : repository_(std::move(repository)),
+      settings_(std::move(settings)),
+      transport_(transport),
+      tls_(repository_, settings_.insecure, settings_.certs_d_roots),
+      auth_(repository_.registry, tls_, settings_.retry, transport, std::move(credentials), log),
+      log_(std::move(log)) {}
+
+std::string RegistryClient::base_url() const { return scheme_ + "://" + tls_.api_host(); }
+
+Transport::Outcome RegistryClient::send_once(const HttpRequest& request, const std::string& scope, bool to_registry,
+                                             bool& credentials_sent) {
+  HttpRequest sent = request;
+  credentials_sent = to_registry && auth_.authorize(sent, scope);
+  // The registry's host name decides its TLS files (certs.d/<host:port>), as docker and podman do.
+  return transport_.send(sent, tls_.settings(to_registry ? repository_.registry : tls_.name_for(request.url)));
+}
+
+std::string RegistryClient::scope_for(const std::string& method) const {
+  return "repository:" + repository_.path + ":" + (method == "GET" || method == "HEAD" ? "pull" : "pull,push");
+}
+
+std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& calls) {
+  std::vector<std::optional<HttpResponse>> answers(calls.size());
+  std::size_t from = 0;
+  // The first exchange settles the scheme and the authentication; then the rest can go at once.
+  if (!calls.empty() && (!scheme_settled_ || calls.size() == 1)) {
+    answers[0] = send(calls[0]);
+    from = 1;
+  }
+  if (from < calls.size()) {
+    std::vector<HttpRequest> requests;
+    for (std::size_t i = from; i < calls.size(); ++i) {
+      HttpRequest r{calls[i].method, Url::parse(base_url() + calls[i].path, "the registry URL"), calls[i].headers, calls[i].body,
+                    calls[i].limit};
+      auth_.authorize(r, scope_for(r.method));
+      requests.push_back(std::move(r));
+    }
+    auto outcomes = transport_.send_all(requests, tls_.settings(repository_.registry));
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      auto& r = outcomes[k].response;
+      if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
+      if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
+    }
+  }
+  // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the
+  // careful way: one at a time, with authentication, redirects and retries.
+  std::vector<HttpResponse> out;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (!answers[i]) answers[i] = send(calls[i]);
+    // A transport that does not bound bodies itself (a test's) is held to the same limit here.
+    if (answers[i]->body.size() > calls[i].limit) refuse_larger(calls[i]);
+    out.push_back(std::move(*answers[i]));
+  }
+  return out;
+}
+
+void RegistryClient::refuse_larger(const Call& call) const {
+  throw Error(Exit::verify_failed, repository_.registry + " answered " + call.method + " " + call.path + " with more than " +
+                                       mebibytes(call.limit) + ", the most " + call.what + " may have; refused");
+}
+
+HttpResponse RegistryClient::send(const Call& call) {
+  const auto& [method, path, headers, body, limit, what, file, sink, also_scope] = call;
+  const auto scope = scope_for(method) + (also_scope.empty() ? "" : " " + also_scope);
+  const bool may_use_http = tls_.plain_http_allowed(repository_.registry);
+  std::string problem;
+  Backoff backoff(settings_.retry);
+  do {
+    // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
+    const bool absolute = path.starts_with("http://") || path.starts_with("https://");
+    HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit, file,
+                        sink};
+    int auth_rounds = 0, redirects = 0;
+    // false once at another origin (blob storage): credentials stay with the registry
+    bool at_registry = !absolute || same_origin(request.url, Url::parse(base_url() + "/", "the registry URL"));
+    while (true) {
+      bool credentials_sent = false;
+      const auto outcome = send_once(request, scope, at_registry, credentials_sent);
+      if (outcome.error) {
+        const auto& e = *outcome.error;
+        if (at_registry && e.kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && may_use_http) {
+          scheme_ = "http";
+          scheme_settled_ = true;
+          if (absolute) throw Error(Exit::step_failed, path + ": the registry stopped speaking TLS");
+          request.url = Url::parse(base_url() + path, "the registry URL");
+          continue;
+        }
+        if (e.kind == TransportError::Kind::tls_verify)
+          throw Error(Exit::step_failed, e.message + " (put its CA in /etc/docker/certs.d/" + repository_.registry +
+                                             "/ca.crt or /etc/containers/certs.d/" + repository_.registry + "/ca.crt)");
+        if (e.kind == TransportError::Kind::tls_not_spoken)
+          throw Error(Exit::step_failed, e.message +
+                                             "; plain HTTP is used only for loopback registries and those in "
+                                             "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+        if (e.kind == TransportError::Kind::too_large) refuse_larger(call);
+        if (e.kind == TransportError::Kind::tls_failed)
+          throw Error(Exit::step_failed, e.message +
+                                             " (if the registry asks for a client certificate, put client.cert and "
+                                             "client.key in /etc/docker/certs.d/" +
+                                             repository_.registry + "/)");
+        if (!transient(e)) throw Error(Exit::step_failed, method + " " + request.url.origin() + path + ": " + e.message);
+        problem = e.message;
+        break;
+      }
+      if (at_registry) scheme_settled_ = true;
+      const auto& r = *outcome.response;
+      if (r.status == 401 && at_registry) {
+        std::vector<Challenge> challenges;
+        for (const auto& h : r.headers_named("www-authenticate"))
+          for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
+        if ((auth_rounds >= 1 && credentials_sent) || auth_rounds >= 2)
+          throw Error(Exit::step_failed,
+                      repository_.registry + " refused " +
+                          (auth_.credentials() ? "the credentials from " + auth_.credentials()->origin : std::string("access")) +
+                          " for " + method + " " + path + ": " + registry_errors(r));
+        auth_.authenticate(challenges, scope);
+        ++auth_rounds;
+        continue;
+      }
+      const auto location = r.header("location");
+      if ((method == "GET" || method == "HEAD") && r.status / 100 == 3 && !location.empty()) {
+        if (++redirects > kMaxRedirects) throw Error(Exit::step_failed, method + " " + path + ": more than 5 redirects");
+        auto next = request.url.resolve(location);
+        // Credentials stay with the registry: a redirect to storage elsewhere gets none.
+        if (!same_origin(next, request.url)) at_registry = false;
+        request.url = next;
+        continue;
+      }
+      if (transient(r.status)) {
+        problem = registry_errors(r);
+        break;
+      }
+      return r;
+    }
+  } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
+    log_.warn(call.method + " " + base_url() + call.path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
+              std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+  }));
+  throw Error(Exit::step_failed,
+              method + " " + base_url() + path + " failed after " + std::to_string(backoff.tries()) + " attempts: " + problem);
+}
+
+std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
+  std::vector<Call> calls;
+  for (const auto& reference : references) {
+    if (reference.starts_with("sha256:")) checked_digest(reference, "the manifest digest to read");
+    calls.push_back({"GET",
+                     "/v2/" + repository_.path + "/manifests/" + reference,
+                     {{"Accept", media::manifest_accept_header()}},
+                     "",
+                     kManifestLimit,
+                     "a manifest"});
+  }
+  const auto responses = send_all(calls);
+  std::vector<std::optional<Manifest>> out;
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    const auto& reference = references[i];
+    const auto& r = responses[i];
+    if (r.status == 404) {
+      out.emplace_back();
+      continue;
+    }
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") + reference +
+                                         " failed: " + registry_errors(r));
+    Manifest m;
+    m.bytes = r.body;
+    m.digest = sha256_digest(m.bytes);
+    if (reference.starts_with("sha256:") && m.digest != reference)
+      throw Error(Exit::verify_failed,
+                  repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
+    boost::system::error_code ec;
+    const auto v = json::parse(m.bytes, ec);
+    if (const auto* o = ec ? nullptr : v.if_object())
+      if (const auto* t = o->if_contains("mediaType"); t && t->is_string()) m.media_type = std::string(t->get_string());
+    if (m.media_type.empty()) m.media_type = trim(r.header("content-type").substr(0, r.header("content-type").find(';')));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::optional<Manifest> RegistryClient::get_manifest(const std::string& reference) { return get_manifests({reference}).front(); }
+
+std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::string>& references, const std::string& media_type,
+                                                       const std::string& bytes) {
+  std::vector<Call> calls;
+  calls.reserve(references.size());
+  for (const auto& reference : references)
+    calls.push_back({"PUT",
+                     "/v2/" + repository_.path + "/manifests/" + reference,
+                     {{"Content-Type", media_type}},
+                     bytes,
+                     kDefaultResponseLimit,
+                     "an answer to a manifest upload"});
+  const auto responses = send_all(calls);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    const auto& r = responses[i];
+    if (r.status / 100 != 2)
+      throw Error(Exit::step_failed, "publishing " + repository_.str() + (references[i].starts_with("sha256:") ? "@" : ":") +
+                                         references[i] + " failed: " + registry_errors(r));
+    out.push_back(r.header("docker-content-digest"));
+  }
+  return out;
+}
+
+std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                                         bool* subject_indexed) {
+  if (!subject_indexed) return put_manifests({reference}, media_type, bytes).front();
+  const auto r = send({"PUT",
+                       "/v2/" + repository_.path + "/manifests/" + reference,
+                       {{"Content-Type", media_type}},
+                       bytes,
+                       kDefaultResponseLimit,
+                       "an answer to a manifest upload"});
+  if (r.status / 100 != 2)
+    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
+                                       reference + " failed: " + registry_errors(r));
+  *subject_indexed = !r.header("oci-subject").empty();
+  return r.header("docker-content-digest");
+}
+
+std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest) {
+  if (no_referrers_api_) return std::nullopt;
+  const auto r = send({"GET",
+                       "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest"),
+                       {{"Accept", media::oci_index}},
+                       "",
+                       kManifestLimit,
+                       "a referrers index"});
+  if (r.status == 404 || r.status == 400 || r.status == 405) {
+    no_referrers_api_ = true;
+    return std::nullopt;
+  }
+  if (r.status != 200)
+    throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
+  Manifest m;
+  m.bytes = r.body;
+  m.digest = sha256_digest(m.bytes);
+  m.media_type = media::oci_index;
+  return m;
+}
+
+}  // namespace mai
