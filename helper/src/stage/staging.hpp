@@ -1,16 +1,22 @@
-// Cross-compiled platforms (TARGETS/TOOLCHAINS): the project's binaries staged per platform, and the
-// build context composed from the source context plus the staged trees.
+// What one platform's image gets from the project's build (TARGETS, INSTALL, RUNTIME): a plan of the
+// files to stage, made in three passes (the targets named, what the install rules install, then the
+// shared libraries they all need), then written as the platform's staged tree. The stage step
+// (steps/stage_step.cpp) runs the passes in that order.
 #pragma once
 
+#include <deque>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/log.hpp"
 #include "base/runner.hpp"
-#include "model/spec.hpp"
 #include "oci/platform.hpp"
+#include "stage/elf.hpp"
 
 namespace mai {
 
@@ -41,32 +47,41 @@ struct StageRequest {
   std::optional<InstallRequest> install;
 };
 
-// Copies the binaries and the project's shared libraries they need (found through their RUNPATH,
-// recursively) into request.out: executables in usr/local/bin, libraries in usr/lib, with RUNTIME the
-// C/C++ runtime in lib and the loader at its PT_INTERP path. The project's files get their run path
-// as `cmake --install` would give them (install_rpaths), never the build tree's. Files whose content
-// is unchanged are not touched (so images that contain them are not rebuilt); files no longer staged
-// are removed. Every binary must be ELF for the platform's machine, and every name a binary states
-// (DT_NEEDED, PT_INTERP) must land inside request.out. With `install`, the install rules' output is
-// staged too (its symlinks as links, none pointing outside the prefix), and its ELF files' runtime
-// needs resolved as for TARGETS. Returns the staged entries, relative to out.
-std::vector<std::string> stage_step(const StageRequest& request, Runner& runner, const Log& log);
+// The files and links a platform's staged tree will hold, by destination relative to the tree.
+struct StagePlan {
+  struct File {
+    std::filesystem::path source;
+    std::optional<std::string> run_path;  // set: the file's run path becomes this ("" removes it)
+    std::string kind;                     // program, library, runtime or file (what the SBOM says)
+  };
+  std::map<std::string, File> files;
+  std::map<std::string, std::filesystem::path> links;  // destination -> link target, as the install rules made it
+  std::filesystem::path installed;                     // where the install rules ran ("" without INSTALL)
+  // ELF files whose DT_NEEDED and PT_INTERP are still to be resolved (the needed-libraries pass).
+  std::deque<std::pair<std::filesystem::path, ElfInfo>> unresolved;
+};
 
-// The source files a build tree's install rules copy (the FILES of every file(INSTALL) in its
-// cmake_install.cmake and those it includes; a directory with everything under it), and the scripts
-// themselves: what an INSTALL stage depends on.
-std::vector<std::filesystem::path> install_sources(const std::filesystem::path& tree);
+// TARGETS: executables to usr/local/bin, libraries to usr/lib, each with the run path `cmake
+// --install` would give it (install_rpaths), never the build tree's. Each must be ELF for the
+// platform's machine.
+void plan_targets(const StageRequest& request, StagePlan& plan);
 
-// Mirrors the source context (what .dockerignore lets through, less `exclude`) into `composed` with
-// hard links (copies across file systems), leaving `keep` (the staged trees) alone, and writes a
-// depfile of the source inputs for `stamp`. Only changed entries are touched.
-void compose_step(const std::filesystem::path& context, const std::filesystem::path& dockerfile,
-                  const std::vector<std::filesystem::path>& exclude, const std::filesystem::path& composed,
-                  const std::string& keep, const std::filesystem::path& stamp, const std::filesystem::path& depfile);
+// INSTALL: the install rules run (`cmake --install`, per component) into a fresh tree beside the
+// stamp; what they put there is planned as it is (their run paths are cmake --install's), relative
+// links inside the prefix as links, anything else refused. Writes the install depfile.
+void plan_installed(const StageRequest& request, StagePlan& plan, Runner& runner, const Log& log);
 
-// The spec as one platform's build sees it when the image has staged targets: the composed context,
-// MULTIARCH_STAGE=<dir>/<platform suffix> as a build arg, and other platforms' trees kept out of the
-// depfile. Unchanged when the spec has no stage.
-Spec spec_for_platform_build(const Spec& spec, const Platform& platform);
+// The shared libraries the planned ELF files need, breadth first: the project's (found through their
+// RUNPATH/RPATH or in project_dirs) to usr/lib; with RUNTIME the toolchain's runtime to lib and the
+// loader at its PT_INTERP path. Every name a binary states must be a plain file name (a path in
+// DT_NEEDED or a relative PT_INTERP is refused). A library the install rules installed stays where
+// they put it; any other is the base image's to provide (without RUNTIME).
+void plan_needed_libraries(const StageRequest& request, StagePlan& plan);
+
+// Writes the plan into request.out: files whose content is unchanged are not touched (so images that
+// contain them are not rebuilt), entries no longer planned are removed; then the staged-files record
+// (for the SBOM, with the runtime's packages as the package manager names them) and, when anything
+// changed or it is missing, the stamp. Returns the staged entries, relative to out.
+std::vector<std::string> write_stage(const StageRequest& request, const StagePlan& plan, Runner& runner, const Log& log);
 
 }  // namespace mai

@@ -1,6 +1,9 @@
-// The pipeline's steps, one file each: build.cpp, push.cpp, manifest.cpp, test_image.cpp, plan.cpp.
-// Each removes its record first and writes it last, so only a step that succeeded leaves one. Every
-// line a step prints goes through its log (step_log), nested steps through theirs.
+// Every step of the pipeline, as the helper's subcommands run them, each in a file named after it
+// (<step>_step.cpp; the image test and load steps share load_and_test_steps.cpp, attach and referrers
+// sign_step.cpp): stage and compose (TARGETS, INSTALL), build, push, manifest (the index), sign,
+// test and load, plan. Each removes its record first and writes it last, so only a step that
+// succeeded leaves one. Every line a step prints goes through its log (step_log), nested steps
+// through theirs.
 #pragma once
 
 #include <filesystem>
@@ -10,10 +13,28 @@
 #include "base/runner.hpp"
 #include "model/spec.hpp"
 #include "registry/transport.hpp"
+#include "stage/staging.hpp"
 
 namespace mai {
 
 class Engine;
+
+// Stages one platform's files (TARGETS, INSTALL, RUNTIME) into request.out, as stage/staging.hpp
+// describes, writing the staged-files record and the stamp. Returns the staged entries, relative to
+// out.
+std::vector<std::string> stage_step(const StageRequest& request, Runner& runner, const Log& log);
+
+// Mirrors the source context (what .dockerignore lets through, less `exclude`) into `composed` with
+// hard links (copies across file systems), leaving `keep` (the staged trees) alone, and writes a
+// depfile of the source inputs for `stamp`. Only changed entries are touched.
+void compose_step(const std::filesystem::path& context, const std::filesystem::path& dockerfile,
+                  const std::vector<std::filesystem::path>& exclude, const std::filesystem::path& composed,
+                  const std::string& keep, const std::filesystem::path& stamp, const std::filesystem::path& depfile);
+
+// The spec as one platform's build sees it when the image has staged targets: the composed context,
+// MULTIARCH_STAGE=<dir>/<platform suffix> as a build arg, and other platforms' trees kept out of the
+// depfile. Unchanged when the spec has no stage.
+Spec spec_for_platform_build(const Spec& spec, const Platform& platform);
 
 void build_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
                 const std::filesystem::path& depfile, Runner& runner, const Log& log);

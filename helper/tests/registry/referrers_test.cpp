@@ -114,7 +114,8 @@ BOOST_FIXTURE_TEST_CASE(a_referrers_tag_holding_something_else_is_reported_not_o
   const auto what = error_of([&] { attach(c, subject, signature("one"), test_log()); });
   BOOST_TEST(what.find("is not an OCI image index of referrers; left as it is") != std::string::npos, what);
   BOOST_TEST(registry.manifests.at("team/hello:" + tag).bytes == other.bytes);
-  registry.put_manifest("team/hello", tag, media::oci_index, R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"x"}]})");
+  registry.put_manifest("team/hello", tag, media::oci_index,
+                        R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"x"}]})");
   BOOST_TEST(error_of([&] { referrers(c, subject.digest); }).find("lists an entry that is not a descriptor") !=
              std::string::npos);
 }

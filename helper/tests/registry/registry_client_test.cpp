@@ -207,8 +207,8 @@ BOOST_AUTO_TEST_CASE(manifests_are_negotiated_and_hashed_by_the_client) {
   BOOST_REQUIRE(m);
   BOOST_TEST(m->digest == digest);
   BOOST_TEST(m->media_type == media::oci_manifest);
-  BOOST_TEST(media::manifest_accept_header() == std::string(media::oci_index) + ", " + media::docker_list + ", " + media::oci_manifest +
-                                             ", " + media::docker_manifest);
+  BOOST_TEST(media::manifest_accept_header() == std::string(media::oci_index) + ", " + media::docker_list + ", " +
+                                                    media::oci_manifest + ", " + media::docker_manifest);
   BOOST_TEST(!client.get_manifest("2.0"));  // 404
   // Content that does not hash to the digest asked for is refused.
   t.registry.manifests["team/hello@" + digest].bytes += " ";

@@ -1,5 +1,6 @@
-// test: one platform's built image run as a ctest test (TEST_COMMAND / TEST_EXPECT): exit status 0
-// and, when given, output matching a regular expression.
+// test and load: one platform's built image run as a ctest test (TEST_COMMAND / TEST_EXPECT: exit
+// status 0 and, when given, output matching a regular expression); an assembled image put into
+// docker or podman first (load), which <name>-load-<platform> also does on its own.
 #include <regex>
 
 #include "base/error.hpp"
@@ -23,7 +24,7 @@ std::string load_step(const Spec& spec, const Platform& platform, const std::fil
   auto reference = platform_references(spec, platform).front();
   const ScratchDir scratch(build_record);
   const auto archive = scratch.path() / "image.tar";
-  // The layout names each platform's manifest <first tag>-<arch><variant> (assemble.cpp).
+  // The layout names each platform's manifest <first tag>-<arch><variant> (image/assemble.cpp).
   const auto name = reference.substr(reference.rfind(':') + 1);
   const Command copy{{spec.skopeo, "copy", "--quiet", "oci:" + spec.image.layout.string() + ":" + name,
                       "docker-archive:" + archive.string() + ":" + reference}};

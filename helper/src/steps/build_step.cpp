@@ -16,6 +16,16 @@
 
 namespace mai {
 
+Spec spec_for_platform_build(const Spec& spec, const Platform& platform) {
+  if (!spec.stage.enabled) return spec;
+  Spec s = spec;
+  s.context = spec.stage.composed;
+  s.build_args.push_back({"MULTIARCH_STAGE", spec.stage.dir + "/" + platform.target_suffix()});
+  for (const auto& other : spec.platforms)
+    if (!(other == platform)) s.deps_exclude.push_back(spec.stage.composed / spec.stage.dir / other.target_suffix());
+  return s;
+}
+
 std::vector<std::string> platform_references(const Spec& spec, const Platform& platform) {
   std::vector<std::string> refs;
   for (const auto& tag : spec.tags) refs.push_back(spec.repository.str() + ":" + tag + "-" + platform.tag_suffix());
