@@ -1,16 +1,12 @@
 # MultiArchImage/validate.cmake: every check of add_multiarch_image()'s arguments and of the settings
 # every image shares, and the defaults that complete them, in the order add_multiarch_image() runs
 # them (the first error stops the configure). A function that takes `name` reads the caller's ARG_*
-# where a keyword's absence differs from an empty value; each returns what it validated.
-
-set(_MULTIARCH_VALID_PLATFORMS
-  "<os>/<arch>[/<variant>] with os linux, windows or freebsd and arch amd64 (variants v2-v4), arm64 (v8, v8.1-v8.9, v9, v9.1-v9.5), arm (v5, v6, v7, v8), 386, ppc64le, s390x, riscv64, mips64le, loong64; aliases x86_64, aarch64, armhf, armel, i386 are accepted")
-set(_MULTIARCH_VALID_REPOSITORY
-  "[<host>[:<port>]/]<path> with lowercase path components of letters, digits and single . _ or - separators, e.g. registry.example.com/team/hello or 127.0.0.1:5000/demo/hello, without a tag or digest")
+# where a keyword's absence differs from an empty value; each returns what it validated. What an error
+# names as valid is written in the function: a variable set where the module is loaded is not seen by
+# an image added in another directory.
 
 # The keywords as given: none unknown (the nearest one suggested), none without its value, a name
-# that can be part of target names and is not taken, REPOSITORY given and valid, GIT_LATEST only
-# with GIT_TAGS.
+# that can be part of target names and is not taken, REPOSITORY valid, GIT_LATEST only with GIT_TAGS.
 function(_multiarch_check_keywords name options one_value multi_value)
   if(ARG_UNPARSED_ARGUMENTS)
     list(GET ARG_UNPARSED_ARGUMENTS 0 unknown)
@@ -37,19 +33,19 @@ function(_multiarch_check_keywords name options one_value multi_value)
   if(TARGET ${name}-build)
     message(FATAL_ERROR "add_multiarch_image(${name}): an image named `${name}` exists already (target ${name}-build)")
   endif()
-  if(NOT DEFINED ARG_REPOSITORY)
-    message(FATAL_ERROR "add_multiarch_image(${name}): missing required parameter `REPOSITORY` "
-      "(valid: ${_MULTIARCH_VALID_REPOSITORY})")
-  endif()
-  _multiarch_validate_repository("${name}" "${ARG_REPOSITORY}")
+  _multiarch_validate_repository("${name}")
   if(ARG_GIT_LATEST AND NOT ARG_GIT_TAGS)
     message(FATAL_ERROR "add_multiarch_image(${name}): GIT_LATEST goes with GIT_TAGS")
   endif()
 endfunction()
 
-# REPOSITORY as a registry reference without tag or digest (the distribution grammar).
-function(_multiarch_validate_repository name repository)
-  set(valid "(valid: ${_MULTIARCH_VALID_REPOSITORY})")
+# REPOSITORY, required: a registry reference without tag or digest (the distribution grammar).
+function(_multiarch_validate_repository name)
+  set(valid "(valid: [<host>[:<port>]/]<path> with lowercase path components of letters, digits and single . _ or - separators, e.g. registry.example.com/team/hello or 127.0.0.1:5000/demo/hello, without a tag or digest)")
+  if(NOT DEFINED ARG_REPOSITORY)
+    message(FATAL_ERROR "add_multiarch_image(${name}): missing required parameter `REPOSITORY` ${valid}")
+  endif()
+  set(repository "${ARG_REPOSITORY}")
   string(LENGTH "${repository}" length)
   if(length EQUAL 0 OR length GREATER 255)
     message(FATAL_ERROR "add_multiarch_image(${name}): REPOSITORY `${repository}` must be 1 to 255 characters ${valid}")
@@ -141,7 +137,7 @@ endfunction()
 
 # The same normalisation as the helper's platform.cpp (both are checked against tests/data/platforms.txt).
 function(_multiarch_normalise_platform out name given)
-  set(valid "(valid: ${_MULTIARCH_VALID_PLATFORMS})")
+  set(valid "(valid: <os>/<arch>[/<variant>] with os linux, windows or freebsd and arch amd64 (variants v2-v4), arm64 (v8, v8.1-v8.9, v9, v9.1-v9.5), arm (v5, v6, v7, v8), 386, ppc64le, s390x, riscv64, mips64le, loong64; aliases x86_64, aarch64, armhf, armel, i386 are accepted)")
   string(TOLOWER "${given}" p)
   string(REPLACE "/" ";" parts "${p}")
   list(LENGTH parts n)
