@@ -229,7 +229,7 @@ function(add_multiarch_image name)
     _multiarch_install_spec(install_spec "${name}" "${ARG_INSTALL_JSON}")
   endif()
   if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)  # a platform's sub-build only stages the image's files
-    _multiarch_sub_build_image("${name}" "${ARG_PLATFORMS}" "${ARG_TARGETS}" "${install_spec}" ${ARG_RUNTIME})
+    _multiarch_sub_build_image("${name}" "${ARG_TARGETS}" "${install_spec}" ${ARG_RUNTIME})
     return()
   endif()
 

@@ -22,8 +22,9 @@ endif()
 
 # add_multiarch_image() inside a platform's sub-build: the stage step of an image the main build
 # expects to be staged here, and the image's targets as do-nothing stand-ins, so that the project's
-# own add_dependencies() on them hold in the sub-build too.
-function(_multiarch_sub_build_image name platforms targets install_spec runtime)
+# own add_dependencies() on them hold in the sub-build too (PLATFORMS and its default are read as the
+# main build reads them).
+function(_multiarch_sub_build_image name targets install_spec runtime)
   string(REPLACE "," ";" images "${MULTIARCH_IMAGE_SUB_BUILD_IMAGES}")
   if(name IN_LIST images)
     _multiarch_step_files(files "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
@@ -34,8 +35,8 @@ function(_multiarch_sub_build_image name platforms targets install_spec runtime)
       "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${targets}]] FALSE)")
   endif()
   set(stand_ins ${name}-build ${name}-push ${name}-manifest ${name}-plan)
-  foreach(given IN LISTS platforms)
-    _multiarch_normalise_platform(platform "${name}" "${given}")
+  _multiarch_platforms(platforms "${name}")
+  foreach(platform IN LISTS platforms)
     _multiarch_suffix(suffix "${platform}")
     list(APPEND stand_ins ${name}-build-${suffix} ${name}-push-${suffix})
   endforeach()
