@@ -1,11 +1,23 @@
 # Every keyword add_multiarch_image() parses must appear in its doc block (the bracket comment beside
 # the code) and in docs/reference.md, every cache variable the module defines in the reference, and
 # every subcommand of the helper's table (helper/src/main.cpp) in the reference's command list, so
-# none can silently fall behind the code.
+# none can silently fall behind the code. The doc block must be in cmake/MultiArchImage.cmake, beside
+# the function; keyword lists and settings are read from every file of the module
+# (cmake/MultiArchImage/*.cmake too), so one that moves there is still checked.
 # Usage: cmake -DSOURCE_DIR=... -P docs_cover_the_module.cmake
-file(READ "${SOURCE_DIR}/cmake/MultiArchImage.cmake" module)
+file(READ "${SOURCE_DIR}/cmake/MultiArchImage.cmake" main)
+file(GLOB parts "${SOURCE_DIR}/cmake/MultiArchImage/*.cmake")
+list(LENGTH parts part_count)
+if(part_count LESS 6)
+  message(FATAL_ERROR "found only ${part_count} files in cmake/MultiArchImage/: the pattern here is stale")
+endif()
+set(module "${main}")
+foreach(part IN LISTS parts)
+  file(READ "${part}" text)
+  string(APPEND module "\n${text}")
+endforeach()
 file(READ "${SOURCE_DIR}/docs/reference.md" reference)
-string(REGEX MATCH "#\\[=+\\[\\.rst:\nadd_multiarch_image.*#\\]=+\\]" doc_block "${module}")
+string(REGEX MATCH "#\\[=+\\[\\.rst:\nadd_multiarch_image.*#\\]=+\\]" doc_block "${main}")
 if(NOT doc_block)
   message(FATAL_ERROR "no doc block for add_multiarch_image() found in the module")
 endif()

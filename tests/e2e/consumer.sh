@@ -2,7 +2,8 @@
 # A consumer project adopts the module in one of the three supported ways, builds and publishes an
 # image of its own program (linux/arm64 cross-compiled with the toolchain file that way of adoption
 # brings) from a subdirectory (where find_package is called), and does not build or install our
-# tests, examples or files.
+# tests, examples or files. With add_subdirectory, of a copy of this repository the consumer vendors:
+# an edit of a helper source in a subfolder of helper/src rebuilds the consumer's helper, once.
 #   consumer.sh find_package|fetchcontent|subdirectory
 . "$(dirname "$0")/lib.sh"
 mode=$1
@@ -35,7 +36,15 @@ case $mode in
                -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER")
     ;;
   subdirectory)
-    settings+=(-DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root")
+    # The consumer's own copy of this repository, as a project vendors it: the files of this checkout
+    # (tracked and new, not its build trees). The test edits one of its sources below.
+    step "vendor a copy of cmake-multiarch-image"
+    vendored=$work/cmake-multiarch-image
+    mkdir -p "$vendored"
+    git -C "$repo_root" ls-files -z --cached --others --exclude-standard |
+      tar -C "$repo_root" --null --ignore-failed-read -T - -cf - | tar -C "$vendored" -xf -
+    [[ -f $vendored/CMakeLists.txt && -d $vendored/helper/src ]] || fail "the copy of the repository is incomplete"
+    settings+=(-DMULTIARCH_IMAGE_SOURCE_DIR="$vendored")
     step "a cross-compiling consumer must name a host helper"
     cross=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++)
     if output=$(cmake -S "$repo_root/tests/projects/consumer" -B "$work/cross" -G Ninja "${settings[@]}" "${cross[@]}" 2>&1); then
@@ -79,6 +88,24 @@ if [[ $mode != find_package ]]; then
   ! grep -E "multiarch-image: (build [^ ]+ linux/|push |manifest |stage |build the helper)" "$work/noop.log" ||
     fail "the no-op ran steps:\n$(cat "$work/noop.log")"
   echo "ok: a no-op with the helper's own build runs nothing"
+fi
+
+if [[ $mode == subdirectory ]]; then
+  step "an edit of a source in a subfolder of helper/src rebuilds the consumer's helper; then a no-op again"
+  edited=$(cd "$vendored/helper/src" && find . -mindepth 2 -name '*.cpp' | sort | head -n 1)
+  edited=${edited#./}
+  [[ -n $edited ]] || fail "no source in a subfolder of helper/src"
+  touch "$work/before-edit"
+  echo "// an edit in the consumer's copy (e2e.consumer.subdirectory)" >>"$vendored/helper/src/$edited"
+  cmake --build "$work/build" --target image-push >"$work/edit.log"
+  grep -q "multiarch-image: build the helper" "$work/edit.log" || fail "the edit of $edited did not rebuild the helper:\n$(cat "$work/edit.log")"
+  grep -qF "src/$edited.o" "$work/edit.log" || fail "the helper's build did not compile $edited:\n$(cat "$work/edit.log")"
+  [[ $helper_build/multiarch-image -nt $work/before-edit ]] || fail "the helper was not relinked"
+  echo "ok: editing helper/src/$edited rebuilt the consumer's helper"
+  cmake --build "$work/build" --target image-push >"$work/noop-after-edit.log"
+  ! grep -E "multiarch-image: (build [^ ]+ linux/|push |manifest |stage |build the helper)" "$work/noop-after-edit.log" ||
+    fail "the build after the helper's rebuild ran steps:\n$(cat "$work/noop-after-edit.log")"
+  echo "ok: the build after it runs nothing"
 fi
 
 if [[ $mode == fetchcontent ]]; then

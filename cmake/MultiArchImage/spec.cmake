@@ -1,0 +1,213 @@
+# MultiArchImage/spec.cmake: spec.json, the image's settings every step reads, and what it records
+# beyond the arguments (the build's facts for provenance, git for GIT_TAGS); test.json beside it.
+
+# The spec is rewritten only when its content changes: every step depends on it. Keywords: NAME,
+# REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, STATE (values); TAGS, PLATFORMS (lists);
+# BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON, IMAGE_JSON, PROVENANCE_JSON (JSON; GIT_JSON,
+# IMAGE_JSON and PROVENANCE_JSON may be empty); STAGED (TRUE when the image has TARGETS or INSTALL).
+# TEST_JSON, when not empty, is written to test.json beside the spec, not in it: a changed test must
+# not rebuild an image.
+function(_multiarch_write_spec path)
+  cmake_parse_arguments(PARSE_ARGV 1 S ""
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON"
+    "TAGS;PLATFORMS")
+  set(json "{}")
+  string(JSON json SET "${json}" format 1)
+  set(fields name repository context dockerfile engine index_format)
+  if(S_IMAGE_JSON)
+    list(REMOVE_ITEM fields dockerfile)  # assembled by the helper: no Dockerfile
+  endif()
+  foreach(field IN LISTS fields)
+    string(TOUPPER "${field}" keyword)
+    _multiarch_json_string(quoted "${S_${keyword}}")
+    string(JSON json SET "${json}" ${field} "${quoted}")
+  endforeach()
+  _multiarch_json_array(array ${S_TAGS})
+  string(JSON json SET "${json}" tags "${array}")
+  _multiarch_json_array(array ${S_PLATFORMS})
+  string(JSON json SET "${json}" platforms "${array}")
+
+  string(JSON json SET "${json}" build_args "${S_BUILD_ARGS_JSON}")
+  string(JSON json SET "${json}" annotations "${S_ANNOTATIONS_JSON}")
+  _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
+  string(JSON json SET "${json}" insecure_registries "${array}")
+  if(S_STAGED)
+    _multiarch_json_string(quoted "${S_STATE}/context")
+    string(JSON json SET "${json}" stage "{\"composed\": ${quoted}}")
+  endif()
+  string(JSON json SET "${json}" builders "${S_BUILDERS_JSON}")
+  if(S_GIT_JSON)
+    string(JSON json SET "${json}" git "${S_GIT_JSON}")
+  endif()
+  if(S_IMAGE_JSON)
+    _multiarch_json_string(quoted "${S_STATE}/oci")
+    string(JSON image SET "${S_IMAGE_JSON}" layout "${quoted}")
+    string(JSON json SET "${json}" image "${image}")
+  endif()
+  if(S_PROVENANCE_JSON)
+    string(JSON json SET "${json}" provenance "${S_PROVENANCE_JSON}")
+  endif()
+  _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
+  string(JSON json SET "${json}" run_options "${array}")
+  string(JSON json SET "${json}" retries ${MULTIARCH_IMAGE_RETRIES})
+  string(JSON json SET "${json}" retry_delay ${MULTIARCH_IMAGE_RETRY_DELAY})
+  string(JSON json SET "${json}" timeout ${MULTIARCH_IMAGE_TIMEOUT})
+
+  foreach(setting IN ITEMS NETWORK DOCKER PODMAN SKOPEO)
+    string(TOLOWER "${setting}" field)
+    _multiarch_json_string(quoted "${MULTIARCH_IMAGE_${setting}}")
+    string(JSON json SET "${json}" ${field} "${quoted}")
+  endforeach()
+
+  # The build tree changes on every build: never let it count as a context change.
+  set(exclude "${S_STATE}")
+  cmake_path(IS_PREFIX S_CONTEXT "${CMAKE_BINARY_DIR}" NORMALIZE binary_dir_in_context)
+  if(binary_dir_in_context AND NOT S_CONTEXT STREQUAL CMAKE_BINARY_DIR)
+    list(APPEND exclude "${CMAKE_BINARY_DIR}")
+  endif()
+  _multiarch_json_array(array ${exclude})
+  string(JSON json SET "${json}" deps_exclude "${array}")
+
+  _multiarch_write_if_changed("${path}" "${json}\n")
+  if(S_TEST_JSON)
+    _multiarch_write_if_changed("${S_STATE}/test.json" "${S_TEST_JSON}\n")
+  endif()
+endfunction()
+
+# What a provenance statement says about this build (see the helper's provenance.hpp): the builder,
+# CMake, the compiler, each platform's toolchain file and its SHA-256, the source directory (its git
+# commit and remote are read when a push step runs) and SOURCE_DATE_EPOCH. Reads the caller's
+# toolchains_<suffix>.
+function(_multiarch_provenance_json out platforms)
+  set(json "{}")
+  foreach(pair IN ITEMS "builder_id|${MULTIARCH_IMAGE_BUILDER_ID}" "cmake_version|${CMAKE_VERSION}"
+                        "generator|${CMAKE_GENERATOR}" "source_dir|${CMAKE_SOURCE_DIR}"
+                        "project|${CMAKE_PROJECT_NAME}" "project_version|${CMAKE_PROJECT_VERSION}")
+    string(FIND "${pair}" "|" bar)
+    string(SUBSTRING "${pair}" 0 ${bar} key)
+    math(EXPR bar "${bar} + 1")
+    string(SUBSTRING "${pair}" ${bar} -1 value)
+    _multiarch_json_string(quoted "${value}")
+    string(JSON json SET "${json}" ${key} "${quoted}")
+  endforeach()
+  set(compiler "")
+  foreach(language IN ITEMS CXX C)
+    if(NOT compiler AND CMAKE_${language}_COMPILER_ID)
+      set(compiler "${CMAKE_${language}_COMPILER_ID} ${CMAKE_${language}_COMPILER_VERSION}")
+    endif()
+  endforeach()
+  _multiarch_json_string(quoted "${compiler}")
+  string(JSON json SET "${json}" compiler "${quoted}")
+  find_package(Git QUIET)
+  _multiarch_json_string(quoted "${GIT_EXECUTABLE}")
+  string(JSON json SET "${json}" git "${quoted}")
+  set(toolchains "{}")
+  foreach(platform IN LISTS platforms)
+    _multiarch_suffix(suffix "${platform}")
+    if(toolchains_${suffix})
+      file(SHA256 "${toolchains_${suffix}}" sha)
+      _multiarch_json_string(qfile "${toolchains_${suffix}}")
+      string(JSON toolchains SET "${toolchains}" "${platform}" "{\"file\": ${qfile}, \"sha256\": \"${sha}\"}")
+    endif()
+  endforeach()
+  string(JSON json SET "${json}" toolchains "${toolchains}")
+  string(JSON json SET "${json}" source_date_epoch "${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}")
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
+# GIT_TAGS: the spec's "git" object, and the files whose change means HEAD or the tags moved (the
+# HEAD log, HEAD itself, packed refs, the tags directory). Not the index: `git status` rewrites it.
+# Both empty without GIT_TAGS.
+function(_multiarch_git out_json out_depends name git_tags latest)
+  set(${out_json} "" PARENT_SCOPE)
+  set(${out_depends} "" PARENT_SCOPE)
+  if(NOT git_tags)
+    return()
+  endif()
+  find_package(Git QUIET)
+  if(NOT GIT_FOUND)
+    message(FATAL_ERROR "add_multiarch_image(${name}): GIT_TAGS needs git, which was not found")
+  endif()
+  execute_process(COMMAND "${GIT_EXECUTABLE}" rev-parse --absolute-git-dir --git-common-dir
+    WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" RESULT_VARIABLE status OUTPUT_VARIABLE dirs ERROR_QUIET
+    OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "add_multiarch_image(${name}): GIT_TAGS needs a git checkout, and "
+      "${CMAKE_CURRENT_SOURCE_DIR} is not in one")
+  endif()
+  string(REPLACE "\n" ";" dirs "${dirs}")
+  list(GET dirs 0 git_dir)
+  list(GET dirs 1 common_dir)
+  cmake_path(ABSOLUTE_PATH common_dir BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+  set(depends "")
+  foreach(candidate IN ITEMS "${git_dir}/logs/HEAD" "${git_dir}/HEAD" "${common_dir}/packed-refs" "${common_dir}/refs/tags")
+    if(EXISTS "${candidate}")
+      list(APPEND depends "${candidate}")
+    endif()
+  endforeach()
+  _multiarch_json_string(qexe "${GIT_EXECUTABLE}")
+  _multiarch_json_string(qdir "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(qlatest false)
+  if(latest)
+    set(qlatest true)
+  endif()
+  set(${out_json} "{\"executable\": ${qexe}, \"dir\": ${qdir}, \"latest\": ${qlatest}}" PARENT_SCOPE)
+  set(${out_depends} "${depends}" PARENT_SCOPE)
+endfunction()
+
+# PROVENANCE and SBOM (defaults MULTIARCH_IMAGE_PROVENANCE and MULTIARCH_IMAGE_SBOM): the documents the
+# push step attaches. The spec's "provenance" object says which, and what a statement says about
+# this build, known at configure time; empty when both are off.
+function(_multiarch_attestations_json out name platforms)
+  foreach(document IN ITEMS PROVENANCE SBOM)
+    set(want_${document} "${MULTIARCH_IMAGE_${document}}")
+    if(DEFINED ARG_${document})
+      if(NOT ARG_${document} MATCHES "^(ON|OFF)$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${document} `${ARG_${document}}` is not ON or OFF")
+      endif()
+      set(want_${document} "${ARG_${document}}")
+    endif()
+  endforeach()
+  set(json "")
+  if(want_PROVENANCE OR want_SBOM)
+    _multiarch_provenance_json(json "${platforms}")
+    foreach(document IN ITEMS PROVENANCE SBOM)
+      set(flag false)
+      if(want_${document})
+        set(flag true)
+      endif()
+      string(TOLOWER "${document}" key)
+      if(key STREQUAL "provenance")
+        set(key statement)
+      endif()
+      string(JSON json SET "${json}" ${key} ${flag})
+    endforeach()
+  endif()
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
+# TEST_COMMAND and TEST_EXPECT as test.json's content, exactly as written, in `out` (empty without
+# either; TEST_COMMAND with no arguments runs the image's own entrypoint); whether the image has
+# tests in `out_run`.
+function(_multiarch_test_json out out_run name)
+  set(${out} "" PARENT_SCOPE)
+  set(${out_run} FALSE PARENT_SCOPE)
+  if(NOT DEFINED ARG_TEST_COMMAND_JSON AND NOT DEFINED ARG_TEST_EXPECT)
+    return()
+  endif()
+  set(command "[]")
+  if(DEFINED ARG_TEST_COMMAND_JSON)
+    set(command "${ARG_TEST_COMMAND_JSON}")
+  endif()
+  set(json "{}")
+  string(JSON json SET "${json}" command "${command}")
+  if(DEFINED ARG_TEST_EXPECT)
+    _multiarch_json_string(quoted "${ARG_TEST_EXPECT}")
+    string(JSON json SET "${json}" expect "${quoted}")
+  endif()
+  # ctest reads the top-level directory's tests: checked once that directory is done.
+  cmake_language(EVAL CODE
+    "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_testing [[${name}]])")
+  set(${out} "${json}" PARENT_SCOPE)
+  set(${out_run} TRUE PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,271 @@
+# MultiArchImage/staging.cmake: TARGETS and INSTALL. The context composed in the build tree, each
+# platform's stage step (the targets, the project libraries they link, the runtime, what the install
+# rules install) and what it waits for (INSTALL's order, the link closure), and the checks of TARGETS
+# once every target exists.
+
+# The image's staging in this build: with TARGETS or INSTALL (`STAGED`) and a Dockerfile, the
+# context the engine gets is composed in the build tree (the source context mirrored with hard links,
+# plus each platform's staged tree; see docs/cross.md); TARGETS are checked once they all exist.
+# `name` first, every other value by keyword.
+function(_multiarch_add_staging name)
+  cmake_parse_arguments(PARSE_ARGV 1 S "" "STATE;SPEC;STAGED;ASSEMBLED;INFER_ENTRYPOINT" "HELPER;CONFIG_GUARD;TARGETS")
+  if(S_STAGED AND NOT S_ASSEMBLED)
+    add_custom_command(OUTPUT "${S_STATE}/context.stamp"
+      ${S_CONFIG_GUARD}
+      COMMAND ${S_HELPER} compose --spec "${S_SPEC}" --stamp "${S_STATE}/context.stamp" --depfile "${S_STATE}/context.d"
+      DEPENDS "${S_SPEC}" ${S_HELPER}
+      DEPFILE "${S_STATE}/context.d"
+      COMMENT "multiarch-image: compose the context of ${name}"
+      VERBATIM)
+    add_custom_target(${name}-context DEPENDS "${S_STATE}/context.stamp")
+  endif()
+  if(S_TARGETS)
+    # A deferred call evaluates its arguments when it runs: bake the values in now.
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${S_TARGETS}]] ${S_INFER_ENTRYPOINT})")
+  endif()
+endfunction()
+
+# The stage step of one platform: TARGETS' files and the project libraries they need (with RUNTIME,
+# the C/C++ runtime and loader too) copied to `out`; `stamp` written after.
+function(_multiarch_stage name platform helper out stamp stage_target targets install)
+  set(runtime ${ARGN})
+  _multiarch_config_guard(config_guard "${name}")
+  # INSTALL: `cmake --install` of this (sub-)build into the stage, after every target of `all` is
+  # built; the install rules' sources (read from cmake_install.cmake) are the depfile.
+  set(install_args "")
+  set(install_depfile "")
+  if(install)
+    string(REPLACE "|" ";" install_parts "${install}")
+    list(GET install_parts 0 install_prefix)
+    list(GET install_parts 1 install_components)
+    string(REPLACE "," ";" install_components "${install_components}")
+    set(install_args --install-tree "${CMAKE_BINARY_DIR}" --install-prefix "${install_prefix}"
+      --install-depfile "${stamp}.install.d" --install-cmake "${CMAKE_COMMAND}"
+      "$<$<BOOL:$<CONFIG>>:--install-config$<SEMICOLON>$<CONFIG>>")
+    foreach(component IN LISTS install_components)
+      list(APPEND install_args --install-component "${component}")
+    endforeach()
+    set(install_depfile DEPFILE "${stamp}.install.d")
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_install_order [[${stage_target}]])")
+  endif()
+  set(files "")
+  foreach(target IN LISTS targets)
+    # The run path the file gets in the image is the one `cmake --install` would give it.
+    list(APPEND files "$<IF:$<STREQUAL:$<TARGET_PROPERTY:${target},TYPE>,EXECUTABLE>,--executable,--library>"
+                      "$<TARGET_FILE:${target}>"
+                      --install-rpath "$<TARGET_FILE_NAME:${target}>:$<JOIN:$<TARGET_PROPERTY:${target},INSTALL_RPATH>,:>")
+  endforeach()
+  set(runtime_dirs "")
+  if(runtime)
+    # Where this build's toolchain links the C and C++ runtime from: the directories CMake found in
+    # the compiler's own link line, so the target (clang's --target), the sysroot and the flags all
+    # count, as they did when it linked the TARGETS (a sub-build's cross toolchain there).
+    # Then the target's Debian multiarch directories, where libfoo-dev:<arch> puts what they link.
+    set(candidates ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} ${CMAKE_C_IMPLICIT_LINK_DIRECTORIES})
+    if(CMAKE_LIBRARY_ARCHITECTURE)
+      list(APPEND candidates "${CMAKE_SYSROOT}/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}"
+                             "${CMAKE_SYSROOT}/lib/${CMAKE_LIBRARY_ARCHITECTURE}")
+    endif()
+    set(libc "")
+    foreach(given IN LISTS candidates)
+      get_filename_component(dir "${given}" REALPATH)
+      if(IS_DIRECTORY "${dir}" AND NOT dir IN_LIST runtime_dirs)
+        list(APPEND runtime_dirs "${dir}")
+      endif()
+      if(NOT libc AND EXISTS "${dir}/libc.so.6")
+        set(libc "${dir}/libc.so.6")
+        set(libc_from "${given}")
+      endif()
+    endforeach()
+    # Debian's cross gcc searches its own /usr/<triplet>/lib before a --sysroot: the image then gets
+    # that C runtime, which may not be the sysroot's.
+    if(libc AND CMAKE_SYSROOT)
+      cmake_path(IS_PREFIX CMAKE_SYSROOT "${libc_from}" NORMALIZE in_sysroot)
+      if(NOT in_sysroot)
+        message(WARNING "add_multiarch_image(${name}): RUNTIME for ${platform}: the toolchain links libc.so.6 from "
+          "${libc_from}, outside CMAKE_SYSROOT (${CMAKE_SYSROOT}), and that is the C runtime the image gets. Debian's "
+          "cross gcc searches its own /usr/<triplet>/lib before the sysroot, so the sysroot's headers and this libc "
+          "may not match: use a -clang toolchain file with CMAKE_SYSROOT, or a gcc configured for your sysroot.")
+      endif()
+    endif()
+    if(NOT libc)
+      message(FATAL_ERROR "add_multiarch_image(${name}): RUNTIME: no libc.so.6 for ${platform} in the toolchain's "
+        "library directories (${runtime_dirs}); RUNTIME stages a glibc runtime, which needs a C or C++ compiler "
+        "linking against glibc for ${platform}")
+    endif()
+    list(TRANSFORM runtime_dirs PREPEND "--runtime-dir;")
+  endif()
+  # The project's shared libraries the targets link (their link closure, known once the top-level
+  # directory is done: _multiarch_link_closure) are project libraries wherever their files are, and
+  # an edit of one restages the platform even when its users do not relink (CMAKE_LINK_DEPENDS_NO_SHARED).
+  set(closure "$<TARGET_GENEX_EVAL:${stage_target},$<TARGET_PROPERTY:${stage_target},MULTIARCH_LINKED_LIBRARY_FILES>>")
+  add_custom_command(OUTPUT "${stamp}"
+    ${config_guard}
+    COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
+            ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
+            "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>" ${install_args}
+    DEPENDS ${targets} ${helper} "${closure}"
+    ${install_depfile}
+    COMMENT "multiarch-image: stage ${name} ${platform}"
+    COMMAND_EXPAND_LISTS
+    VERBATIM)
+  add_custom_target(${stage_target} DEPENDS "${stamp}")
+  cmake_language(EVAL CODE
+    "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_closure [[${stage_target}]] [[${targets}]])")
+endfunction()
+
+# INSTALL's values as "<prefix>|<component>,...", checked: COMPONENTS names, an absolute PREFIX
+# (default /usr/local).
+function(_multiarch_install_spec out name json)
+  set(valid "valid: INSTALL [COMPONENTS <component>...] [PREFIX <absolute directory>], e.g. INSTALL COMPONENTS runtime PREFIX /opt/app")
+  set(prefix /usr/local)
+  set(prefix_given FALSE)
+  set(components "")
+  set(components_given FALSE)
+  set(mode "")
+  string(JSON count LENGTH "${json}")
+  set(i 0)
+  while(i LESS count)
+    string(JSON word GET "${json}" ${i})
+    math(EXPR i "${i} + 1")
+    if(word STREQUAL "COMPONENTS")
+      set(mode COMPONENTS)
+      set(components_given TRUE)
+    elseif(word STREQUAL "PREFIX")
+      if(prefix_given OR i GREATER_EQUAL count)
+        message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX takes one directory, once (${valid})")
+      endif()
+      string(JSON prefix GET "${json}" ${i})
+      math(EXPR i "${i} + 1")
+      set(prefix_given TRUE)
+      set(mode "")
+    elseif(mode STREQUAL "COMPONENTS")
+      if(NOT word MATCHES "^[A-Za-z0-9_.+-]+$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL COMPONENTS entry `${word}` is not a component name "
+          "(letters, digits and _ . + -, as install(... COMPONENT) takes it)")
+      endif()
+      list(APPEND components "${word}")
+    else()
+      message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL: unexpected `${word}` (${valid})")
+    endif()
+  endwhile()
+  if(components_given AND NOT components)
+    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL COMPONENTS needs at least one component (${valid})")
+  endif()
+  string(REGEX REPLACE "(.)/$" "\\1" prefix "${prefix}")
+  cmake_path(NORMAL_PATH prefix OUTPUT_VARIABLE normal)
+  string(REGEX REPLACE "(.)/$" "\\1" normal "${normal}")
+  if(NOT prefix MATCHES "^/[A-Za-z0-9_.+/-]*$" OR NOT prefix STREQUAL normal OR prefix MATCHES "(^|/)\\.\\.?(/|$)")
+    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX `${prefix}` is not an absolute, normal path in the "
+      "image (letters, digits and _ . + - / only, no . or .. parts; e.g. /usr/local or /opt/app)")
+  endif()
+  list(JOIN components "," joined)
+  set(${out} "${prefix}|${joined}" PARENT_SCOPE)
+endfunction()
+
+# Deferred to the end of the top-level directory: INSTALL's stage waits for every target of the
+# project that `all` builds (what install rules copy is built by then).
+function(_multiarch_install_order stage_target)
+  set(dirs "${CMAKE_SOURCE_DIR}")
+  while(dirs)
+    list(POP_FRONT dirs dir)
+    get_property(subdirs DIRECTORY "${dir}" PROPERTY SUBDIRECTORIES)
+    list(APPEND dirs ${subdirs})
+    get_property(targets DIRECTORY "${dir}" PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(target IN LISTS targets)
+      get_target_property(type "${target}" TYPE)
+      get_target_property(excluded "${target}" EXCLUDE_FROM_ALL)
+      if(type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY|STATIC_LIBRARY)$" AND NOT excluded)
+        add_dependencies(${stage_target} "${target}")
+      endif()
+    endforeach()
+  endwhile()
+endfunction()
+
+# Deferred to the end of the top-level directory, when every target exists: the shared libraries
+# of this project that `targets` link, directly or through other targets, recorded on the stage
+# target (as $<TARGET_FILE:...>) for its command and its dependencies.
+function(_multiarch_link_closure stage_target targets)
+  set(queue ${targets})
+  set(seen "")
+  set(files "")
+  while(queue)
+    list(POP_FRONT queue target)
+    if(target IN_LIST seen OR NOT TARGET "${target}")
+      continue()
+    endif()
+    list(APPEND seen "${target}")
+    get_target_property(aliased "${target}" ALIASED_TARGET)
+    if(aliased)
+      list(APPEND queue "${aliased}")
+      continue()
+    endif()
+    get_target_property(imported "${target}" IMPORTED)
+    if(imported)
+      continue()  # not this project's: the base image or RUNTIME provides it
+    endif()
+    get_target_property(type "${target}" TYPE)
+    if(type MATCHES "^(SHARED|MODULE)_LIBRARY$" AND NOT target IN_LIST targets)
+      list(APPEND files "$<TARGET_FILE:${target}>")
+      add_dependencies(${stage_target} "${target}")
+    endif()
+    foreach(property IN ITEMS LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+      get_target_property(links "${target}" ${property})
+      foreach(link IN LISTS links)
+        string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" link "${link}")
+        if(link AND TARGET "${link}")
+          list(APPEND queue "${link}")
+        endif()
+      endforeach()
+    endforeach()
+  endwhile()
+  set_property(TARGET ${stage_target} PROPERTY MULTIARCH_LINKED_LIBRARY_FILES "${files}")
+endfunction()
+
+# At the end of the top-level directory: every TARGETS entry exists and is something to ship.
+function(_multiarch_check_targets name targets infer_entrypoint)
+  if(infer_entrypoint)
+    set(executables "")
+    foreach(target IN LISTS targets)
+      if(TARGET "${target}")
+        get_target_property(type "${target}" TYPE)
+        if(type STREQUAL "EXECUTABLE")
+          list(APPEND executables "${target}")
+        endif()
+      endif()
+    endforeach()
+    list(LENGTH executables count)
+    if(NOT count EQUAL 1)
+      message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: TARGETS has "
+        "${count} executables (${executables}); name the program to run, e.g. ENTRYPOINT /usr/local/bin/<program>")
+    endif()
+  endif()
+  foreach(target IN LISTS targets)
+    if(NOT TARGET "${target}")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS names `${target}`, which is not a target of this project "
+        "(valid: executables and shared or module libraries made with add_executable/add_library)")
+    endif()
+    get_target_property(type "${target}" TYPE)
+    get_target_property(imported "${target}" IMPORTED)
+    if(imported)
+      set(type "${type} (imported)")
+    endif()
+    if(imported OR NOT type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is a ${type}; "
+        "valid: executables and shared or module libraries built by this project")
+    endif()
+    # Staging writes the target's INSTALL_RPATH over its build-tree run path, in place. CMake makes
+    # room for that (pads the build run path) only for targets with an install rule: one that
+    # `cmake --install` never runs unless its component is asked for by name.
+    # Its build run path relative to $ORIGIN, not the build directory's absolute path: the staged
+    # file, and so the image's digest, must not depend on where the project was built.
+    get_property(padded GLOBAL PROPERTY _MULTIARCH_RPATH_PADDED_${target})
+    if(NOT padded)
+      set_property(TARGET "${target}" PROPERTY BUILD_RPATH_USE_ORIGIN ON)
+      set_property(GLOBAL PROPERTY _MULTIARCH_RPATH_PADDED_${target} TRUE)
+      install(TARGETS "${target}" DESTINATION multiarch-image-staged COMPONENT multiarch-image-rpath-room EXCLUDE_FROM_ALL)
+    endif()
+  endforeach()
+endfunction()
