@@ -87,6 +87,52 @@ run_image() {  # run_image docker|podman REFERENCE PLATFORM
   esac
 }
 
+# Requests counted where they arrive: every registry services.sh starts keeps an access log (one
+# "METHOD URI HTTP/1.1" STATUS line a request, written before the answer is complete, so a request the
+# client saw answered is in it). registry_mark LOG: where the log ends now. registry_requests LOG MARK
+# [REGEX]: "METHOD URI STATUS" of each request logged since MARK (those matching REGEX).
+registry_mark() { wc -c <"$1" | tr -d ' '; }
+registry_requests() {
+  tail -c +"$(($2 + 1))" "$1" | sed -nE 's/^[0-9.]+ - [^ ]* \[[^]]*\] "([A-Z]+) ([^ ]+) HTTP\/[0-9.]+" ([0-9]+) .*/\1 \2 \3/p' |
+    { grep -E -- "${3:-.}" || true; }
+}
+
+# The forms a secret can leak in, one a line: itself, URL-encoded, and its base64 and base64url at
+# each of the three offsets it can start at inside a longer encoded text (so base64 of
+# "user:password", as config.json, auth.json and an Authorization header carry it, is found too).
+secret_forms() {  # secret_forms SECRET
+  local secret=$1 k full encoded
+  printf '%s\n' "$secret" "$(jq -rn --arg s "$secret" '$s | @uri')"
+  for k in 0 1 2; do
+    full=$(((k + ${#secret}) / 3 * 4))   # the characters that no byte around the secret changes
+    encoded=$( { head -c "$k" /dev/zero; printf '%s' "$secret"; } | base64 -w0)
+    encoded=${encoded:0:full}
+    ((k == 0)) || encoded=${encoded:4}
+    printf '%s\n' "$encoded" "$(tr '+/' '-_' <<<"$encoded")"
+  done | grep .
+}
+# assert_no_secret WHAT SECRET PATH...: no file under the PATHs (each must exist) holds SECRET in
+# any of its forms. SECRET "@FILE": each line of FILE is a secret.
+assert_no_secret() {
+  local what=$1 secret=$2 path hits; shift 2
+  for path in "$@"; do [[ -e $path ]] || fail "$path, to be searched for $what, does not exist"; done
+  local forms=$work/secret-forms
+  if [[ $secret == @* ]]; then
+    while read -r line; do secret_forms "$line"; done <"${secret#@}" >"$forms"
+  else
+    secret_forms "$secret" >"$forms"
+  fi
+  [[ -s $forms ]] || fail "no secret to search for ($what)"
+  hits=$(grep -rlaF --devices=skip -f "$forms" -- "$@" || true)
+  [[ -z $hits ]] || fail "$what found in:\n$hits"
+  echo "ok: $what in no form in $(find "$@" -type f | wc -l | tr -d ' ') files searched"
+}
+# assert_secret_found WHAT SECRET FILE: the search finds SECRET in FILE, which holds it (the search is
+# checked where a hit is certain).
+assert_secret_found() {
+  grep -qaF -f <(secret_forms "$2") -- "$3" || fail "the search does not find $1 in $3, which holds it"
+}
+
 # A fault proxy in front of the fixture's registry: start_proxy NAME [proxy options...]; its port is in
 # $work/NAME.port, its fault log in $work/NAME.log. Stopped when the test ends.
 proxy_pids=()
