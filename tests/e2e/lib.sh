@@ -92,10 +92,20 @@ run_image() {  # run_image docker|podman REFERENCE PLATFORM
 # client saw answered is in it). registry_mark LOG: where the log ends now. registry_requests LOG MARK
 # [REGEX]: "METHOD URI STATUS" of each request logged since MARK (those matching REGEX).
 registry_mark() { wc -c <"$1" | tr -d ' '; }
+fixture_registry_log=$MULTIARCH_TEST_STATE/registry.log   # $REGISTRY's
 registry_requests() {
   tail -c +"$(($2 + 1))" "$1" | sed -nE 's/^[0-9.]+ - [^ ]* \[[^]]*\] "([A-Z]+) ([^ ]+) HTTP\/[0-9.]+" ([0-9]+) .*/\1 \2 \3/p' |
     { grep -E -- "${3:-.}" || true; }
 }
+# The blob digests (sha256:...) that uploads completed, from registry_requests' lines on stdin.
+uploaded_blobs() { sed -nE 's|^PUT /v2/.*/blobs/uploads/.*[?&]digest=sha256%3A([0-9a-f]{64}).* 201$|sha256:\1|p' | sort -u; }
+# The blob digests mounted (201) from the repository FROM (a path such as e2e/base), from stdin.
+mounted_blobs() {
+  local from; from=$(jq -rn --arg s "$1" '$s | @uri')
+  sed -nE "s|^POST /v2/.*/blobs/uploads/\\?mount=sha256%3A([0-9a-f]{64})&from=$from 201\$|sha256:\\1|p" | sort -u
+}
+# The lines in both sorted lists, counted: common_lines "$a" "$b".
+common_lines() { comm -12 <(printf '%s\n' "$1") <(printf '%s\n' "$2") | grep -c . || true; }
 
 # The forms a secret can leak in, one a line: itself, URL-encoded, and its base64 and base64url at
 # each of the three offsets it can start at inside a longer encoded text (so base64 of
