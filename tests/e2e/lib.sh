@@ -60,10 +60,11 @@ helper_settings=()
 engine_calls() { wc -l <"$work/engine-calls.log" | tr -d ' '; }
 reset_engine_calls() { : >"$work/engine-calls.log"; }
 engine_calls_matching() { grep -cE "$1" "$work/engine-calls.log" || true; }
-# The platforms that engine build commands naming IMAGE (a repository's last component) asked for.
+# The platform of each engine build command naming IMAGE (a repository's last component), sorted: a
+# platform built twice is listed twice.
 built_platforms() {
   grep -E "^(docker|podman) (buildx )?build .*/$1:" "$work/engine-calls.log" | grep -oE -- '--platform [^ ]+' |
-    cut -d' ' -f2 | sort -u | tr '\n' ' ' | sed 's/ $//'
+    cut -d' ' -f2 | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # Runs one platform of an image from the registry with docker or podman and prints its output.
