@@ -49,48 +49,43 @@ STUBBORN
 chmod +x "$work/stubborn/$engine"
 : >"$work/stubborn.log"
 
-# signal_helper SIGNAL SUBCOMMAND BUILD-DIR: once the helper's SUBCOMMAND for BUILD-DIR runs, that
-# process (and no other) gets SIGNAL.
-signal_helper() {
-  local signal=$1 subcommand=$2 dir=$3 pid
-  wait_for 60 "the helper's $subcommand" pgrep -f -- "^$helper $subcommand .*$dir/" || fail "the helper's $subcommand never ran"
-  wait_for 60 "an engine $subcommand" grep -qE "^$engine (buildx )?$subcommand " "$work/engine-calls.log" ||
-    fail "the engine's $subcommand never started"
-  pid=$(pgrep -f -- "^$helper $subcommand .*$dir/")
-  kill "-$signal" "$pid"
-}
-
 alone=$work/alone
 alone_record=$alone/multiarch-image/hello
+# signal_alone SIGNAL SUBCOMMAND: runs hello's SUBCOMMAND step for linux/amd64 and, once the engine's
+# SUBCOMMAND has started, sends SIGNAL to that helper process alone; the engine finishes its work, and
+# the helper must exit 130 itself, say why, and leave no record.
+signal_alone() {
+  local signal=$1 subcommand=$2 log=$work/alone-$2.log target pid
+  : >"$work/helper-exits.log"
+  cmake --build "$alone" --target "hello-$subcommand-linux-amd64" >"$log" 2>&1 &
+  target=$!
+  wait_for 60 "the helper's $subcommand" pgrep -f -- "^$helper $subcommand .*$alone/" || fail "the helper's $subcommand never ran"
+  wait_for 60 "an engine $subcommand" grep -qE "^$engine (buildx )?$subcommand " "$work/engine-calls.log" ||
+    fail "the engine's $subcommand never started"
+  pid=$(pgrep -f -- "^$helper $subcommand .*$alone/")
+  kill "-$signal" "$pid"
+  wait "$target" && fail "the $subcommand target passed after SIG$signal"
+  assert_eq "$(exit_statuses "$subcommand")" exit=130 "how the helper ended"
+  grep -q "interrupted by SIG$signal" "$log" || fail "the helper did not report the interrupt:\n$(cat "$log")"
+  assert_eq "$(awk -v s="$subcommand" '$2 == s || ($2 == "buildx" && $3 == s) { print $1 }' "$work/stubborn.log")" 0 \
+    "the engine's $subcommand, finished after the signal"
+  [[ ! -e $alone_record/$subcommand-linux-amd64.json ]] || fail "a $subcommand record after SIG$signal"
+}
+
 step "SIGINT to the helper alone while the engine finishes the build: exit 130, no build record"
 configure "$repo_root/examples/hello" "$alone" -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_PLATFORMS=linux/amd64 \
   -DHELLO_REPOSITORY="$REGISTRY/e2e/signals-alone-$engine" \
   -DMULTIARCH_IMAGE_DOCKER="$work/stubborn/docker" -DMULTIARCH_IMAGE_PODMAN="$work/stubborn/podman" >/dev/null
 cmake --build "$alone" --target hello-binaries >/dev/null
 reset_engine_calls
-cmake --build "$alone" --target hello-build-linux-amd64 >"$work/alone-build.log" 2>&1 &
-build=$!
-signal_helper INT build "$alone"
-wait "$build" && fail "the build target passed after SIGINT"
-assert_eq "$(exit_statuses build)" exit=130 "how the helper ended"
-grep -q "interrupted by SIGINT" "$work/alone-build.log" || fail "the helper did not report the interrupt:\n$(cat "$work/alone-build.log")"
-assert_eq "$(awk '$2 == "build" || ($2 == "buildx" && $3 == "build") { print $1 }' "$work/stubborn.log")" 0 "the engine's build, finished after the signal"
-[[ ! -e $alone_record/build-linux-amd64.json ]] || fail "a build record after SIGINT"
+signal_alone INT build
 
 step "the rerun builds; SIGTERM to the helper alone while the engine finishes the push: exit 130, no push record"
 cmake --build "$alone" --target hello-build-linux-amd64 >/dev/null
 [[ -e $alone_record/build-linux-amd64.json ]] || fail "the rerun wrote no build record"
-: >"$work/helper-exits.log"
-cmake --build "$alone" --target hello-push-linux-amd64 >"$work/alone-push.log" 2>&1 &
-push=$!
-signal_helper TERM push "$alone"
-wait "$push" && fail "the push target passed after SIGTERM"
-assert_eq "$(exit_statuses push)" exit=130 "how the helper ended"
-grep -q "interrupted by SIGTERM" "$work/alone-push.log" || fail "the helper did not report the interrupt:\n$(cat "$work/alone-push.log")"
-assert_eq "$(awk '$2 == "push" { print $1 }' "$work/stubborn.log")" 0 "the engine's push, finished after the signal"
+signal_alone TERM push
 skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/signals-alone-$engine:1.0.0-amd64" >/dev/null ||
   fail "the registry lacks what the engine pushed"
-[[ ! -e $alone_record/push-linux-amd64.json ]] || fail "a push record after SIGTERM"
 reset_engine_calls
 cmake --build "$alone" --target hello-push-linux-amd64 >/dev/null
 assert_eq "$(engine_calls_matching "^$engine (buildx )?build ") $(engine_calls_matching "^$engine push ")" "0 1" \
