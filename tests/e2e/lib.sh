@@ -127,14 +127,14 @@ secret_forms() {  # secret_forms SECRET
 assert_no_secret() {
   local what=$1 secret=$2 path hits; shift 2
   for path in "$@"; do [[ -e $path ]] || fail "$path, to be searched for $what, does not exist"; done
-  local forms=$work/secret-forms
+  local forms line
   if [[ $secret == @* ]]; then
-    while read -r line; do secret_forms "$line"; done <"${secret#@}" >"$forms"
+    forms=$(while read -r line; do secret_forms "$line"; done <"${secret#@}")
   else
-    secret_forms "$secret" >"$forms"
+    forms=$(secret_forms "$secret")
   fi
-  [[ -s $forms ]] || fail "no secret to search for ($what)"
-  hits=$(grep -rlaF --devices=skip -f "$forms" -- "$@" || true)
+  [[ -n $forms ]] || fail "no secret to search for ($what)"
+  hits=$(grep -rlaF --devices=skip -f <(printf '%s\n' "$forms") -- "$@" || true)
   [[ -z $hits ]] || fail "$what found in:\n$hits"
   echo "ok: $what in no form in $(find "$@" -type f | wc -l | tr -d ' ') files searched"
 }
