@@ -5,6 +5,7 @@
 # digests from another build directory; after a one-line edit one layer (and the config) per platform
 # uploaded; the whole path as an unprivileged user with no engine reachable; and a base image from a
 # registry (examples/hello, published here), its layers mounted within a registry and copied across two.
+# What was uploaded, mounted or copied is counted in the registries' access logs.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000   # read at configure time (MULTIARCH_IMAGE_SOURCE_DATE_EPOCH)
 image=cross-hello-assembled
@@ -48,24 +49,29 @@ assert_eq "$(jq -r '.created' <<<"$config")" "2023-11-14T22:13:20Z" "created (SO
 assert_eq "$(jq -r '[.architecture, .variant] | join("/")' <<<"$config")" "arm/v7" "architecture/variant"
 assert_eq "$(jq -r '.rootfs.diff_ids | length' <<<"$config")" 4 "layers (runtime, libraries, executables, FILES)"
 
-step "the layers are reproducible tars: owner 0/0, no names, SOURCE_DATE_EPOCH, sorted, parents present"
-manifest=$(jq -r '.image_id' "$records/build-linux-arm64.json")
-for layer in $(jq -r '.layers[].digest' "$layout/blobs/sha256/${manifest#sha256:}"); do
-  blob=$layout/blobs/sha256/${layer#sha256:}
-  [[ $(head -c3 "$blob" | od -An -tx1 | tr -d ' ') == 1f8b08 ]] || fail "$layer is not gzip"
-  assert_eq "$(od -An -tx1 -j4 -N4 "$blob" | tr -d ' ')" 00000000 "gzip header mtime of $layer"
-  listing=$(tar --numeric-owner --full-time -tvzf "$blob")
-  bad=$(awk '$2 != "0/0" || $4 " " $5 != "2023-11-14 22:13:20"' <<<"$listing")
-  [[ -z $bad ]] || fail "entries with another owner or time in $layer:\n$bad"
-  names=$(tar -tzf "$blob")
-  assert_eq "$(sort <<<"$names" | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$names")" "entries of $layer in sorted order"
-  while read -r name; do
-    parent=$(dirname "${name%/}")
-    [[ $parent == . ]] || grep -qxF "$parent/" <<<"$names" || fail "$name has no parent entry in $layer"
-  done <<<"$names"
+step "every platform's layers are reproducible tars: owner 0/0, no names, SOURCE_DATE_EPOCH, sorted, parents present"
+checked=0
+for suffix in linux-amd64 linux-arm64 linux-arm-v7; do
+  manifest=$(jq -r '.image_id' "$records/build-$suffix.json")
+  for layer in $(jq -r '.layers[].digest' "$layout/blobs/sha256/${manifest#sha256:}"); do
+    blob=$layout/blobs/sha256/${layer#sha256:}
+    [[ $(head -c3 "$blob" | od -An -tx1 | tr -d ' ') == 1f8b08 ]] || fail "$layer is not gzip"
+    [[ $(od -An -tx1 -j4 -N4 "$blob" | tr -d ' ') == 00000000 ]] || fail "gzip header mtime of $layer is not 0"
+    listing=$(tar --numeric-owner --full-time -tvzf "$blob")
+    bad=$(awk '$2 != "0/0" || $4 " " $5 != "2023-11-14 22:13:20"' <<<"$listing")
+    [[ -z $bad ]] || fail "entries with another owner or time in $layer:\n$bad"
+    names=$(tar -tzf "$blob")
+    [[ $(sort <<<"$names") == "$names" ]] || fail "the entries of $layer are not in sorted order:\n$names"
+    while read -r name; do
+      parent=$(dirname "${name%/}")
+      [[ $parent == . ]] || grep -qxF "$parent/" <<<"$names" || fail "$name has no parent entry in $layer"
+    done <<<"$names"
+    checked=$((checked + 1))
+  done
+  tar -tvzf "$layout/blobs/sha256/$(jq -r '.layers[3].digest' "$layout/blobs/sha256/${manifest#sha256:}" | cut -d: -f2)" |
+    grep -qE '^-rw-r--r-- .* usr/share/cross-hello/motd.txt$' || fail "$suffix: FILES entry missing or not 0644"
 done
-tar -tvzf "$layout/blobs/sha256/$(jq -r '.layers[3].digest' "$layout/blobs/sha256/${manifest#sha256:}" | cut -d: -f2)" |
-  grep -E '^-rw-r--r-- .* usr/share/cross-hello/motd.txt$' || fail "FILES entry missing or not 0644"
+assert_eq "$checked" 12 "layers checked (four per platform)"
 
 step "the OCI layout passes oci-image-tool and umoci"
 # Each document against the OCI schemas (oci-image-tool 1.0.0-rc1's selection by --ref is unreliable:
@@ -80,11 +86,14 @@ umoci unpack --rootless --image "$layout:1.0.0-armv7" "$work/unpacked" >/dev/nul
 assert_eq "$(cat "$work/unpacked/rootfs/usr/share/cross-hello/motd.txt")" "$(cat "$work/src/share/motd.txt")" "FILES content"
 file "$work/unpacked/rootfs/usr/local/bin/hello_server" | grep -q "ARM, EABI5" || fail "hello_server is not arm/v7"
 
-step "a no-op runs nothing"
+step "a no-op runs nothing and asks the registry nothing"
 reset_engine_calls
+mark=$(registry_mark "$fixture_registry_log")
 cmake --build "$work/a" --target $image-push -j2 >"$work/noop.log" 2>&1
 ! grep -E "\] (build|push|manifest) started|stage $image" "$work/noop.log" || fail "the rerun did work:\n$(cat "$work/noop.log")"
 assert_eq "$(engine_calls)" 0 "engine commands on the no-op"
+assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | grep -c . || true)" 0 \
+  "requests the registry received for the image on the no-op"
 
 step "loaded into docker by ctest's image tests and by the load target"
 ctest --test-dir "$work/a" -R "^$image\\.image\\." --output-on-failure >"$work/ctest.log" 2>&1 ||
@@ -112,13 +121,21 @@ step "a one-line edit of one program: one layer and the config per platform are 
 declare -A before
 for suffix in linux-amd64 linux-arm64 linux-arm-v7; do before[$suffix]=$(jq -c .layers "$records/build-$suffix.json"); done
 sed -i 's/greeting::message("server")/greeting::message("server, edited")/' "$work/src/src/server.cpp"
+mark=$(registry_mark "$fixture_registry_log")
 cmake --build "$work/a" --target $image-push -j2 >"$work/edit.log" 2>&1 || fail "publish after the edit failed:\n$(tail -30 "$work/edit.log")"
-assert_eq "$(grep -c "uploaded 2 of 5 blobs" "$work/edit.log")" 3 "platforms uploading exactly the changed layer and config"
+assert_eq "$(grep -c "uploaded 2 of 5 blobs" "$work/edit.log")" 3 "platforms saying they uploaded the changed layer and config"
+image_blobs="" expected_uploads=""
 for suffix in linux-amd64 linux-arm64 linux-arm-v7; do
   changed=$(jq -rn --argjson a "${before[$suffix]}" --argjson b "$(jq -c .layers "$records/build-$suffix.json")" \
     '[range(0; 4) | select($a[.] != $b[.])] | map(tostring) | join(",")')
   assert_eq "$changed" "2" "$suffix: the layers that changed (0 runtime, 1 libraries, 2 executables, 3 FILES)"
+  image_blobs+="$(jq -r '.layers[], .config_digest' "$records/build-$suffix.json")"$'\n'
+  expected_uploads+="$(jq -r '.layers[2], .config_digest' "$records/build-$suffix.json")"$'\n'
 done
+# As the registry saw it: of the images' blobs, exactly each platform's new layer and config arrived.
+uploads=$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | uploaded_blobs)
+assert_eq "$(comm -12 <(echo "$uploads") <(sort -u <<<"$image_blobs" | grep .) | tr '\n' ' ')" \
+  "$(sort -u <<<"$expected_uploads" | grep . | tr '\n' ' ')" "the images' blobs the registry received (new layer and config per platform)"
 out=$(run_image docker "$repository:1.0.0" linux/arm64 </dev/null)
 grep -q "^hello server, edited from" <<<"$out" || fail "the edit is not in the published arm64 image: $out"
 
@@ -146,12 +163,23 @@ on_base() {  # on_base BUILD-DIR REPOSITORY
   configure "$work/src" "$1" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" -DCROSS_HELLO_REPOSITORY="$2" \
     -DCROSS_HELLO_ASSEMBLED_IMAGE=ON -DCROSS_HELLO_ASSEMBLED_BASE="$REGISTRY/e2e/base-hello:1.0.0" >/dev/null
   reset_engine_calls
+  mark=$(registry_mark "$fixture_registry_log")
   cmake --build "$1" --target $image-push -j2 >"$1.log" 2>&1 || fail "publishing on the base failed:\n$(tail -30 "$1.log")"
   assert_eq "$(engine_calls)" 0 "engine commands while publishing on a base"
+  registry_requests "$fixture_registry_log" "$mark" >"$1.requests"
+  base_layers=$(jq -r '.base_layers[]' "$1/multiarch-image/$image"/build-*.json | sort -u)
+  [[ -n $base_layers ]] || fail "no base layers in $1's build records"
+  # (the base's configs are read by the build step: they are the start of ours)
+  read_from_base=$(sed -nE 's|^GET /v2/e2e/base-hello/blobs/(sha256:[0-9a-f]{64}) 200$|\1|p' "$1.requests" | sort -u)
 }
 on_base "$work/on-base" "$REGISTRY/e2e/on-base"
 assert_eq "$(grep -cE "base layers: [1-9][0-9]* mounted from $REGISTRY/e2e/base-hello, 0 copied" "$work/on-base.log")" 3 \
   "platforms whose base layers were mounted (none copied)"
+# As the registry saw it: every base layer mounted into the new repository, none read or uploaded.
+assert_eq "$(grep " /v2/e2e/on-base-assembled/" "$work/on-base.requests" | mounted_blobs e2e/base-hello | tr '\n' ' ')" \
+  "$(tr '\n' ' ' <<<"$base_layers")" "the base's layers the registry mounted"
+assert_eq "$(common_lines "$read_from_base" "$base_layers")" 0 "base layers read from the base's repository"
+assert_eq "$(common_lines "$(uploaded_blobs <"$work/on-base.requests")" "$base_layers")" 0 "base layers uploaded"
 for platform in "${platforms[@]}"; do
   suffix=$(tr / - <<<"$platform")
   assert_eq "$(jq -r .base_digest "$work/on-base/multiarch-image/$image/build-$suffix.json")" \
@@ -167,8 +195,8 @@ done
 config=$(skopeo inspect --tls-verify=false --config --override-arch arm64 "docker://$REGISTRY/e2e/on-base-assembled:1.0.0")
 assert_eq "$(jq -r '.config.Env | map(select(startswith("HELLO_GREETING=") or startswith("GREETING_STYLE="))) | join(" ")' <<<"$config")" \
   "HELLO_GREETING= GREETING_STYLE=plain" "the base's Env kept, ours added"
-base_layers=$(skopeo inspect --tls-verify=false --config --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq '.rootfs.diff_ids | length')
-assert_eq "$(jq -r '.rootfs.diff_ids | length' <<<"$config")" $((base_layers + 4)) "layers: the base's $base_layers and our four"
+base_count=$(skopeo inspect --tls-verify=false --config --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq '.rootfs.diff_ids | length')
+assert_eq "$(jq -r '.rootfs.diff_ids | length' <<<"$config")" $((base_count + 4)) "layers: the base's $base_count and our four"
 assert_eq "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "docker://$REGISTRY/e2e/on-base-assembled:1.0.0" | jq -r .mediaType)" \
   "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq -r .mediaType)" \
   "the manifest follows the base's media-type family"
@@ -177,9 +205,14 @@ step "a base in another registry: its layers copied across, digests checked"
 "$repo_root/tests/e2e/services.sh" registry-start "$work/registry2"
 on_exit '"$repo_root/tests/e2e/services.sh" registry-stop "$work/registry2"'
 second_registry=127.0.0.1:$(cat "$work/registry2/registry.port")
+second_mark=$(registry_mark "$work/registry2/registry.log")
 on_base "$work/on-base-elsewhere" "$second_registry/e2e/on-base"
 assert_eq "$(grep -cE "base layers: 0 mounted from $REGISTRY/e2e/base-hello, [1-9][0-9]* copied" "$work/on-base-elsewhere.log")" 3 \
   "platforms whose base layers were copied"
+# As the registries saw it: each base layer read from the first and uploaded to the second.
+assert_eq "$(common_lines "$read_from_base" "$base_layers")" "$(grep -c . <<<"$base_layers")" "base layers read from the base's registry"
+copied=$(registry_requests "$work/registry2/registry.log" "$second_mark" " /v2/e2e/on-base-assembled/" | uploaded_blobs)
+assert_eq "$(common_lines "$copied" "$base_layers")" "$(grep -c . <<<"$base_layers")" "base layers the second registry received"
 out=$("$MULTIARCH_TEST_DOCKER" run --rm --pull always --network=none --platform linux/arm/v7 --entrypoint /hello \
   "$second_registry/e2e/on-base-assembled:1.0.0")
 grep -q "^hello from linux/arm/v7" <<<"$out" || fail "the copied base's /hello printed: $out"

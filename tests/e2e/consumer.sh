@@ -81,8 +81,13 @@ if [[ $mode != find_package ]]; then
   else
     [[ ! -e $work/build/_deps/multiarch_image-build/helper-build ]] || fail "a helper was built although one was named"
   fi
-  assert_eq "$(ninja -C "$work/build" -t deps | grep -c '/boost/' || true)" 0 "Boost headers in the consumer's deps log"
-  assert_eq "$(ninja -C "$work/build" -t inputs image-push | grep -c '/boost/' || true)" 0 "Boost headers among image-push's inputs"
+  # Ninja's answers first (a failing ninja must not read as "no Boost header"), each holding what it must.
+  deps=$(ninja -C "$work/build" -t deps) || fail "ninja -t deps failed"
+  grep -q "greeter" <<<"$deps" || fail "the consumer's deps log does not list the greeter's objects:\n$deps"
+  inputs=$(ninja -C "$work/build" -t inputs image-push) || fail "ninja -t inputs image-push failed"
+  grep -q "spec.json" <<<"$inputs" || fail "image-push's inputs do not list the image's spec:\n$inputs"
+  assert_eq "$(grep -c '/boost/' <<<"$deps" || true)" 0 "Boost headers in the consumer's deps log"
+  assert_eq "$(grep -c '/boost/' <<<"$inputs" || true)" 0 "Boost headers among image-push's inputs"
   cmake --build "$work/build" --target image-push >"$work/noop.log"
   # (the cross sub-build is asked every time, by design: it answers with nothing to do)
   ! grep -E "multiarch-image: (build [^ ]+ linux/|push |manifest |stage |build the helper)" "$work/noop.log" ||

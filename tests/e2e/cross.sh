@@ -113,6 +113,7 @@ assert_eq "$(grep -c '^compile' "$work/compiler-calls.log")" 3 "compiles in all"
 assert_eq "$(links hello_server)" 3 "links of hello_server"
 assert_eq "$(grep -c '^link' "$work/compiler-calls.log")" 3 "links in all (hello_cli and the library untouched)"
 assert_eq "$(built_platforms cross-$slug)" "linux/amd64 linux/arm/v7 linux/arm64" "images built again (each contains hello_server)"
+assert_eq "$(engine_calls_matching '^(docker|podman) (buildx )?build ')" 3 "image builds in all"
 assert_eq "$(built_platforms cross-$slug-cli)" "" "images of the -cli image built again (hello_cli did not change)"
 grep -q "published and verified $repository:1.0.0@" "$work/edit.log" || fail "the edit was not published"
 for platform in linux/arm64; do

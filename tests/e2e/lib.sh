@@ -60,10 +60,11 @@ helper_settings=()
 engine_calls() { wc -l <"$work/engine-calls.log" | tr -d ' '; }
 reset_engine_calls() { : >"$work/engine-calls.log"; }
 engine_calls_matching() { grep -cE "$1" "$work/engine-calls.log" || true; }
-# The platforms that engine build commands naming IMAGE (a repository's last component) asked for.
+# The platform of each engine build command naming IMAGE (a repository's last component), sorted: a
+# platform built twice is listed twice.
 built_platforms() {
   grep -E "^(docker|podman) (buildx )?build .*/$1:" "$work/engine-calls.log" | grep -oE -- '--platform [^ ]+' |
-    cut -d' ' -f2 | sort -u | tr '\n' ' ' | sed 's/ $//'
+    cut -d' ' -f2 | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # Runs one platform of an image from the registry with docker or podman and prints its output.
@@ -85,6 +86,62 @@ run_image() {  # run_image docker|podman REFERENCE PLATFORM
       printf '%s\n' "$out"
       return "$status" ;;
   esac
+}
+
+# Requests counted where they arrive: every registry services.sh starts keeps an access log (one
+# "METHOD URI HTTP/1.1" STATUS line a request, written before the answer is complete, so a request the
+# client saw answered is in it). registry_mark LOG: where the log ends now. registry_requests LOG MARK
+# [REGEX]: "METHOD URI STATUS" of each request logged since MARK (those matching REGEX).
+registry_mark() { wc -c <"$1" | tr -d ' '; }
+fixture_registry_log=$MULTIARCH_TEST_STATE/registry.log   # $REGISTRY's
+registry_requests() {
+  tail -c +"$(($2 + 1))" "$1" | sed -nE 's/^[0-9.]+ - [^ ]* \[[^]]*\] "([A-Z]+) ([^ ]+) HTTP\/[0-9.]+" ([0-9]+) .*/\1 \2 \3/p' |
+    { grep -E -- "${3:-.}" || true; }
+}
+# The blob digests (sha256:...) that uploads completed, from registry_requests' lines on stdin.
+uploaded_blobs() { sed -nE 's|^PUT /v2/.*/blobs/uploads/.*[?&]digest=sha256%3A([0-9a-f]{64}).* 201$|sha256:\1|p' | sort -u; }
+# The blob digests mounted (201) from the repository FROM (a path such as e2e/base), from stdin.
+mounted_blobs() {
+  local from; from=$(jq -rn --arg s "$1" '$s | @uri')
+  sed -nE "s|^POST /v2/.*/blobs/uploads/\\?mount=sha256%3A([0-9a-f]{64})&from=$from 201\$|sha256:\\1|p" | sort -u
+}
+# The lines in both sorted lists, counted: common_lines "$a" "$b".
+common_lines() { comm -12 <(printf '%s\n' "$1") <(printf '%s\n' "$2") | grep -c . || true; }
+
+# The forms a secret can leak in, one a line: itself, URL-encoded, and its base64 and base64url at
+# each of the three offsets it can start at inside a longer encoded text (so base64 of
+# "user:password", as config.json, auth.json and an Authorization header carry it, is found too).
+secret_forms() {  # secret_forms SECRET
+  local secret=$1 k full encoded
+  printf '%s\n' "$secret" "$(jq -rn --arg s "$secret" '$s | @uri')"
+  for k in 0 1 2; do
+    full=$(((k + ${#secret}) / 3 * 4))   # the characters that no byte around the secret changes
+    encoded=$( { head -c "$k" /dev/zero; printf '%s' "$secret"; } | base64 -w0)
+    encoded=${encoded:0:full}
+    ((k == 0)) || encoded=${encoded:4}
+    printf '%s\n' "$encoded" "$(tr '+/' '-_' <<<"$encoded")"
+  done | grep .
+}
+# assert_no_secret WHAT SECRET PATH...: no file under the PATHs (each must exist) holds SECRET in
+# any of its forms. SECRET "@FILE": each line of FILE is a secret.
+assert_no_secret() {
+  local what=$1 secret=$2 path hits; shift 2
+  for path in "$@"; do [[ -e $path ]] || fail "$path, to be searched for $what, does not exist"; done
+  local forms line
+  if [[ $secret == @* ]]; then
+    forms=$(while read -r line; do secret_forms "$line"; done <"${secret#@}")
+  else
+    forms=$(secret_forms "$secret")
+  fi
+  [[ -n $forms ]] || fail "no secret to search for ($what)"
+  hits=$(grep -rlaF --devices=skip -f <(printf '%s\n' "$forms") -- "$@" || true)
+  [[ -z $hits ]] || fail "$what found in:\n$hits"
+  echo "ok: $what in no form in $(find "$@" -type f | wc -l | tr -d ' ') files searched"
+}
+# assert_secret_found WHAT SECRET FILE: the search finds SECRET in FILE, which holds it (the search is
+# checked where a hit is certain).
+assert_secret_found() {
+  grep -qaF -f <(secret_forms "$2") -- "$3" || fail "the search does not find $1 in $3, which holds it"
 }
 
 # A fault proxy in front of the fixture's registry: start_proxy NAME [proxy options...]; its port is in

@@ -75,19 +75,24 @@ check() {  # check IMAGE: every platform's SBOM, against the registry, the pulle
     assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-image:image-digest") | .value' "$doc")" \
       "$pushed" "$image $platform: the image it describes"
 
-    # Every file it lists is in the image with that hash.
+    # Every file it lists (each component "file:<path>", nested ones too) has a SHA-256, and is in the
+    # image with that hash.
     unpack "$REGISTRY/$path@$digest" "$work/rootfs"
     local files=0 location hash
     while read -r location hash; do
+      [[ $hash =~ ^[0-9a-f]{64}$ ]] || fail "$image $platform: $location is listed without a SHA-256 ($hash)"
       [[ -f $work/rootfs$location ]] || fail "$image $platform: $location is listed but not in the image"
       assert_eq "$(sha256sum "$work/rootfs$location" | cut -d' ' -f1)" "$hash" "$image $platform: $location's SHA-256" >/dev/null
       files=$((files + 1))
-    done < <(jq -r '.. | objects | select(.hashes? and .evidence?) | .evidence.occurrences[0].location + " " + .hashes[0].content' "$doc")
+    done < <(jq -r '.. | objects | select((."bom-ref"? // "") | startswith("file:")) |
+                    (.evidence.occurrences[0].location // ."bom-ref"[5:]) + " " +
+                    ([.hashes[]? | select(.alg == "SHA-256") | .content][0] // "none")' "$doc")
     for expected in /usr/local/bin/hello_server /usr/local/bin/hello_cli /usr/lib/libgreeting.so.1 /lib/libc.so.6 /lib/libstdc++.so.6; do
       jq -e --arg l "$expected" '[.. | objects | select(.evidence?.occurrences?[0].location == $l)] | length == 1' "$doc" >/dev/null ||
         fail "$image $platform: $expected is not listed"
     done
-    echo "ok: $image $platform: $files files listed, each in the image with its SHA-256"
+    ((files >= 5)) || fail "$image $platform: only $files files listed"
+    echo "ok: $image $platform: $files files listed, each with a SHA-256, each in the image with it"
 
     # The runtime's packages are what dpkg says is installed here.
     local packages=0 name version arch
@@ -168,6 +173,8 @@ assert_eq "$(jq -r '.components[] | select(.type == "container") | .version' "$d
 assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-image:build-arg:GREETING") | .value' "$doc")" hi \
   "a build argument"
 ! grep -q hunter2 "$doc" || fail "the secret build argument is in the SBOM"
+# TODO(issue 22 item 4): once the build-argument filter is widened, pass DB_PASS, MYSQL_PWD, GH_PAT and
+# REGISTRY_CREDS (and PIP_INDEX_URL=https://u:p@...) above and check their values are absent here too.
 assert_eq "$(jq -r '.metadata.component.name + " " + .metadata.component.version' "$doc")" "from_base 2.5" "the project"
 
 step "an image podman builds and pushes gets its SBOM and provenance too"

@@ -39,12 +39,14 @@ CMAKE
 configure "$work/src" "$work/b" >/dev/null
 metadata=$work/b/multiarch-image/signed/metadata.json
 index() { jq -r .index_digest "$metadata"; }
-signatures() {  # signatures DIGEST: the signature referrers of the index
-  "$helper" referrers --reference "$repository@$1" | jq -r 'select(.artifactType == "application/vnd.example.signature.v1") | .digest'
+signatures() {  # signatures DIGEST: the signature referrers of the index, one a line (fails when referrers does)
+  local listed
+  listed=$("$helper" referrers --reference "$repository@$1") || fail "multiarch-image referrers failed for $1"
+  jq -r 'select(.artifactType == "application/vnd.example.signature.v1") | .digest' <<<"$listed"
 }
 verify() {  # verify DIGEST: the one signature attached to repository@DIGEST is the signer's over that reference
   local artifacts; artifacts=$(signatures "$1")
-  assert_eq "$(wc -l <<<"$artifacts")" 1 "signatures attached to $1"
+  assert_eq "$(grep -c . <<<"$artifacts" || true)" 1 "signatures attached to $1"
   local manifest layer
   manifest=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/e2e/signed/manifests/$artifacts")
   assert_eq "$(jq -r .subject.digest <<<"$manifest")" "$1" "the signature's subject"
@@ -79,7 +81,8 @@ grep -q "the signer says no: key locked" "$work/fail.log" || fail "the signer's 
 [[ ! -f $work/b/multiarch-image/signed/signed.json ]] || fail "a record after a failed signing"
 second=$(index)
 [[ $second != "$first" ]] || fail "the index did not change"
-assert_eq "$(signatures "$second" | wc -l)" 0 "signatures of the new index after the failure"
+listed=$(signatures "$second")
+assert_eq "$(grep -c . <<<"$listed" || true)" 0 "signatures of the new index after the failure"
 
 step "the rerun runs the signer alone"
 cmake --build "$work/b" --target image-push >"$work/retry.log" 2>&1 || fail "the retry failed:\n$(tail -20 "$work/retry.log")"

@@ -22,7 +22,8 @@ echo '{"format": 1, "kind": "build", "trunc' >"$records/build-linux-amd64.json"
 touch -d '+1 minute' "$records/build-linux-amd64.json"   # still "up to date" for the build tool
 
 reset_engine_calls
-cmake --build "$work/build" --target image-push -j3 2>&1 | tee "$work/push.log" | grep warning || true
+cmake --build "$work/build" --target image-push -j3 >"$work/push.log" 2>&1 || fail "the publish failed:\n$(tail -30 "$work/push.log")"
+grep warning "$work/push.log" || true
 grep -q "linux/arm64\] warning: image .* is no longer in $engine; building linux/arm64 again" "$work/push.log" \
   || fail "no warning about the removed image"
 grep -q "build-linux-amd64.json is corrupt" "$work/push.log" || fail "no warning about the corrupt record"
@@ -39,7 +40,7 @@ remove_image "$id"
 echo '{"format": 1, "kind": "push", "trunc' >"$records/push-linux-amd64.json"
 touch -d '+3 minutes' "$records/push-linux-amd64.json"
 reset_engine_calls
-cmake --build "$work/build" --target image-push -j3 >"$work/nested.log" 2>&1
+cmake --build "$work/build" --target image-push -j3 >"$work/nested.log" 2>&1 || fail "the publish failed:\n$(tail -30 "$work/nested.log")"
 assert_eq "$(built_platforms "stale-$engine")" "linux/amd64" "platforms built again by the nested build"
 # Ninja's own lines are "[N/M] description"; every other line comes from the helper.
 unprefixed=$(grep -vE '^\[[0-9]+/[0-9]+\] ' "$work/nested.log" | grep -vE '^\[hello( linux/(amd64|arm64|arm/v7))?\] ' || true)

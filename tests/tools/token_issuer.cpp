@@ -2,10 +2,11 @@
 // auth. It checks Basic credentials (the password is read from a file, never from argv) and answers
 // with an RS256 JWT whose x5c header carries the signing certificate, which the registry's
 // rootcertbundle trusts. Requests are logged (method, path, whether credentials came, the scopes asked
-// for in order) to --log.
+// for in order) to --log; with --tokens, each token issued is appended to that file, one a line, so a
+// test can search for them where they must not be.
 //
 //   multiarch-token-issuer --key KEY.pem --cert CERT.pem --issuer NAME --service NAME --user U
-//                          --password-file F --port-file F --log F
+//                          --password-file F --port-file F --log F [--tokens F]
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -32,7 +33,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct Options {
-  std::string key, cert, issuer, service, user, password_file, port_file, log;
+  std::string key, cert, issuer, service, user, password_file, port_file, log, tokens;
 };
 
 std::string read_file(const std::string& path) {
@@ -167,6 +168,7 @@ http::response<http::string_body> answer(const Options& o, const Signer& signer,
                       {"jti", std::to_string(now) + "-" + std::to_string(++serial)},
                       {"access", valid ? access_for(query) : json::array{}}};
   const auto token = signer.jwt(claims);
+  if (!o.tokens.empty()) std::ofstream(o.tokens, std::ios::app) << token << "\n";
   res.body() = json::serialize(json::object{{"token", token}, {"access_token", token}, {"expires_in", 300}});
   res.prepare_payload();
   return res;
@@ -183,7 +185,8 @@ int main(int argc, char** argv) {
                                             {"--user", &o.user},
                                             {"--password-file", &o.password_file},
                                             {"--port-file", &o.port_file},
-                                            {"--log", &o.log}};
+                                            {"--log", &o.log},
+                                            {"--tokens", &o.tokens}};
   for (int i = 1; i + 1 < argc; i += 2) {
     const auto f = flags.find(argv[i]);
     if (f == flags.end()) {

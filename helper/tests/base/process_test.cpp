@@ -12,7 +12,9 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/log.hpp"
 #include "base/retry.hpp"
+#include "base/runner.hpp"
 #include "registry/transport.hpp"
 #include "support/test_support.hpp"
 
@@ -88,13 +90,32 @@ BOOST_AUTO_TEST_CASE(a_registry_command_that_stalls_is_stopped_at_the_timeout) {
   BOOST_TEST(took < std::chrono::seconds(10));  // the sleeping grandchild went with its group
 }
 
+// What a child is given on stdin (a credential helper's question and answer go there) reaches it
+// there alone: not its argv, not its environment, not the messages that describe the command. The
+// child fails and is retried, so the retry warning and the failure's tail are written too.
 BOOST_AUTO_TEST_CASE(secrets_go_through_stdin_never_argv) {
   mai::test::TempDir dir;
-  ProcessRunner runner;
-  Command c{{"cat"}};
-  c.input = "s3cret\n";
-  const auto r = runner.run(c, Output::capture, test_log());
-  BOOST_TEST(r.out == "s3cret\n");
+  const auto seen = [&](const std::string& what) { return (dir.path() / what).string(); };
+  const auto script = dir.script("child", "tr '\\0' '\\n' </proc/$$/cmdline >'" + seen("argv") + "'\n" +
+                                              "tr '\\0' '\\n' </proc/$$/environ >'" + seen("environ") + "'\n" + "cat >'" +
+                                              seen("stdin") + "'\n" + "echo 'connection reset by peer' >&2\nexit 1\n");
+  std::vector<std::string> lines;
+  const Log log("secret", "", [&](std::string_view line, bool) { lines.emplace_back(line); });
+  ProcessRunner runner(quick(2));
+  Command c{{script.string(), "get"}};
+  c.input = "s3cret-on-stdin\n";
+  c.registry = true;
+  const auto r = runner.run(c, Output::capture, log);
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(mai::test::read(seen("stdin")) == "s3cret-on-stdin\n");
+  const auto argv = mai::test::read(seen("argv"));
+  BOOST_TEST(argv.find("get") != std::string::npos, argv);  // what the child was given is what was read
+  BOOST_TEST(argv.find("s3cret") == std::string::npos, argv);
+  BOOST_TEST(mai::test::read(seen("environ")).find("s3cret") == std::string::npos);
+  BOOST_TEST_REQUIRE(!lines.empty());  // the retry warning, naming the command
+  for (const auto& line : lines) BOOST_TEST(line.find("s3cret") == std::string::npos, line);
+  BOOST_TEST(r.tail.find("s3cret") == std::string::npos, r.tail);
+  BOOST_TEST(describe(c).find("s3cret") == std::string::npos);
 }
 
 // A child that exits without reading its input (a credential helper with nothing stored does) fails as

@@ -1,7 +1,12 @@
 #include "model/records.hpp"
 
-#include <boost/test/unit_test.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
+#include <csignal>
+
+#include "base/interrupt.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;
@@ -53,6 +58,38 @@ BOOST_AUTO_TEST_CASE(writing_leaves_no_temporary_file) {
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++files;
   BOOST_TEST(files == 1u);
+}
+
+// An engine may finish its work after the helper was told to stop: the step must still claim nothing.
+// In a child process, because a signal, once it arrived, stays with the process.
+BOOST_AUTO_TEST_CASE(no_record_is_written_once_a_signal_arrived) {
+  mai::test::TempDir dir;
+  const auto path = dir.path() / "push-linux-amd64.json";
+  const PushRecord record{"hello", "linux/amd64", "docker", "", "sha256:1", "r", "sha256:2", {"r:1-amd64"}, 2};
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    install_interrupt_handlers();
+    ::raise(SIGTERM);
+    int outcome = 1;  // written
+    try {
+      write_record(path, record);
+    } catch (const Error& e) {
+      outcome = e.code() == Exit::interrupted ? 0 : 2;
+    } catch (...) {
+      outcome = 3;
+    }
+    ::_exit(outcome);
+  }
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "outcome "
+                                           << WEXITSTATUS(status)
+                                           << " (0: refused as interrupted; 1: written; 2: another error; 3: another exception)");
+  BOOST_TEST(!std::filesystem::exists(path));
+  write_record(path, record);  // here, with no signal, the same record is written
+  BOOST_TEST(std::filesystem::exists(path));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
