@@ -130,7 +130,7 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
       return f && f->is_string() ? std::string(f->get_string()) : std::string();
     };
     const auto* size = o ? o->if_contains("size") : nullptr;
-    Layer layer{{text("digest"), size && size->is_int64() ? size->as_int64() : -1, text("media_type")}, text("diff_id"), comment};
+    Layer layer{{text("media_type"), text("digest"), size && size->is_int64() ? size->as_int64() : -1}, text("diff_id"), comment};
     if (is_sha256_digest(layer.blob.digest) && is_sha256_digest(layer.diff_id) &&
         fs::file_size(blobs / layer.blob.digest.substr(7), ec) == static_cast<std::uintmax_t>(layer.blob.size) && !ec)
       return layer;
@@ -152,7 +152,7 @@ json::array strings(const std::vector<std::string>& v) {
 
 // index.json of the layout, read, changed and written under an exclusive lock: the platforms of one
 // image are assembled concurrently.
-void add_to_index(const fs::path& layout, const Blob& manifest, const Platform& platform, const std::string& ref_name) {
+void add_to_index(const fs::path& layout, const Descriptor& manifest, const Platform& platform, const std::string& ref_name) {
   const auto lock_path = layout / ".lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
@@ -246,9 +246,8 @@ BaseImage resolve_base(RegistryClient& client, const std::string& name, const Pl
   if (ec || !c.is_object()) throw Error(Exit::verify_failed, where + ": its config is not a JSON object");
   base.config = c.as_object();
   const auto platform_of_base = platform_of_config(config_text, where);
-  if (platform_of_base.os != platform.os || platform_of_base.architecture != platform.arch)
-    throw Error(Exit::verify_failed, where + ": the image listed for " + platform.str() + " is " + platform_of_base.os + "/" +
-                                         platform_of_base.architecture);
+  if (platform_of_base.substr(0, platform_of_base.find('/', platform_of_base.find('/') + 1)) != platform.os + "/" + platform.arch)
+    throw Error(Exit::verify_failed, where + ": the image listed for " + platform.str() + " is " + platform_of_base);
   log.info("base " + base.name + " for " + platform.str() + " is " + reference.repository.str() + "@" + base.digest);
   return base;
 }

@@ -35,8 +35,8 @@ struct BaseImage {
 BaseImage resolve_base(RegistryClient& client, const std::string& name, const Platform& platform, const Log& log);
 
 struct AssembledImage {
-  Blob manifest;
-  Blob config;
+  Descriptor manifest;
+  Descriptor config;
   std::vector<Layer> layers;
   std::string base_digest;                    // empty for scratch
   std::string base_repository;                // where the base's layers are

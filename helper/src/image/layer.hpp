@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "oci/descriptor.hpp"
+
 namespace mai {
 
 // One entry of a layer. Parent directories need not be listed: they are added.
@@ -19,14 +21,8 @@ struct LayerEntry {
   bool executable = false;       // file: mode 0755 (else 0644); directories are always 0755
 };
 
-struct Blob {
-  std::string digest;  // sha256:<hex> of the bytes as stored (compressed, for a layer)
-  std::int64_t size = 0;
-  std::string media_type;
-};
-
 struct Layer {
-  Blob blob;
+  Descriptor blob;      // the compressed layer as stored
   std::string diff_id;  // sha256 of the uncompressed tar
   std::string comment;  // for the config's history ("the C/C++ runtime", ...)
 };
@@ -44,6 +40,6 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const std
                   const std::string& comment);
 
 // Writes `bytes` as a blob into `blob_dir`; returns its digest and size.
-Blob write_blob(const std::string& bytes, const std::filesystem::path& blob_dir, const std::string& media_type);
+Descriptor write_blob(const std::string& bytes, const std::filesystem::path& blob_dir, const std::string& media_type);
 
 }  // namespace mai

@@ -29,7 +29,7 @@ ParsedIndex parse_index(const std::string& text, const std::string& what) {
     const auto entry = what + ", entry " + std::to_string(++n) + " of its manifests";
     const auto* mo = m.if_object();
     if (!mo) throw Error(Exit::verify_failed, entry + " is not an object");
-    IndexEntry e;
+    Descriptor e;
     const auto* digest = mo->if_contains("digest");
     if (!digest || !digest->is_string()) throw Error(Exit::verify_failed, entry + " has no digest");
     e.digest = checked_digest(digest->get_string(), entry + "'s digest");
@@ -61,16 +61,16 @@ ParsedIndex parse_index(const std::string& text, const std::string& what) {
   return out;
 }
 
-bool is_attestation_for(const IndexEntry& entry, const std::string& image_digest) {
+bool is_attestation_for(const Descriptor& entry, const std::string& image_digest) {
   const auto type = entry.annotations.find(attestation::type_key);
   const auto digest = entry.annotations.find(attestation::digest_key);
   return type != entry.annotations.end() && type->second == attestation::type && digest != entry.annotations.end() &&
          digest->second == image_digest;
 }
 
-std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
+std::vector<Descriptor> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
                                      const std::string& where) {
-  std::vector<IndexEntry> found;
+  std::vector<Descriptor> found;
   std::vector<bool> accounted(index.entries.size(), false);
   std::string problems;
   for (const auto& want : expected) {
@@ -103,17 +103,20 @@ std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector
   return found;
 }
 
-std::string build_index(const std::string& media_type, const std::vector<ManifestDescriptor>& manifests,
+std::string build_index(const std::string& media_type, const std::vector<Descriptor>& manifests,
                         const std::vector<std::pair<std::string, std::string>>& annotations) {
   json::object index;
   index["schemaVersion"] = 2;
   index["mediaType"] = media_type;
   json::array list;
   for (const auto& m : manifests) {
+    // "os/architecture[/variant]" back to its parts.
+    const auto first = m.platform.find('/');
+    const auto second = m.platform.find('/', first == std::string::npos ? first : first + 1);
     json::object platform;
-    platform["architecture"] = m.architecture;
-    platform["os"] = m.os;
-    if (!m.variant.empty()) platform["variant"] = m.variant;
+    platform["architecture"] = m.platform.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    platform["os"] = m.platform.substr(0, first);
+    if (second != std::string::npos) platform["variant"] = m.platform.substr(second + 1);
     json::object entry;
     entry["mediaType"] = m.media_type;
     entry["size"] = m.size;
@@ -152,7 +155,7 @@ bool same_index_apart_from_created(const std::string& a, const std::string& b) {
   return !va.is_null() && va == vb;
 }
 
-ManifestDescriptor platform_of_config(const std::string& config_json, const std::string& what) {
+std::string platform_of_config(const std::string& config_json, const std::string& what) {
   boost::system::error_code ec;
   const auto v = json::parse(config_json, ec);
   const auto* o = ec ? nullptr : v.if_object();
@@ -160,13 +163,10 @@ ManifestDescriptor platform_of_config(const std::string& config_json, const std:
     const auto* f = o ? o->if_contains(key) : nullptr;
     return f && f->is_string() ? std::string(f->get_string()) : std::string();
   };
-  ManifestDescriptor d;
-  d.os = field("os");
-  d.architecture = field("architecture");
-  d.variant = field("variant");
-  if (d.os.empty() || d.architecture.empty())
+  const auto os = field("os"), architecture = field("architecture"), variant = field("variant");
+  if (os.empty() || architecture.empty())
     throw Error(Exit::verify_failed, "the image config of " + what + " names no os and architecture");
-  return d;
+  return os + "/" + architecture + (variant.empty() ? "" : "/" + variant);
 }
 
 std::string config_digest_of(const std::string& manifest_json, const std::string& what) {

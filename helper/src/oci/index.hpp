@@ -6,17 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "oci/descriptor.hpp"
 #include "oci/platform.hpp"
 
 namespace mai {
-
-struct IndexEntry {
-  std::string platform;  // normalised; "unknown/unknown" entries (attestations) are kept but never match
-  std::string digest;    // a sha256 digest (checked when parsed)
-  std::string media_type;
-  std::int64_t size = 0;
-  std::map<std::string, std::string> annotations;  // the string-valued ones
-};
 
 // BuildKit's attestation manifests: an "unknown/unknown" entry of the index beside the image it
 // describes, annotated with that image's digest.
@@ -25,11 +18,11 @@ inline constexpr const char* type_key = "vnd.docker.reference.type";
 inline constexpr const char* type = "attestation-manifest";
 inline constexpr const char* digest_key = "vnd.docker.reference.digest";
 }  // namespace attestation
-bool is_attestation_for(const IndexEntry& entry, const std::string& image_digest);
+bool is_attestation_for(const Descriptor& entry, const std::string& image_digest);
 
 struct ParsedIndex {
   std::string media_type;
-  std::vector<IndexEntry> entries;
+  std::vector<Descriptor> entries;
 };
 
 // Throws Error(verify_failed) naming `what` when the text is not an index, or an entry is malformed
@@ -46,29 +39,21 @@ struct ExpectedPlatform {
 // Each expected platform must appear exactly once with its digest, each of its attestations once,
 // annotated as describing it, and nothing else. Returns the platforms' entries in the order of
 // `expected`; throws Error(verify_failed) naming every problem.
-std::vector<IndexEntry> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
+std::vector<Descriptor> verify_index(const ParsedIndex& index, const std::vector<ExpectedPlatform>& expected,
                                      const std::string& where);
 
-// One manifest as an index lists it, read from the registry.
-struct ManifestDescriptor {
-  std::string media_type;
-  std::string digest;
-  std::int64_t size = 0;
-  std::string os, architecture, variant;           // from the image's config; "unknown" for attestations
-  std::map<std::string, std::string> annotations;  // written only into an OCI index
-};
-
 // The index (OCI image index or Docker manifest list, by `media_type`) over `manifests` in order,
-// compact JSON; annotations only in an OCI index.
-std::string build_index(const std::string& media_type, const std::vector<ManifestDescriptor>& manifests,
+// each with its platform, compact JSON; annotations only in an OCI index.
+std::string build_index(const std::string& media_type, const std::vector<Descriptor>& manifests,
                         const std::vector<std::pair<std::string, std::string>>& annotations);
 
 // True when two index documents say the same apart from the org.opencontainers.image.created
 // annotation: republishing one over the other would change nothing but a timestamp.
 bool same_index_apart_from_created(const std::string& a, const std::string& b);
 
-// os/architecture/variant of an image config blob; throws Error(verify_failed) when it has none.
-ManifestDescriptor platform_of_config(const std::string& config_json, const std::string& what);
+// "os/architecture[/variant]" of an image config blob, as it states them; throws
+// Error(verify_failed) when it names no os and architecture.
+std::string platform_of_config(const std::string& config_json, const std::string& what);
 
 // The config digest of an image manifest; throws Error(verify_failed) when it has none.
 std::string config_digest_of(const std::string& manifest_json, const std::string& what);

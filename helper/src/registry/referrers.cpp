@@ -42,7 +42,8 @@ std::vector<Descriptor> parse_descriptors(const std::string& bytes, const std::s
       return f && f->is_string() ? std::string(f->get_string()) : std::string();
     };
     const auto* size = e ? e->if_contains("size") : nullptr;
-    Descriptor d{text("mediaType"), text("digest"), size && size->is_int64() ? size->as_int64() : -1, text("artifactType"), {}};
+    Descriptor d{
+        text("mediaType"), text("digest"), size && size->is_int64() ? size->as_int64() : -1, "", text("artifactType"), {}};
     if (!is_sha256_digest(d.digest) || d.size < 0)
       throw Error(Exit::verify_failed, where + " lists an entry that is not a descriptor");
     if (const auto* a = e->if_contains("annotations"); a && a->is_object())
@@ -98,7 +99,7 @@ std::vector<Descriptor> attach(RegistryClient& client, const Descriptor& subject
   bool all_indexed = true;
   for (const auto& artifact : artifacts) {
     const auto manifest = artifact_manifest(artifact, subject);
-    Descriptor self{media::oci_manifest, sha256_digest(manifest), static_cast<std::int64_t>(manifest.size()),
+    Descriptor self{media::oci_manifest,    sha256_digest(manifest), static_cast<std::int64_t>(manifest.size()), "",
                     artifact.artifact_type, artifact.annotations};
     bool indexed = false;
     const auto stated = client.put_manifest(self.digest, media::oci_manifest, manifest, &indexed);

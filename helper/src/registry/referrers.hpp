@@ -11,18 +11,11 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "oci/descriptor.hpp"
 #include "oci/media_types.hpp"
 #include "registry/client.hpp"
 
 namespace mai {
-
-struct Descriptor {
-  std::string media_type;
-  std::string digest;
-  std::int64_t size = 0;
-  std::string artifact_type;                       // "" when none
-  std::map<std::string, std::string> annotations;  // sorted, so the JSON is the same every time
-};
 
 struct Artifact {
   std::string artifact_type;  // e.g. application/vnd.cyclonedx+json

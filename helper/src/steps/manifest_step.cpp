@@ -63,8 +63,8 @@ void print_summary(const Spec& spec, const std::filesystem::path& record, const 
 // beside it (an engine that pushes an index per platform: docker 29's containerd store, BuildKit's
 // default provenance).
 struct PushedPlatform {
-  ManifestDescriptor image;
-  std::vector<ManifestDescriptor> attestations;
+  Descriptor image;
+  std::vector<Descriptor> attestations;
 };
 
 // Reads the pushed platforms' manifests, then what those that are indexes list, then the images'
@@ -94,7 +94,7 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
                                          " and build again to push it anew");
     if (!media::is_index(manifest->media_type)) continue;
     const auto parsed = parse_index(manifest->bytes, whats[i]);
-    std::vector<const IndexEntry*> images;
+    std::vector<const Descriptor*> images;
     for (const auto& e : parsed.entries)
       if (e.platform == platform.str()) images.push_back(&e);
     if (images.size() != 1)
@@ -109,7 +109,7 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
                  ": left out of the list");
         continue;
       }
-      ManifestDescriptor a{e.media_type, e.digest, e.size, "unknown", "unknown", "", e.annotations};
+      Descriptor a{e.media_type, e.digest, e.size, "unknown/unknown", "", e.annotations};
       out[i].attestations.push_back(std::move(a));
       inner.push_back(e.digest);
     }
@@ -140,8 +140,7 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
   const auto config_bytes = client.get_blobs(configs);
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto& platform = spec.platforms[i];
-    auto d = platform_of_config(config_bytes[i], whats[i]);
-    const auto stated = d.os + "/" + d.architecture + (d.variant.empty() ? "" : "/" + d.variant);
+    const auto stated = platform_of_config(config_bytes[i], whats[i]);
     std::string normalised;
     try {
       normalised = parse_platform(stated).str();
@@ -150,10 +149,9 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     }
     if (normalised != platform.str())
       throw Error(Exit::verify_failed, whats[i] + ": its image config says " + stated + "; no list was published");
-    d.media_type = manifests[i]->media_type;
-    d.digest = manifests[i]->digest;
-    d.size = static_cast<std::int64_t>(manifests[i]->bytes.size());
-    out[i].image = std::move(d);
+    // The entry states the platform as the image's config does (a variant the config names is kept).
+    out[i].image = Descriptor{
+        manifests[i]->media_type, manifests[i]->digest, static_cast<std::int64_t>(manifests[i]->bytes.size()), stated, "", {}};
   }
   return out;
 }
@@ -172,9 +170,8 @@ std::string index_media_type(const Spec& spec, const std::vector<PushedPlatform>
 // The list's entries as `docker buildx imagetools create` lays out indexes it combines: each
 // platform's image followed by its attestation manifests. A Docker list cannot carry the
 // annotations that tie an attestation to its image: there they are left out, with a warning.
-std::vector<ManifestDescriptor> index_entries(std::vector<PushedPlatform>& platforms, const std::string& media_type,
-                                              const Log& log) {
-  std::vector<ManifestDescriptor> out;
+std::vector<Descriptor> index_entries(std::vector<PushedPlatform>& platforms, const std::string& media_type, const Log& log) {
+  std::vector<Descriptor> out;
   for (auto& p : platforms) {
     out.push_back(p.image);
     if (media_type != media::oci_index && !p.attestations.empty()) {

@@ -4,6 +4,7 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "oci/media_types.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;
@@ -107,6 +108,42 @@ BOOST_AUTO_TEST_CASE(a_single_image_manifest_is_not_an_index) {
 BOOST_AUTO_TEST_CASE(sha256_of_known_inputs) {
   BOOST_TEST(sha256_digest("") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   BOOST_TEST(sha256_digest("abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(index_documents)
+
+BOOST_AUTO_TEST_CASE(built_index_is_compact_ordered_json_with_its_digest) {
+  const std::vector<Descriptor> m{
+      {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'a'), 100, "linux/amd64"},
+      {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'b'), 200, "linux/arm/v7"}};
+  const auto oci = build_index(media::oci_index, m, {{"org.opencontainers.image.version", "1.0"}});
+  BOOST_TEST(oci == R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+                    R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"digest":"sha256:)" +
+                        std::string(64, 'a') +
+                        R"(","platform":{"architecture":"amd64","os":"linux"}},)"
+                        R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":200,"digest":"sha256:)" +
+                        std::string(64, 'b') +
+                        R"(","platform":{"architecture":"arm","os":"linux","variant":"v7"}}],)"
+                        R"("annotations":{"org.opencontainers.image.version":"1.0"}})");
+  BOOST_TEST(sha256_digest("abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const auto docker = build_index(media::docker_list, m, {{"k", "v"}});
+  BOOST_TEST(docker.find("annotations") == std::string::npos);  // a Docker list has none
+  const auto parsed = parse_index(docker);
+  BOOST_TEST(parsed.media_type == media::docker_list);
+  BOOST_TEST(parsed.entries.at(1).platform == "linux/arm/v7");
+}
+
+BOOST_AUTO_TEST_CASE(equivalence_ignores_only_the_creation_time) {
+  const std::vector<Descriptor> m{{media::oci_manifest, "sha256:" + std::string(64, 'a'), 1, "linux/amd64"}};
+  const auto a = build_index(media::oci_index, m, {{"org.opencontainers.image.created", "2020-01-01T00:00:00Z"}, {"x", "1"}});
+  const auto b = build_index(media::oci_index, m, {{"x", "1"}, {"org.opencontainers.image.created", "2026-01-01T00:00:00Z"}});
+  const auto c = build_index(media::oci_index, m, {{"x", "2"}, {"org.opencontainers.image.created", "2026-01-01T00:00:00Z"}});
+  BOOST_TEST(same_index_apart_from_created(a, b));
+  BOOST_TEST(!same_index_apart_from_created(a, c));
+  BOOST_TEST(!same_index_apart_from_created(a, build_index(media::docker_list, m, {})));
+  BOOST_TEST(!same_index_apart_from_created("not json", "not json"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

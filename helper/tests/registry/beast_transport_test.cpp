@@ -1,5 +1,7 @@
 // BeastTransport against a real HTTP server on loopback: connections are kept and re-used, and a
 // connection the server dropped is replaced without the caller seeing it.
+#include "registry/beast_transport.hpp"
+
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -16,7 +18,6 @@
 #include <thread>
 #include <vector>
 
-#include "registry/beast_transport.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;

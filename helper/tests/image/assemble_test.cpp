@@ -1,0 +1,219 @@
+// Images the helper assembles: staged trees and FILES into layers (the layer cache, links that
+// stay inside what was staged), and a base image resolved from a registry.
+#include "image/assemble.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "oci/media_types.hpp"
+#include "registry/client.hpp"
+#include "registry/session.hpp"
+#include "support/fake_registry.hpp"
+#include "support/tar_reader.hpp"
+#include "support/test_support.hpp"
+
+using namespace mai;
+using mai::test::entries_of;
+using mai::test::error_of;
+using mai::test::gunzip;
+using mai::test::TarEntry;
+using mai::test::test_log;
+
+BOOST_AUTO_TEST_SUITE(assemble)
+
+BOOST_AUTO_TEST_CASE(a_link_out_of_what_was_staged_is_refused_and_nothing_is_written) {
+  mai::test::TempDir dir;
+  dir.file("files/ok.txt", "x");
+  std::filesystem::create_symlink("/etc/passwd", dir.path() / "files/passwd");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.files = {{dir.path() / "files", "/srv/"}};
+  const auto what = error_of([&] { assemble_image(spec, Platform{"linux", "amd64", ""}, {}, test_log()); });
+  BOOST_TEST(what.find("is a symlink to /etc/passwd") != std::string::npos, what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+  // A link that stays inside is kept as a link.
+  std::filesystem::remove(dir.path() / "files/passwd");
+  std::filesystem::create_symlink("ok.txt", dir.path() / "files/alias");
+  spec.image.entrypoint = {"/srv/ok.txt"};
+  const auto image = assemble_image(spec, Platform{"linux", "amd64", ""}, {}, test_log());
+  const auto tar = entries_of(gunzip(read_text_file(layout_blob(spec.image.layout, image.layers.at(0).blob.digest))));
+  BOOST_TEST(std::any_of(tar.begin(), tar.end(), [](const TarEntry& e) { return e.name == "srv/alias" && e.type == '2'; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_layer_from_unchanged_files_is_taken_from_the_cache_and_an_edit_makes_a_new_one) {
+  mai::test::TempDir dir;
+  const auto data = dir.file("files/data.txt", "first");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/data.txt"};
+  spec.image.files = {{dir.path() / "files", "/srv/"}};
+  const Platform amd64{"linux", "amd64", ""};
+  const auto first = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  // Not compressed again: the blob in the layout is taken as it is (here, bytes swapped behind its back).
+  const auto blob = layout_blob(spec.image.layout, first.blob.digest);
+  std::filesystem::remove(blob);
+  { std::ofstream(blob) << std::string(static_cast<std::size_t>(first.blob.size), '#'); }
+  const auto again = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  BOOST_TEST(again.blob.digest == first.blob.digest);
+  BOOST_TEST(again.diff_id == first.diff_id);
+  BOOST_TEST(read_text_file(blob) == std::string(static_cast<std::size_t>(first.blob.size), '#'));
+  // An edit (new content, new time) is a new layer.
+  { std::ofstream(data) << "second"; }
+  const auto edited = assemble_image(spec, amd64, {}, test_log()).layers.at(0);
+  BOOST_TEST(edited.blob.digest != first.blob.digest);
+  BOOST_TEST(edited.diff_id != first.diff_id);
+  // A cached blob that is gone is written again.
+  std::filesystem::remove(layout_blob(spec.image.layout, edited.blob.digest));
+  BOOST_TEST(assemble_image(spec, amd64, {}, test_log()).layers.at(0).blob.digest == edited.blob.digest);
+  BOOST_TEST(std::filesystem::exists(layout_blob(spec.image.layout, edited.blob.digest)));
+}
+
+BOOST_AUTO_TEST_CASE(a_files_directory_with_a_loop_of_links_is_refused_and_nothing_is_written) {
+  mai::test::TempDir dir;
+  dir.file("files/ok.txt", "x");
+  std::filesystem::create_directories(dir.path() / "files/sub");
+  std::filesystem::create_symlink("../b", dir.path() / "files/sub/a");
+  std::filesystem::create_symlink("sub/a", dir.path() / "files/b");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/ok.txt"};
+  spec.image.files = {{dir.path() / "files", "/srv/"}};
+  const auto what = error_of([&] { assemble_image(spec, Platform{"linux", "amd64", ""}, {}, test_log()); });
+  BOOST_TEST(what.find("in a loop of links that never reaches a file") != std::string::npos, what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+  // A directory link that points back up is a link, not a loop to walk: kept as it is.
+  std::filesystem::remove(dir.path() / "files/b");
+  std::filesystem::remove(dir.path() / "files/sub/a");
+  std::filesystem::create_symlink("..", dir.path() / "files/sub/up");
+  assemble_image(spec, Platform{"linux", "amd64", ""}, {}, test_log());
+}
+
+BOOST_AUTO_TEST_CASE(a_staged_file_replaced_by_a_link_out_of_the_stage_is_refused) {
+  mai::test::TempDir dir;
+  const auto staged = dir.path() / "stage";
+  std::filesystem::create_directories(staged / "usr/local/bin");
+  std::filesystem::create_symlink("/bin/sh", staged / "usr/local/bin/server");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/usr/local/bin/server"};
+  const auto what = error_of([&] { assemble_image(spec, Platform{"linux", "amd64", ""}, staged, test_log()); });
+  BOOST_TEST(what.find("server is a symlink to /bin/sh, outside") != std::string::npos, what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A BASE is what a registry says it is: each malformed or hostile answer fails the build step with
+// the BASE named, before anything is written.
+BOOST_AUTO_TEST_SUITE(base_images)
+
+namespace {
+
+struct Base {
+  mai::test::FakeRegistry registry;
+  Spec spec;
+  Base() {
+    spec.name = "x";
+    spec.tags = {"1"};
+    spec.image.enabled = true;
+    spec.image.base = "registry.test/team/base:1";
+    spec.retry = RetryPolicy{1, std::chrono::milliseconds(0), std::chrono::seconds(5)};
+  }
+  BaseImage resolve(const Platform& platform) {
+    RegistryClient client(
+        parse_image_reference(spec.image.base).repository, registry_settings(spec), registry,
+        [] { return std::optional<Credentials>(); }, test_log());
+    return resolve_base(client, spec.image.base, platform, test_log());
+  }
+  std::string resolve_error(const Platform& platform) {
+    return error_of([&] { resolve(platform); });
+  }
+  std::string index_of(const std::vector<std::pair<std::string, std::string>>& platforms) {  // digest, "os/arch"
+    std::string entries;
+    for (const auto& [digest, p] : platforms)
+      entries += std::string(entries.empty() ? "" : ",") +
+                 R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":")" + digest +
+                 R"(","platform":{"os":")" + p.substr(0, p.find('/')) + R"(","architecture":")" + p.substr(p.find('/') + 1) +
+                 R"("}})";
+    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" + entries + "]}";
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_base_without_the_platform_names_the_platforms_it_has) {
+  Base t;
+  const auto amd64 = t.registry.put_image("team/base", "linux", "amd64");
+  const auto arm64 = t.registry.put_image("team/base", "linux", "arm64");
+  t.registry.put_manifest("team/base", "1", media::oci_index, t.index_of({{amd64, "linux/amd64"}, {arm64, "linux/arm64"}}));
+  const auto what = t.resolve_error(Platform{"linux", "arm", "v7"});
+  BOOST_TEST(what.find("BASE registry.test/team/base:1 has no linux/arm/v7 image (it has linux/amd64, linux/arm64)") !=
+                 std::string::npos,
+             what);
+  const auto base = t.resolve(Platform{"linux", "arm64", ""});
+  BOOST_TEST(base.digest == arm64);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_huge_or_mislabelled_answers_are_refused) {
+  const Platform amd64{"linux", "amd64", ""};
+  {
+    Base t;
+    t.registry.put_manifest("team/base", "1", media::oci_manifest, "{\"schemaVersion\":2,\"config\":");
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("BASE registry.test/team/base:1: its manifest sha256:") != std::string::npos, what);
+    BOOST_TEST(what.find("is not a JSON object") != std::string::npos, what);
+  }
+  {
+    Base t;
+    t.registry.put_manifest("team/base", "1", media::oci_manifest, std::string(5 << 20, ' ') + "{}");
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("with more than 4 MiB, the most a manifest may have") != std::string::npos, what);
+  }
+  {
+    Base t;  // an index whose entry points nowhere
+    t.registry.put_manifest("team/base", "1", media::oci_index, t.index_of({{"sha256:" + std::string(64, 'a'), "linux/amd64"}}));
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("which the registry does not have") != std::string::npos, what);
+  }
+  {
+    Base t;  // listed as amd64, configured as arm64
+    const auto arm64 = t.registry.put_image("team/base", "linux", "arm64");
+    t.registry.put_manifest("team/base", "1", media::oci_index, t.index_of({{arm64, "linux/amd64"}}));
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("the image listed for linux/amd64 is linux/arm64") != std::string::npos, what);
+  }
+  {
+    Base t;  // a layer digest that would be a path
+    const auto config = t.registry.put_blob(R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})");
+    t.registry.put_manifest("team/base", "1", media::oci_manifest,
+                            R"({"schemaVersion":2,"config":{"digest":")" + config +
+                                R"(","size":1},"layers":[{"digest":"sha256:../../x","size":1}]})");
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("is not a sha256 digest") != std::string::npos, what);
+  }
+  {
+    Base t;  // a config served with other content
+    const auto digest = t.registry.put_image("team/base", "linux", "amd64");
+    const auto manifest = t.registry.manifests.at("team/base@" + digest).bytes;
+    t.registry.put_manifest("team/base", "1", media::docker_manifest, manifest);
+    for (auto& [d, bytes] : t.registry.blobs) bytes = "{}";
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("other content") != std::string::npos, what);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
