@@ -1,65 +1,138 @@
-// A reader of the layers the helper writes, for the unit tests: gunzip and the tar entries (PAX
-// path and linkpath applied).
+// A reader of the gzip streams and tars the helper writes as layers, for tests: strict about the
+// format (checksums, octal fields, PAX records by their stated lengths) and bounded, so a malformed
+// layer fails a test with a message, never with a read out of bounds, an endless loop or memory
+// without limit. The fuzz target tar_reader holds it to that; layer_round_trip reads layers with it.
 #pragma once
 
 #include <zlib.h>
 
-#include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mai::test {
 
-inline std::string gunzip(const std::string& packed) {
+struct TarError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The bytes a gzip stream holds (members one after another, as gzip reads them), at most `limit`.
+inline std::string gunzip(std::string_view packed, std::size_t limit = std::size_t{256} << 20) {
   z_stream z{};
-  BOOST_REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+  if (inflateInit2(&z, 15 + 16) != Z_OK) throw TarError("zlib cannot start");
+  struct End {
+    z_stream& z;
+    ~End() { inflateEnd(&z); }
+  } end{z};
   std::string out;
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
   z.avail_in = static_cast<uInt>(packed.size());
   char buffer[65536];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  while (true) {
     z.next_out = reinterpret_cast<Bytef*>(buffer);
     z.avail_out = sizeof buffer;
-    rc = inflate(&z, Z_NO_FLUSH);
-    BOOST_REQUIRE(rc == Z_OK || rc == Z_STREAM_END);
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END)
+      throw TarError("not a gzip stream, or a truncated one (zlib: " + std::to_string(rc) + ")");
     out.append(buffer, sizeof buffer - z.avail_out);
+    if (out.size() > limit) throw TarError("more than " + std::to_string(limit) + " bytes inside the gzip stream");
+    if (rc == Z_STREAM_END) {
+      if (z.avail_in == 0) return out;
+      if (inflateReset(&z) != Z_OK) throw TarError("zlib cannot read the next member");
+    }
   }
-  inflateEnd(&z);
-  return out;
 }
 
 struct TarEntry {
-  std::string name;
-  char type;
+  std::string name;   // from the PAX path record where there is one
+  char type = '0';    // '0' file, '2' symlink, '5' directory, ...
+  unsigned mode = 0;  // permission bits
+  std::int64_t mtime = 0;
+  std::string link;  // a link's target, from the PAX linkpath record where there is one
   std::string body;
 };
 
-// Headers in order; names from PAX records where present.
-inline std::vector<TarEntry> entries_of(const std::string& tar) {
+namespace tar_detail {
+
+// An octal field: digits, then NULs or spaces to its end (leading spaces allowed).
+inline std::uint64_t octal(std::string_view field, const char* what) {
+  std::size_t i = 0;
+  while (i < field.size() && field[i] == ' ') ++i;
+  std::uint64_t value = 0;
+  bool digits = false;
+  for (; i < field.size() && field[i] >= '0' && field[i] <= '7'; ++i) {
+    if (value >> 60) throw TarError(std::string(what) + " is out of range");
+    value = value * 8 + static_cast<std::uint64_t>(field[i] - '0');
+    digits = true;
+  }
+  for (; i < field.size(); ++i)
+    if (field[i] != '\0' && field[i] != ' ') throw TarError(std::string(what) + " is not an octal number");
+  if (!digits) throw TarError(std::string(what) + " is empty");
+  return value;
+}
+
+// "<length> <key>=<value>\n" records; the length counts the whole record.
+inline void pax(std::string_view records, std::string& path, std::string& link) {
+  while (!records.empty()) {
+    const auto space = records.find(' ');
+    if (space == std::string_view::npos || space == 0 || space > 20) throw TarError("a PAX record without its length");
+    std::uint64_t length = 0;
+    for (char c : records.substr(0, space)) {
+      if (c < '0' || c > '9') throw TarError("a PAX record's length is not a number");
+      length = length * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (length <= space + 1 || length > records.size() || records[length - 1] != '\n')
+      throw TarError("a PAX record's length does not fit it");
+    const auto record = records.substr(space + 1, length - space - 2);
+    const auto eq = record.find('=');
+    if (eq == std::string_view::npos) throw TarError("a PAX record without =");
+    const auto key = record.substr(0, eq);
+    if (key == "path") path = std::string(record.substr(eq + 1));
+    if (key == "linkpath") link = std::string(record.substr(eq + 1));
+    records.remove_prefix(length);
+  }
+}
+
+}  // namespace tar_detail
+
+// The entries of a tar in order, up to its end (a zero block); PAX extended headers applied to the
+// entry after them, global ones skipped.
+inline std::vector<TarEntry> entries_of(std::string_view tar) {
   std::vector<TarEntry> out;
-  std::string pax_path;
-  for (std::size_t at = 0; at + 512 <= tar.size();) {
+  std::string pax_path, pax_link;
+  for (std::size_t at = 0;;) {
+    if (tar.size() - at < 512) throw TarError("the tar ends without its end-of-archive block");
     const auto header = tar.substr(at, 512);
-    if (header == std::string(512, '\0')) break;
+    if (header.find_first_not_of('\0') == std::string_view::npos) return out;
     unsigned sum = 0;
     for (std::size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
-    BOOST_TEST(sum == std::stoul(header.substr(148, 7), nullptr, 8));
-    const auto size = std::stoull(header.substr(124, 11), nullptr, 8);
+    if (sum != tar_detail::octal(header.substr(148, 8), "a header's checksum")) throw TarError("a header's checksum is wrong");
+    const auto size = tar_detail::octal(header.substr(124, 12), "a header's size");
+    if (size > tar.size() - at - 512) throw TarError("an entry's body runs past the end of the tar");
     const auto body = tar.substr(at + 512, size);
-    std::string name = header.substr(0, header.find('\0') < 100 ? header.find('\0') : 100);
-    if (header[156] == 'x') {
-      const auto key = body.find(" path=");
-      pax_path = body.substr(key + 6, body.find('\n', key) - key - 6);
-    } else {
-      if (!pax_path.empty()) name = pax_path, pax_path.clear();
-      out.push_back({name, header[156], body});
+    TarEntry e;
+    e.type = header[156];
+    e.mode = static_cast<unsigned>(tar_detail::octal(header.substr(100, 8), "a header's mode") & 07777);
+    e.mtime = static_cast<std::int64_t>(tar_detail::octal(header.substr(136, 12), "a header's mtime"));
+    const auto field = [&](std::size_t offset, std::size_t width) {
+      const auto f = header.substr(offset, width);
+      return std::string(f.substr(0, f.find('\0')));
+    };
+    if (e.type == 'x') {
+      tar_detail::pax(body, pax_path, pax_link);
+    } else if (e.type != 'g') {
+      e.name = pax_path.empty() ? field(0, 100) : pax_path;
+      e.link = pax_link.empty() ? field(157, 100) : pax_link;
+      e.body = std::string(body);
+      pax_path.clear();
+      pax_link.clear();
+      out.push_back(std::move(e));
     }
     at += 512 + (size + 511) / 512 * 512;
+    if (at > tar.size()) throw TarError("an entry's padding runs past the end of the tar");
   }
-  return out;
 }
 
 }  // namespace mai::test
