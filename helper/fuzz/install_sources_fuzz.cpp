@@ -1,0 +1,39 @@
+// cmake_install.cmake as the install depfile reads it (install_sources): the FILES of each
+// file(INSTALL) and the scripts it include()s. Input: the build tree's cmake_install.cmake, the record
+// separator, a subdirectory's (sub/cmake_install.cmake); @TREE@ stands for the build tree's path,
+// which holds the files data/a, data/dir/b and data/dir/c. Quoted absolute paths elsewhere are left out
+// of the fuzzing: the reader would walk whatever directory they name on this machine.
+#include "fuzz_support.hpp"
+#include "stage/staging.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto in = mai::fuzz::parts(data, size, 2);
+  static const auto tree = [] {
+    const auto t = mai::fuzz::scratch() / "tree";
+    mai::fuzz::write_file(t / "data/a", "a");
+    mai::fuzz::write_file(t / "data/dir/b", "b");
+    mai::fuzz::write_file(t / "data/dir/c", "c");
+    return t;
+  }();
+  std::vector<std::string> scripts;
+  for (const auto& part : in) {
+    auto text = mai::fuzz::substitute(part, "@TREE@", tree.string());
+    // Every quoted absolute path starts `"/` or `"\/` in the text: each must lie in the tree.
+    for (std::size_t at = 0; (at = text.find('"', at)) != std::string::npos; ++at) {
+      const auto rest = std::string_view(text).substr(at + 1);
+      if (rest.starts_with("\\/")) return -1;
+      if (!rest.starts_with("/")) continue;
+      const auto until_quote = rest.substr(0, rest.find('"'));
+      if (!until_quote.starts_with(tree.string() + "/") || until_quote.find_first_of("\\") != std::string_view::npos ||
+          until_quote.find("..") != std::string_view::npos)
+        return -1;
+    }
+    scripts.push_back(std::move(text));
+  }
+  mai::fuzz::write_file(tree / "cmake_install.cmake", scripts[0]);
+  mai::fuzz::write_file(tree / "sub/cmake_install.cmake", scripts[1]);
+  const auto sources = mai::install_sources(tree);
+  MAI_FUZZ_CHECK(!sources.empty() && sources.front() == tree / "cmake_install.cmake", "the top script is not listed first");
+  for (const auto& s : sources) MAI_FUZZ_CHECK(s.is_absolute(), "a relative source");
+  return 0;
+}

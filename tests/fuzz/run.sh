@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Runs the helper's libFuzzer targets (helper/fuzz/, built with -DMULTIARCH_IMAGE_FUZZ=ON) over their seeds
+# (tests/fuzz/seeds/<target>: real inputs, and every input that once found a defect) and their corpus
+# (tests/fuzz/corpus/<target>: what earlier campaigns found, minimised), with each target's dictionary.
+# Any crash, sanitizer report, broken invariant, hang (an input over --timeout seconds) or blow-up (over
+# --rss-mb of memory, or one allocation over --malloc-mb) fails the run and leaves the input in the
+# output directory, with the command that replays it.
+#
+#   tests/fuzz/run.sh --build DIR [TARGET...]                     CI: about --seconds (120) in all, new
+#                                                                 inputs kept out of the repository
+#   tests/fuzz/run.sh --build DIR --minutes N [--jobs J] [TARGET...]
+#                                                                 a campaign: N minutes per target (J at a
+#                                                                 time, at nice 19), then the new coverage
+#                                                                 merged into tests/fuzz/corpus
+# Each run prints, per target, the executions and libFuzzer's final cov: and ft:, and appends them to
+# <DIR>/fuzz-ledger.tsv (the time each target has run in all).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build="" minutes="" seconds=120 jobs=1 timeout=10 rss_mb=2048 malloc_mb=512 out=""
+targets=()
+while (($#)); do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --minutes) minutes=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --rss-mb) rss_mb=$2; shift 2 ;;
+    --malloc-mb) malloc_mb=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+[[ -n $build ]] || { echo "run.sh: --build DIR (a tree configured with -DMULTIARCH_IMAGE_FUZZ=ON) is required" >&2; exit 2; }
+build=$(cd "$build" && pwd)
+fuzzers=$build/helper/fuzz
+if ((${#targets[@]} == 0)); then
+  mapfile -t targets < <(find "$fuzzers" -maxdepth 1 -type f -name 'fuzz-*' -perm -u+x -printf '%f\n' | sed 's/^fuzz-//' | sort)
+fi
+((${#targets[@]})) || { echo "run.sh: no fuzz targets in $fuzzers (build the multiarch-image-fuzzers target)" >&2; exit 2; }
+for t in "${targets[@]}"; do
+  [[ -x $fuzzers/fuzz-$t ]] || { echo "run.sh: no fuzz target $t in $fuzzers" >&2; exit 2; }
+done
+
+out=${out:-$build/fuzz-out}
+mkdir -p "$out"
+if [[ -n $minutes ]]; then
+  per=$((minutes * 60))
+else
+  per=$((seconds / ${#targets[@]}))
+  ((per >= 1)) || per=1
+fi
+
+# One target: its seeds and corpus read, new inputs written to a directory of this run (merged into the
+# corpus afterwards in a campaign), crashes to <out>/<target>/.
+run_one() {
+  local t=$1 dir=$out/$t
+  rm -rf "$dir" && mkdir -p "$dir/new" "$dir/tmp"
+  mkdir -p "$root/tests/fuzz/seeds/$t" "$root/tests/fuzz/corpus/$t"
+  local args=(-max_total_time="$per" -timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb"
+              -max_len=65536 -close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$dir/")
+  [[ -f $root/tests/fuzz/dict/$t.dict ]] && args+=(-dict="$root/tests/fuzz/dict/$t.dict")
+  local status=0 start=$SECONDS
+  # TMPDIR: what the targets write (scratch files) stays in the run's directory.
+  TMPDIR=$dir/tmp nice -n 19 "$fuzzers/fuzz-$t" "${args[@]}" "$dir/new" "$root/tests/fuzz/corpus/$t" \
+    "$root/tests/fuzz/seeds/$t" >"$dir/log" 2>&1 || status=$?
+  local final execs cov ft
+  final=$(grep -E '^#[0-9]+' "$dir/log" | tail -1 || true)
+  execs=$(grep -oE 'number_of_executed_units: [0-9]+' "$dir/log" | grep -oE '[0-9]+' || echo 0)
+  cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+' || echo 0)
+  ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+' || echo 0)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "${execs:-0}" "$cov" "$ft" \
+    "$([[ $status == 0 ]] && echo ok || echo FAILED)" >>"$build/fuzz-ledger.tsv"
+  if [[ $status != 0 ]]; then
+    echo "FAILED: fuzz-$t (exit $status); the input and the report:" >&2
+    ls "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* 2>/dev/null | sed 's/^/  /' >&2 || true
+    grep -E 'ERROR|invariant failed|uncaught|terminate|SUMMARY|ALARM|out-of-memory|malloc\(' "$dir/log" | head -5 | sed 's/^/  /' >&2 || true
+    echo "  replay: $fuzzers/fuzz-$t <input>; full log: $dir/log" >&2
+    return 1
+  fi
+  printf '%-18s %10s execs  cov: %-6s ft: %-6s %4s s\n' "$t" "${execs:-0}" "$cov" "$ft" "$((SECONDS - start))"
+}
+
+# A campaign's new inputs join the corpus: what adds coverage beyond the seeds and the corpus, kept
+# minimal by libFuzzer's merge.
+merge_one() {
+  local t=$1 dir=$out/$t corpus=$root/tests/fuzz/corpus/$t
+  [[ -n $(ls -A "$dir/new" 2>/dev/null) ]] || return 0
+  rm -rf "$dir/merged" && mkdir -p "$dir/merged"
+  cp "$root/tests/fuzz/seeds/$t"/* "$dir/merged/" 2>/dev/null || true
+  local seeds; seeds=$(ls -A "$dir/merged" | wc -l)
+  TMPDIR=$dir/tmp nice -n 19 "$fuzzers/fuzz-$t" -merge=1 -max_len=65536 -timeout="$timeout" -rss_limit_mb="$rss_mb" \
+    -close_fd_mask=1 "$dir/merged" "$corpus" "$dir/new" >"$dir/merge.log" 2>&1
+  (cd "$root/tests/fuzz/seeds/$t" && ls -A) | while read -r s; do rm -f "$dir/merged/$s"; done
+  rm -rf "$corpus" && mkdir -p "$corpus"
+  cp "$dir/merged"/* "$corpus/" 2>/dev/null || true
+  echo "$t: corpus $(ls -A "$corpus" | wc -l) inputs beyond $seeds seeds"
+}
+
+failed=0
+if ((jobs > 1)); then
+  export -f run_one; export out per timeout rss_mb malloc_mb root fuzzers build
+  printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one {}' || failed=1
+else
+  for t in "${targets[@]}"; do run_one "$t" || failed=1; done
+fi
+if [[ -n $minutes ]]; then
+  for t in "${targets[@]}"; do merge_one "$t"; done
+fi
+exit "$failed"
