@@ -57,7 +57,7 @@ fi
 # corpus afterwards in a campaign), crashes to <out>/<target>/.
 run_one() {
   local t=$1 dir=$out/$t
-  rm -rf "$dir" && mkdir -p "$dir/new" "$dir/tmp"
+  rm -rf "$dir/new" "$dir/tmp" && mkdir -p "$dir/new" "$dir/tmp"  # crash inputs of earlier runs stay
   mkdir -p "$root/tests/fuzz/seeds/$t" "$root/tests/fuzz/corpus/$t"
   local args=(-max_total_time="$per" -timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb"
               -max_len=65536 -close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$dir/")
