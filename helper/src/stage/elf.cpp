@@ -101,8 +101,14 @@ std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& wh
     throw r.bad("has its dynamic string table outside every loaded segment");
   };
 
+  // One dynamic array: with two, the run paths of one and the end of the other would be rewritten as one.
+  if (std::count_if(segments.begin(), segments.end(), [](const Segment& s) { return s.type == PT_DYNAMIC; }) > 1)
+    throw r.bad("has more than one dynamic segment");
   for (const auto& s : segments) {
-    if (s.type == PT_INTERP) info.interpreter = r.string_at(s.offset);
+    if (s.type == PT_INTERP) {
+      info.interpreter = r.string_at(s.offset);
+      info.other_strings.push_back(s.offset);
+    }
     if (s.type != PT_DYNAMIC) continue;
     if (!r.fits(s.offset, s.filesz)) throw r.bad("has a dynamic segment outside the file");
     const std::uint64_t entry = wide ? 16 : 8;
@@ -178,14 +184,42 @@ std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
   return parse_elf(bytes, file.string());
 }
 
+namespace {
+
+// `out`, when it states what `info` does but the run path; a hostile layout can tie other parts of the
+// file to the bytes a rewrite changes (a string inside the dynamic array, a header under a string).
+std::string unchanged_but_the_run_path(std::string out, const ElfInfo& info, const std::string& run_path,
+                                       const std::string& what) {
+  std::optional<ElfInfo> after;
+  try {
+    after = parse_elf(out, what);
+  } catch (const Error&) {}
+  const bool same = after && after->elf_class == info.elf_class && after->machine == info.machine &&
+                    after->needed == info.needed && after->soname == info.soname && after->interpreter == info.interpreter &&
+                    (run_path.empty() ? after->run_paths.empty()
+                                      : after->run_paths.size() == info.run_paths.size() &&
+                                            std::all_of(after->run_paths.begin(), after->run_paths.end(), [&](const auto& p) {
+                                              return out.compare(p.string, p.length, run_path) == 0;
+                                            }));
+  if (!same)
+    throw Error(Exit::invalid_input, what + ": its run path cannot be changed without changing other parts of the file (its " +
+                                         "strings, dynamic array or headers overlap)");
+  return out;
+}
+
+}  // namespace
+
 std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what) {
   if (info.run_paths.empty()) return bytes;  // nothing to replace; the file never had a run path
   const bool big = static_cast<unsigned char>(bytes.at(5)) == 2;
   const int word = info.elf_class == 2 ? 8 : 4;
-  // A string shared with DT_NEEDED or DT_SONAME (linkers merge string tails) is not zeroed.
+  // A string sharing a byte with DT_NEEDED, DT_SONAME or PT_INTERP (linkers merge string tails; a
+  // hostile file may point anywhere) is neither written over nor zeroed: the other would change too.
   auto shared = [&](const ElfInfo::RunPath& p) {
-    return std::any_of(info.other_strings.begin(), info.other_strings.end(),
-                       [&](std::uint64_t s) { return s >= p.string && s <= p.string + p.length; });
+    return std::any_of(info.other_strings.begin(), info.other_strings.end(), [&](std::uint64_t s) {
+      const auto end = bytes.find('\0', s);  // the reader found its NUL
+      return s <= p.string + p.length && p.string <= end;
+    });
   };
   if (!run_path.empty()) {
     for (const auto& p : info.run_paths) {
@@ -195,11 +229,11 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
                                              std::to_string(p.length) +
                                              " bytes), so it cannot be written in place; "
                                              "let CMake link it (it pads the build-tree RUNPATH for this) or shorten it");
-      if (shared(p)) throw Error(Exit::invalid_input, what + ": its run path shares bytes with another dynamic string");
+      if (shared(p)) throw Error(Exit::invalid_input, what + ": its run path shares bytes with another string of the file");
       std::copy(run_path.begin(), run_path.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p.string));
       std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string + run_path.size()), p.length - run_path.size(), '\0');
     }
-    return bytes;
+    return unchanged_but_the_run_path(std::move(bytes), info, run_path, what);
   }
   // Removed: later entries move up over each run-path entry, DT_NULL included, and the freed last
   // slot becomes a second DT_NULL. Entries are removed from the last one back, so offsets hold.
@@ -214,7 +248,7 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
     put_uint(bytes, info.dynamic_end - entry_size + word, word, 0, big);
     if (!shared(p)) std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string), p.length, '\0');
   }
-  return bytes;
+  return unchanged_but_the_run_path(std::move(bytes), info, run_path, what);
 }
 
 std::string elf_machine_name(int machine) {

@@ -29,7 +29,7 @@ struct ElfInfo {
   };
   std::vector<RunPath> run_paths;
   std::uint64_t dynamic_end = 0;             // file offset just past the dynamic array's DT_NULL
-  std::vector<std::uint64_t> other_strings;  // file offsets of the other dynamic strings in use
+  std::vector<std::uint64_t> other_strings;  // file offsets of the other strings in use: DT_NEEDED, DT_SONAME, PT_INTERP
 };
 
 // nullopt when the file is not ELF; throws Error(invalid_input) for a truncated or malformed one.

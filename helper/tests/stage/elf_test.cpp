@@ -184,4 +184,78 @@ BOOST_AUTO_TEST_CASE(a_run_path_is_rewritten_in_place_or_removed_and_nothing_els
   }
 }
 
+// Found by fuzzing (tests/fuzz/seeds/elf/regression-two-dynamic-segments): the run-path entries came
+// from one dynamic segment and the end of the dynamic array from another, and removing the run path
+// copied a range that ran backwards through the heap.
+BOOST_AUTO_TEST_CASE(a_file_with_two_dynamic_segments_is_refused) {
+  ElfBuilder b;
+  b.needed = {"libc.so.6"};
+  b.runpath = "/build/lib";
+  b.build();
+  b.put(56, 3, 2);                                // e_phnum: a third program header,
+  b.phdr(2, 2, ElfBuilder::dynamic_at - 16, 16);  // a second PT_DYNAMIC: one DT_NULL just before the first
+  const auto what = error_of([&] {
+    const auto info = parse_elf(b.bytes, "two.so");
+    if (info) with_run_path(b.bytes, *info, "", "two.so");
+  });
+  BOOST_TEST(what == "two.so has more than one dynamic segment");
+}
+
+// Found by fuzzing (tests/fuzz/seeds/elf_run_path/regression-interpreter-in-the-run-path): PT_INTERP
+// pointed into the run path's string, which the rewrite then zeroed: the staged program would have
+// named another loader than the one staged for it. A run path sharing a byte, from either side, with
+// any string the reader reports (DT_NEEDED, DT_SONAME, PT_INTERP) is not written over (an error) nor
+// zeroed (its entry alone is removed).
+BOOST_AUTO_TEST_CASE(a_run_path_sharing_bytes_with_any_other_string_is_left_as_it_is) {
+  ElfBuilder b;
+  b.needed = {"libc.so.6"};
+  b.runpath = "/build/lib/ld-linux.so.2";
+  b.interpreter = "/lib/ld-linux.so.2";
+  b.build();
+  // PT_INTERP at the run path's tail ("\0libc.so.6\0" comes first in the strings, then "/build").
+  b.phdr(2, 3, ElfBuilder::strings_at + 11 + 6, b.interpreter.size() + 1);
+  const auto info = parse_elf(b.bytes, "app");
+  BOOST_REQUIRE(info);
+  BOOST_TEST(info->interpreter == "/lib/ld-linux.so.2");
+  BOOST_TEST(error_of([&] { with_run_path(b.bytes, *info, "/opt", "app"); }) ==
+             "app: its run path shares bytes with another string of the file");
+  const auto removed = parse_elf(with_run_path(b.bytes, *info, "", "app"), "app");
+  BOOST_TEST(removed->interpreter == "/lib/ld-linux.so.2");
+  BOOST_TEST(removed->run_paths.empty());
+
+  // A DT_NEEDED name whose tail is the run path (a linker may merge string tails that way).
+  ElfBuilder tail;
+  tail.needed = {"/build/lib"};
+  tail.runpath = "x";
+  tail.build();
+  tail.put(ElfBuilder::dynamic_at + 2 * 2 * 8 + 8, 1 + 9, 8);  // DT_RUNPATH's value: the "b" of "lib"
+  const auto tail_info = parse_elf(tail.bytes, "tail");
+  BOOST_REQUIRE(tail_info);
+  BOOST_TEST(tail_info->search_path == std::vector<std::string>{"b"});
+  BOOST_TEST(error_of([&] { with_run_path(tail.bytes, *tail_info, "a", "tail"); }) ==
+             "tail: its run path shares bytes with another string of the file");
+  BOOST_TEST(parse_elf(with_run_path(tail.bytes, *tail_info, "", "tail"), "tail")->needed ==
+             std::vector<std::string>{"/build/lib"});
+}
+
+// Found by fuzzing (tests/fuzz/seeds/elf_run_path/regression-a-name-inside-the-dynamic-array): a
+// DT_NEEDED name that lies in the dynamic array changed when the run-path entry was removed from the
+// array. Whatever a rewrite would change besides the run path is found by reading the result again.
+BOOST_AUTO_TEST_CASE(a_rewrite_that_would_change_anything_else_the_file_states_is_refused) {
+  ElfBuilder b;
+  b.needed = {"libc.so.6"};
+  b.runpath = "/build";
+  b.build();
+  b.put(ElfBuilder::dynamic_at + 8, 0x1000 + ElfBuilder::dynamic_at, 8);  // DT_STRTAB: the dynamic array itself
+  b.put(ElfBuilder::dynamic_at + 24, 32, 8);                              // DT_NEEDED: the DT_RUNPATH entry's first bytes, "\x1d"
+  b.put(ElfBuilder::dynamic_at + 40, ElfBuilder::strings_at - ElfBuilder::dynamic_at + 11, 8);  // DT_RUNPATH: "/build"
+  const auto info = parse_elf(b.bytes, "app");
+  BOOST_REQUIRE(info);
+  BOOST_TEST(info->needed == std::vector<std::string>{"\x1d"});
+  BOOST_TEST(info->search_path == std::vector<std::string>{"/build"});
+  BOOST_TEST(error_of([&] { with_run_path(b.bytes, *info, "", "app"); }) ==
+             "app: its run path cannot be changed without changing other parts of the file (its strings, dynamic "
+             "array or headers overlap)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
