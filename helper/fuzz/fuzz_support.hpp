@@ -31,12 +31,16 @@ namespace mai::fuzz {
   } while (0)
 
 // Runs `f`; mai::Error is how the helper refuses input (a message naming it, an exit code), so it
-// ends the input quietly. Any other exception propagates, and libFuzzer reports it.
+// ends the input quietly (with MAI_FUZZ_VERBOSE set, its message goes to stderr: why a seed stops
+// where it does). Any other exception propagates, and libFuzzer reports it.
 template <class F>
 void only_mai_errors(F&& f) {
   try {
     f();
-  } catch (const mai::Error&) {}
+  } catch (const mai::Error& e) {
+    static const bool verbose = std::getenv("MAI_FUZZ_VERBOSE") != nullptr;
+    if (verbose) std::fprintf(stderr, "refused: %s\n", e.what());
+  }
 }
 
 // The parts of an input separated by the ASCII record separator (0x1e), at most `count` (the last

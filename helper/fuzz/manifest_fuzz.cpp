@@ -5,7 +5,7 @@
 // the pushed manifest, the image manifest an index lists, the config, an attestation manifest, what
 // the tag holds; manifests as answer() reads them (a content-type header line may come first).
 // Placeholders stand for digests and sizes a fuzzer cannot forge: @CONFIG@, @IMAGE@, @ATTEST@,
-// @PUSHED@ and @CONFIG_SIZE@, @IMAGE_SIZE@, @ATTEST_SIZE@.
+// @PUSHED@ and @CONFIG_SIZE@, @IMAGE_SIZE@, @ATTEST_SIZE@, @PUSHED_SIZE@.
 #include <boost/json.hpp>
 
 #include "base/digest.hpp"
@@ -56,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                {"@ATTEST@", mai::sha256_digest(attestation.bytes)},
                                {"@ATTEST_SIZE@", std::to_string(attestation.bytes.size())}});
   const auto pushed = document(in[0], values);
-  values.emplace_back("@PUSHED@", mai::sha256_digest(pushed.bytes));
+  values.insert(values.end(),
+                {{"@PUSHED@", mai::sha256_digest(pushed.bytes)}, {"@PUSHED_SIZE@", std::to_string(pushed.bytes.size())}});
   const auto current = document(in[4], values);
 
   mai::test::FakeRegistry registry;

@@ -56,7 +56,8 @@ fi
 # One target: its seeds and corpus read, new inputs written to a directory of this run (merged into the
 # corpus afterwards in a campaign), crashes to <out>/<target>/.
 run_one() {
-  local t=$1 dir=$out/$t
+  local t=$1
+  local dir=$out/$t
   rm -rf "$dir/new" "$dir/tmp" && mkdir -p "$dir/new" "$dir/tmp"  # crash inputs of earlier runs stay
   mkdir -p "$root/tests/fuzz/seeds/$t" "$root/tests/fuzz/corpus/$t"
   local args=(-max_total_time="$per" -timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb"
@@ -68,7 +69,7 @@ run_one() {
     "$root/tests/fuzz/seeds/$t" >"$dir/log" 2>&1 || status=$?
   local final execs cov ft
   final=$(grep -E '^#[0-9]+' "$dir/log" | tail -1 || true)
-  execs=$(grep -oE 'number_of_executed_units: [0-9]+' "$dir/log" | grep -oE '[0-9]+' || echo 0)
+  execs=$(grep -oE 'number_of_executed_units: [0-9]+' "$dir/log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+' || echo 0)
   ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+' || echo 0)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "${execs:-0}" "$cov" "$ft" \
@@ -86,7 +87,8 @@ run_one() {
 # A campaign's new inputs join the corpus: what adds coverage beyond the seeds and the corpus, kept
 # minimal by libFuzzer's merge.
 merge_one() {
-  local t=$1 dir=$out/$t corpus=$root/tests/fuzz/corpus/$t
+  local t=$1
+  local dir=$out/$t corpus=$root/tests/fuzz/corpus/$t
   [[ -n $(ls -A "$dir/new" 2>/dev/null) ]] || return 0
   rm -rf "$dir/merged" && mkdir -p "$dir/merged"
   cp "$root/tests/fuzz/seeds/$t"/* "$dir/merged/" 2>/dev/null || true
