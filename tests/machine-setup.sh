@@ -8,7 +8,7 @@ packages=(
   docker.io docker-registry podman buildah skopeo          # engines, registry, registry reader
   qemu-user-static binfmt-support                          # foreign-architecture RUN steps
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf            # the examples' static binaries
-  clang                                                    # the clang toolchain files (RUNTIME tests)
+  clang libclang-rt-14-dev                                 # the clang toolchain files (RUNTIME tests); libFuzzer and the sanitizers' runtimes (tests/fuzz)
   clang-format clang-tidy                                  # the helper's style and lint checks (tests/run.sh)
   umoci oci-image-tool                                     # read the OCI layouts of assembled images
   pkg-config zlib1g-dev zlib1g-dev:arm64                   # a Debian multiarch library for a cross build
