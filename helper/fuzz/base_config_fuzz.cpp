@@ -10,6 +10,8 @@
 #include "fuzz_support.hpp"
 #include "image/assemble.hpp"
 #include "model/spec.hpp"
+#include "oci/reference.hpp"
+#include "registry/client.hpp"
 #include "support/fake_registry.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -52,7 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::error_code ec;
   std::filesystem::remove_all(spec.image.layout, ec);
   mai::fuzz::only_mai_errors([&] {
-    const auto base = mai::resolve_base(spec, platform, registry, {}, mai::fuzz::quiet_log());
+    mai::RegistryClient client(mai::parse_image_reference(spec.image.base).repository,
+                               {{1, std::chrono::milliseconds(0), std::chrono::seconds(0)}, {}, {}}, registry, {},
+                               mai::fuzz::quiet_log());
+    const auto base = mai::resolve_base(client, spec.image.base, platform, mai::fuzz::quiet_log());
     MAI_FUZZ_CHECK(mai::is_sha256_digest(base.digest), "a base without its manifest's digest");
     const auto assembled = mai::assemble_image(spec, platform, dir / "no-stage", mai::fuzz::quiet_log(), &base);
     // The new config lists one diff_id per layer of the new manifest, the base's first.

@@ -1,7 +1,7 @@
 // The WWW-Authenticate grammar (RFC 7235): any header value a registry sends after a 401, read into
 // challenges; what was read, written back in the canonical form, reads back the same.
 #include "fuzz_support.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/challenge.hpp"
 
 namespace {
 

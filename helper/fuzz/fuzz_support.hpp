@@ -17,7 +17,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
-#include "registry/http.hpp"
+#include "registry/transport.hpp"
 
 namespace mai::fuzz {
 

@@ -1,10 +1,10 @@
 // The steps' records and the stage's file record as they may lie in a build tree (edited, truncated,
 // from another version): each read as a record or as absent with a warning, never anything else; a
 // record read writes back to one that reads and writes the same. Input: the file's bytes.
-#include "attest/sbom.hpp"
 #include "base/files.hpp"
 #include "fuzz_support.hpp"
 #include "model/records.hpp"
+#include "stage/staged_files.hpp"
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include "base/digest.hpp"
 #include "fuzz_support.hpp"
 #include "oci/reference.hpp"
+#include "registry/client.hpp"
 #include "registry/referrers.hpp"
 #include "support/fake_registry.hpp"
 

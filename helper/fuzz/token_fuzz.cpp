@@ -5,7 +5,9 @@
 // fuzz_support.hpp's answer() reads them. Credentials go nowhere but to the registry and its realm.
 #include "fuzz_support.hpp"
 #include "oci/reference.hpp"
-#include "registry/registry_client.hpp"
+#include "registry/challenge.hpp"
+#include "registry/client.hpp"
+#include "registry/url.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto in = mai::fuzz::parts(data, size, 4);

@@ -2,7 +2,7 @@
 // resolved against the request's URL as RFC 3986 section 5 says (Url::resolve). Input: a base URL, the
 // record separator, a Location.
 #include "fuzz_support.hpp"
-#include "registry/http.hpp"
+#include "registry/url.hpp"
 
 namespace {
 
