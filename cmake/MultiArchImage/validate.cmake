@@ -318,10 +318,7 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
     endwhile()
   endif()
   string(JSON json SET "${json}" files "${files}")
-  if(NOT MULTIARCH_IMAGE_SOURCE_DATE_EPOCH MATCHES "^[0-9]+$")
-    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_SOURCE_DATE_EPOCH `${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}` "
-      "is not a number of seconds since 1970 (it defaults to the environment's SOURCE_DATE_EPOCH)")
-  endif()
+  _multiarch_check_source_date_epoch("${name}")
   string(JSON json SET "${json}" source_date_epoch ${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH})
   set(${out} "${json}" PARENT_SCOPE)
   set(${out_assembled} TRUE PARENT_SCOPE)
@@ -596,4 +593,15 @@ function(_multiarch_check_settings name)
       "is out of range (valid: 1 to 100 attempts)")
   endif()
   set_property(GLOBAL PROPERTY _MULTIARCH_SETTINGS_CHECKED TRUE)
+endfunction()
+
+# MULTIARCH_IMAGE_SOURCE_DATE_EPOCH, where an image uses it: whole seconds a tar header's 11 octal
+# digits of mtime hold (8^11 - 1, the year 2242; the helper's kLatestSourceDateEpoch).
+function(_multiarch_check_source_date_epoch name)
+  string(LENGTH "${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}" digits)
+  if(NOT MULTIARCH_IMAGE_SOURCE_DATE_EPOCH MATCHES "^[0-9]+$" OR digits GREATER 10
+     OR MULTIARCH_IMAGE_SOURCE_DATE_EPOCH GREATER 8589934591)
+    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_SOURCE_DATE_EPOCH `${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}` "
+      "is not a number of seconds since 1970 from 0 to 8589934591 (it defaults to the environment's SOURCE_DATE_EPOCH)")
+  endif()
 endfunction()

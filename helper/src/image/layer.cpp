@@ -15,6 +15,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/interrupt.hpp"
+#include "model/spec.hpp"
 #include "oci/media_types.hpp"
 
 namespace fs = std::filesystem;
@@ -211,6 +212,10 @@ void place_blob(const fs::path& tmp, const fs::path& blob_dir, const std::string
 }  // namespace
 
 Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blob_dir, const std::string& comment) {
+  if (mtime > kLatestSourceDateEpoch)
+    throw Error(Exit::invalid_input, "a layer's time of " + std::to_string(mtime) +
+                                         " seconds is later than a tar header holds (" + std::to_string(kLatestSourceDateEpoch) +
+                                         ")");
   // Every parent directory, once.
   std::map<std::string, LayerEntry> all;
   for (auto& e : entries) {

@@ -35,7 +35,8 @@ inline constexpr int kGzipLevel = 1;
 // Writes `entries` as one layer into `blob_dir` (<dir>/<hex of the digest>): entries sorted by path,
 // parent directories present, owner 0:0 without names, modes 0755/0644, mtime `mtime` on every entry,
 // PAX records for names and link targets longer than ustar holds; gzip with a fixed header (no name,
-// mtime 0). Files are read in chunks, never whole. Two entries with one path are an error.
+// mtime 0). Files are read in chunks, never whole. Two entries with one path are an error, and so is an
+// `mtime` later than kLatestSourceDateEpoch (a tar header holds no more).
 Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const std::filesystem::path& blob_dir,
                   const std::string& comment);
 

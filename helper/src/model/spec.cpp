@@ -1,6 +1,8 @@
 #include "model/spec.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
+#include <optional>
 
 #include "base/error.hpp"
 #include "base/json_file.hpp"
@@ -54,6 +56,17 @@ class Reader {
 };
 
 std::string with_origin(const std::string& origin, const Error& e) { return origin + ": " + e.what(); }
+
+// SOURCE_DATE_EPOCH as written: whole seconds from 0 to kLatestSourceDateEpoch (an integer, or a
+// double with nothing after the point), else nothing.
+std::optional<std::int64_t> whole_seconds(const json::value& v) {
+  if (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= kLatestSourceDateEpoch) return v.get_int64();
+  if (v.is_double() && v.get_double() >= 0 && v.get_double() <= static_cast<double>(kLatestSourceDateEpoch) &&
+      std::floor(v.get_double()) == v.get_double())
+    return static_cast<std::int64_t>(v.get_double());
+  return std::nullopt;
+}
+std::string whole_seconds_rule() { return "must be whole seconds from 0 to " + std::to_string(kLatestSourceDateEpoch); }
 
 }  // namespace
 
@@ -149,8 +162,9 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       }
     }
     if (const auto* epoch = i.find("source_date_epoch")) {
-      if (!epoch->is_number() || epoch->to_number<double>() < 0) i.fail("source_date_epoch", "must be a number of seconds");
-      m.created = epoch->to_number<std::int64_t>();
+      const auto seconds = whole_seconds(*epoch);
+      if (!seconds) i.fail("source_date_epoch", whole_seconds_rule());
+      m.created = *seconds;
     }
     m.layout = i.string("layout");
     if (!m.layout.is_absolute()) i.fail("layout", "must be an absolute path");
@@ -234,8 +248,11 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     p.compiler = text("compiler");
     p.source_dir = text("source_dir");
     p.git = text("git");
-    if (const auto* epoch = o.if_contains("source_date_epoch"); epoch && epoch->is_number())
-      p.source_date_epoch = epoch->to_number<std::int64_t>();
+    if (const auto* epoch = o.if_contains("source_date_epoch")) {
+      const auto seconds = whole_seconds(*epoch);
+      if (!seconds) r.fail("provenance", "`source_date_epoch` " + whole_seconds_rule());
+      p.source_date_epoch = *seconds;
+    }
     if (const auto* toolchains = o.if_contains("toolchains"); toolchains && toolchains->is_object())
       for (const auto& [platform, t] : toolchains->get_object()) {
         const auto* file = t.is_object() ? t.get_object().if_contains("file") : nullptr;

@@ -46,6 +46,10 @@ struct StageSpec {
   std::string dir = ".multiarch-stage";
 };
 
+// The latest SOURCE_DATE_EPOCH: 8^11 - 1 seconds (the year 2242), the most a tar header's 11 octal digits
+// of mtime hold; the spec refuses a later one, and the layer writer too.
+inline constexpr std::int64_t kLatestSourceDateEpoch = 8589934591;
+
 // BASE: an image the helper assembles itself from the staged targets and FILES, with no Dockerfile
 // and no engine. Values exactly as add_multiarch_image() was given them, checked there and here.
 struct ImageSpec {

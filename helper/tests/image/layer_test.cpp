@@ -44,6 +44,21 @@ BOOST_AUTO_TEST_CASE(the_same_files_give_the_same_bytes_whatever_their_times) {
   BOOST_TEST(tar[1].body == "alpha\n");
 }
 
+// A time a tar header cannot hold (past 8^11 - 1 seconds) was cut to its low bits; the spec refuses such a
+// SOURCE_DATE_EPOCH (spec/source_date_epoch_is_whole_seconds_a_tar_header_can_hold), the writer too.
+BOOST_AUTO_TEST_CASE(a_time_a_tar_header_cannot_hold_is_refused) {
+  mai::test::TempDir dir;
+  const auto f = dir.file("f", "x");
+  const auto layer =
+      write_layer({{"etc/f", LayerEntry::Kind::file, f, {}, false}}, kLatestSourceDateEpoch, dir.path() / "blobs", "t");
+  const auto tar = entries_of(gunzip(read_text_file(dir.path() / "blobs" / layer.blob.digest.substr(7))));
+  BOOST_TEST(tar.at(0).mtime == kLatestSourceDateEpoch);
+  BOOST_TEST(
+      error_of([&] {
+        write_layer({{"etc/f", LayerEntry::Kind::file, f, {}, false}}, kLatestSourceDateEpoch + 1, dir.path() / "blobs", "t");
+      }) == "a layer's time of 8589934592 seconds is later than a tar header holds (8589934591)");
+}
+
 BOOST_AUTO_TEST_CASE(long_names_and_link_targets_get_pax_records) {
   mai::test::TempDir dir;
   const std::string deep = "usr/share/" + std::string(120, 'd') + "/file.txt";

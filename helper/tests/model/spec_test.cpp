@@ -81,6 +81,32 @@ BOOST_AUTO_TEST_CASE(rejects_hand_edited_nonsense_with_the_field_name) {
   BOOST_TEST(contains(error_of(j), "uppercase"));
 }
 
+// Found by fuzzing (tests/fuzz/seeds/spec/regression-source-date-epoch-beyond-int64): a
+// source_date_epoch of 1.5 or 2^64 escaped as boost's "not exact" instead of naming the field; and one
+// beyond 8^11 - 1 seconds passed, though a tar header's 11 octal digits cannot hold it (the layers' times
+// were cut). Whole seconds from 0 to 8589934591 (the year 2242), in an image and in provenance.
+BOOST_AUTO_TEST_CASE(source_date_epoch_is_whole_seconds_a_tar_header_can_hold) {
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {{"base", "scratch"}, {"layout", "/b/oci"}, {"source_date_epoch", 8589934591}};
+  BOOST_TEST(parse_spec(j, "spec.json").image.created == 8589934591);
+  for (const auto& bad : {boost::json::value(1.5), boost::json::value(8589934592), boost::json::value(1.7e29),
+                          boost::json::value(-1), boost::json::value("1700000000")}) {
+    j["image"].as_object()["source_date_epoch"] = bad;
+    BOOST_TEST(contains(error_of(j), "spec.json: image: field 'source_date_epoch': must be whole seconds from 0 to 8589934591"),
+               error_of(j));
+  }
+  j = spec_json("/ctx");
+  j["provenance"] = {{"builder_id", "urn:test"},       {"cmake_version", "3.25.1"},
+                     {"generator", "Ninja"},           {"compiler", ""},
+                     {"source_dir", "/src"},           {"git", ""},
+                     {"source_date_epoch", 1700000000}};
+  BOOST_TEST(parse_spec(j, "spec.json").provenance.source_date_epoch == 1700000000);
+  j["provenance"].as_object()["source_date_epoch"] = 1e300;
+  BOOST_TEST(contains(error_of(j), "field 'provenance': `source_date_epoch` must be whole seconds from 0 to 8589934591"),
+             error_of(j));
+}
+
 BOOST_AUTO_TEST_CASE(builders_are_read_per_platform_and_validated) {
   auto j = spec_json("/ctx");
   j["builders"] = {{{"platform", "linux/arm/v7"}, {"builder", "ssh://ci@arm"}, {"origin", "BUILDERS"}}};
