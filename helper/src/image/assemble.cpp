@@ -248,6 +248,21 @@ BaseImage resolve_base(RegistryClient& client, const std::string& name, const Pl
   const auto platform_of_base = platform_of_config(config_text, where);
   if (platform_of_base.substr(0, platform_of_base.find('/', platform_of_base.find('/') + 1)) != platform.os + "/" + platform.arch)
     throw Error(Exit::verify_failed, where + ": the image listed for " + platform.str() + " is " + platform_of_base);
+  // Our diff_ids are appended to the base's: a config that does not describe its layers one for one
+  // would make an image no runtime can unpack.
+  const auto bad_config = [&](const std::string& why) {
+    return Error(Exit::verify_failed, where + " for " + platform.str() + ": " + why + " (manifest " + base.digest + ")");
+  };
+  const auto* rootfs = base.config.if_contains("rootfs");
+  if (!rootfs || !rootfs->is_object()) throw bad_config("its config's rootfs is not an object");
+  const auto* diff_ids = rootfs->as_object().if_contains("diff_ids");
+  if (!diff_ids || !diff_ids->is_array()) throw bad_config("its config's rootfs.diff_ids is not an array");
+  for (const auto& d : diff_ids->as_array())
+    if (!d.is_string() || !is_sha256_digest(d.get_string()))
+      throw bad_config("its config's rootfs.diff_ids holds " + json::serialize(d) + ", not a sha256 digest");
+  if (diff_ids->as_array().size() != base.layers.size())
+    throw bad_config("its config lists " + std::to_string(diff_ids->as_array().size()) + " diff_ids for the " +
+                     std::to_string(base.layers.size()) + " layers of its manifest");
   log.info("base " + base.name + " for " + platform.str() + " is " + reference.repository.str() + "@" + base.digest);
   return base;
 }

@@ -216,4 +216,32 @@ BOOST_AUTO_TEST_CASE(malformed_huge_or_mislabelled_answers_are_refused) {
   }
 }
 
+// Found by fuzzing (tests/fuzz/seeds/base_config/regression-diff-ids-not-one-per-layer; issue 22, item 18,
+// which branch fix-image fixes the same way): a base config whose diff_ids were not an array threw
+// boost's "array required", and one with too few made an image no runtime can unpack.
+BOOST_AUTO_TEST_CASE(a_base_config_whose_diff_ids_are_not_one_digest_per_layer_is_refused) {
+  const Platform amd64{"linux", "amd64", ""};
+  const auto diff = "\"sha256:" + std::string(64, 'd') + "\"";
+  for (const auto& [rootfs, why] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"type":"layers","diff_ids":"sha256:x"})", "its config's rootfs.diff_ids is not an array"},
+           {R"({"type":"layers","diff_ids":[]})", "its config lists 0 diff_ids for the 1 layers of its manifest"},
+           {R"({"type":"layers","diff_ids":[7]})", "its config's rootfs.diff_ids holds 7, not a sha256 digest"},
+           {R"("layers")", "its config's rootfs is not an object"}}) {
+    Base t;
+    const auto config = t.registry.put_blob(R"({"architecture":"amd64","os":"linux","rootfs":)" + rootfs + "}");
+    t.registry.put_manifest("team/base", "1", media::oci_manifest,
+                            R"({"schemaVersion":2,"config":{"digest":")" + config +
+                                R"(","size":1},"layers":[{"digest":"sha256:)" + std::string(64, 'a') + R"(","size":1}]})");
+    const auto what = t.resolve_error(amd64);
+    BOOST_TEST(what.find("BASE registry.test/team/base:1 for linux/amd64: " + why) != std::string::npos, what);
+  }
+  Base t;  // one digest for its one layer: taken
+  const auto config =
+      t.registry.put_blob(R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[)" + diff + "]}}");
+  t.registry.put_manifest("team/base", "1", media::oci_manifest,
+                          R"({"schemaVersion":2,"config":{"digest":")" + config + R"(","size":1},"layers":[{"digest":"sha256:)" +
+                              std::string(64, 'a') + R"(","size":1}]})");
+  BOOST_TEST(t.resolve(amd64).layers.size() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
