@@ -105,17 +105,24 @@ run_one() {
 }
 
 # A campaign's new inputs join the corpus: what adds coverage beyond the seeds and the corpus, kept
-# minimal by libFuzzer's merge.
+# minimal by libFuzzer's merge. A corpus of more than 300 inputs is merged again on edges alone (without
+# hit counts), so that the repository keeps a few hundred small files per target.
 merge_one() {
   local t=$1
   local dir=$out/$t corpus=$root/tests/fuzz/corpus/$t
   [[ -n $(ls -A "$dir/new" 2>/dev/null) ]] || return 0
-  rm -rf "$dir/merged" && mkdir -p "$dir/merged"
-  cp "$root/tests/fuzz/seeds/$t"/* "$dir/merged/" 2>/dev/null || true
-  local seeds; seeds=$(ls -A "$dir/merged" | wc -l)
-  TMPDIR=$dir/tmp nice -n 19 "$fuzzers/fuzz-$t" -merge=1 -max_len=65536 -timeout="$timeout" -rss_limit_mb="$rss_mb" \
-    -close_fd_mask=1 "$dir/merged" "$corpus" "$dir/new" >"$dir/merge.log" 2>&1
-  (cd "$root/tests/fuzz/seeds/$t" && ls -A) | while read -r s; do rm -f "$dir/merged/$s"; done
+  mkdir -p "$corpus" "$dir/tmp"
+  local counters seeds
+  for counters in 1 0; do
+    rm -rf "$dir/merged" && mkdir -p "$dir/merged"
+    cp "$root/tests/fuzz/seeds/$t"/* "$dir/merged/" 2>/dev/null || true
+    seeds=$(ls -A "$dir/merged" | wc -l)
+    TMPDIR=$dir/tmp nice -n 19 "$fuzzers/fuzz-$t" -merge=1 -use_counters=$counters -max_len=65536 -timeout="$timeout" \
+      -rss_limit_mb="$rss_mb" -close_fd_mask=1 "$dir/merged" "$corpus" "$dir/new" >"$dir/merge.log" 2>&1 ||
+      { echo "$t: the merge failed, the corpus is left as it was (log: $dir/merge.log)" >&2; return 1; }
+    (cd "$root/tests/fuzz/seeds/$t" && ls -A) | while read -r s; do rm -f "$dir/merged/$s"; done
+    (($(ls -A "$dir/merged" | wc -l) <= 300)) && break
+  done
   rm -rf "$corpus" && mkdir -p "$corpus"
   cp "$dir/merged"/* "$corpus/" 2>/dev/null || true
   echo "$t: corpus $(ls -A "$corpus" | wc -l) inputs beyond $seeds seeds"
