@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MAI_FUZZ_CHECK(diff_ids.size() == layers.size(), "the new config's diff_ids do not match the manifest's layers");
     MAI_FUZZ_CHECK(assembled.base_layers.size() == base.layers.size(), "base layers lost");
     const auto described = mai::platform_of_config(boost::json::serialize(written_config), "the new config");
-    MAI_FUZZ_CHECK(described.os == "linux" && described.architecture == "amd64", "the new config names another platform");
+    MAI_FUZZ_CHECK(described == "linux/amd64" || described.starts_with("linux/amd64/"), "the new config names another platform");
   });
   return 0;
 }

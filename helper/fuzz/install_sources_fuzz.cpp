@@ -4,7 +4,7 @@
 // which holds the files data/a, data/dir/b and data/dir/c. Quoted absolute paths elsewhere are left out
 // of the fuzzing: the reader would walk whatever directory they name on this machine.
 #include "fuzz_support.hpp"
-#include "stage/staging.hpp"
+#include "stage/install.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto in = mai::fuzz::parts(data, size, 2);

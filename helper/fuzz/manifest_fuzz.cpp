@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& tagged = registry.manifests.at("demo/hello:1.0");
     const auto index = mai::parse_index(tagged.bytes, "the published list");
     MAI_FUZZ_CHECK(std::count_if(index.entries.begin(), index.entries.end(),
-                                 [](const mai::IndexEntry& e) { return e.platform == "linux/amd64"; }) == 1,
+                                 [](const mai::Descriptor& e) { return e.platform == "linux/amd64"; }) == 1,
                    "the published list does not name linux/amd64 once");
     const auto metadata = mai::read_manifest_record(dir / "metadata.json", mai::fuzz::quiet_log());
     MAI_FUZZ_CHECK(metadata && metadata->index_digest == mai::sha256_digest(tagged.bytes), "metadata.json names another list");
