@@ -6,7 +6,8 @@
 # --rss-mb of memory, or one allocation over --malloc-mb) fails the run and leaves the input in the
 # output directory, with the command that replays it.
 #
-#   tests/fuzz/run.sh --build DIR [TARGET...]                     CI: about --seconds (120) in all, new
+#   tests/fuzz/run.sh --build DIR [TARGET...]                     CI: --seconds (90) of fuzzing in all (about two
+#                                                                 minutes with each target's start), new
 #                                                                 inputs kept out of the repository
 #   tests/fuzz/run.sh --build DIR --minutes N [--jobs J] [TARGET...]
 #                                                                 a campaign: N minutes per target (J at a
@@ -18,7 +19,7 @@
 # <DIR>/fuzz-ledger.tsv (the time each target has run in all).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build="" minutes="" seconds=120 jobs=1 timeout=10 rss_mb=2048 malloc_mb=512 out="" merge_only=0
+build="" minutes="" seconds=90 jobs=1 timeout=10 rss_mb=2048 malloc_mb=512 out="" merge_only=0
 targets=()
 while (($#)); do
   case $1 in
@@ -31,7 +32,7 @@ while (($#)); do
     --malloc-mb) malloc_mb=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --merge-only) merge_only=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
