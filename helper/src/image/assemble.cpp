@@ -69,6 +69,15 @@ void check_link(const fs::path& link, const fs::path& root, const std::string& i
                                          " in a loop of links that never reaches a file; remove the loop from " + root.string());
 }
 
+// A name a layer would take for a whiteout is refused where it comes from, before anything is written.
+void refuse_whiteout(const std::string& in_image, const fs::path& source) {
+  if (has_whiteout_name(in_image))
+    throw Error(Exit::invalid_input,
+                source.string() + " would be /" + in_image +
+                    " in the image: a name starting with .wh. is a whiteout in image layers (it deletes that name from the "
+                    "layers below; .wh..wh..opq empties its directory); rename it");
+}
+
 // Every entry under `root`, its path in the image being `prefix` + its path under root.
 void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntry>& out, std::vector<fs::path>* inputs,
           const std::function<std::vector<LayerEntry>&(const std::string&)>& bucket = {}) {
@@ -80,6 +89,7 @@ void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntr
     if (ec) throw Error(Exit::invalid_input, "cannot read " + root.string() + ": " + ec.message());
     const auto relative = it->path().lexically_relative(root).generic_string();
     const auto in_image = prefix + relative;
+    refuse_whiteout(in_image, it->path());
     auto& target = bucket ? bucket(relative) : out;
     const auto status = it->symlink_status(ec);
     if (fs::is_symlink(status)) {
@@ -100,15 +110,17 @@ void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntr
 }
 
 // A layer written before from the same entries (paths, kinds, modes, link targets, and each file's
-// path, size, modification time and inode) is taken as it is, its blob still in the layout: an edit of
-// one program recompresses one layer, not the C/C++ runtime's. The key also covers the time, the
-// gzip level and zlib's version, which decide the bytes. Entries live in `cache`, one small file each.
+// path, size, modification time, change time and inode) is taken as it is, its blob still in the
+// layout: an edit of one program recompresses one layer, not the C/C++ runtime's. The change time is
+// there for tools that pin modification times (`touch -d @1700000000` after a rewrite of the same
+// size): no program can set it, every write moves it. The key also covers the time, the gzip level
+// and zlib's version, which decide the bytes. Entries live in `cache`, one small file each.
 Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blobs, const std::string& comment,
                    const fs::path& cache) {
   Sha256 key;
   const auto add = [&](const std::string& text) { key.update(text.c_str(), text.size() + 1); };  // with its NUL
   for (const auto& part :
-       {std::string("layer-cache 1"), std::to_string(mtime), std::to_string(kGzipLevel), std::string(zlibVersion()), comment})
+       {std::string("layer-cache 2"), std::to_string(mtime), std::to_string(kGzipLevel), std::string(zlibVersion()), comment})
     add(part);
   std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
   for (const auto& e : entries) {
@@ -117,7 +129,8 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
     struct stat st {};
     if (::stat(e.source.c_str(), &st) != 0) return write_layer(std::move(entries), mtime, blobs, comment);  // it says why
     add(e.source.string() + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
-        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev));
+        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec) +
+        "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev));
   }
   const auto entry = cache / key.digest().substr(7);
   std::error_code ec;
@@ -248,6 +261,21 @@ BaseImage resolve_base(RegistryClient& client, const std::string& name, const Pl
   const auto platform_of_base = platform_of_config(config_text, where);
   if (platform_of_base.substr(0, platform_of_base.find('/', platform_of_base.find('/') + 1)) != platform.os + "/" + platform.arch)
     throw Error(Exit::verify_failed, where + ": the image listed for " + platform.str() + " is " + platform_of_base);
+  // Our diff_ids are appended to the base's: a config that does not describe its layers one for one
+  // would make an image no runtime can unpack.
+  const auto bad_config = [&](const std::string& why) {
+    return Error(Exit::verify_failed, where + " for " + platform.str() + ": " + why + " (manifest " + base.digest + ")");
+  };
+  const auto* rootfs = base.config.if_contains("rootfs");
+  if (!rootfs || !rootfs->is_object()) throw bad_config("its config's rootfs is not an object");
+  const auto* diff_ids = rootfs->as_object().if_contains("diff_ids");
+  if (!diff_ids || !diff_ids->is_array()) throw bad_config("its config's rootfs.diff_ids is not an array");
+  for (const auto& d : diff_ids->as_array())
+    if (!d.is_string() || !is_sha256_digest(d.get_string()))
+      throw bad_config("its config's rootfs.diff_ids holds " + json::serialize(d) + ", not a sha256 digest");
+  if (diff_ids->as_array().size() != base.layers.size())
+    throw bad_config("its config lists " + std::to_string(diff_ids->as_array().size()) + " diff_ids for the " +
+                     std::to_string(base.layers.size()) + " layers of its manifest");
   log.info("base " + base.name + " for " + platform.str() + " is " + reference.repository.str() + "@" + base.digest);
   return base;
 }
@@ -266,14 +294,17 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
          [&](const std::string& relative) -> std::vector<LayerEntry>& { return buckets[group_of(relative)]; });
   }
   for (const auto& f : m.files) {
-    const auto status = fs::symlink_status(f.source, ec);
+    // A source that is a link is followed, as COPY does; links inside a directory stay links.
+    const auto status = fs::status(f.source, ec);
     const auto dest = f.destination.substr(1);  // relative in the layer
     if (fs::is_directory(status)) {
       auto prefix = dest;
       if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+      refuse_whiteout(prefix, f.source);
       walk(f.source, prefix, buckets[files], &out.inputs);
     } else if (fs::is_regular_file(status)) {
       const auto name = f.destination.back() == '/' ? dest + f.source.filename().string() : dest;
+      refuse_whiteout(name, f.source);
       buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source)});
       out.inputs.push_back(f.source);
     } else {
