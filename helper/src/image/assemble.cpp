@@ -15,6 +15,7 @@
 #include "base/files.hpp"
 #include "base/json_file.hpp"
 #include "base/text.hpp"
+#include "image/base_tree.hpp"
 #include "oci/index.hpp"
 #include "oci/media_types.hpp"
 #include "registry/client.hpp"
@@ -226,6 +227,47 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
   return out;
 }
 
+// USER's name, and its group's, must be accounts of the image: a runtime looks them up in the image's
+// /etc/passwd and /etc/group when the container starts, and refuses to start without them. Numeric
+// ids need no account. Ours (FILES, INSTALL) replace the base's.
+void check_user(const std::string& user, const std::vector<LayerEntry> (&buckets)[groups], const BaseTree* tree,
+                const std::string& image) {
+  if (user.empty()) return;
+  const auto colon = user.find(':');
+  const auto name = user.substr(0, colon);
+  const auto group = colon == std::string::npos ? std::string() : user.substr(colon + 1);
+  const auto numeric = [](const std::string& s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  const auto account_file = [&](const char* path) -> std::pair<std::optional<std::string>, std::string> {
+    for (const auto& bucket : buckets)
+      for (const auto& e : bucket)
+        if (e.path == path && e.kind == LayerEntry::Kind::file) return {read_text_file(e.source), e.source.string()};
+    if (tree) return {path == std::string("etc/passwd") ? tree->passwd : tree->group, "/" + std::string(path) + " of " + image};
+    return {std::nullopt, ""};
+  };
+  const auto check = [&](const std::string& wanted, const char* path, const char* what) {
+    if (wanted.empty() || numeric(wanted)) return;
+    const auto [text, from] = account_file(path);
+    if (!text) {
+      if (tree && !tree->complete) return;  // a base layer could not be read: its accounts are not known
+      throw Error(Exit::invalid_input, "USER " + user + ": the image has no /" + path + " (" + image +
+                                           " has none, nor do FILES), so no container could start as " + what + " `" + wanted +
+                                           "`; give numeric ids (e.g. USER 65532:65532) or add /" + path + " with FILES");
+    }
+    std::size_t start = 0;
+    while (start < text->size()) {
+      const auto end = std::min(text->find('\n', start), text->size());
+      const auto line = std::string_view(*text).substr(start, end - start);
+      if (line.substr(0, line.find(':')) == wanted && line.find(':') != std::string_view::npos) return;
+      start = end + 1;
+    }
+    throw Error(Exit::invalid_input, "USER " + user + ": " + from + " has no " + what + " `" + wanted +
+                                         "`, so no container could start as it; give numeric ids (e.g. USER 65532:65532) "
+                                         "or an account the image has");
+  };
+  check(name, "etc/passwd", "user");
+  check(group, "etc/group", "group");
+}
+
 }  // namespace
 
 BaseImage resolve_base(RegistryClient& client, const std::string& name, const Platform& platform, const Log& log) {
@@ -251,7 +293,13 @@ BaseImage resolve_base(RegistryClient& client, const std::string& name, const Pl
   for (const auto& l : layers->as_array()) {
     const auto* d = l.is_object() ? l.as_object().if_contains("digest") : nullptr;
     if (!d || !d->is_string()) throw Error(Exit::verify_failed, where + ": a layer of " + base.digest + " has no digest");
-    checked_digest(d->get_string(), where + "'s layer digest");
+    const auto* size = l.as_object().if_contains("size");
+    if (!size || !size->is_int64() || size->get_int64() < 0)
+      throw Error(Exit::verify_failed, where + ": the layer " + std::string(d->get_string()) + " of " + base.digest +
+                                           " has no size (a number of bytes)");
+    const auto* type = l.as_object().if_contains("mediaType");
+    base.layer_descriptors.push_back({type && type->is_string() ? std::string(type->get_string()) : "",
+                                      checked_digest(d->get_string(), where + "'s layer digest"), size->get_int64()});
   }
   base.layers = layers->as_array();
   const auto config_text = client.get_blob(std::string(config_digest->get_string()));
@@ -317,13 +365,34 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
       while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
 
   const auto blobs = m.layout / "blobs" / "sha256";
+  const auto cache = m.layout.parent_path() / "layer-cache";
+  std::optional<BaseTree> tree;
+  if (base) {
+    // Placed as COPY places them: through the base's links (a merged-/usr base's bin -> usr/bin), so
+    // that no directory entry of ours replaces one of its links for the container.
+    tree = read_base_tree(base->layer_descriptors, base->digest, blobs, cache, base->name, log);
+    std::size_t moved = 0;
+    std::string example;
+    for (auto& bucket : buckets)
+      for (auto& e : bucket) {
+        auto placed = resolve_in_base(*tree, e.path, e.kind == LayerEntry::Kind::directory);
+        if (placed == e.path) continue;
+        if (example.empty() && e.kind != LayerEntry::Kind::directory) example = "/" + e.path + " is /" + placed;
+        e.path = std::move(placed);
+        ++moved;
+      }
+    if (moved > 0)
+      log.info(std::to_string(moved) + " paths placed through the base's links" + (example.empty() ? "" : " (" + example + ")"));
+  }
+  check_user(m.user, buckets, tree ? &*tree : nullptr, base ? "the base " + base->name : "scratch");
+
   for (int g = 0; g < groups; ++g) {
     std::erase_if(buckets[g], [](const LayerEntry& e) { return e.path.empty(); });
     const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
     out.layers.push_back(
-        cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
+        cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], cache));
     if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
   }
 

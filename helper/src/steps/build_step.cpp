@@ -8,6 +8,7 @@
 #include "base/stopwatch.hpp"
 #include "engine/factory.hpp"
 #include "image/assemble.hpp"
+#include "image/base_tree.hpp"
 #include "model/records.hpp"
 #include "registry/session.hpp"
 #include "stage/context.hpp"
@@ -47,6 +48,9 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
   if (spec.image.base != "scratch") {
     RegistrySession registry(parse_image_reference(spec.image.base).repository, registry_settings(spec), "none", runner, log);
     base = resolve_base(registry.client, spec.image.base, platform, log);
+    // Its layers once per digest into the layout: read for its links and accounts, and what loading
+    // the image into an engine needs.
+    fetch_base_layers(registry.client, base->layer_descriptors, spec.image.layout / "blobs" / "sha256", spec.image.base, log);
   }
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   write_depfile(depfile, record, image.inputs);

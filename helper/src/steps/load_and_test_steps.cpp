@@ -7,7 +7,10 @@
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
 #include "engine/factory.hpp"
+#include "image/assemble.hpp"
+#include "image/base_tree.hpp"
 #include "model/records.hpp"
+#include "registry/session.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -19,6 +22,19 @@ std::string load_step(const Spec& spec, const Platform& platform, const std::fil
     throw Error(Exit::step_failed, "no assembled image of " + platform.str() + " at " + build_record.string() +
                                        ": build it first (cmake --build <dir> --target " + spec.name + "-build-" +
                                        platform.target_suffix() + ")");
+  // The base's layers, which the build step put into the layout, fetched again if they went since.
+  if (!built->base_layers.empty()) {
+    std::vector<Descriptor> missing;
+    std::error_code ec;
+    for (const auto& digest : built->base_layers)
+      if (!std::filesystem::exists(layout_blob(spec.image.layout, digest), ec)) missing.push_back({"", digest, -1});
+    if (!missing.empty()) {
+      log.warn(std::to_string(missing.size()) + " of the base's layers are no longer in " + spec.image.layout.string() +
+               "; fetching them");
+      RegistrySession source(parse_repository(built->base_repository), registry_settings(spec), "none", runner, log);
+      fetch_base_layers(source.client, missing, spec.image.layout / "blobs" / "sha256", built->base_repository, log);
+    }
+  }
   std::unique_ptr<Engine> resolved;
   if (!engine) engine = (resolved = resolve_engine(spec, runner, log, "")).get();
   auto reference = platform_references(spec, platform).front();
