@@ -96,6 +96,16 @@ cmake --build "$work/a" --target $image-push -j2 >"$work/noop.log" 2>&1
 assert_eq "$(engine_calls)" 0 "engine commands on the no-op"
 assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | grep -c . || true)" 0 \
   "requests the registry received for the image on the no-op"
+# Settings of how the steps run, not of what they make: changed, they rebuild and republish nothing.
+configure "$work/src" "$work/a" -DMULTIARCH_IMAGE_RETRIES=3 -DMULTIARCH_IMAGE_RETRY_DELAY=2 -DMULTIARCH_IMAGE_TIMEOUT=300 \
+  "-DMULTIARCH_IMAGE_RUN_OPTIONS=--ulimit;nofile=1024:1024;--ulimit;nproc=1024:1024;--read-only" >/dev/null
+mark=$(registry_mark "$fixture_registry_log")
+cmake --build "$work/a" --target $image-push -j2 >"$work/settings.log" 2>&1
+! grep -E "\] (build|push|manifest) started|stage $image" "$work/settings.log" ||
+  fail "changing retries, timeouts and test options did work:\n$(cat "$work/settings.log")"
+assert_eq "$(engine_calls)" 0 "engine commands after the settings changed"
+assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | grep -c . || true)" 0 \
+  "requests the registry received after the settings changed"
 
 step "loaded into docker by ctest's image tests and by the load target"
 ctest --test-dir "$work/a" -R "^$image\\.image\\." --output-on-failure >"$work/ctest.log" 2>&1 ||

@@ -30,8 +30,26 @@ namespace {
 // Which layer a staged file goes to: the order is the order of the layers, the C/C++ runtime
 // (changes least) first, the programs (change most) last.
 enum Group { runtime, libraries, executables, files, groups };
-constexpr const char* kComments[groups] = {"the C/C++ runtime and loader (RUNTIME)", "the project's shared libraries",
-                                           "the project's executables (TARGETS)", "FILES"};
+
+// A layer's line in the config's history, for what it holds: TARGETS' programs and what the install
+// rules installed are named for where they came from.
+std::string comment_of(Group g, const ImageSpec& m, bool files_given, bool files_staged) {
+  const auto from = m.staged_targets && m.staged_install ? std::string(" (TARGETS, INSTALL)")
+                    : m.staged_install                   ? std::string(" (INSTALL)")
+                                                         : std::string(" (TARGETS)");
+  switch (g) {
+    case runtime:
+      return "the C/C++ runtime and loader (RUNTIME)";
+    case libraries:  // unchanged for TARGETS alone: the same images keep the same digests
+      return m.staged_install ? "the project's shared libraries" + from : "the project's shared libraries";
+    case executables:
+      return m.staged_install && !m.staged_targets ? "the project's installed programs (INSTALL)"
+                                                   : "the project's executables" + from;
+    default:
+      if (files_staged) return files_given ? "FILES, and the other files INSTALL installed" : "the other files INSTALL installed";
+      return "FILES";
+  }
+}
 
 // RUNTIME puts the loader and the C/C++ runtime under /lib*; TARGETS puts programs in usr/local/bin
 // and libraries in usr/lib; INSTALL puts whatever the install rules say under its prefix: programs
@@ -236,7 +254,9 @@ void check_user(const std::string& user, const std::vector<LayerEntry> (&buckets
   const auto colon = user.find(':');
   const auto name = user.substr(0, colon);
   const auto group = colon == std::string::npos ? std::string() : user.substr(colon + 1);
-  const auto numeric = [](const std::string& s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  const auto numeric = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
   const auto account_file = [&](const char* path) -> std::pair<std::optional<std::string>, std::string> {
     for (const auto& bucket : buckets)
       for (const auto& e : bucket)
@@ -341,6 +361,8 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     walk(staged, "", unused, nullptr,
          [&](const std::string& relative) -> std::vector<LayerEntry>& { return buckets[group_of(relative)]; });
   }
+  const bool files_staged = std::any_of(buckets[files].begin(), buckets[files].end(),
+                                        [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
   for (const auto& f : m.files) {
     // A source that is a link is followed, as COPY does; links inside a directory stay links.
     const auto status = fs::status(f.source, ec);
@@ -391,8 +413,8 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
-    out.layers.push_back(
-        cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], cache));
+    out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs,
+                                      comment_of(static_cast<Group>(g), m, !m.files.empty(), files_staged), cache));
     if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
   }
 

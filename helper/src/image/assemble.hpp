@@ -20,10 +20,10 @@ namespace mai {
 struct BaseImage {
   std::string name;  // BASE as given
   Repository repository;
-  std::string digest;          // the platform's image manifest
-  bool docker = false;         // Docker media types (else OCI): the new layers and manifest follow them
-  boost::json::object config;  // its config, to be extended
-  boost::json::array layers;   // its layers' descriptors, as its manifest lists them
+  std::string digest;                         // the platform's image manifest
+  bool docker = false;                        // Docker media types (else OCI): the new layers and manifest follow them
+  boost::json::object config;                 // its config, to be extended
+  boost::json::array layers;                  // its layers' descriptors, as its manifest lists them
   std::vector<Descriptor> layer_descriptors;  // the same, read
 };
 

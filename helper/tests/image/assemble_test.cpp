@@ -228,6 +228,44 @@ BOOST_AUTO_TEST_CASE(whiteout_names_never_reach_a_layer) {
   BOOST_TEST(what.find("whiteout") != std::string::npos, what);
 }
 
+BOOST_AUTO_TEST_CASE(each_layer_s_history_names_what_it_holds) {
+  mai::test::TempDir dir;
+  dir.file("stage/usr/bin/server", "program");
+  dir.file("stage/usr/lib/libp.so.1", "library");
+  dir.file("stage/usr/share/p/data.txt", "data");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/usr/bin/server"};
+  const auto history = [&] {
+    const auto image = assemble_image(spec, Platform{"linux", "amd64", ""}, dir.path() / "stage", test_log());
+    const auto config = boost::json::parse(read_text_file(layout_blob(spec.image.layout, image.config.digest)));
+    std::vector<std::string> lines;
+    for (const auto& h : config.at("history").as_array()) lines.emplace_back(h.at("created_by").as_string());
+    return lines;
+  };
+  spec.image.staged_targets = false;
+  spec.image.staged_install = true;
+  BOOST_TEST(history() == (std::vector<std::string>{"multiarch-image: the project's shared libraries (INSTALL)",
+                                                    "multiarch-image: the project's installed programs (INSTALL)",
+                                                    "multiarch-image: the other files INSTALL installed"}),
+             boost::test_tools::per_element());
+  spec.image.staged_targets = true;
+  spec.image.files = {{dir.file("f.conf", "c"), "/etc/f.conf"}};
+  BOOST_TEST(history() == (std::vector<std::string>{"multiarch-image: the project's shared libraries (TARGETS, INSTALL)",
+                                                    "multiarch-image: the project's executables (TARGETS, INSTALL)",
+                                                    "multiarch-image: FILES, and the other files INSTALL installed"}),
+             boost::test_tools::per_element());
+  std::filesystem::remove_all(dir.path() / "stage/usr/share");
+  spec.image.staged_install = false;  // TARGETS alone: as before, so its images keep their digests
+  BOOST_TEST(
+      history() == (std::vector<std::string>{"multiarch-image: the project's shared libraries",
+                                             "multiarch-image: the project's executables (TARGETS)", "multiarch-image: FILES"}),
+      boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // A BASE is what a registry says it is: each malformed or hostile answer fails the build step with

@@ -29,7 +29,8 @@ using mai::test::test_log;
 namespace {
 
 // Debian's layout since bookworm: the top-level directories are links into /usr.
-std::vector<TarInput> merged_usr(const std::string& passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n") {
+std::vector<TarInput> merged_usr(
+    const std::string& passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n") {
   return {{"./", '5'},
           {"./bin", '2', "", "usr/bin"},
           {"./etc/", '5'},
@@ -41,7 +42,9 @@ std::vector<TarInput> merged_usr(const std::string& passwd = "root:x:0:0:root:/r
           {"./usr/", '5'},
           {"./usr/bin/", '5'},
           {"./usr/bin/sh", '2', "", "busybox"},
-          {"./usr/bin/busybox", '0', "\x7f" "ELF"},
+          {"./usr/bin/busybox", '0',
+           "\x7f"
+           "ELF"},
           {"./usr/lib/", '5'},
           {"./usr/lib64/", '5'}};
 }
@@ -78,8 +81,9 @@ struct Base {
                               config + R"(","size":1},"layers":[)" + layers + "]}");
   }
   RegistryClient client() {
-    return RegistryClient(parse_image_reference(spec.image.base).repository, registry_settings(spec), registry,
-                          [] { return std::optional<Credentials>(); }, test_log());
+    return RegistryClient(
+        parse_image_reference(spec.image.base).repository, registry_settings(spec), registry,
+        [] { return std::optional<Credentials>(); }, test_log());
   }
   BaseImage resolve() {
     auto c = client();
@@ -112,13 +116,13 @@ BOOST_AUTO_TEST_SUITE(base_tree)
 
 BOOST_AUTO_TEST_CASE(paths_are_placed_through_the_base_s_links_as_copy_places_them) {
   BaseTree tree;
-  tree.links = {{"bin", "usr/bin"},        {"lib64", "/usr/lib64"}, {"usr/lib64", "lib"},        {"up", "../../.."},
-                {"loop/a", "b"},           {"loop/b", "a"},         {"etc/alternatives", "/opt"}, {"self", "."}};
+  tree.links = {{"bin", "usr/bin"}, {"lib64", "/usr/lib64"}, {"usr/lib64", "lib"},         {"up", "../../.."},
+                {"loop/a", "b"},    {"loop/b", "a"},         {"etc/alternatives", "/opt"}, {"self", "."}};
   BOOST_TEST(resolve_in_base(tree, "bin/entry.sh", false) == "usr/bin/entry.sh");
-  BOOST_TEST(resolve_in_base(tree, "bin", false) == "bin");            // a file named bin replaces the link
-  BOOST_TEST(resolve_in_base(tree, "bin", true) == "usr/bin");         // a directory bin/ merges into it
+  BOOST_TEST(resolve_in_base(tree, "bin", false) == "bin");                    // a file named bin replaces the link
+  BOOST_TEST(resolve_in_base(tree, "bin", true) == "usr/bin");                 // a directory bin/ merges into it
   BOOST_TEST(resolve_in_base(tree, "lib64/ld.so", false) == "usr/lib/ld.so");  // absolute, then relative to its directory
-  BOOST_TEST(resolve_in_base(tree, "up/etc/x", false) == "etc/x");     // ".." stops at the root
+  BOOST_TEST(resolve_in_base(tree, "up/etc/x", false) == "etc/x");             // ".." stops at the root
   BOOST_TEST(resolve_in_base(tree, "self/self/bin/x", false) == "usr/bin/x");
   BOOST_TEST(resolve_in_base(tree, "usr/local/bin/x", false) == "usr/local/bin/x");
   BOOST_TEST(resolve_in_base(tree, "etc/alternatives/java", false) == "opt/java");
@@ -137,11 +141,11 @@ BOOST_AUTO_TEST_CASE(layers_are_read_in_order_with_their_whiteouts_and_kept_by_d
   const auto tree = read_base_tree(base.layer_descriptors, base.digest, blobs, cache, base.name, test_log());
   BOOST_TEST(tree.complete);
   BOOST_TEST(tree.links.count("bin") == 1);
-  BOOST_TEST(tree.links.count("lib") == 0);    // whited out
-  BOOST_TEST(tree.links.count("sbin") == 0);   // a directory in its place
-  BOOST_TEST(tree.links.count("lib64") == 1);  // an opaque directory below a link does not remove the link
+  BOOST_TEST(tree.links.count("lib") == 0);                         // whited out
+  BOOST_TEST(tree.links.count("sbin") == 0);                        // a directory in its place
+  BOOST_TEST(tree.links.count("lib64") == 1);                       // an opaque directory below a link does not remove the link
   BOOST_TEST(tree.links.count(std::string(120, 'd') + "/x") == 1);  // a PAX name
-  BOOST_TEST(!tree.passwd.has_value());        // etc emptied by layer 2
+  BOOST_TEST(!tree.passwd.has_value());                             // etc emptied by layer 2
   BOOST_TEST(tree.group.value_or("") == "g:x:7:\n");
   // Read once: the next build takes the summary kept under the base's digest, layers or not.
   for (const auto& blob : t.layer_blobs) std::filesystem::remove(layout_blob(t.spec.image.layout, sha256_digest(blob)));
@@ -163,7 +167,8 @@ BOOST_AUTO_TEST_CASE(base_layers_are_fetched_once_per_digest_and_checked) {
   const auto reads = t.registry.count("GET", "/blobs/");
   BOOST_TEST(fetch_base_layers(client, base.layer_descriptors, blobs, base.name, test_log()) == 0);
   BOOST_TEST(t.registry.count("GET", "/blobs/") == reads);  // no request: they are in the layout
-  for (const auto& blob : t.layer_blobs) BOOST_TEST(read_text_file(layout_blob(t.spec.image.layout, sha256_digest(blob))) == blob);
+  for (const auto& blob : t.layer_blobs)
+    BOOST_TEST(read_text_file(layout_blob(t.spec.image.layout, sha256_digest(blob))) == blob);
   // A layer served with other content fails, and leaves nothing in the layout.
   std::filesystem::remove_all(blobs);
   for (auto& [digest, bytes] : t.registry.blobs)
@@ -219,9 +224,9 @@ BOOST_AUTO_TEST_CASE(a_user_name_must_be_an_account_of_the_image) {
   assemble_image(t.spec, amd64, {}, test_log(), &base);
   t.spec.image.user = "nobody";
   what = error_of([&] { assemble_image(t.spec, amd64, {}, test_log(), &base); });
-  BOOST_TEST(what.find("USER nobody: /etc/passwd of the base registry.test/team/base:1 has no user `nobody`") !=
-                 std::string::npos,
-             what);
+  BOOST_TEST(
+      what.find("USER nobody: /etc/passwd of the base registry.test/team/base:1 has no user `nobody`") != std::string::npos,
+      what);
   t.spec.image.user = "app:wheel";
   what = error_of([&] { assemble_image(t.spec, amd64, {}, test_log(), &base); });
   BOOST_TEST(what.find("has no group `wheel`") != std::string::npos, what);
