@@ -131,8 +131,9 @@ Adds targets that build, push and publish one multi-architecture image::
     BASE scratch
     [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
-    [EXPOSE <port>[/tcp|udp|sctp]...] [LABELS <key>=<value>...]
-    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /)
+    [EXPOSE <port>[-<port>][/tcp|udp|sctp]...] [LABELS <key>=<value>...]
+    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /);
+                                                  # a source may be $<TARGET_FILE:tool> or a custom command's output
 
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
