@@ -258,7 +258,7 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs:
 }
 
 Descriptor write_blob(const std::string& bytes, const fs::path& blob_dir, const std::string& media_type) {
-  const Descriptor blob{media_type, sha256_digest(bytes), static_cast<std::int64_t>(bytes.size())};
+  Descriptor blob{media_type, sha256_digest(bytes), static_cast<std::int64_t>(bytes.size())};
   fs::create_directories(blob_dir);
   const auto final = blob_dir / blob.digest.substr(7);
   std::error_code ec;

@@ -69,8 +69,8 @@ void read_run_settings(const Reader& r, Spec& s) {
     return n;
   };
   s.retry.tries = static_cast<int>(number("retries", s.retry.tries, 1, 100));
-  s.retry.delay =
-      std::chrono::milliseconds(static_cast<long>(number("retry_delay", s.retry.delay.count() / 1000.0, 0, 600) * 1000));
+  s.retry.delay = std::chrono::milliseconds(
+      static_cast<long>(number("retry_delay", static_cast<double>(s.retry.delay.count()) / 1000.0, 0, 600) * 1000));
   s.retry.timeout =
       std::chrono::seconds(static_cast<long>(number("timeout", static_cast<double>(s.retry.timeout.count()), 0, 86400)));
   if (r.find("run_options")) s.run_options = r.strings("run_options");
