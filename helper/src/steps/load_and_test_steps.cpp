@@ -3,7 +3,9 @@
 // docker or podman first (load), which <name>-load-<platform> also does on its own.
 #include <regex>
 
+#include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
 #include "engine/factory.hpp"
@@ -40,10 +42,30 @@ std::string load_step(const Spec& spec, const Platform& platform, const std::fil
   auto reference = platform_references(spec, platform).front();
   const ScratchDir scratch(build_record);
   const auto archive = scratch.path() / "image.tar";
-  // The layout names each platform's manifest <first tag>-<arch><variant> (image/assemble.cpp).
-  const auto name = reference.substr(reference.rfind(':') + 1);
-  const Command copy{{spec.skopeo, "copy", "--quiet", "oci:" + spec.image.layout.string() + ":" + name,
-                      "docker-archive:" + archive.string() + ":" + reference}};
+  // skopeo's oci: transport lists only OCI-typed manifests, and an image on a Docker base is in the
+  // Docker family: its dir: transport takes either, so the image goes through a dir: view of the
+  // layout (its manifest, and its blobs linked, not copied).
+  const auto view = scratch.path() / "dir";
+  std::filesystem::create_directories(view);
+  const auto manifest = read_text_file(layout_blob(spec.image.layout, built->image_id));
+  if (sha256_digest(manifest) != built->image_id)
+    throw Error(Exit::verify_failed,
+                "the manifest " + built->image_id + " in " + spec.image.layout.string() + " has other content");
+  write_file_atomically(view / "manifest.json", manifest);
+  write_file_atomically(view / "version", "Directory Transport Version: 1.1\n");
+  std::vector<std::string> blobs{built->config_digest};
+  blobs.insert(blobs.end(), built->base_layers.begin(), built->base_layers.end());
+  blobs.insert(blobs.end(), built->layers.begin(), built->layers.end());
+  for (const auto& digest : blobs) {
+    const auto from = layout_blob(spec.image.layout, digest);
+    const auto to = view / digest.substr(7);
+    std::error_code ec;
+    if (std::filesystem::exists(to, ec)) continue;
+    std::filesystem::create_hard_link(from, to, ec);
+    if (ec) std::filesystem::copy_file(from, to);  // another file system
+  }
+  const Command copy{
+      {spec.skopeo, "copy", "--quiet", "dir:" + view.string(), "docker-archive:" + archive.string() + ":" + reference}};
   require_success(copy, runner.run(copy, Output::capture, log), "copying " + platform.str() + " out of the layout");
   engine->load(archive);
   log.info("loaded " + reference + " (" + built->image_id.substr(0, 19) + ") into " + engine->name());
