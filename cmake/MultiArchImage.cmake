@@ -131,8 +131,9 @@ Adds targets that build, push and publish one multi-architecture image::
     BASE scratch
     [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
-    [EXPOSE <port>[/tcp|udp|sctp]...] [LABELS <key>=<value>...]
-    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /)
+    [EXPOSE <port>[-<port>][/tcp|udp|sctp]...] [LABELS <key>=<value>...]
+    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /);
+                                                  # a source may be $<TARGET_FILE:tool> or a custom command's output
 
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
@@ -255,11 +256,15 @@ function(add_multiarch_image name)
   set(state "${CMAKE_BINARY_DIR}/multiarch-image/${name}")
   set(spec "${state}/spec.json")
   _multiarch_attestations_json(provenance_json "${name}" "${platforms}")
+  set(spec_files "")  # FILES with generator expressions: in files.json, written at generate time
+  if(image_json_files_generated)
+    set(spec_files "${state}/files.json")
+  endif()
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${tags} PLATFORMS ${platforms}
     CONTEXT "${context}" DOCKERFILE "${dockerfile}" ENGINE "${engine}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
     INDEX_FORMAT "${index_format}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
-    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}")
+    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" FILES_GENERATED ${image_json_files_generated})
 
   # The targets: the image's staging, each platform's steps, then the image's and the project's.
   _multiarch_add_staging("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
@@ -271,7 +276,8 @@ function(add_multiarch_image name)
     _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
       CONFIG_GUARD ${config_guard} DOCKERFILE "${dockerfile}" DEPENDS ${ARG_DEPENDS} ${git_depends}
       TARGETS ${ARG_TARGETS} INSTALL "${install_spec}" RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}"
-      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled})
+      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled}
+      FILES_DEPENDS ${image_json_files_depends} ${spec_files} FILES_TARGETS ${image_json_files_targets})
   endforeach()
   _multiarch_add_image_targets("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
     PLATFORMS ${platforms} DEPENDS ${git_depends} SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}")

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev                                 # the clang toolchain files (RUNTIME tests); libFuzzer and the sanitizers' runtimes (tests/fuzz)
   clang-format clang-tidy                                  # the helper's style and lint checks (tests/run.sh)
   umoci oci-image-tool                                     # read the OCI layouts of assembled images
+  busybox-static                                           # a merged-/usr base image (e2e.assembled_images)
   pkg-config zlib1g-dev zlib1g-dev:arm64                   # a Debian multiarch library for a cross build
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/

@@ -154,6 +154,33 @@ function(_multiarch_write_if_changed path content)
   file(REMOVE "${path}.new")
 endfunction()
 
+# The same for content with generator expressions (FILES, SIGN_COMMAND): written when the build system
+# is generated, with them evaluated, and only when that differs (file(GENERATE) keeps an unchanged
+# file). With a multi-config generator, in MULTIARCH_IMAGE_CONFIG's evaluation: the one configuration
+# whose steps run.
+function(_multiarch_generate_if_changed path content)
+  get_property(multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  set(condition "")
+  if(multi)
+    set(condition CONDITION "$<CONFIG:${MULTIARCH_IMAGE_CONFIG}>")
+  endif()
+  file(GENERATE OUTPUT "${path}" CONTENT "${content}" ${condition})
+endfunction()
+
+# The targets `text` names in generator expressions that stand for a target's files
+# ($<TARGET_FILE:tool>, $<TARGET_FILE_DIR:tool>, $<TARGET_LINKER_FILE:lib>, ...), in `out`: the
+# steps that use them wait for those targets.
+function(_multiarch_genex_targets out text)
+  string(REGEX MATCHALL "\\$<TARGET_[A-Z_]*FILE[A-Z_]*:[A-Za-z0-9_.+:-]+>" found "${text}")
+  set(targets "")
+  foreach(genex IN LISTS found)
+    string(REGEX REPLACE "^\\$<TARGET_[A-Z_]*:([^>]+)>$" "\\1" target "${genex}")
+    list(APPEND targets "${target}")
+  endforeach()
+  list(REMOVE_DUPLICATES targets)
+  set(${out} "${targets}" PARENT_SCOPE)
+endfunction()
+
 # `set(<var> [=[<value>]=] CACHE <type> "" FORCE)` with a bracket long enough for any value.
 function(_multiarch_cache_line out var type value)
   set(fence "=")

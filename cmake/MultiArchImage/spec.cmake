@@ -6,10 +6,11 @@
 # BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON, IMAGE_JSON, PROVENANCE_JSON (JSON; GIT_JSON,
 # IMAGE_JSON and PROVENANCE_JSON may be empty); STAGED (TRUE when the image has TARGETS or INSTALL).
 # TEST_JSON, when not empty, is written to test.json beside the spec, not in it: a changed test must
-# not rebuild an image.
+# not rebuild an image; the settings of how steps run go to settings.json beside it for the same
+# reason. FILES_GENERATED: the image's FILES hold generator expressions (they go to files.json).
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON"
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED"
     "TAGS;PLATFORMS")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
@@ -42,16 +43,19 @@ function(_multiarch_write_spec path)
   if(S_IMAGE_JSON)
     _multiarch_json_string(quoted "${S_STATE}/oci")
     string(JSON image SET "${S_IMAGE_JSON}" layout "${quoted}")
+    if(S_FILES_GENERATED)
+      # FILES with generator expressions: evaluated into files.json when the build system is generated.
+      string(JSON files GET "${image}" files)
+      _multiarch_generate_if_changed("${S_STATE}/files.json" "${files}\n")
+      string(JSON image REMOVE "${image}" files)
+      _multiarch_json_string(quoted "${S_STATE}/files.json")
+      string(JSON image SET "${image}" files_from "${quoted}")
+    endif()
     string(JSON json SET "${json}" image "${image}")
   endif()
   if(S_PROVENANCE_JSON)
     string(JSON json SET "${json}" provenance "${S_PROVENANCE_JSON}")
   endif()
-  _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
-  string(JSON json SET "${json}" run_options "${array}")
-  string(JSON json SET "${json}" retries ${MULTIARCH_IMAGE_RETRIES})
-  string(JSON json SET "${json}" retry_delay ${MULTIARCH_IMAGE_RETRY_DELAY})
-  string(JSON json SET "${json}" timeout ${MULTIARCH_IMAGE_TIMEOUT})
 
   foreach(setting IN ITEMS NETWORK DOCKER PODMAN SKOPEO)
     string(TOLOWER "${setting}" field)
@@ -69,6 +73,17 @@ function(_multiarch_write_spec path)
   string(JSON json SET "${json}" deps_exclude "${array}")
 
   _multiarch_write_if_changed("${path}" "${json}\n")
+  # How the steps run, not what they make (retries, timeouts, the image tests' engine options): in
+  # settings.json beside the spec, which the steps read and no step depends on, so that changing one
+  # rebuilds, pushes and publishes nothing.
+  set(settings "{}")
+  string(JSON settings SET "${settings}" format 1)
+  _multiarch_json_array(array ${MULTIARCH_IMAGE_RUN_OPTIONS})
+  string(JSON settings SET "${settings}" run_options "${array}")
+  string(JSON settings SET "${settings}" retries ${MULTIARCH_IMAGE_RETRIES})
+  string(JSON settings SET "${settings}" retry_delay ${MULTIARCH_IMAGE_RETRY_DELAY})
+  string(JSON settings SET "${settings}" timeout ${MULTIARCH_IMAGE_TIMEOUT})
+  _multiarch_write_if_changed("${S_STATE}/settings.json" "${settings}\n")
   if(S_TEST_JSON)
     _multiarch_write_if_changed("${S_STATE}/test.json" "${S_TEST_JSON}\n")
   endif()

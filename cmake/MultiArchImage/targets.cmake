@@ -7,7 +7,7 @@
 # and their targets. `name` and `platform` come first; every other value by keyword.
 function(_multiarch_add_platform name platform)
   cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED;INSTALL"
-    "HELPER;CONFIG_GUARD;DEPENDS;TARGETS")
+    "HELPER;CONFIG_GUARD;DEPENDS;TARGETS;FILES_DEPENDS;FILES_TARGETS")
   _multiarch_step_files(files "${P_STATE}" "${platform}")
   set(suffix "${files_suffix}")
   set(staged "")
@@ -29,12 +29,16 @@ function(_multiarch_add_platform name platform)
     ${P_CONFIG_GUARD}
     COMMAND ${P_HELPER} build --spec "${P_SPEC}" --platform "${platform}" --record "${files_build_record}"
             --depfile "${files_build_depfile}"
-    DEPENDS "${P_SPEC}" ${P_DOCKERFILE} ${P_DEPENDS} ${P_HELPER} ${staged}
+    DEPENDS "${P_SPEC}" ${P_DOCKERFILE} ${P_DEPENDS} ${P_HELPER} ${staged} ${P_FILES_DEPENDS}
     DEPFILE "${files_build_depfile}"
     COMMENT "multiarch-image: build ${name} ${platform}"
     VERBATIM)
   add_custom_target(${name}-build-${suffix} DEPENDS "${files_build_record}")
   add_dependencies(${name}-build ${name}-build-${suffix})
+  # FILES' $<TARGET_FILE:tool>: the target is built first (it may be defined later in the project).
+  foreach(target IN LISTS P_FILES_TARGETS)
+    add_dependencies(${name}-build-${suffix} "${target}")
+  endforeach()
   if(P_TARGETS OR P_INSTALL)
     if(NOT P_ASSEMBLED)
       add_dependencies(${name}-build-${suffix} ${name}-context)
@@ -124,7 +128,14 @@ function(_multiarch_add_sign name state spec helper config_guard sign_command_js
   if(NOT sign_json)
     return()
   endif()
-  _multiarch_write_if_changed("${state}/sign.json" "{\"command\":${sign_json}}\n")
+  # $<TARGET_FILE:signtool> and other generator expressions: evaluated when the build system is
+  # generated, and the step waits for the targets they name.
+  _multiarch_genex_targets(tools "${sign_json}")
+  if(sign_json MATCHES "\\$<")
+    _multiarch_generate_if_changed("${state}/sign.json" "{\"command\":${sign_json}}\n")
+  else()
+    _multiarch_write_if_changed("${state}/sign.json" "{\"command\":${sign_json}}\n")
+  endif()
   add_custom_command(OUTPUT "${state}/signed.json"
     ${config_guard}
     COMMAND ${helper} sign --spec "${spec}" --command "${state}/sign.json" --metadata "${state}/metadata.json"
@@ -134,6 +145,9 @@ function(_multiarch_add_sign name state spec helper config_guard sign_command_js
     VERBATIM)
   add_custom_target(${name}-sign DEPENDS "${state}/signed.json")
   add_dependencies(${name}-sign ${name}-manifest)
+  foreach(tool IN LISTS tools)
+    add_dependencies(${name}-sign "${tool}")
+  endforeach()
 endfunction()
 
 # The project's image-build, image-push and image-plan: every image's <name>-build, -push and -plan.

@@ -4,7 +4,9 @@
 # configured; its layers reproducible tars; its OCI layout valid for oci-image-tool and umoci; the same
 # digests from another build directory; after a one-line edit one layer (and the config) per platform
 # uploaded; the whole path as an unprivileged user with no engine reachable; and a base image from a
-# registry (examples/hello, published here), its layers mounted within a registry and copied across two.
+# registry (examples/hello, published here), its layers mounted within a registry and copied across two,
+# the image on it loaded and tested; and a merged-/usr base (bin -> usr/bin, from busybox-static) whose
+# links our FILES for /bin and /lib go through.
 # What was uploaded, mounted or copied is counted in the registries' access logs.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000   # read at configure time (MULTIARCH_IMAGE_SOURCE_DATE_EPOCH)
@@ -94,6 +96,16 @@ cmake --build "$work/a" --target $image-push -j2 >"$work/noop.log" 2>&1
 assert_eq "$(engine_calls)" 0 "engine commands on the no-op"
 assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | grep -c . || true)" 0 \
   "requests the registry received for the image on the no-op"
+# Settings of how the steps run, not of what they make: changed, they rebuild and republish nothing.
+configure "$work/src" "$work/a" -DMULTIARCH_IMAGE_RETRIES=3 -DMULTIARCH_IMAGE_RETRY_DELAY=2 -DMULTIARCH_IMAGE_TIMEOUT=300 \
+  "-DMULTIARCH_IMAGE_RUN_OPTIONS=--ulimit;nofile=1024:1024;--ulimit;nproc=1024:1024;--read-only" >/dev/null
+mark=$(registry_mark "$fixture_registry_log")
+cmake --build "$work/a" --target $image-push -j2 >"$work/settings.log" 2>&1
+! grep -E "\] (build|push|manifest) started|stage $image" "$work/settings.log" ||
+  fail "changing retries, timeouts and test options did work:\n$(cat "$work/settings.log")"
+assert_eq "$(engine_calls)" 0 "engine commands after the settings changed"
+assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | grep -c . || true)" 0 \
+  "requests the registry received after the settings changed"
 
 step "loaded into docker by ctest's image tests and by the load target"
 ctest --test-dir "$work/a" -R "^$image\\.image\\." --output-on-failure >"$work/ctest.log" 2>&1 ||
@@ -138,6 +150,8 @@ assert_eq "$(comm -12 <(echo "$uploads") <(sort -u <<<"$image_blobs" | grep .) |
   "$(sort -u <<<"$expected_uploads" | grep . | tr '\n' ' ')" "the images' blobs the registry received (new layer and config per platform)"
 out=$(run_image docker "$repository:1.0.0" linux/arm64 </dev/null)
 grep -q "^hello server, edited from" <<<"$out" || fail "the edit is not in the published arm64 image: $out"
+# Undone for the images below, whose image tests expect the unedited greeting.
+sed -i 's/greeting::message("server, edited")/greeting::message("server")/' "$work/src/src/server.cpp"
 
 step "the whole path as an unprivileged user, no engine reachable"
 unprivileged=$(mktemp -d /tmp/mai-unprivileged-XXXXXX)
@@ -164,13 +178,22 @@ on_base() {  # on_base BUILD-DIR REPOSITORY
     -DCROSS_HELLO_ASSEMBLED_IMAGE=ON -DCROSS_HELLO_ASSEMBLED_BASE="$REGISTRY/e2e/base-hello:1.0.0" >/dev/null
   reset_engine_calls
   mark=$(registry_mark "$fixture_registry_log")
-  cmake --build "$1" --target $image-push -j2 >"$1.log" 2>&1 || fail "publishing on the base failed:\n$(tail -30 "$1.log")"
+  cmake --build "$1" --target $image-build -j2 >"$1.log" 2>&1 || fail "building on the base failed:\n$(tail -30 "$1.log")"
+  registry_requests "$fixture_registry_log" "$mark" >"$1.build-requests"
+  mark=$(registry_mark "$fixture_registry_log")
+  cmake --build "$1" --target $image-push -j2 >>"$1.log" 2>&1 || fail "publishing on the base failed:\n$(tail -30 "$1.log")"
   assert_eq "$(engine_calls)" 0 "engine commands while publishing on a base"
   registry_requests "$fixture_registry_log" "$mark" >"$1.requests"
   base_layers=$(jq -r '.base_layers[]' "$1/multiarch-image/$image"/build-*.json | sort -u)
   [[ -n $base_layers ]] || fail "no base layers in $1's build records"
-  # (the base's configs are read by the build step: they are the start of ours)
+  # The build step reads the base's configs (the start of ours) and its layers, once each, into the
+  # layout (for its links, and so that the image can be loaded); the push step reads none of them.
+  read_by_build=$(sed -nE 's|^GET /v2/e2e/base-hello/blobs/(sha256:[0-9a-f]{64}) 200$|\1|p' "$1.build-requests" | sort)
+  assert_eq "$(comm -12 <(sort -u <<<"$read_by_build") <(echo "$base_layers") | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$base_layers")" \
+    "base layers the build step read into the layout"
+  assert_eq "$(common_lines "$(uniq -d <<<"$read_by_build")" "$base_layers")" 0 "base layers the build step read twice"
   read_from_base=$(sed -nE 's|^GET /v2/e2e/base-hello/blobs/(sha256:[0-9a-f]{64}) 200$|\1|p' "$1.requests" | sort -u)
+  assert_eq "$(common_lines "$read_from_base" "$base_layers")" 0 "base layers read by the push step"
 }
 on_base "$work/on-base" "$REGISTRY/e2e/on-base"
 assert_eq "$(grep -cE "base layers: [1-9][0-9]* mounted from $REGISTRY/e2e/base-hello, 0 copied" "$work/on-base.log")" 3 \
@@ -178,7 +201,6 @@ assert_eq "$(grep -cE "base layers: [1-9][0-9]* mounted from $REGISTRY/e2e/base-
 # As the registry saw it: every base layer mounted into the new repository, none read or uploaded.
 assert_eq "$(grep " /v2/e2e/on-base-assembled/" "$work/on-base.requests" | mounted_blobs e2e/base-hello | tr '\n' ' ')" \
   "$(tr '\n' ' ' <<<"$base_layers")" "the base's layers the registry mounted"
-assert_eq "$(common_lines "$read_from_base" "$base_layers")" 0 "base layers read from the base's repository"
 assert_eq "$(common_lines "$(uploaded_blobs <"$work/on-base.requests")" "$base_layers")" 0 "base layers uploaded"
 for platform in "${platforms[@]}"; do
   suffix=$(tr / - <<<"$platform")
@@ -188,7 +210,7 @@ for platform in "${platforms[@]}"; do
   assert_eq "$(jq -r --arg p "$platform" '.platforms[] | select(.platform == $p) | .base_digest' "$work/on-base/multiarch-image/$image/metadata.json")" \
     "$(jq -r .base_digest "$work/on-base/multiarch-image/$image/build-$suffix.json")" "$platform base digest in metadata.json"
   out=$(run_image docker "$REGISTRY/e2e/on-base-assembled:1.0.0" "$platform" </dev/null)
-  grep -qE "^hello server(, edited)? from the greeting library 1.0.0 built for $platform" <<<"$out" || fail "$platform printed: $out"
+  grep -qE "^hello server from the greeting library 1.0.0 built for $platform" <<<"$out" || fail "$platform printed: $out"
   out=$("$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform "$platform" --entrypoint /hello "$REGISTRY/e2e/on-base-assembled:1.0.0")
   grep -q "^hello from $platform" <<<"$out" || fail "the base's /hello on $platform printed: $out"
 done
@@ -201,6 +223,27 @@ assert_eq "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "dock
   "$(skopeo inspect --tls-verify=false --raw --override-arch arm64 "docker://$REGISTRY/e2e/base-hello:1.0.0" | jq -r .mediaType)" \
   "the manifest follows the base's media-type family"
 
+step "on a base image: loaded and run by ctest's image tests and by the load target; the base's layers fetched once"
+# The layout holds the base's layers too (fetched by the build step, once per digest), so skopeo can
+# copy the image out of it for the engine to load.
+reset_engine_calls
+ctest --test-dir "$work/on-base" -R "^$image\\.image\\." --output-on-failure >"$work/on-base.ctest.log" 2>&1 ||
+  fail "the image tests on a base failed:\n$(tail -30 "$work/on-base.ctest.log")"
+assert_eq "$(grep -c "Passed" "$work/on-base.ctest.log")" 3 "image tests on a base passed"
+assert_eq "$(engine_calls_matching "^docker load ")" 3 "docker loads"
+"$MULTIARCH_TEST_DOCKER" image rm "$REGISTRY/e2e/on-base-assembled:1.0.0-armv7" >/dev/null
+cmake --build "$work/on-base" --target $image-load-linux-arm-v7 >/dev/null
+out=$("$MULTIARCH_TEST_DOCKER" run --rm --network=none --platform linux/arm/v7 --entrypoint /hello "$REGISTRY/e2e/on-base-assembled:1.0.0-armv7")
+grep -q "^hello from linux/arm/v7" <<<"$out" || fail "the loaded image's base program printed: $out"
+# The build step again (a new spec): the base is resolved again, its layers are not read again.
+mark=$(registry_mark "$fixture_registry_log")
+cmake -E touch "$work/on-base/multiarch-image/$image/spec.json"
+cmake --build "$work/on-base" --target $image-build -j2 >"$work/on-base.again.log" 2>&1 ||
+  fail "building again on the base failed:\n$(tail -30 "$work/on-base.again.log")"
+reread=$(registry_requests "$fixture_registry_log" "$mark" "^GET /v2/e2e/base-hello/blobs/" |
+  sed -nE 's|^GET [^ ]*/blobs/(sha256:[0-9a-f]{64}) 200$|\1|p' | sort -u)
+assert_eq "$(common_lines "$reread" "$base_layers")" 0 "base layers read again by a second build step"
+
 step "a base in another registry: its layers copied across, digests checked"
 "$repo_root/tests/e2e/services.sh" registry-start "$work/registry2"
 on_exit '"$repo_root/tests/e2e/services.sh" registry-stop "$work/registry2"'
@@ -209,10 +252,36 @@ second_mark=$(registry_mark "$work/registry2/registry.log")
 on_base "$work/on-base-elsewhere" "$second_registry/e2e/on-base"
 assert_eq "$(grep -cE "base layers: 0 mounted from $REGISTRY/e2e/base-hello, [1-9][0-9]* copied" "$work/on-base-elsewhere.log")" 3 \
   "platforms whose base layers were copied"
-# As the registries saw it: each base layer read from the first and uploaded to the second.
-assert_eq "$(common_lines "$read_from_base" "$base_layers")" "$(grep -c . <<<"$base_layers")" "base layers read from the base's registry"
+# As the registries saw it: each base layer read from the first (by the build step, into the layout)
+# and uploaded to the second (from the layout).
+assert_eq "$(common_lines "$(sort -u <<<"$read_by_build")" "$base_layers")" "$(grep -c . <<<"$base_layers")" \
+  "base layers read from the base's registry"
 copied=$(registry_requests "$work/registry2/registry.log" "$second_mark" " /v2/e2e/on-base-assembled/" | uploaded_blobs)
 assert_eq "$(common_lines "$copied" "$base_layers")" "$(grep -c . <<<"$base_layers")" "base layers the second registry received"
 out=$("$MULTIARCH_TEST_DOCKER" run --rm --pull always --network=none --platform linux/arm/v7 --entrypoint /hello \
   "$second_registry/e2e/on-base-assembled:1.0.0")
 grep -q "^hello from linux/arm/v7" <<<"$out" || fail "the copied base's /hello printed: $out"
+
+step "on a merged-/usr base (bin -> usr/bin): FILES for /bin and /lib go through its links; its /bin/sh runs"
+# The base: busybox-static in /usr/bin with Debian's top-level links, assembled and published by the
+# helper itself; then an image on it, loaded and run by ctest's image test, by docker and by podman.
+merged=$work/merged-usr
+configure "$repo_root/tests/projects/merged-usr" "$merged" "$source_dir_arg" -DTEST_REGISTRY="$REGISTRY" >/dev/null
+cmake --build "$merged" --target merged-usr-base-push >"$merged.log" 2>&1 || fail "publishing the merged-/usr base failed:\n$(tail -20 "$merged.log")"
+cmake --build "$merged" --target merged-usr-app-build >>"$merged.log" 2>&1 || fail "building on the merged-/usr base failed:\n$(tail -20 "$merged.log")"
+grep -E "paths placed through the base's links \(/bin/entry.sh is /usr/bin/entry.sh\)" "$merged.log" ||
+  fail "the build does not say it placed /bin/entry.sh through the base's link:\n$(tail -20 "$merged.log")"
+app_records=$merged/multiarch-image/merged-usr-app
+app_manifest=$app_records/oci/blobs/sha256/$(jq -r '.image_id | ltrimstr("sha256:")' "$app_records/build-linux-amd64.json")
+ours=$(jq -r '.layers[-1].digest | ltrimstr("sha256:")' "$app_manifest")
+listing=$(tar -tzf "$app_records/oci/blobs/sha256/$ours")
+! grep -qxE 'bin/?|lib/?' <<<"$listing" || fail "our layer replaces the base's links:\n$listing"
+grep -qx usr/bin/entry.sh <<<"$listing" || fail "entry.sh is not at usr/bin/entry.sh in our layer:\n$listing"
+ctest --test-dir "$merged" -R '^merged-usr-app\.image\.' --output-on-failure >"$merged.ctest.log" 2>&1 ||
+  fail "the image test on the merged-/usr base failed:\n$(tail -30 "$merged.ctest.log")"
+cmake --build "$merged" --target merged-usr-app-push >>"$merged.log" 2>&1 || fail "publishing on the merged-/usr base failed:\n$(tail -20 "$merged.log")"
+for engine in docker podman; do
+  out=$(run_image "$engine" "$REGISTRY/e2e/merged-usr-app:1" linux/amd64 </dev/null)
+  assert_eq "$out" $'bin -> usr/bin\nlib -> usr/lib\n/usr/bin/entry.sh\n/usr/lib/merged-usr/marker.txt\nbusybox kept\nuser 1000' \
+    "what $engine's container sees of the merged /usr"
+done

@@ -150,6 +150,11 @@ ln -s b "$work/link-loop/src/files/a" && ln -s a "$work/link-loop/src/files/b"
 expect "assembled: a loop of links in FILES" nonzero "in a loop of links that never reaches a file" \
   cmake --build "$work/link-loop/build" --target a-build
 no_record "assembled: a loop of links in FILES" "$work/link-loop" linux-amd64
+assembled "$work/whiteout" scratch linux/amd64
+touch "$work/whiteout/src/files/.wh.ok.txt"
+expect "assembled: a whiteout name in FILES" nonzero "files/.wh.ok.txt would be /srv/.wh.ok.txt in the image: a name starting with .wh. is a whiteout" \
+  cmake --build "$work/whiteout/build" --target a-build
+no_record "assembled: a whiteout name in FILES" "$work/whiteout" linux-amd64
 # The list published above (linux/amd64 and linux/arm64) as the base of an arm/v7 image.
 assembled "$work/base-platform" "$REGISTRY/hostile/odd-paths:1.0.0" linux/arm/v7
 expect "assembled: a base without the platform" nonzero "has no linux/arm/v7 image \(it has linux/amd64, linux/arm64\)" \

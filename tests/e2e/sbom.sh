@@ -8,7 +8,9 @@
 # at their installed versions; the DT_NEEDED edges; the project, its version and HEAD; the base by
 # digest. Then: an unchanged rerun attaches nothing, a changed program gets a new SBOM for its new
 # digest and the old digests keep theirs, a Dockerfile's FROM base is resolved to its digest with
-# the build arguments that are not secret, and an image podman builds and pushes gets both documents.
+# the build arguments that are not secret, a base the engine keeps an older copy of is pulled so that
+# the image is made from the digest the SBOM names, and an image podman builds and pushes gets both
+# documents.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
 helper=${MULTIARCH_TEST_HELPER:?}
@@ -176,6 +178,41 @@ assert_eq "$(jq -r '.metadata.properties[] | select(.name == "cmake-multiarch-im
 # TODO(issue 22 item 4): once the build-argument filter is widened, pass DB_PASS, MYSQL_PWD, GH_PAT and
 # REGISTRY_CREDS (and PIP_INDEX_URL=https://u:p@...) above and check their values are absent here too.
 assert_eq "$(jq -r '.metadata.component.name + " " + .metadata.component.version' "$doc")" "from_base 2.5" "the project"
+
+step "a FROM base the engine keeps an older copy of: built from what the registry holds, which the SBOM names"
+# The registry's moving:1 is "two"; docker's own moving:1 is still "one" (as on a machine that pulled
+# it last week). With the SBOM on, the build pulls: the image is made from the base the SBOM names.
+moving=$REGISTRY/e2e/sbom-moving
+for version in one two; do
+  mkdir -p "$work/moving-$version"
+  echo "$version" >"$work/moving-$version/v"
+  printf 'FROM scratch\nCOPY v /v\n' >"$work/moving-$version/Dockerfile"
+  DOCKER_BUILDKIT=1 "$MULTIARCH_TEST_DOCKER" build -q --network=none -t "$moving:$version" "$work/moving-$version" >/dev/null
+done
+"$MULTIARCH_TEST_DOCKER" tag "$moving:two" "$moving:1"
+"$MULTIARCH_TEST_DOCKER" push -q "$moving:1" >/dev/null
+"$MULTIARCH_TEST_DOCKER" tag "$moving:one" "$moving:1"
+mkdir -p "$work/on-moving"
+printf 'FROM %s\nLABEL derived=yes\n' "$moving:1" >"$work/on-moving/Dockerfile"
+cat >"$work/on-moving/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(on_moving LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(on-moving REPOSITORY "$REGISTRY/e2e/sbom-on-moving" TAGS 1 PLATFORMS linux/amd64 PROVENANCE OFF)
+CMAKE
+configure "$work/on-moving" "$work/on-moving-b" -DMULTIARCH_IMAGE_ENGINE=docker >/dev/null
+cmake --build "$work/on-moving-b" --target image-push >"$work/on-moving.log" 2>&1 ||
+  fail "publish on the moved base failed:\n$(tail -30 "$work/on-moving.log")"
+grep -q "FROM bases pulled from their registries, as the SBOM names them: $moving:1" "$work/on-moving.log" ||
+  fail "the build does not say it pulled the base:\n$(cat "$work/on-moving.log")"
+entry=$(jq -c '.platforms[0]' "$work/on-moving-b/multiarch-image/on-moving/metadata.json")
+artifact e2e/sbom-on-moving "$(jq -r .sbom <<<"$entry")" >"$work/sbom-on-moving.json"
+named=$(jq -r '.components[] | select(.type == "container") | .version' "$work/sbom-on-moving.json")
+assert_eq "$named" "$(skopeo inspect --tls-verify=false --raw "docker://$moving:1" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
+  "the base the SBOM names (the registry's moving:1)"
+base_layer=$(skopeo inspect --tls-verify=false --config "docker://$moving@$named" | jq -r '.rootfs.diff_ids[0]')
+assert_eq "$(skopeo inspect --tls-verify=false --config "docker://$REGISTRY/e2e/sbom-on-moving@$(jq -r .pushed_digest <<<"$entry")" |
+  jq -r '.rootfs.diff_ids[0]')" "$base_layer" "the image's first layer: the named base's, not the engine's older copy"
 
 step "an image podman builds and pushes gets its SBOM and provenance too"
 for platform in linux/amd64 linux/arm64; do

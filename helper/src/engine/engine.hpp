@@ -23,6 +23,14 @@ struct BuiltImage {
 
 enum class Cache { use, ignore };  // the engine's layer cache
 
+// Where a build's FROM images come from: the engine's own copy when it keeps one (its default), or,
+// with `pull`, each base's registry asked again (docker --pull, podman --pull=always). `registries`
+// are those bases' repositories, for their TLS settings.
+struct BaseSource {
+  bool pull = false;
+  std::vector<Repository> registries;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -34,7 +42,7 @@ class Engine {
   // Builds one platform and tags it with every reference; scratch is a private directory for files
   // the engine writes (image id).
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                           const std::filesystem::path& scratch, Cache cache) = 0;
+                           const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) = 0;
 
   // A local image's platform ("os/arch", as its config states it) and size in bytes.
   struct ImageInfo {

@@ -47,7 +47,7 @@ DockerEngine::Method DockerEngine::detect_method() {
 }
 
 BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch, Cache cache) {
+                               const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) {
   const auto method = detect_method();
   const auto iidfile = scratch / "iid";
   Command c = command({});
@@ -64,6 +64,7 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
         "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
         "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
         "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
+  if (bases.pull) c.argv.push_back("--pull");
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "docker build for " + platform.str());
   static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};

@@ -43,12 +43,17 @@ Result PodmanEngine::query(const Command& c) {
 Result PodmanEngine::probe() { return runner_.run(command({"version"}), Output::capture, log_); }
 
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch, Cache cache) {
+                               const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) {
   const auto iidfile = scratch / "iid";
   // Podman 4.3's layer cache ignores the platform: a concurrent or earlier build for another platform
   // leaks its cached steps, and with them its architecture variant, into this image's config. The
   // build graph already decides when a platform is rebuilt, so podman's layer cache is not used.
   auto c = command({"build", "--layers=false"});
+  if (bases.pull) {
+    c.argv.push_back("--pull=always");
+    if (std::any_of(bases.registries.begin(), bases.registries.end(), [](const Repository& r) { return r.loopback(); }))
+      c.argv.push_back("--tls-verify=false");
+  }
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "podman build for " + platform.str());
   auto id = trim(read_text_file(iidfile));

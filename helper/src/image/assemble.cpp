@@ -15,6 +15,7 @@
 #include "base/files.hpp"
 #include "base/json_file.hpp"
 #include "base/text.hpp"
+#include "image/base_tree.hpp"
 #include "oci/index.hpp"
 #include "oci/media_types.hpp"
 #include "registry/client.hpp"
@@ -29,8 +30,26 @@ namespace {
 // Which layer a staged file goes to: the order is the order of the layers, the C/C++ runtime
 // (changes least) first, the programs (change most) last.
 enum Group { runtime, libraries, executables, files, groups };
-constexpr const char* kComments[groups] = {"the C/C++ runtime and loader (RUNTIME)", "the project's shared libraries",
-                                           "the project's executables (TARGETS)", "FILES"};
+
+// A layer's line in the config's history, for what it holds: TARGETS' programs and what the install
+// rules installed are named for where they came from.
+std::string comment_of(Group g, const ImageSpec& m, bool files_given, bool files_staged) {
+  const auto from = m.staged_targets && m.staged_install ? std::string(" (TARGETS, INSTALL)")
+                    : m.staged_install                   ? std::string(" (INSTALL)")
+                                                         : std::string(" (TARGETS)");
+  switch (g) {
+    case runtime:
+      return "the C/C++ runtime and loader (RUNTIME)";
+    case libraries:  // unchanged for TARGETS alone: the same images keep the same digests
+      return m.staged_install ? "the project's shared libraries" + from : "the project's shared libraries";
+    case executables:
+      return m.staged_install && !m.staged_targets ? "the project's installed programs (INSTALL)"
+                                                   : "the project's executables" + from;
+    default:
+      if (files_staged) return files_given ? "FILES, and the other files INSTALL installed" : "the other files INSTALL installed";
+      return "FILES";
+  }
+}
 
 // RUNTIME puts the loader and the C/C++ runtime under /lib*; TARGETS puts programs in usr/local/bin
 // and libraries in usr/lib; INSTALL puts whatever the install rules say under its prefix: programs
@@ -69,6 +88,15 @@ void check_link(const fs::path& link, const fs::path& root, const std::string& i
                                          " in a loop of links that never reaches a file; remove the loop from " + root.string());
 }
 
+// A name a layer would take for a whiteout is refused where it comes from, before anything is written.
+void refuse_whiteout(const std::string& in_image, const fs::path& source) {
+  if (has_whiteout_name(in_image))
+    throw Error(Exit::invalid_input,
+                source.string() + " would be /" + in_image +
+                    " in the image: a name starting with .wh. is a whiteout in image layers (it deletes that name from the "
+                    "layers below; .wh..wh..opq empties its directory); rename it");
+}
+
 // Every entry under `root`, its path in the image being `prefix` + its path under root.
 void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntry>& out, std::vector<fs::path>* inputs,
           const std::function<std::vector<LayerEntry>&(const std::string&)>& bucket = {}) {
@@ -80,6 +108,7 @@ void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntr
     if (ec) throw Error(Exit::invalid_input, "cannot read " + root.string() + ": " + ec.message());
     const auto relative = it->path().lexically_relative(root).generic_string();
     const auto in_image = prefix + relative;
+    refuse_whiteout(in_image, it->path());
     auto& target = bucket ? bucket(relative) : out;
     const auto status = it->symlink_status(ec);
     if (fs::is_symlink(status)) {
@@ -100,15 +129,17 @@ void walk(const fs::path& root, const std::string& prefix, std::vector<LayerEntr
 }
 
 // A layer written before from the same entries (paths, kinds, modes, link targets, and each file's
-// path, size, modification time and inode) is taken as it is, its blob still in the layout: an edit of
-// one program recompresses one layer, not the C/C++ runtime's. The key also covers the time, the
-// gzip level and zlib's version, which decide the bytes. Entries live in `cache`, one small file each.
+// path, size, modification time, change time and inode) is taken as it is, its blob still in the
+// layout: an edit of one program recompresses one layer, not the C/C++ runtime's. The change time is
+// there for tools that pin modification times (`touch -d @1700000000` after a rewrite of the same
+// size): no program can set it, every write moves it. The key also covers the time, the gzip level
+// and zlib's version, which decide the bytes. Entries live in `cache`, one small file each.
 Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blobs, const std::string& comment,
                    const fs::path& cache) {
   Sha256 key;
   const auto add = [&](const std::string& text) { key.update(text.c_str(), text.size() + 1); };  // with its NUL
   for (const auto& part :
-       {std::string("layer-cache 1"), std::to_string(mtime), std::to_string(kGzipLevel), std::string(zlibVersion()), comment})
+       {std::string("layer-cache 2"), std::to_string(mtime), std::to_string(kGzipLevel), std::string(zlibVersion()), comment})
     add(part);
   std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
   for (const auto& e : entries) {
@@ -117,7 +148,8 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
     struct stat st {};
     if (::stat(e.source.c_str(), &st) != 0) return write_layer(std::move(entries), mtime, blobs, comment);  // it says why
     add(e.source.string() + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
-        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev));
+        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec) +
+        "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev));
   }
   const auto entry = cache / key.digest().substr(7);
   std::error_code ec;
@@ -213,6 +245,49 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
   return out;
 }
 
+// USER's name, and its group's, must be accounts of the image: a runtime looks them up in the image's
+// /etc/passwd and /etc/group when the container starts, and refuses to start without them. Numeric
+// ids need no account. Ours (FILES, INSTALL) replace the base's.
+void check_user(const std::string& user, const std::vector<LayerEntry> (&buckets)[groups], const BaseTree* tree,
+                const std::string& image) {
+  if (user.empty()) return;
+  const auto colon = user.find(':');
+  const auto name = user.substr(0, colon);
+  const auto group = colon == std::string::npos ? std::string() : user.substr(colon + 1);
+  const auto numeric = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto account_file = [&](const char* path) -> std::pair<std::optional<std::string>, std::string> {
+    for (const auto& bucket : buckets)
+      for (const auto& e : bucket)
+        if (e.path == path && e.kind == LayerEntry::Kind::file) return {read_text_file(e.source), e.source.string()};
+    if (tree) return {path == std::string("etc/passwd") ? tree->passwd : tree->group, "/" + std::string(path) + " of " + image};
+    return {std::nullopt, ""};
+  };
+  const auto check = [&](const std::string& wanted, const char* path, const char* what) {
+    if (wanted.empty() || numeric(wanted)) return;
+    const auto [text, from] = account_file(path);
+    if (!text) {
+      if (tree && !tree->complete) return;  // a base layer could not be read: its accounts are not known
+      throw Error(Exit::invalid_input, "USER " + user + ": the image has no /" + path + " (" + image +
+                                           " has none, nor do FILES), so no container could start as " + what + " `" + wanted +
+                                           "`; give numeric ids (e.g. USER 65532:65532) or add /" + path + " with FILES");
+    }
+    std::size_t start = 0;
+    while (start < text->size()) {
+      const auto end = std::min(text->find('\n', start), text->size());
+      const auto line = std::string_view(*text).substr(start, end - start);
+      if (line.substr(0, line.find(':')) == wanted && line.find(':') != std::string_view::npos) return;
+      start = end + 1;
+    }
+    throw Error(Exit::invalid_input, "USER " + user + ": " + from + " has no " + what + " `" + wanted +
+                                         "`, so no container could start as it; give numeric ids (e.g. USER 65532:65532) "
+                                         "or an account the image has");
+  };
+  check(name, "etc/passwd", "user");
+  check(group, "etc/group", "group");
+}
+
 }  // namespace
 
 BaseImage resolve_base(RegistryClient& client, const std::string& name, const Platform& platform, const Log& log) {
@@ -238,7 +313,13 @@ BaseImage resolve_base(RegistryClient& client, const std::string& name, const Pl
   for (const auto& l : layers->as_array()) {
     const auto* d = l.is_object() ? l.as_object().if_contains("digest") : nullptr;
     if (!d || !d->is_string()) throw Error(Exit::verify_failed, where + ": a layer of " + base.digest + " has no digest");
-    checked_digest(d->get_string(), where + "'s layer digest");
+    const auto* size = l.as_object().if_contains("size");
+    if (!size || !size->is_int64() || size->get_int64() < 0)
+      throw Error(Exit::verify_failed, where + ": the layer " + std::string(d->get_string()) + " of " + base.digest +
+                                           " has no size (a number of bytes)");
+    const auto* type = l.as_object().if_contains("mediaType");
+    base.layer_descriptors.push_back({type && type->is_string() ? std::string(type->get_string()) : "",
+                                      checked_digest(d->get_string(), where + "'s layer digest"), size->get_int64()});
   }
   base.layers = layers->as_array();
   const auto config_text = client.get_blob(std::string(config_digest->get_string()));
@@ -280,15 +361,20 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     walk(staged, "", unused, nullptr,
          [&](const std::string& relative) -> std::vector<LayerEntry>& { return buckets[group_of(relative)]; });
   }
+  const bool files_staged = std::any_of(buckets[files].begin(), buckets[files].end(),
+                                        [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
   for (const auto& f : m.files) {
-    const auto status = fs::symlink_status(f.source, ec);
+    // A source that is a link is followed, as COPY does; links inside a directory stay links.
+    const auto status = fs::status(f.source, ec);
     const auto dest = f.destination.substr(1);  // relative in the layer
     if (fs::is_directory(status)) {
       auto prefix = dest;
       if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+      refuse_whiteout(prefix, f.source);
       walk(f.source, prefix, buckets[files], &out.inputs);
     } else if (fs::is_regular_file(status)) {
       const auto name = f.destination.back() == '/' ? dest + f.source.filename().string() : dest;
+      refuse_whiteout(name, f.source);
       buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source)});
       out.inputs.push_back(f.source);
     } else {
@@ -301,13 +387,34 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
       while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
 
   const auto blobs = m.layout / "blobs" / "sha256";
+  const auto cache = m.layout.parent_path() / "layer-cache";
+  std::optional<BaseTree> tree;
+  if (base) {
+    // Placed as COPY places them: through the base's links (a merged-/usr base's bin -> usr/bin), so
+    // that no directory entry of ours replaces one of its links for the container.
+    tree = read_base_tree(base->layer_descriptors, base->digest, blobs, cache, base->name, log);
+    std::size_t moved = 0;
+    std::string example;
+    for (auto& bucket : buckets)
+      for (auto& e : bucket) {
+        auto placed = resolve_in_base(*tree, e.path, e.kind == LayerEntry::Kind::directory);
+        if (placed == e.path) continue;
+        if (example.empty() && e.kind != LayerEntry::Kind::directory) example = "/" + e.path + " is /" + placed;
+        e.path = std::move(placed);
+        ++moved;
+      }
+    if (moved > 0)
+      log.info(std::to_string(moved) + " paths placed through the base's links" + (example.empty() ? "" : " (" + example + ")"));
+  }
+  check_user(m.user, buckets, tree ? &*tree : nullptr, base ? "the base " + base->name : "scratch");
+
   for (int g = 0; g < groups; ++g) {
     std::erase_if(buckets[g], [](const LayerEntry& e) { return e.path.empty(); });
     const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
                                          [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
     if (!has_content) continue;
-    out.layers.push_back(
-        cached_layer(std::move(buckets[g]), m.created, blobs, kComments[g], m.layout.parent_path() / "layer-cache"));
+    out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs,
+                                      comment_of(static_cast<Group>(g), m, !m.files.empty(), files_staged), cache));
     if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
   }
 

@@ -20,10 +20,11 @@ namespace mai {
 struct BaseImage {
   std::string name;  // BASE as given
   Repository repository;
-  std::string digest;          // the platform's image manifest
-  bool docker = false;         // Docker media types (else OCI): the new layers and manifest follow them
-  boost::json::object config;  // its config, to be extended
-  boost::json::array layers;   // its layers' descriptors, as its manifest lists them
+  std::string digest;                         // the platform's image manifest
+  bool docker = false;                        // Docker media types (else OCI): the new layers and manifest follow them
+  boost::json::object config;                 // its config, to be extended
+  boost::json::array layers;                  // its layers' descriptors, as its manifest lists them
+  std::vector<Descriptor> layer_descriptors;  // the same, read
 };
 
 // Resolves the base image `name` (BASE as given) for `platform` through `client`, a client of its
@@ -48,7 +49,9 @@ struct AssembledImage {
 // layered (C/C++ runtime, project libraries, executables, FILES: one layer each, empty ones left out),
 // with the config and the manifest. The manifest is added to the layout's index.json, annotated with
 // its platform reference name; the layout is shared by the image's platforms and updated under a lock.
-// With `base`: its config extended and its layers listed first, in its media-type family.
+// With `base`: its config extended and its layers listed first, in its media-type family; its layers
+// must be in the layout (fetch_base_layers): our paths are placed through its links, and USER's
+// account looked up in its /etc/passwd.
 AssembledImage assemble_image(const Spec& spec, const Platform& platform, const std::filesystem::path& staged, const Log& log,
                               const BaseImage* base = nullptr);
 

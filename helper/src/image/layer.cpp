@@ -211,6 +211,15 @@ void place_blob(const fs::path& tmp, const fs::path& blob_dir, const std::string
 
 }  // namespace
 
+bool has_whiteout_name(const std::string& path) {
+  for (std::size_t start = 0; start <= path.size();) {
+    const auto end = std::min(path.find('/', start), path.size());
+    if (std::string_view(path).substr(start, end - start).starts_with(".wh.")) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs::path& blob_dir, const std::string& comment) {
   if (mtime > kLatestSourceDateEpoch)
     throw Error(Exit::invalid_input, "a layer's time of " + std::to_string(mtime) +
@@ -221,6 +230,8 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs:
   for (auto& e : entries) {
     if (!inside_image(e.path))
       throw Error(Exit::invalid_input, "layer entry '" + e.path + "' is not a relative path inside the image");
+    if (has_whiteout_name(e.path))
+      throw Error(Exit::invalid_input, "layer entry '" + e.path + "' has a whiteout name (.wh.), which would delete files");
     for (auto slash = e.path.find('/'); slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
       const auto parent = e.path.substr(0, slash);
       all.try_emplace(parent, LayerEntry{parent, LayerEntry::Kind::directory, {}, {}, true});

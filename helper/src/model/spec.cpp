@@ -1,5 +1,6 @@
 #include "model/spec.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <optional>
@@ -67,6 +68,26 @@ std::optional<std::int64_t> whole_seconds(const json::value& v) {
   return std::nullopt;
 }
 std::string whole_seconds_rule() { return "must be whole seconds from 0 to " + std::to_string(kLatestSourceDateEpoch); }
+
+// How the steps run (retries, timeouts, the image tests' engine options): in settings.json beside the
+// spec, which no step depends on; a spec written by hand may hold them too.
+void read_run_settings(const Reader& r, Spec& s) {
+  auto number = [&](const char* key, double fallback, double low, double high) {
+    const auto* v = r.find(key);
+    if (!v) return fallback;
+    if (!v->is_number()) r.fail(key, "must be a number");
+    const auto n = v->to_number<double>();
+    if (n < low || n > high)
+      r.fail(key, "must be from " + std::to_string(static_cast<long>(low)) + " to " + std::to_string(static_cast<long>(high)));
+    return n;
+  };
+  s.retry.tries = static_cast<int>(number("retries", s.retry.tries, 1, 100));
+  s.retry.delay = std::chrono::milliseconds(
+      static_cast<long>(number("retry_delay", static_cast<double>(s.retry.delay.count()) / 1000.0, 0, 600) * 1000));
+  s.retry.timeout =
+      std::chrono::seconds(static_cast<long>(number("timeout", static_cast<double>(s.retry.timeout.count()), 0, 86400)));
+  if (r.find("run_options")) s.run_options = r.strings("run_options");
+}
 
 }  // namespace
 
@@ -142,13 +163,44 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     m.user = i.string("user", false);
     m.workdir = i.string("workdir", false);
     if (!m.workdir.empty() && m.workdir.front() != '/') i.fail("workdir", "'" + m.workdir + "' is not absolute");
-    m.expose = i.strings("expose", false);
+    // <port>[-<last>]/<protocol>: a range is each of its ports, as docker reads EXPOSE 8000-8010/tcp.
+    for (const auto& e : i.strings("expose", false)) {
+      const auto slash = e.find('/');
+      const auto protocol = slash == std::string::npos ? std::string("tcp") : e.substr(slash + 1);
+      const auto ports = e.substr(0, slash);
+      const auto dash = ports.find('-');
+      const auto port = [&](const std::string& text) {
+        if (text.empty() || text.size() > 5 ||
+            !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          return 0;
+        return std::stoi(text);
+      };
+      const int first = port(ports.substr(0, dash));
+      const int last = dash == std::string::npos ? first : port(ports.substr(dash + 1));
+      if (first < 1 || last > 65535 || last < first || (protocol != "tcp" && protocol != "udp" && protocol != "sctp"))
+        i.fail("expose", "'" + e + "' is not <port>[-<port>]/<tcp|udp|sctp> with ports from 1 to 65535");
+      for (int p = first; p <= last; ++p) m.expose.push_back(std::to_string(p) + "/" + protocol);
+    }
     for (const auto& l : i.strings("labels", false)) {
       const auto eq = l.find('=');
       if (eq == std::string::npos || eq == 0) i.fail("labels", "'" + l + "' is not key=value");
       m.labels.emplace_back(l.substr(0, eq), l.substr(eq + 1));
     }
-    if (const auto* files = i.find("files")) {
+    // FILES with generator expressions: in a file written when the build system is generated.
+    json::value generated;
+    const auto* files = i.find("files");
+    if (const auto* from = i.find("files_from")) {
+      if (files) i.fail("files_from", "and `files` exclude each other");
+      if (!from->is_string() || !std::filesystem::path(std::string(from->get_string())).is_absolute())
+        i.fail("files_from", "must be an absolute path");
+      const std::filesystem::path path(std::string(from->get_string()));
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec))
+        i.fail("files_from", path.string() + " does not exist (CMake writes it when it generates the build system: reconfigure)");
+      generated = read_json_file(path);
+      files = &generated;
+    }
+    if (files) {
       constexpr auto form = "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>}";
       if (!files->is_array()) i.fail("files", form);
       for (const auto& f : files->get_array()) {
@@ -166,6 +218,12 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       if (!seconds) i.fail("source_date_epoch", whole_seconds_rule());
       m.created = *seconds;
     }
+    for (const auto& [key, flag] :
+         {std::pair{"staged_targets", &m.staged_targets}, std::pair{"staged_install", &m.staged_install}})
+      if (const auto* v = i.find(key)) {
+        if (!v->is_bool()) i.fail(key, "must be true or false");
+        *flag = v->get_bool();
+      }
     m.layout = i.string("layout");
     if (!m.layout.is_absolute()) i.fail("layout", "must be an absolute path");
   } else {
@@ -188,23 +246,11 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   if (s.engine != "auto" && s.engine != "docker" && s.engine != "podman")
     r.fail("engine", "'" + s.engine + "' is not one of auto, docker, podman");
   s.network = r.string("network", false);
-  auto number = [&](const char* key, double fallback, double low, double high) {
-    const auto* v = r.find(key);
-    if (!v) return fallback;
-    if (!v->is_number()) r.fail(key, "must be a number");
-    const auto n = v->to_number<double>();
-    if (n < low || n > high)
-      r.fail(key, "must be from " + std::to_string(static_cast<long>(low)) + " to " + std::to_string(static_cast<long>(high)));
-    return n;
-  };
-  s.retry.tries = static_cast<int>(number("retries", 5, 1, 100));
-  s.retry.delay = std::chrono::milliseconds(static_cast<long>(number("retry_delay", 1, 0, 600) * 1000));
-  s.retry.timeout = std::chrono::seconds(static_cast<long>(number("timeout", 600, 0, 86400)));
+  read_run_settings(r, s);
   s.docker = r.string("docker", false, "docker");
   s.podman = r.string("podman", false, "podman");
   s.skopeo = r.string("skopeo", false, "skopeo");
   for (const auto& p : r.strings("deps_exclude", false)) s.deps_exclude.emplace_back(p);
-  s.run_options = r.strings("run_options", false);
   s.index_format = r.string("index_format", false, "auto");
   if (s.index_format != "auto" && s.index_format != "oci" && s.index_format != "docker")
     r.fail("index_format", "'" + s.index_format + "' is not one of auto, oci, docker");
@@ -287,7 +333,16 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   return s;
 }
 
-Spec load_spec(const std::filesystem::path& path) { return parse_spec(read_json_file(path), path.string()); }
+Spec load_spec(const std::filesystem::path& path) {
+  auto spec = parse_spec(read_json_file(path), path.string());
+  const auto settings = path.parent_path() / "settings.json";
+  std::error_code ec;
+  if (std::filesystem::exists(settings, ec)) {
+    const auto json = read_json_file(settings);  // the Reader points into it
+    read_run_settings(Reader(json, settings.string()), spec);
+  }
+  return spec;
+}
 
 TestSpec load_test_spec(const std::filesystem::path& path) {
   const auto json = read_json_file(path);  // the Reader points into it

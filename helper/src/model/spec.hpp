@@ -59,15 +59,16 @@ struct ImageSpec {
   std::vector<std::string> cmd;
   std::vector<std::string> env;  // KEY=VALUE
   std::string user, workdir;
-  std::vector<std::string> expose;                          // <port>/<tcp|udp|sctp>
+  std::vector<std::string> expose;                          // <port>/<tcp|udp|sctp>, ranges listed port by port
   std::vector<std::pair<std::string, std::string>> labels;  // in order
   struct File {
     std::filesystem::path source;  // a file, or a directory whose contents are copied
     std::string destination;       // absolute in the image; a directory when it ends in '/'
   };
   std::vector<File> files;
-  std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
-  std::filesystem::path layout;  // the image's OCI image layout in the build tree
+  bool staged_targets = true, staged_install = false;  // what the staged tree holds: TARGETS, INSTALL
+  std::int64_t created = 0;                            // SOURCE_DATE_EPOCH: every mtime and the config's created
+  std::filesystem::path layout;                        // the image's OCI image layout in the build tree
 };
 
 // What the push step's provenance statements (PROVENANCE) and SBOMs (SBOM) say about the build:

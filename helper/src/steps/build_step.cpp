@@ -2,13 +2,17 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "attest/sbom.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/json_file.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
 #include "engine/factory.hpp"
 #include "image/assemble.hpp"
+#include "image/base_tree.hpp"
 #include "model/records.hpp"
+#include "registry/platform_manifest.hpp"
 #include "registry/session.hpp"
 #include "stage/context.hpp"
 #include "stage/staging.hpp"
@@ -47,6 +51,9 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
   if (spec.image.base != "scratch") {
     RegistrySession registry(parse_image_reference(spec.image.base).repository, registry_settings(spec), "none", runner, log);
     base = resolve_base(registry.client, spec.image.base, platform, log);
+    // Its layers once per digest into the layout: read for its links and accounts, and what loading
+    // the image into an engine needs.
+    fetch_base_layers(registry.client, base->layer_descriptors, spec.image.layout / "blobs" / "sha256", spec.image.base, log);
   }
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   write_depfile(depfile, record, image.inputs);
@@ -61,6 +68,38 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
                                    image.base_digest, image.base_repository, image.base_layers});
   log.info("build done in " + clock.str() + " (" + std::to_string(image.layers.size()) + " layers, " + std::to_string(size) +
            " bytes compressed, manifest " + image.manifest.digest.substr(0, 19) + ")");
+}
+
+// The SBOM names each FROM base by the digest its registry gives for the platform when the push step
+// runs. An engine builds from its own copy of a base when it keeps one, which may be older than what
+// the registry holds: with the SBOM on and every base found in its registry, the engine pulls them
+// again, so that the image is made from what the SBOM names. A base no registry answers for (a local
+// image, a registry out of reach) leaves the engine its copy; the SBOM then lists it without a digest.
+BaseSource bases_named_by_the_sbom(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+  std::error_code ec;
+  if (!spec.provenance.sbom || !std::filesystem::is_regular_file(spec.dockerfile, ec)) return {};
+  const auto written = dockerfile_bases(read_text_file(spec.dockerfile), spec.build_args);
+  if (written.empty()) return {};
+  auto settings = registry_settings(spec);
+  settings.retry.tries = 1;  // a question, not a transfer: an offline build must not wait through backoffs
+  BaseSource out;
+  std::string named;
+  for (const auto& base : written) {
+    try {
+      const auto reference = parse_image_reference(base);
+      RegistrySession registry(reference.repository, settings, "none", runner, log);
+      const auto digest = platform_manifest(registry.client, reference, platform, "FROM " + base).digest;
+      out.registries.push_back(reference.repository);
+      named += (named.empty() ? "" : ", ") + base + " (" + digest.substr(0, 19) + ")";
+    } catch (const Error& e) {
+      log.warn("FROM " + base + " was not found in its registry (" + e.what() +
+               "): the engine builds from its own copy, and the SBOM lists that base without a digest");
+      return {};
+    }
+  }
+  out.pull = true;
+  log.info("FROM bases pulled from their registries, as the SBOM names them: " + named);
+  return out;
 }
 
 }  // namespace
@@ -91,7 +130,8 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   }
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
-  auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use);
+  const auto bases = bases_named_by_the_sbom(spec, platform, runner, log);
+  auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use, bases);
   // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
   // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.
   const auto wanted = platform.os + "/" + platform.arch;
@@ -99,7 +139,7 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   if (info.platform != wanted) {
     log.warn(engine->name() + " returned a " + info.platform + " image for " + platform.str() +
              " (a layer cache that ignores the platform); building again without the cache");
-    built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore);
+    built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore, bases);
     if (info = engine->image_info(built.image_id); info.platform != wanted)
       throw Error(Exit::step_failed, engine->name() + " built a " + info.platform + " image for " + platform.str() +
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");

@@ -3,11 +3,16 @@
 // docker or podman first (load), which <name>-load-<platform> also does on its own.
 #include <regex>
 
+#include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/scratch.hpp"
 #include "base/stopwatch.hpp"
 #include "engine/factory.hpp"
+#include "image/assemble.hpp"
+#include "image/base_tree.hpp"
 #include "model/records.hpp"
+#include "registry/session.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -19,15 +24,48 @@ std::string load_step(const Spec& spec, const Platform& platform, const std::fil
     throw Error(Exit::step_failed, "no assembled image of " + platform.str() + " at " + build_record.string() +
                                        ": build it first (cmake --build <dir> --target " + spec.name + "-build-" +
                                        platform.target_suffix() + ")");
+  // The base's layers, which the build step put into the layout, fetched again if they went since.
+  if (!built->base_layers.empty()) {
+    std::vector<Descriptor> missing;
+    std::error_code ec;
+    for (const auto& digest : built->base_layers)
+      if (!std::filesystem::exists(layout_blob(spec.image.layout, digest), ec)) missing.push_back({"", digest, -1});
+    if (!missing.empty()) {
+      log.warn(std::to_string(missing.size()) + " of the base's layers are no longer in " + spec.image.layout.string() +
+               "; fetching them");
+      RegistrySession source(parse_repository(built->base_repository), registry_settings(spec), "none", runner, log);
+      fetch_base_layers(source.client, missing, spec.image.layout / "blobs" / "sha256", built->base_repository, log);
+    }
+  }
   std::unique_ptr<Engine> resolved;
   if (!engine) engine = (resolved = resolve_engine(spec, runner, log, "")).get();
   auto reference = platform_references(spec, platform).front();
   const ScratchDir scratch(build_record);
   const auto archive = scratch.path() / "image.tar";
-  // The layout names each platform's manifest <first tag>-<arch><variant> (image/assemble.cpp).
-  const auto name = reference.substr(reference.rfind(':') + 1);
-  const Command copy{{spec.skopeo, "copy", "--quiet", "oci:" + spec.image.layout.string() + ":" + name,
-                      "docker-archive:" + archive.string() + ":" + reference}};
+  // skopeo's oci: transport lists only OCI-typed manifests, and an image on a Docker base is in the
+  // Docker family: its dir: transport takes either, so the image goes through a dir: view of the
+  // layout (its manifest, and its blobs linked, not copied).
+  const auto view = scratch.path() / "dir";
+  std::filesystem::create_directories(view);
+  const auto manifest = read_text_file(layout_blob(spec.image.layout, built->image_id));
+  if (sha256_digest(manifest) != built->image_id)
+    throw Error(Exit::verify_failed,
+                "the manifest " + built->image_id + " in " + spec.image.layout.string() + " has other content");
+  write_file_atomically(view / "manifest.json", manifest);
+  write_file_atomically(view / "version", "Directory Transport Version: 1.1\n");
+  std::vector<std::string> blobs{built->config_digest};
+  blobs.insert(blobs.end(), built->base_layers.begin(), built->base_layers.end());
+  blobs.insert(blobs.end(), built->layers.begin(), built->layers.end());
+  for (const auto& digest : blobs) {
+    const auto from = layout_blob(spec.image.layout, digest);
+    const auto to = view / digest.substr(7);
+    std::error_code ec;
+    if (std::filesystem::exists(to, ec)) continue;
+    std::filesystem::create_hard_link(from, to, ec);
+    if (ec) std::filesystem::copy_file(from, to);  // another file system
+  }
+  const Command copy{
+      {spec.skopeo, "copy", "--quiet", "dir:" + view.string(), "docker-archive:" + archive.string() + ":" + reference}};
   require_success(copy, runner.run(copy, Output::capture, log), "copying " + platform.str() + " out of the layout");
   engine->load(archive);
   log.info("loaded " + reference + " (" + built->image_id.substr(0, 19) + ") into " + engine->name());

@@ -63,7 +63,8 @@ void plan_step(const Spec& spec, Runner& real, const Log& log) {
     runner.platform = platform.os + "/" + platform.arch;
     const auto image = "<image of " + platform.str() + ">";
     log.info("  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
-    e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path(), Cache::use);
+    e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path(), Cache::use,
+             {});
     e->image_info(image);
     log.info("  push " + platform.str() + ":");
     e->has_image(image);

@@ -40,11 +40,17 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
         ++mounted;
         continue;
       }
-      if (!source) source.emplace(base, registry_settings(spec), "none", runner, log);
-      const auto file = scratch / ("blob-" + digest.substr(7));
-      source->client.fetch_blob(digest, file);
-      client.put_blob(digest, file, mount.session);
-      std::filesystem::remove(file);
+      // The build step put the base's layers into the layout; one gone since is read from the base.
+      std::error_code ec;
+      if (const auto in_layout = layout_blob(spec.image.layout, digest); std::filesystem::exists(in_layout, ec)) {
+        client.put_blob(digest, in_layout, mount.session);
+      } else {
+        if (!source) source.emplace(base, registry_settings(spec), "none", runner, log);
+        const auto file = scratch / ("blob-" + digest.substr(7));
+        source->client.fetch_blob(digest, file);
+        client.put_blob(digest, file, mount.session);
+        std::filesystem::remove(file);
+      }
       ++copied;
     }
     log.info("base layers: " + std::to_string(mounted) + " mounted from " + base.str() + ", " + std::to_string(copied) +

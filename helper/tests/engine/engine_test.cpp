@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(docker_20_builds_with_its_builtin_buildkit) {
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("20.10.24", false);
   DockerEngine docker("docker", runner, test_log(), "");
-  const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path(), Cache::use);
+  const auto built = docker.build(spec, spec.platforms[1], {"127.0.0.1:5000/demo/hello:1.0-armv7"}, dir.path(), Cache::use, {});
   BOOST_TEST(built.image_id == "sha256:abc");
   BOOST_TEST(built.method == "buildkit");
   const auto& c = runner.commands.back();
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(docker_prefers_buildx_and_loads_the_result) {
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", true);
   DockerEngine docker("/usr/local/bin/docker", runner, test_log(), "");
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).method == "buildx");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}).method == "buildx");
   const auto& c = runner.commands.back();
   BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 4) == Argv{"/usr/local/bin/docker", "buildx", "build", "--load"}));
 }
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(docker_28_without_buildx_falls_back_to_the_legacy_builder) 
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("28.2.2", false);
   DockerEngine docker("docker", runner, test_log(), "");
-  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).method == "legacy");
+  BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}).method == "legacy");
   const auto& c = runner.commands.back();
   BOOST_TEST(c.argv.at(1) == "build");
   BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--progress=plain") == 0);
@@ -105,12 +105,32 @@ BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
   BOOST_TEST((runner.commands.at(1).argv == Argv{"docker", "push", "127.0.0.1:5000/demo/hello:1.0-amd64"}));
 }
 
+// For the SBOM: FROM bases taken from their registries again, not from the engine's older copy.
+BOOST_AUTO_TEST_CASE(a_build_told_to_pull_its_bases_asks_each_engine_in_its_words) {
+  mai::test::TempDir dir;
+  auto spec = mai::test::make_spec(dir.path());
+  const BaseSource from_registry{true, {parse_repository("127.0.0.1:5000/base/runtime")}};
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner, test_log(), "");
+  docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, from_registry);
+  const auto& d = runner.commands.back().argv;
+  BOOST_TEST((Argv(d.begin(), d.begin() + 4) == Argv{"docker", "build", "--progress=plain", "--pull"}));
+  docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
+  BOOST_TEST(std::count(runner.commands.back().argv.begin(), runner.commands.back().argv.end(), "--pull") == 0);
+  auto podman_runner = engine_runner("", false);
+  auto podman = make_engine("podman", spec, podman_runner, test_log(), "");
+  podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, from_registry);
+  const auto& p = podman_runner.commands.back().argv;
+  BOOST_TEST(
+      (Argv(p.begin(), p.begin() + 5) == Argv{"podman", "build", "--layers=false", "--pull=always", "--tls-verify=false"}));
+}
+
 BOOST_AUTO_TEST_CASE(podman_builds_and_pushes_by_id) {
   mai::test::TempDir dir;
   auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("", false);
   auto podman = make_engine("podman", spec, runner, test_log(), "");
-  BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use).image_id == "sha256:abc");
+  BOOST_TEST(podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}).image_id == "sha256:abc");
   BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 5) ==
               Argv{"podman", "build", "--layers=false", "--platform", "linux/amd64"}));
 
@@ -158,7 +178,7 @@ BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_optio
   {
     auto runner = engine_runner("20.10.24", false);
     DockerEngine docker("docker", runner, test_log(), "ssh://ci@arm-box");
-    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use);
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
     for (const auto& c : runner.commands)
       BOOST_TEST((Argv(c.argv.begin(), c.argv.begin() + 3) == Argv{"docker", "--host", "ssh://ci@arm-box"}));
     BOOST_TEST(docker.probe().ok());
@@ -175,14 +195,14 @@ BOOST_AUTO_TEST_CASE(docker_builders_become_host_context_or_buildx_builder_optio
   {
     auto runner = engine_runner("28.2.2", true);
     DockerEngine docker("docker", runner, test_log(), "buildx:fleet");
-    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use);
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
     BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 6) ==
                 Argv{"docker", "buildx", "build", "--load", "--builder", "fleet"}));
   }
   {
     auto runner = engine_runner("28.2.2", false);
     DockerEngine docker("docker", runner, test_log(), "buildx:fleet");
-    BOOST_CHECK_THROW(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use), Error);
+    BOOST_CHECK_THROW(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}), Error);
   }
 }
 
@@ -191,7 +211,7 @@ BOOST_AUTO_TEST_CASE(podman_builders_become_url_or_connection_options) {
   const auto spec = mai::test::make_spec(dir.path());
   auto runner = engine_runner("", false);
   make_engine("podman", spec, runner, test_log(), "unix:///run/podman/podman.sock")
-      ->build(spec, spec.platforms[0], {"r:1"}, dir.path(), Cache::use);
+      ->build(spec, spec.platforms[0], {"r:1"}, dir.path(), Cache::use, {});
   BOOST_TEST((Argv(runner.commands.back().argv.begin(), runner.commands.back().argv.begin() + 4) ==
               Argv{"podman", "--url", "unix:///run/podman/podman.sock", "build"}));
   make_engine("podman", spec, runner, test_log(), "arm-box")->probe();

@@ -139,4 +139,47 @@ BOOST_AUTO_TEST_CASE(load_reports_invalid_json_with_the_path) {
   }
 }
 
+// settings.json beside the spec: how the steps run, read by every step, depended on by none.
+BOOST_AUTO_TEST_CASE(the_settings_beside_the_spec_say_how_the_steps_run) {
+  mai::test::TempDir dir;
+  auto j = spec_json("/ctx");
+  const auto path = dir.file("spec.json", boost::json::serialize(j));
+  auto s = load_spec(path);
+  BOOST_TEST(s.retry.tries == 5);
+  BOOST_TEST(s.retry.delay.count() == 1000);
+  BOOST_TEST(s.retry.timeout.count() == 600);
+  BOOST_TEST(s.run_options.empty());
+  dir.file("settings.json", R"({"format": 1, "retries": 3, "retry_delay": 0.5, "timeout": 42, "run_options": ["--read-only"]})");
+  s = load_spec(path);
+  BOOST_TEST(s.retry.tries == 3);
+  BOOST_TEST(s.retry.delay.count() == 500);
+  BOOST_TEST(s.retry.timeout.count() == 42);
+  BOOST_TEST((s.run_options == std::vector<std::string>{"--read-only"}));
+  dir.file("settings.json", R"({"retries": 0})");
+  const auto what = mai::test::error_of([&] { load_spec(path); });
+  BOOST_TEST(contains(what, "settings.json: field 'retries': must be from 1 to 100"), what);
+}
+
+BOOST_AUTO_TEST_CASE(an_image_s_ports_may_be_ranges_and_its_files_may_come_from_files_json) {
+  mai::test::TempDir dir;
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  const auto files = dir.file("files.json", R"([{"source": "/built/tool", "destination": "/usr/bin/tool"}])");
+  j["image"] = {{"base", "scratch"},
+                {"layout", (dir.path() / "oci").string()},
+                {"expose", {"8000-8002/tcp", "53/udp"}},
+                {"files_from", files.string()}};
+  const auto s = parse_spec(j, "spec.json");
+  BOOST_TEST((s.image.expose == std::vector<std::string>{"8000/tcp", "8001/tcp", "8002/tcp", "53/udp"}));
+  BOOST_TEST(s.image.files.size() == 1u);
+  BOOST_TEST(s.image.files.at(0).source == "/built/tool");
+  for (const auto* bad : {"8002-8000/tcp", "0/tcp", "80-70000/tcp", "80/http", "x-1/tcp"}) {
+    j.at("image").as_object()["expose"] = {bad};
+    BOOST_TEST(contains(error_of(j), "field 'expose'"), bad);
+  }
+  j.at("image").as_object()["expose"] = boost::json::array{};
+  j.at("image").as_object()["files_from"] = (dir.path() / "nowhere.json").string();
+  BOOST_TEST(contains(error_of(j), "nowhere.json does not exist (CMake writes it when it generates the build system"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

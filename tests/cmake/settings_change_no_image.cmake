@@ -1,0 +1,41 @@
+# Settings of how the steps run, not of what they make (MULTIARCH_IMAGE_RETRIES, _RETRY_DELAY, _TIMEOUT,
+# _RUN_OPTIONS), each changed by a reconfigure: spec.json, on which every step depends, stays byte for
+# byte and time for time; settings.json, which the steps read, takes the new value. Usage:
+# cmake -DSOURCE_DIR=... -DWORK_DIR=... -P settings_change_no_image.cmake
+set(build "${WORK_DIR}/settings-change-no-image")
+file(REMOVE_RECURSE "${build}")
+function(configure)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/projects/bad-args" -B "${build}" -DCASE=base_valid
+                          -DMULTIARCH_IMAGE_SOURCE_DIR=${SOURCE_DIR} ${ARGN}
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "configure ${ARGN} failed:\n${out}${err}")
+  endif()
+endfunction()
+set(state "${build}/multiarch-image/x")
+configure()
+file(READ "${state}/spec.json" spec_before)
+file(TIMESTAMP "${state}/spec.json" time_before "%s%f")
+foreach(change IN ITEMS "RETRIES|3|retries|3" "RETRY_DELAY|7|retry_delay|7" "TIMEOUT|42|timeout|42"
+                        "RUN_OPTIONS|--read-only|run_options|[\"--read-only\"]")
+  string(REPLACE "|" ";" parts "${change}")
+  list(GET parts 0 setting)
+  list(GET parts 1 value)
+  list(GET parts 2 field)
+  list(GET parts 3 expected)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E sleep 0.01)
+  configure("-DMULTIARCH_IMAGE_${setting}=${value}")
+  file(READ "${state}/spec.json" spec_after)
+  file(TIMESTAMP "${state}/spec.json" time_after "%s%f")
+  if(NOT spec_after STREQUAL spec_before OR NOT time_after STREQUAL time_before)
+    message(FATAL_ERROR "MULTIARCH_IMAGE_${setting}=${value} rewrote spec.json, so every step would run again:\n${spec_after}")
+  endif()
+  file(READ "${state}/settings.json" settings)
+  string(JSON actual GET "${settings}" ${field})
+  string(JSON same EQUAL "${actual}" "${expected}")
+  if(NOT same)
+    message(FATAL_ERROR "settings.json ${field} is ${actual} after MULTIARCH_IMAGE_${setting}=${value}, expected ${expected}")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${build}")
+message(STATUS "each setting of how the steps run changed settings.json alone")
