@@ -1,6 +1,7 @@
 #include "stage/staging.hpp"
 
 #include <algorithm>
+#include <fstream>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -193,11 +194,23 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
   std::vector<fs::path> runtime_sources;
   for (const auto& [dest, file] : plan.files) {
     keep.insert(dest);
-    auto content = read_text_file(file.source);
-    auto info = parse_elf(content, file.source.string());
-    if (file.run_path && info) content = with_run_path(std::move(content), *info, *file.run_path, file.source.string());
-    changed |= sync_file(file.source, content, r.out / dest);
-    StagedFile fact{"/" + dest, file.kind, sha256_digest(content), "", {}, "", "", std::nullopt};
+    const auto info = read_elf(file.source);
+    std::vector<BytePatch> patches;
+    if (file.run_path && info) {
+      // Only the dynamic array and strings are read; the rest of the file streams past.
+      const auto read = [&source = file.source](std::uint64_t offset, std::size_t size) {
+        std::ifstream in(source, std::ios::binary);
+        std::string bytes(size, '\0');
+        in.seekg(static_cast<std::streamoff>(offset));
+        in.read(bytes.data(), static_cast<std::streamsize>(size));
+        bytes.resize(static_cast<std::size_t>(in.gcount()));
+        return bytes;
+      };
+      patches = run_path_patches(*info, *file.run_path, file.source.string(), read);
+    }
+    const auto synced = sync_file(file.source, r.out / dest, r.out, patches);
+    changed |= synced.written;
+    StagedFile fact{"/" + dest, file.kind, synced.sha256, "", {}, "", "", std::nullopt};
     if (info) {
       fact.soname = info->soname;
       fact.needed = info->needed;
@@ -218,9 +231,9 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     keep.insert(dest);
     const auto at = r.out / dest;
     std::error_code ec;
+    make_directories_under(r.out, at.parent_path());
     if (fs::is_symlink(fs::symlink_status(at, ec)) && fs::read_symlink(at, ec) == target) continue;
     if (fs::exists(fs::symlink_status(at, ec))) fs::remove_all(at);
-    fs::create_directories(at.parent_path());
     fs::create_symlink(target, at);
     changed = true;
   }

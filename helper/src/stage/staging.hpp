@@ -78,8 +78,10 @@ void plan_installed(const StageRequest& request, StagePlan& plan, Runner& runner
 // they put it; any other is the base image's to provide (without RUNTIME).
 void plan_needed_libraries(const StageRequest& request, StagePlan& plan);
 
-// Writes the plan into request.out: files whose content is unchanged are not touched (so images that
-// contain them are not rebuilt), entries no longer planned are removed; then the staged-files record
+// Writes the plan into request.out, each file streamed (never whole in memory) and a binary's run path
+// patched on the way: files whose content is unchanged are not touched (so images that contain them
+// are not rebuilt), entries no longer planned are removed, a link or file where a directory is now
+// planned is removed before anything is written below it; then the staged-files record
 // (for the SBOM, with the runtime's packages as the package manager names them) and, when anything
 // changed or it is missing, the stamp. Returns the staged entries, relative to out.
 std::vector<std::string> write_stage(const StageRequest& request, const StagePlan& plan, Runner& runner, const Log& log);
