@@ -129,7 +129,7 @@ Adds targets that build, push and publish one multi-architecture image::
   add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
     REPOSITORY ... [TAGS ...] [PLATFORMS ...] [TARGETS ... [TOOLCHAINS ...] [RUNTIME]]
     BASE scratch
-    [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS
+    [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS, else none
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
     [EXPOSE <port>[/tcp|udp|sctp]...] [LABELS <key>=<value>...]
     [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /)
@@ -259,11 +259,12 @@ function(add_multiarch_image name)
     CONTEXT "${context}" DOCKERFILE "${dockerfile}" ENGINE "${engine}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
     INDEX_FORMAT "${index_format}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
-    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}")
+    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" INFER_ENTRYPOINT ${infer_entrypoint}
+    INFER_FROM ${ARG_TARGETS})
 
   # The targets: the image's staging, each platform's steps, then the image's and the project's.
   _multiarch_add_staging("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
-    TARGETS ${ARG_TARGETS} STAGED ${staged} ASSEMBLED ${assembled} INFER_ENTRYPOINT ${infer_entrypoint})
+    TARGETS ${ARG_TARGETS} STAGED ${staged} ASSEMBLED ${assembled})
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
   foreach(platform IN LISTS platforms)

@@ -51,7 +51,7 @@ struct StageSpec {
 struct ImageSpec {
   bool enabled = false;
   std::string base = "scratch";
-  std::vector<std::string> entrypoint;  // empty: none (the build step names the one staged executable)
+  std::vector<std::string> entrypoint;  // empty: none (the module infers one at configure time, or none)
   std::vector<std::string> cmd;
   std::vector<std::string> env;  // KEY=VALUE
   std::string user, workdir;
