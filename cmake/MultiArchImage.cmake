@@ -170,12 +170,15 @@ toolchain file (``CROSS_CMAKE_ARGS`` added; ``${MULTIARCH_IMAGE_TOOLCHAINS}`` ho
 arm64 and armhf cross compilers); this build's own platform uses this build's targets; any other is
 built under emulation from the Dockerfile alone.
 
-``INSTALL`` stages, alongside or instead of ``TARGETS``, what the project's own install rules put
-under ``PREFIX`` (default ``/usr/local``): per platform, ``cmake --install`` of this build or of the
-platform's sub-build (``COMPONENTS``: only those; default: every component installed by default),
-run paths as CMake's install step writes them, library links kept as relative links. It runs after
-everything ``all`` builds, and again when a file the install rules copy changes. ``TOOLCHAINS``,
-``RUNTIME`` and ``BASE`` work with it as with ``TARGETS``; with ``BASE scratch`` give ``ENTRYPOINT``.
+``INSTALL`` stages, alongside or instead of ``TARGETS``, what the project's own install rules
+install: per platform, ``cmake --install`` of this build or of the platform's sub-build with
+``DESTDIR`` a tree of the stage's own (``COMPONENTS``: only those; default: every component
+installed by default), absolute destinations staged at their path in the image, run paths as
+CMake's install step writes them, library links kept as relative links, a link in ``/usr/lib`` for
+an installed library the loader would not find. ``PREFIX`` is ``CMAKE_INSTALL_PREFIX`` (its default;
+the sub-builds get it too). It runs after everything ``all`` builds, and again when a file the
+install rules copy for its components changes. ``TOOLCHAINS``, ``RUNTIME`` and ``BASE`` work with it
+as with ``TARGETS``. ``ENTRYPOINT`` defaults to the one executable of ``TARGETS``, else none.
 
 ``PROVENANCE`` (default: ``MULTIARCH_IMAGE_PROVENANCE``, on) attaches to every pushed platform an
 in-toto SLSA Provenance v1 statement as an OCI 1.1 referrer (builder: ``MULTIARCH_IMAGE_BUILDER_ID``).
