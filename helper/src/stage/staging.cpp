@@ -203,21 +203,35 @@ void plan_needed_libraries(const StageRequest& r, StagePlan& plan, const Log& lo
     dirs.insert(dirs.end(), {"lib", "usr/lib"});
     return dirs;
   };
+  // The plan's files and links by file name (files first, each in path order), made again only
+  // when the plan has grown: an install tree of thousands of files is not walked per library.
+  std::map<std::string, std::vector<std::string>> named;
+  std::pair<std::size_t, std::size_t> indexed{SIZE_MAX, SIZE_MAX};
   // A library of the image named `needed`, compatible with `info`: a planned file, or a link that
   // leads to one.
   const auto held = [&](const std::string& needed, const ElfInfo& info) -> std::optional<std::string> {
+    if (indexed != std::pair{plan.files.size(), plan.links.size()}) {
+      named.clear();
+      for (const auto& [rel, file] : plan.files) named[fs::path(rel).filename().string()].push_back(rel);
+      for (const auto& [rel, target] : plan.links) named[fs::path(rel).filename().string()].push_back(rel);
+      indexed = {plan.files.size(), plan.links.size()};
+    }
     const auto compatible = [&](const std::string& rel) {
       const auto f = plan.files.find(rel);
       if (f == plan.files.end()) return false;
       const auto ci = read_elf(f->second.source);
       return ci && ci->compatible(info);
     };
-    for (const auto& [rel, file] : plan.files)
-      if (fs::path(rel).filename() == needed && compatible(rel)) return rel;
-    for (const auto& [rel, target] : plan.links) {
-      if (fs::path(rel).filename() != needed) continue;
+    const auto candidates = named.find(needed);
+    if (candidates == named.end()) return std::nullopt;
+    for (const auto& rel : candidates->second) {
+      const auto link = plan.links.find(rel);
+      if (link == plan.links.end()) {
+        if (compatible(rel)) return rel;
+        continue;
+      }
       int hops = 0;
-      if (const auto to = resolve_in_image(plan.links, parts_of(fs::path(rel).parent_path()), target, hops);
+      if (const auto to = resolve_in_image(plan.links, parts_of(fs::path(rel).parent_path()), link->second, hops);
           to && compatible(joined(*to)))
         return rel;
     }
