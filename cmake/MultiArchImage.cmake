@@ -129,7 +129,7 @@ Adds targets that build, push and publish one multi-architecture image::
   add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
     REPOSITORY ... [TAGS ...] [PLATFORMS ...] [TARGETS ... [TOOLCHAINS ...] [RUNTIME]]
     BASE scratch
-    [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS
+    [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS, else none
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
     [EXPOSE <port>[-<port>][/tcp|udp|sctp]...] [LABELS <key>=<value>...]
     [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /);
@@ -171,12 +171,15 @@ toolchain file (``CROSS_CMAKE_ARGS`` added; ``${MULTIARCH_IMAGE_TOOLCHAINS}`` ho
 arm64 and armhf cross compilers); this build's own platform uses this build's targets; any other is
 built under emulation from the Dockerfile alone.
 
-``INSTALL`` stages, alongside or instead of ``TARGETS``, what the project's own install rules put
-under ``PREFIX`` (default ``/usr/local``): per platform, ``cmake --install`` of this build or of the
-platform's sub-build (``COMPONENTS``: only those; default: every component installed by default),
-run paths as CMake's install step writes them, library links kept as relative links. It runs after
-everything ``all`` builds, and again when a file the install rules copy changes. ``TOOLCHAINS``,
-``RUNTIME`` and ``BASE`` work with it as with ``TARGETS``; with ``BASE scratch`` give ``ENTRYPOINT``.
+``INSTALL`` stages, alongside or instead of ``TARGETS``, what the project's own install rules
+install: per platform, ``cmake --install`` of this build or of the platform's sub-build with
+``DESTDIR`` a tree of the stage's own (``COMPONENTS``: only those; default: every component
+installed by default), absolute destinations staged at their path in the image, run paths as
+CMake's install step writes them, library links kept as relative links, a link in ``/usr/lib`` for
+an installed library the loader would not find. ``PREFIX`` is ``CMAKE_INSTALL_PREFIX`` (its default;
+the sub-builds get it too). It runs after everything ``all`` builds, and again when a file the
+install rules copy for its components changes. ``TOOLCHAINS``, ``RUNTIME`` and ``BASE`` work with it
+as with ``TARGETS``. ``ENTRYPOINT`` defaults to the one executable of ``TARGETS``, else none.
 
 ``PROVENANCE`` (default: ``MULTIARCH_IMAGE_PROVENANCE``, on) attaches to every pushed platform an
 in-toto SLSA Provenance v1 statement as an OCI 1.1 referrer (builder: ``MULTIARCH_IMAGE_BUILDER_ID``).
@@ -264,11 +267,12 @@ function(add_multiarch_image name)
     CONTEXT "${context}" DOCKERFILE "${dockerfile}" ENGINE "${engine}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
     INDEX_FORMAT "${index_format}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
-    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" FILES_GENERATED ${image_json_files_generated})
+    PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" FILES_GENERATED ${image_json_files_generated}
+    INFER_ENTRYPOINT ${infer_entrypoint} INFER_FROM ${ARG_TARGETS})
 
   # The targets: the image's staging, each platform's steps, then the image's and the project's.
   _multiarch_add_staging("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
-    TARGETS ${ARG_TARGETS} STAGED ${staged} ASSEMBLED ${assembled} INFER_ENTRYPOINT ${infer_entrypoint})
+    TARGETS ${ARG_TARGETS} STAGED ${staged} ASSEMBLED ${assembled})
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
   foreach(platform IN LISTS platforms)

@@ -8,10 +8,12 @@
 # TEST_JSON, when not empty, is written to test.json beside the spec, not in it: a changed test must
 # not rebuild an image; the settings of how steps run go to settings.json beside it for the same
 # reason. FILES_GENERATED: the image's FILES hold generator expressions (they go to files.json).
+# INFER_ENTRYPOINT TRUE: the image's ENTRYPOINT is decided from INFER_FROM (its TARGETS) at the end of
+# the top-level directory, and the spec written then, once.
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED"
-    "TAGS;PLATFORMS")
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED;INFER_ENTRYPOINT"
+    "TAGS;PLATFORMS;INFER_FROM")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
   set(fields name repository context dockerfile engine index_format)
@@ -72,7 +74,20 @@ function(_multiarch_write_spec path)
   _multiarch_json_array(array ${exclude})
   string(JSON json SET "${json}" deps_exclude "${array}")
 
-  _multiarch_write_if_changed("${path}" "${json}\n")
+  if(S_INFER_ENTRYPOINT)
+    set(runs_entrypoint FALSE)
+    if(S_TEST_JSON)
+      string(JSON test_arguments LENGTH "${S_TEST_JSON}" command)
+      if(test_arguments EQUAL 0)
+        set(runs_entrypoint TRUE)
+      endif()
+    endif()
+    set_property(GLOBAL PROPERTY _MULTIARCH_SPEC_${S_NAME} "${json}")
+    cmake_language(EVAL CODE "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_write_inferred_spec \
+      [[${S_NAME}]] [[${path}]] [[${S_INFER_FROM}]] ${runs_entrypoint})")
+  else()
+    _multiarch_write_if_changed("${path}" "${json}\n")
+  endif()
   # How the steps run, not what they make (retries, timeouts, the image tests' engine options): in
   # settings.json beside the spec, which the steps read and no step depends on, so that changing one
   # rebuilds, pushes and publishes nothing.
@@ -87,6 +102,80 @@ function(_multiarch_write_spec path)
   if(S_TEST_JSON)
     _multiarch_write_if_changed("${S_STATE}/test.json" "${S_TEST_JSON}\n")
   endif()
+endfunction()
+
+# Deferred to the end of the top-level directory, when every target exists: the ENTRYPOINT of an
+# image on BASE scratch given none, decided here and only here, then its spec written. The one
+# executable of TARGETS (by the file name it is staged under, /usr/local/bin/<name>); without one
+# the image has no entrypoint (a data image: files only, or headers and a static library), which a
+# TEST_COMMAND without arguments (`runs_entrypoint`) cannot run. What INSTALL installs never counts:
+# it is known only when the build runs.
+function(_multiarch_write_inferred_spec name path targets runs_entrypoint)
+  get_property(json GLOBAL PROPERTY _MULTIARCH_SPEC_${name})
+  set(executables "")
+  foreach(target IN LISTS targets)
+    if(TARGET "${target}")
+      get_target_property(type "${target}" TYPE)
+      get_target_property(imported "${target}" IMPORTED)
+      if(type STREQUAL "EXECUTABLE" AND NOT imported)
+        list(APPEND executables "${target}")
+      endif()
+    endif()
+  endforeach()
+  list(LENGTH executables count)
+  if(count GREATER 1)
+    message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: TARGETS has "
+      "${count} executables (${executables}); name the program to run, e.g. ENTRYPOINT /usr/local/bin/<program>")
+  elseif(count EQUAL 1)
+    _multiarch_executable_file_name(file "${name}" "${executables}")
+    _multiarch_json_string(quoted "/usr/local/bin/${file}")
+    string(JSON json SET "${json}" image entrypoint "[${quoted}]")
+    message(VERBOSE "add_multiarch_image(${name}): ENTRYPOINT /usr/local/bin/${file} (the one executable of TARGETS)")
+  elseif(runs_entrypoint)
+    message(FATAL_ERROR "add_multiarch_image(${name}): TEST_COMMAND without arguments runs the image's entrypoint, and "
+      "the image has none (no ENTRYPOINT, no executable in TARGETS): give ENTRYPOINT <program>, or the command to "
+      "test, e.g. TEST_COMMAND /usr/local/bin/<program> --version")
+  else()
+    message(STATUS "add_multiarch_image(${name}): no ENTRYPOINT and no executable in TARGETS: the image has no "
+      "entrypoint (run it with a command)")
+  endif()
+  _multiarch_write_if_changed("${path}" "${json}\n")
+endfunction()
+
+# The file name `target`, an executable, is built as in the configuration that publishes images
+# (CMAKE_BUILD_TYPE; MULTIARCH_IMAGE_CONFIG with a multi-config generator), as CMake names it:
+# [RUNTIME_]OUTPUT_NAME[_<CONFIG>], else the target's name, then <CONFIG>_POSTFIX and SUFFIX.
+function(_multiarch_executable_file_name out name target)
+  get_property(multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  set(config "${CMAKE_BUILD_TYPE}")
+  if(multi)
+    set(config "${MULTIARCH_IMAGE_CONFIG}")
+  endif()
+  string(TOUPPER "${config}" config)
+  set(file "${target}")
+  foreach(property IN ITEMS OUTPUT_NAME OUTPUT_NAME_${config} RUNTIME_OUTPUT_NAME RUNTIME_OUTPUT_NAME_${config})
+    get_target_property(value "${target}" ${property})
+    if(value AND (config OR NOT property MATCHES "_$"))
+      set(file "${value}")
+    endif()
+  endforeach()
+  if(config)
+    get_target_property(postfix "${target}" ${config}_POSTFIX)
+    if(postfix)
+      string(APPEND file "${postfix}")
+    endif()
+  endif()
+  get_target_property(suffix "${target}" SUFFIX)
+  if(suffix)
+    string(APPEND file "${suffix}")
+  else()
+    string(APPEND file "${CMAKE_EXECUTABLE_SUFFIX}")
+  endif()
+  if(file MATCHES "[$]<" OR file MATCHES "/")
+    message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: the file name of "
+      "`${target}` (${file}) is only known when the build runs; name the program, e.g. ENTRYPOINT /usr/local/bin/<program>")
+  endif()
+  set(${out} "${file}" PARENT_SCOPE)
 endfunction()
 
 # What a provenance statement says about this build (see the helper's provenance.hpp): the builder,

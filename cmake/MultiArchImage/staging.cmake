@@ -8,7 +8,7 @@
 # plus each platform's staged tree; see docs/cross.md); TARGETS are checked once they all exist.
 # `name` first, every other value by keyword.
 function(_multiarch_add_staging name)
-  cmake_parse_arguments(PARSE_ARGV 1 S "" "STATE;SPEC;STAGED;ASSEMBLED;INFER_ENTRYPOINT" "HELPER;CONFIG_GUARD;TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 S "" "STATE;SPEC;STAGED;ASSEMBLED" "HELPER;CONFIG_GUARD;TARGETS")
   if(S_STAGED AND NOT S_ASSEMBLED)
     add_custom_command(OUTPUT "${S_STATE}/context.stamp"
       ${S_CONFIG_GUARD}
@@ -22,7 +22,7 @@ function(_multiarch_add_staging name)
   if(S_TARGETS)
     # A deferred call evaluates its arguments when it runs: bake the values in now.
     cmake_language(EVAL CODE
-      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${S_TARGETS}]] ${S_INFER_ENTRYPOINT})")
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${S_TARGETS}]])")
   endif()
 endfunction()
 
@@ -112,15 +112,25 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
     COMMAND_EXPAND_LISTS
     VERBATIM)
   add_custom_target(${stage_target} DEPENDS "${stamp}")
+  set_property(TARGET ${stage_target} PROPERTY MULTIARCH_IMAGE_STEP TRUE)
   cmake_language(EVAL CODE
     "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_closure [[${stage_target}]] [[${targets}]])")
 endfunction()
 
-# INSTALL's values as "<prefix>|<component>,...", checked: COMPONENTS names, an absolute PREFIX
-# (default /usr/local).
+# INSTALL's values as "<prefix>|<component>,...", checked: COMPONENTS names, an absolute PREFIX that
+# is CMAKE_INSTALL_PREFIX (its default): what the project computes from the prefix at configure time
+# (CMAKE_INSTALL_FULL_DATADIR, an INSTALL_RPATH, DESTINATION ${CMAKE_INSTALL_PREFIX}/...) must name
+# where the image has its files. In a sub-build, CMAKE_INSTALL_PREFIX must still be the main build's.
 function(_multiarch_install_spec out name json)
   set(valid "valid: INSTALL [COMPONENTS <component>...] [PREFIX <absolute directory>], e.g. INSTALL COMPONENTS runtime PREFIX /opt/app")
-  set(prefix /usr/local)
+  _multiarch_normal_prefix(configured "${CMAKE_INSTALL_PREFIX}")
+  if(DEFINED MULTIARCH_IMAGE_SUB_BUILD AND DEFINED MULTIARCH_IMAGE_INSTALL_PREFIX
+     AND NOT configured STREQUAL MULTIARCH_IMAGE_INSTALL_PREFIX)
+    message(FATAL_ERROR "add_multiarch_image(${name}): the ${MULTIARCH_IMAGE_SUB_BUILD} sub-build has CMAKE_INSTALL_PREFIX "
+      "`${CMAKE_INSTALL_PREFIX}`, the main build `${MULTIARCH_IMAGE_INSTALL_PREFIX}`: INSTALL needs every platform built for "
+      "the prefix its image uses. Leave CMAKE_INSTALL_PREFIX out of CROSS_CMAKE_ARGS (the sub-builds get the main build's).")
+  endif()
+  set(prefix "${configured}")
   set(prefix_given FALSE)
   set(components "")
   set(components_given FALSE)
@@ -155,18 +165,40 @@ function(_multiarch_install_spec out name json)
     message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL COMPONENTS needs at least one component (${valid})")
   endif()
   string(REGEX REPLACE "(.)/$" "\\1" prefix "${prefix}")
-  cmake_path(NORMAL_PATH prefix OUTPUT_VARIABLE normal)
-  string(REGEX REPLACE "(.)/$" "\\1" normal "${normal}")
+  _multiarch_normal_prefix(normal "${prefix}")
+  set(what "INSTALL PREFIX `${prefix}`")
+  if(NOT prefix_given)
+    set(what "CMAKE_INSTALL_PREFIX `${CMAKE_INSTALL_PREFIX}` (INSTALL's prefix when PREFIX is not given)")
+  endif()
   if(NOT prefix MATCHES "^/[A-Za-z0-9_.+/-]*$" OR NOT prefix STREQUAL normal OR prefix MATCHES "(^|/)\\.\\.?(/|$)")
-    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX `${prefix}` is not an absolute, normal path in the "
+    message(FATAL_ERROR "add_multiarch_image(${name}): ${what} is not an absolute, normal path in the "
       "image (letters, digits and _ . + - / only, no . or .. parts; e.g. /usr/local or /opt/app)")
+  endif()
+  if(NOT prefix STREQUAL configured)
+    message(FATAL_ERROR "add_multiarch_image(${name}): INSTALL PREFIX `${prefix}` is not CMAKE_INSTALL_PREFIX "
+      "(`${CMAKE_INSTALL_PREFIX}`), the prefix this build is configured for: what the project computes from it "
+      "(CMAKE_INSTALL_FULL_DATADIR, an INSTALL_RPATH, DESTINATION \${CMAKE_INSTALL_PREFIX}/...) would name "
+      "${configured} in an image whose files are under ${prefix}. Configure with -DCMAKE_INSTALL_PREFIX=${prefix} "
+      "(the cross sub-builds get it too), or leave PREFIX out.")
   endif()
   list(JOIN components "," joined)
   set(${out} "${prefix}|${joined}" PARENT_SCOPE)
 endfunction()
 
+# `path` with no trailing slash (but `/`) and no `.`, `..` or doubled slashes that cmake_path can
+# remove: how a prefix compares.
+function(_multiarch_normal_prefix out path)
+  cmake_path(NORMAL_PATH path OUTPUT_VARIABLE normal)
+  string(REGEX REPLACE "(.)/$" "\\1" normal "${normal}")
+  set(${out} "${normal}" PARENT_SCOPE)
+endfunction()
+
 # Deferred to the end of the top-level directory: INSTALL's stage waits for every target of the
-# project that `all` builds (what install rules copy is built by then).
+# project that `all` builds, custom targets included (what install rules copy is made by then), but
+# never for one that waits for an image itself (that would be a cycle). And every executable and
+# shared library `all` builds gets a build run path relative to $ORIGIN: the linker hashes the run
+# path into the GNU build-id, which `cmake --install` does not change, so an absolute one would give
+# each build directory its own image.
 function(_multiarch_install_order stage_target)
   set(dirs "${CMAKE_SOURCE_DIR}")
   while(dirs)
@@ -177,11 +209,45 @@ function(_multiarch_install_order stage_target)
     foreach(target IN LISTS targets)
       get_target_property(type "${target}" TYPE)
       get_target_property(excluded "${target}" EXCLUDE_FROM_ALL)
-      if(type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY|STATIC_LIBRARY)$" AND NOT excluded)
-        add_dependencies(${stage_target} "${target}")
+      if(excluded OR NOT type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY|STATIC_LIBRARY|OBJECT_LIBRARY|UTILITY)$")
+        continue()
+      endif()
+      if(type STREQUAL "UTILITY")
+        _multiarch_waits_for_an_image(waits "${target}")
+        if(waits)
+          continue()
+        endif()
+      endif()
+      add_dependencies(${stage_target} "${target}")
+      if(type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY)$")
+        set_property(TARGET "${target}" PROPERTY BUILD_RPATH_USE_ORIGIN ON)
       endif()
     endforeach()
   endwhile()
+endfunction()
+
+# Whether `target` depends, through add_dependencies(), on a target of an image (its stage, build,
+# push, manifest, or image-build/image-push): such a target runs after the stage, not before it.
+function(_multiarch_waits_for_an_image out target)
+  set(queue "${target}")
+  set(seen "")
+  while(queue)
+    list(POP_FRONT queue t)
+    if(t IN_LIST seen OR NOT TARGET "${t}")
+      continue()
+    endif()
+    list(APPEND seen "${t}")
+    get_property(ours TARGET "${t}" PROPERTY MULTIARCH_IMAGE_STEP)
+    if(ours)
+      set(${out} TRUE PARENT_SCOPE)
+      return()
+    endif()
+    get_target_property(deps "${t}" MANUALLY_ADDED_DEPENDENCIES)
+    if(deps)
+      list(APPEND queue ${deps})
+    endif()
+  endwhile()
+  set(${out} FALSE PARENT_SCOPE)
 endfunction()
 
 # Deferred to the end of the top-level directory, when every target exists: the shared libraries
@@ -225,23 +291,7 @@ function(_multiarch_link_closure stage_target targets)
 endfunction()
 
 # At the end of the top-level directory: every TARGETS entry exists and is something to ship.
-function(_multiarch_check_targets name targets infer_entrypoint)
-  if(infer_entrypoint)
-    set(executables "")
-    foreach(target IN LISTS targets)
-      if(TARGET "${target}")
-        get_target_property(type "${target}" TYPE)
-        if(type STREQUAL "EXECUTABLE")
-          list(APPEND executables "${target}")
-        endif()
-      endif()
-    endforeach()
-    list(LENGTH executables count)
-    if(NOT count EQUAL 1)
-      message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: TARGETS has "
-        "${count} executables (${executables}); name the program to run, e.g. ENTRYPOINT /usr/local/bin/<program>")
-    endif()
-  endif()
+function(_multiarch_check_targets name targets)
   foreach(target IN LISTS targets)
     if(NOT TARGET "${target}")
       message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS names `${target}`, which is not a target of this project "

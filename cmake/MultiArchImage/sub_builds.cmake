@@ -32,7 +32,7 @@ function(_multiarch_sub_build_image name targets install_spec runtime)
       "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${targets}" "${install_spec}" ${runtime})
     set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     cmake_language(EVAL CODE
-      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${targets}]] FALSE)")
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${targets}]])")
   endif()
   set(stand_ins ${name}-build ${name}-push ${name}-manifest ${name}-plan)
   _multiarch_platforms(platforms "${name}")
@@ -84,9 +84,13 @@ function(_multiarch_create_sub_build key)
     set(helper_path "$<TARGET_FILE:${HELPER}>")
   endif()
   list(JOIN IMAGES "," images)
+  # The main build's install prefix, for INSTALL's check that the sub-build was configured for it too
+  # (CMAKE_INSTALL_PREFIX itself is forwarded below, where CROSS_CMAKE_ARGS could still change it).
+  _multiarch_normal_prefix(install_prefix "${CMAKE_INSTALL_PREFIX}")
   set(configure_args -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN} -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
     -DMULTIARCH_IMAGE_SUB_BUILD=${PLATFORM} -DMULTIARCH_IMAGE_SUB_BUILD_IMAGES=${images}
-    -DMULTIARCH_IMAGE_STAGE_ROOT=${CMAKE_BINARY_DIR}/multiarch-image -DMULTIARCH_IMAGE_HELPER=${helper_path})
+    -DMULTIARCH_IMAGE_STAGE_ROOT=${CMAKE_BINARY_DIR}/multiarch-image -DMULTIARCH_IMAGE_HELPER=${helper_path}
+    -DMULTIARCH_IMAGE_INSTALL_PREFIX=${install_prefix})
   # What the sub-build needs to configure like this build: the make program, and where
   # find_package(MultiArchImage) found this module.
   foreach(var IN ITEMS CMAKE_MAKE_PROGRAM MultiArchImage_DIR)
@@ -165,7 +169,8 @@ endfunction()
 # and win): FetchContent's (every FETCHCONTENT_* cache entry, and each dependency this directory made
 # available as FETCHCONTENT_SOURCE_DIR_<NAME>, so a sub-build uses the same sources and needs no
 # network), CMAKE_CONFIGURATION_TYPES, compiler and linker launchers (ccache, sccache),
-# CMAKE_PREFIX_PATH, and the variables named in MULTIARCH_IMAGE_FORWARD_VARIABLES.
+# CMAKE_PREFIX_PATH, CMAKE_INSTALL_PREFIX (what a project bakes in from it, and INSTALL's prefix, must
+# be the same on every platform), and the variables named in MULTIARCH_IMAGE_FORWARD_VARIABLES.
 function(_multiarch_forwarded out)
   set(names "")
   get_cmake_property(cached CACHE_VARIABLES)
@@ -176,7 +181,7 @@ function(_multiarch_forwarded out)
       list(APPEND names "${var}")
     endif()
   endforeach()
-  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES MULTIARCH_IMAGE_CONFIG CMAKE_PREFIX_PATH)
+  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES MULTIARCH_IMAGE_CONFIG CMAKE_PREFIX_PATH CMAKE_INSTALL_PREFIX)
     list(APPEND names "${var}")
   endforeach()
   foreach(lang IN ITEMS C CXX CUDA HIP OBJC OBJCXX Fortran ASM)

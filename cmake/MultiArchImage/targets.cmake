@@ -34,6 +34,8 @@ function(_multiarch_add_platform name platform)
     COMMENT "multiarch-image: build ${name} ${platform}"
     VERBATIM)
   add_custom_target(${name}-build-${suffix} DEPENDS "${files_build_record}")
+  # What waits for an image's build: never a dependency of INSTALL's stage (_multiarch_install_order).
+  set_property(TARGET ${name}-build-${suffix} PROPERTY MULTIARCH_IMAGE_STEP TRUE)
   add_dependencies(${name}-build ${name}-build-${suffix})
   # FILES' $<TARGET_FILE:tool>: the target is built first (it may be defined later in the project).
   foreach(target IN LISTS P_FILES_TARGETS)

@@ -215,8 +215,8 @@ endfunction()
 
 # BASE and the image settings that go with it, validated: the spec's "image" object in `out` (empty
 # without BASE), whether the helper assembles the image in `out_assembled`, and in `out_infer` whether
-# its ENTRYPOINT is to be the one executable of TARGETS (checked once the targets exist). An image
-# the helper assembles has no Dockerfile, build arguments, builders or engine.
+# its ENTRYPOINT is to be decided from TARGETS once the targets exist (_multiarch_write_inferred_spec).
+# An image the helper assembles has no Dockerfile, build arguments, builders or engine.
 function(_multiarch_image_settings out out_assembled out_infer name install_spec)
   set(${out} "" PARENT_SCOPE)
   set(${out_assembled} FALSE PARENT_SCOPE)
@@ -393,11 +393,6 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   set(${out_assembled} TRUE PARENT_SCOPE)
   if(NOT DEFINED ARG_ENTRYPOINT_JSON AND ARG_BASE STREQUAL "scratch")  # else the base's is kept
     set(${out_infer} TRUE PARENT_SCOPE)
-    if(NOT ARG_TARGETS)
-      message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred without TARGETS "
-        "(INSTALL's programs are known only once installed; valid: ENTRYPOINT <program> [<argument>...], "
-        "e.g. ENTRYPOINT /usr/local/bin/server)")
-    endif()
   endif()
 endfunction()
 

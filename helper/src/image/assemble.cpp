@@ -418,14 +418,8 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
   }
 
-  // ENTRYPOINT: given, else the one executable staged.
-  auto entrypoint = m.entrypoint;
-  if (entrypoint.empty() && fs::is_directory(staged / "usr/local/bin", ec)) {
-    std::vector<std::string> programs;
-    for (const auto& e : fs::directory_iterator(staged / "usr/local/bin"))
-      programs.push_back("/usr/local/bin/" + e.path().filename().string());
-    if (programs.size() == 1) entrypoint = programs;
-  }
+  // ENTRYPOINT: as the spec says (the module decides an inferred one at configure time); none kept empty.
+  const auto& entrypoint = m.entrypoint;
 
   // The base's config extended (its Env, Entrypoint, Cmd, User... kept unless given), else a new one.
   json::object config = base ? base->config : json::object{};

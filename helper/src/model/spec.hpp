@@ -55,7 +55,7 @@ inline constexpr std::int64_t kLatestSourceDateEpoch = 8589934591;
 struct ImageSpec {
   bool enabled = false;
   std::string base = "scratch";
-  std::vector<std::string> entrypoint;  // empty: none (the build step names the one staged executable)
+  std::vector<std::string> entrypoint;  // empty: none (the module infers one at configure time, or none)
   std::vector<std::string> cmd;
   std::vector<std::string> env;  // KEY=VALUE
   std::string user, workdir;

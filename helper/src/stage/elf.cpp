@@ -1,9 +1,12 @@
 #include "stage/elf.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "base/error.hpp"
 
@@ -18,7 +21,7 @@ constexpr std::uint64_t PN_XNUM = 0xffff;
 // arithmetic that could wrap: offsets come from the file itself.
 class Image {
  public:
-  Image(const std::string& bytes, bool big_endian, bool wide, const std::string& what)
+  Image(std::string_view bytes, bool big_endian, bool wide, const std::string& what)
       : bytes_(bytes), big_(big_endian), wide_(wide), what_(what) {}
 
   bool fits(std::uint64_t offset, std::uint64_t size) const { return offset <= bytes_.size() && size <= bytes_.size() - offset; }
@@ -32,8 +35,8 @@ class Image {
   std::string string_at(std::uint64_t offset) const {
     if (offset >= bytes_.size()) throw bad("has a string outside the file");
     const auto end = bytes_.find('\0', offset);
-    if (end == std::string::npos) throw bad("has a string without its terminating NUL");
-    return bytes_.substr(offset, end - offset);
+    if (end == std::string_view::npos) throw bad("has a string without its terminating NUL");
+    return std::string(bytes_.substr(offset, end - offset));
   }
   // `base + add`, refused when it would wrap or leave the file.
   std::uint64_t offset(std::uint64_t base, std::uint64_t add) const {
@@ -44,7 +47,7 @@ class Image {
   Error bad(const std::string& why) const { return Error(Exit::invalid_input, what_ + " " + why); }
 
  private:
-  const std::string& bytes_;
+  std::string_view bytes_;
   bool big_, wide_;
   const std::string& what_;
 };
@@ -60,7 +63,7 @@ void put_uint(std::string& bytes, std::uint64_t offset, int size, std::uint64_t 
 
 }  // namespace
 
-std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& what) {
+std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what) {
   if (bytes.size() < 16 || std::memcmp(bytes.data(),
                                        "\x7f"
                                        "ELF",
@@ -71,7 +74,8 @@ std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& wh
   const int data = static_cast<unsigned char>(bytes[5]);
   if ((info.elf_class != 1 && info.elf_class != 2) || (data != 1 && data != 2))
     throw Error(Exit::invalid_input, what + " has an unknown ELF class or byte order");
-  const Image r(bytes, data == 2, info.elf_class == 2, what);
+  info.big_endian = data == 2;
+  const Image r(bytes, info.big_endian, info.elf_class == 2, what);
   const bool wide = r.wide();
   info.machine = static_cast<int>(r.uint(18, 2));
   const auto phoff = r.word(wide ? 32 : 28);
@@ -170,25 +174,38 @@ std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& wh
 }
 
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(Exit::invalid_input, "cannot read " + file.string());
-  // The magic first: a large data file is not read whole to learn that it is not ELF.
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // The magic first: a large data file is not mapped to learn that it is not ELF.
   char magic[4] = {};
-  if (!in.read(magic, 4) || std::memcmp(magic,
-                                        "\x7f"
-                                        "ELF",
-                                        4) != 0)
+  if (::pread(fd, magic, 4, 0) != 4 || std::memcmp(magic,
+                                                   "\x7f"
+                                                   "ELF",
+                                                   4) != 0)
     return std::nullopt;
-  in.seekg(0);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  return parse_elf(bytes, file.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (mapped == MAP_FAILED) throw Error(Exit::invalid_input, "cannot map " + file.string());
+  struct Unmapper {
+    void* at;
+    std::size_t size;
+    ~Unmapper() { ::munmap(at, size); }
+  } unmapper{mapped, size};
+  return parse_elf(std::string_view(static_cast<const char*>(mapped), size), file.string());
 }
 
 namespace {
 
-// `out`, when it states what `info` does but the run path; a hostile layout can tie other parts of the
-// file to the bytes a rewrite changes (a string inside the dynamic array, a header under a string).
-std::string unchanged_but_the_run_path(std::string out, const ElfInfo& info, const std::string& run_path,
+// Throws unless `out` (the file once rewritten) states what `info` does but the run path: a hostile
+// layout can tie other parts of the file to the bytes a rewrite changes (a string inside the dynamic
+// array, a header under a string).
+void require_only_the_run_path_changed(std::string_view out, const ElfInfo& info, const std::string& run_path,
                                        const std::string& what) {
   std::optional<ElfInfo> after;
   try {
@@ -204,21 +221,29 @@ std::string unchanged_but_the_run_path(std::string out, const ElfInfo& info, con
   if (!same)
     throw Error(Exit::invalid_input, what + ": its run path cannot be changed without changing other parts of the file (its " +
                                          "strings, dynamic array or headers overlap)");
-  return out;
 }
 
 }  // namespace
 
-std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what) {
-  if (info.run_paths.empty()) return bytes;  // nothing to replace; the file never had a run path
-  const bool big = static_cast<unsigned char>(bytes.at(5)) == 2;
+std::vector<BytePatch> run_path_patches(const ElfInfo& info, const std::string& run_path, const std::string& what,
+                                        const std::function<std::string(std::uint64_t, std::size_t)>& read) {
+  std::vector<BytePatch> patches;
+  if (info.run_paths.empty()) return patches;  // nothing to replace; the file never had a run path
   const int word = info.elf_class == 2 ? 8 : 4;
   // A string sharing a byte with DT_NEEDED, DT_SONAME or PT_INTERP (linkers merge string tails; a
   // hostile file may point anywhere) is neither written over nor zeroed: the other would change too.
+  // One that starts before the run path shares it when no NUL ends it first.
+  auto runs_into = [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t at = from; at < to;) {
+      const auto chunk = read(at, static_cast<std::size_t>(std::min<std::uint64_t>(to - at, 4096)));
+      if (chunk.empty() || chunk.find('\0') != std::string::npos) return false;
+      at += chunk.size();
+    }
+    return true;
+  };
   auto shared = [&](const ElfInfo::RunPath& p) {
     return std::any_of(info.other_strings.begin(), info.other_strings.end(), [&](std::uint64_t s) {
-      const auto end = bytes.find('\0', s);  // the reader found its NUL
-      return s <= p.string + p.length && p.string <= end;
+      return (s >= p.string && s <= p.string + p.length) || (s < p.string && runs_into(s, p.string));
     });
   };
   if (!run_path.empty()) {
@@ -230,25 +255,75 @@ std::string with_run_path(std::string bytes, const ElfInfo& info, const std::str
                                              " bytes), so it cannot be written in place; "
                                              "let CMake link it (it pads the build-tree RUNPATH for this) or shorten it");
       if (shared(p)) throw Error(Exit::invalid_input, what + ": its run path shares bytes with another string of the file");
-      std::copy(run_path.begin(), run_path.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p.string));
-      std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string + run_path.size()), p.length - run_path.size(), '\0');
+      auto text = run_path;
+      text.resize(p.length, '\0');
+      patches.push_back({p.string, std::move(text)});
     }
-    return unchanged_but_the_run_path(std::move(bytes), info, run_path, what);
+    return patches;
   }
   // Removed: later entries move up over each run-path entry, DT_NULL included, and the freed last
-  // slot becomes a second DT_NULL. Entries are removed from the last one back, so offsets hold.
+  // slot becomes a second DT_NULL. Entries are removed from the last one back, so offsets hold. The
+  // part of the dynamic array from the first run-path entry on is rewritten as one patch.
   auto entries = info.run_paths;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.entry > b.entry; });
   const auto entry_size = std::uint64_t{2} * word;
+  const auto first = entries.back().entry;
+  if (first >= info.dynamic_end) throw Error(Exit::invalid_input, what + " has a run path entry past its dynamic array's end");
+  auto dynamic = read(first, static_cast<std::size_t>(info.dynamic_end - first));
+  if (dynamic.size() != info.dynamic_end - first) throw Error(Exit::invalid_input, what + " is shorter than its dynamic array");
   for (const auto& p : entries) {
-    const auto from = p.entry + entry_size;
-    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(info.dynamic_end),
-              bytes.begin() + static_cast<std::ptrdiff_t>(p.entry));
-    put_uint(bytes, info.dynamic_end - entry_size, word, DT_NULL, big);
-    put_uint(bytes, info.dynamic_end - entry_size + word, word, 0, big);
-    if (!shared(p)) std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(p.string), p.length, '\0');
+    const auto at = static_cast<std::ptrdiff_t>(p.entry - first);
+    const auto end = static_cast<std::ptrdiff_t>(dynamic.size());
+    std::copy(dynamic.begin() + at + static_cast<std::ptrdiff_t>(entry_size), dynamic.end(), dynamic.begin() + at);
+    put_uint(dynamic, static_cast<std::uint64_t>(end) - entry_size, word, DT_NULL, info.big_endian);
+    put_uint(dynamic, static_cast<std::uint64_t>(end) - entry_size + word, word, 0, info.big_endian);
   }
-  return unchanged_but_the_run_path(std::move(bytes), info, run_path, what);
+  patches.push_back({first, std::move(dynamic)});
+  for (const auto& p : entries)
+    if (!shared(p)) patches.push_back({p.string, std::string(p.length, '\0')});
+  return patches;
+}
+
+std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what) {
+  const auto patches = run_path_patches(info, run_path, what, [&](std::uint64_t offset, std::size_t size) {
+    return offset > bytes.size() ? std::string() : bytes.substr(offset, size);
+  });
+  for (const auto& p : patches) {
+    if (p.offset > bytes.size() || p.bytes.size() > bytes.size() - p.offset)
+      throw Error(Exit::invalid_input, what + " is shorter than the run path it states");
+    std::copy(p.bytes.begin(), p.bytes.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p.offset));
+  }
+  if (!patches.empty()) require_only_the_run_path_changed(bytes, info, run_path, what);
+  return bytes;
+}
+
+void check_run_path_patches(const std::filesystem::path& file, const ElfInfo& info, const std::vector<BytePatch>& patches,
+                            const std::string& run_path) {
+  if (patches.empty()) return;
+  // A private, writable mapping: the pages a patch touches are copied, the file stays as it is.
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (mapped == MAP_FAILED) throw Error(Exit::invalid_input, "cannot map " + file.string());
+  struct Unmapper {
+    void* at;
+    std::size_t size;
+    ~Unmapper() { ::munmap(at, size); }
+  } unmapper{mapped, size};
+  auto* bytes = static_cast<char*>(mapped);
+  for (const auto& p : patches) {
+    if (p.offset > size || p.bytes.size() > size - p.offset)
+      throw Error(Exit::invalid_input, file.string() + " is shorter than the run path it states");
+    std::copy(p.bytes.begin(), p.bytes.end(), bytes + p.offset);
+  }
+  require_only_the_run_path_changed(std::string_view(bytes, size), info, run_path, file.string());
 }
 
 std::string elf_machine_name(int machine) {

@@ -6,14 +6,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mai {
 
 struct ElfInfo {
-  int elf_class = 0;                     // 1: 32-bit, 2: 64-bit
+  int elf_class = 0;  // 1: 32-bit, 2: 64-bit
+  bool big_endian = false;
   int machine = 0;                       // e_machine (62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V, 21 PPC64, 22 S390)
   std::vector<std::string> needed;       // DT_NEEDED, in order
   std::string soname;                    // DT_SONAME, "" when none
@@ -33,15 +36,32 @@ struct ElfInfo {
 };
 
 // nullopt when the file is not ELF; throws Error(invalid_input) for a truncated or malformed one.
+// The file is mapped, not read: only the pages holding its headers and dynamic strings are touched,
+// so a binary of gigabytes (debug information) costs what its headers cost.
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file);
-// The same for a file already in memory; `what` names it in errors.
-std::optional<ElfInfo> parse_elf(const std::string& bytes, const std::string& what);
+// The same for bytes already at hand; `what` names them in errors.
+std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what);
 
-// `bytes` (the file `info` was read from) with its run path set to `run_path`, as `cmake --install`
-// does: written over the old string when it fits (NUL-padded), or, when `run_path` is empty, the
-// DT_RUNPATH/DT_RPATH entries removed from the dynamic array and their strings zeroed. Every other
-// byte stays as it was. Throws Error(invalid_input) naming `what` when `run_path` is longer than
+// Bytes of a file replaced at an offset, as the file is copied.
+struct BytePatch {
+  std::uint64_t offset = 0;
+  std::string bytes;
+};
+
+// What setting the run path of the file `info` was read from to `run_path` changes, as
+// `cmake --install` does: the old string overwritten when it fits (NUL-padded), or, when `run_path`
+// is empty, the DT_RUNPATH/DT_RPATH entries removed from the dynamic array and their strings zeroed.
+// Every other byte stays as it was. `read(offset, size)` gives the file's bytes there (the dynamic
+// array, for a removal). Throws Error(invalid_input) naming `what` when `run_path` is longer than
 // the space the file has for it.
+std::vector<BytePatch> run_path_patches(const ElfInfo& info, const std::string& run_path, const std::string& what,
+                                        const std::function<std::string(std::uint64_t, std::size_t)>& read);
+// Throws Error(invalid_input) unless `file` with `patches` applied (in a private mapping; the file is
+// not changed) states what `info` does but the run path: a hostile layout can tie other parts of the
+// file to the bytes a rewrite changes.
+void check_run_path_patches(const std::filesystem::path& file, const ElfInfo& info, const std::vector<BytePatch>& patches,
+                            const std::string& run_path);
+// `bytes` (the whole file `info` was read from) with those patches applied, checked the same way.
 std::string with_run_path(std::string bytes, const ElfInfo& info, const std::string& run_path, const std::string& what);
 
 // "x86-64", "AArch64", "ARM", ... as readelf names them; "machine <n>" otherwise.

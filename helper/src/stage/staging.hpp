@@ -20,11 +20,12 @@
 
 namespace mai {
 
-// INSTALL: what the project's own install rules put under `prefix`, staged from `cmake --install` of
-// the (sub-)build `tree` (CMake's install step also rewrites run paths).
+// INSTALL: what the project's own install rules install, staged from `cmake --install` of the
+// (sub-)build `tree` with DESTDIR set to a tree of our own (CMake's install step also rewrites run
+// paths). Files go where they would on a machine: under `prefix`, or at an absolute destination.
 struct InstallRequest {
   std::filesystem::path tree;           // the build tree whose cmake_install.cmake runs
-  std::string prefix = "/usr/local";    // absolute, normal: where the files go in the image
+  std::string prefix = "/usr/local";    // absolute, normal: CMAKE_INSTALL_PREFIX, in the image as on a machine
   std::vector<std::string> components;  // empty: every component installed by default
   std::string config;                   // --config for multi-config generators; "" none
   std::string cmake = "cmake";          // the cmake that configured `tree`
@@ -55,10 +56,15 @@ struct StagePlan {
     std::string kind;                     // program, library, runtime or file (what the SBOM says)
   };
   std::map<std::string, File> files;
-  std::map<std::string, std::filesystem::path> links;  // destination -> link target, as the install rules made it
-  std::filesystem::path installed;                     // where the install rules ran ("" without INSTALL)
+  std::map<std::string, std::filesystem::path> links;  // destination -> relative link target
+  std::filesystem::path installed;                     // the install rules' DESTDIR ("" without INSTALL)
   // ELF files whose DT_NEEDED and PT_INTERP are still to be resolved (the needed-libraries pass).
-  std::deque<std::pair<std::filesystem::path, ElfInfo>> unresolved;
+  struct Pending {
+    std::filesystem::path source;
+    std::string dest;  // in the image, relative to its root
+    ElfInfo info;
+  };
+  std::deque<Pending> unresolved;
 };
 
 // TARGETS: executables to usr/local/bin, libraries to usr/lib, each with the run path `cmake
@@ -66,20 +72,30 @@ struct StagePlan {
 // platform's machine.
 void plan_targets(const StageRequest& request, StagePlan& plan);
 
-// INSTALL: the install rules run (`cmake --install`, per component) into a fresh tree beside the
-// stamp; what they put there is planned as it is (their run paths are cmake --install's), relative
-// links inside the prefix as links, anything else refused. Writes the install depfile.
+// INSTALL: the install rules run (`cmake --install --prefix <prefix>`, per component, DESTDIR a
+// fresh tree beside the stamp, whatever DESTDIR the caller had); what they put there is planned as
+// it is (their run paths are cmake --install's), under the prefix or not, relative links as links
+// when they stay inside the image once the links they pass through are followed, anything else
+// refused. A destination that would climb out of DESTDIR is refused before anything is installed.
+// (install(CODE) and install(SCRIPT) run the project's own commands: they must write under
+// $ENV{DESTDIR}, as for any packager.) Writes the install depfile.
 void plan_installed(const StageRequest& request, StagePlan& plan, Runner& runner, const Log& log);
 
-// The shared libraries the planned ELF files need, breadth first: the project's (found through their
-// RUNPATH/RPATH or in project_dirs) to usr/lib; with RUNTIME the toolchain's runtime to lib and the
-// loader at its PT_INTERP path. Every name a binary states must be a plain file name (a path in
-// DT_NEEDED or a relative PT_INTERP is refused). A library the install rules installed stays where
-// they put it; any other is the base image's to provide (without RUNTIME).
-void plan_needed_libraries(const StageRequest& request, StagePlan& plan);
+// The shared libraries the planned ELF files need, breadth first. A library the image already holds
+// (the install rules installed it, or TARGETS staged it) is used where it is; when the loader would
+// not find it there (not in the needing file's run path, not in /lib or /usr/lib), a link in
+// /usr/lib names it. Else the project's (found through a TARGETS file's build run path or in
+// project_dirs) go to usr/lib; with RUNTIME the toolchain's runtime to lib and the loader at its
+// PT_INTERP path. An installed file's run path names directories of the image, never of this
+// machine: it is not searched here. Every name a binary states must be a plain file name (a path in
+// DT_NEEDED or a relative PT_INTERP is refused). Any other library is the base image's to provide
+// (without RUNTIME).
+void plan_needed_libraries(const StageRequest& request, StagePlan& plan, const Log& log);
 
-// Writes the plan into request.out: files whose content is unchanged are not touched (so images that
-// contain them are not rebuilt), entries no longer planned are removed; then the staged-files record
+// Writes the plan into request.out, each file streamed (never whole in memory) and a binary's run path
+// patched on the way: files whose content is unchanged are not touched (so images that contain them
+// are not rebuilt), entries no longer planned are removed, a link or file where a directory is now
+// planned is removed before anything is written below it; then the staged-files record
 // (for the SBOM, with the runtime's packages as the package manager names them) and, when anything
 // changed or it is missing, the stamp. Returns the staged entries, relative to out.
 std::vector<std::string> write_stage(const StageRequest& request, const StagePlan& plan, Runner& runner, const Log& log);

@@ -9,7 +9,7 @@ std::vector<std::string> stage_step(const StageRequest& request, Runner& runner,
   StagePlan plan;
   plan_targets(request, plan);
   plan_installed(request, plan, runner, log);
-  plan_needed_libraries(request, plan);
+  plan_needed_libraries(request, plan, log);
   return write_stage(request, plan, runner, log);
 }
 

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/error.hpp"
@@ -11,6 +13,7 @@
 #include "stage/elf.hpp"
 #include "steps/steps.hpp"
 #include "support/elf_builder.hpp"
+#include "support/fake_runner.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;
@@ -155,6 +158,167 @@ BOOST_AUTO_TEST_CASE(names_from_a_binary_never_write_outside_the_stage) {
   r.runtime_dirs = {dir.path() / "build"};
   BOOST_TEST(error_of([&] { stage(r); }).find("(PT_INTERP), which is not an absolute, normal path") != std::string::npos);
   BOOST_TEST(!fs::exists(r.out));
+}
+
+namespace {
+// An INSTALL stage of the build tree `tree` (its cmake_install.cmake written by the test) into `dir`.
+StageRequest install_request(const mai::test::TempDir& dir, const fs::path& tree, std::string prefix = "/usr/local") {
+  StageRequest r;
+  r.platform = parse_platform("linux/amd64");
+  r.out = dir.path() / "stage";
+  r.stamp = dir.path() / "state/stage.stamp";
+  InstallRequest in;
+  in.tree = tree;
+  in.prefix = std::move(prefix);
+  in.cmake = CMAKE_COMMAND;
+  in.depfile = dir.path() / "state/stage.install.d";
+  r.install = in;
+  return r;
+}
+
+// The environment variable `name` set to `value` while it lives, as the caller of a build had it.
+struct Environment {
+  std::string name;
+  Environment(std::string n, const std::string& value) : name(std::move(n)) { ::setenv(name.c_str(), value.c_str(), 1); }
+  ~Environment() { ::unsetenv(name.c_str()); }
+};
+
+// What a pending file of the plan needs resolved, as the passes before plan_needed_libraries leave it.
+void planned(StagePlan& plan, const fs::path& source, const std::string& dest, const char* kind,
+             std::optional<std::string> run_path = std::nullopt) {
+  plan.files.emplace(dest, StagePlan::File{source, run_path, kind});
+  plan.unresolved.push_back({source, dest, *read_elf(source)});
+}
+}  // namespace
+
+// Issue 22, item 1: `cmake --install --prefix <tree>/usr` wrote absolute destinations to the build
+// machine, and a DESTDIR in the caller's environment sent everything there. Now the real cmake runs
+// with DESTDIR set to the stage's own tree and the image's prefix.
+BOOST_AUTO_TEST_CASE(install_rules_run_under_a_destdir_of_their_own_and_absolute_destinations_are_staged) {
+  mai::test::TempDir dir;
+  const auto conf = dir.file("src/app.conf", "setting = 1\n");
+  const auto escape = dir.path() / "escape/etc";
+  dir.file("build/cmake_install.cmake", "file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/share/app\" TYPE FILE FILES \"" +
+                                            conf.string() + "\")\n" + "file(INSTALL DESTINATION \"" + escape.string() +
+                                            "\" TYPE FILE FILES \"" + conf.string() + "\")\n");
+  const Environment packager("DESTDIR", (dir.path() / "packager").string());
+  const auto r = install_request(dir, dir.path() / "build");
+  const auto files = stage(r);
+  const auto escaped_in_image = (escape / "app.conf").relative_path().generic_string();
+  BOOST_TEST((files == std::vector<std::string>{escaped_in_image, "usr/local/share/app/app.conf"}));
+  BOOST_TEST(mai::test::read(r.out / "usr/local/share/app/app.conf") == "setting = 1\n");
+  BOOST_TEST(!fs::exists(dir.path() / "escape"));    // not on the build machine
+  BOOST_TEST(!fs::exists(dir.path() / "packager"));  // nor in the caller's DESTDIR
+}
+
+BOOST_AUTO_TEST_CASE(the_install_command_names_the_prefix_and_sets_destdir) {
+  mai::test::TempDir dir;
+  dir.file("build/cmake_install.cmake", "");
+  mai::test::FakeRunner runner;
+  auto r = install_request(dir, dir.path() / "build", "/opt/app");
+  r.install->components = {"runtime"};
+  StagePlan plan;
+  plan_installed(r, plan, runner, test_log());
+  BOOST_TEST_REQUIRE(runner.commands.size() == 1u);
+  const auto& c = runner.commands[0];
+  BOOST_TEST((c.argv == std::vector<std::string>{CMAKE_COMMAND, "--install", (dir.path() / "build").string(), "--prefix",
+                                                 "/opt/app", "--component", "runtime"}));
+  BOOST_TEST((c.env == std::vector<std::pair<std::string, std::string>>{
+                           {"DESTDIR", (dir.path() / "state/stage.stamp.install").string()}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_destination_that_climbs_out_of_destdir_is_refused_before_anything_is_installed) {
+  mai::test::TempDir dir;
+  dir.file("build/cmake_install.cmake",
+           "file(INSTALL DESTINATION \"${CMAKE_INSTALL_PREFIX}/../../../etc\" TYPE FILE FILES \"/dev/null\")\n");
+  mai::test::FakeRunner runner;
+  StagePlan plan;
+  const auto what = error_of([&] { plan_installed(install_request(dir, dir.path() / "build"), plan, runner, test_log()); });
+  BOOST_TEST(what.find("installs to `${CMAKE_INSTALL_PREFIX}/../../../etc`, which climbs out of the image's root") !=
+             std::string::npos);
+  BOOST_TEST(runner.commands.empty());
+}
+
+// Issue 22, item 12: with `u -> ..`, the link `esc -> u/../..` is inside the tree as text says it,
+// and out of it once `u` is followed.
+BOOST_AUTO_TEST_CASE(links_are_checked_where_they_lead_once_the_links_on_their_way_are_followed) {
+  mai::test::TempDir dir;
+  dir.file("build/cmake_install.cmake", "");
+  auto links = [&](std::vector<std::pair<std::string, std::string>> made) {
+    mai::test::FakeRunner runner;
+    runner.on({}, {}, [&](const Command& c) {
+      const fs::path destdir = c.env.at(0).second;
+      for (const auto& [at, target] : made) {
+        fs::create_directories((destdir / at).parent_path());
+        fs::create_symlink(target, destdir / at);
+      }
+    });
+    StagePlan plan;
+    return error_of([&] { plan_installed(install_request(dir, dir.path() / "build"), plan, runner, test_log()); });
+  };
+  BOOST_TEST(links({{"usr/local/share/p/u", ".."}, {"usr/local/share/p/ok", "u/../x"}}) == "");
+  const auto what = links({{"usr/local/share/p/u", ".."}, {"usr/local/share/p/esc", "u/../../../../.."}});
+  BOOST_TEST(what.find("made /usr/local/share/p/esc a link to u/../../../../.., which leads out of the image's root") !=
+                 std::string::npos,
+             what);
+  BOOST_TEST(links({{"usr/a", "b"}, {"usr/b", "a"}, {"usr/c", "a/x"}}).find("a loop of links") != std::string::npos);
+  BOOST_TEST(links({{"usr/abs", "/etc/passwd"}}).find("which is not a relative link") != std::string::npos);
+}
+
+// Issue 22, item 8: a library installed to /usr/local/lib (the default prefix) and a program without
+// an install run path: the image's loader would not find it, so /usr/lib names it. It is never
+// copied a second time from the build tree, and a directory of the build machine that an installed
+// file's run path names is never searched.
+BOOST_AUTO_TEST_CASE(installed_libraries_are_found_where_the_install_put_them) {
+  mai::test::TempDir dir;
+  ElfBuilder lib;
+  lib.soname = "libproto.so.1";
+  lib.build();
+  ElfBuilder server;
+  server.needed = {"libproto.so.1"};
+  server.interpreter = "/lib64/ld-linux-x86-64.so.2";
+  server.build();
+  ElfBuilder cli = server;
+  cli.runpath = "$ORIGIN/../lib";
+  cli.build();
+  ElfBuilder hosty = server;
+  hosty.runpath = (dir.path() / "host").string();
+  hosty.needed = {"libproto.so.1", "libvendor.so.2"};
+  hosty.build();
+  const auto installed = dir.path() / "installed";
+  dir.file("installed/usr/local/lib/libproto.so.1", lib.bytes);
+  dir.file("installed/usr/local/bin/server", server.bytes);
+  dir.file("installed/usr/local/bin/cli", cli.bytes);
+  dir.file("installed/usr/local/bin/hosty", hosty.bytes);
+  dir.file("build/libproto.so.1", lib.bytes);                  // the build tree's copy, where project_dirs look
+  dir.file("host/libproto.so.1", ElfBuilder{}.build().bytes);  // a stale copy on the build machine
+  dir.file("host/libvendor.so.2", ElfBuilder{}.build().bytes);
+  StageRequest r;
+  r.platform = parse_platform("linux/amd64");
+  r.project_dirs = {dir.path() / "build"};
+  StagePlan plan;
+  plan.installed = installed;
+  planned(plan, installed / "usr/local/lib/libproto.so.1", "usr/local/lib/libproto.so.1", "library");
+  planned(plan, installed / "usr/local/bin/server", "usr/local/bin/server", "program");
+  planned(plan, installed / "usr/local/bin/cli", "usr/local/bin/cli", "program");
+  planned(plan, installed / "usr/local/bin/hosty", "usr/local/bin/hosty", "program");
+  plan_needed_libraries(r, plan, test_log());
+  BOOST_TEST((plan.links == std::map<std::string, fs::path>{{"usr/lib/libproto.so.1", "../local/lib/libproto.so.1"}}));
+  BOOST_TEST(plan.files.size() == 4u);  // no second copy, nothing from the host directory
+  // With RUNTIME, a library only that directory of the build machine holds is not the image's.
+  r.runtime = true;
+  r.runtime_dirs = {dir.path() / "toolchain"};
+  dir.file("toolchain/ld-linux-x86-64.so.2", ElfBuilder{}.build().bytes);
+  StagePlan again;
+  again.installed = installed;
+  planned(again, installed / "usr/local/lib/libproto.so.1", "usr/local/lib/libproto.so.1", "library");
+  planned(again, installed / "usr/local/bin/hosty", "usr/local/bin/hosty", "program");
+  const auto what = error_of([&] { plan_needed_libraries(r, again, test_log()); });
+  BOOST_TEST(
+      what.find(
+          "RUNTIME: not found for linux/amd64 in the toolchain's library directories:\n  libvendor.so.2 (needed by hosty)") !=
+          std::string::npos,
+      what);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

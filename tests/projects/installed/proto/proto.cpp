@@ -1,0 +1,1 @@
+int proto_answer() { return 42; }
