@@ -108,6 +108,14 @@ class RegistryClient {
   };
   // One call with authentication, redirects and retries.
   HttpResponse send(const Call& call);
+  // One attempt of `call` (authentication and redirects included): its answer, or nullopt after a
+  // failure worth another attempt, with `problem` saying what it was. What no retry changes throws.
+  std::optional<HttpResponse> try_once(const Call& call, std::string& problem);
+  // The warning before attempt `next` of `tries`.
+  void announce_retry(const Call& call, const std::string& problem, int next, int tries, std::chrono::milliseconds delay) const;
+  // A call's path as a URL for messages: the registry's base URL and the path, or the absolute URL a
+  // Location gave, once, without userinfo.
+  std::string shown(const std::string& path) const;
   // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
   std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
   [[noreturn]] void refuse_larger(const Call& call) const;

@@ -32,6 +32,7 @@ class FakeRegistry final : public Transport {
   int token_lifetime = 300;
   std::string redirect_blobs_to;    // an origin such as "https://storage.test": blob GETs redirect there
   int fail_next = 0;                // answer this many registry requests with 503
+  std::string fail_method;          // set: fail_next counts only requests of this method
   int drop_next = 0;                // fail this many exchanges with a connection error
   int token_fail_next = 0;          // the token service answers this many requests with 503
   bool lose_tag_puts = false;       // answer PUT by tag with 201 but keep nothing (a registry that lies)
@@ -39,6 +40,16 @@ class FakeRegistry final : public Transport {
   bool refuse_mounts = false;       // a mount is answered 202, an upload session (as for a blob it cannot mount)
   std::string state_digest;         // set: every finished upload is stated as this digest (a registry that lies)
   bool referrers_api = false;       // answers /v2/<name>/referrers/<digest> and OCI-Subject (else 404, as 2.8 does)
+  // Upload sessions as distribution keeps them: their offset in the Location's _state, and a request
+  // with a stale one refused (BLOB_UPLOAD_INVALID) and its session dropped. false: the registry keeps
+  // the offset itself, Locations carry none, and a session's status (GET) says where it stands.
+  bool upload_state_in_location = true;
+  // The next `break_bodies` upload requests whose body is longer than `break_body_after` bytes reach
+  // the registry only that far: the session keeps those bytes, the client sees a reset.
+  int break_bodies = 0;
+  std::uint64_t break_body_after = 0;
+  int complete_then_drop = 0;             // this many final PUTs store the blob, then the answer is lost
+  bool unauthorized_body_breaks = false;  // a body sent without valid credentials breaks (401, then closed)
 
   struct Stored {
     std::string media_type, bytes;
@@ -112,8 +123,11 @@ class FakeRegistry final : public Transport {
     if (r.url.origin() == redirect_blobs_to)
       return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
     if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
-    if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
+    if (fail_next > 0 && (fail_method.empty() || fail_method == r.method))
+      return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
+      // Distribution answers 401 at once and closes: a client still writing a body never reads it.
+      if (unauthorized_body_breaks && (r.body_file || !r.body.empty())) return error(TransportError::Kind::io, "Broken pipe");
       // As distribution does, a mount's challenge names the source's pull scope too.
       const auto from = query_value(r.url.target, "from");
       const auto scope = !challenge_scope.empty() ? challenge_scope
@@ -153,7 +167,8 @@ class FakeRegistry final : public Transport {
     return bytes;
   }
   std::string upload_location(const std::string& path, const std::string& id) const {
-    const auto relative = "/v2/" + path + "/blobs/uploads/" + id + "?_state=" + std::to_string(uploads.at(id).size());
+    const auto relative = "/v2/" + path + "/blobs/uploads/" + id +
+                          (upload_state_in_location ? "?_state=" + std::to_string(uploads.at(id).size()) : "");
     return absolute_locations ? "https://" + host + ":" + port + relative : relative;
   }
   // POST (a session, or a mount), PATCH (a chunk at the session's latest state), PUT (the rest, and the digest).
@@ -172,9 +187,20 @@ class FakeRegistry final : public Transport {
     const auto it = uploads.find(id);
     if (it == uploads.end()) return respond(404, {}, R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]})");
     // Only the latest Location is valid: its state is the size so far.
-    if (query_value(t, "_state") != std::to_string(it->second.size()))
+    if (upload_state_in_location && query_value(t, "_state") != std::to_string(it->second.size())) {
+      uploads.erase(it);
       return respond(400, {}, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"stale state"}]})");
-    const auto bytes = body_of(r);
+    }
+    if (r.method == "GET") {
+      const auto held = it->second.size();
+      return respond(204, {{"location", upload_location(path, id)}, {"range", "0-" + std::to_string(held ? held - 1 : 0)}}, "");
+    }
+    auto bytes = body_of(r);
+    if (break_bodies > 0 && bytes.size() > break_body_after) {
+      --break_bodies;
+      it->second += bytes.substr(0, break_body_after);
+      return error(TransportError::Kind::io, "Connection reset by peer");
+    }
     if (r.method == "PATCH") {
       std::string range;
       for (const auto& [k, v] : r.headers)
@@ -189,6 +215,7 @@ class FakeRegistry final : public Transport {
     uploads.erase(it);
     if (sha256_digest(content) != digest) return respond(400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})");
     blobs[digest] = content;
+    if (complete_then_drop > 0) return --complete_then_drop, error(TransportError::Kind::io, "Connection reset by peer");
     return respond(201, {{"docker-content-digest", state_digest.empty() ? digest : state_digest}}, "");
   }
 
