@@ -220,6 +220,7 @@ asio::awaitable<Exchanged> exchange_on(AsyncStream& stream, const HttpRequest& r
   }
   out = {};
   out.outcome.error = io_error(wec, "sending " + request.method + " " + request.url.str());
+  out.broke_while_sending = written > 0;
   co_return out;
 }
 
