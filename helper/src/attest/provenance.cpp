@@ -1,7 +1,6 @@
 #include "attest/provenance.hpp"
 
 #include <boost/json.hpp>
-#include <ctime>
 
 #include "base/error.hpp"
 #include "base/text.hpp"
@@ -51,8 +50,11 @@ std::string provenance_statement(const Spec& spec, const Platform& platform, con
   if (!base_digest.empty())
     dependencies.push_back(
         json::object{{"uri", "oci://" + spec.image.base}, {"digest", json::object{{"sha256", base_digest.substr(7)}}}});
-  // With SOURCE_DATE_EPOCH the times are its, and the statement the same for the same inputs.
-  const auto when = p.source_date_epoch > 0 ? p.source_date_epoch : static_cast<std::int64_t>(std::time(nullptr));
+  // Times only when SOURCE_DATE_EPOCH gives them: the clock would make every build's statement
+  // another one, and an unchanged image gains a statement only when something it records changed.
+  json::object run{{"builder", json::object{{"id", p.builder_id}}}};
+  if (p.source_date_epoch > 0)
+    run["metadata"] = json::object{{"startedOn", rfc3339(p.source_date_epoch)}, {"finishedOn", rfc3339(p.source_date_epoch)}};
   json::object statement{
       {"_type", "https://in-toto.io/Statement/v1"},
       {"subject",
@@ -62,9 +64,7 @@ std::string provenance_statement(const Spec& spec, const Platform& platform, con
                                                                   {"externalParameters", std::move(external)},
                                                                   {"internalParameters", std::move(internal)},
                                                                   {"resolvedDependencies", std::move(dependencies)}}},
-                                 {"runDetails", json::object{{"builder", json::object{{"id", p.builder_id}}},
-                                                             {"metadata", json::object{{"startedOn", rfc3339(when)},
-                                                                                       {"finishedOn", rfc3339(when)}}}}}}}};
+                                 {"runDetails", std::move(run)}}}};
   return json::serialize(statement);
 }
 

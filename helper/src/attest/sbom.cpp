@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <ctime>
 #include <map>
 #include <set>
 
@@ -233,12 +232,10 @@ std::string sbom_document(const SbomInput& in) {
     for (const auto& a : spec.build_args)
       if (a.name != "MULTIARCH_STAGE" && !secret_name(a.name))
         metadata_properties.push_back(property("build-arg:" + a.name, a.value));
-  const auto when = p.source_date_epoch > 0 ? p.source_date_epoch : in.now;
   json::object document{{"bomFormat", "CycloneDX"},
                         {"specVersion", "1.6"},
                         {"version", 1},
-                        {"metadata", json::object{{"timestamp", rfc3339(when)},
-                                                  {"lifecycles", json::array{json::object{{"phase", "build"}}}},
+                        {"metadata", json::object{{"lifecycles", json::array{json::object{{"phase", "build"}}}},
                                                   {"tools", json::object{{"components", json::array{json::object{
                                                                                             {"type", "application"},
                                                                                             {"name", "cmake-multiarch-image"},
@@ -247,6 +244,8 @@ std::string sbom_document(const SbomInput& in) {
                                                   {"properties", std::move(metadata_properties)}}},
                         {"components", std::move(components)},
                         {"dependencies", std::move(dependencies)}};
+  // A time only when SOURCE_DATE_EPOCH gives one: the same image must get the same document.
+  if (p.source_date_epoch > 0) document["metadata"].as_object()["timestamp"] = rfc3339(p.source_date_epoch);
   // The serial number names this content: derived from the document without it.
   const auto digest = sha256_digest(json::serialize(document));
   document["serialNumber"] = uuid_from(digest.substr(7));
@@ -261,8 +260,7 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
                source,
                // Only an image with a stage has staged files: a record left from when it had one is not read.
                spec.stage.enabled ? read_staged_files(staged_files_path(state, platform)) : std::vector<StagedFile>(),
-               {},
-               static_cast<std::int64_t>(std::time(nullptr))};
+               {}};
   if (spec.image.enabled) {
     if (!base_digest.empty()) {
       const auto reference = parse_image_reference(spec.image.base);
@@ -288,7 +286,12 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
   }
   log.info("SBOM of " + platform.str() + ": " + std::to_string(in.files.size()) + " files, " + std::to_string(in.bases.size()) +
            " base images");
-  return {media::cyclonedx, media::cyclonedx, sbom_document(in), {}};
+  return {media::cyclonedx, media::cyclonedx, sbom_document(in), {{kDocumentAnnotation, "sbom"}}};
+}
+
+bool is_our_sbom(const Descriptor& referrer) {
+  const auto mark = referrer.annotations.find(kDocumentAnnotation);
+  return referrer.artifact_type == media::cyclonedx && mark != referrer.annotations.end() && mark->second == "sbom";
 }
 
 }  // namespace mai

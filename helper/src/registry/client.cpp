@@ -261,25 +261,63 @@ std::string RegistryClient::put_manifest(const std::string& reference, const std
   return r.header("docker-content-digest");
 }
 
-std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest) {
-  if (no_referrers_api_) return std::nullopt;
-  const auto r = send({"GET",
-                       "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest"),
-                       {{"Accept", media::oci_index}},
-                       "",
-                       kManifestLimit,
-                       "a referrers index"});
-  if (r.status == 404 || r.status == 400 || r.status == 405) {
-    no_referrers_api_ = true;
-    return std::nullopt;
+namespace {
+
+// The target of a Link header's rel="next" (RFC 8288: `<target>; rel="next"`, several links separated
+// by commas), "" when there is none.
+std::string next_link(const HttpResponse& r) {
+  for (const auto& value : r.headers_named("link")) {
+    std::size_t at = 0;
+    while ((at = value.find('<', at)) != std::string::npos) {
+      const auto close = value.find('>', at);
+      if (close == std::string::npos) break;
+      const auto target = value.substr(at + 1, close - at - 1);
+      const auto end = std::min(value.find('<', close), value.size());
+      auto params = lowercase(value.substr(close + 1, end - close - 1));
+      params.erase(std::remove_if(params.begin(), params.end(), [](char c) { return c == ' ' || c == '"'; }), params.end());
+      if (params.find(";rel=next") != std::string::npos) return target;
+      at = close;
+    }
   }
-  if (r.status != 200)
-    throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
-  Manifest m;
-  m.bytes = r.body;
-  m.digest = sha256_digest(m.bytes);
-  m.media_type = media::oci_index;
-  return m;
+  return "";
+}
+
+}  // namespace
+
+std::optional<std::vector<Manifest>> RegistryClient::get_referrers(const std::string& digest) {
+  if (no_referrers_api_) return std::nullopt;
+  std::vector<Manifest> pages;
+  // A registry pages a long list (the distribution spec: a Link header with rel="next" while more
+  // are left); each page is an index of its own.
+  std::string path = "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest");
+  while (!path.empty()) {
+    if (pages.size() == kReferrersPages)
+      throw Error(Exit::verify_failed, "the referrers of " + repository_.str() + "@" + digest + " go on for more than " +
+                                           std::to_string(kReferrersPages) + " pages; refused");
+    const auto r = send({"GET", path, {{"Accept", media::oci_index}}, "", kManifestLimit, "a referrers index"});
+    if (pages.empty() && (r.status == 404 || r.status == 400 || r.status == 405)) {
+      no_referrers_api_ = true;
+      return std::nullopt;
+    }
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
+    Manifest m;
+    m.bytes = r.body;
+    m.digest = sha256_digest(m.bytes);
+    m.media_type = media::oci_index;
+    pages.push_back(std::move(m));
+    // The next page, relative to this one, at the registry: its credentials go nowhere else.
+    const auto here = Url::parse(base_url() + path, "the registry URL");
+    path.clear();
+    if (const auto next = next_link(r); !next.empty()) {
+      const auto url = here.resolve(next);
+      if (url.origin() != here.origin())
+        throw Error(Exit::verify_failed, "the referrers of " + repository_.str() + "@" + digest + " continue at " + url.origin() +
+                                             ", another origin; refused");
+      path = url.target;
+    }
+  }
+  return pages;
 }
 
 }  // namespace mai

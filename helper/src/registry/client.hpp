@@ -26,6 +26,7 @@ namespace mai {
 inline constexpr std::size_t kManifestLimit = std::size_t{4} << 20;
 inline constexpr std::size_t kConfigLimit = std::size_t{4} << 20;
 inline constexpr std::size_t kStreamedLimit = std::size_t{64} << 30;
+inline constexpr std::size_t kReferrersPages = 100;
 
 struct Manifest {
   std::string media_type;  // the body's mediaType, else the Content-Type
@@ -81,10 +82,11 @@ class RegistryClient {
   // its referrers API).
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                            bool* subject_indexed = nullptr);
-  // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, or
-  // nullopt when the registry has no referrers API (404, 400, 405; a registry with one answers an
-  // unknown subject with an empty index), which this client then remembers and asks no more.
-  std::optional<Manifest> get_referrers(const std::string& digest);
+  // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, each page
+  // of it (Link: rel="next", at most kReferrersPages), or nullopt when the registry has no referrers
+  // API (404, 400, 405; a registry with one answers an unknown subject with an empty index), which
+  // this client then remembers and asks no more.
+  std::optional<std::vector<Manifest>> get_referrers(const std::string& digest);
 
   // The same for several at once: the requests go out together (once the first exchange with the
   // registry has settled its scheme and authentication); answers in the order asked.
