@@ -56,9 +56,19 @@ std::string uuid_from(const std::string& sha256_hex) {
 
 bool secret_name(std::string_view name) {
   const auto lower = lowercase(name);
-  for (const char* word : {"token", "password", "passwd", "secret", "key", "credential", "auth", "private", "cert"})
-    if (lower.find(word) != std::string::npos) return true;
-  return false;
+  // Anywhere in the name: DB_PASS, MYSQL_PWD, REGISTRY_CREDS, NPM_TOKEN, ...
+  for (const char* part : {"token", "pass", "pwd", "secret", "key", "cred", "auth", "private", "cert"})
+    if (lower.find(part) != std::string::npos) return true;
+  // Short ones only as a word of their own (GH_PAT, DB_PW, ghPat; not PATH or COMPAT): words end at
+  // anything but a letter or digit, and where a lower-case letter meets an upper-case one.
+  std::vector<std::string> words{""};
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (!std::isalnum(c) || (i > 0 && std::isupper(c) && std::islower(static_cast<unsigned char>(name[i - 1]))))
+      words.emplace_back();
+    if (std::isalnum(c)) words.back() += static_cast<char>(std::tolower(c));
+  }
+  return std::any_of(words.begin(), words.end(), [](const std::string& w) { return w == "pat" || w == "pw" || w == "pin"; });
 }
 
 std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const std::vector<BuildArg>& build_args) {
@@ -218,8 +228,8 @@ std::string sbom_document(const SbomInput& in) {
   if (!p.project_version.empty()) project["version"] = p.project_version;
   json::array project_properties;
   if (!in.source.commit.empty()) {
-    project["externalReferences"] =
-        json::array{json::object{{"type", "vcs"}, {"url", in.source.uri.substr(in.source.uri.starts_with("git+") ? 4 : 0)}}};
+    project["externalReferences"] = json::array{json::object{
+        {"type", "vcs"}, {"url", without_userinfo(in.source.uri.substr(in.source.uri.starts_with("git+") ? 4 : 0))}}};
     project_properties.push_back(property("git-commit", in.source.commit));
   }
   if (!project_properties.empty()) project["properties"] = std::move(project_properties);
@@ -231,7 +241,7 @@ std::string sbom_document(const SbomInput& in) {
   if (!spec.image.enabled)
     for (const auto& a : spec.build_args)
       if (a.name != "MULTIARCH_STAGE" && !secret_name(a.name))
-        metadata_properties.push_back(property("build-arg:" + a.name, a.value));
+        metadata_properties.push_back(property("build-arg:" + a.name, without_userinfo(a.value)));
   json::object document{{"bomFormat", "CycloneDX"},
                         {"specVersion", "1.6"},
                         {"version", 1},

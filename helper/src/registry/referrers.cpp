@@ -133,12 +133,12 @@ std::optional<std::vector<Descriptor>> read_tag(RegistryClient& client, const st
 // write. A read-back that lacks one of ours is read, merged and written again, at most kMergeRounds
 // times, after a pause of random length so that two writers fall out of step.
 ReferrersIndex list_in_tag(RegistryClient& client, const std::string& subject_digest, const std::vector<Descriptor>& entries,
-                           const Log& log) {
+                           const Log& log, const std::optional<std::vector<Descriptor>>& first_read = std::nullopt) {
   const auto tag = referrers_tag(subject_digest);
   const auto where = "the referrers tag " + tag + " of " + client.base_url();
   std::minstd_rand jitter(std::random_device{}());
   for (int round = 1;; ++round) {
-    auto listed = read_tag(client, subject_digest, where);
+    auto listed = round == 1 && first_read ? first_read : read_tag(client, subject_digest, where);
     if (!listed) return ReferrersIndex::none;
     const auto before = listed->size();
     for (const auto& e : entries)
@@ -178,7 +178,8 @@ const char* name_of(ReferrersIndex index) {
   return "?";
 }
 
-Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log) {
+Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
+                const Referrers* known) {
   // The empty config is asked for (a repository has it after its first artifact); the documents, new
   // almost every time and small, are uploaded without asking.
   if (const auto empty = sha256_digest("{}"); !client.has_blob(empty)) client.put_blob_bytes(empty, "{}");
@@ -203,7 +204,13 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
     out.index = ReferrersIndex::api;
     return out;
   }
-  out.index = list_in_tag(client, subject.digest, out.artifacts, log);
+  if (known && known->index == ReferrersIndex::none) {
+    out.index = ReferrersIndex::none;
+  } else {
+    std::optional<std::vector<Descriptor>> first_read;
+    if (known && known->index == ReferrersIndex::tag) first_read = known->listed;
+    out.index = list_in_tag(client, subject.digest, out.artifacts, log, first_read);
+  }
   if (out.index == ReferrersIndex::none) {
     std::string digests;
     for (const auto& a : out.artifacts) digests += (digests.empty() ? "" : ", ") + a.digest;

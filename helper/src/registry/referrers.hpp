@@ -54,8 +54,11 @@ struct Attached {
 // writer replaced the list) is read, merged and written again, a few times at most. A tag that holds
 // anything but an OCI index is reported, never overwritten; a tag that is the subject itself is never
 // written (the artifacts stay, by digest, listed nowhere: a warning says so). Publishing the same
-// artifacts again changes nothing.
-Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log);
+// artifacts again changes nothing. `known`, when given, is what referrers() answered for the subject
+// moments ago: the tag is then not read again before it is written.
+struct Referrers;
+Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
+                const Referrers* known = nullptr);
 
 // The referrers of `subject_digest`: from the registry's referrers API when it has one (every page),
 // else from the referrers tag (none when the tag does not exist, or is the subject itself). A tag

@@ -95,23 +95,25 @@ Attested attest(const Spec& spec, const Platform& platform, const Descriptor& su
   // The same image keeps the SBOM it has (its content is the same): another build tree, or a later
   // commit that builds the same bytes, attaches none.
   std::optional<Descriptor> kept;
+  std::optional<Referrers> known;
   if (spec.provenance.sbom) {
-    const auto known = referrers(client, digest);
-    for (const auto& d : known.listed)
+    known = referrers(client, digest);
+    for (const auto& d : known->listed)
       if (is_our_sbom(d)) kept = d;
     if (kept) {
       out.sbom = kept->digest;
-      out.index = name_of(known.index);
+      out.index = name_of(known->index);
       log.info("SBOM " + kept->digest.substr(0, 19) + " kept: " + digest.substr(0, 19) + " has it already");
     }
   }
   const auto source = source_revision(spec.provenance, runner, log);
   std::vector<Artifact> artifacts;
-  if (spec.provenance.enabled) artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source));
+  if (spec.provenance.enabled)
+    artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source, read_built_with(state, platform, log)));
   if (spec.provenance.sbom && !kept)
     artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
   if (artifacts.empty()) return out;
-  const auto attached = attach(client, subject, artifacts, log);
+  const auto attached = attach(client, subject, artifacts, log, known ? &*known : nullptr);
   out.index = name_of(attached.index);
   for (const auto& d : attached.artifacts) {
     (d.artifact_type == media::in_toto ? out.provenance : out.sbom) = d.digest;
