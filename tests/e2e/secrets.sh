@@ -76,7 +76,7 @@ assert_secret_found "the password" "$password" "$credentials"
 assert_secret_found "the token" "$url_token" "$work/src/.git/config"
 searched=("$work/build" "$work"/*.log "$work/ps.txt" "$reg")
 assert_no_secret "the password" "$password" "${searched[@]}"
-# The provenance names the repository without the token (git+https://git.example.invalid/...).
+assert_no_secret "the remote URL's token" "$url_token" "${searched[@]}"
+# The provenance names the repository, without the token (git+https://git.example.invalid/...).
 grep -rlaF -- "git+https://git.example.invalid/team/hello.git" "$reg/registry" >/dev/null ||
   fail "no provenance in the registry names the checkout's remote"
-assert_no_secret "the remote URL's token" "$url_token" "${searched[@]}"
