@@ -271,7 +271,7 @@ std::string next_link(const HttpResponse& r) {
     while ((at = value.find('<', at)) != std::string::npos) {
       const auto close = value.find('>', at);
       if (close == std::string::npos) break;
-      const auto target = value.substr(at + 1, close - at - 1);
+      auto target = value.substr(at + 1, close - at - 1);
       const auto end = std::min(value.find('<', close), value.size());
       auto params = lowercase(value.substr(close + 1, end - close - 1));
       params.erase(std::remove_if(params.begin(), params.end(), [](char c) { return c == ' ' || c == '"'; }), params.end());

@@ -242,6 +242,7 @@ ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_
     if (!listed_in(found.listed, document.second)) missing.push_back(document);
   if (missing.empty()) return found.index;
   std::vector<std::string> digests;
+  digests.reserve(missing.size());
   for (const auto& m : missing) digests.push_back(checked_digest(m.second, "the " + m.first + " to list"));
   const auto manifests = client.get_manifests(digests);
   std::vector<Descriptor> entries;
