@@ -28,6 +28,15 @@ json::object descriptor_json(const Descriptor& d) {
   return o;
 }
 
+// The string-valued annotations of a descriptor or a manifest.
+std::map<std::string, std::string> string_annotations(const json::object& o) {
+  std::map<std::string, std::string> out;
+  if (const auto* a = o.if_contains("annotations"); a && a->is_object())
+    for (const auto& [k, val] : a->as_object())
+      if (val.is_string()) out[std::string(k)] = std::string(val.get_string());
+  return out;
+}
+
 // The descriptors an index lists; `where` names it in errors.
 std::vector<Descriptor> parse_descriptors(const std::string& bytes, const std::string& where) {
   boost::system::error_code ec;
@@ -49,9 +58,7 @@ std::vector<Descriptor> parse_descriptors(const std::string& bytes, const std::s
         text("mediaType"), text("digest"), size && size->is_int64() ? size->as_int64() : -1, "", text("artifactType"), {}};
     if (!is_sha256_digest(d.digest) || d.size < 0)
       throw Error(Exit::verify_failed, where + " lists an entry that is not a descriptor");
-    if (const auto* a = e->if_contains("annotations"); a && a->is_object())
-      for (const auto& [k, val] : a->as_object())
-        if (val.is_string()) d.annotations[std::string(k)] = std::string(val.get_string());
+    d.annotations = string_annotations(*e);
     out.push_back(std::move(d));
   }
   return out;
@@ -71,9 +78,7 @@ ParsedArtifact parse_artifact(const std::string& bytes, const std::string& what)
   if (!digest || !digest->is_string()) throw Error(Exit::verify_failed, what + " is not an artifact manifest with a subject");
   ParsedArtifact out{std::string(digest->get_string()), "", {}};
   if (const auto* t = o->if_contains("artifactType"); t && t->is_string()) out.artifact_type = t->get_string();
-  if (const auto* a = o->if_contains("annotations"); a && a->is_object())
-    for (const auto& [k, val] : a->as_object())
-      if (val.is_string()) out.annotations[std::string(k)] = std::string(val.get_string());
+  out.annotations = string_annotations(*o);
   return out;
 }
 
