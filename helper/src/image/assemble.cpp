@@ -144,6 +144,10 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
   std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
   for (const auto& e : entries) {
     add(e.path + "|" + std::to_string(static_cast<int>(e.kind)) + (e.executable ? "|x|" : "|-|") + e.link_target);
+    // Only when given, so entries without any keep the keys they had; no path starts with '/'.
+    if (!e.permissions.empty())
+      add("/permissions " + std::to_string(e.permissions.uid.value_or(0)) + ":" + std::to_string(e.permissions.gid.value_or(0)) +
+          " " + (e.permissions.mode ? mode_text(*e.permissions.mode) : "-") + " " + std::to_string(e.permissions.capabilities));
     if (e.kind != LayerEntry::Kind::file) continue;
     struct stat st {};
     if (::stat(e.source.c_str(), &st) != 0) return write_layer(std::move(entries), mtime, blobs, comment);  // it says why
