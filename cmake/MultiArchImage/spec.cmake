@@ -179,9 +179,9 @@ function(_multiarch_executable_file_name out name target)
 endfunction()
 
 # What a provenance statement says about this build (see the helper's provenance.hpp): the builder,
-# CMake, the compiler, each platform's toolchain file and its SHA-256, the source directory (its git
-# commit and remote are read when a push step runs) and SOURCE_DATE_EPOCH. Reads the caller's
-# toolchains_<suffix>.
+# CMake, the source directory (its git commit and remote are read when a push step runs) and
+# SOURCE_DATE_EPOCH. What compiled each platform's files is the (sub-)build's that staged them
+# (_multiarch_write_built_with).
 function(_multiarch_provenance_json out platforms)
   set(json "{}")
   foreach(pair IN ITEMS "builder_id|${MULTIARCH_IMAGE_BUILDER_ID}" "cmake_version|${CMAKE_VERSION}"
@@ -194,6 +194,19 @@ function(_multiarch_provenance_json out platforms)
     _multiarch_json_string(quoted "${value}")
     string(JSON json SET "${json}" ${key} "${quoted}")
   endforeach()
+  find_package(Git QUIET)
+  _multiarch_json_string(quoted "${GIT_EXECUTABLE}")
+  string(JSON json SET "${json}" git "${quoted}")
+  string(JSON json SET "${json}" source_date_epoch "${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}")
+  set(${out} "${json}" PARENT_SCOPE)
+endfunction()
+
+# What builds a platform's staged files, written by the build that stages them (this one for its own
+# platform, a sub-build for a cross one) each time it configures: its compiler (C++, else C) and its
+# toolchain file with that file's SHA-256. A sub-build configures again when its toolchain file
+# changes, so this is what it really compiled with; the push step's provenance statement reads it
+# (<state>/built-with-<suffix>.json).
+function(_multiarch_write_built_with state platform)
   set(compiler "")
   foreach(language IN ITEMS CXX C)
     if(NOT compiler AND CMAKE_${language}_COMPILER_ID)
@@ -201,22 +214,16 @@ function(_multiarch_provenance_json out platforms)
     endif()
   endforeach()
   _multiarch_json_string(quoted "${compiler}")
+  set(json "{}")
   string(JSON json SET "${json}" compiler "${quoted}")
-  find_package(Git QUIET)
-  _multiarch_json_string(quoted "${GIT_EXECUTABLE}")
-  string(JSON json SET "${json}" git "${quoted}")
-  set(toolchains "{}")
-  foreach(platform IN LISTS platforms)
-    _multiarch_suffix(suffix "${platform}")
-    if(toolchains_${suffix})
-      file(SHA256 "${toolchains_${suffix}}" sha)
-      _multiarch_json_string(qfile "${toolchains_${suffix}}")
-      string(JSON toolchains SET "${toolchains}" "${platform}" "{\"file\": ${qfile}, \"sha256\": \"${sha}\"}")
-    endif()
-  endforeach()
-  string(JSON json SET "${json}" toolchains "${toolchains}")
-  string(JSON json SET "${json}" source_date_epoch "${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}")
-  set(${out} "${json}" PARENT_SCOPE)
+  if(CMAKE_TOOLCHAIN_FILE AND EXISTS "${CMAKE_TOOLCHAIN_FILE}")
+    get_filename_component(file "${CMAKE_TOOLCHAIN_FILE}" ABSOLUTE)
+    file(SHA256 "${file}" sha)
+    _multiarch_json_string(qfile "${file}")
+    string(JSON json SET "${json}" toolchain "{\"file\": ${qfile}, \"sha256\": \"${sha}\"}")
+  endif()
+  _multiarch_suffix(suffix "${platform}")
+  _multiarch_write_if_changed("${state}/built-with-${suffix}.json" "${json}\n")
 endfunction()
 
 # GIT_TAGS: the spec's "git" object, and the files whose change means HEAD or the tags moved (the

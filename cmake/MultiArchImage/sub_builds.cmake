@@ -30,6 +30,7 @@ function(_multiarch_sub_build_image name targets install_spec runtime)
     _multiarch_step_files(files "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
     _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
       "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${targets}" "${install_spec}" ${runtime})
+    _multiarch_write_built_with("${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
     set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     cmake_language(EVAL CODE
       "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${targets}]])")

@@ -22,6 +22,7 @@ function(_multiarch_add_platform name platform)
     elseif(platform STREQUAL host)
       _multiarch_stage("${name}" "${platform}" "${P_HELPER}" "${files_stage_dir}" "${files_stage_stamp}"
         ${name}-stage-${suffix} "${P_TARGETS}" "${P_INSTALL}" ${P_RUNTIME})
+      _multiarch_write_built_with("${P_STATE}" "${platform}")
       list(APPEND staged "${files_stage_stamp}")
     endif()
   endif()

@@ -11,6 +11,7 @@
 #include "base/files.hpp"
 #include "base/interrupt.hpp"
 #include "base/process.hpp"
+#include "base/text.hpp"
 #include "model/git_tags.hpp"
 #include "model/spec.hpp"
 #include "registry/beast_transport.hpp"
@@ -344,10 +345,10 @@ int main(int argc, char** argv) {
   try {
     return mai::run(argc, argv);
   } catch (const mai::Error& e) {
-    std::cerr << "multiarch-image: error: " << e.what() << "\n";
+    std::cerr << "multiarch-image: error: " << mai::without_userinfo(e.what()) << "\n";
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    std::cerr << "multiarch-image: error: " << e.what() << "\n";
+    std::cerr << "multiarch-image: error: " << mai::without_userinfo(e.what()) << "\n";
     return static_cast<int>(mai::Exit::step_failed);
   }
 }

@@ -4,7 +4,8 @@
 # index is right, and each kind was injected. Then (once, with docker: no engine takes part) the
 # helper's own registry client under a 2 s MULTIARCH_IMAGE_TIMEOUT, through the proxy reading each
 # request: a reset, a 503, a request never answered and an answer whose body stops after 16 bytes,
-# each survived long before the 600 s stall would end.
+# each survived long before the 600 s stall would end; and an upload whose body is cut 1 MB in (the
+# registry keeps that much of it, and refuses the upload's old Location): the upload goes on.
 #   faults.sh docker|podman
 . "$(dirname "$0")/lib.sh"
 engine=$1
@@ -33,13 +34,17 @@ assert_eq "$(jq -r '[.manifests[].digest] | sort | join(" ")' <<<"$index")" \
 echo "ok: all $faults injected faults were survived"
 
 [[ $engine == docker ]] || exit 0
-step "the helper's own client, 2 s per attempt: a reset, a 503, no answer, a body that stops"
+step "the helper's own client, 2 s per attempt: a reset, a 503, no answer, a body cut on its way up, a body that stops"
 # Per request, in this order: the first request is reset, its retry answered 503, the next never
-# answered; the first answer with more than 16 bytes of body stops after 16 of them. Stalls last
-# 600 s, and the build is given 120: only the helper's own timeout can make it pass.
-start_proxy stalling --http --first reset,error,stall,stall-body --stall-body-after 16 --stall-seconds 600
+# answered; the first request with more than 1 MB of body (a layer of 8 MB) reaches the registry
+# 1 MB far, then both sides are reset; the first answer with more than 16 bytes of body stops after
+# 16 of them. Stalls last 600 s, and the build is given 120: only the helper's own timeout can make
+# it pass.
+start_proxy stalling --http --first reset,error,stall,reset-body,stall-body --reset-body-after 1000000 \
+  --stall-body-after 16 --stall-seconds 600
 mkdir -p "$work/stalled/files"
 echo "the helper's timeout" >"$work/stalled/files/data.txt"
+head -c 8000000 /dev/urandom >"$work/stalled/files/noise.bin"   # does not compress: an 8 MB layer
 cat >"$work/stalled/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
 project(stalled LANGUAGES NONE)
@@ -53,10 +58,14 @@ timeout 120 cmake --build "$work/stalled-build" --target image-push >"$work/stal
 grep -E "warning" "$work/stalled.log" || true
 ((status != 124)) || fail "the build hung on a stalled registry (stopped after 120 s):\n$(tail -20 "$work/stalled.log")"
 [[ $status == 0 ]] || fail "the publish did not complete (exit $status):\n$(tail -30 "$work/stalled.log")"
-for kind in reset error stall stall-body; do
+for kind in reset error stall reset-body stall-body; do
   line=$(grep -m1 "^$kind " "$work/stalling.log") || fail "no $kind was injected:\n$(cat "$work/stalling.log")"
   echo "injected: $line"
 done
+grep -q "^reset-body PUT .*/blobs/uploads/.* after 1000000 body bytes" "$work/stalling.log" ||
+  fail "the cut body was not an upload's: $(grep "^reset-body" "$work/stalling.log")"
+grep -E "uploading sha256:.*(resuming at byte|refused to resume)" "$work/stalled.log" ||
+  fail "no word of the broken upload's session:\n$(grep warning "$work/stalled.log")"
 assert_eq "$(grep -c "timed out; attempt [0-9]* of" "$work/stalled.log")" 2 \
   "attempts the helper stopped at its 2 s timeout (the unanswered request and the stopped body)"
 assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/stalled:1.0" | jq -r '.manifests[0].digest')" \

@@ -11,7 +11,8 @@
 # pulled and run by docker and by podman, and skopeo reads the list with TLS verification on. With
 # wrong credentials the manifest step fails at once, naming where they came from, and writes nothing.
 # With docker and Bearer auth, an image the helper assembles with no engine (examples/cross) takes the
-# published list as its BASE: the base's layers are mounted under a token for both repositories.
+# published list as its BASE: the base's layers are mounted under a token for both repositories; then,
+# with tokens that live a second, a 24 MB layer goes up with a token renewed before its body.
 # Requests are counted in the registry's own access log. With credentials, the password and every
 # token the token service issued are searched for, in every form, in the build trees, the logs, and
 # what the registry stored and logged.
@@ -150,6 +151,36 @@ if [[ $mode == bearer && $engine == docker ]]; then
   done
 fi
 
+if [[ $mode == bearer && $engine == docker ]]; then
+  step "tokens that live a second: each renewed before a 24 MB body goes, none lets a body out without one"
+  # The token service again on its port, now issuing tokens for 1 s: past their time after one use.
+  # A body sent with no token meets distribution's 401 while it is still on its way, and a closed
+  # connection: the client would see a broken pipe, five times over.
+  kill "$issuer_pid"; wait "$issuer_pid" 2>/dev/null || true
+  "$MULTIARCH_TEST_TOKEN_ISSUER" --key "$reg/token.key" --cert "$reg/token.crt" --issuer multiarch-test-issuer \
+    --service multiarch-test-registry --user ci --password-file "$reg/password" --port-file "$reg/token.port.again" \
+    --port "$(cat "$reg/token.port")" --lifetime 1 --log "$work/token.log" --tokens "$work/tokens.txt" &
+  issuer_pid=$!
+  wait_for 5 "the token service" file_filled "$reg/token.port.again" || fail "the token service did not start again"
+  mkdir -p "$work/short/files"
+  head -c 24000000 /dev/urandom >"$work/short/files/noise.bin"   # one PUT of 24 MB (uploads go whole up to 32 MiB)
+  cat >"$work/short/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(short LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(short REPOSITORY "$registry/e2e/short-tokens" TAGS 1.0 PLATFORMS linux/amd64
+  BASE scratch ENTRYPOINT /srv/noise.bin FILES files/=/srv/ SBOM OFF PROVENANCE OFF)
+CMAKE
+  configure "$work/short" "$work/short-build" -DMULTIARCH_IMAGE_RETRY_DELAY=0.1 >/dev/null
+  : >"$work/token.log"
+  cmake --build "$work/short-build" --target image-push >"$work/short.log" 2>&1 ||
+    fail "the publish with short-lived tokens failed:\n$(tail -20 "$work/short.log")"
+  assert_eq "$(grep -c "attempt [0-9]* of" "$work/short.log" || true)" 0 "retries"
+  renewals=$(grep -c "scopes=repository:e2e/short-tokens:pull,push" "$work/token.log" || true)
+  ((renewals >= 3)) || fail "the push scope's token was asked for $renewals times: nothing was renewed"
+  echo "ok: the push scope's token was asked for $renewals times"
+fi
+
 if [[ $mode == tls ]]; then
   step "the certificate is verified: without the CA the step fails; with it as a system CA it passes"
   rm -rf "${certs[@]}" "$metadata"
@@ -192,7 +223,7 @@ if [[ $mode == basic || $mode == bearer ]]; then
 
   step "the password and every token issued are nowhere: build trees, logs, the registry's storage and log"
   searched=("$work/build" "$work"/*.log "$reg/registry" "$reg/registry.log")
-  [[ $mode == bearer && $engine == docker ]] && searched+=("$work/assembled")
+  [[ $mode == bearer && $engine == docker ]] && searched+=("$work/assembled" "$work/short-build")
   assert_no_secret "the password" "$password" "${searched[@]}"
   if [[ $mode == bearer ]]; then
     # Each whole token, and its signature alone (its header and claims are no secret).

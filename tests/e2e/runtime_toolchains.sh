@@ -2,7 +2,9 @@
 # RUNTIME with toolchains that are not Debian's cross gcc: the shipped clang toolchain file (Debian's
 # clang with the GCC cross libraries), and clang with a CMAKE_SYSROOT made of Debian's arm64 cross
 # packages. examples/cross for linux/arm64 each time: the staged runtime must be arm64's (found where
-# the toolchain links from, not where the host's compiler looks), and the image must run.
+# the toolchain links from, not where the host's compiler looks), and the image must run. The
+# provenance statement names the compiler the sub-build used (clang, not this build's gcc) and the
+# toolchain file's SHA-256 as the sub-build last configured with it, after the file changed too.
 #   runtime_toolchains.sh
 . "$(dirname "$0")/lib.sh"
 cp -r "$repo_root/examples/cross" "$work/src"
@@ -45,4 +47,23 @@ for variant in clang sysroot; do
   [[ -z $leaks ]] || fail "staged files hold the build's paths: $leaks"
   output=$(run_image docker "$repository:1.0.0" linux/arm64 </dev/null)
   assert_eq "$output" "hello server from the greeting library 1.0.0 built for linux/arm64" "docker run ($variant)"
+
+  # What the statement says compiled it: the sub-build's clang and its toolchain file, as it is now.
+  if [[ $variant == sysroot ]]; then
+    # The file changes: the sub-build configures again; the next push names the new file's SHA-256.
+    printf '# changed after the first publish\n' >>"${toolchain[$variant]}"
+    rm "$build/multiarch-image/cross-hello/push-linux-arm64.json"
+    cmake --build "$build" --target image-push >"$work/republish.log" 2>&1 ||
+      fail "the publish after the toolchain changed failed:\n$(tail -30 "$work/republish.log")"
+  fi
+  provenance=$(jq -r '.platforms[0].provenance' "$build/multiarch-image/cross-hello/metadata.json")
+  manifest=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REGISTRY/v2/e2e/runtime-$variant/manifests/$provenance")
+  internal=$(curl -sf "http://$REGISTRY/v2/e2e/runtime-$variant/blobs/$(jq -r '.layers[0].digest' <<<"$manifest")" |
+    jq -c .predicate.buildDefinition.internalParameters)
+  [[ $(jq -r .compiler <<<"$internal") == Clang\ * ]] || fail "$variant: the statement names $(jq -r .compiler <<<"$internal"), not clang"
+  echo "ok: $variant: the statement's compiler is $(jq -r .compiler <<<"$internal")"
+  assert_eq "$(jq -r .toolchain.file <<<"$internal")" "${toolchain[$variant]}" "$variant: the statement's toolchain file"
+  assert_eq "$(jq -r .toolchain.sha256 <<<"$internal")" "$(sha256sum "${toolchain[$variant]}" | cut -d' ' -f1)" \
+    "$variant: the statement's toolchain SHA-256"
 done

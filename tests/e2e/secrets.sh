@@ -3,8 +3,9 @@
 # HTTP. After `login --password-stdin` the publish works; the password, in every form it takes
 # (itself, URL-encoded, base64 as in config.json, auth.json and Authorization headers), appears in no
 # record, log or generated build file, in the process list taken during the push, nor in anything the
-# registry stored (images, SBOMs, provenance) or logged. Without credentials the push fails at once
-# (no retries) with a clear message.
+# registry stored (images, SBOMs, provenance) or logged; nor does the CI job token in the checkout's
+# remote URL, which the provenance names without it. Without credentials the push fails at once (no
+# retries) with a clear message.
 #   secrets.sh docker|podman tls|plain
 . "$(dirname "$0")/lib.sh"
 engine=$1 transport=$2
@@ -75,6 +76,7 @@ assert_secret_found "the password" "$password" "$credentials"
 assert_secret_found "the token" "$url_token" "$work/src/.git/config"
 searched=("$work/build" "$work"/*.log "$work/ps.txt" "$reg")
 assert_no_secret "the password" "$password" "${searched[@]}"
-# TODO(issue 22 item 4): the token in the remote URL reaches the provenance's uri and the SBOM's url
-# in the registry; search all of "${searched[@]}" once userinfo is stripped there.
-assert_no_secret "the remote URL's token" "$url_token" "$work/build" "$work"/*.log "$work/ps.txt"
+assert_no_secret "the remote URL's token" "$url_token" "${searched[@]}"
+# The provenance names the repository, without the token (git+https://git.example.invalid/...).
+grep -rlaF -- "git+https://git.example.invalid/team/hello.git" "$reg/registry" >/dev/null ||
+  fail "no provenance in the registry names the checkout's remote"

@@ -9,12 +9,23 @@
 // a connection, decides per request, and logs every request it passes ("pass METHOD TARGET STATUS"):
 // a counting front. --match restricts faults to requests whose "METHOD TARGET" matches the regex.
 // --first KIND,... injects those kinds, in order, on the first requests (or connections) that match,
-// before the random shares apply: each kind happens, whatever the timing.
+// before the random shares apply: each kind happens, whatever the timing. reset-body lets the first
+// --reset-body-after bytes of a request's body through to the registry, then resets both sides (a
+// request with no longer body leaves the fault to the next one).
+//
+// --quirk NAME (implies --http, may be repeated) makes the front answer as another registry does:
+//   gitlab-referrers-tag   no referrers API (404), and a manifest reference sha256-<hex> taken as the
+//                          digest sha256:<hex>, so the referrers tag of a subject is the subject itself
+//                          (GitLab's registry, oras-project/oras-go#1396)
+// Each quirk a request meets is logged ("quirk NAME METHOD TARGET ..."). A quirk is an entry of the
+// table in quirks(): what it does to a request before it is forwarded (another target, or an answer
+// of its own).
 //
 //   multiarch-fault-proxy --target 127.0.0.1:5000 --port-file F --log F
 //                         [--reset PCT] [--stall PCT] [--error PCT] [--stall-seconds N] [--seed N] [--port N]
-//                         [--delay-ms N] [--http] [--match REGEX] [--first reset|stall|error|stall-body,...]
-//                         [--stall-body-after N]
+//                         [--delay-ms N] [--http] [--match REGEX]
+//                         [--first reset|stall|error|stall-body|reset-body,...] [--stall-body-after N]
+//                         [--reset-body-after N] [--quirk NAME]...
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -22,6 +33,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -30,6 +42,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -38,7 +51,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-enum class Kind { pass, reset, stall, error, stall_body };
+enum class Kind { pass, reset, stall, error, stall_body, reset_body };
 
 const char* name_of(Kind k) {
   switch (k) {
@@ -52,8 +65,58 @@ const char* name_of(Kind k) {
       return "error";
     case Kind::stall_body:
       return "stall-body";
+    case Kind::reset_body:
+      return "reset-body";
   }
   return "?";
+}
+
+// --- registry quirks ------------------------------------------------------------------------------------
+
+// What a quirk does to one request before it is forwarded: nothing, forward it with another target,
+// or answer it itself (a whole HTTP answer; the connection then closes).
+struct QuirkAction {
+  std::string target;
+  std::string answer;
+};
+
+struct Quirk {
+  std::string name;
+  std::function<QuirkAction(http::verb method, const std::string& target)> on_request;
+};
+
+std::string json_answer(int status, const std::string& reason, const std::string& body, bool head) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + (head ? "" : body);
+}
+
+// GitLab's registry: no referrers API, and the reference of GET/HEAD/PUT/DELETE
+// /v2/<name>/manifests/sha256-<64 hex> read as the digest sha256:<hex>.
+QuirkAction gitlab_referrers_tag(http::verb method, const std::string& target) {
+  static const std::regex referrers("^/v2/.+/referrers/[^/]+$");
+  static const std::regex tag("^(/v2/.+/manifests/)sha256-([0-9a-f]{64})$");
+  const auto path = target.substr(0, target.find('?'));
+  if (std::regex_match(path, referrers))
+    return {"", json_answer(404, "Not Found", R"({"errors":[{"code":"NOT_FOUND","message":"404 page not found"}]})",
+                            method == http::verb::head)};
+  std::smatch m;
+  if (std::regex_match(path, m, tag)) return {m[1].str() + "sha256:" + m[2].str() + target.substr(path.size()), ""};
+  return {};
+}
+
+const std::vector<Quirk>& quirks() {
+  static const std::vector<Quirk> table{{"gitlab-referrers-tag", gitlab_referrers_tag}};
+  return table;
+}
+
+const Quirk& quirk_named(const std::string& name) {
+  std::string known;
+  for (const auto& q : quirks()) {
+    if (q.name == name) return q;
+    known += (known.empty() ? "" : ", ") + q.name;
+  }
+  throw std::invalid_argument("--quirk: unknown quirk '" + name + "' (known: " + known + ")");
 }
 
 struct Options {
@@ -66,6 +129,8 @@ struct Options {
   bool http = false;
   std::optional<std::regex> match;
   std::uint64_t stall_body_after = 16;
+  std::uint64_t reset_body_after = 1 << 20;
+  std::vector<const Quirk*> quirks;
 };
 
 // What the next matching request (or connection) gets: the --first plan, then random draws.
@@ -128,6 +193,7 @@ bool inject_before_forwarding(tcp::socket& client, Kind kind, const Options& o) 
       return true;
     case Kind::pass:
     case Kind::stall_body:
+    case Kind::reset_body:
       return false;
   }
   return false;
@@ -221,20 +287,52 @@ void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Fa
     request.body_limit(boost::none);
     http::read_header(client, from_client, request, ec);
     if (ec) return;
-    const auto& r = request.get();
+    auto& r = request.get();
     const std::string line = std::string(r.method_string()) + " " + std::string(r.target());
+    for (const auto* quirk : o.quirks) {
+      const auto action = quirk->on_request(r.method(), std::string(r.target()));
+      if (!action.answer.empty()) {
+        log_line(o, "quirk " + quirk->name + " " + line + " answered " + action.answer.substr(9, 3));
+        asio::write(client, asio::buffer(action.answer), ec);
+        client.shutdown(tcp::socket::shutdown_send, ec);
+        return;
+      }
+      if (!action.target.empty()) {
+        log_line(o, "quirk " + quirk->name + " " + line + " as " + action.target);
+        r.target(action.target);
+      }
+    }
     const bool matches = !o.match || std::regex_search(line, *o.match);
-    const Kind kind = matches ? faults.next() : Kind::pass;
-    if (kind != Kind::pass && kind != Kind::stall_body) log_line(o, std::string(name_of(kind)) + " " + line);
+    Kind kind = matches ? faults.next() : Kind::pass;
+    const auto request_length = request.content_length();
+    if (kind == Kind::reset_body && !(request.chunked() || (request_length && *request_length > o.reset_body_after))) {
+      faults.give_back(kind);  // owed to the next request with a longer body
+      kind = Kind::pass;
+    }
+    if (kind != Kind::pass && kind != Kind::stall_body && kind != Kind::reset_body)
+      log_line(o, std::string(name_of(kind)) + " " + line);
     if (inject_before_forwarding(client, kind, o)) return;
     if (!connected && !(connected = connect_upstream(upstream, o))) return;
     const bool head_request = r.method() == http::verb::head;
-    if (!relay(upstream, client, from_client, request, std::nullopt, o)) return;
+    if (kind == Kind::reset_body) {
+      // The registry gets the first bytes of the body, then the connection ends; the client a reset.
+      relay(upstream, client, from_client, request, o.reset_body_after, o);
+      log_line(o, "reset-body " + line + " after " + std::to_string(o.reset_body_after) + " body bytes");
+      client.set_option(asio::socket_base::linger(true, 0), ec);
+      client.close(ec);
+      upstream.close(ec);
+      return;
+    }
+    // A stall-body drawn for a request that goes no further is owed to the next one.
+    const auto lost = [&] {
+      if (kind == Kind::stall_body) faults.give_back(kind);
+    };
+    if (!relay(upstream, client, from_client, request, std::nullopt, o)) return lost();
     http::response_parser<http::buffer_body> response;
     response.body_limit(boost::none);
     response.skip(head_request);
     http::read_header(upstream, from_upstream, response, ec);
-    if (ec) return;
+    if (ec) return lost();
     const auto status = std::to_string(response.get().result_int());
     const auto length = response.content_length();
     const bool cuttable = !head_request && (response.chunked() || (length && *length > o.stall_body_after));
@@ -276,7 +374,9 @@ void serve(tcp::socket client, const Options& o, Faults& faults) {
   }
   const bool matches = !o.match || std::regex_search(request_line, *o.match);
   Kind kind = matches ? faults.next() : Kind::pass;
-  if (kind == Kind::stall_body) kind = Kind::stall;  // a connection's bytes are not read as messages here
+  // A connection's bytes are not read as messages here.
+  if (kind == Kind::stall_body) kind = Kind::stall;
+  if (kind == Kind::reset_body) kind = Kind::reset;
   if (kind != Kind::pass) log_line(o, std::string(name_of(kind)) + " " + request_line);
   if (inject_before_forwarding(client, kind, o)) return;
   forward(client, head, o);
@@ -294,10 +394,13 @@ std::deque<Kind> parse_plan(const std::string& text) {
       plan.push_back(Kind::error);
     else if (word == "stall-body")
       plan.push_back(Kind::stall_body);
+    else if (word == "reset-body")
+      plan.push_back(Kind::reset_body);
     else if (word == "pass")
       plan.push_back(Kind::pass);
     else
-      throw std::invalid_argument("--first: unknown fault '" + word + "' (valid: reset, stall, error, stall-body, pass)");
+      throw std::invalid_argument("--first: unknown fault '" + word +
+                                  "' (valid: reset, stall, error, stall-body, reset-body, pass)");
   }
   return plan;
 }
@@ -343,7 +446,12 @@ int main(int argc, char** argv) {
         plan = parse_plan(v);
       else if (k == "--stall-body-after")
         o.stall_body_after = std::stoull(v);
-      else
+      else if (k == "--reset-body-after")
+        o.reset_body_after = std::stoull(v);
+      else if (k == "--quirk") {
+        o.quirks.push_back(&quirk_named(v));
+        o.http = true;  // a quirk reads requests as messages
+      } else
         throw std::invalid_argument("unknown option " + k);
     }
   } catch (const std::exception& e) {
@@ -353,7 +461,7 @@ int main(int argc, char** argv) {
   if (o.target_port == 0 || o.port_file.empty() || o.log_file.empty()) {
     std::cerr << "usage: multiarch-fault-proxy --target HOST:PORT --port-file F --log F [--reset PCT] [--stall PCT] "
                  "[--error PCT] [--stall-seconds N] [--seed N] [--port N] [--delay-ms N] [--http] [--match REGEX] "
-                 "[--first KIND,...] [--stall-body-after N]\n";
+                 "[--first KIND,...] [--stall-body-after N] [--reset-body-after N] [--quirk NAME]...\n";
     return 2;
   }
   asio::io_context io;

@@ -3,10 +3,12 @@
 // with an RS256 JWT whose x5c header carries the signing certificate, which the registry's
 // rootcertbundle trusts. Requests are logged (method, path, whether credentials came, the scopes asked
 // for in order) to --log; with --tokens, each token issued is appended to that file, one a line, so a
-// test can search for them where they must not be.
+// test can search for them where they must not be. Tokens live --lifetime seconds (300 unless told):
+// a short life makes a client renew them. --port takes that port (a service started again where the
+// registry's realm points) instead of a free one.
 //
 //   multiarch-token-issuer --key KEY.pem --cert CERT.pem --issuer NAME --service NAME --user U
-//                          --password-file F --port-file F --log F [--tokens F]
+//                          --password-file F --port-file F --log F [--tokens F] [--lifetime SECONDS] [--port N]
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -33,7 +35,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct Options {
-  std::string key, cert, issuer, service, user, password_file, port_file, log, tokens;
+  std::string key, cert, issuer, service, user, password_file, port_file, log, tokens, lifetime = "300", port = "0";
 };
 
 std::string read_file(const std::string& path) {
@@ -162,14 +164,14 @@ http::response<http::string_body> answer(const Options& o, const Signer& signer,
   json::object claims{{"iss", o.issuer},
                       {"sub", valid ? o.user : ""},
                       {"aud", o.service},
-                      {"exp", now + 300},
+                      {"exp", now + std::stoll(o.lifetime)},
                       {"nbf", now - 10},
                       {"iat", now},
                       {"jti", std::to_string(now) + "-" + std::to_string(++serial)},
                       {"access", valid ? access_for(query) : json::array{}}};
   const auto token = signer.jwt(claims);
   if (!o.tokens.empty()) std::ofstream(o.tokens, std::ios::app) << token << "\n";
-  res.body() = json::serialize(json::object{{"token", token}, {"access_token", token}, {"expires_in", 300}});
+  res.body() = json::serialize(json::object{{"token", token}, {"access_token", token}, {"expires_in", std::stoll(o.lifetime)}});
   res.prepare_payload();
   return res;
 }
@@ -186,7 +188,9 @@ int main(int argc, char** argv) {
                                             {"--password-file", &o.password_file},
                                             {"--port-file", &o.port_file},
                                             {"--log", &o.log},
-                                            {"--tokens", &o.tokens}};
+                                            {"--tokens", &o.tokens},
+                                            {"--lifetime", &o.lifetime},
+                                            {"--port", &o.port}};
   for (int i = 1; i + 1 < argc; i += 2) {
     const auto f = flags.find(argv[i]);
     if (f == flags.end()) {
@@ -200,7 +204,8 @@ int main(int argc, char** argv) {
     auto password = read_file(o.password_file);
     while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
     asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::acceptor acceptor(io,
+                           tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(o.port))));
     const auto tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << acceptor.local_endpoint().port() << "\n";
     std::rename(tmp.c_str(), o.port_file.c_str());

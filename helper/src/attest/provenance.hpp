@@ -4,6 +4,7 @@
 // settings (configure time) and from git when the push step runs.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "base/log.hpp"
@@ -25,17 +26,27 @@ struct SourceRevision {
 };
 
 // HEAD and the origin remote of the spec's source directory, through git; empty outside a checkout.
+// The remote's userinfo (a CI job's token) is left out.
 SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log);
 
+// What compiled a platform's staged files, as the build that staged them (this one, or a platform's
+// sub-build) wrote when it configured: <state>/built-with-<suffix>.json. Empty for a platform nothing
+// of this project's was compiled for (no stage, or one built under emulation from its Dockerfile).
+struct BuiltWith {
+  std::string compiler;                          // "GNU 12.2.0", "Clang 14.0.6"; "" none
+  std::string toolchain_file, toolchain_sha256;  // "" none
+};
+BuiltWith read_built_with(const std::filesystem::path& state, const Platform& platform, const Log& log);
+
 // The statement for `platform`'s manifest `digest` in the spec's repository. `base_digest`: an
-// assembled image's base ("" none). Times are SOURCE_DATE_EPOCH's when it is set, so the same
-// inputs give the same bytes.
+// assembled image's base ("" none). Times are SOURCE_DATE_EPOCH's when it is set, and there are none
+// otherwise, so the same inputs give the same bytes.
 std::string provenance_statement(const Spec& spec, const Platform& platform, const std::string& digest,
-                                 const std::string& base_digest, const SourceRevision& source);
+                                 const std::string& base_digest, const SourceRevision& source, const BuiltWith& built);
 
 // The statement as an OCI artifact (artifactType application/vnd.in-toto+json, annotated with its
 // predicate type), to be attached to repository@digest.
 Artifact provenance_artifact(const Spec& spec, const Platform& platform, const std::string& digest,
-                             const std::string& base_digest, const SourceRevision& source);
+                             const std::string& base_digest, const SourceRevision& source, const BuiltWith& built);
 
 }  // namespace mai

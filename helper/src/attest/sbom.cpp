@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <ctime>
 #include <map>
 #include <set>
 
@@ -57,9 +56,19 @@ std::string uuid_from(const std::string& sha256_hex) {
 
 bool secret_name(std::string_view name) {
   const auto lower = lowercase(name);
-  for (const char* word : {"token", "password", "passwd", "secret", "key", "credential", "auth", "private", "cert"})
-    if (lower.find(word) != std::string::npos) return true;
-  return false;
+  // Anywhere in the name: DB_PASS, MYSQL_PWD, REGISTRY_CREDS, NPM_TOKEN, ...
+  for (const char* part : {"token", "pass", "pwd", "secret", "key", "cred", "auth", "private", "cert"})
+    if (lower.find(part) != std::string::npos) return true;
+  // Short ones only as a word of their own (GH_PAT, DB_PW, ghPat; not PATH or COMPAT): words end at
+  // anything but a letter or digit, and where a lower-case letter meets an upper-case one.
+  std::vector<std::string> words{""};
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (!std::isalnum(c) || (i > 0 && std::isupper(c) && std::islower(static_cast<unsigned char>(name[i - 1]))))
+      words.emplace_back();
+    if (std::isalnum(c)) words.back() += static_cast<char>(std::tolower(c));
+  }
+  return std::any_of(words.begin(), words.end(), [](const std::string& w) { return w == "pat" || w == "pw" || w == "pin"; });
 }
 
 std::vector<std::string> dockerfile_bases(const std::string& dockerfile, const std::vector<BuildArg>& build_args) {
@@ -219,8 +228,8 @@ std::string sbom_document(const SbomInput& in) {
   if (!p.project_version.empty()) project["version"] = p.project_version;
   json::array project_properties;
   if (!in.source.commit.empty()) {
-    project["externalReferences"] =
-        json::array{json::object{{"type", "vcs"}, {"url", in.source.uri.substr(in.source.uri.starts_with("git+") ? 4 : 0)}}};
+    project["externalReferences"] = json::array{json::object{
+        {"type", "vcs"}, {"url", without_userinfo(in.source.uri.substr(in.source.uri.starts_with("git+") ? 4 : 0))}}};
     project_properties.push_back(property("git-commit", in.source.commit));
   }
   if (!project_properties.empty()) project["properties"] = std::move(project_properties);
@@ -232,13 +241,11 @@ std::string sbom_document(const SbomInput& in) {
   if (!spec.image.enabled)
     for (const auto& a : spec.build_args)
       if (a.name != "MULTIARCH_STAGE" && !secret_name(a.name))
-        metadata_properties.push_back(property("build-arg:" + a.name, a.value));
-  const auto when = p.source_date_epoch > 0 ? p.source_date_epoch : in.now;
+        metadata_properties.push_back(property("build-arg:" + a.name, without_userinfo(a.value)));
   json::object document{{"bomFormat", "CycloneDX"},
                         {"specVersion", "1.6"},
                         {"version", 1},
-                        {"metadata", json::object{{"timestamp", rfc3339(when)},
-                                                  {"lifecycles", json::array{json::object{{"phase", "build"}}}},
+                        {"metadata", json::object{{"lifecycles", json::array{json::object{{"phase", "build"}}}},
                                                   {"tools", json::object{{"components", json::array{json::object{
                                                                                             {"type", "application"},
                                                                                             {"name", "cmake-multiarch-image"},
@@ -247,6 +254,8 @@ std::string sbom_document(const SbomInput& in) {
                                                   {"properties", std::move(metadata_properties)}}},
                         {"components", std::move(components)},
                         {"dependencies", std::move(dependencies)}};
+  // A time only when SOURCE_DATE_EPOCH gives one: the same image must get the same document.
+  if (p.source_date_epoch > 0) document["metadata"].as_object()["timestamp"] = rfc3339(p.source_date_epoch);
   // The serial number names this content: derived from the document without it.
   const auto digest = sha256_digest(json::serialize(document));
   document["serialNumber"] = uuid_from(digest.substr(7));
@@ -261,8 +270,7 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
                source,
                // Only an image with a stage has staged files: a record left from when it had one is not read.
                spec.stage.enabled ? read_staged_files(staged_files_path(state, platform)) : std::vector<StagedFile>(),
-               {},
-               static_cast<std::int64_t>(std::time(nullptr))};
+               {}};
   if (spec.image.enabled) {
     if (!base_digest.empty()) {
       const auto reference = parse_image_reference(spec.image.base);
@@ -288,7 +296,12 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
   }
   log.info("SBOM of " + platform.str() + ": " + std::to_string(in.files.size()) + " files, " + std::to_string(in.bases.size()) +
            " base images");
-  return {media::cyclonedx, media::cyclonedx, sbom_document(in), {}};
+  return {media::cyclonedx, media::cyclonedx, sbom_document(in), {{kDocumentAnnotation, "sbom"}}};
+}
+
+bool is_our_sbom(const Descriptor& referrer) {
+  const auto mark = referrer.annotations.find(kDocumentAnnotation);
+  return referrer.artifact_type == media::cyclonedx && mark != referrer.annotations.end() && mark->second == "sbom";
 }
 
 }  // namespace mai

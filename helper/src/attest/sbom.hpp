@@ -39,11 +39,17 @@ struct SbomInput {
   SourceRevision source;
   std::vector<StagedFile> files;
   std::vector<SbomBase> bases;
-  std::int64_t now = 0;  // the timestamp when SOURCE_DATE_EPOCH is not set
 };
 
-// The document: the same input gives the same bytes (serialNumber derived from the content).
+// The document: the same input gives the same bytes (serialNumber derived from the content, the
+// timestamp SOURCE_DATE_EPOCH's, and none without it: the clock would make each build's differ).
 std::string sbom_document(const SbomInput& input);
+
+// The annotation that marks the documents this helper attaches ("sbom"): an image that has an SBOM
+// of ours keeps it, and a rebuild of the same image (another build tree, a later commit) attaches
+// no second one.
+inline constexpr const char* kDocumentAnnotation = "cmake-multiarch-image.document";
+bool is_our_sbom(const Descriptor& referrer);
 
 // The base images of a Dockerfile's FROM lines (stages and scratch left out), ${ARG}s substituted from
 // `build_args`, then the ARG defaults before the first FROM. Exposed for tests.

@@ -42,6 +42,26 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
+std::string without_userinfo(std::string_view text) {
+  const auto scheme_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'; };
+  std::string out;
+  std::size_t from = 0;
+  for (auto sep = text.find("://"); sep != std::string_view::npos; sep = text.find("://", from)) {
+    auto scheme = sep;
+    while (scheme > from && scheme_char(text[scheme - 1])) --scheme;
+    const auto authority = sep + 3;
+    // The authority ends where the path, query or fragment starts (RFC 3986), or the text's word does.
+    const auto end = std::min(text.find_first_of("/?#\\ \t\r\n\"'<>`", authority), text.size());
+    const auto at = text.substr(authority, end - authority).rfind('@');
+    out.append(text.substr(from, authority - from));
+    from = authority;
+    if (scheme < sep && std::isalpha(static_cast<unsigned char>(text[scheme])) && at != std::string_view::npos)
+      from = authority + at + 1;
+  }
+  out.append(text.substr(from));
+  return out;
+}
+
 std::string rfc3339(std::int64_t epoch) {
   const auto t = static_cast<std::time_t>(epoch);
   std::tm utc{};

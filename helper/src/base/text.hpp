@@ -44,6 +44,11 @@ inline std::vector<std::string> split(std::string_view s, char separator) {
 // RFC 3986 percent-encoding: every byte but the unreserved characters (letters, digits, - . _ ~).
 std::string percent_encode(std::string_view text);
 
+// `text` with the userinfo of every URL in it left out (`https://gitlab-ci-token:<token>@host/x` becomes
+// `https://host/x`): CI systems put credentials there, and nothing the helper writes (a log line, a
+// message, a document) may carry them.
+std::string without_userinfo(std::string_view text);
+
 // RFC 3339 in UTC with seconds, as every document and config writes its times: 2023-11-14T22:13:20Z.
 std::string rfc3339(std::int64_t epoch);
 

@@ -53,7 +53,7 @@ void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
        {"image_id", r.image_id},  {"repository", r.repository},
        {"digest", r.digest},      {"references", json::value_from(r.references)},
        {"seconds", r.seconds},    {"provenance", r.provenance},
-       {"sbom", r.sbom}};
+       {"sbom", r.sbom},          {"referrers_index", r.referrers_index}};
 }
 PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
   const auto& o = v.as_object();
@@ -67,7 +67,8 @@ PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
           json::value_to<std::vector<std::string>>(o.at("references")),
           json::value_to<double>(o.at("seconds")),
           o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string(),
-          o.contains("sbom") ? json::value_to<std::string>(o.at("sbom")) : std::string()};
+          o.contains("sbom") ? json::value_to<std::string>(o.at("sbom")) : std::string(),
+          o.contains("referrers_index") ? json::value_to<std::string>(o.at("referrers_index")) : std::string()};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
@@ -81,7 +82,8 @@ void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
        {"attestations", json::value_from(e.attestations)},
        {"base_digest", e.base_digest},
        {"provenance", e.provenance},
-       {"sbom", e.sbom}};
+       {"sbom", e.sbom},
+       {"referrers_index", e.referrers_index}};
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
@@ -99,6 +101,7 @@ PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v
   if (o.contains("base_digest")) e.base_digest = json::value_to<std::string>(o.at("base_digest"));
   if (o.contains("provenance")) e.provenance = json::value_to<std::string>(o.at("provenance"));
   if (o.contains("sbom")) e.sbom = json::value_to<std::string>(o.at("sbom"));
+  if (o.contains("referrers_index")) e.referrers_index = json::value_to<std::string>(o.at("referrers_index"));
   return e;
 }
 

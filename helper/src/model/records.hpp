@@ -44,6 +44,9 @@ struct PushRecord {
   double seconds = 0;
   std::string provenance;  // the provenance statement's artifact manifest, a referrer of `digest`; "" none
   std::string sbom;        // the SBOM's artifact manifest, a referrer of `digest`; "" none
+  // Where the registry lists them: "api" (its referrers API), "tag" (the referrers tag schema) or
+  // "none" (nowhere: a registry that keeps them by digest only); "" when there are none.
+  std::string referrers_index;
 };
 
 struct PlatformEntry {
@@ -58,6 +61,7 @@ struct PlatformEntry {
   std::string base_digest;                // an assembled image's base (BASE): its platform manifest
   std::string provenance;                 // its provenance statement (a referrer of pushed_digest); "" none
   std::string sbom;                       // its SBOM (a referrer of pushed_digest); "" none
+  std::string referrers_index;            // where the registry lists them (PushRecord::referrers_index)
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

@@ -291,7 +291,6 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     p.builder_id = text("builder_id");
     p.cmake_version = text("cmake_version");
     p.generator = text("generator");
-    p.compiler = text("compiler");
     p.source_dir = text("source_dir");
     p.git = text("git");
     if (const auto* epoch = o.if_contains("source_date_epoch")) {
@@ -299,14 +298,6 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       if (!seconds) r.fail("provenance", "`source_date_epoch` " + whole_seconds_rule());
       p.source_date_epoch = *seconds;
     }
-    if (const auto* toolchains = o.if_contains("toolchains"); toolchains && toolchains->is_object())
-      for (const auto& [platform, t] : toolchains->get_object()) {
-        const auto* file = t.is_object() ? t.get_object().if_contains("file") : nullptr;
-        const auto* sha = t.is_object() ? t.get_object().if_contains("sha256") : nullptr;
-        if (!file || !sha || !file->is_string() || !sha->is_string())
-          r.fail("provenance", "toolchains entries must be {\"file\", \"sha256\"}");
-        p.toolchains.push_back({std::string(platform), {std::string(file->get_string()), std::string(sha->get_string())}});
-      }
   }
   if (const auto* builders = r.find("builders")) {
     constexpr auto form = "must be an array of {\"platform\", \"builder\", \"origin\"} objects";

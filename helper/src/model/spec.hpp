@@ -78,11 +78,7 @@ struct ProvenanceSpec {
   bool sbom = false;                     // attach a CycloneDX SBOM to every pushed platform
   std::string project, project_version;  // the SBOM's root component: PROJECT_NAME, PROJECT_VERSION
   std::string builder_id;                // a URI
-  std::string cmake_version, generator, compiler;
-  struct Toolchain {
-    std::string file, sha256;
-  };
-  std::vector<std::pair<std::string, Toolchain>> toolchains;  // platform -> its TOOLCHAINS file
+  std::string cmake_version, generator;
   std::filesystem::path source_dir;
   std::string git;                     // the git executable; "" when none was found
   std::int64_t source_date_epoch = 0;  // > 0: the statements' times

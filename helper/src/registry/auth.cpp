@@ -55,16 +55,28 @@ Authenticator::Authenticator(std::string registry, RegistryTls tls, RetryPolicy 
       source_(std::move(credentials)),
       log_(std::move(log)) {}
 
+std::string Authenticator::login_hint() const {
+  return " (log in with `docker login " + registry_ + "` or `podman login " + registry_ +
+         "`; the password goes on stdin with --password-stdin)";
+}
+
 const std::optional<Credentials>& Authenticator::credentials() {
   if (!credentials_) credentials_.emplace(source_ ? source_() : std::nullopt);
   return *credentials_;
 }
 
 bool Authenticator::authorize(HttpRequest& request, const std::string& scope) {
-  const auto token = tokens_.find(scope);
-  // A token just fetched is used at least once, however short its life.
-  if (bearer_ && token != tokens_.end() &&
-      (token->second.expires > std::chrono::steady_clock::now() || token->second.uses == 0)) {
+  auto token = tokens_.find(scope);
+  // A token past its time is renewed before the request goes: a body sent with none would meet a
+  // 401 that the registry answers while the body is still on its way, and then closes (a broken
+  // write). A token just fetched is used at least once, however short its life.
+  if (bearer_ && token != tokens_.end() && token->second.expires <= std::chrono::steady_clock::now() && token->second.uses > 0) {
+    auto renewal = *bearer_;
+    renewal.params.erase("scope");  // the scopes of whatever request met the challenge: ours are enough
+    fetch_token(std::move(renewal), scope);
+    token = tokens_.find(scope);
+  }
+  if (bearer_ && token != tokens_.end()) {
     ++token->second.uses;
     request.headers.emplace_back("Authorization", "Bearer " + token->second.value);
     return true;
@@ -76,93 +88,96 @@ bool Authenticator::authorize(HttpRequest& request, const std::string& scope) {
   return false;
 }
 
+void Authenticator::fetch_token(Challenge challenge, const std::string& scope) {
+  const auto& creds = credentials();
+  const auto realm_text = challenge.params.count("realm") ? challenge.params.at("realm") : "";
+  if (realm_text.empty()) throw Error(Exit::step_failed, registry_ + " sent a Bearer challenge without a realm");
+  auto realm = Url::parse(realm_text, "the Bearer realm");
+  const auto service = challenge.params.count("service") ? challenge.params.at("service") : "";
+  // Ours first (a repository's push scope, then a mount's source pull scope), then any other the
+  // challenge names; one scope= each.
+  auto wanted = scopes_of(scope);
+  if (challenge.params.count("scope"))
+    for (auto& s : scopes_of(challenge.params.at("scope")))
+      if (std::find(wanted.begin(), wanted.end(), s) == wanted.end()) wanted.push_back(std::move(s));
+  std::string scopes, asked;
+  for (const auto& s : wanted) {
+    scopes += "&scope=" + percent_encode(s);
+    asked += (asked.empty() ? "" : " ") + s;
+  }
+  HttpRequest request;
+  request.url = realm;
+  request.response_limit = kTokenAnswerLimit;
+  if (creds && creds->username.empty()) {
+    // An identity token: the OAuth2 refresh-token grant, as docker does.
+    request.method = "POST";
+    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) + scopes +
+                   "&refresh_token=" + percent_encode(creds->secret);
+  } else {
+    const auto query = (service.empty() ? "" : "&service=" + percent_encode(service)) + scopes;  // each part starts with &
+    if (!query.empty()) request.url.target += (realm.target.find('?') == std::string::npos ? "?" : "&") + query.substr(1);
+    if (creds) request.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->secret));
+  }
+  // A token service on the registry's own host is reached with the registry's TLS settings.
+  const auto realm_name = tls_.name_for(realm);
+  if (realm.scheme == "http" && !tls_.plain_http_allowed(realm_name))
+    throw Error(Exit::step_failed, "the token service " + realm.origin() + " is plain HTTP; credentials go only over TLS " +
+                                       "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+  Transport::Outcome outcome;
+  Backoff backoff(retry_);
+  do {
+    outcome = transport_.send(request, tls_.settings(realm_name));
+    if (outcome.error ? !transient(*outcome.error) : !transient(outcome.response->status)) break;
+  } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
+    log_.warn("the token service " + realm.origin() + ": " +
+              (outcome.error ? outcome.error->message : registry_errors(*outcome.response)) + "; attempt " +
+              std::to_string(next) + " of " + std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+  }));
+  if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
+  const auto& r = *outcome.response;
+  if (r.body.size() > kTokenAnswerLimit)
+    throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + std::to_string(r.body.size()) +
+                                       " bytes, more than a token answer may have; refused");
+  if (r.status == 401 || r.status == 403)
+    throw Error(Exit::step_failed, "the token service " + realm.origin() + " refused " +
+                                       (creds ? "the credentials from " + creds->origin : std::string("an anonymous request")) +
+                                       " for " + asked + ": " + registry_errors(r) + (creds ? "" : login_hint()));
+  if (r.status / 100 != 2)
+    throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + registry_errors(r));
+  boost::system::error_code ec;
+  const auto v = json::parse(r.body, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  std::string token;
+  for (const char* key : {"token", "access_token"})
+    if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty())
+      token = std::string(t->get_string());
+  if (token.empty()) throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered without a token");
+  if (token.size() > kTokenLimit)
+    throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered a token of " +
+                                       std::to_string(token.size()) +
+                                       " bytes, more than an Authorization header can carry; refused");
+  if (!header_safe_token(token))
+    throw Error(Exit::step_failed,
+                "the token service " + realm.origin() +
+                    " answered a token with spaces or control characters, which cannot go into a header; refused");
+  const auto lifetime = token_lifetime(o->if_contains("expires_in"));
+  // Renewed a little early: a request must not arrive with a token that expired on the way.
+  const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
+  bearer_ = std::move(challenge);
+  tokens_[scope] = Token{token, std::chrono::steady_clock::now() + std::chrono::seconds(lifetime - margin), 0};
+}
+
 void Authenticator::authenticate(const std::vector<Challenge>& challenges, const std::string& scope) {
   const auto bearer = std::find_if(challenges.begin(), challenges.end(), [](const Challenge& c) { return c.scheme == "bearer"; });
   const auto basic = std::find_if(challenges.begin(), challenges.end(), [](const Challenge& c) { return c.scheme == "basic"; });
   const auto& creds = credentials();
-  const auto login_hint = " (log in with `docker login " + registry_ + "` or `podman login " + registry_ +
-                          "`; the password goes on stdin with --password-stdin)";
   if (bearer != challenges.end()) {
-    const auto realm_text = bearer->params.count("realm") ? bearer->params.at("realm") : "";
-    if (realm_text.empty()) throw Error(Exit::step_failed, registry_ + " sent a Bearer challenge without a realm");
-    auto realm = Url::parse(realm_text, "the Bearer realm");
-    const auto service = bearer->params.count("service") ? bearer->params.at("service") : "";
-    // Ours first (a repository's push scope, then a mount's source pull scope), then any other the
-    // challenge names; one scope= each.
-    auto wanted = scopes_of(scope);
-    if (bearer->params.count("scope"))
-      for (auto& s : scopes_of(bearer->params.at("scope")))
-        if (std::find(wanted.begin(), wanted.end(), s) == wanted.end()) wanted.push_back(std::move(s));
-    std::string scopes, asked;
-    for (const auto& s : wanted) {
-      scopes += "&scope=" + percent_encode(s);
-      asked += (asked.empty() ? "" : " ") + s;
-    }
-    HttpRequest request;
-    request.url = realm;
-    request.response_limit = kTokenAnswerLimit;
-    if (creds && creds->username.empty()) {
-      // An identity token: the OAuth2 refresh-token grant, as docker does.
-      request.method = "POST";
-      request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-      request.body = "grant_type=refresh_token&client_id=multiarch-image&service=" + percent_encode(service) + scopes +
-                     "&refresh_token=" + percent_encode(creds->secret);
-    } else {
-      const auto query = (service.empty() ? "" : "&service=" + percent_encode(service)) + scopes;  // each part starts with &
-      if (!query.empty()) request.url.target += (realm.target.find('?') == std::string::npos ? "?" : "&") + query.substr(1);
-      if (creds) request.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->secret));
-    }
-    // A token service on the registry's own host is reached with the registry's TLS settings.
-    const auto realm_name = tls_.name_for(realm);
-    if (realm.scheme == "http" && !tls_.plain_http_allowed(realm_name))
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " is plain HTTP; credentials go only over TLS " +
-                                         "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
-    Transport::Outcome outcome;
-    Backoff backoff(retry_);
-    do {
-      outcome = transport_.send(request, tls_.settings(realm_name));
-      if (outcome.error ? !transient(*outcome.error) : !transient(outcome.response->status)) break;
-    } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
-      log_.warn("the token service " + realm.origin() + ": " +
-                (outcome.error ? outcome.error->message : registry_errors(*outcome.response)) + "; attempt " +
-                std::to_string(next) + " of " + std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
-    }));
-    if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
-    const auto& r = *outcome.response;
-    if (r.body.size() > kTokenAnswerLimit)
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + std::to_string(r.body.size()) +
-                                         " bytes, more than a token answer may have; refused");
-    if (r.status == 401 || r.status == 403)
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " refused " +
-                                         (creds ? "the credentials from " + creds->origin : std::string("an anonymous request")) +
-                                         " for " + asked + ": " + registry_errors(r) + (creds ? "" : login_hint));
-    if (r.status / 100 != 2)
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered " + registry_errors(r));
-    boost::system::error_code ec;
-    const auto v = json::parse(r.body, ec);
-    const auto* o = ec ? nullptr : v.if_object();
-    std::string token;
-    for (const char* key : {"token", "access_token"})
-      if (const auto* t = o ? o->if_contains(key) : nullptr; t && t->is_string() && token.empty())
-        token = std::string(t->get_string());
-    if (token.empty()) throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered without a token");
-    if (token.size() > kTokenLimit)
-      throw Error(Exit::step_failed, "the token service " + realm.origin() + " answered a token of " +
-                                         std::to_string(token.size()) +
-                                         " bytes, more than an Authorization header can carry; refused");
-    if (!header_safe_token(token))
-      throw Error(Exit::step_failed,
-                  "the token service " + realm.origin() +
-                      " answered a token with spaces or control characters, which cannot go into a header; refused");
-    const auto lifetime = token_lifetime(o->if_contains("expires_in"));
-    // Renewed a little early: a request must not arrive with a token that expired on the way.
-    const auto margin = std::clamp<std::int64_t>(lifetime / 10, 1, 30);
-    bearer_ = *bearer;
-    tokens_[scope] = Token{token, std::chrono::steady_clock::now() + std::chrono::seconds(lifetime - margin), 0};
+    fetch_token(*bearer, scope);
     return;
   }
   if (basic != challenges.end()) {
-    if (!creds) throw Error(Exit::step_failed, registry_ + " asks for credentials and none were found" + login_hint);
+    if (!creds) throw Error(Exit::step_failed, registry_ + " asks for credentials and none were found" + login_hint());
     if (creds->username.empty())
       throw Error(Exit::step_failed, registry_ + " asks for Basic auth but " + creds->origin + " holds an identity token");
     basic_ = "Basic " + base64_encode(creds->username + ":" + creds->secret);

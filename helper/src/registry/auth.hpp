@@ -30,7 +30,8 @@ class Authenticator {
   Authenticator(std::string registry, RegistryTls tls, RetryPolicy retry, Transport& transport, CredentialSource credentials,
                 Log log);
 
-  // Adds what the registry asked for to `request` (for `scope`); true if anything was added.
+  // Adds what the registry asked for to `request` (for `scope`), renewing a token past its time
+  // first; true if anything was added.
   bool authorize(HttpRequest& request, const std::string& scope);
   // Answers a 401's challenges for `scope` (space-separated scopes, ours first): fetches a token or
   // takes Basic credentials. Throws Error(step_failed) saying why when neither can be had.
@@ -39,6 +40,10 @@ class Authenticator {
   const std::optional<Credentials>& credentials();
 
  private:
+  // A token for `scope` from the token service `challenge` names.
+  void fetch_token(Challenge challenge, const std::string& scope);
+  std::string login_hint() const;
+
   std::string registry_;
   RegistryTls tls_;
   RetryPolicy retry_;

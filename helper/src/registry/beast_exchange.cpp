@@ -157,32 +157,27 @@ HttpResponse from_beast(http::response<Body>& res) {
   return out;
 }
 
+// The answer to `request` read from `stream`, within the time the stream has left. The body is
+// bounded before a byte of it is read: a stated length over the limit fails as the header completes,
+// a chunked body as its chunks arrive. A hostile answer costs at most its limit.
 template <class AsyncStream>
-asio::awaitable<Exchanged> exchange_on(AsyncStream& stream, const HttpRequest& request,
-                                       std::chrono::steady_clock::duration limit) {
+asio::awaitable<Exchanged> read_answer(AsyncStream& stream, const HttpRequest& request) {
   Exchanged out;
-  auto req = to_beast(request);
-  beast::get_lowest_layer(stream).expires_after(limit);
-  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
-  if (wec) {
-    out.outcome.error = io_error(wec, "sending " + request.method + " " + request.url.str());
-    co_return out;
-  }
   beast::flat_buffer buffer;
   http::response_parser<Body> parser;
   parser.get().body().sink = request.sink;
   if (request.method == "HEAD") parser.skip(true);
-  // The body is bounded before a byte of it is read: a stated length over the limit fails as the
-  // header completes, a chunked body as its chunks arrive. A hostile answer costs at most its limit.
   parser.body_limit(request.response_limit);
   auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   out.answered = parser.got_some();
-  const bool error_status = parser.is_header_done() && parser.get().result_int() >= 400;
-  // What a failed read leaves: an error page too long to be of use (its status and headers are the
-  // answer; the connection, with the rest of the body unread, is not kept), an answer over the
-  // limit, or an I/O failure. True when the exchange is settled.
+  // Only a success's body is what was asked for. Any other (an error page, a redirect's body) is
+  // read up to kErrorBodyLimit: a 307 with gigabytes of body costs 64 KiB, not gigabytes.
+  const bool other_status = parser.is_header_done() && parser.get().result_int() / 100 != 2;
+  // What a failed read leaves: a body too long to be of use (its status and headers are the answer;
+  // the connection, with the rest of the body unread, is not kept), an answer over the limit, or an
+  // I/O failure. True when the exchange is settled.
   const auto settled = [&](const beast::error_code& ec, bool cut_anyway) {
-    if (error_status && (cut_anyway || ec == http::error::body_limit)) {
+    if (other_status && (cut_anyway || ec == http::error::body_limit)) {
       auto answer = from_beast(parser.get());
       answer.body.clear();
       out.outcome.response = std::move(answer);
@@ -195,14 +190,37 @@ asio::awaitable<Exchanged> exchange_on(AsyncStream& stream, const HttpRequest& r
     }
     return cut_anyway || ec;
   };
-  if (settled(hec, error_status && parser.content_length().value_or(0) > kErrorBodyLimit)) co_return out;
-  if (error_status) parser.body_limit(std::min(request.response_limit, kErrorBodyLimit));
+  if (settled(hec, other_status && parser.content_length().value_or(0) > kErrorBodyLimit)) co_return out;
+  if (other_status) parser.body_limit(std::min(request.response_limit, kErrorBodyLimit));
   auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (settled(rec, false)) co_return out;
   beast::get_lowest_layer(stream).expires_never();
   out.reusable = parser.get().keep_alive() && buffer.size() == 0;
   auto response = parser.release();
   out.outcome.response = from_beast(response);
+  co_return out;
+}
+
+template <class AsyncStream>
+asio::awaitable<Exchanged> exchange_on(AsyncStream& stream, const HttpRequest& request,
+                                       std::chrono::steady_clock::duration limit) {
+  auto req = to_beast(request);
+  beast::get_lowest_layer(stream).expires_after(limit);
+  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  if (!wec) co_return co_await read_answer(stream, request);
+  // A server may answer before the body is all there and close: a 401 for a token that expired, a
+  // 413 from a proxy. The write then breaks, and the answer, already on its way, says why.
+  Exchanged out;
+  if (wec != beast::error::timeout) {
+    out = co_await read_answer(stream, request);
+    if (out.outcome.response) {
+      out.reusable = false;
+      co_return out;
+    }
+  }
+  out = {};
+  out.outcome.error = io_error(wec, "sending " + request.method + " " + request.url.str());
+  out.broke_while_sending = written > 0;
   co_return out;
 }
 

@@ -19,6 +19,9 @@ using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 struct Exchanged {
   Transport::Outcome outcome;
   bool answered = false;  // some of a response arrived (so the request reached the server)
+  // The write broke after some of the request went out (a body cut on its way): the server may have
+  // kept what it got, so the request is not one a dropped idle connection never delivered.
+  bool broke_while_sending = false;
   bool reusable = false;  // the whole response was read and the server keeps the connection open
 };
 

@@ -175,8 +175,11 @@ asio::awaitable<void> exchange_on(std::unique_ptr<BeastTransport::Connection>* c
   if (*connection) {
     *result = co_await (*connection)->exchange(*request, budget(timeout));
     // The server closed the kept connection while it was idle: nothing came back, so the request
-    // was not handled there. Once more on a new connection.
-    if (!result->outcome.error || result->answered || result->outcome.error->kind == TransportError::Kind::timeout) co_return;
+    // was not handled there. Once more on a new connection. Not a request cut while it was being
+    // sent: the server may have kept part of it (an upload's body), and the caller knows what then.
+    if (!result->outcome.error || result->answered || result->broke_while_sending ||
+        result->outcome.error->kind == TransportError::Kind::timeout)
+      co_return;
     connection->reset();
   }
   *connection = std::make_unique<BeastTransport::Connection>();

@@ -86,85 +86,99 @@ void RegistryClient::refuse_larger(const Call& call) const {
                                        mebibytes(call.limit) + ", the most " + call.what + " may have; refused");
 }
 
+std::string RegistryClient::shown(const std::string& path) const {
+  // An upload's Location is a whole URL already; parsing it leaves out any userinfo it carries.
+  if (path.starts_with("http://") || path.starts_with("https://")) return Url::parse(path, "the registry URL").str();
+  return base_url() + path;
+}
+
+void RegistryClient::announce_retry(const Call& call, const std::string& problem, int next, int tries,
+                                    std::chrono::milliseconds delay) const {
+  log_.warn(call.method + " " + shown(call.path) + ": " + problem + "; attempt " + std::to_string(next) + " of " +
+            std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+}
+
 HttpResponse RegistryClient::send(const Call& call) {
-  const auto& [method, path, headers, body, limit, what, file, sink, also_scope] = call;
-  const auto scope = scope_for(method) + (also_scope.empty() ? "" : " " + also_scope);
-  const bool may_use_http = tls_.plain_http_allowed(repository_.registry);
   std::string problem;
   Backoff backoff(settings_.retry);
   do {
-    // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
-    const bool absolute = path.starts_with("http://") || path.starts_with("https://");
-    HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit, file,
-                        sink};
-    int auth_rounds = 0, redirects = 0;
-    // false once at another origin (blob storage): credentials stay with the registry
-    bool at_registry = !absolute || same_origin(request.url, Url::parse(base_url() + "/", "the registry URL"));
-    while (true) {
-      bool credentials_sent = false;
-      const auto outcome = send_once(request, scope, at_registry, credentials_sent);
-      if (outcome.error) {
-        const auto& e = *outcome.error;
-        if (at_registry && e.kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && may_use_http) {
-          scheme_ = "http";
-          scheme_settled_ = true;
-          if (absolute) throw Error(Exit::step_failed, path + ": the registry stopped speaking TLS");
-          request.url = Url::parse(base_url() + path, "the registry URL");
-          continue;
-        }
-        if (e.kind == TransportError::Kind::tls_verify)
-          throw Error(Exit::step_failed, e.message + " (put its CA in /etc/docker/certs.d/" + repository_.registry +
-                                             "/ca.crt or /etc/containers/certs.d/" + repository_.registry + "/ca.crt)");
-        if (e.kind == TransportError::Kind::tls_not_spoken)
-          throw Error(Exit::step_failed, e.message +
-                                             "; plain HTTP is used only for loopback registries and those in "
-                                             "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
-        if (e.kind == TransportError::Kind::too_large) refuse_larger(call);
-        if (e.kind == TransportError::Kind::tls_failed)
-          throw Error(Exit::step_failed, e.message +
-                                             " (if the registry asks for a client certificate, put client.cert and "
-                                             "client.key in /etc/docker/certs.d/" +
-                                             repository_.registry + "/)");
-        if (!transient(e)) throw Error(Exit::step_failed, method + " " + request.url.origin() + path + ": " + e.message);
-        problem = e.message;
-        break;
-      }
-      if (at_registry) scheme_settled_ = true;
-      const auto& r = *outcome.response;
-      if (r.status == 401 && at_registry) {
-        std::vector<Challenge> challenges;
-        for (const auto& h : r.headers_named("www-authenticate"))
-          for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
-        if ((auth_rounds >= 1 && credentials_sent) || auth_rounds >= 2)
-          throw Error(Exit::step_failed,
-                      repository_.registry + " refused " +
-                          (auth_.credentials() ? "the credentials from " + auth_.credentials()->origin : std::string("access")) +
-                          " for " + method + " " + path + ": " + registry_errors(r));
-        auth_.authenticate(challenges, scope);
-        ++auth_rounds;
+    if (auto answer = try_once(call, problem)) return std::move(*answer);
+  } while (backoff.wait_before_next(
+      [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); }));
+  throw Error(Exit::step_failed, call.method + " " + shown(call.path) + " failed after " + std::to_string(backoff.tries()) +
+                                     " attempts: " + problem);
+}
+
+std::optional<HttpResponse> RegistryClient::try_once(const Call& call, std::string& problem) {
+  const auto& [method, path, headers, body, limit, what, file, sink, also_scope] = call;
+  const auto scope = scope_for(method) + (also_scope.empty() ? "" : " " + also_scope);
+  const bool may_use_http = tls_.plain_http_allowed(repository_.registry);
+  // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
+  const bool absolute = path.starts_with("http://") || path.starts_with("https://");
+  HttpRequest request{method, Url::parse(absolute ? path : base_url() + path, "the registry URL"), headers, body, limit, file,
+                      sink};
+  int auth_rounds = 0, redirects = 0;
+  // false once at another origin (blob storage): credentials stay with the registry
+  bool at_registry = !absolute || same_origin(request.url, Url::parse(base_url() + "/", "the registry URL"));
+  while (true) {
+    bool credentials_sent = false;
+    const auto outcome = send_once(request, scope, at_registry, credentials_sent);
+    if (outcome.error) {
+      const auto& e = *outcome.error;
+      if (at_registry && e.kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && may_use_http) {
+        scheme_ = "http";
+        scheme_settled_ = true;
+        if (absolute) throw Error(Exit::step_failed, shown(path) + ": the registry stopped speaking TLS");
+        request.url = Url::parse(base_url() + path, "the registry URL");
         continue;
       }
-      const auto location = r.header("location");
-      if ((method == "GET" || method == "HEAD") && r.status / 100 == 3 && !location.empty()) {
-        if (++redirects > kMaxRedirects) throw Error(Exit::step_failed, method + " " + path + ": more than 5 redirects");
-        auto next = request.url.resolve(location);
-        // Credentials stay with the registry: a redirect to storage elsewhere gets none.
-        if (!same_origin(next, request.url)) at_registry = false;
-        request.url = next;
-        continue;
-      }
-      if (transient(r.status)) {
-        problem = registry_errors(r);
-        break;
-      }
-      return r;
+      if (e.kind == TransportError::Kind::tls_verify)
+        throw Error(Exit::step_failed, e.message + " (put its CA in /etc/docker/certs.d/" + repository_.registry +
+                                           "/ca.crt or /etc/containers/certs.d/" + repository_.registry + "/ca.crt)");
+      if (e.kind == TransportError::Kind::tls_not_spoken)
+        throw Error(Exit::step_failed, e.message +
+                                           "; plain HTTP is used only for loopback registries and those in "
+                                           "MULTIARCH_IMAGE_INSECURE_REGISTRIES");
+      if (e.kind == TransportError::Kind::too_large) refuse_larger(call);
+      if (e.kind == TransportError::Kind::tls_failed)
+        throw Error(Exit::step_failed, e.message +
+                                           " (if the registry asks for a client certificate, put client.cert and "
+                                           "client.key in /etc/docker/certs.d/" +
+                                           repository_.registry + "/)");
+      if (!transient(e)) throw Error(Exit::step_failed, method + " " + request.url.str() + ": " + e.message);
+      problem = e.message;
+      return std::nullopt;
     }
-  } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
-    log_.warn(call.method + " " + base_url() + call.path + ": " + problem + "; attempt " + std::to_string(next) + " of " +
-              std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
-  }));
-  throw Error(Exit::step_failed,
-              method + " " + base_url() + path + " failed after " + std::to_string(backoff.tries()) + " attempts: " + problem);
+    if (at_registry) scheme_settled_ = true;
+    const auto& r = *outcome.response;
+    if (r.status == 401 && at_registry) {
+      std::vector<Challenge> challenges;
+      for (const auto& h : r.headers_named("www-authenticate"))
+        for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
+      if ((auth_rounds >= 1 && credentials_sent) || auth_rounds >= 2)
+        throw Error(Exit::step_failed,
+                    repository_.registry + " refused " +
+                        (auth_.credentials() ? "the credentials from " + auth_.credentials()->origin : std::string("access")) +
+                        " for " + method + " " + path + ": " + registry_errors(r));
+      auth_.authenticate(challenges, scope);
+      ++auth_rounds;
+      continue;
+    }
+    const auto location = r.header("location");
+    if ((method == "GET" || method == "HEAD") && r.status / 100 == 3 && !location.empty()) {
+      if (++redirects > kMaxRedirects) throw Error(Exit::step_failed, method + " " + path + ": more than 5 redirects");
+      auto next = request.url.resolve(location);
+      // Credentials stay with the registry: a redirect to storage elsewhere gets none.
+      if (!same_origin(next, request.url)) at_registry = false;
+      request.url = next;
+      continue;
+    }
+    if (transient(r.status)) {
+      problem = registry_errors(r);
+      return std::nullopt;
+    }
+    return r;
+  }
 }
 
 std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
@@ -247,25 +261,63 @@ std::string RegistryClient::put_manifest(const std::string& reference, const std
   return r.header("docker-content-digest");
 }
 
-std::optional<Manifest> RegistryClient::get_referrers(const std::string& digest) {
-  if (no_referrers_api_) return std::nullopt;
-  const auto r = send({"GET",
-                       "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest"),
-                       {{"Accept", media::oci_index}},
-                       "",
-                       kManifestLimit,
-                       "a referrers index"});
-  if (r.status == 404 || r.status == 400 || r.status == 405) {
-    no_referrers_api_ = true;
-    return std::nullopt;
+namespace {
+
+// The target of a Link header's rel="next" (RFC 8288: `<target>; rel="next"`, several links separated
+// by commas), "" when there is none.
+std::string next_link(const HttpResponse& r) {
+  for (const auto& value : r.headers_named("link")) {
+    std::size_t at = 0;
+    while ((at = value.find('<', at)) != std::string::npos) {
+      const auto close = value.find('>', at);
+      if (close == std::string::npos) break;
+      auto target = value.substr(at + 1, close - at - 1);
+      const auto end = std::min(value.find('<', close), value.size());
+      auto params = lowercase(value.substr(close + 1, end - close - 1));
+      params.erase(std::remove_if(params.begin(), params.end(), [](char c) { return c == ' ' || c == '"'; }), params.end());
+      if (params.find(";rel=next") != std::string::npos) return target;
+      at = close;
+    }
   }
-  if (r.status != 200)
-    throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
-  Manifest m;
-  m.bytes = r.body;
-  m.digest = sha256_digest(m.bytes);
-  m.media_type = media::oci_index;
-  return m;
+  return "";
+}
+
+}  // namespace
+
+std::optional<std::vector<Manifest>> RegistryClient::get_referrers(const std::string& digest) {
+  if (no_referrers_api_) return std::nullopt;
+  std::vector<Manifest> pages;
+  // A registry pages a long list (the distribution spec: a Link header with rel="next" while more
+  // are left); each page is an index of its own.
+  std::string path = "/v2/" + repository_.path + "/referrers/" + checked_digest(digest, "the subject digest");
+  while (!path.empty()) {
+    if (pages.size() == kReferrersPages)
+      throw Error(Exit::verify_failed, "the referrers of " + repository_.str() + "@" + digest + " go on for more than " +
+                                           std::to_string(kReferrersPages) + " pages; refused");
+    const auto r = send({"GET", path, {{"Accept", media::oci_index}}, "", kManifestLimit, "a referrers index"});
+    if (pages.empty() && (r.status == 404 || r.status == 400 || r.status == 405)) {
+      no_referrers_api_ = true;
+      return std::nullopt;
+    }
+    if (r.status != 200)
+      throw Error(Exit::step_failed, "reading the referrers of " + repository_.str() + "@" + digest + ": " + registry_errors(r));
+    Manifest m;
+    m.bytes = r.body;
+    m.digest = sha256_digest(m.bytes);
+    m.media_type = media::oci_index;
+    pages.push_back(std::move(m));
+    // The next page, relative to this one, at the registry: its credentials go nowhere else.
+    const auto here = Url::parse(base_url() + path, "the registry URL");
+    path.clear();
+    if (const auto next = next_link(r); !next.empty()) {
+      const auto url = here.resolve(next);
+      if (url.origin() != here.origin())
+        throw Error(Exit::verify_failed, "the referrers of " + repository_.str() + "@" + digest + " continue at " + url.origin() +
+                                             ", another origin; refused");
+      path = url.target;
+    }
+  }
+  return pages;
 }
 
 }  // namespace mai

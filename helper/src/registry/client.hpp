@@ -26,6 +26,7 @@ namespace mai {
 inline constexpr std::size_t kManifestLimit = std::size_t{4} << 20;
 inline constexpr std::size_t kConfigLimit = std::size_t{4} << 20;
 inline constexpr std::size_t kStreamedLimit = std::size_t{64} << 30;
+inline constexpr std::size_t kReferrersPages = 100;
 
 struct Manifest {
   std::string media_type;  // the body's mediaType, else the Content-Type
@@ -81,10 +82,11 @@ class RegistryClient {
   // its referrers API).
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                            bool* subject_indexed = nullptr);
-  // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, or
-  // nullopt when the registry has no referrers API (404, 400, 405; a registry with one answers an
-  // unknown subject with an empty index), which this client then remembers and asks no more.
-  std::optional<Manifest> get_referrers(const std::string& digest);
+  // GET /v2/<name>/referrers/<digest>: the index of the manifests whose subject is `digest`, each page
+  // of it (Link: rel="next", at most kReferrersPages), or nullopt when the registry has no referrers
+  // API (404, 400, 405; a registry with one answers an unknown subject with an empty index), which
+  // this client then remembers and asks no more.
+  std::optional<std::vector<Manifest>> get_referrers(const std::string& digest);
 
   // The same for several at once: the requests go out together (once the first exchange with the
   // registry has settled its scheme and authentication); answers in the order asked.
@@ -108,6 +110,14 @@ class RegistryClient {
   };
   // One call with authentication, redirects and retries.
   HttpResponse send(const Call& call);
+  // One attempt of `call` (authentication and redirects included): its answer, or nullopt after a
+  // failure worth another attempt, with `problem` saying what it was. What no retry changes throws.
+  std::optional<HttpResponse> try_once(const Call& call, std::string& problem);
+  // The warning before attempt `next` of `tries`.
+  void announce_retry(const Call& call, const std::string& problem, int next, int tries, std::chrono::milliseconds delay) const;
+  // A call's path as a URL for messages: the registry's base URL and the path, or the absolute URL a
+  // Location gave, once, without userinfo.
+  std::string shown(const std::string& path) const;
   // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
   std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
   [[noreturn]] void refuse_larger(const Call& call) const;

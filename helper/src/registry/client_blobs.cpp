@@ -2,6 +2,7 @@
 // across registries), mounted from another repository, and uploaded (one PUT, or PATCHes of a fixed
 // size for a large one).
 #include <fstream>
+#include <optional>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -147,6 +148,24 @@ void RegistryClient::put_blob_bytes(const std::string& digest, const std::string
   upload(digest, bytes.size(), nullptr, &bytes, "");
 }
 
+namespace {
+
+// The bytes an upload session holds, from its status's Range ("0-<last>", or "bytes=0-<last>"); an
+// empty session says "0-0" as distribution writes it, read as nothing held. nullopt when unreadable.
+std::optional<std::uint64_t> held_bytes(const std::string& range) {
+  auto text = trim(range);
+  if (text.starts_with("bytes=")) text.erase(0, 6);
+  if (!text.starts_with("0-") || text.size() < 3 || text.size() > 22) return std::nullopt;
+  std::uint64_t last = 0;
+  for (const char c : text.substr(2)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    last = last * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return last == 0 ? 0 : last + 1;
+}
+
+}  // namespace
+
 void RegistryClient::upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file,
                             const std::string* bytes, const std::string& session) {
   // Every answer's Location is where the upload goes on (relative or absolute, its query kept).
@@ -155,41 +174,96 @@ void RegistryClient::upload(const std::string& digest, std::uint64_t size, const
     if (location.empty()) throw Error(Exit::step_failed, repository_.registry + " answered an upload without a Location");
     url = url.resolve(location);
   };
-  if (session.empty()) {
+  const auto open_session = [&] {
+    url = Url::parse(base_url() + "/", "the registry URL");
     const auto start =
         send({"POST", "/v2/" + repository_.path + "/blobs/uploads/", {}, "", kErrorBodyLimit, "an upload session"});
     if (start.status != 202)
       throw Error(Exit::step_failed, "starting an upload to " + repository_.str() + ": " + registry_errors(start));
     follow(start.header("location"));
-  } else {
+  };
+  if (session.empty())
+    open_session();
+  else
     follow(session);
-  }
   const bool chunked = file && size > settings_.monolithic_upload;
-  for (std::uint64_t offset = 0; chunked && offset < size; offset += settings_.upload_chunk) {
-    const auto length = std::min(settings_.upload_chunk, size - offset);
-    Call patch{"PATCH",
-               url.str(),
-               {{"Content-Type", "application/octet-stream"},
-                {"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + length - 1)}},
-               "",
-               kErrorBodyLimit,
-               "an upload's answer"};
-    patch.file = FileSpan{*file, offset, length};
-    const auto r = send(patch);
-    if (r.status != 202)
-      throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " (bytes " + std::to_string(offset) +
-                                         " on): " + registry_errors(r));
-    follow(r.header("location"));
+  std::uint64_t offset = 0;  // what the session holds
+  // After a body broke on the way (a reset, a timeout, a 5xx), the session holds what reached the
+  // registry, which is not what the request's Location says: resending there is refused. Where the
+  // session stands is asked (its Range) and the upload goes on from there; a registry that keeps the
+  // offset in the Location (distribution refuses a stale one, and drops the session) gets a new
+  // session, unless the broken request completed the blob after all.
+  const auto recover = [&] {
+    const auto status = send({"GET", url.str(), {}, "", kErrorBodyLimit, "an upload's status"});
+    if (status.status / 100 == 2)
+      if (const auto held = held_bytes(status.header("range")); held && *held <= size) {
+        offset = *held;
+        if (!status.header("location").empty()) follow(status.header("location"));
+        log_.warn("uploading " + digest.substr(0, 19) + ": resuming at byte " + std::to_string(offset) + " of " +
+                  std::to_string(size));
+        return false;
+      }
+    if (has_blob(digest)) return true;
+    log_.warn("uploading " + digest.substr(0, 19) + ": the registry refused to resume its session (" + registry_errors(status) +
+              "); starting it again");
+    open_session();
+    offset = 0;
+    return false;
+  };
+  // The request that sends the bytes from `offset` on: a chunk (PATCH) while a chunked upload has
+  // more, else the final PUT with what is left.
+  const auto next_request = [&] {
+    if (chunked && offset < size) {
+      const auto length = std::min(settings_.upload_chunk, size - offset);
+      Call patch{"PATCH",
+                 url.str(),
+                 {{"Content-Type", "application/octet-stream"},
+                  {"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + length - 1)}},
+                 "",
+                 kErrorBodyLimit,
+                 "an upload's answer"};
+      patch.file = FileSpan{*file, offset, length};
+      return patch;
+    }
+    auto target = url;
+    target.target += (target.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
+    Call put{"PUT", target.str(), {{"Content-Type", "application/octet-stream"}}, "", kErrorBodyLimit, "an upload's answer"};
+    if (bytes) put.body = bytes->substr(static_cast<std::size_t>(offset));
+    if (file && offset < size) put.file = FileSpan{*file, offset, size - offset};
+    return put;
+  };
+  std::string problem;
+  Backoff backoff(settings_.retry);
+  bool broken = false;
+  while (true) {
+    if (broken && recover()) return;  // the blob is there: the broken request completed it
+    broken = false;
+    const auto call = next_request();
+    const auto answer = try_once(call, problem);
+    if (!answer) {
+      if (!backoff.wait_before_next(
+              [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); }))
+        throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " failed after " +
+                                           std::to_string(backoff.tries()) + " attempts: " + problem);
+      broken = true;
+      continue;
+    }
+    const auto& r = *answer;
+    if (call.method == "PATCH") {
+      if (r.status != 202)
+        throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " (bytes " + std::to_string(offset) +
+                                           " on): " + registry_errors(r));
+      offset += call.file->length;
+      follow(r.header("location"));
+      backoff = Backoff(settings_.retry);  // each chunk has the whole policy
+      continue;
+    }
+    if (r.status != 201)
+      throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(r));
+    if (const auto stated = r.header("docker-content-digest"); !stated.empty() && stated != digest)
+      throw Error(Exit::verify_failed, repository_.registry + " stored the blob " + digest + " as " + stated);
+    return;
   }
-  url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
-  Call put{"PUT", url.str(), {{"Content-Type", "application/octet-stream"}}, "", kErrorBodyLimit, "an upload's answer"};
-  if (bytes) put.body = *bytes;
-  if (file && !chunked) put.file = FileSpan{*file, 0, size};
-  const auto done = send(put);
-  if (done.status != 201)
-    throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + ": " + registry_errors(done));
-  if (const auto stated = done.header("docker-content-digest"); !stated.empty() && stated != digest)
-    throw Error(Exit::verify_failed, repository_.registry + " stored the blob " + digest + " as " + stated);
 }
 
 }  // namespace mai

@@ -2,12 +2,15 @@
 // whose `subject` is the manifest they describe. A registry with the referrers API indexes them
 // itself (it answers the manifest's PUT with OCI-Subject); for one without it (distribution 2.8) the
 // client keeps the referrers tag schema: an OCI index tagged `sha256-<hex of the subject's digest>`
-// that lists them, read, added to, de-duplicated, written and read back.
+// that lists them, read, added to, de-duplicated, written and read back. A registry with neither
+// (GitLab's: it reads the reference `sha256-<hex>` as the digest, so the tag is the subject itself)
+// keeps the artifact manifests by digest, and nothing lists them.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/log.hpp"
@@ -24,6 +27,14 @@ struct Artifact {
   std::map<std::string, std::string> annotations;
 };
 
+// Where a registry lists a subject's referrers.
+enum class ReferrersIndex {
+  api,   // its referrers API
+  tag,   // the referrers tag schema, kept by its clients
+  none,  // nowhere: the referrers tag answers with the subject itself (GitLab)
+};
+const char* name_of(ReferrersIndex index);  // "api", "tag", "none"
+
 // The artifact manifest for `artifact` referring to `subject`: compact JSON, the same bytes for the
 // same input.
 std::string artifact_manifest(const Artifact& artifact, const Descriptor& subject);
@@ -31,19 +42,39 @@ std::string artifact_manifest(const Artifact& artifact, const Descriptor& subjec
 // The tag the referrers tag schema gives the index of `subject_digest`'s referrers: sha256-<hex>.
 std::string referrers_tag(const std::string& subject_digest);
 
-// Publishes `artifact` as a referrer of `subject` (a manifest in the client's repository): its blobs,
-// its manifest by digest, and, unless the registry said it indexes subjects, the referrers tag (a tag
-// that holds anything but an OCI index is reported, never overwritten; a descriptor already listed
-// is not added twice). Returns the artifact manifest's descriptor. Publishing the same artifact again
-// changes nothing.
-Descriptor attach(RegistryClient& client, const Descriptor& subject, const Artifact& artifact, const Log& log);
-// The same for several artifacts of one subject (a platform's SBOM and provenance): each published,
-// then the referrers tag read, written and read back once for all. Their descriptors, in order.
-std::vector<Descriptor> attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts,
-                               const Log& log);
+// What publishing artifacts did: their manifests' descriptors, in order, and where they are listed.
+struct Attached {
+  std::vector<Descriptor> artifacts;
+  ReferrersIndex index = ReferrersIndex::tag;
+};
 
-// The referrers of `subject_digest`: from the registry's referrers API when it has one, else from the
-// referrers tag (none when the tag does not exist). A tag holding something else is an error.
-std::vector<Descriptor> referrers(RegistryClient& client, const std::string& subject_digest);
+// Publishes `artifacts` as referrers of `subject` (a manifest in the client's repository): their
+// blobs and manifests by digest, then, unless the registry said it indexes subjects, the referrers
+// tag, read, written and read back once for all of them. A read-back that lacks one of ours (another
+// writer replaced the list) is read, merged and written again, a few times at most. A tag that holds
+// anything but an OCI index is reported, never overwritten; a tag that is the subject itself is never
+// written (the artifacts stay, by digest, listed nowhere: a warning says so). Publishing the same
+// artifacts again changes nothing. `known`, when given, is what referrers() answered for the subject
+// moments ago: the tag is then not read again before it is written.
+struct Referrers;
+Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
+                const Referrers* known = nullptr);
+
+// The referrers of `subject_digest`: from the registry's referrers API when it has one (every page),
+// else from the referrers tag (none when the tag does not exist, or is the subject itself). A tag
+// holding something else is an error.
+struct Referrers {
+  ReferrersIndex index = ReferrersIndex::tag;
+  std::vector<Descriptor> listed;
+};
+Referrers referrers(RegistryClient& client, const std::string& subject_digest);
+
+// Makes sure the artifact manifests `documents` (what each is, its digest) are listed as referrers of
+// `subject_digest`, as the manifest step checks what the push step attached: each one the index lacks
+// is read by digest (its subject must be `subject_digest`) and listed again (the tag merged, or the
+// manifest put again for a registry that indexes on PUT), with a warning. On a registry that lists
+// nothing, each must be there by digest. Throws when one is not in the registry at all.
+ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_digest,
+                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log);
 
 }  // namespace mai

@@ -16,7 +16,7 @@ std::string default_port(std::string_view scheme) { return scheme == "https" ? "
 
 Url Url::parse(std::string_view text, std::string_view what) {
   auto bad = [&](const std::string& why) {
-    return Error(Exit::invalid_input, std::string(what) + " `" + std::string(text) + "` is not an http(s) URL: " + why);
+    return Error(Exit::invalid_input, std::string(what) + " `" + without_userinfo(text) + "` is not an http(s) URL: " + why);
   };
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) throw bad("no scheme");

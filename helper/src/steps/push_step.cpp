@@ -90,20 +90,38 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
 }
 
 // PROVENANCE and SBOM: the platform's documents attached to what was pushed; their artifacts' digests
-// ("" for one that is off).
-struct Attached {
-  std::string provenance, sbom;
+// ("" for one that is off) and where the registry lists them.
+struct Attested {
+  std::string provenance, sbom, index;
 };
-Attached attest(const Spec& spec, const Platform& platform, const Descriptor& subject, const std::string& base_digest,
+Attested attest(const Spec& spec, const Platform& platform, const Descriptor& subject, const std::string& base_digest,
                 const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log) {
   const auto& digest = subject.digest;
+  Attested out;
+  // The same image keeps the SBOM it has (its content is the same): another build tree, or a later
+  // commit that builds the same bytes, attaches none.
+  std::optional<Descriptor> kept;
+  std::optional<Referrers> known;
+  if (spec.provenance.sbom) {
+    known = referrers(client, digest);
+    for (const auto& d : known->listed)
+      if (is_our_sbom(d)) kept = d;
+    if (kept) {
+      out.sbom = kept->digest;
+      out.index = name_of(known->index);
+      log.info("SBOM " + kept->digest.substr(0, 19) + " kept: " + digest.substr(0, 19) + " has it already");
+    }
+  }
   const auto source = source_revision(spec.provenance, runner, log);
   std::vector<Artifact> artifacts;
-  if (spec.provenance.enabled) artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source));
-  if (spec.provenance.sbom) artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
-  const auto attached = attach(client, subject, artifacts, log);
-  Attached out;
-  for (const auto& d : attached) {
+  if (spec.provenance.enabled)
+    artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source, read_built_with(state, platform, log)));
+  if (spec.provenance.sbom && !kept)
+    artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
+  if (artifacts.empty()) return out;
+  const auto attached = attach(client, subject, artifacts, log, known ? &*known : nullptr);
+  out.index = name_of(attached.index);
+  for (const auto& d : attached.artifacts) {
     (d.artifact_type == media::in_toto ? out.provenance : out.sbom) = d.digest;
     log.info((d.artifact_type == media::in_toto ? "provenance " : "SBOM ") + d.digest.substr(0, 19) + " attached to " +
              digest.substr(0, 19));
@@ -148,11 +166,11 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     RegistrySession registry(spec.repository, registry_settings(spec), "none", runner, log);
     const auto pushed = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
     const auto& digest = pushed.digest;
-    Attached attached;
+    Attested attested;
     if (spec.provenance.enabled || spec.provenance.sbom)
-      attached = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log);
+      attested = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log);
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    built->references, clock.seconds(), attached.provenance, attached.sbom});
+                                    built->references, clock.seconds(), attested.provenance, attested.sbom, attested.index});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }
@@ -168,19 +186,19 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
                   ref + " was pushed as " + d + " but the same image went out as " + digest + " under another tag");
     digest = d;
   }
-  Attached attached;
+  Attested attested;
   if (spec.provenance.enabled || spec.provenance.sbom) {
     RegistrySession registry(spec.repository, registry_settings(spec), engine->name(), runner, log);
     // The engine pushed it: what it is and its size, as the registry has it.
     const auto subject = registry.client.get_manifest(digest);
     if (!subject)
       throw Error(Exit::verify_failed, spec.repository.str() + "@" + digest + " is not in the registry after its push");
-    attached = attest(spec, platform, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, "",
+    attested = attest(spec, platform, {subject->media_type, digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, "",
                       record.parent_path(), registry.client, runner, log);
   }
   write_record(record,
                PushRecord{spec.name, platform.str(), engine->name(), built->builder, built->image_id, spec.repository.str(),
-                          digest, built->references, clock.seconds(), attached.provenance, attached.sbom});
+                          digest, built->references, clock.seconds(), attested.provenance, attested.sbom, attested.index});
   log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
 }
 

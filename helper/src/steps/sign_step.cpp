@@ -72,16 +72,21 @@ void attach_command(const std::string& reference, const Artifact& artifact, Runn
   auto& client = registry.client;
   const auto subject = client.get_manifest(subject_ref.digest);
   if (!subject) throw Error(Exit::step_failed, reference + " is not in the registry");
-  const auto self = attach(
-      client, {subject->media_type, subject->digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, artifact, log);
-  log.info("attached " + artifact.artifact_type + " " + self.digest + " to " + reference);
+  const auto attached = attach(
+      client, {subject->media_type, subject->digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, {artifact}, log);
+  log.info("attached " + artifact.artifact_type + " " + attached.artifacts.front().digest + " to " + reference +
+           (attached.index == ReferrersIndex::none ? " (listed nowhere: the registry keeps it by digest)" : ""));
 }
 
 void referrers_command(const std::string& reference, Runner& runner, const Log& log) {
   const auto subject_ref = pinned(reference);
   RegistrySession registry(subject_ref.repository, registry_settings_from_environment(), "none", runner, log);
   auto& client = registry.client;
-  for (const auto& d : referrers(client, subject_ref.digest))
+  const auto found = referrers(client, subject_ref.digest);
+  if (found.index == ReferrersIndex::none)
+    log.warn(client.base_url() + " lists no referrers: it has no referrers API, and its referrers tag is " + reference +
+             " itself; artifacts attached to it are there by digest only");
+  for (const auto& d : found.listed)
     std::cout << json::serialize(json::object{{"digest", d.digest}, {"artifactType", d.artifact_type}, {"size", d.size}}) << "\n";
 }
 

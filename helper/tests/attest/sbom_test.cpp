@@ -101,9 +101,11 @@ BOOST_AUTO_TEST_CASE(a_dockerfile_names_its_bases_not_its_stages_nor_scratch) {
 }
 
 BOOST_AUTO_TEST_CASE(secret_build_arguments_are_recognised_by_name) {
-  for (const char* name : {"NPM_TOKEN", "db_password", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE", "api_key"})
+  for (const char* name : {"NPM_TOKEN", "db_password", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE", "api_key", "DB_PASS", "MYSQL_PWD",
+                           "GH_PAT", "REGISTRY_CREDS", "ghPat", "DB_PW", "PAT", "SIGNING_PIN", "passphrase", "Credentials"})
     BOOST_TEST(secret_name(name), name);
-  for (const char* name : {"VERSION", "MESSAGE", "BASE"}) BOOST_TEST(!secret_name(name), name);
+  for (const char* name : {"VERSION", "MESSAGE", "BASE", "PATH", "COMPAT", "PATTERN", "PIP_INDEX_URL", "SPINNER"})
+    BOOST_TEST(!secret_name(name), name);
 }
 
 namespace {
@@ -132,7 +134,8 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   const auto dir = output.empty() ? temp.path() : output.parent_path();  // the same paths in both processes
   auto j = mai::test::spec_json(dir);
   j["build_args"] =
-      json::array{json::object{{"name", "MESSAGE"}, {"value", "hi"}}, json::object{{"name", "NPM_TOKEN"}, {"value", "s3cr3t"}}};
+      json::array{json::object{{"name", "MESSAGE"}, {"value", "hi"}}, json::object{{"name", "NPM_TOKEN"}, {"value", "s3cr3t"}},
+                  json::object{{"name", "PIP_INDEX_URL"}, {"value", "https://pip:p1ps3cr3t@pypi.example/simple"}}};
   j["provenance"] = json::object{{"builder_id", "urn:test"},
                                  {"cmake_version", "3.25.1"},
                                  {"generator", "Ninja"},
@@ -150,7 +153,7 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   SbomInput in{spec,
                parse_platform("linux/amd64"),
                sha256_digest("manifest"),
-               {"git+https://example.com/greeter.git", std::string(40, 'c')},
+               {"git+https://gitlab-ci-token:glcbt-t0k3n@example.com/greeter.git", std::string(40, 'c')},
                {{"/usr/local/bin/greeter",
                  "program",
                  sha256_digest("p"),
@@ -176,8 +179,7 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
                  "",
                  "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
                  libc}},
-               {{"registry.example/base/runtime:1", "registry.example/base/runtime", sha256_digest("base")}},
-               42};
+               {{"registry.example/base/runtime:1", "registry.example/base/runtime", sha256_digest("base")}}};
   const auto text = sbom_document(in);
   if (!output.empty()) {  // the run in another process: its document, nothing more
     std::ofstream(output, std::ios::binary) << text;
@@ -203,12 +205,24 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   BOOST_TEST(std::regex_match(std::string(doc.at("serialNumber").as_string()),
                               std::regex("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
   BOOST_TEST(doc.at("metadata").at("timestamp").as_string() == "2023-11-14T22:13:20Z");  // SOURCE_DATE_EPOCH, not `now`
+  // Without SOURCE_DATE_EPOCH no time at all: the clock made each build's document another one, and
+  // an unchanged image gained an SBOM per build.
+  j["provenance"].as_object().erase("source_date_epoch");
+  const auto timeless = parse_spec(j, "spec.json");
+  SbomInput without{timeless, in.platform, in.digest, in.source, in.files, in.bases};
+  const auto undated = json::parse(sbom_document(without)).as_object();
+  BOOST_TEST(!undated.at("metadata").as_object().contains("timestamp"));
   const auto& root = doc.at("metadata").at("component").as_object();
   BOOST_TEST(root.at("name").as_string() == "greeter");
   BOOST_TEST(root.at("version").as_string() == "3.1.0");
   BOOST_TEST(json::serialize(root).find(std::string(40, 'c')) != std::string::npos);
   BOOST_TEST(text.find("s3cr3t") == std::string::npos);
   BOOST_TEST(text.find("build-arg:MESSAGE") != std::string::npos);
+  // A URL's credentials: the value is kept without them, and the checkout's remote too.
+  BOOST_TEST(text.find("https://pypi.example/simple") != std::string::npos);
+  BOOST_TEST(text.find("https://example.com/greeter.git") != std::string::npos);
+  BOOST_TEST(text.find("p1ps3cr3t") == std::string::npos);
+  BOOST_TEST(text.find("t0k3n") == std::string::npos);
 
   std::set<std::string> refs{"project"};
   collect_refs(doc.at("components").as_array(), refs);

@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "registry/client.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;
@@ -75,6 +77,7 @@ class CountingServer {
     drop_silently,  // keeps nothing but says nothing: closes the socket after each answer
     say_close,      // answers with `Connection: close` and closes
     close_first,    // ends its first connection at once, unread (a reset at first contact); then keep_alive
+    answer_early,   // answers 413 as soon as a request's header is in, and closes with the body unread
   };
 
   // With `tls`, every connection is a TLS session with that certificate. With `together` > 1, no
@@ -134,6 +137,22 @@ class CountingServer {
   void converse(Stream& stream) {
     beast::error_code ec;
     beast::flat_buffer buffer;
+    if (mode_ == Mode::answer_early) {
+      // As a proxy with a body limit (or distribution with a 401) does: the answer goes out before
+      // the body is read; the socket, closed with the body unread, ends in a reset.
+      bhttp::request_parser<bhttp::empty_body> header;
+      header.body_limit(boost::none);
+      bhttp::read_header(stream, buffer, header, ec);
+      if (ec) return;
+      ++requests_;
+      bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
+      res.body() = "too large";
+      res.keep_alive(false);
+      res.prepare_payload();
+      bhttp::write(stream, res, ec);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the answer reaches the client first
+      return;
+    }
     while (true) {
       bhttp::request<bhttp::string_body> req;
       bhttp::read(stream, buffer, req, ec);
@@ -146,13 +165,15 @@ class CountingServer {
         if (together_ > 1)
           body = arrived_.wait_for(lock, std::chrono::seconds(5), [&] { return requests_ >= together_; }) ? "together" : "alone";
       }
-      // /big/N: N bytes with 200; /missing/N: N bytes with 404.
+      // /big/N: N bytes with 200; /missing/N: N bytes with 404; /moved/N: N bytes with a 307.
       std::optional<bhttp::status> sized;
       if (req.target().starts_with("/big/")) sized = bhttp::status::ok;
       if (req.target().starts_with("/missing/")) sized = bhttp::status::not_found;
+      if (req.target().starts_with("/moved/")) sized = bhttp::status::temporary_redirect;
       if (sized) {
         const auto n = std::stoul(std::string(req.target().substr(req.target().rfind('/') + 1)));
         bhttp::response<bhttp::string_body> res{*sized, 11};
+        if (*sized == bhttp::status::temporary_redirect) res.set(bhttp::field::location, "/big/1");
         res.body() = std::string(n, 'x');
         res.prepare_payload();
         bhttp::write(stream, res, ec);
@@ -336,6 +357,44 @@ BOOST_AUTO_TEST_CASE(answers_are_bounded_before_their_body_is_read) {
   BOOST_TEST(missing.response->status == 404);
   BOOST_TEST(missing.response->body.empty());
   BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
+}
+
+// Every answer but a success is cut at kErrorBodyLimit, a redirect's too: a 307 whose body is a
+// whole blob (or gigabytes of junk) costs 64 KiB, whatever the request would take from a 2xx.
+BOOST_AUTO_TEST_CASE(a_redirect_s_body_is_cut_like_an_error_page) {
+  CountingServer server(CountingServer::Mode::keep_alive);
+  BeastTransport transport(std::chrono::seconds(10));
+  auto moved = get(server, "/moved/" + std::to_string(8u << 20));
+  moved.response_limit = kStreamedLimit;
+  const auto o = transport.send(moved, {});
+  BOOST_REQUIRE(o.response);
+  BOOST_TEST(o.response->status == 307);
+  BOOST_TEST(o.response->header("location") == "/big/1");
+  BOOST_TEST(o.response->body.empty());
+  BOOST_TEST(body_of(transport.send(get(server, "/after"), {})) == "/after ");
+}
+
+// A server that answers before the body is all there and closes: the write breaks, and the answer
+// (a 413 here; a 401 for an expired token) is what the exchange returns, not "Broken pipe".
+BOOST_AUTO_TEST_CASE(an_answer_sent_before_the_body_was_read_is_returned_not_the_broken_write) {
+  mai::test::TempDir dir;
+  const auto cert = make_certificate(dir.path());
+  TlsSettings trusted;
+  trusted.ca_files = {cert.cert};
+  const auto file = dir.path() / "blob";
+  std::ofstream(file).close();
+  std::filesystem::resize_file(file, std::uint64_t{32} << 20);  // more than the sockets on both ends buffer
+  for (const auto* scheme : {"http", "https"}) {
+    CountingServer server(CountingServer::Mode::answer_early, std::string(scheme) == "https" ? &cert : nullptr);
+    BeastTransport transport(std::chrono::seconds(10));
+    auto put = get(server, "/v2/x/blobs/uploads/u1", "PUT", scheme);
+    put.body.clear();
+    put.body_file = FileSpan{file, 0, std::uint64_t{32} << 20};
+    const auto o = transport.send(put, trusted);
+    BOOST_REQUIRE_MESSAGE(o.response, scheme << ": " << (o.error ? o.error->message : std::string()));
+    BOOST_TEST(o.response->status == 413, scheme);
+    BOOST_TEST(o.response->body == "too large", scheme);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bodies_stream_from_a_file_span_and_into_a_sink_for_success_only) {

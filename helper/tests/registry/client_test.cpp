@@ -96,6 +96,25 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_are_fetched_per_scope_and_cached) {
   BOOST_TEST(t.registry.count("GET", "auth.test/token") == before + 1);
 }
 
+// Distribution answers a body sent without a valid token with 401 and closes while the body is on
+// its way: the client's write breaks and the 401 is never read. A token past its time is renewed
+// before a body goes.
+BOOST_AUTO_TEST_CASE(a_token_past_its_time_is_renewed_before_a_body_goes_out) {
+  Client t;
+  t.log_in(true);
+  t.registry.token_lifetime = 1;  // renewed a second early: past its time after its first use
+  t.registry.unauthorized_body_breaks = true;
+  const mai::test::TempDir dir;
+  const auto file = dir.file("blob", std::string(1000, 'b'));
+  auto client = t.make();
+  client.put_blob(sha256_digest(std::string(1000, 'b')), file);
+  BOOST_TEST(t.registry.blobs.count(sha256_digest(std::string(1000, 'b'))) == 1u);
+  BOOST_TEST(t.logged.empty());  // no retry
+  std::size_t unauthorized_bodies = 0;
+  for (const auto& seen : t.registry.log) unauthorized_bodies += seen.method == "PUT" && seen.authorization.empty();
+  BOOST_TEST(unauthorized_bodies == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(an_identity_token_uses_the_refresh_token_grant) {
   Client t;
   t.registry.user = "ci";
@@ -425,6 +444,87 @@ BOOST_AUTO_TEST_CASE(the_registry_s_stated_digest_must_be_ours) {
   t.registry.state_digest = "sha256:" + std::string(64, '0');
   auto client = t.make();
   BOOST_TEST(error_of([&] { client.put_blob(sha256_digest(bytes), file); }).find("stored the blob") != std::string::npos);
+}
+
+// Distribution keeps a session's offset in its Location's _state: after a body broke 300 bytes in,
+// the session holds 300 bytes, the old Location is refused (and the session with it). A new session
+// takes the whole blob.
+BOOST_AUTO_TEST_CASE(a_body_broken_on_the_way_starts_a_session_the_registry_will_not_resume_again) {
+  Client t;
+  t.registry.break_bodies = 1;
+  t.registry.break_body_after = 300;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 1000, bytes);
+  auto client = t.make();
+  client.put_blob(sha256_digest(bytes), file);
+  BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+  BOOST_TEST(t.registry.count("GET", "/blobs/uploads/u1") == 1u);  // where does it stand? refused
+  BOOST_TEST(t.registry.count("POST") == 2u);                      // so a second session
+  BOOST_TEST(t.registry.count("PUT", "/blobs/uploads/u2") == 1u);
+  BOOST_TEST(t.logged.back().find("refused to resume its session") != std::string::npos, t.logged.back());
+}
+
+// A registry that keeps the offset itself says where the session stands (its Range): the upload goes
+// on from there, in chunks and in the final PUT, and no byte goes twice.
+BOOST_AUTO_TEST_CASE(a_body_broken_on_the_way_resumes_at_the_session_s_range) {
+  for (const bool chunked : {false, true}) {
+    Client t;
+    t.registry.upload_state_in_location = false;
+    t.registry.break_bodies = 2;
+    t.registry.break_body_after = 40;
+    if (chunked) {
+      t.settings.monolithic_upload = 100;
+      t.settings.upload_chunk = 64;
+    }
+    const mai::test::TempDir dir;
+    std::string bytes;
+    const auto file = blob_file(dir, 1000, bytes);
+    auto client = t.make();
+    client.put_blob(sha256_digest(bytes), file);
+    BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+    BOOST_TEST(t.registry.count("POST") == 1u);
+    BOOST_TEST(t.registry.count("GET", "/blobs/uploads/u1") == 2u);
+    BOOST_TEST(t.logged.back().find("resuming at byte 80 of 1000") != std::string::npos, t.logged.back());
+  }
+}
+
+// The broken request completed the blob after all (its answer was lost): nothing is sent again.
+BOOST_AUTO_TEST_CASE(a_blob_completed_by_a_request_whose_answer_was_lost_is_not_uploaded_again) {
+  Client t;
+  t.registry.complete_then_drop = 1;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 500, bytes);
+  auto client = t.make();
+  client.put_blob(sha256_digest(bytes), file);
+  BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+  BOOST_TEST(t.registry.count("POST") == 1u);
+  BOOST_TEST(t.registry.count("PUT") == 1u);
+  BOOST_TEST(t.registry.count("HEAD", sha256_digest(bytes)) == 1u);
+}
+
+// An upload's Location is a whole URL: a retry's warning and the failure name it once.
+BOOST_AUTO_TEST_CASE(retry_messages_name_an_upload_location_once) {
+  Client t;
+  t.registry.absolute_locations = true;
+  t.registry.fail_method = "PUT";
+  t.registry.fail_next = 1;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blob_file(dir, 10, bytes);
+  auto client = t.make();
+  client.put_blob(sha256_digest(bytes), file);
+  BOOST_REQUIRE(!t.logged.empty());
+  const auto& warning = t.logged.front();
+  BOOST_TEST(
+      warning.find("PUT https://registry.test/v2/team/hello/blobs/uploads/u1?_state=0&digest=sha256%3A") != std::string::npos,
+      warning);
+  BOOST_TEST(warning.find("https://", 1) == warning.rfind("https://"), warning);  // one URL
+  t.registry.fail_next = 3;
+  const auto what = error_of([&] { client.put_blob(sha256_digest(bytes + "x"), dir.file("other", bytes + "x")); });
+  BOOST_TEST(what.find("failed after 3 attempts") != std::string::npos, what);
+  BOOST_TEST(what.find("https://") == what.rfind("https://"), what);
 }
 
 BOOST_AUTO_TEST_CASE(a_mount_asks_for_the_push_scope_then_the_source_s_pull_scope) {

@@ -30,15 +30,34 @@ class FakeRegistry final : public Transport {
   std::string challenge_scope;  // set: the scope every challenge names (else the request's own)
   std::string token_answer;     // set: the token service answers this body verbatim
   int token_lifetime = 300;
-  std::string redirect_blobs_to;    // an origin such as "https://storage.test": blob GETs redirect there
-  int fail_next = 0;                // answer this many registry requests with 503
-  int drop_next = 0;                // fail this many exchanges with a connection error
-  int token_fail_next = 0;          // the token service answers this many requests with 503
-  bool lose_tag_puts = false;       // answer PUT by tag with 201 but keep nothing (a registry that lies)
-  bool absolute_locations = false;  // upload Locations as absolute URLs (else relative, with a query)
-  bool refuse_mounts = false;       // a mount is answered 202, an upload session (as for a blob it cannot mount)
-  std::string state_digest;         // set: every finished upload is stated as this digest (a registry that lies)
-  bool referrers_api = false;       // answers /v2/<name>/referrers/<digest> and OCI-Subject (else 404, as 2.8 does)
+  std::string redirect_blobs_to;        // an origin such as "https://storage.test": blob GETs redirect there
+  int fail_next = 0;                    // answer this many registry requests with 503
+  std::string fail_method;              // set: fail_next counts only requests of this method
+  int drop_next = 0;                    // fail this many exchanges with a connection error
+  int token_fail_next = 0;              // the token service answers this many requests with 503
+  bool lose_tag_puts = false;           // answer PUT by tag with 201 but keep nothing (a registry that lies)
+  bool absolute_locations = false;      // upload Locations as absolute URLs (else relative, with a query)
+  bool refuse_mounts = false;           // a mount is answered 202, an upload session (as for a blob it cannot mount)
+  std::string state_digest;             // set: every finished upload is stated as this digest (a registry that lies)
+  bool referrers_api = false;           // answers /v2/<name>/referrers/<digest> and OCI-Subject (else 404, as 2.8 does)
+  std::size_t referrers_page_size = 0;  // set: the referrers API answers in pages this long (Link: rel="next")
+  // GitLab's registry: a manifest reference sha256-<hex> is read as the digest sha256:<hex>, so the
+  // referrers tag of a subject serves the subject, and a PUT there is a PUT by a digest the body lacks.
+  bool referrers_tag_is_subject = false;
+  // Another writer of a tag: the next `overwrites` PUTs of the tag `overwritten_tag` are followed at
+  // once by its PUT of `overwrite_with` there (a list that lacks what was just written).
+  std::string overwritten_tag, overwrite_with;
+  int overwrites = 0;
+  // Upload sessions as distribution keeps them: their offset in the Location's _state, and a request
+  // with a stale one refused (BLOB_UPLOAD_INVALID) and its session dropped. false: the registry keeps
+  // the offset itself, Locations carry none, and a session's status (GET) says where it stands.
+  bool upload_state_in_location = true;
+  // The next `break_bodies` upload requests whose body is longer than `break_body_after` bytes reach
+  // the registry only that far: the session keeps those bytes, the client sees a reset.
+  int break_bodies = 0;
+  std::uint64_t break_body_after = 0;
+  int complete_then_drop = 0;             // this many final PUTs store the blob, then the answer is lost
+  bool unauthorized_body_breaks = false;  // a body sent without valid credentials breaks (401, then closed)
 
   struct Stored {
     std::string media_type, bytes;
@@ -112,8 +131,11 @@ class FakeRegistry final : public Transport {
     if (r.url.origin() == redirect_blobs_to)
       return respond(200, {}, blobs.count(r.url.target.substr(1)) ? blobs[r.url.target.substr(1)] : "");
     if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
-    if (fail_next > 0) return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
+    if (fail_next > 0 && (fail_method.empty() || fail_method == r.method))
+      return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
+      // Distribution answers 401 at once and closes: a client still writing a body never reads it.
+      if (unauthorized_body_breaks && (r.body_file || !r.body.empty())) return error(TransportError::Kind::io, "Broken pipe");
       // As distribution does, a mount's challenge names the source's pull scope too.
       const auto from = query_value(r.url.target, "from");
       const auto scope = !challenge_scope.empty() ? challenge_scope
@@ -153,7 +175,8 @@ class FakeRegistry final : public Transport {
     return bytes;
   }
   std::string upload_location(const std::string& path, const std::string& id) const {
-    const auto relative = "/v2/" + path + "/blobs/uploads/" + id + "?_state=" + std::to_string(uploads.at(id).size());
+    const auto relative = "/v2/" + path + "/blobs/uploads/" + id +
+                          (upload_state_in_location ? "?_state=" + std::to_string(uploads.at(id).size()) : "");
     return absolute_locations ? "https://" + host + ":" + port + relative : relative;
   }
   // POST (a session, or a mount), PATCH (a chunk at the session's latest state), PUT (the rest, and the digest).
@@ -172,9 +195,20 @@ class FakeRegistry final : public Transport {
     const auto it = uploads.find(id);
     if (it == uploads.end()) return respond(404, {}, R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]})");
     // Only the latest Location is valid: its state is the size so far.
-    if (query_value(t, "_state") != std::to_string(it->second.size()))
+    if (upload_state_in_location && query_value(t, "_state") != std::to_string(it->second.size())) {
+      uploads.erase(it);
       return respond(400, {}, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"stale state"}]})");
-    const auto bytes = body_of(r);
+    }
+    if (r.method == "GET") {
+      const auto held = it->second.size();
+      return respond(204, {{"location", upload_location(path, id)}, {"range", "0-" + std::to_string(held ? held - 1 : 0)}}, "");
+    }
+    auto bytes = body_of(r);
+    if (break_bodies > 0 && bytes.size() > break_body_after) {
+      --break_bodies;
+      it->second += bytes.substr(0, break_body_after);
+      return error(TransportError::Kind::io, "Connection reset by peer");
+    }
     if (r.method == "PATCH") {
       std::string range;
       for (const auto& [k, v] : r.headers)
@@ -189,6 +223,7 @@ class FakeRegistry final : public Transport {
     uploads.erase(it);
     if (sha256_digest(content) != digest) return respond(400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})");
     blobs[digest] = content;
+    if (complete_then_drop > 0) return --complete_then_drop, error(TransportError::Kind::io, "Connection reset by peer");
     return respond(201, {{"docker-content-digest", state_digest.empty() ? digest : state_digest}}, "");
   }
 
@@ -236,7 +271,8 @@ class FakeRegistry final : public Transport {
     const auto path = path_of(t);
     if (const auto at = t.find("/referrers/"); at != std::string::npos) {
       if (!referrers_api) return respond(404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})");
-      const auto subject = t.substr(at + 11);
+      const auto query_at = t.find('?', at);
+      const auto subject = t.substr(at + 11, query_at == std::string::npos ? std::string::npos : query_at - at - 11);
       boost::json::array listed;
       for (const auto& [key, stored] : manifests) {
         if (!key.starts_with(t.substr(4, at - 4) + "@")) continue;
@@ -251,12 +287,24 @@ class FakeRegistry final : public Transport {
         if (const auto* type = o->if_contains("artifactType")) d["artifactType"] = *type;
         listed.push_back(std::move(d));
       }
-      return respond(200, {{"content-type", media::oci_index}},
+      Headers headers{{"content-type", media::oci_index}};
+      if (referrers_page_size > 0) {
+        const auto last = query_value(t, "last");
+        const std::size_t from = last.empty() ? 0 : std::stoul(last);
+        boost::json::array page;
+        for (std::size_t i = from; i < listed.size() && i < from + referrers_page_size; ++i) page.push_back(listed[i]);
+        if (from + referrers_page_size < listed.size())
+          headers.emplace_back("link", "<" + t.substr(0, query_at) + "?n=" + std::to_string(referrers_page_size) +
+                                           "&last=" + std::to_string(from + referrers_page_size) + ">; rel=\"next\"");
+        listed = std::move(page);
+      }
+      return respond(200, headers,
                      boost::json::serialize(
                          boost::json::object{{"schemaVersion", 2}, {"mediaType", media::oci_index}, {"manifests", listed}}));
     }
     if (const auto m = t.find("/manifests/"); m != std::string::npos) {
-      const auto ref = t.substr(m + 11);
+      auto ref = t.substr(m + 11);
+      if (referrers_tag_is_subject && ref.size() == 71 && ref.starts_with("sha256-")) ref[6] = ':';
       const auto key = path + (ref.starts_with("sha256:") ? "@" : ":") + ref;
       if (r.method == "PUT") {
         const auto digest = sha256_digest(r.body);
@@ -266,6 +314,11 @@ class FakeRegistry final : public Transport {
           if (k == "Content-Type") media_type = v;
         if (!lose_tag_puts || ref.starts_with("sha256:")) manifests[key] = {media_type, r.body};
         manifests[path + "@" + digest] = {media_type, r.body};
+        if (overwrites > 0 && ref == overwritten_tag) {
+          --overwrites;
+          manifests[key] = {media::oci_index, overwrite_with};
+          manifests[path + "@" + sha256_digest(overwrite_with)] = {media::oci_index, overwrite_with};
+        }
         Headers headers{{"docker-content-digest", digest}};
         if (referrers_api && r.body.find("\"subject\"") != std::string::npos) headers.emplace_back("oci-subject", "yes");
         return respond(201, headers, "");
