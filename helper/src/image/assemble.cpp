@@ -45,9 +45,14 @@ std::string comment_of(Group g, const ImageSpec& m, bool files_given, bool files
     case executables:
       return m.staged_install && !m.staged_targets ? "the project's installed programs (INSTALL)"
                                                    : "the project's executables" + from;
-    default:
-      if (files_staged) return files_given ? "FILES, and the other files INSTALL installed" : "the other files INSTALL installed";
-      return "FILES";
+    default: {
+      const bool directories = !m.directories.empty();
+      std::string ours = files_given && directories ? "FILES, DIRECTORIES" : directories ? "DIRECTORIES" : "FILES";
+      if (files_staged)
+        return files_given || directories ? ours + ", and the other files INSTALL installed"
+                                          : "the other files INSTALL installed";
+      return ours;
+    }
   }
 }
 
@@ -367,24 +372,54 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   }
   const bool files_staged = std::any_of(buckets[files].begin(), buckets[files].end(),
                                         [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
+  // Permissions a target's properties give to the file it is staged as: only what the stage put there.
+  for (const auto& given : m.path_permissions) {
+    const auto path = given.path.substr(1);
+    LayerEntry* found = nullptr;
+    for (auto& bucket : buckets)
+      for (auto& e : bucket)
+        if (e.path == path) found = &e;
+    if (!found)
+      throw Error(Exit::invalid_input, given.what + ": " + given.path + " is not in what was staged for " + platform.str());
+    check_permissions(given.permissions, found->kind == LayerEntry::Kind::symlink ? PathKind::symlink : PathKind::file,
+                      given.what);
+    found->permissions = given.permissions;
+  }
   for (const auto& f : m.files) {
     // A source that is a link is followed, as COPY does; links inside a directory stay links.
     const auto status = fs::status(f.source, ec);
     const auto dest = f.destination.substr(1);  // relative in the layer
+    const auto what = "FILES entry " + f.source.string() + "=" + f.destination;
     if (fs::is_directory(status)) {
+      // OWNER goes to everything copied, as COPY --chown does; one MODE or set of capabilities
+      // cannot fit both the directories and the files of a tree.
+      if (f.permissions.mode || f.permissions.capabilities)
+        throw Error(Exit::invalid_input, what +
+                                             ": the source is a directory, which takes OWNER only (MODE and "
+                                             "CAPABILITIES are for a file: give the file an entry of its own)");
       auto prefix = dest;
       if (!prefix.empty() && prefix.back() != '/') prefix += '/';
       refuse_whiteout(prefix, f.source);
+      const auto first = buckets[files].size();
       walk(f.source, prefix, buckets[files], &out.inputs);
+      if (f.permissions.uid) {
+        for (auto i = first; i < buckets[files].size(); ++i) buckets[files][i].permissions = f.permissions;
+        if (!dest.empty() && dest != "/")  // the destination itself is made for the copy, and so is theirs
+          buckets[files].push_back({prefix, LayerEntry::Kind::directory, {}, {}, true, f.permissions});
+      }
     } else if (fs::is_regular_file(status)) {
       const auto name = f.destination.back() == '/' ? dest + f.source.filename().string() : dest;
       refuse_whiteout(name, f.source);
-      buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source)});
+      check_permissions(f.permissions, PathKind::file, what);
+      buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source), f.permissions});
       out.inputs.push_back(f.source);
     } else {
       throw Error(Exit::invalid_input, "FILES source " + f.source.string() + " is not a file or a directory");
     }
   }
+  // DIRECTORIES: kept even when empty, with their owner and mode (checked when the spec was read).
+  for (const auto& d : m.directories)
+    buckets[files].push_back({d.path.substr(1), LayerEntry::Kind::directory, {}, {}, true, d.permissions});
   // Directory entries without the trailing slash of a destination.
   for (auto& bucket : buckets)
     for (auto& e : bucket)
@@ -414,8 +449,10 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
 
   for (int g = 0; g < groups; ++g) {
     std::erase_if(buckets[g], [](const LayerEntry& e) { return e.path.empty(); });
-    const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
-                                         [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
+    // A directory is content when it is not root's 0755, the one a layer's parents get anyway.
+    const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(), [](const LayerEntry& e) {
+      return e.kind != LayerEntry::Kind::directory || !e.permissions.empty();
+    });
     if (!has_content) continue;
     out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs,
                                       comment_of(static_cast<Group>(g), m, !m.files.empty(), files_staged), cache));

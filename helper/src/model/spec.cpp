@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/json_file.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -87,6 +88,14 @@ void read_run_settings(const Reader& r, Spec& s) {
   s.retry.timeout =
       std::chrono::seconds(static_cast<long>(number("timeout", static_cast<double>(s.retry.timeout.count()), 0, 86400)));
   if (r.find("run_options")) s.run_options = r.strings("run_options");
+}
+
+// An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).
+bool normal_image_path(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+  for (const auto& part : split(path.substr(1), '/'))
+    if (part.empty() || part == "." || part == "..") return false;
+  return path.find("//") == std::string_view::npos;
 }
 
 }  // namespace
@@ -200,17 +209,69 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       generated = read_json_file(path);
       files = &generated;
     }
+    // OWNER, MODE and CAPABILITIES of an entry, as the module wrote them ("" when not given).
+    const auto permissions_of = [&](const json::object& o, const char* field, const std::string& what) {
+      const auto text = [&](const char* name) {
+        const auto* v = o.if_contains(name);
+        if (v && !v->is_string()) i.fail(field, std::string("`") + name + "` must be a string");
+        return v ? std::string(v->get_string()) : std::string();
+      };
+      try {
+        return parse_permissions(text("owner"), text("mode"), text("capabilities"), what);
+      } catch (const Error& e) {
+        i.fail(field, e.what());
+      }
+    };
     if (files) {
-      constexpr auto form = "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>}";
+      constexpr auto form =
+          "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>[, \"owner\", \"mode\", "
+          "\"capabilities\"]}";
       if (!files->is_array()) i.fail("files", form);
       for (const auto& f : files->get_array()) {
         const auto* o = f.if_object();
         const auto* src = o ? o->if_contains("source") : nullptr;
         const auto* dst = o ? o->if_contains("destination") : nullptr;
         if (!src || !dst || !src->is_string() || !dst->is_string()) i.fail("files", form);
-        ImageSpec::File file{std::string(src->get_string()), std::string(dst->get_string())};
+        ImageSpec::File file{std::string(src->get_string()), std::string(dst->get_string()), {}};
         if (!file.source.is_absolute() || file.destination.empty() || file.destination.front() != '/') i.fail("files", form);
+        file.permissions = permissions_of(*o, "files", "FILES entry " + file.source.string() + "=" + file.destination);
         m.files.push_back(std::move(file));
+      }
+    }
+    if (const auto* directories = i.find("directories")) {
+      constexpr auto form = "must be an array of {\"path\": <absolute path>[, \"owner\", \"mode\"]}";
+      if (!directories->is_array()) i.fail("directories", form);
+      for (const auto& d : directories->get_array()) {
+        const auto* o = d.if_object();
+        const auto* path = o ? o->if_contains("path") : nullptr;
+        if (!path || !path->is_string()) i.fail("directories", form);
+        ImageSpec::Directory directory{std::string(path->get_string()), {}};
+        if (!normal_image_path(directory.path))
+          i.fail("directories", "`" + directory.path + "` is not an absolute path in the image without . or .. parts (nor /)");
+        if (o->contains("capabilities")) i.fail("directories", "a directory has no capabilities");
+        directory.permissions = permissions_of(*o, "directories", "DIRECTORIES " + directory.path);
+        try {
+          check_permissions(directory.permissions, PathKind::directory, "DIRECTORIES " + directory.path);
+        } catch (const Error& e) {
+          i.fail("directories", e.what());
+        }
+        m.directories.push_back(std::move(directory));
+      }
+    }
+    if (const auto* paths = i.find("path_permissions")) {
+      constexpr auto form =
+          "must be an array of {\"path\": <absolute path>, \"what\": <text>[, \"owner\", \"mode\", \"capabilities\"]}";
+      if (!paths->is_array()) i.fail("path_permissions", form);
+      for (const auto& p : paths->get_array()) {
+        const auto* o = p.if_object();
+        const auto* path = o ? o->if_contains("path") : nullptr;
+        const auto* what = o ? o->if_contains("what") : nullptr;
+        if (!path || !what || !path->is_string() || !what->is_string()) i.fail("path_permissions", form);
+        ImageSpec::PathPermissions given{std::string(path->get_string()), std::string(what->get_string()), {}};
+        if (!normal_image_path(given.path))
+          i.fail("path_permissions", "`" + given.path + "` is not an absolute path in the image without . or .. parts (nor /)");
+        given.permissions = permissions_of(*o, "path_permissions", given.what);
+        m.path_permissions.push_back(std::move(given));
       }
     }
     if (const auto* epoch = i.find("source_date_epoch")) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/retry.hpp"
+#include "model/permissions.hpp"
 #include "oci/platform.hpp"
 #include "oci/reference.hpp"
 
@@ -64,8 +65,23 @@ struct ImageSpec {
   struct File {
     std::filesystem::path source;  // a file, or a directory whose contents are copied
     std::string destination;       // absolute in the image; a directory when it ends in '/'
+    Permissions permissions;       // OWNER, MODE, CAPABILITIES after the entry (a directory: OWNER only)
   };
   std::vector<File> files;
+  // DIRECTORIES: empty directories of the image (a service's writable /var/lib/<name>).
+  struct Directory {
+    std::string path;  // absolute, normal, not /
+    Permissions permissions;
+  };
+  std::vector<Directory> directories;
+  // Permissions given to a path of the staged tree by the module (a target's MULTIARCH_IMAGE_OWNER,
+  // _MODE, _CAPABILITIES on the file it is staged as).
+  struct PathPermissions {
+    std::string path;  // absolute in the image
+    std::string what;  // what gave them, for errors
+    Permissions permissions;
+  };
+  std::vector<PathPermissions> path_permissions;
   bool staged_targets = true, staged_install = false;  // what the staged tree holds: TARGETS, INSTALL
   std::int64_t created = 0;                            // SOURCE_DATE_EPOCH: every mtime and the config's created
   std::filesystem::path layout;                        // the image's OCI image layout in the build tree

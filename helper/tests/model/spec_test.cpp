@@ -182,4 +182,62 @@ BOOST_AUTO_TEST_CASE(an_image_s_ports_may_be_ranges_and_its_files_may_come_from_
   BOOST_TEST(contains(error_of(j), "nowhere.json does not exist (CMake writes it when it generates the build system"));
 }
 
+// OWNER, MODE and CAPABILITIES as the module writes them after FILES entries, DIRECTORIES and a
+// target's properties: parsed into numbers, and a value the module would refuse refused here too,
+// naming the field and the entry.
+BOOST_AUTO_TEST_CASE(permissions_of_files_directories_and_targets_are_read_and_checked) {
+  mai::test::TempDir dir;
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {
+      {"base", "scratch"},
+      {"layout", (dir.path() / "oci").string()},
+      {"files",
+       {{{"source", "/built/tool"},
+         {"destination", "/usr/bin/tool"},
+         {"owner", "0:nonroot"},
+         {"mode", "04750"},
+         {"capabilities", "cap_net_bind_service,NET_RAW"}},
+        {{"source", "/assets"}, {"destination", "/srv/"}}}},
+      {"directories", {{{"path", "/var/lib/app"}, {"owner", "nonroot"}, {"mode", "0750"}}, {{"path", "/tmp"}, {"mode", "1777"}}}},
+      {"path_permissions",
+       {{{"path", "/usr/local/bin/server"}, {"what", "TARGETS entry server"}, {"capabilities", "cap_net_bind_service"}}}}};
+  const auto s = parse_spec(j, "spec.json");
+  const auto& tool = s.image.files.at(0).permissions;
+  BOOST_TEST(tool.uid.value() == 0u);
+  BOOST_TEST(tool.gid.value() == 65532u);
+  BOOST_TEST(tool.mode.value() == 04750u);
+  BOOST_TEST(tool.capabilities == ((std::uint64_t{1} << 10) | (std::uint64_t{1} << 13)));
+  BOOST_TEST(s.image.files.at(1).permissions.empty());
+  BOOST_TEST(s.image.directories.size() == 2u);
+  BOOST_TEST(s.image.directories.at(0).permissions.uid.value() == 65532u);
+  BOOST_TEST(s.image.directories.at(1).permissions.mode.value() == 01777u);
+  BOOST_TEST(s.image.path_permissions.at(0).path == "/usr/local/bin/server");
+  BOOST_TEST(s.image.path_permissions.at(0).permissions.capabilities == std::uint64_t{1} << 10);
+
+  const auto with = [&](const char* field, boost::json::value value) {
+    auto bad = j;
+    bad.at("image").as_object()[field] = std::move(value);
+    return error_of(bad);
+  };
+  auto what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"capabilities", "cap_fly"}}});
+  BOOST_TEST(
+      (contains(what, "field 'files'") && contains(what, "FILES entry /t=/t: CAPABILITIES `cap_fly` is not a Linux capability")),
+      what);
+  what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"mode", "17777"}}});
+  BOOST_TEST(contains(what, "MODE `17777` is not an octal mode from 0000 to 7777"), what);
+  what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"owner", 65532}}});
+  BOOST_TEST(contains(what, "`owner` must be a string"), what);
+  what = with("directories", {{{"path", "/var/lib/app"}, {"mode", "4755"}}});
+  BOOST_TEST((contains(what, "field 'directories'") && contains(what, "sets setuid on a directory")), what);
+  what = with("directories", {{{"path", "/var/lib/app"}, {"capabilities", "cap_net_raw"}}});
+  BOOST_TEST(contains(what, "a directory has no capabilities"), what);
+  for (const auto* path : {"var/lib", "/", "/a/../b", "/a//b", "/a/"}) {
+    what = with("directories", {{{"path", path}}});
+    BOOST_TEST(contains(what, "is not an absolute path in the image"), path);
+  }
+  what = with("path_permissions", {{{"path", "/usr/local/bin/server"}, {"what", "TARGETS entry server"}, {"owner", "app"}}});
+  BOOST_TEST(contains(what, "TARGETS entry server: OWNER `app` is not <user>[:<group>]"), what);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
