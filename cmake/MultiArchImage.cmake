@@ -133,6 +133,8 @@ Adds targets that build, push and publish one multi-architecture image::
     [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS, else none
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
     [EXPOSE <port>[-<port>][/tcp|udp|sctp]...] [LABELS <key>=<value>...]
+    [VOLUMES <absolute dir>...] [STOP_SIGNAL <signal>]
+    [MANIFEST_ANNOTATIONS <key>=<value>...]       # on each platform's manifest (ANNOTATIONS: the index)
     [FILES <source>=<absolute destination>        # files, or directories (destination ending in /);
        [OWNER <user>[:<group>]] [MODE <octal>]    # a source may be $<TARGET_FILE:tool> or a custom command's output
        [CAPABILITIES <cap>[,<cap>...]]...]
@@ -151,6 +153,11 @@ setgid 2xxx and sticky 1xxx included) and ``CAPABILITIES`` (Linux file capabilit
 empty directories (``/var/lib/<service>`` owned by the service's user); an executable of ``TARGETS``
 takes the target properties ``MULTIARCH_IMAGE_OWNER``, ``MULTIARCH_IMAGE_MODE`` and
 ``MULTIARCH_IMAGE_CAPABILITIES``. Combinations without meaning, or that open a hole, are errors.
+
+``ENV`` values may name what the base sets and what earlier entries set, as a Dockerfile's ``ENV``
+does: ``ENV "PATH=/opt/tool/bin:$PATH"`` (``$NAME`` or ``\${NAME}``; ``\\$`` for a ``$`` of its own).
+``VOLUMES`` and ``STOP_SIGNAL`` go to the config (``Volumes``, ``StopSignal``);
+``MANIFEST_ANNOTATIONS`` to each platform's manifest.
 
 ``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
 without reconfiguring: ``sha-<short>`` always (``sha-<short>-dirty`` for a modified tree), and
@@ -227,8 +234,8 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR PROVENANCE SBOM)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES DIRECTORIES SIGN_COMMAND)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")

@@ -362,6 +362,10 @@ fs::path layout_blob(const fs::path& layout, const std::string& digest) { return
 AssembledImage assemble_image(const Spec& spec, const Platform& platform, const fs::path& staged, const Log& log,
                               const BaseImage* base) {
   const auto& m = spec.image;
+  if (!m.manifest_annotations.empty() && base && base->docker)
+    throw Error(Exit::invalid_input,
+                "MANIFEST_ANNOTATIONS need an OCI manifest, and the base " + base->name +
+                    " is a Docker one, which has no annotations (the image's manifest takes the base's format)");
   AssembledImage out;
   std::vector<LayerEntry> buckets[groups];
   std::error_code ec;
@@ -470,13 +474,38 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   if (!platform.variant.empty()) config["variant"] = platform.variant;
   json::object c;
   if (const auto* given = config.if_contains("config"); given && given->is_object()) c = given->as_object();
-  auto env = m.env;
   const auto* base_env = c.contains("Env") && c.at("Env").is_array() ? &c.at("Env").as_array() : nullptr;
-  const bool has_path = std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); }) ||
-                        (base_env && std::any_of(base_env->begin(), base_env->end(), [](const json::value& e) {
-                           return e.is_string() && e.get_string().starts_with("PATH=");
-                         }));
-  if (!has_path) env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // ENV values may name what the base sets and what earlier entries set (PATH=/opt/x/bin:$PATH), as
+  // a Dockerfile's ENV does; the default PATH stands for the base's when it sets none.
+  constexpr auto default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::map<std::string, std::string, std::less<>> known;
+  if (base_env)
+    for (const auto& e : *base_env)
+      if (e.is_string()) {
+        const std::string_view text = e.get_string();
+        const auto eq = text.find('=');
+        if (eq != std::string_view::npos) known[std::string(text.substr(0, eq))] = std::string(text.substr(eq + 1));
+      }
+  const bool base_has_path = known.contains("PATH");
+  if (!base_has_path) known["PATH"] = default_path;
+  std::vector<std::string> env;
+  for (const auto& e : m.env) {
+    const auto eq = e.find('=');
+    const auto name = e.substr(0, eq);
+    auto value = expand_environment(
+        std::string_view(e).substr(eq + 1),
+        [&](std::string_view wanted) -> std::optional<std::string> {
+          const auto it = known.find(wanted);
+          if (it == known.end()) return std::nullopt;
+          return it->second;
+        },
+        "ENV entry `" + e + "` (" + (base ? "on the base " + base->name : std::string("on scratch")) + ")");
+    known[name] = value;
+    env.push_back(name + "=" + value);
+  }
+  const bool has_path =
+      base_has_path || std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); });
+  if (!has_path) env.insert(env.begin(), std::string("PATH=") + default_path);
   c["Env"] = merged_env(base_env, env);
   if (!entrypoint.empty()) {
     c["Entrypoint"] = strings(entrypoint);
@@ -491,6 +520,12 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     for (const auto& p : m.expose) ports[p] = json::object();
     c["ExposedPorts"] = ports;
   }
+  if (!m.volumes.empty()) {
+    json::object volumes = c.contains("Volumes") && c.at("Volumes").is_object() ? c.at("Volumes").as_object() : json::object{};
+    for (const auto& v : m.volumes) volumes[v] = json::object();
+    c["Volumes"] = volumes;
+  }
+  if (!m.stop_signal.empty()) c["StopSignal"] = m.stop_signal;
   if (!m.labels.empty()) {
     json::object labels = c.contains("Labels") && c.at("Labels").is_object() ? c.at("Labels").as_object() : json::object{};
     for (const auto& [k, v] : m.labels) labels[k] = v;
@@ -528,6 +563,11 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (!docker)
       manifest["annotations"] = {{"org.opencontainers.image.base.name", base->name},
                                  {"org.opencontainers.image.base.digest", base->digest}};
+  }
+  if (!m.manifest_annotations.empty()) {
+    json::object annotations = manifest.contains("annotations") ? manifest.at("annotations").as_object() : json::object{};
+    for (const auto& [k, v] : m.manifest_annotations) annotations[k] = v;
+    manifest["annotations"] = annotations;
   }
   out.manifest = write_blob(json::serialize(manifest), blobs, docker ? media::docker_manifest : media::oci_manifest);
   add_to_index(m.layout, out.manifest, platform,

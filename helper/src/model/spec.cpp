@@ -100,6 +100,75 @@ bool normal_image_path(std::string_view path) {
 
 }  // namespace
 
+std::string expand_environment(std::string_view value, const std::function<std::optional<std::string>(std::string_view)>& lookup,
+                               const std::string& what) {
+  const auto name_char = [](char c, bool first) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || (!first && c >= '0' && c <= '9');
+  };
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '\\' && i + 1 < value.size() && value[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (c != '$' || i + 1 == value.size()) {
+      out += c;
+      continue;
+    }
+    std::string_view name;
+    std::size_t end = i + 1;
+    if (value[end] == '{') {
+      const auto close = value.find('}', end);
+      if (close == std::string_view::npos)
+        throw Error(Exit::invalid_input, what + ": `${` without its `}` (write \\$ for a `$` of its own)");
+      name = value.substr(end + 1, close - end - 1);
+      if (name.empty() || !name_char(name.front(), true) ||
+          !std::all_of(name.begin(), name.end(), [&](char n) { return name_char(n, false); }))
+        throw Error(Exit::invalid_input, what + ": `${" + std::string(name) + "}` does not name a variable");
+      end = close + 1;
+    } else {
+      if (!name_char(value[end], true)) {  // `$5`, `$ `, `$/`: a dollar of its own
+        out += c;
+        continue;
+      }
+      while (end < value.size() && name_char(value[end], false)) ++end;
+      name = value.substr(i + 1, end - i - 1);
+    }
+    const auto known = lookup(name);
+    if (!known)
+      throw Error(Exit::invalid_input,
+                  what + ": $" + std::string(name) +
+                      " is not set by the base image or an earlier ENV entry (write \\$ for a `$` of its own)");
+    out += *known;
+    i = end - 1;
+  }
+  return out;
+}
+
+bool valid_stop_signal(std::string_view text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return text.size() <= 2 && std::stoi(std::string(text)) >= 1 && std::stoi(std::string(text)) <= 64;
+  std::string name(text);  // as docker reads it: sigterm is SIGTERM
+  for (auto& c : name)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (name.starts_with("SIG")) name.erase(0, 3);
+  static const std::vector<std::string> names{"HUP",  "INT",   "QUIT", "ILL",  "TRAP", "ABRT", "IOT",   "BUS",    "FPE",
+                                              "KILL", "USR1",  "SEGV", "USR2", "PIPE", "ALRM", "TERM",  "STKFLT", "CHLD",
+                                              "CONT", "STOP",  "TSTP", "TTIN", "TTOU", "URG",  "XCPU",  "XFSZ",   "VTALRM",
+                                              "PROF", "WINCH", "IO",   "POLL", "PWR",  "SYS",  "RTMIN", "RTMAX"};
+  if (std::find(names.begin(), names.end(), name) != names.end()) return true;
+  // SIGRTMIN+n and SIGRTMAX-n, n from 1 to 15 (glibc's 32 real-time signals, 34 to 64).
+  for (const auto* prefix : {"RTMIN+", "RTMAX-"}) {
+    if (!name.starts_with(prefix)) continue;
+    const auto n = name.substr(6);
+    return !n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+           std::stoi(n) >= 1 && std::stoi(n) <= 15;
+  }
+  return false;
+}
+
 const Platform& Spec::platform(std::string_view text) const {
   const auto wanted = parse_platform(text);
   for (const auto& p : platforms)
@@ -167,8 +236,15 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     m.entrypoint = i.strings("entrypoint", false);
     m.cmd = i.strings("cmd", false);
     m.env = i.strings("env", false);
-    for (const auto& e : m.env)
+    for (const auto& e : m.env) {
       if (e.find('=') == std::string::npos || e.front() == '=') i.fail("env", "'" + e + "' is not KEY=VALUE");
+      try {  // the references' syntax now; what they name is known when the build step reads the base
+        expand_environment(
+            e.substr(e.find('=') + 1), [](std::string_view) { return std::string(); }, "'" + e + "'");
+      } catch (const Error& error) {
+        i.fail("env", error.what());
+      }
+    }
     m.user = i.string("user", false);
     m.workdir = i.string("workdir", false);
     if (!m.workdir.empty() && m.workdir.front() != '/') i.fail("workdir", "'" + m.workdir + "' is not absolute");
@@ -273,6 +349,20 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
         given.permissions = permissions_of(*o, "path_permissions", given.what);
         m.path_permissions.push_back(std::move(given));
       }
+    }
+    m.volumes = i.strings("volumes", false);
+    for (const auto& v : m.volumes)
+      if (!normal_image_path(v))
+        i.fail("volumes", "`" + v + "` is not an absolute path in the image without . or .. parts (nor /)");
+    m.stop_signal = i.string("stop_signal", false);
+    if (!m.stop_signal.empty() && !valid_stop_signal(m.stop_signal))
+      i.fail("stop_signal", "`" + m.stop_signal +
+                                "` is not a signal (valid: a name such as SIGTERM, SIGINT, SIGRTMIN+3, or a "
+                                "number from 1 to 64)");
+    for (const auto& a : i.strings("manifest_annotations", false)) {
+      const auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 0) i.fail("manifest_annotations", "'" + a + "' is not key=value");
+      m.manifest_annotations.emplace_back(a.substr(0, eq), a.substr(eq + 1));
     }
     if (const auto* epoch = i.find("source_date_epoch")) {
       const auto seconds = whole_seconds(*epoch);

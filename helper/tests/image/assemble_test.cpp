@@ -336,6 +336,72 @@ BOOST_AUTO_TEST_CASE(owners_modes_and_capabilities_reach_the_tar_headers) {
   refused([](Spec& s) { s.image.files.at(1).permissions.mode = 0700; }, "the source is a directory, which takes OWNER only");
 }
 
+// The config fields people set: VOLUMES and STOP_SIGNAL in the config (a base's volumes kept), ENV
+// values naming what the base and earlier entries set (the default PATH where the base sets none),
+// MANIFEST_ANNOTATIONS on the platform's manifest beside the base's; a name nothing sets, and
+// annotations for a Docker manifest, refused before any layout is written.
+BOOST_AUTO_TEST_CASE(volumes_stop_signal_env_references_and_manifest_annotations_reach_config_and_manifest) {
+  mai::test::TempDir dir;
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/x"};
+  spec.image.files = {{dir.file("x", "x"), "/srv/x"}};
+  spec.image.volumes = {"/var/lib/app", "/srv/cache"};
+  spec.image.stop_signal = "SIGINT";
+  spec.image.env = {"PATH=/opt/app/bin:$PATH", "APP_HOME=/srv", "APP_STATE=${APP_HOME}/state", "PRICE=\\$5 $ $5"};
+  spec.image.manifest_annotations = {{"org.opencontainers.image.description", "the x service"}};
+  const auto read = [&](const std::string& digest) {
+    return boost::json::parse(read_text_file(layout_blob(spec.image.layout, digest))).as_object();
+  };
+  auto image = assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log());
+  auto config = read(image.config.digest).at("config").as_object();
+  BOOST_TEST(boost::json::serialize(config.at("Volumes")) == R"({"/var/lib/app":{},"/srv/cache":{}})");
+  BOOST_TEST(config.at("StopSignal").as_string() == "SIGINT");
+  BOOST_TEST(boost::json::serialize(config.at("Env")) ==
+             R"(["PATH=/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_HOME=/srv",)"
+             R"("APP_STATE=/srv/state","PRICE=$5 $ $5"])");
+  BOOST_TEST(read(image.manifest.digest).at("annotations").at("org.opencontainers.image.description").as_string() ==
+             "the x service");
+
+  // On a base: its Env is what the values name, its volumes stay, its annotations stay beside ours.
+  BaseImage base;
+  base.name = "registry.example/base:1";
+  base.repository = parse_repository("registry.example/base");
+  base.digest = "sha256:" + std::string(64, 'a');
+  base.config = {
+      {"architecture", "arm64"},
+      {"os", "linux"},
+      {"config", {{"Env", {"PATH=/opt/base/bin:/usr/bin", "LANG=C.UTF-8"}}, {"Volumes", {{"/data", boost::json::object{}}}}}},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", boost::json::array{}}}}};
+  spec.image.env = {"PATH=/opt/app/bin:$PATH", "MESSAGE=${LANG}"};
+  image = assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base);
+  config = read(image.config.digest).at("config").as_object();
+  BOOST_TEST(boost::json::serialize(config.at("Env")) ==
+             R"(["LANG=C.UTF-8","PATH=/opt/app/bin:/opt/base/bin:/usr/bin","MESSAGE=C.UTF-8"])");
+  BOOST_TEST(boost::json::serialize(config.at("Volumes")) == R"({"/data":{},"/var/lib/app":{},"/srv/cache":{}})");
+  const auto manifest = read(image.manifest.digest);
+  BOOST_TEST(manifest.at("annotations").at("org.opencontainers.image.base.name").as_string() == base.name);
+  BOOST_TEST(manifest.at("annotations").at("org.opencontainers.image.description").as_string() == "the x service");
+
+  std::filesystem::remove_all(spec.image.layout);
+  spec.image.env = {"PATH=$JAVA_HOME/bin:$PATH"};
+  auto what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base); });
+  BOOST_TEST(what.find("ENV entry `PATH=$JAVA_HOME/bin:$PATH` (on the base registry.example/base:1): $JAVA_HOME is not set by "
+                       "the base image or an earlier ENV entry") != std::string::npos,
+             what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+  spec.image.env = {};
+  base.docker = true;
+  what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base); });
+  BOOST_TEST(what.find("MANIFEST_ANNOTATIONS need an OCI manifest, and the base registry.example/base:1 is a Docker one") !=
+                 std::string::npos,
+             what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // A BASE is what a registry says it is: each malformed or hostile answer fails the build step with

@@ -240,4 +240,42 @@ BOOST_AUTO_TEST_CASE(permissions_of_files_directories_and_targets_are_read_and_c
   BOOST_TEST(contains(what, "TARGETS entry server: OWNER `app` is not <user>[:<group>]"), what);
 }
 
+// VOLUMES, STOP_SIGNAL and MANIFEST_ANNOTATIONS read and checked; ENV references' syntax checked
+// when the spec is read (what they name only when the base is known).
+BOOST_AUTO_TEST_CASE(volumes_stop_signals_manifest_annotations_and_env_references_are_checked) {
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {{"base", "scratch"},
+                {"layout", "/b/oci"},
+                {"volumes", {"/var/lib/app"}},
+                {"stop_signal", "SIGRTMIN+3"},
+                {"manifest_annotations", {"a.b=c=d"}},
+                {"env", {"PATH=/opt/x/bin:$PATH", "A=${B}"}}};
+  const auto s = parse_spec(j, "spec.json");
+  BOOST_TEST(s.image.volumes.at(0) == "/var/lib/app");
+  BOOST_TEST(s.image.stop_signal == "SIGRTMIN+3");
+  BOOST_TEST(s.image.manifest_annotations.at(0).second == "c=d");
+  for (const auto* good : {"SIGTERM", "TERM", "sigint", "9", "64", "SIGRTMAX-1", "RTMIN+15"})
+    BOOST_TEST(valid_stop_signal(good), good);
+  for (const auto* bad : {"SIGFOO", "0", "65", "SIGRTMIN+16", "RTMIN+", "-1", "", "SIG"})
+    BOOST_TEST(!valid_stop_signal(bad), bad);
+  const auto with = [&](const char* field, boost::json::value value) {
+    auto bad = j;
+    bad.at("image").as_object()[field] = std::move(value);
+    return error_of(bad);
+  };
+  BOOST_TEST(contains(with("stop_signal", "SIGFOO"), "field 'stop_signal': `SIGFOO` is not a signal"));
+  BOOST_TEST(contains(with("volumes", {"data"}), "field 'volumes': `data` is not an absolute path"));
+  BOOST_TEST(contains(with("manifest_annotations", {"=x"}), "field 'manifest_annotations': '=x' is not key=value"));
+  BOOST_TEST(contains(with("env", {"A=${B"}), "'A=${B': `${` without its `}`"));
+  BOOST_TEST(contains(with("env", {"A=${1B}"}), "`${1B}` does not name a variable"));
+  const auto lookup = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "PATH") return std::string("/bin");
+    return std::nullopt;
+  };
+  BOOST_TEST(expand_environment("/x:$PATH:${PATH}/y \\$PATH $ $5 end$", lookup, "v") == "/x:/bin:/bin/y $PATH $ $5 end$");
+  BOOST_TEST(contains(mai::test::error_of([&] { expand_environment("$HOME", lookup, "ENV entry `A=$HOME`"); }),
+                      "ENV entry `A=$HOME`: $HOME is not set by the base image or an earlier ENV entry"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
