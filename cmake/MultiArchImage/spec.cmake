@@ -160,6 +160,8 @@ endfunction()
 # The file name `target`, an executable, is built as in the configuration that publishes images
 # (CMAKE_BUILD_TYPE; MULTIARCH_IMAGE_CONFIG with a multi-config generator), as CMake names it:
 # [RUNTIME_]OUTPUT_NAME[_<CONFIG>], else the target's name, then <CONFIG>_POSTFIX and SUFFIX.
+# An optional fourth argument says what a name known only at build time prevents (default: inferring
+# ENTRYPOINT).
 function(_multiarch_executable_file_name out name target)
   set(why "ENTRYPOINT is missing and cannot be inferred")
   if(ARGC GREATER 3)
