@@ -92,6 +92,7 @@ set(MULTIARCH_IMAGE_TOOLCHAINS "${CMAKE_CURRENT_LIST_DIR}/toolchains" CACHE INTE
 # The private functions, one file per job; each file's header says what it owns.
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/arguments.cmake")   # arguments exactly as written, JSON, files
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/validate.cmake")    # every check of the arguments and settings
+include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/permissions.cmake") # OWNER, MODE, CAPABILITIES of FILES, DIRECTORIES, TARGETS
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/spec.cmake")        # spec.json and what it records
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/targets.cmake")     # the steps and the targets that run them
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/staging.cmake")     # TARGETS and INSTALL: compose and stage
@@ -132,13 +133,31 @@ Adds targets that build, push and publish one multi-architecture image::
     [ENTRYPOINT <program> <arg>...]               # default: the one executable of TARGETS, else none
     [CMD <arg>...] [ENV <NAME>=<value>...] [USER <user>[:<group>]] [WORKDIR <dir>]
     [EXPOSE <port>[-<port>][/tcp|udp|sctp]...] [LABELS <key>=<value>...]
-    [FILES <source>=<absolute destination>...])   # files, or directories (destination ending in /);
-                                                  # a source may be $<TARGET_FILE:tool> or a custom command's output
+    [VOLUMES <absolute dir>...] [STOP_SIGNAL <signal>]
+    [MANIFEST_ANNOTATIONS <key>=<value>...]       # on each platform's manifest (ANNOTATIONS: the index)
+    [FILES <source>=<absolute destination>        # files, or directories (destination ending in /);
+       [OWNER <user>[:<group>]] [MODE <octal>]    # a source may be $<TARGET_FILE:tool> or a custom command's output
+       [CAPABILITIES <cap>[,<cap>...]]...]
+    [DIRECTORIES <absolute path> [OWNER <user>[:<group>]] [MODE <octal>]...])  # empty directories
 
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
 the manifest, in an OCI layout in the build tree, pushed by its own registry client. It excludes
 ``DOCKERFILE``, ``CONTEXT``, ``BUILD_ARGS``, ``BUILDERS`` and ``ENGINE``.
+
+Every path of an assembled image is root's (0:0), 0755 or 0644, unless said otherwise: ``OWNER``
+(numeric ids, or ``root``, ``nonroot`` (65532), ``nobody`` (65534)), ``MODE`` (octal, setuid 4xxx,
+setgid 2xxx and sticky 1xxx included) and ``CAPABILITIES`` (Linux file capabilities such as
+``cap_net_bind_service``, written as the ``security.capability`` extended attribute) after a
+``FILES`` entry (a directory source takes ``OWNER`` only, for all it copies); ``DIRECTORIES`` adds
+empty directories (``/var/lib/<service>`` owned by the service's user); an executable of ``TARGETS``
+takes the target properties ``MULTIARCH_IMAGE_OWNER``, ``MULTIARCH_IMAGE_MODE`` and
+``MULTIARCH_IMAGE_CAPABILITIES``. Combinations without meaning, or that open a hole, are errors.
+
+``ENV`` values may name what the base sets and what earlier entries set, as a Dockerfile's ``ENV``
+does: ``ENV "PATH=/opt/tool/bin:$PATH"`` (``$NAME`` or ``\${NAME}``; ``\\$`` for a ``$`` of its own).
+``VOLUMES`` and ``STOP_SIGNAL`` go to the config (``Volumes``, ``StopSignal``);
+``MANIFEST_ANNOTATIONS`` to each platform's manifest.
 
 ``GIT_TAGS`` adds tags derived from git each time the steps run, so a new commit gets its tags
 without reconfiguring: ``sha-<short>`` always (``sha-<short>-dirty`` for a modified tree), and
@@ -215,8 +234,8 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR PROVENANCE SBOM)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS FILES SIGN_COMMAND)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")

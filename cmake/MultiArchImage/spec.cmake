@@ -74,7 +74,12 @@ function(_multiarch_write_spec path)
   _multiarch_json_array(array ${exclude})
   string(JSON json SET "${json}" deps_exclude "${array}")
 
-  if(S_INFER_ENTRYPOINT)
+  # An assembled image with TARGETS: written once every target exists, to read their properties.
+  if(S_INFER_ENTRYPOINT OR (S_IMAGE_JSON AND S_INFER_FROM))
+    set(infer FALSE)
+    if(S_INFER_ENTRYPOINT)
+      set(infer TRUE)
+    endif()
     set(runs_entrypoint FALSE)
     if(S_TEST_JSON)
       string(JSON test_arguments LENGTH "${S_TEST_JSON}" command)
@@ -84,7 +89,7 @@ function(_multiarch_write_spec path)
     endif()
     set_property(GLOBAL PROPERTY _MULTIARCH_SPEC_${S_NAME} "${json}")
     cmake_language(EVAL CODE "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_write_inferred_spec \
-      [[${S_NAME}]] [[${path}]] [[${S_INFER_FROM}]] ${runs_entrypoint})")
+      [[${S_NAME}]] [[${path}]] [[${S_INFER_FROM}]] ${runs_entrypoint} ${infer})")
   else()
     _multiarch_write_if_changed("${path}" "${json}\n")
   endif()
@@ -104,14 +109,24 @@ function(_multiarch_write_spec path)
   endif()
 endfunction()
 
-# Deferred to the end of the top-level directory, when every target exists: the ENTRYPOINT of an
-# image on BASE scratch given none, decided here and only here, then its spec written. The one
+# Deferred to the end of the top-level directory, when every target exists: the spec of an assembled
+# image with TARGETS, with the permissions its targets' properties give (_multiarch_target_permissions)
+# and, with `infer`, the ENTRYPOINT of an image on BASE scratch given none, decided here and only
+# here. The one
 # executable of TARGETS (by the file name it is staged under, /usr/local/bin/<name>); without one
 # the image has no entrypoint (a data image: files only, or headers and a static library), which a
 # TEST_COMMAND without arguments (`runs_entrypoint`) cannot run. What INSTALL installs never counts:
 # it is known only when the build runs.
-function(_multiarch_write_inferred_spec name path targets runs_entrypoint)
+function(_multiarch_write_inferred_spec name path targets runs_entrypoint infer)
   get_property(json GLOBAL PROPERTY _MULTIARCH_SPEC_${name})
+  _multiarch_target_permissions(permissions "${name}" "${targets}")
+  if(NOT permissions STREQUAL "[]")
+    string(JSON json SET "${json}" image path_permissions "${permissions}")
+  endif()
+  if(NOT infer)
+    _multiarch_write_if_changed("${path}" "${json}\n")
+    return()
+  endif()
   set(executables "")
   foreach(target IN LISTS targets)
     if(TARGET "${target}")
@@ -145,7 +160,13 @@ endfunction()
 # The file name `target`, an executable, is built as in the configuration that publishes images
 # (CMAKE_BUILD_TYPE; MULTIARCH_IMAGE_CONFIG with a multi-config generator), as CMake names it:
 # [RUNTIME_]OUTPUT_NAME[_<CONFIG>], else the target's name, then <CONFIG>_POSTFIX and SUFFIX.
+# An optional fourth argument says what a name known only at build time prevents (default: inferring
+# ENTRYPOINT).
 function(_multiarch_executable_file_name out name target)
+  set(why "ENTRYPOINT is missing and cannot be inferred")
+  if(ARGC GREATER 3)
+    set(why "${ARGV3}")  # what cannot be done without the name
+  endif()
   get_property(multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
   set(config "${CMAKE_BUILD_TYPE}")
   if(multi)
@@ -172,8 +193,9 @@ function(_multiarch_executable_file_name out name target)
     string(APPEND file "${CMAKE_EXECUTABLE_SUFFIX}")
   endif()
   if(file MATCHES "[$]<" OR file MATCHES "/")
-    message(FATAL_ERROR "add_multiarch_image(${name}): ENTRYPOINT is missing and cannot be inferred: the file name of "
-      "`${target}` (${file}) is only known when the build runs; name the program, e.g. ENTRYPOINT /usr/local/bin/<program>")
+    message(FATAL_ERROR "add_multiarch_image(${name}): ${why}: the file name of "
+      "`${target}` (${file}) is only known when the build runs; give it a plain OUTPUT_NAME, or name the program, "
+      "e.g. ENTRYPOINT /usr/local/bin/<program>")
   endif()
   set(${out} "${file}" PARENT_SCOPE)
 endfunction()

@@ -222,6 +222,16 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   set(${out_assembled} FALSE PARENT_SCOPE)
   set(${out_infer} FALSE PARENT_SCOPE)
   if(NOT DEFINED ARG_BASE)
+    if(DEFINED ARG_DIRECTORIES_JSON)
+      message(FATAL_ERROR "add_multiarch_image(${name}): DIRECTORIES needs BASE: an image built from a Dockerfile "
+        "makes its directories there (RUN mkdir, COPY --chown)")
+    endif()
+    foreach(keyword IN ITEMS VOLUMES STOP_SIGNAL MANIFEST_ANNOTATIONS)
+      if(DEFINED ARG_${keyword} OR DEFINED ARG_${keyword}_JSON)
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} needs BASE: an image built from a Dockerfile "
+          "says it there (VOLUME, STOPSIGNAL; LABEL for what its manifest cannot carry)")
+      endif()
+    endforeach()
     return()
   endif()
   foreach(conflict IN ITEMS DOCKERFILE CONTEXT BUILD_ARGS BUILDERS ENGINE)
@@ -242,7 +252,8 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   endif()
   _multiarch_json_string(quoted "${ARG_BASE}")
   set(json "{\"base\": ${quoted}}")
-  foreach(keyword IN ITEMS ENTRYPOINT CMD ENV EXPOSE LABELS)
+  set(env_names PATH)  # on scratch: what an ENV value may name (the default PATH, earlier entries)
+  foreach(keyword IN ITEMS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS)
     if(NOT DEFINED ARG_${keyword}_JSON)
       continue()
     endif()
@@ -254,9 +265,19 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
       if(keyword STREQUAL "ENV" AND NOT value MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
         message(FATAL_ERROR "add_multiarch_image(${name}): ENV entry `${value}` is not <NAME>=<value> "
           "(valid: a NAME of letters, digits and _ not starting with a digit, then =, then any value)")
-      elseif(keyword STREQUAL "LABELS" AND NOT value MATCHES "^[^=]+=")
-        message(FATAL_ERROR "add_multiarch_image(${name}): LABELS entry `${value}` is not <key>=<value> "
+      elseif(keyword STREQUAL "ENV")
+        _multiarch_check_env_references("${name}" "${value}" "${env_names}")
+        string(REGEX REPLACE "=.*" "" env_name "${value}")
+        list(APPEND env_names "${env_name}")
+      elseif(keyword MATCHES "^(LABELS|MANIFEST_ANNOTATIONS)$" AND NOT value MATCHES "^[^=]+=")
+        message(FATAL_ERROR "add_multiarch_image(${name}): ${keyword} entry `${value}` is not <key>=<value> "
           "(valid: e.g. org.opencontainers.image.source=https://example.com/repo)")
+      elseif(keyword STREQUAL "VOLUMES")
+        if(NOT value MATCHES "^/[^/]" OR value MATCHES "(^|/)\\.\\.?(/|$)" OR value MATCHES "//" OR value MATCHES "/$"
+           OR value MATCHES "\\$<")
+          message(FATAL_ERROR "add_multiarch_image(${name}): VOLUMES entry `${value}` is not an absolute path in the "
+            "image (valid: e.g. /var/lib/server; no . or .. parts, not /, no trailing /)")
+        endif()
       elseif(keyword STREQUAL "EXPOSE")
         # A range (8000-8010/tcp) is each of its ports, as docker reads EXPOSE; the helper lists them.
         set(valid "(valid: a port from 1 to 65535 or a range of them, first-last, then optionally /tcp, /udp or /sctp; e.g. 8080/tcp or 8000-8010/udp)")
@@ -283,6 +304,11 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
     string(TOLOWER "${keyword}" field)
     string(JSON json SET "${json}" ${field} "${values}")
   endforeach()
+  if(DEFINED ARG_STOP_SIGNAL)
+    _multiarch_check_stop_signal("${name}" "${ARG_STOP_SIGNAL}")
+    _multiarch_json_string(quoted "${ARG_STOP_SIGNAL}")
+    string(JSON json SET "${json}" stop_signal "${quoted}")
+  endif()
   if(DEFINED ARG_WORKDIR)
     if(NOT ARG_WORKDIR MATCHES "^/" OR ARG_WORKDIR MATCHES "(^|/)\\.\\.(/|$)")
       message(FATAL_ERROR "add_multiarch_image(${name}): WORKDIR `${ARG_WORKDIR}` is not an absolute path in the image "
@@ -307,6 +333,12 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
     set(i 0)
     while(i LESS count)
       string(JSON entry GET "${ARG_FILES_JSON}" ${i})
+      math(EXPR i "${i} + 1")
+      if(entry MATCHES "^(OWNER|MODE|CAPABILITIES)$")
+        message(FATAL_ERROR "add_multiarch_image(${name}): FILES: ${entry} before any entry (valid: FILES "
+          "<source>=<destination> [OWNER <user>[:<group>]] [MODE <octal>] [CAPABILITIES <cap>[,<cap>...]]..., e.g. "
+          "FILES server.toml=/etc/server/server.toml OWNER nonroot MODE 0640)")
+      endif()
       _multiarch_files_entry(source destination "${name}" "${entry}")
       if(source MATCHES "\\$<")
         set(files_generated TRUE)
@@ -337,10 +369,31 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
           set(${account}_possible TRUE)
         endif()
       endforeach()
+      # OWNER, MODE and CAPABILITIES after the entry, checked here when the source is known to be a
+      # file or a directory (else by the helper, before anything is published).
+      foreach(word IN ITEMS OWNER MODE CAPABILITIES)
+        set(${word} "")
+      endforeach()
+      set(where "add_multiarch_image(${name}): FILES entry `${entry}`")
+      _multiarch_permission_words(i "${where}" "${ARG_FILES_JSON}" ${i})
+      set(kind unknown)
+      if(NOT source MATCHES "\\$<" AND IS_DIRECTORY "${source}")
+        set(kind directory)
+        if(NOT MODE STREQUAL "" OR NOT CAPABILITIES STREQUAL "")
+          message(FATAL_ERROR "${where}: the source is a directory, which takes OWNER only, given to everything "
+            "copied (valid: MODE and CAPABILITIES on an entry of its own for a file, e.g. FILES "
+            "bin/tool=/usr/bin/tool MODE 0750)")
+        endif()
+      elseif(NOT source MATCHES "\\$<" AND EXISTS "${source}")
+        set(kind file)
+      endif()
+      _multiarch_permissions_json(entry_json "${where}" ${kind} "${OWNER}" "${MODE}" "${CAPABILITIES}")
       _multiarch_json_string(qsource "${source}")
       _multiarch_json_string(qdestination "${destination}")
-      string(JSON files SET "${files}" ${i} "{\"source\": ${qsource}, \"destination\": ${qdestination}}")
-      math(EXPR i "${i} + 1")
+      string(JSON entry_json SET "${entry_json}" source "${qsource}")
+      string(JSON entry_json SET "${entry_json}" destination "${qdestination}")
+      string(JSON n LENGTH "${files}")
+      string(JSON files SET "${files}" ${n} "${entry_json}")
     endwhile()
   endif()
   if(files_later)
@@ -353,6 +406,10 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   set(${out}_files_targets "${files_targets}" PARENT_SCOPE)
   set(${out}_files_generated ${files_generated} PARENT_SCOPE)
   string(JSON json SET "${json}" files "${files}")
+  _multiarch_directories_json(directories "${name}")
+  if(NOT directories STREQUAL "[]")
+    string(JSON json SET "${json}" directories "${directories}")
+  endif()
   if(DEFINED ARG_USER)
     if(NOT ARG_USER MATCHES "^([A-Za-z0-9_][A-Za-z0-9_.-]*)(:([A-Za-z0-9_][A-Za-z0-9_.-]*))?$")
       message(FATAL_ERROR "add_multiarch_image(${name}): USER `${ARG_USER}` is not <user>[:<group>] "
@@ -723,5 +780,46 @@ function(_multiarch_check_source_date_epoch name)
      OR MULTIARCH_IMAGE_SOURCE_DATE_EPOCH GREATER 8589934591)
     message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_SOURCE_DATE_EPOCH `${MULTIARCH_IMAGE_SOURCE_DATE_EPOCH}` "
       "is not a number of seconds since 1970 from 0 to 8589934591 (it defaults to the environment's SOURCE_DATE_EPOCH)")
+  endif()
+endfunction()
+
+# An ENV entry's references ($NAME, ${NAME}; \$ is a `$` of its own): well formed, and on BASE
+# scratch each one PATH or the NAME of an earlier entry (`known`), the only values there are.
+function(_multiarch_check_env_references name entry known)
+  string(REGEX REPLACE "^[^=]*=" "" value "${entry}")
+  string(REPLACE "\\$" "" value "${value}")  # escaped dollars name nothing
+  set(valid "(valid: $NAME or \${NAME} for what the base or an earlier ENV entry sets, e.g. PATH=/opt/tool/bin:$PATH; \\$ for a $ of its own)")
+  string(REGEX MATCHALL "[$]([{][^}]*[}]?|[A-Za-z_][A-Za-z0-9_]*)" references "${value}")
+  foreach(reference IN LISTS references)
+    string(REGEX REPLACE "^[$][{]?([^}]*)[}]?$" "\\1" variable "${reference}")
+    if(reference MATCHES "^[$][{]" AND (NOT reference MATCHES "[}]$" OR NOT variable MATCHES "^[A-Za-z_][A-Za-z0-9_]*$"))
+      message(FATAL_ERROR "add_multiarch_image(${name}): ENV entry `${entry}`: `${reference}` does not name a variable ${valid}")
+    endif()
+    if(ARG_BASE STREQUAL "scratch" AND NOT variable IN_LIST known)
+      message(FATAL_ERROR "add_multiarch_image(${name}): ENV entry `${entry}` names $${variable}, which nothing sets on "
+        "BASE scratch (valid there: PATH, the default one, or an earlier ENV entry's NAME; \\$ for a $ of its own)")
+    endif()
+  endforeach()
+endfunction()
+
+# STOP_SIGNAL as docker reads it: a number from 1 to 64, or a name with or without SIG, in any case
+# (SIGTERM, term, SIGRTMIN+3).
+function(_multiarch_check_stop_signal name signal)
+  string(TOUPPER "${signal}" upper)
+  string(REGEX REPLACE "^SIG" "" upper "${upper}")
+  set(names HUP INT QUIT ILL TRAP ABRT IOT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP
+    TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO POLL PWR SYS RTMIN RTMAX)
+  set(ok FALSE)
+  if(signal MATCHES "^[0-9]+$" AND signal GREATER_EQUAL 1 AND signal LESS_EQUAL 64 AND NOT signal MATCHES "^0")
+    set(ok TRUE)
+  elseif(upper IN_LIST names)
+    set(ok TRUE)
+  elseif(upper MATCHES "^RTM(IN\\+|AX-)([0-9]+)$" AND CMAKE_MATCH_2 GREATER_EQUAL 1 AND CMAKE_MATCH_2 LESS_EQUAL 15
+         AND NOT CMAKE_MATCH_2 MATCHES "^0")
+    set(ok TRUE)
+  endif()
+  if(NOT ok)
+    message(FATAL_ERROR "add_multiarch_image(${name}): STOP_SIGNAL `${signal}` is not a signal (valid: a name such as "
+      "SIGTERM, SIGINT, SIGQUIT, SIGRTMIN+3, with or without SIG, or a number from 1 to 64)")
   endif()
 endfunction()

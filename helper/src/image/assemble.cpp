@@ -45,9 +45,14 @@ std::string comment_of(Group g, const ImageSpec& m, bool files_given, bool files
     case executables:
       return m.staged_install && !m.staged_targets ? "the project's installed programs (INSTALL)"
                                                    : "the project's executables" + from;
-    default:
-      if (files_staged) return files_given ? "FILES, and the other files INSTALL installed" : "the other files INSTALL installed";
-      return "FILES";
+    default: {
+      const bool directories = !m.directories.empty();
+      std::string ours = files_given && directories ? "FILES, DIRECTORIES" : directories ? "DIRECTORIES" : "FILES";
+      if (files_staged)
+        return files_given || directories ? ours + ", and the other files INSTALL installed"
+                                          : "the other files INSTALL installed";
+      return ours;
+    }
   }
 }
 
@@ -144,6 +149,10 @@ Layer cached_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs
   std::sort(entries.begin(), entries.end(), [](const LayerEntry& a, const LayerEntry& b) { return a.path < b.path; });
   for (const auto& e : entries) {
     add(e.path + "|" + std::to_string(static_cast<int>(e.kind)) + (e.executable ? "|x|" : "|-|") + e.link_target);
+    // Only when given, so entries without any keep the keys they had; no path starts with '/'.
+    if (!e.permissions.empty())
+      add("/permissions " + std::to_string(e.permissions.uid.value_or(0)) + ":" + std::to_string(e.permissions.gid.value_or(0)) +
+          " " + (e.permissions.mode ? mode_text(*e.permissions.mode) : "-") + " " + std::to_string(e.permissions.capabilities));
     if (e.kind != LayerEntry::Kind::file) continue;
     struct stat st {};
     if (::stat(e.source.c_str(), &st) != 0) return write_layer(std::move(entries), mtime, blobs, comment);  // it says why
@@ -353,6 +362,10 @@ fs::path layout_blob(const fs::path& layout, const std::string& digest) { return
 AssembledImage assemble_image(const Spec& spec, const Platform& platform, const fs::path& staged, const Log& log,
                               const BaseImage* base) {
   const auto& m = spec.image;
+  if (!m.manifest_annotations.empty() && base && base->docker)
+    throw Error(Exit::invalid_input,
+                "MANIFEST_ANNOTATIONS need an OCI manifest, and the base " + base->name +
+                    " is a Docker one, which has no annotations (the image's manifest takes the base's format)");
   AssembledImage out;
   std::vector<LayerEntry> buckets[groups];
   std::error_code ec;
@@ -363,24 +376,54 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   }
   const bool files_staged = std::any_of(buckets[files].begin(), buckets[files].end(),
                                         [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
+  // Permissions a target's properties give to the file it is staged as: only what the stage put there.
+  for (const auto& given : m.path_permissions) {
+    const auto path = given.path.substr(1);
+    LayerEntry* found = nullptr;
+    for (auto& bucket : buckets)
+      for (auto& e : bucket)
+        if (e.path == path) found = &e;
+    if (!found)
+      throw Error(Exit::invalid_input, given.what + ": " + given.path + " is not in what was staged for " + platform.str());
+    check_permissions(given.permissions, found->kind == LayerEntry::Kind::symlink ? PathKind::symlink : PathKind::file,
+                      given.what);
+    found->permissions = given.permissions;
+  }
   for (const auto& f : m.files) {
     // A source that is a link is followed, as COPY does; links inside a directory stay links.
     const auto status = fs::status(f.source, ec);
     const auto dest = f.destination.substr(1);  // relative in the layer
+    const auto what = "FILES entry " + f.source.string() + "=" + f.destination;
     if (fs::is_directory(status)) {
+      // OWNER goes to everything copied, as COPY --chown does; one MODE or set of capabilities
+      // cannot fit both the directories and the files of a tree.
+      if (f.permissions.mode || f.permissions.capabilities)
+        throw Error(Exit::invalid_input, what +
+                                             ": the source is a directory, which takes OWNER only (MODE and "
+                                             "CAPABILITIES are for a file: give the file an entry of its own)");
       auto prefix = dest;
       if (!prefix.empty() && prefix.back() != '/') prefix += '/';
       refuse_whiteout(prefix, f.source);
+      const auto first = buckets[files].size();
       walk(f.source, prefix, buckets[files], &out.inputs);
+      if (f.permissions.uid) {
+        for (auto i = first; i < buckets[files].size(); ++i) buckets[files][i].permissions = f.permissions;
+        if (!dest.empty() && dest != "/")  // the destination itself is made for the copy, and so is theirs
+          buckets[files].push_back({prefix, LayerEntry::Kind::directory, {}, {}, true, f.permissions});
+      }
     } else if (fs::is_regular_file(status)) {
       const auto name = f.destination.back() == '/' ? dest + f.source.filename().string() : dest;
       refuse_whiteout(name, f.source);
-      buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source)});
+      check_permissions(f.permissions, PathKind::file, what);
+      buckets[files].push_back({name, LayerEntry::Kind::file, f.source, {}, executable_file(f.source), f.permissions});
       out.inputs.push_back(f.source);
     } else {
       throw Error(Exit::invalid_input, "FILES source " + f.source.string() + " is not a file or a directory");
     }
   }
+  // DIRECTORIES: kept even when empty, with their owner and mode (checked when the spec was read).
+  for (const auto& d : m.directories)
+    buckets[files].push_back({d.path.substr(1), LayerEntry::Kind::directory, {}, {}, true, d.permissions});
   // Directory entries without the trailing slash of a destination.
   for (auto& bucket : buckets)
     for (auto& e : bucket)
@@ -410,8 +453,10 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
 
   for (int g = 0; g < groups; ++g) {
     std::erase_if(buckets[g], [](const LayerEntry& e) { return e.path.empty(); });
-    const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(),
-                                         [](const LayerEntry& e) { return e.kind != LayerEntry::Kind::directory; });
+    // A directory is content when it is not root's 0755, the one a layer's parents get anyway.
+    const bool has_content = std::any_of(buckets[g].begin(), buckets[g].end(), [](const LayerEntry& e) {
+      return e.kind != LayerEntry::Kind::directory || !e.permissions.empty();
+    });
     if (!has_content) continue;
     out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs,
                                       comment_of(static_cast<Group>(g), m, !m.files.empty(), files_staged), cache));
@@ -429,13 +474,38 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   if (!platform.variant.empty()) config["variant"] = platform.variant;
   json::object c;
   if (const auto* given = config.if_contains("config"); given && given->is_object()) c = given->as_object();
-  auto env = m.env;
   const auto* base_env = c.contains("Env") && c.at("Env").is_array() ? &c.at("Env").as_array() : nullptr;
-  const bool has_path = std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); }) ||
-                        (base_env && std::any_of(base_env->begin(), base_env->end(), [](const json::value& e) {
-                           return e.is_string() && e.get_string().starts_with("PATH=");
-                         }));
-  if (!has_path) env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // ENV values may name what the base sets and what earlier entries set (PATH=/opt/x/bin:$PATH), as
+  // a Dockerfile's ENV does; the default PATH stands for the base's when it sets none.
+  constexpr auto default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::map<std::string, std::string, std::less<>> known;
+  if (base_env)
+    for (const auto& e : *base_env)
+      if (e.is_string()) {
+        const std::string_view text = e.get_string();
+        const auto eq = text.find('=');
+        if (eq != std::string_view::npos) known[std::string(text.substr(0, eq))] = std::string(text.substr(eq + 1));
+      }
+  const bool base_has_path = known.contains("PATH");
+  if (!base_has_path) known["PATH"] = default_path;
+  std::vector<std::string> env;
+  for (const auto& e : m.env) {
+    const auto eq = e.find('=');
+    const auto name = e.substr(0, eq);
+    auto value = expand_environment(
+        std::string_view(e).substr(eq + 1),
+        [&](std::string_view wanted) -> std::optional<std::string> {
+          const auto it = known.find(wanted);
+          if (it == known.end()) return std::nullopt;
+          return it->second;
+        },
+        "ENV entry `" + e + "` (" + (base ? "on the base " + base->name : std::string("on scratch")) + ")");
+    known[name] = value;
+    env.push_back(name + "=" + value);
+  }
+  const bool has_path =
+      base_has_path || std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("PATH="); });
+  if (!has_path) env.insert(env.begin(), std::string("PATH=") + default_path);
   c["Env"] = merged_env(base_env, env);
   if (!entrypoint.empty()) {
     c["Entrypoint"] = strings(entrypoint);
@@ -450,6 +520,12 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     for (const auto& p : m.expose) ports[p] = json::object();
     c["ExposedPorts"] = ports;
   }
+  if (!m.volumes.empty()) {
+    json::object volumes = c.contains("Volumes") && c.at("Volumes").is_object() ? c.at("Volumes").as_object() : json::object{};
+    for (const auto& v : m.volumes) volumes[v] = json::object();
+    c["Volumes"] = volumes;
+  }
+  if (!m.stop_signal.empty()) c["StopSignal"] = m.stop_signal;
   if (!m.labels.empty()) {
     json::object labels = c.contains("Labels") && c.at("Labels").is_object() ? c.at("Labels").as_object() : json::object{};
     for (const auto& [k, v] : m.labels) labels[k] = v;
@@ -487,6 +563,11 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (!docker)
       manifest["annotations"] = {{"org.opencontainers.image.base.name", base->name},
                                  {"org.opencontainers.image.base.digest", base->digest}};
+  }
+  if (!m.manifest_annotations.empty()) {
+    json::object annotations = manifest.contains("annotations") ? manifest.at("annotations").as_object() : json::object{};
+    for (const auto& [k, v] : m.manifest_annotations) annotations[k] = v;
+    manifest["annotations"] = annotations;
   }
   out.manifest = write_blob(json::serialize(manifest), blobs, docker ? media::docker_manifest : media::oci_manifest);
   add_to_index(m.layout, out.manifest, platform,

@@ -90,14 +90,17 @@ void octal(char* field, std::size_t width, std::uint64_t value) {
   field[width - 1] = '\0';
 }
 
+// The largest id a ustar header's 8-byte octal field holds; a larger one goes in a PAX record.
+constexpr std::uint64_t kLargestUstarId = 07777777;
+
 struct Header {
   std::array<char, kBlock> b{};
-  Header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size, std::int64_t mtime,
-         const std::string& link) {
+  Header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size, std::int64_t mtime, const std::string& link,
+         std::uint64_t uid = 0, std::uint64_t gid = 0) {
     std::memcpy(b.data(), name.data(), std::min<std::size_t>(name.size(), 100));
     octal(&b[100], 8, mode);
-    octal(&b[108], 8, 0);  // uid
-    octal(&b[116], 8, 0);  // gid
+    octal(&b[108], 8, uid <= kLargestUstarId ? uid : 0);
+    octal(&b[116], 8, gid <= kLargestUstarId ? gid : 0);
     octal(&b[124], 12, size);
     octal(&b[136], 12, static_cast<std::uint64_t>(std::max<std::int64_t>(mtime, 0)));
     b[156] = type;
@@ -135,20 +138,29 @@ class TarWriter {
       size = fs::file_size(e.source, ec);
       if (ec) throw Error(Exit::invalid_input, "cannot read " + e.source.string() + ": " + ec.message());
     }
+    const std::uint64_t uid = e.permissions.uid.value_or(0), gid = e.permissions.gid.value_or(0);
+    // Records in one fixed order (the first three as layers have always had them), so the same entry
+    // always gives the same bytes.
     std::string pax;
     if (name.size() > 100) pax += pax_record("path", name);
     if (e.link_target.size() > 100) pax += pax_record("linkpath", e.link_target);
     if (size >= (std::uint64_t{1} << 33)) pax += pax_record("size", std::to_string(size));
+    if (uid > kLargestUstarId) pax += pax_record("uid", std::to_string(uid));
+    if (gid > kLargestUstarId) pax += pax_record("gid", std::to_string(gid));
+    // Binary, as docker, containerd and GNU tar (--xattrs) read it: the record's length says where it ends.
+    if (e.permissions.capabilities)
+      pax += pax_record("SCHILY.xattr.security.capability", capability_xattr(e.permissions.capabilities));
     if (!pax.empty()) {
       block(Header("././@PaxHeader", 'x', 0644, pax.size(), mtime_, "").b.data());
       data(pax.data(), pax.size());
       pad(pax.size());
     }
     const char type = e.kind == LayerEntry::Kind::directory ? '5' : e.kind == LayerEntry::Kind::symlink ? '2' : '0';
-    const std::uint64_t mode = e.kind == LayerEntry::Kind::file && !e.executable ? 0644
-                               : e.kind == LayerEntry::Kind::symlink             ? 0777
-                                                                                 : 0755;
-    block(Header(name, type, mode, size >= (std::uint64_t{1} << 33) ? 0 : size, mtime_, e.link_target).b.data());
+    const std::uint64_t mode = e.kind == LayerEntry::Kind::symlink                 ? 0777
+                               : e.permissions.mode                                ? *e.permissions.mode
+                               : e.kind == LayerEntry::Kind::file && !e.executable ? 0644
+                                                                                   : 0755;
+    block(Header(name, type, mode, size >= (std::uint64_t{1} << 33) ? 0 : size, mtime_, e.link_target, uid, gid).b.data());
     if (e.kind != LayerEntry::Kind::file) return;
     std::ifstream in(e.source, std::ios::binary);
     if (!in) throw Error(Exit::invalid_input, "cannot read " + e.source.string());
@@ -225,23 +237,33 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs:
     throw Error(Exit::invalid_input, "a layer's time of " + std::to_string(mtime) +
                                          " seconds is later than a tar header holds (" + std::to_string(kLatestSourceDateEpoch) +
                                          ")");
-  // Every parent directory, once.
+  // The entries given, each once (a directory twice only with the same permissions), then every
+  // parent directory not given, as root's 0755.
   std::map<std::string, LayerEntry> all;
   for (auto& e : entries) {
     if (!inside_image(e.path))
       throw Error(Exit::invalid_input, "layer entry '" + e.path + "' is not a relative path inside the image");
     if (has_whiteout_name(e.path))
       throw Error(Exit::invalid_input, "layer entry '" + e.path + "' has a whiteout name (.wh.), which would delete files");
+    check_permissions(e.permissions,
+                      e.kind == LayerEntry::Kind::directory ? PathKind::directory
+                      : e.kind == LayerEntry::Kind::symlink ? PathKind::symlink
+                                                            : PathKind::file,
+                      "/" + e.path);
+    const auto [it, inserted] = all.try_emplace(e.path, e);
+    if (inserted) continue;
+    if (!(it->second.kind == LayerEntry::Kind::directory && e.kind == LayerEntry::Kind::directory))
+      throw Error(Exit::invalid_input, "two files for /" + e.path + " in one layer");
+    if (!(it->second.permissions == e.permissions))
+      throw Error(Exit::invalid_input, "the directory /" + e.path + " is given twice with different owners or modes");
+  }
+  for (const auto& e : entries)
     for (auto slash = e.path.find('/'); slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
       const auto parent = e.path.substr(0, slash);
-      all.try_emplace(parent, LayerEntry{parent, LayerEntry::Kind::directory, {}, {}, true});
+      const auto [it, inserted] = all.try_emplace(parent, LayerEntry{parent, LayerEntry::Kind::directory, {}, {}, true});
+      if (!inserted && it->second.kind != LayerEntry::Kind::directory)
+        throw Error(Exit::invalid_input, "/" + parent + " is a file in the layer and the directory of /" + e.path);
     }
-  }
-  for (auto& e : entries) {
-    const auto [it, inserted] = all.try_emplace(e.path, e);
-    if (!inserted && !(it->second.kind == LayerEntry::Kind::directory && e.kind == LayerEntry::Kind::directory))
-      throw Error(Exit::invalid_input, "two files for /" + e.path + " in one layer");
-  }
   fs::create_directories(blob_dir);
   const auto tmp = temporary_in(blob_dir);
   Layer layer;

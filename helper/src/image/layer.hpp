@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/permissions.hpp"
 #include "oci/descriptor.hpp"
 
 namespace mai {
@@ -18,7 +19,8 @@ struct LayerEntry {
   Kind kind = Kind::file;
   std::filesystem::path source;  // file: where its bytes are read from
   std::string link_target;       // symlink: what it points to, as written
-  bool executable = false;       // file: mode 0755 (else 0644); directories are always 0755
+  bool executable = false;       // file: mode 0755 (else 0644); directories 0755
+  Permissions permissions{};     // owner, mode, capabilities when given (checked by check_permissions)
 };
 
 struct Layer {
@@ -38,10 +40,14 @@ inline constexpr int kGzipLevel = 1;
 bool has_whiteout_name(const std::string& path);
 
 // Writes `entries` as one layer into `blob_dir` (<dir>/<hex of the digest>): entries sorted by path,
-// parent directories present, owner 0:0 without names, modes 0755/0644, mtime `mtime` on every entry,
-// PAX records for names and link targets longer than ustar holds; gzip with a fixed header (no name,
-// mtime 0). Files are read in chunks, never whole. Two entries with one path are an error, and so are
-// a whiteout name and an `mtime` later than kLatestSourceDateEpoch (a tar header holds no more).
+// parent directories present (0:0, 0755, unless an entry of their own says otherwise), owner 0:0
+// without names and modes 0755/0644 unless an entry's permissions say otherwise, mtime `mtime` on
+// every entry, PAX records for names and link targets longer than ustar holds, for ids past its
+// octal fields, and for capabilities (`SCHILY.xattr.security.capability`, as docker, containerd and
+// GNU tar read extended attributes); gzip with a fixed header (no name, mtime 0). Files are read in
+// chunks, never whole. Two entries with one path are an error (two directories only when their
+// permissions differ), and so are a whiteout name, permissions check_permissions() refuses, and an
+// `mtime` later than kLatestSourceDateEpoch (a tar header holds no more).
 Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const std::filesystem::path& blob_dir,
                   const std::string& comment);
 

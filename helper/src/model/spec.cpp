@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/json_file.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -89,7 +90,84 @@ void read_run_settings(const Reader& r, Spec& s) {
   if (r.find("run_options")) s.run_options = r.strings("run_options");
 }
 
+// An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).
+bool normal_image_path(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+  for (const auto& part : split(path.substr(1), '/'))
+    if (part.empty() || part == "." || part == "..") return false;
+  return path.find("//") == std::string_view::npos;
+}
+
 }  // namespace
+
+std::string expand_environment(std::string_view value, const std::function<std::optional<std::string>(std::string_view)>& lookup,
+                               const std::string& what) {
+  const auto name_char = [](char c, bool first) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || (!first && c >= '0' && c <= '9');
+  };
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '\\' && i + 1 < value.size() && value[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (c != '$' || i + 1 == value.size()) {
+      out += c;
+      continue;
+    }
+    std::string_view name;
+    std::size_t end = i + 1;
+    if (value[end] == '{') {
+      const auto close = value.find('}', end);
+      if (close == std::string_view::npos)
+        throw Error(Exit::invalid_input, what + ": `${` without its `}` (write \\$ for a `$` of its own)");
+      name = value.substr(end + 1, close - end - 1);
+      if (name.empty() || !name_char(name.front(), true) ||
+          !std::all_of(name.begin(), name.end(), [&](char n) { return name_char(n, false); }))
+        throw Error(Exit::invalid_input, what + ": `${" + std::string(name) + "}` does not name a variable");
+      end = close + 1;
+    } else {
+      if (!name_char(value[end], true)) {  // `$5`, `$ `, `$/`: a dollar of its own
+        out += c;
+        continue;
+      }
+      while (end < value.size() && name_char(value[end], false)) ++end;
+      name = value.substr(i + 1, end - i - 1);
+    }
+    const auto known = lookup(name);
+    if (!known)
+      throw Error(Exit::invalid_input,
+                  what + ": $" + std::string(name) +
+                      " is not set by the base image or an earlier ENV entry (write \\$ for a `$` of its own)");
+    out += *known;
+    i = end - 1;
+  }
+  return out;
+}
+
+bool valid_stop_signal(std::string_view text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return text.size() <= 2 && std::stoi(std::string(text)) >= 1 && std::stoi(std::string(text)) <= 64;
+  std::string name(text);  // as docker reads it: sigterm is SIGTERM
+  for (auto& c : name)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (name.starts_with("SIG")) name.erase(0, 3);
+  static const std::vector<std::string> names{"HUP",  "INT",   "QUIT", "ILL",  "TRAP", "ABRT", "IOT",   "BUS",    "FPE",
+                                              "KILL", "USR1",  "SEGV", "USR2", "PIPE", "ALRM", "TERM",  "STKFLT", "CHLD",
+                                              "CONT", "STOP",  "TSTP", "TTIN", "TTOU", "URG",  "XCPU",  "XFSZ",   "VTALRM",
+                                              "PROF", "WINCH", "IO",   "POLL", "PWR",  "SYS",  "RTMIN", "RTMAX"};
+  if (std::find(names.begin(), names.end(), name) != names.end()) return true;
+  // SIGRTMIN+n and SIGRTMAX-n, n from 1 to 15 (glibc's 32 real-time signals, 34 to 64).
+  for (const auto* prefix : {"RTMIN+", "RTMAX-"}) {
+    if (!name.starts_with(prefix)) continue;
+    const auto n = name.substr(6);
+    return !n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+           std::stoi(n) >= 1 && std::stoi(n) <= 15;
+  }
+  return false;
+}
 
 const Platform& Spec::platform(std::string_view text) const {
   const auto wanted = parse_platform(text);
@@ -158,8 +236,15 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
     m.entrypoint = i.strings("entrypoint", false);
     m.cmd = i.strings("cmd", false);
     m.env = i.strings("env", false);
-    for (const auto& e : m.env)
+    for (const auto& e : m.env) {
       if (e.find('=') == std::string::npos || e.front() == '=') i.fail("env", "'" + e + "' is not KEY=VALUE");
+      try {  // the references' syntax now; what they name is known when the build step reads the base
+        expand_environment(
+            e.substr(e.find('=') + 1), [](std::string_view) { return std::string(); }, "'" + e + "'");
+      } catch (const Error& error) {
+        i.fail("env", error.what());
+      }
+    }
     m.user = i.string("user", false);
     m.workdir = i.string("workdir", false);
     if (!m.workdir.empty() && m.workdir.front() != '/') i.fail("workdir", "'" + m.workdir + "' is not absolute");
@@ -200,18 +285,84 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       generated = read_json_file(path);
       files = &generated;
     }
+    // OWNER, MODE and CAPABILITIES of an entry, as the module wrote them ("" when not given).
+    const auto permissions_of = [&](const json::object& o, const char* field, const std::string& what) {
+      const auto text = [&](const char* name) {
+        const auto* v = o.if_contains(name);
+        if (v && !v->is_string()) i.fail(field, std::string("`") + name + "` must be a string");
+        return v ? std::string(v->get_string()) : std::string();
+      };
+      try {
+        return parse_permissions(text("owner"), text("mode"), text("capabilities"), what);
+      } catch (const Error& e) {
+        i.fail(field, e.what());
+      }
+    };
     if (files) {
-      constexpr auto form = "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>}";
+      constexpr auto form =
+          "must be an array of {\"source\": <absolute path>, \"destination\": <absolute path>[, \"owner\", \"mode\", "
+          "\"capabilities\"]}";
       if (!files->is_array()) i.fail("files", form);
       for (const auto& f : files->get_array()) {
         const auto* o = f.if_object();
         const auto* src = o ? o->if_contains("source") : nullptr;
         const auto* dst = o ? o->if_contains("destination") : nullptr;
         if (!src || !dst || !src->is_string() || !dst->is_string()) i.fail("files", form);
-        ImageSpec::File file{std::string(src->get_string()), std::string(dst->get_string())};
+        ImageSpec::File file{std::string(src->get_string()), std::string(dst->get_string()), {}};
         if (!file.source.is_absolute() || file.destination.empty() || file.destination.front() != '/') i.fail("files", form);
+        file.permissions = permissions_of(*o, "files", "FILES entry " + file.source.string() + "=" + file.destination);
         m.files.push_back(std::move(file));
       }
+    }
+    if (const auto* directories = i.find("directories")) {
+      constexpr auto form = "must be an array of {\"path\": <absolute path>[, \"owner\", \"mode\"]}";
+      if (!directories->is_array()) i.fail("directories", form);
+      for (const auto& d : directories->get_array()) {
+        const auto* o = d.if_object();
+        const auto* path = o ? o->if_contains("path") : nullptr;
+        if (!path || !path->is_string()) i.fail("directories", form);
+        ImageSpec::Directory directory{std::string(path->get_string()), {}};
+        if (!normal_image_path(directory.path))
+          i.fail("directories", "`" + directory.path + "` is not an absolute path in the image without . or .. parts (nor /)");
+        if (o->contains("capabilities")) i.fail("directories", "a directory has no capabilities");
+        directory.permissions = permissions_of(*o, "directories", "DIRECTORIES " + directory.path);
+        try {
+          check_permissions(directory.permissions, PathKind::directory, "DIRECTORIES " + directory.path);
+        } catch (const Error& e) {
+          i.fail("directories", e.what());
+        }
+        m.directories.push_back(std::move(directory));
+      }
+    }
+    if (const auto* paths = i.find("path_permissions")) {
+      constexpr auto form =
+          "must be an array of {\"path\": <absolute path>, \"what\": <text>[, \"owner\", \"mode\", \"capabilities\"]}";
+      if (!paths->is_array()) i.fail("path_permissions", form);
+      for (const auto& p : paths->get_array()) {
+        const auto* o = p.if_object();
+        const auto* path = o ? o->if_contains("path") : nullptr;
+        const auto* what = o ? o->if_contains("what") : nullptr;
+        if (!path || !what || !path->is_string() || !what->is_string()) i.fail("path_permissions", form);
+        ImageSpec::PathPermissions given{std::string(path->get_string()), std::string(what->get_string()), {}};
+        if (!normal_image_path(given.path))
+          i.fail("path_permissions", "`" + given.path + "` is not an absolute path in the image without . or .. parts (nor /)");
+        given.permissions = permissions_of(*o, "path_permissions", given.what);
+        m.path_permissions.push_back(std::move(given));
+      }
+    }
+    m.volumes = i.strings("volumes", false);
+    for (const auto& v : m.volumes)
+      if (!normal_image_path(v))
+        i.fail("volumes", "`" + v + "` is not an absolute path in the image without . or .. parts (nor /)");
+    m.stop_signal = i.string("stop_signal", false);
+    if (!m.stop_signal.empty() && !valid_stop_signal(m.stop_signal))
+      i.fail("stop_signal", "`" + m.stop_signal +
+                                "` is not a signal (valid: a name such as SIGTERM, SIGINT, SIGRTMIN+3, or a "
+                                "number from 1 to 64)");
+    for (const auto& a : i.strings("manifest_annotations", false)) {
+      const auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 0) i.fail("manifest_annotations", "'" + a + "' is not key=value");
+      m.manifest_annotations.emplace_back(a.substr(0, eq), a.substr(eq + 1));
     }
     if (const auto* epoch = i.find("source_date_epoch")) {
       const auto seconds = whole_seconds(*epoch);

@@ -4,10 +4,13 @@
 
 #include <boost/json/fwd.hpp>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/retry.hpp"
+#include "model/permissions.hpp"
 #include "oci/platform.hpp"
 #include "oci/reference.hpp"
 
@@ -64,11 +67,29 @@ struct ImageSpec {
   struct File {
     std::filesystem::path source;  // a file, or a directory whose contents are copied
     std::string destination;       // absolute in the image; a directory when it ends in '/'
+    Permissions permissions;       // OWNER, MODE, CAPABILITIES after the entry (a directory: OWNER only)
   };
   std::vector<File> files;
-  bool staged_targets = true, staged_install = false;  // what the staged tree holds: TARGETS, INSTALL
-  std::int64_t created = 0;                            // SOURCE_DATE_EPOCH: every mtime and the config's created
-  std::filesystem::path layout;                        // the image's OCI image layout in the build tree
+  // DIRECTORIES: empty directories of the image (a service's writable /var/lib/<name>).
+  struct Directory {
+    std::string path;  // absolute, normal, not /
+    Permissions permissions;
+  };
+  std::vector<Directory> directories;
+  // Permissions given to a path of the staged tree by the module (a target's MULTIARCH_IMAGE_OWNER,
+  // _MODE, _CAPABILITIES on the file it is staged as).
+  struct PathPermissions {
+    std::string path;  // absolute in the image
+    std::string what;  // what gave them, for errors
+    Permissions permissions;
+  };
+  std::vector<PathPermissions> path_permissions;
+  std::vector<std::string> volumes;                                       // VOLUMES: absolute paths
+  std::string stop_signal;                                                // STOP_SIGNAL: SIGTERM, 15, SIGRTMIN+3; "" none
+  std::vector<std::pair<std::string, std::string>> manifest_annotations;  // MANIFEST_ANNOTATIONS: on each platform's manifest
+  bool staged_targets = true, staged_install = false;                     // what the staged tree holds: TARGETS, INSTALL
+  std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
+  std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };
 
 // What the push step's provenance statements (PROVENANCE) and SBOMs (SBOM) say about the build:
@@ -113,6 +134,17 @@ struct Spec {
   // The spec's own entry for a platform named on the command line; throws if not listed.
   const Platform& platform(std::string_view text) const;
 };
+
+// An ENV value with `$NAME` and `${NAME}` replaced by what `lookup` gives for NAME (the environment
+// so far: the base's Env, the default PATH when there is none, the entries before this one), as a
+// Dockerfile's ENV reads them; `\$` is a `$`, and a `$` before anything but a name stays as it is.
+// A NAME `lookup` does not know, or a `${` without its `}`, is an error naming `what`.
+std::string expand_environment(std::string_view value, const std::function<std::optional<std::string>(std::string_view)>& lookup,
+                               const std::string& what);
+
+// STOP_SIGNAL as docker reads it: a number from 1 to 64, or a signal's name with or without SIG
+// (SIGTERM, TERM, SIGRTMIN+3).
+bool valid_stop_signal(std::string_view text);
 
 constexpr int kSpecFormat = 1;
 

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "base/error.hpp"
@@ -264,6 +265,141 @@ BOOST_AUTO_TEST_CASE(each_layer_s_history_names_what_it_holds) {
       history() == (std::vector<std::string>{"multiarch-image: the project's shared libraries",
                                              "multiarch-image: the project's executables (TARGETS)", "multiarch-image: FILES"}),
       boost::test_tools::per_element());
+}
+
+// Owner, mode and capabilities reach the layer's tar headers: a target's properties on the file it
+// was staged as, a FILES file's, a FILES directory's OWNER on everything it copies and on the
+// destination made for it, DIRECTORIES kept empty with theirs; what cannot apply is refused before
+// any layout is written.
+BOOST_AUTO_TEST_CASE(owners_modes_and_capabilities_reach_the_tar_headers) {
+  mai::test::TempDir dir;
+  const auto server = dir.file("stage/usr/local/bin/server",
+                               "\x7f"
+                               "ELF");
+  std::filesystem::permissions(server, std::filesystem::perms(0755));
+  dir.file("files/app.toml", "conf");
+  dir.file("files/data/seed.txt", "seed");
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/usr/local/bin/server"};
+  const auto nonroot = Permissions{65532, 65532, std::nullopt, 0};
+  spec.image.path_permissions = {{"/usr/local/bin/server", "TARGETS entry server", {65532, 65532, std::nullopt, 1u << 10}}};
+  spec.image.files = {{dir.path() / "files/app.toml", "/etc/app.toml", {0, 65532, 0640, 0}},
+                      {dir.path() / "files/data", "/var/lib/app/seed/", nonroot}};
+  spec.image.directories = {{"/var/lib/app/cache", {65532, 65532, 0750, 0}}, {"/tmp", {std::nullopt, std::nullopt, 01777, 0}}};
+  const auto image = assemble_image(spec, Platform{"linux", "amd64", ""}, dir.path() / "stage", test_log());
+  std::vector<TarEntry> tar;
+  for (const auto& layer : image.layers) {
+    const auto more = entries_of(gunzip(read_text_file(layout_blob(spec.image.layout, layer.blob.digest))));
+    tar.insert(tar.end(), more.begin(), more.end());
+  }
+  const auto entry = [&](const std::string& name) {
+    for (const auto& e : tar)
+      if (e.name == name) return e;
+    BOOST_FAIL("no entry " + name);
+    return TarEntry{};
+  };
+  const auto program = entry("usr/local/bin/server");
+  BOOST_TEST(program.uid == 65532u);
+  BOOST_TEST(program.mode == 0755u);
+  BOOST_TEST(program.xattrs.at("security.capability") == capability_xattr(1u << 10));
+  BOOST_TEST(entry("etc/app.toml").mode == 0640u);
+  BOOST_TEST(entry("etc/app.toml").gid == 65532u);
+  BOOST_TEST(entry("etc/app.toml").xattrs.empty());
+  BOOST_TEST(entry("var/lib/app/seed/").uid == 65532u);
+  BOOST_TEST(entry("var/lib/app/seed/seed.txt").uid == 65532u);
+  BOOST_TEST(entry("var/lib/app/seed/seed.txt").mode == 0644u);
+  BOOST_TEST(entry("var/lib/app/").uid == 0u);  // a parent nobody gave stays root's
+  BOOST_TEST(entry("var/lib/app/cache/").uid == 65532u);
+  BOOST_TEST(entry("var/lib/app/cache/").mode == 0750u);
+  BOOST_TEST(entry("tmp/").mode == 01777u);
+  BOOST_TEST(entry("tmp/").uid == 0u);
+
+  // Refused, nothing written: capabilities on a file nobody may execute, a path the stage did not
+  // make, MODE on a FILES directory.
+  const auto refused = [&](const std::function<void(Spec&)>& change, const std::string& expected) {
+    std::filesystem::remove_all(spec.image.layout);
+    auto bad = spec;
+    change(bad);
+    const auto what = error_of([&] { assemble_image(bad, Platform{"linux", "amd64", ""}, dir.path() / "stage", test_log()); });
+    BOOST_TEST(what.find(expected) != std::string::npos, what);
+    BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+  };
+  refused([](Spec& s) { s.image.files.at(0).permissions.capabilities = 1u << 13; },
+          "FILES entry " + (dir.path() / "files/app.toml").string() +
+              "=/etc/app.toml: capabilities cap_net_raw on a file nobody may execute");
+  refused([](Spec& s) { s.image.path_permissions.at(0).path = "/usr/local/bin/client"; },
+          "TARGETS entry server: /usr/local/bin/client is not in what was staged for linux/amd64");
+  refused([](Spec& s) { s.image.files.at(1).permissions.mode = 0700; }, "the source is a directory, which takes OWNER only");
+}
+
+// The config fields people set: VOLUMES and STOP_SIGNAL in the config (a base's volumes kept), ENV
+// values naming what the base and earlier entries set (the default PATH where the base sets none),
+// MANIFEST_ANNOTATIONS on the platform's manifest beside the base's; a name nothing sets, and
+// annotations for a Docker manifest, refused before any layout is written.
+BOOST_AUTO_TEST_CASE(volumes_stop_signal_env_references_and_manifest_annotations_reach_config_and_manifest) {
+  mai::test::TempDir dir;
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/x"};
+  spec.image.files = {{dir.file("x", "x"), "/srv/x"}};
+  spec.image.volumes = {"/var/lib/app", "/srv/cache"};
+  spec.image.stop_signal = "SIGINT";
+  spec.image.env = {"PATH=/opt/app/bin:$PATH", "APP_HOME=/srv", "APP_STATE=${APP_HOME}/state", "PRICE=\\$5 $ $5"};
+  spec.image.manifest_annotations = {{"org.opencontainers.image.description", "the x service"}};
+  const auto read = [&](const std::string& digest) {
+    return boost::json::parse(read_text_file(layout_blob(spec.image.layout, digest))).as_object();
+  };
+  auto image = assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log());
+  auto config = read(image.config.digest).at("config").as_object();
+  BOOST_TEST(boost::json::serialize(config.at("Volumes")) == R"({"/var/lib/app":{},"/srv/cache":{}})");
+  BOOST_TEST(config.at("StopSignal").as_string() == "SIGINT");
+  BOOST_TEST(boost::json::serialize(config.at("Env")) ==
+             R"(["PATH=/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_HOME=/srv",)"
+             R"("APP_STATE=/srv/state","PRICE=$5 $ $5"])");
+  BOOST_TEST(read(image.manifest.digest).at("annotations").at("org.opencontainers.image.description").as_string() ==
+             "the x service");
+
+  // On a base: its Env is what the values name, its volumes stay, its annotations stay beside ours.
+  BaseImage base;
+  base.name = "registry.example/base:1";
+  base.repository = parse_repository("registry.example/base");
+  base.digest = "sha256:" + std::string(64, 'a');
+  base.config = {
+      {"architecture", "arm64"},
+      {"os", "linux"},
+      {"config", {{"Env", {"PATH=/opt/base/bin:/usr/bin", "LANG=C.UTF-8"}}, {"Volumes", {{"/data", boost::json::object{}}}}}},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", boost::json::array{}}}}};
+  spec.image.env = {"PATH=/opt/app/bin:$PATH", "MESSAGE=${LANG}"};
+  image = assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base);
+  config = read(image.config.digest).at("config").as_object();
+  BOOST_TEST(boost::json::serialize(config.at("Env")) ==
+             R"(["LANG=C.UTF-8","PATH=/opt/app/bin:/opt/base/bin:/usr/bin","MESSAGE=C.UTF-8"])");
+  BOOST_TEST(boost::json::serialize(config.at("Volumes")) == R"({"/data":{},"/var/lib/app":{},"/srv/cache":{}})");
+  const auto manifest = read(image.manifest.digest);
+  BOOST_TEST(manifest.at("annotations").at("org.opencontainers.image.base.name").as_string() == base.name);
+  BOOST_TEST(manifest.at("annotations").at("org.opencontainers.image.description").as_string() == "the x service");
+
+  std::filesystem::remove_all(spec.image.layout);
+  spec.image.env = {"PATH=$JAVA_HOME/bin:$PATH"};
+  auto what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base); });
+  BOOST_TEST(what.find("ENV entry `PATH=$JAVA_HOME/bin:$PATH` (on the base registry.example/base:1): $JAVA_HOME is not set by "
+                       "the base image or an earlier ENV entry") != std::string::npos,
+             what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
+  spec.image.env = {};
+  base.docker = true;
+  what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base); });
+  BOOST_TEST(what.find("MANIFEST_ANNOTATIONS need an OCI manifest, and the base registry.example/base:1 is a Docker one") !=
+                 std::string::npos,
+             what);
+  BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -92,4 +92,76 @@ BOOST_AUTO_TEST_CASE(paths_out_of_the_image_and_twice_the_same_path_are_refused)
   BOOST_TEST(nothing_stored);
 }
 
+// Owners, modes and capabilities reach the tar headers and PAX records that docker, containerd and
+// GNU tar read; parents nobody gave stay root's 0755, a directory given with an owner keeps it.
+BOOST_AUTO_TEST_CASE(owners_modes_and_capabilities_reach_the_tar_headers) {
+  mai::test::TempDir dir;
+  const auto program = dir.script("bind80", "exit 0\n");
+  Permissions service;
+  service.uid = service.gid = 65532;
+  service.mode = 0750;
+  service.capabilities = std::uint64_t{1} << 10;
+  Permissions data_dir;
+  data_dir.uid = data_dir.gid = 65532;
+  data_dir.mode = 0700;
+  Permissions tmp;
+  tmp.mode = 01777;
+  Permissions large;
+  large.uid = 3000000;  // past a ustar header's octal field: a PAX record
+  large.gid = 3000001;
+  const std::vector<LayerEntry> entries{{"usr/local/bin/bind80", LayerEntry::Kind::file, program, {}, true, service},
+                                        {"var/lib/server", LayerEntry::Kind::directory, {}, {}, true, data_dir},
+                                        {"var/lib/server/cache", LayerEntry::Kind::directory, {}, {}, true, data_dir},
+                                        {"tmp", LayerEntry::Kind::directory, {}, {}, true, tmp},
+                                        {"srv/big-ids", LayerEntry::Kind::file, program, {}, false, large}};
+  const auto layer = write_layer(entries, 0, dir.path() / "blobs", "t");
+  const auto tar = entries_of(gunzip(read_text_file(dir.path() / "blobs" / layer.blob.digest.substr(7))));
+  const auto find = [&](const std::string& name) {
+    const auto it = std::find_if(tar.begin(), tar.end(), [&](const TarEntry& e) { return e.name == name; });
+    BOOST_REQUIRE(it != tar.end());
+    return *it;
+  };
+  const auto bind = find("usr/local/bin/bind80");
+  BOOST_TEST(bind.uid == 65532U);
+  BOOST_TEST(bind.gid == 65532U);
+  BOOST_TEST(bind.mode == 0750U);
+  BOOST_TEST(bind.xattrs.at("security.capability") == capability_xattr(std::uint64_t{1} << 10));
+  BOOST_TEST(find("var/lib/server/").uid == 65532U);
+  BOOST_TEST(find("var/lib/server/").mode == 0700U);
+  BOOST_TEST(find("var/lib/").uid == 0U);  // a parent nobody gave: root's
+  BOOST_TEST(find("var/lib/").mode == 0755U);
+  BOOST_TEST(find("tmp/").mode == 01777U);
+  BOOST_TEST(find("srv/big-ids").uid == 3000000U);
+  BOOST_TEST(find("srv/big-ids").gid == 3000001U);
+  BOOST_TEST(find("srv/big-ids").mode == 0644U);  // no mode given: the default for a file
+  BOOST_TEST(find("usr/local/bin/").xattrs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(permissions_without_meaning_and_one_directory_two_ways_are_refused) {
+  mai::test::TempDir dir;
+  const auto f = dir.file("f", "x");
+  Permissions setuid_dir;
+  setuid_dir.mode = 04755;
+  BOOST_TEST(error_of([&] {
+               write_layer({{"srv", LayerEntry::Kind::directory, {}, {}, true, setuid_dir}}, 0, dir.path() / "blobs", "t");
+             }).find("/srv: MODE 4755 sets setuid on a directory") != std::string::npos);
+  Permissions a, b;
+  a.uid = a.gid = 1;
+  b.uid = b.gid = 2;
+  BOOST_TEST(error_of([&] {
+               write_layer(
+                   {{"srv", LayerEntry::Kind::directory, {}, {}, true, a}, {"srv", LayerEntry::Kind::directory, {}, {}, true, b}},
+                   0, dir.path() / "blobs", "t");
+             }) == "the directory /srv is given twice with different owners or modes");
+  BOOST_TEST(error_of([&] {
+               write_layer({{"srv", LayerEntry::Kind::file, f, {}, false}, {"srv/x", LayerEntry::Kind::file, f, {}, false}}, 0,
+                           dir.path() / "blobs", "t");
+             }) == "/srv is a file in the layer and the directory of /srv/x");
+  // The same directory twice the same way is one entry.
+  const auto layer =
+      write_layer({{"srv", LayerEntry::Kind::directory, {}, {}, true, a}, {"srv", LayerEntry::Kind::directory, {}, {}, true, a}},
+                  0, dir.path() / "blobs", "t");
+  BOOST_TEST(entries_of(gunzip(read_text_file(dir.path() / "blobs" / layer.blob.digest.substr(7)))).size() == 1U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -182,4 +182,100 @@ BOOST_AUTO_TEST_CASE(an_image_s_ports_may_be_ranges_and_its_files_may_come_from_
   BOOST_TEST(contains(error_of(j), "nowhere.json does not exist (CMake writes it when it generates the build system"));
 }
 
+// OWNER, MODE and CAPABILITIES as the module writes them after FILES entries, DIRECTORIES and a
+// target's properties: parsed into numbers, and a value the module would refuse refused here too,
+// naming the field and the entry.
+BOOST_AUTO_TEST_CASE(permissions_of_files_directories_and_targets_are_read_and_checked) {
+  mai::test::TempDir dir;
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {
+      {"base", "scratch"},
+      {"layout", (dir.path() / "oci").string()},
+      {"files",
+       {{{"source", "/built/tool"},
+         {"destination", "/usr/bin/tool"},
+         {"owner", "0:nonroot"},
+         {"mode", "04750"},
+         {"capabilities", "cap_net_bind_service,NET_RAW"}},
+        {{"source", "/assets"}, {"destination", "/srv/"}}}},
+      {"directories", {{{"path", "/var/lib/app"}, {"owner", "nonroot"}, {"mode", "0750"}}, {{"path", "/tmp"}, {"mode", "1777"}}}},
+      {"path_permissions",
+       {{{"path", "/usr/local/bin/server"}, {"what", "TARGETS entry server"}, {"capabilities", "cap_net_bind_service"}}}}};
+  const auto s = parse_spec(j, "spec.json");
+  const auto& tool = s.image.files.at(0).permissions;
+  BOOST_TEST(tool.uid.value() == 0u);
+  BOOST_TEST(tool.gid.value() == 65532u);
+  BOOST_TEST(tool.mode.value() == 04750u);
+  BOOST_TEST(tool.capabilities == ((std::uint64_t{1} << 10) | (std::uint64_t{1} << 13)));
+  BOOST_TEST(s.image.files.at(1).permissions.empty());
+  BOOST_TEST(s.image.directories.size() == 2u);
+  BOOST_TEST(s.image.directories.at(0).permissions.uid.value() == 65532u);
+  BOOST_TEST(s.image.directories.at(1).permissions.mode.value() == 01777u);
+  BOOST_TEST(s.image.path_permissions.at(0).path == "/usr/local/bin/server");
+  BOOST_TEST(s.image.path_permissions.at(0).permissions.capabilities == std::uint64_t{1} << 10);
+
+  const auto with = [&](const char* field, boost::json::value value) {
+    auto bad = j;
+    bad.at("image").as_object()[field] = std::move(value);
+    return error_of(bad);
+  };
+  auto what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"capabilities", "cap_fly"}}});
+  BOOST_TEST(
+      (contains(what, "field 'files'") && contains(what, "FILES entry /t=/t: CAPABILITIES `cap_fly` is not a Linux capability")),
+      what);
+  what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"mode", "17777"}}});
+  BOOST_TEST(contains(what, "MODE `17777` is not an octal mode from 0000 to 7777"), what);
+  what = with("files", {{{"source", "/t"}, {"destination", "/t"}, {"owner", 65532}}});
+  BOOST_TEST(contains(what, "`owner` must be a string"), what);
+  what = with("directories", {{{"path", "/var/lib/app"}, {"mode", "4755"}}});
+  BOOST_TEST((contains(what, "field 'directories'") && contains(what, "sets setuid on a directory")), what);
+  what = with("directories", {{{"path", "/var/lib/app"}, {"capabilities", "cap_net_raw"}}});
+  BOOST_TEST(contains(what, "a directory has no capabilities"), what);
+  for (const auto* path : {"var/lib", "/", "/a/../b", "/a//b", "/a/"}) {
+    what = with("directories", {{{"path", path}}});
+    BOOST_TEST(contains(what, "is not an absolute path in the image"), path);
+  }
+  what = with("path_permissions", {{{"path", "/usr/local/bin/server"}, {"what", "TARGETS entry server"}, {"owner", "app"}}});
+  BOOST_TEST(contains(what, "TARGETS entry server: OWNER `app` is not <user>[:<group>]"), what);
+}
+
+// VOLUMES, STOP_SIGNAL and MANIFEST_ANNOTATIONS read and checked; ENV references' syntax checked
+// when the spec is read (what they name only when the base is known).
+BOOST_AUTO_TEST_CASE(volumes_stop_signals_manifest_annotations_and_env_references_are_checked) {
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {{"base", "scratch"},
+                {"layout", "/b/oci"},
+                {"volumes", {"/var/lib/app"}},
+                {"stop_signal", "SIGRTMIN+3"},
+                {"manifest_annotations", {"a.b=c=d"}},
+                {"env", {"PATH=/opt/x/bin:$PATH", "A=${B}"}}};
+  const auto s = parse_spec(j, "spec.json");
+  BOOST_TEST(s.image.volumes.at(0) == "/var/lib/app");
+  BOOST_TEST(s.image.stop_signal == "SIGRTMIN+3");
+  BOOST_TEST(s.image.manifest_annotations.at(0).second == "c=d");
+  for (const auto* good : {"SIGTERM", "TERM", "sigint", "9", "64", "SIGRTMAX-1", "RTMIN+15"})
+    BOOST_TEST(valid_stop_signal(good), good);
+  for (const auto* bad : {"SIGFOO", "0", "65", "SIGRTMIN+16", "RTMIN+", "-1", "", "SIG"})
+    BOOST_TEST(!valid_stop_signal(bad), bad);
+  const auto with = [&](const char* field, boost::json::value value) {
+    auto bad = j;
+    bad.at("image").as_object()[field] = std::move(value);
+    return error_of(bad);
+  };
+  BOOST_TEST(contains(with("stop_signal", "SIGFOO"), "field 'stop_signal': `SIGFOO` is not a signal"));
+  BOOST_TEST(contains(with("volumes", {"data"}), "field 'volumes': `data` is not an absolute path"));
+  BOOST_TEST(contains(with("manifest_annotations", {"=x"}), "field 'manifest_annotations': '=x' is not key=value"));
+  BOOST_TEST(contains(with("env", {"A=${B"}), "'A=${B': `${` without its `}`"));
+  BOOST_TEST(contains(with("env", {"A=${1B}"}), "`${1B}` does not name a variable"));
+  const auto lookup = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "PATH") return std::string("/bin");
+    return std::nullopt;
+  };
+  BOOST_TEST(expand_environment("/x:$PATH:${PATH}/y \\$PATH $ $5 end$", lookup, "v") == "/x:/bin:/bin/y $PATH $ $5 end$");
+  BOOST_TEST(contains(mai::test::error_of([&] { expand_environment("$HOME", lookup, "ENV entry `A=$HOME`"); }),
+                      "ENV entry `A=$HOME`: $HOME is not set by the base image or an earlier ENV entry"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

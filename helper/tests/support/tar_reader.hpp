@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,8 +51,10 @@ struct TarEntry {
   char type = '0';    // '0' file, '2' symlink, '5' directory, ...
   unsigned mode = 0;  // permission bits
   std::int64_t mtime = 0;
-  std::string link;  // a link's target, from the PAX linkpath record where there is one
+  std::uint64_t uid = 0, gid = 0;  // from the PAX uid/gid records where there are some
+  std::string link;                // a link's target, from the PAX linkpath record where there is one
   std::string body;
+  std::map<std::string, std::string> xattrs;  // PAX SCHILY.xattr.<name> records, values as bytes
 };
 
 namespace tar_detail {
@@ -73,8 +76,13 @@ inline std::uint64_t octal(std::string_view field, const char* what) {
   return value;
 }
 
-// "<length> <key>=<value>\n" records; the length counts the whole record.
-inline void pax(std::string_view records, std::string& path, std::string& link) {
+// "<length> <key>=<value>\n" records; the length counts the whole record. Those of the next entry
+// that the reader applies: path, linkpath, uid, gid, SCHILY.xattr.*.
+struct PaxRecords {
+  std::string path, link, uid, gid;
+  std::map<std::string, std::string> xattrs;
+};
+inline void pax(std::string_view records, PaxRecords& next) {
   while (!records.empty()) {
     const auto space = records.find(' ');
     if (space == std::string_view::npos || space == 0 || space > 20) throw TarError("a PAX record without its length");
@@ -89,8 +97,12 @@ inline void pax(std::string_view records, std::string& path, std::string& link) 
     const auto eq = record.find('=');
     if (eq == std::string_view::npos) throw TarError("a PAX record without =");
     const auto key = record.substr(0, eq);
-    if (key == "path") path = std::string(record.substr(eq + 1));
-    if (key == "linkpath") link = std::string(record.substr(eq + 1));
+    const auto value = std::string(record.substr(eq + 1));
+    if (key == "path") next.path = value;
+    if (key == "linkpath") next.link = value;
+    if (key == "uid") next.uid = value;
+    if (key == "gid") next.gid = value;
+    if (key.starts_with("SCHILY.xattr.")) next.xattrs[std::string(key.substr(13))] = value;
     records.remove_prefix(length);
   }
 }
@@ -101,7 +113,7 @@ inline void pax(std::string_view records, std::string& path, std::string& link) 
 // entry after them, global ones skipped.
 inline std::vector<TarEntry> entries_of(std::string_view tar) {
   std::vector<TarEntry> out;
-  std::string pax_path, pax_link;
+  tar_detail::PaxRecords next;
   for (std::size_t at = 0;;) {
     if (tar.size() - at < 512) throw TarError("the tar ends without its end-of-archive block");
     const auto header = tar.substr(at, 512);
@@ -121,13 +133,21 @@ inline std::vector<TarEntry> entries_of(std::string_view tar) {
       return std::string(f.substr(0, f.find('\0')));
     };
     if (e.type == 'x') {
-      tar_detail::pax(body, pax_path, pax_link);
+      tar_detail::pax(body, next);
     } else if (e.type != 'g') {
-      e.name = pax_path.empty() ? field(0, 100) : pax_path;
-      e.link = pax_link.empty() ? field(157, 100) : pax_link;
+      e.name = next.path.empty() ? field(0, 100) : next.path;
+      e.link = next.link.empty() ? field(157, 100) : next.link;
+      const auto id = [](const std::string& record, std::string_view header_field) {
+        if (record.empty()) return tar_detail::octal(header_field, "a header's uid or gid");
+        if (record.size() > 10 || record.find_first_not_of("0123456789") != std::string::npos)
+          throw TarError("a PAX uid or gid record is not a number");
+        return std::uint64_t{std::stoull(record)};
+      };
+      e.uid = id(next.uid, header.substr(108, 8));
+      e.gid = id(next.gid, header.substr(116, 8));
+      e.xattrs = std::move(next.xattrs);
       e.body = std::string(body);
-      pax_path.clear();
-      pax_link.clear();
+      next = {};
       out.push_back(std::move(e));
     }
     at += 512 + (size + 511) / 512 * 512;
