@@ -234,6 +234,23 @@ std::string sbom_document(const SbomInput& in) {
       properties.push_back(property("linked-file", l.file));
     } else if (l.kind == "static-library") {
       if (!p.project_version.empty()) c["version"] = p.project_version;
+    } else if (l.kind == "vcpkg") {
+      // What vcpkg's own SBOM of the port says, and that document referenced by its SHA-256.
+      if (!l.version.empty()) {
+        c["version"] = l.version;
+        c["purl"] = vcpkg_purl(l.name, l.version);
+      }
+      if (!l.license.empty()) c["licenses"] = json::array{json::object{{"expression", l.license}}};
+      json::array references;
+      for (const auto& source : l.sources)
+        references.push_back(source.starts_with("git+") ? json::object{{"type", "vcs"}, {"url", source.substr(4)}}
+                                                        : json::object{{"type", "distribution"}, {"url", source}});
+      if (!references.empty()) c["externalReferences"] = std::move(references);
+      properties.push_back(property("vcpkg-triplet", l.triplet));
+      if (!l.abi.empty()) properties.push_back(property("vcpkg-abi", l.abi));
+      if (!l.spdx_sha256.empty()) properties.push_back(property("vcpkg-spdx-sha256", l.spdx_sha256));
+      c["components"] = json::array{
+          json::object{{"type", "file"}, {"bom-ref", "linked:" + l.file}, {"name", l.file}, {"hashes", sha256_hash(l.sha256)}}};
     } else if (l.kind == "repository") {
       c["version"] = l.commit;
       c["purl"] = repository_purl(l.name, without_userinfo(l.url), l.commit);

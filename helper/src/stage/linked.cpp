@@ -49,6 +49,76 @@ std::string linkage_of(const fs::path& file) {
 
 }  // namespace
 
+std::string vcpkg_purl(const std::string& port, const std::string& version) {
+  const auto hash = version.find('#');
+  auto purl = "pkg:vcpkg/" + percent_encode(port) + "@" + percent_encode(version.substr(0, hash));
+  if (hash != std::string::npos) purl += "?port_version=" + percent_encode(version.substr(hash + 1));
+  return purl;
+}
+
+std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
+  std::error_code ec;
+  // The installed root: the directory holding vcpkg/info beside the triplets.
+  fs::path root;
+  for (auto dir = file.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (fs::is_directory(dir / "vcpkg" / "info", ec)) {
+      root = dir;
+      break;
+    }
+  if (root.empty()) return std::nullopt;
+  const auto relative = file.lexically_relative(root).generic_string();
+  const auto slash = relative.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const auto triplet = relative.substr(0, slash);
+  // Which port installed it: the info list that names it. No list names it, no port: nothing guessed.
+  std::string port;
+  std::string listed_version;
+  const auto suffix = "_" + triplet + ".list";
+  for (const auto& entry : fs::directory_iterator(root / "vcpkg" / "info", ec)) {
+    const auto name = entry.path().filename().string();
+    if (!name.ends_with(suffix)) continue;
+    for (const auto& line : split(read_text_file(entry.path()), '\n'))
+      if (trim(line) == relative) {
+        const auto stem = name.substr(0, name.size() - suffix.size());
+        const auto underscore = stem.find('_');  // port names have none
+        port = stem.substr(0, underscore);
+        listed_version = underscore == std::string::npos ? std::string() : stem.substr(underscore + 1);
+        break;
+      }
+    if (!port.empty()) break;
+  }
+  if (port.empty()) return std::nullopt;
+  LinkedComponent c;
+  c.ref = "vcpkg:" + port + ":" + triplet;
+  c.kind = "vcpkg";
+  c.name = port;
+  c.version = listed_version;
+  c.triplet = triplet;
+  const auto spdx = root / triplet / "share" / port / "vcpkg.spdx.json";
+  if (!fs::is_regular_file(spdx, ec)) return c;
+  const auto text = read_text_file(spdx);
+  c.spdx_sha256 = sha256_digest(text);
+  try {
+    const auto doc = json::parse(text);
+    for (const auto& item : doc.as_object().at("packages").as_array()) {
+      const auto& p = item.as_object();
+      const auto id = text_of(p, "SPDXID");
+      if (id == "SPDXRef-port") {
+        if (auto v = text_of(p, "versionInfo"); !v.empty()) c.version = std::move(v);
+        if (auto l = text_of(p, "licenseConcluded"); !l.empty() && l != "NOASSERTION" && l != "NONE") c.license = std::move(l);
+      } else if (id == "SPDXRef-binary") {
+        c.abi = text_of(p, "versionInfo");
+      } else if (id.starts_with("SPDXRef-resource-")) {
+        if (auto at = text_of(p, "downloadLocation"); !at.empty() && at != "NONE" && at != "NOASSERTION")
+          c.sources.push_back(without_userinfo(at));
+      }
+    }
+  } catch (const std::exception& e) {
+    throw Error(Exit::step_failed, spdx.string() + " (vcpkg's SBOM of " + port + ") is unreadable: " + e.what());
+  }
+  return c;
+}
+
 std::vector<LinkNode> read_link_record(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return {};
@@ -156,6 +226,11 @@ Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path
         c.kind = "package";
         c.name = p->second.name;
         c.package = p->second;
+      } else if (auto port = vcpkg_port(file)) {
+        port->file = c.file;
+        port->sha256 = c.sha256;
+        port->linkage = c.linkage;
+        c = std::move(*port);
       }
       ref = c.ref;
       add(std::move(c));
@@ -194,9 +269,21 @@ Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path
 void write_linked(const fs::path& path, const Linked& linked) {
   json::array components;
   for (const auto& c : linked.components) {
-    json::object o{{"ref", c.ref},   {"kind", c.kind},     {"name", c.name},
-                   {"file", c.file}, {"sha256", c.sha256}, {"linkage", c.linkage},
-                   {"url", c.url},   {"commit", c.commit}, {"targets", json::value_from(c.targets)}};
+    json::object o{{"ref", c.ref},
+                   {"kind", c.kind},
+                   {"name", c.name},
+                   {"file", c.file},
+                   {"sha256", c.sha256},
+                   {"linkage", c.linkage},
+                   {"url", c.url},
+                   {"commit", c.commit},
+                   {"targets", json::value_from(c.targets)},
+                   {"version", c.version},
+                   {"triplet", c.triplet},
+                   {"license", c.license},
+                   {"sources", json::value_from(c.sources)},
+                   {"abi", c.abi},
+                   {"spdx_sha256", c.spdx_sha256}};
     if (c.package)
       o["package"] = json::object{{"name", c.package->name},
                                   {"version", c.package->version},
@@ -228,6 +315,13 @@ Linked read_linked(const fs::path& path) {
                         text_of(o, "sha256"), text_of(o, "linkage"),
                         std::nullopt,         text_of(o, "url"),
                         text_of(o, "commit"), json::value_to<std::vector<std::string>>(o.at("targets"))};
+      c.version = text_of(o, "version");
+      c.triplet = text_of(o, "triplet");
+      c.license = text_of(o, "license");
+      if (const auto* sources = o.if_contains("sources"); sources && sources->is_array())
+        c.sources = json::value_to<std::vector<std::string>>(*sources);
+      c.abi = text_of(o, "abi");
+      c.spdx_sha256 = text_of(o, "spdx_sha256");
       if (const auto* p = o.if_contains("package"); p && p->is_object()) {
         const auto& po = p->as_object();
         c.package = Package{text_of(po, "name"), text_of(po, "version"), text_of(po, "architecture"), text_of(po, "distro"),

@@ -33,8 +33,8 @@ std::vector<LinkNode> read_link_record(const std::filesystem::path& path);
 
 // A component the SBOM lists because the staged files link it.
 struct LinkedComponent {
-  std::string ref;   // bom-ref: deb:<package>:<arch>, linked:<path>, target:<name> or vcs:<url>@<commit>
-  std::string kind;  // package, file (a library file no package owns), static-library (the project's), repository
+  std::string ref;   // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, linked:<path>, target:<name>, vcs:<url>@<commit>
+  std::string kind;  // package, vcpkg, file (a library file nothing names), static-library (the project's), repository
   std::string name;
   std::string file;     // package, file: the library file linked, on the build machine
   std::string sha256;   // package, file: sha256:<hex> of that file
@@ -43,7 +43,23 @@ struct LinkedComponent {
   std::string url;                   // repository: its remote, without userinfo ("" when it has none)
   std::string commit;                // repository: the commit compiled
   std::vector<std::string> targets;  // repository, static-library: the targets compiled from it
+  // vcpkg: what the port's own SBOM (share/<port>/vcpkg.spdx.json) says, referenced by its SHA-256.
+  std::string version;               // vcpkg: the port's version, "#<port version>" included
+  std::string triplet;               // vcpkg: the triplet installed
+  std::string license;               // vcpkg: licenseConcluded; "" NOASSERTION or none
+  std::vector<std::string> sources;  // vcpkg: the upstream sources' downloadLocation
+  std::string abi;                   // vcpkg: the binary package's versionInfo (its ABI hash)
+  std::string spdx_sha256;           // vcpkg: sha256:<hex> of vcpkg.spdx.json; "" when it has none
 };
+
+// The vcpkg port that installed `file`, when it is in a tree laid out as vcpkg lays out its installed
+// packages (<root>/<triplet>/lib/libz.a, <root>/vcpkg/info/<port>_<version>_<triplet>.list naming each
+// file a port installed, <root>/<triplet>/share/<port>/vcpkg.spdx.json): a `vcpkg` component from the
+// port's own SPDX document, without its `file`, `sha256` and `linkage`. Exposed for tests.
+std::optional<LinkedComponent> vcpkg_port(const std::filesystem::path& file);
+
+// pkg:vcpkg/<port>@<version>, a "#<n>" port version as ?port_version=<n>.
+std::string vcpkg_purl(const std::string& port, const std::string& version);
 
 struct Linked {
   std::vector<LinkedComponent> components;

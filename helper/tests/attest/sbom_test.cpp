@@ -301,7 +301,15 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
                         "https://ci:t0k3n@git.example/team/fetched.git",
                         commit,
                         {"fetched"}}};
-  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo}},
+  LinkedComponent fmt{
+      "vcpkg:fmt:x64-linux", "vcpkg", "fmt", "/v/x64-linux/lib/libfmt.a", sha256_digest("f"), "static", std::nullopt, "", "", {}};
+  fmt.version = "11.0.2";
+  fmt.triplet = "x64-linux";
+  fmt.license = "MIT";
+  fmt.sources = {"git+https://github.com/fmtlib/fmt@11.0.2"};
+  fmt.spdx_sha256 = sha256_digest("spdx");
+  linked.components.push_back(fmt);
+  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}},
                   {"target:core", {"deb:zlib1g-dev:amd64"}}};
   SbomInput in{spec,
                parse_platform("linux/amd64"),
@@ -321,7 +329,8 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
       BOOST_TEST(refs.count(std::string(on.as_string())), on);
       edges[std::string(d.at("ref").as_string())].insert(std::string(on.as_string()));
     }
-  BOOST_TEST(edges["file:/usr/local/bin/zipper"] == (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo}),
+  BOOST_TEST(edges["file:/usr/local/bin/zipper"] ==
+                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}),
              boost::test_tools::per_element());
   BOOST_TEST(edges["target:core"] == std::set<std::string>{"deb:zlib1g-dev:amd64"}, boost::test_tools::per_element());
   const auto& components = doc.at("components").as_array();
@@ -344,6 +353,13 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
   BOOST_TEST(fetched.at("externalReferences").as_array().at(0).at("url").as_string() == "https://git.example/team/fetched.git");
   BOOST_TEST(find("target:core").at("version").as_string() == "2.0");  // the project's own, at its version
   BOOST_TEST(edges["project"].count("target:core"));
+  // A vcpkg port: what its own SBOM says, that document referenced by its hash, the archive inside.
+  const auto port = find("vcpkg:fmt:x64-linux");
+  BOOST_TEST(port.at("purl").as_string() == "pkg:vcpkg/fmt@11.0.2");
+  BOOST_TEST(port.at("licenses").as_array().at(0).at("expression").as_string() == "MIT");
+  BOOST_TEST(port.at("externalReferences").as_array().at(0).at("url").as_string() == "https://github.com/fmtlib/fmt@11.0.2");
+  BOOST_TEST(json::serialize(port.at("properties")).find(sha256_digest("spdx")) != std::string::npos);
+  BOOST_TEST(port.at("components").as_array().at(0).at("name").as_string() == "/v/x64-linux/lib/libfmt.a");
 }
 
 BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no_boolean) {

@@ -77,6 +77,60 @@ BOOST_AUTO_TEST_CASE(the_link_closure_resolves_to_staged_files_repositories_pack
   BOOST_TEST(read_link_record(dir.path() / "missing.json").empty());
 }
 
+// A tree laid out as vcpkg lays out vcpkg_installed (manifest mode) or installed (classic mode): each
+// port's files listed in vcpkg/info/<port>_<version>_<triplet>.list, relative to the root; its SBOM in
+// <triplet>/share/<port>/vcpkg.spdx.json (SPDX 2.2: the port, the binary package, the upstream sources).
+BOOST_AUTO_TEST_CASE(a_library_vcpkg_installed_is_named_by_its_port_from_the_port_s_own_sbom) {
+  TempDir dir;
+  const auto root = dir.path() / "vcpkg_installed";
+  const auto archive = dir.file("vcpkg_installed/x64-linux/lib/libz.a", "vcpkg's zlib");
+  dir.file("vcpkg_installed/x64-linux/lib/libother.a", "no port lists it");
+  dir.file("vcpkg_installed/vcpkg/info/zlib_1.3.1-2_x64-linux.list",
+           "x64-linux/\nx64-linux/include/zlib.h\nx64-linux/lib/\nx64-linux/lib/libz.a\nx64-linux/share/zlib/vcpkg.spdx.json\n");
+  dir.file("vcpkg_installed/vcpkg/info/fmt_11.0.2_x64-linux.list", "x64-linux/lib/libfmt.a\n");
+  const std::string spdx = R"({"spdxVersion": "SPDX-2.2", "SPDXID": "SPDXRef-DOCUMENT", "packages": [
+    {"name": "zlib", "SPDXID": "SPDXRef-port", "versionInfo": "1.3.1#2", "licenseConcluded": "Zlib",
+     "downloadLocation": "git+https://github.com/Microsoft/vcpkg#ports/zlib"},
+    {"name": "zlib:x64-linux", "SPDXID": "SPDXRef-binary", "versionInfo": "ab12", "downloadLocation": "NONE"},
+    {"name": "madler/zlib", "SPDXID": "SPDXRef-resource-0", "downloadLocation": "git+https://github.com/madler/zlib@v1.3.1"}]})";
+  dir.file("vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json", spdx);
+  const auto port = vcpkg_port(archive);
+  BOOST_TEST_REQUIRE(port.has_value());
+  BOOST_TEST(port->ref == "vcpkg:zlib:x64-linux");
+  BOOST_TEST(port->name == "zlib");
+  BOOST_TEST(port->version == "1.3.1#2");  // the SPDX document's, not the list's file name
+  BOOST_TEST(port->license == "Zlib");
+  BOOST_TEST(port->abi == "ab12");
+  BOOST_TEST(port->sources == std::vector<std::string>{"git+https://github.com/madler/zlib@v1.3.1"},
+             boost::test_tools::per_element());
+  BOOST_TEST(port->spdx_sha256 == sha256_digest(spdx));
+  BOOST_TEST(vcpkg_purl(port->name, port->version) == "pkg:vcpkg/zlib@1.3.1?port_version=2");
+  // A file no port lists, and a file outside any vcpkg tree, are no port: nothing is guessed.
+  BOOST_TEST(!vcpkg_port(root / "x64-linux/lib/libother.a").has_value());
+  BOOST_TEST(!vcpkg_port(dir.file("elsewhere/lib/libz.a")).has_value());
+  // Without its SBOM the port is still named, at the version its list's name gives.
+  std::filesystem::remove(root / "x64-linux/share/zlib/vcpkg.spdx.json");
+  BOOST_TEST(vcpkg_port(archive)->version == "1.3.1-2");
+  dir.file("vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json", spdx);
+
+  // Linked by an imported target: the port's component, the archive's hash with it.
+  const auto linked = resolve_links({{"target:hello", "EXECUTABLE", false, "/b/hello", {"target:ZLIB::ZLIB"}, "", "", ""},
+                                     {"target:ZLIB::ZLIB", "UNKNOWN_LIBRARY", true, archive.string(), {}, "", "", ""}},
+                                    {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  BOOST_TEST_REQUIRE(linked.components.size() == 1U);
+  BOOST_TEST(linked.components[0].kind == "vcpkg");
+  BOOST_TEST(linked.components[0].sha256 == sha256_digest("vcpkg's zlib"));
+  BOOST_TEST(linked.components[0].linkage == "static");
+  BOOST_TEST(linked.edges.at("file:/usr/local/bin/hello") == std::vector<std::string>{"vcpkg:zlib:x64-linux"},
+             boost::test_tools::per_element());
+  const auto path = dir.path() / "linked.json";
+  write_linked(path, linked);
+  const auto again = read_linked(path).components.at(0);
+  BOOST_TEST(again.version == "1.3.1#2");
+  BOOST_TEST(again.spdx_sha256 == sha256_digest(spdx));
+  BOOST_TEST(again.sources == port->sources, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(a_repository_purl_is_github_for_github_and_generic_with_its_vcs_url_otherwise) {
   const std::string commit(40, 'a');
   for (const auto* url : {"https://github.com/fmtlib/fmt.git", "https://github.com/FmtLib/fmt/",
