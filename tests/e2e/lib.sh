@@ -28,7 +28,12 @@ on_exit() { exit_actions=("$1" "${exit_actions[@]}"); }
 run_exit_actions() {
   local status=$? action
   for action in "${exit_actions[@]}"; do eval "$action" || true; done
-  if [[ $status == 0 ]]; then rm -rf "$work"; else echo "work dir kept: $work" >&2; fi
+  if [[ $status == 0 ]]; then
+    rm -rf "$work"
+  else  # listed, so that stopping the services spares it
+    echo "$work" >>"$MULTIARCH_TEST_STATE/kept"
+    echo "work dir kept: $work" >&2
+  fi
   exit "$status"
 }
 trap run_exit_actions EXIT

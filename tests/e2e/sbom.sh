@@ -10,7 +10,8 @@
 # digest and the old digests keep theirs, a Dockerfile's FROM base is resolved to its digest with
 # the build arguments that are not secret (a name that says it holds one is left out, a URL's
 # credentials are), a base the engine keeps an older copy of is pulled so that the image is made from
-# the digest the SBOM names, and an image podman builds and pushes gets both documents.
+# the digest the SBOM names (docker and podman), and an image podman builds and pushes gets both
+# documents.
 # What the programs link (issue 26): hello_zlib links Debian's static zlib (zlib1g-dev, and
 # zlib1g-dev:arm64 in the cross sub-build) and a static library FetchContent clones from a git
 # repository made here, through a URL holding a token (git's insteadOf leads it to the local
@@ -266,6 +267,31 @@ assert_eq "$named" "$(skopeo inspect --tls-verify=false --raw "docker://$moving:
 base_layer=$(skopeo inspect --tls-verify=false --config "docker://$moving@$named" | jq -r '.rootfs.diff_ids[0]')
 assert_eq "$(skopeo inspect --tls-verify=false --config "docker://$REGISTRY/e2e/sbom-on-moving@$(jq -r .pushed_digest <<<"$entry")" |
   jq -r '.rootfs.diff_ids[0]')" "$base_layer" "the image's first layer: the named base's, not the engine's older copy"
+
+step "the same with podman: its older copy of the base is not what the image is made from"
+"$MULTIARCH_TEST_DOCKER" push -q "$moving:one" >/dev/null
+podman pull -q --tls-verify=false "$moving:one" >/dev/null
+podman tag "$moving:one" "$moving:1"
+mkdir -p "$work/on-moving-podman"
+cp "$work/on-moving/Dockerfile" "$work/on-moving-podman/"
+cat >"$work/on-moving-podman/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(on_moving_podman LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(on-moving-podman REPOSITORY "$REGISTRY/e2e/sbom-on-moving-podman" TAGS 1 PLATFORMS linux/amd64
+  ENGINE podman PROVENANCE OFF)
+CMAKE
+configure "$work/on-moving-podman" "$work/on-moving-podman-b" >/dev/null
+cmake --build "$work/on-moving-podman-b" --target image-push >"$work/on-moving-podman.log" 2>&1 ||
+  fail "podman's publish on the moved base failed:\n$(tail -30 "$work/on-moving-podman.log")"
+grep -q -- "--pull=always" "$work/engine-calls.log" || fail "podman build was not told to pull"
+entry=$(jq -c '.platforms[0]' "$work/on-moving-podman-b/multiarch-image/on-moving-podman/metadata.json")
+artifact e2e/sbom-on-moving-podman "$(jq -r .sbom <<<"$entry")" >"$work/sbom-on-moving-podman.json"
+assert_eq "$(jq -r '.components[] | select(.type == "container") | .version' "$work/sbom-on-moving-podman.json")" "$named" \
+  "podman: the base the SBOM names (the registry's moving:1)"
+assert_eq "$(skopeo inspect --tls-verify=false --config \
+  "docker://$REGISTRY/e2e/sbom-on-moving-podman@$(jq -r .pushed_digest <<<"$entry")" | jq -r '.rootfs.diff_ids[0]')" \
+  "$base_layer" "podman: the image's first layer, the named base's, not podman's older copy"
 
 step "an image podman builds and pushes gets its SBOM and provenance too"
 for platform in linux/amd64 linux/arm64; do

@@ -103,6 +103,12 @@ dockerd_stop() {
 }
 
 start() {
+  # A run killed before its stop leaves its state: a registry whose storage still holds the referrers
+  # of images a reproducible build pushes again with the same digests. Start from nothing.
+  if [[ -e $dir/env || -d $dir/registry ]]; then
+    log "an earlier run's state in $dir: stopping it first"
+    stop
+  fi
   mkdir -p "$dir"/{docker-config,podman}
   echo '{"auths": {}}' >"$dir/podman/auth.json"
 
@@ -150,7 +156,17 @@ stop() {
     CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >/dev/null 2>&1 || true
   fi
   dockerd_stop
-  rm -rf "$dir"
+  # The work directories of tests that failed stay for inspection (each named in $dir/kept); all else goes.
+  if [[ -s $dir/kept ]]; then
+    local entry
+    for entry in "$dir"/* "$dir"/.[!.]*; do
+      [[ -e $entry ]] || continue
+      grep -qxF "$entry" "$dir/kept" || [[ $entry == "$dir/kept" ]] || rm -rf "$entry"
+    done
+    log "kept for inspection: $(tr '\n' ' ' <"$dir/kept")"
+  else
+    rm -rf "$dir"
+  fi
 }
 
 case $cmd in

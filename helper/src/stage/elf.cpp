@@ -61,6 +61,17 @@ void put_uint(std::string& bytes, std::uint64_t offset, int size, std::uint64_t 
   for (int i = 0; i < size; ++i) bytes[offset + (big ? size - 1 - i : i)] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
+// A file opened for reading, closed when it goes out of scope.
+struct ReadOnlyFile {
+  explicit ReadOnlyFile(const std::filesystem::path& file) : fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd < 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  }
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  ~ReadOnlyFile() { ::close(fd); }
+  int fd;
+};
+
 }  // namespace
 
 std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what) {
@@ -174,12 +185,8 @@ std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what
 }
 
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const ReadOnlyFile opened(file);
+  const int fd = opened.fd;
   // The magic first: a large data file is not mapped to learn that it is not ELF.
   char magic[4] = {};
   if (::pread(fd, magic, 4, 0) != 4 || std::memcmp(magic,
@@ -301,12 +308,8 @@ void check_run_path_patches(const std::filesystem::path& file, const ElfInfo& in
                             const std::string& run_path) {
   if (patches.empty()) return;
   // A private, writable mapping: the pages a patch touches are copied, the file stays as it is.
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const ReadOnlyFile opened(file);
+  const int fd = opened.fd;
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw Error(Exit::invalid_input, "cannot read " + file.string());
   const auto size = static_cast<std::size_t>(st.st_size);
