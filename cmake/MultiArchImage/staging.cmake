@@ -101,12 +101,16 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
   # directory is done: _multiarch_link_closure) are project libraries wherever their files are, and
   # an edit of one restages the platform even when its users do not relink (CMAKE_LINK_DEPENDS_NO_SHARED).
   set(closure "$<TARGET_GENEX_EVAL:${stage_target},$<TARGET_PROPERTY:${stage_target},MULTIARCH_LINKED_LIBRARY_FILES>>")
+  # What the targets link, for the SBOM: written when the build system is generated
+  # (_multiarch_link_record), so a new commit of a fetched source restages even when no byte changes.
+  set(links "${stamp}.links.json")
   add_custom_command(OUTPUT "${stamp}"
     ${config_guard}
     COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
             ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
             "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>" ${install_args}
-    DEPENDS ${targets} ${helper} "${closure}"
+            --links "${links}"
+    DEPENDS ${targets} ${helper} "${closure}" "${links}"
     ${install_depfile}
     COMMENT "multiarch-image: stage ${name} ${platform}"
     COMMAND_EXPAND_LISTS
@@ -115,6 +119,8 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
   set_property(TARGET ${stage_target} PROPERTY MULTIARCH_IMAGE_STEP TRUE)
   cmake_language(EVAL CODE
     "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_closure [[${stage_target}]] [[${targets}]])")
+  cmake_language(EVAL CODE
+    "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_link_record [[${links}]] [[${targets}]])")
 endfunction()
 
 # INSTALL's values as "<prefix>|<component>,...", checked: COMPONENTS names, an absolute PREFIX that
@@ -288,6 +294,134 @@ function(_multiarch_link_closure stage_target targets)
     endforeach()
   endwhile()
   set_property(TARGET ${stage_target} PROPERTY MULTIARCH_LINKED_LIBRARY_FILES "${files}")
+endfunction()
+
+# Deferred to the end of the top-level directory, when every target exists: what `targets` link, directly
+# or through other targets, as the SBOM lists it (docs/supply-chain.md), written to `path` when the
+# build system is generated (its files as $<TARGET_FILE:...>, so each configuration's and each
+# platform's own). One node per target or library file: its type, its file, what it links, and for a
+# target compiled from a source tree in a git repository other than the project's (FetchContent, CPM,
+# ExternalProject, a submodule) that repository's URL without credentials and its commit. Link items
+# CMake cannot name here (-l flags, bare library names, generator expressions) are not listed.
+function(_multiarch_link_record path targets)
+  set(queue "")
+  foreach(target IN LISTS targets)
+    if(TARGET "${target}")
+      list(APPEND queue "target:${target}")
+    endif()
+  endforeach()
+  set(seen "")
+  set(nodes "")
+  while(queue)
+    list(POP_FRONT queue ref)
+    if(ref IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen "${ref}")
+    set(node "{}")
+    set(links "")
+    if(ref MATCHES "^file:(.*)$")
+      _multiarch_json_string(quoted "${CMAKE_MATCH_1}")
+      string(JSON node SET "${node}" type "\"FILE\"")
+      string(JSON node SET "${node}" file "${quoted}")
+    else()
+      string(SUBSTRING "${ref}" 7 -1 target)
+      get_target_property(type "${target}" TYPE)
+      get_target_property(imported "${target}" IMPORTED)
+      string(JSON node SET "${node}" type "\"${type}\"")
+      set(flag false)
+      if(imported)
+        set(flag true)
+      endif()
+      string(JSON node SET "${node}" imported ${flag})
+      if(type MATCHES "^(STATIC_LIBRARY|SHARED_LIBRARY|MODULE_LIBRARY|EXECUTABLE|UNKNOWN_LIBRARY)$")
+        string(JSON node SET "${node}" file "\"$<TARGET_FILE:${target}>\"")
+      endif()
+      set(properties INTERFACE_LINK_LIBRARIES)
+      if(NOT imported AND NOT type STREQUAL "INTERFACE_LIBRARY")
+        list(APPEND properties LINK_LIBRARIES)
+        get_target_property(source_dir "${target}" SOURCE_DIR)
+        _multiarch_source_repository(repository "${source_dir}")
+        if(repository)
+          string(JSON node SET "${node}" repository "${repository}")
+        endif()
+      endif()
+      foreach(property IN LISTS properties)
+        get_target_property(items "${target}" ${property})
+        foreach(item IN LISTS items)
+          string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" item "${item}")
+          if(item AND TARGET "${item}")
+            get_target_property(aliased "${item}" ALIASED_TARGET)
+            if(aliased)
+              set(item "${aliased}")
+            endif()
+            list(APPEND links "target:${item}")
+          elseif(IS_ABSOLUTE "${item}" AND NOT item MATCHES "[$]<" AND EXISTS "${item}")
+            list(APPEND links "file:${item}")
+          endif()
+        endforeach()
+      endforeach()
+    endif()
+    list(REMOVE_DUPLICATES links)
+    list(APPEND queue ${links})
+    _multiarch_json_array(array ${links})
+    string(JSON node SET "${node}" links "${array}")
+    _multiarch_json_string(quoted "${ref}")
+    string(JSON node SET "${node}" ref "${quoted}")
+    list(APPEND nodes "${node}")
+  endwhile()
+  list(JOIN nodes ",\n" joined)
+  _multiarch_generate_if_changed("${path}" "{\"format\": 1, \"nodes\": [\n${joined}]}\n")
+endfunction()
+
+# The git repository `dir` is in, as a JSON object {"url", "commit"}, when it is not the project's own
+# (empty then, and outside any repository): the remote's URL without its userinfo (a token there never
+# reaches a record) and HEAD's commit. A `git checkout` there configures again (its HEAD is a configure
+# dependency), so the record names the commit the build compiled. Asked once per directory and run.
+function(_multiarch_source_repository out dir)
+  string(MD5 key "${dir}")
+  get_property(known GLOBAL PROPERTY _MULTIARCH_REPOSITORY_${key} SET)
+  if(known)
+    get_property(value GLOBAL PROPERTY _MULTIARCH_REPOSITORY_${key})
+    set(${out} "${value}" PARENT_SCOPE)
+    return()
+  endif()
+  set(value "")
+  find_package(Git QUIET)
+  get_property(project_top GLOBAL PROPERTY _MULTIARCH_PROJECT_GIT_TOP)
+  if(GIT_FOUND AND NOT project_top)
+    execute_process(COMMAND "${GIT_EXECUTABLE}" rev-parse --show-toplevel WORKING_DIRECTORY "${CMAKE_SOURCE_DIR}"
+      OUTPUT_VARIABLE project_top ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT project_top)
+      set(project_top "-")  # not in a repository: every repository found is another one
+    endif()
+    set_property(GLOBAL PROPERTY _MULTIARCH_PROJECT_GIT_TOP "${project_top}")
+  endif()
+  if(GIT_FOUND AND IS_DIRECTORY "${dir}")
+    execute_process(COMMAND "${GIT_EXECUTABLE}" rev-parse --show-toplevel --absolute-git-dir HEAD
+      WORKING_DIRECTORY "${dir}" RESULT_VARIABLE status OUTPUT_VARIABLE lines ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+    string(REPLACE "\n" ";" lines "${lines}")
+    list(LENGTH lines count)
+    if(status EQUAL 0 AND count EQUAL 3)
+      list(GET lines 0 top)
+      list(GET lines 1 git_dir)
+      list(GET lines 2 commit)
+      if(NOT top STREQUAL project_top)
+        # The remote as configured, not as insteadOf rewrites it for fetching.
+        execute_process(COMMAND "${GIT_EXECUTABLE}" config --get remote.origin.url WORKING_DIRECTORY "${top}"
+          OUTPUT_VARIABLE url ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+        string(REGEX REPLACE "^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@" "\\1" url "${url}")
+        _multiarch_json_string(qurl "${url}")
+        _multiarch_json_string(qtop "${top}")
+        set(value "{\"url\": ${qurl}, \"commit\": \"${commit}\", \"dir\": ${qtop}}")
+        if(EXISTS "${git_dir}/HEAD")
+          set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${git_dir}/HEAD")
+        endif()
+      endif()
+    endif()
+  endif()
+  set_property(GLOBAL PROPERTY _MULTIARCH_REPOSITORY_${key} "${value}")
+  set(${out} "${value}" PARENT_SCOPE)
 endfunction()
 
 # At the end of the top-level directory: every TARGETS entry exists and is something to ship.

@@ -219,14 +219,15 @@ const std::vector<Subcommand>& subcommands() {
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
        "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]... "
        "[--install-tree D --install-prefix P --install-depfile F [--install-component C]... [--install-config C] "
-       "[--install-cmake CMAKE]]",
+       "[--install-cmake CMAKE]] [--links FILE]",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
        "the C/C++ runtime and loader too; with --install-tree, what the build tree's install rules install (INSTALL)",
        {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "project-library",
         "runtime-dir", "install-tree", "install-prefix", "install-depfile", "install-component", "install-config",
-        "install-cmake"},
+        "install-cmake", "links"},
        [](const Args& a) {
          StageRequest r;
+         if (!a.all("links").empty()) r.links = a.one("links");
          r.platform = parse_platform(a.one("platform"));
          r.out = a.one("out");
          r.stamp = a.one("stamp");

@@ -1,7 +1,7 @@
 # Builds tests/projects/link-closure's stage step (no engine): the project library written outside the
 # build tree is staged, and an edit of it alone (CMAKE_LINK_DEPENDS_NO_SHARED: the program does not
 # relink) restages it. With a multi-config generator, in the publishing configuration (Release); in
-# another one the step stops, naming it. Usage: cmake -DSOURCE_DIR=... -DWORK_DIR=... -DHELPER=...
+# another one the step stops, naming it. The link record names what app links, for the SBOM. Usage: cmake -DSOURCE_DIR=... -DWORK_DIR=... -DHELPER=...
 # -DGENERATOR=... -P link_closure_is_staged.cmake
 set(work "${WORK_DIR}/link-closure-${GENERATOR}")
 string(REPLACE " " "-" work "${work}")
@@ -26,6 +26,15 @@ if(NOT EXISTS "${staged}")
   message(FATAL_ERROR "libgreet.so, written to ${work}/out/lib, was not staged")
 endif()
 file(STRINGS "${staged}" first REGEX "^first$")
+# The SBOM's view of the link: app -> the project's static library middle -> zlib1g-dev (through an
+# interface library).
+file(READ "${work}/build/multiarch-image/app/stage-linux-amd64.linked.json" linked)
+string(JSON app_links GET "${linked}" edges "file:/usr/local/bin/app")
+string(JSON middle_links GET "${linked}" edges "target:middle")
+if(NOT app_links MATCHES "\"target:middle\"" OR NOT middle_links MATCHES "\"deb:zlib1g-dev:amd64\""
+   OR NOT middle_links MATCHES "\"file:/usr/lib/libgreet.so\"")
+  message(FATAL_ERROR "the link record's edges are not app -> middle -> zlib1g-dev, libgreet:\n${linked}")
+endif()
 execute_process(COMMAND "${CMAKE_COMMAND}" -E sleep 1.1)
 file(WRITE "${work}/src/greet.cpp" "#define GREETING \"second\"\nconst char* greeting() { return GREETING; }\n")
 run("${CMAKE_COMMAND}" --build "${work}/build" --target app-stage-linux-amd64 ${config})

@@ -12,6 +12,13 @@
 # credentials are), a base the engine keeps an older copy of is pulled so that the image is made from
 # the digest the SBOM names (docker and podman), and an image podman builds and pushes gets both
 # documents.
+# What the programs link (issue 26): hello_zlib links Debian's static zlib (zlib1g-dev, and
+# zlib1g-dev:arm64 in the cross sub-build) and a static library FetchContent clones from a git
+# repository made here, through a URL holding a token (git's insteadOf leads it to the local
+# repository): each platform's SBOM lists zlib1g-dev at its installed version with its purl, the fetched
+# repository at its commit with its purl, and the edges hello_zlib -> both; the token is in no
+# document, record or log; a new commit of the fetched library that changes none of its code
+# changes the SBOM (the commit) and nothing of the image.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
 helper=${MULTIARCH_TEST_HELPER:?}
@@ -31,10 +38,27 @@ echo '{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components
 ! validate "$work/invalid.json" >/dev/null || fail "the validator accepts a component without a type"
 echo "ok: the validator rejects an invalid document"
 
+# The library hello_zlib fetches, in a repository of its own; the URL the project declares holds a
+# token (from the environment, as a CI job's), and git's insteadOf leads that URL here.
+token=glpat-e2e-$RANDOM$RANDOM-do-not-leak
+fetched_url=https://git.example.invalid/team/fetched.git
+mkdir -p "$work/fetched"
+printf 'cmake_minimum_required(VERSION 3.21)\nproject(fetched CXX)\nadd_library(fetched STATIC fetched.cpp)\ntarget_include_directories(fetched PUBLIC .)\n' \
+  >"$work/fetched/CMakeLists.txt"
+printf 'namespace fetched { const char* name(); }\n' >"$work/fetched/fetched.hpp"
+printf '#include "fetched.hpp"\nconst char* fetched::name() { return "fetched"; }\n' >"$work/fetched/fetched.cpp"
+fetched_git() { git -C "$work/fetched" -c user.name=t -c user.email=t@example.invalid "$@"; }
+git -C "$work/fetched" init -q && fetched_git add -A && fetched_git commit -qm "fetched 1"
+fetched_commit=$(fetched_git rev-parse HEAD)
+printf '[url "file://%s"]\n\tinsteadOf = https://ci:%s@git.example.invalid/team/fetched.git\n' "$work/fetched" "$token" \
+  >"$work/gitconfig"
+export GIT_CONFIG_GLOBAL=$work/gitconfig CROSS_HELLO_FETCH_TOKEN=$token
+
 cp -r "$repo_root/examples/cross" "$work/src"
 git -C "$work/src" init -q && git_t add -A && git_t commit -qm "version 1"
 source_dir_arg=-DMULTIARCH_IMAGE_SOURCE_DIR=$repo_root
 configure "$work/src" "$work/b" "$source_dir_arg" "-DCROSS_HELLO_CROSS_ARGS=$source_dir_arg" \
+  -DCROSS_HELLO_FETCHED_REPOSITORY=$fetched_url -DCROSS_HELLO_FETCHED_TAG="$fetched_commit" \
   -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/sbom" "-DCROSS_HELLO_PLATFORMS=linux/amd64;linux/arm64" \
   -DCROSS_HELLO_ASSEMBLED_IMAGE=ON -DCROSS_HELLO_ASSEMBLED_BASE="$REGISTRY/e2e/sbom:1.0.0" -DMULTIARCH_IMAGE_ENGINE=docker >/dev/null
 publish() {  # publish LOG: the Dockerfile image, then the image assembled on it
@@ -111,6 +135,27 @@ check() {  # check IMAGE: every platform's SBOM, against the registry, the pulle
     jq -e --arg n "$libc" '[.components[] | select(.name == $n and (.components | length) >= 2)] | length == 1' "$doc" >/dev/null ||
       fail "$image $platform: libc.so.6 and the loader are not inside $libc"
     echo "ok: $image $platform: $packages Debian packages at their installed versions"
+
+    # What hello_zlib links: Debian's static zlib by its package, the fetched library by its commit.
+    local arch=${platform#linux/} zlib fetched
+    zlib=$(jq -c --arg r "deb:zlib1g-dev:$arch" '.components[] | select(."bom-ref" == $r)' "$doc")
+    [[ -n $zlib ]] || fail "$image $platform: zlib1g-dev is not listed"
+    assert_eq "$(jq -r .version <<<"$zlib")" "$(dpkg-query -W -f '${Version}' "zlib1g-dev:$arch")" "$image $platform: zlib1g-dev's version"
+    assert_eq "$(jq -r .purl <<<"$zlib")" \
+      "pkg:deb/debian/zlib1g-dev@$(jq -rn --arg v "$(dpkg-query -W -f '${Version}' "zlib1g-dev:$arch")" '$v | @uri')?arch=$arch&distro=debian-12" \
+      "$image $platform: zlib1g-dev's purl"
+    jq -e '.components[0].hashes[0].content | length == 64' <<<"$zlib" >/dev/null ||
+      fail "$image $platform: libz.a is listed without its SHA-256"
+    fetched=$(jq -c '.components[] | select(.name == "fetched")' "$doc")
+    assert_eq "$(jq -r .version <<<"$fetched")" "$fetched_commit" "$image $platform: the fetched library's commit"
+    assert_eq "$(jq -r .purl <<<"$fetched")" \
+      "pkg:generic/fetched@$fetched_commit?vcs_url=git%2Bhttps%3A%2F%2Fgit.example.invalid%2Fteam%2Ffetched.git%40$fetched_commit" \
+      "$image $platform: the fetched library's purl"
+    assert_eq "$(jq -r '.externalReferences[0].url' <<<"$fetched")" "$fetched_url" "$image $platform: its repository, no token"
+    assert_eq "$(jq -r '.dependencies[] | select(.ref == "file:/usr/local/bin/hello_zlib") | .dependsOn[] |
+                        select(startswith("file:") | not)' "$doc" | sort | tr '\n' ' ')" \
+      "deb:zlib1g-dev:$arch vcs:$fetched_url@$fetched_commit " "$image $platform: hello_zlib -> zlib, fetched (and its runtime)"
+    echo "ok: $image $platform: hello_zlib links zlib1g-dev $(jq -r .version <<<"$zlib") and fetched at ${fetched_commit:0:12}"
 
     # program -> project library -> C++ runtime, from DT_NEEDED.
     jq -e '.dependencies[] | select(.ref == "file:/usr/local/bin/hello_server") | .dependsOn | index("file:/usr/lib/libgreeting.so.1")' \
@@ -258,3 +303,48 @@ for platform in linux/amd64 linux/arm64; do
   documents+=("$work/sbom-podman-${platform//\//-}.json")
 done
 validate "$doc" "${documents[@]}" || fail "an SBOM is not valid CycloneDX 1.6"
+
+step "a new commit of the fetched library, its code the same: the SBOM names it, the image is the same"
+echo "notes" >"$work/fetched/README" && fetched_git add README && fetched_git commit -qm "fetched 1, documented"
+old_commit=$fetched_commit
+fetched_commit=$(fetched_git rev-parse HEAD)
+old_doc=$work/sbom-cross-hello-linux-amd64.json
+cp "$old_doc" "$work/old-sbom.json"
+old_digests=$(jq -r '.platforms[] | .platform + " " + .pushed_digest' "$work/b/multiarch-image/cross-hello/metadata.json")
+configure "$work/src" "$work/b" -DCROSS_HELLO_FETCHED_TAG="$fetched_commit" >"$work/recommit-configure.log" 2>&1 ||
+  fail "configure failed:\n$(tail -30 "$work/recommit-configure.log")"
+cmake --build "$work/b" --target cross-hello-push -j2 >"$work/recommit.log" 2>&1 || fail "rebuild failed:\n$(tail -30 "$work/recommit.log")"
+! grep -E "\] push started|multiarch-image: build cross-hello" "$work/recommit.log" ||
+  fail "the image was built or pushed again for a commit that changed none of its bytes:\n$(cat "$work/recommit.log")"
+for platform in "${platforms[@]}"; do
+  jq -e --arg c "$fetched_commit" '.components[] | select(.kind == "repository") | .commit == $c' \
+    "$work/b/multiarch-image/cross-hello/stage-${platform//\//-}.linked.json" >/dev/null ||
+    fail "$platform: the stage's record does not name the new commit"
+done
+# The same image in a repository that has no SBOM for it yet gets the new document.
+configure "$work/src" "$work/b" -DCROSS_HELLO_REPOSITORY="$REGISTRY/e2e/sbom-recommit" >"$work/recommit-configure.log" 2>&1 ||
+  fail "configure failed:\n$(tail -30 "$work/recommit-configure.log")"
+cmake --build "$work/b" --target cross-hello-push -j2 >>"$work/recommit.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/recommit.log")"
+assert_eq "$(jq -r '.platforms[] | .platform + " " + .pushed_digest' "$work/b/multiarch-image/cross-hello/metadata.json")" \
+  "$old_digests" "the images' digests after a commit that changed no byte"
+new_doc=$work/recommit-sbom.json
+artifact e2e/sbom-recommit "$(jq -r '.platforms[] | select(.platform == "linux/amd64") | .sbom' "$work/b/multiarch-image/cross-hello/metadata.json")" \
+  >"$new_doc"
+# Everything but the commit (and the serial number and the repository the document names) is as it was.
+strip() { jq -S 'del(.serialNumber) | del(.metadata.properties)' "$1" | sed "s/$old_commit/COMMIT/g; s/$fetched_commit/COMMIT/g"; }
+diff <(strip "$work/old-sbom.json") <(strip "$new_doc") || fail "the SBOM changed in more than the commit"
+! cmp -s <(jq -S 'del(.serialNumber) | del(.metadata.properties)' "$work/old-sbom.json") \
+  <(jq -S 'del(.serialNumber) | del(.metadata.properties)' "$new_doc") || fail "the SBOM does not name the new commit"
+grep -q "$fetched_commit" "$new_doc" || fail "the new SBOM does not name $fetched_commit"
+documents=("$new_doc")
+validate "${documents[@]}" || fail "the new SBOM is not valid CycloneDX 1.6"
+echo "ok: the new commit is in the SBOM, the image's digests are the same"
+
+step "the token in the fetched library's URL is in no document, record or log of ours"
+# FetchContent keeps the URL it was given in its own sub-build (_deps), and git in the clone's
+# .git/config: those are theirs. Everything else of the build trees, every log, every document
+# fetched, and everything the registry stores.
+leaks=$(grep -rl --exclude-dir=_deps -e "$token" "$work" "$MULTIARCH_TEST_STATE/registry" 2>/dev/null | grep -v "^$work/gitconfig$" || true)
+[[ -z $leaks ]] || fail "the token is in:\n$leaks"
+grep -rq -e "$token" "$work/b/_deps" || fail "the token never reached FetchContent: this check proves nothing"
+echo "ok: no trace of the token"

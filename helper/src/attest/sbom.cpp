@@ -183,6 +183,10 @@ std::string sbom_document(const SbomInput& in) {
     if (!f.interpreter.empty())
       if (const auto it = by_name.find(f.interpreter); it != by_name.end() && listed.insert(it->second).second)
         needs.push_back(json::string(it->second));
+    // And what its link put inside it (static libraries, fetched sources), as CMake's link closure says.
+    if (const auto it = in.linked.edges.find(ref); it != in.linked.edges.end())
+      for (const auto& to : it->second)
+        if (listed.insert(to).second) needs.push_back(json::string(to));
     dependencies.push_back(json::object{{"ref", ref}, {"dependsOn", std::move(needs)}});
     if (f.kind == "runtime" && f.package) {
       const auto& pkg = *f.package;
@@ -200,6 +204,67 @@ std::string sbom_document(const SbomInput& in) {
     } else {
       components.push_back(std::move(c));
     }
+  }
+  // What the staged files link. A library file a package ships is inside that package's component (the
+  // runtime's, when the runtime has one already), the others are components of their own.
+  for (const auto& l : in.linked.components) {
+    json::array properties{property("kind", l.kind == "package" ? "linked" : l.kind)};
+    if (!l.linkage.empty()) properties.push_back(property("linkage", l.linkage));
+    if (l.kind == "package" && l.package) {
+      const auto& pkg = *l.package;
+      auto [it, added] = packages.try_emplace(l.ref);
+      if (added) {
+        it->second = json::object{
+            {"type", "library"},          {"bom-ref", l.ref},
+            {"name", pkg.name},           {"version", pkg.version},
+            {"purl", pkg.purl()},         {"properties", json::array{property("package-architecture", pkg.architecture)}},
+            {"components", json::array{}}};
+        project_needs.push_back(json::string(l.ref));
+      }
+      it->second["components"].as_array().push_back(json::object{{"type", "file"},
+                                                                 {"bom-ref", "linked:" + l.file},
+                                                                 {"name", l.file},
+                                                                 {"hashes", sha256_hash(l.sha256)},
+                                                                 {"properties", std::move(properties)}});
+      continue;
+    }
+    json::object c{{"type", "library"}, {"bom-ref", l.ref}, {"name", l.name}};
+    if (l.kind == "file") {
+      c["hashes"] = sha256_hash(l.sha256);
+      properties.push_back(property("linked-file", l.file));
+    } else if (l.kind == "static-library") {
+      if (!p.project_version.empty()) c["version"] = p.project_version;
+    } else if (l.kind == "vcpkg") {
+      // What vcpkg's own SBOM of the port says, and that document referenced by its SHA-256.
+      if (!l.version.empty()) {
+        c["version"] = l.version;
+        c["purl"] = vcpkg_purl(l.name, l.version);
+      }
+      if (!l.license.empty()) c["licenses"] = json::array{json::object{{"expression", l.license}}};
+      json::array references;
+      for (const auto& source : l.sources)
+        references.push_back(source.starts_with("git+") ? json::object{{"type", "vcs"}, {"url", source.substr(4)}}
+                                                        : json::object{{"type", "distribution"}, {"url", source}});
+      if (!references.empty()) c["externalReferences"] = std::move(references);
+      properties.push_back(property("vcpkg-triplet", l.triplet));
+      if (!l.abi.empty()) properties.push_back(property("vcpkg-abi", l.abi));
+      if (!l.spdx_sha256.empty()) properties.push_back(property("vcpkg-spdx-sha256", l.spdx_sha256));
+      c["components"] = json::array{
+          json::object{{"type", "file"}, {"bom-ref", "linked:" + l.file}, {"name", l.file}, {"hashes", sha256_hash(l.sha256)}}};
+    } else if (l.kind == "repository") {
+      c["version"] = l.commit;
+      c["purl"] = repository_purl(l.name, without_userinfo(l.url), l.commit);
+      if (!l.url.empty()) c["externalReferences"] = json::array{json::object{{"type", "vcs"}, {"url", without_userinfo(l.url)}}};
+      properties.push_back(property("git-commit", l.commit));
+    }
+    for (const auto& target : l.targets) properties.push_back(property("target", target));
+    c["properties"] = std::move(properties);
+    components.push_back(std::move(c));
+    project_needs.push_back(json::string(l.ref));
+    json::array needs;
+    if (const auto it = in.linked.edges.find(l.ref); it != in.linked.edges.end())
+      for (const auto& to : it->second) needs.push_back(json::string(to));
+    dependencies.push_back(json::object{{"ref", l.ref}, {"dependsOn", std::move(needs)}});
   }
   for (auto& [ref, c] : packages) {
     json::array files;
@@ -270,7 +335,8 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
                source,
                // Only an image with a stage has staged files: a record left from when it had one is not read.
                spec.stage.enabled ? read_staged_files(staged_files_path(state, platform)) : std::vector<StagedFile>(),
-               {}};
+               {},
+               spec.stage.enabled ? read_linked(linked_path(state, platform.target_suffix())) : Linked()};
   if (spec.image.enabled) {
     if (!base_digest.empty()) {
       const auto reference = parse_image_reference(spec.image.base);
@@ -294,7 +360,8 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
       in.bases.push_back(base);
     }
   }
-  log.info("SBOM of " + platform.str() + ": " + std::to_string(in.files.size()) + " files, " + std::to_string(in.bases.size()) +
+  log.info("SBOM of " + platform.str() + ": " + std::to_string(in.files.size()) + " files, " +
+           std::to_string(in.linked.components.size()) + " linked components, " + std::to_string(in.bases.size()) +
            " base images");
   return {media::cyclonedx, media::cyclonedx, sbom_document(in), {{kDocumentAnnotation, "sbom"}}};
 }

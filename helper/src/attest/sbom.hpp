@@ -5,7 +5,9 @@
 // version and git commit), every file the stage step put in the image (the project's programs and
 // libraries, the C/C++ runtime with the distribution package that ships each file, INSTALL's files)
 // with its path and SHA-256, the base image by digest (pkg:oci), the DT_NEEDED edges between the staged
-// ELF files, and for Dockerfile images the bases of its FROM lines and its build arguments that are
+// ELF files, what the staged programs link (static libraries by the package that ships them, the
+// project's own static libraries, the repositories and commits of fetched sources) with the edges from
+// each program, and for Dockerfile images the bases of its FROM lines and its build arguments that are
 // not secret.
 #pragma once
 
@@ -21,6 +23,7 @@
 #include "oci/media_types.hpp"
 #include "oci/platform.hpp"
 #include "registry/referrers.hpp"
+#include "stage/linked.hpp"
 #include "stage/staged_files.hpp"
 
 namespace mai {
@@ -39,6 +42,7 @@ struct SbomInput {
   SourceRevision source;
   std::vector<StagedFile> files;
   std::vector<SbomBase> bases;
+  Linked linked;  // what the staged files link (static libraries, fetched sources), from the stage step
 };
 
 // The document: the same input gives the same bytes (serialNumber derived from the content, the

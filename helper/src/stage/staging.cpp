@@ -9,6 +9,7 @@
 #include "base/text.hpp"
 #include "stage/context.hpp"
 #include "stage/install.hpp"
+#include "stage/linked.hpp"
 #include "stage/packages.hpp"
 #include "stage/staged_files.hpp"
 #include "stage/tree.hpp"
@@ -346,11 +347,22 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     }
     facts.push_back(std::move(fact));
   }
-  // The distribution packages that ship the runtime's files, as the package manager says.
-  const auto packages = owning_packages(runtime_sources, runner, log);
+  // The distribution packages that ship the runtime's files and the libraries the targets link, as
+  // the package manager says: one question for both.
+  const auto links = read_link_record(r.links);
+  auto asked = runtime_sources;
+  for (auto& file : linked_library_files(links)) asked.push_back(std::move(file));
+  const auto packages = owning_packages(asked, runner, log);
   for (auto& fact : facts)
     if (const auto it = packages.find(fact.source); !fact.source.empty() && it != packages.end()) fact.package = it->second;
   write_staged_files(staged_files_path(r.stamp.parent_path(), r.platform), facts);
+  std::map<fs::path, std::string> staged;
+  for (const auto& [dest, file] : plan.files) {
+    std::error_code ec;
+    const auto canonical = fs::weakly_canonical(file.source, ec);
+    staged.emplace(ec ? file.source : canonical, "file:/" + dest);
+  }
+  write_linked(linked_path(r.stamp.parent_path(), r.platform.target_suffix()), resolve_links(links, staged, packages));
   for (const auto& [dest, target] : plan.links) {
     keep.insert(dest);
     const auto at = r.out / dest;

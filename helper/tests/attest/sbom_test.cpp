@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   // an unchanged image gained an SBOM per build.
   j["provenance"].as_object().erase("source_date_epoch");
   const auto timeless = parse_spec(j, "spec.json");
-  SbomInput without{timeless, in.platform, in.digest, in.source, in.files, in.bases};
+  SbomInput without{timeless, in.platform, in.digest, in.source, in.files, in.bases, {}};
   const auto undated = json::parse(sbom_document(without)).as_object();
   BOOST_TEST(!undated.at("metadata").as_object().contains("timestamp"));
   const auto& root = doc.at("metadata").at("component").as_object();
@@ -260,6 +260,106 @@ BOOST_AUTO_TEST_CASE(the_document_is_cyclonedx_1_6_reproducible_and_its_edges_re
   other.digest = sha256_digest("another manifest");
   const auto second = json::parse(sbom_document(other)).as_object();
   BOOST_TEST(second.at("serialNumber") != doc.at("serialNumber"));
+}
+
+BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_with_edges_from_the_program) {
+  TempDir dir;
+  auto j = mai::test::spec_json(dir.path());
+  j["provenance"] = json::object{{"builder_id", "urn:test"},
+                                 {"cmake_version", "3.25.1"},
+                                 {"generator", "Ninja"},
+                                 {"compiler", ""},
+                                 {"source_dir", "/src"},
+                                 {"git", ""},
+                                 {"sbom", true},
+                                 {"project", "zipper"},
+                                 {"project_version", "2.0"}};
+  const auto spec = parse_spec(j, "spec.json");
+  const Package zlib1g{"zlib1g-dev", "1:1.2.13.dfsg-1+deb12u1", "amd64", "debian-12", "debian"};
+  const std::string commit(40, 'f');
+  const auto repo = "vcs:https://git.example/team/fetched.git@" + commit;
+  Linked linked;
+  linked.components = {{"deb:zlib1g-dev:amd64",
+                        "package",
+                        "zlib1g-dev",
+                        "/usr/lib/x86_64-linux-gnu/libz.a",
+                        sha256_digest("z"),
+                        "static",
+                        zlib1g,
+                        "",
+                        "",
+                        {}},
+                       {"target:core", "static-library", "core", "", "", "", std::nullopt, "", "", {"core"}},
+                       // A URL with userinfo, as a record written before CMake stripped it would hold.
+                       {repo,
+                        "repository",
+                        "fetched",
+                        "",
+                        "",
+                        "",
+                        std::nullopt,
+                        "https://ci:t0k3n@git.example/team/fetched.git",
+                        commit,
+                        {"fetched"}}};
+  LinkedComponent fmt{
+      "vcpkg:fmt:x64-linux", "vcpkg", "fmt", "/v/x64-linux/lib/libfmt.a", sha256_digest("f"), "static", std::nullopt, "", "", {}};
+  fmt.version = "11.0.2";
+  fmt.triplet = "x64-linux";
+  fmt.license = "MIT";
+  fmt.sources = {"git+https://github.com/fmtlib/fmt@11.0.2"};
+  fmt.spdx_sha256 = sha256_digest("spdx");
+  linked.components.push_back(fmt);
+  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}},
+                  {"target:core", {"deb:zlib1g-dev:amd64"}}};
+  SbomInput in{spec,
+               parse_platform("linux/amd64"),
+               sha256_digest("m"),
+               {},
+               {{"/usr/local/bin/zipper", "program", sha256_digest("p"), "", {}, "", "", std::nullopt}},
+               {},
+               linked};
+  const auto text = sbom_document(in);
+  BOOST_TEST(text.find("t0k3n") == std::string::npos);
+  const auto doc = json::parse(text).as_object();
+  std::set<std::string> refs{"project"};
+  collect_refs(doc.at("components").as_array(), refs);
+  std::map<std::string, std::set<std::string>> edges;
+  for (const auto& d : doc.at("dependencies").as_array())
+    for (const auto& on : d.at("dependsOn").as_array()) {
+      BOOST_TEST(refs.count(std::string(on.as_string())), on);
+      edges[std::string(d.at("ref").as_string())].insert(std::string(on.as_string()));
+    }
+  BOOST_TEST(edges["file:/usr/local/bin/zipper"] ==
+                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(edges["target:core"] == std::set<std::string>{"deb:zlib1g-dev:amd64"}, boost::test_tools::per_element());
+  const auto& components = doc.at("components").as_array();
+  const auto find = [&](const std::string& ref) {
+    const auto it = std::find_if(components.begin(), components.end(),
+                                 [&](const json::value& c) { return c.at("bom-ref").as_string() == ref; });
+    BOOST_TEST_REQUIRE((it != components.end()), ref);
+    return it->as_object();
+  };
+  const auto zlib = find("deb:zlib1g-dev:amd64");
+  BOOST_TEST(zlib.at("version").as_string() == "1:1.2.13.dfsg-1+deb12u1");
+  BOOST_TEST(zlib.at("purl").as_string() == "pkg:deb/debian/zlib1g-dev@1%3A1.2.13.dfsg-1%2Bdeb12u1?arch=amd64&distro=debian-12");
+  const auto& archive = zlib.at("components").as_array().at(0).as_object();
+  BOOST_TEST(archive.at("name").as_string() == "/usr/lib/x86_64-linux-gnu/libz.a");
+  BOOST_TEST(archive.at("hashes").as_array().at(0).at("content").as_string() == sha256_digest("z").substr(7));
+  const auto fetched = find(repo);
+  BOOST_TEST(fetched.at("version").as_string() == commit);
+  BOOST_TEST(fetched.at("purl").as_string() ==
+             "pkg:generic/fetched@" + commit + "?vcs_url=git%2Bhttps%3A%2F%2Fgit.example%2Fteam%2Ffetched.git%40" + commit);
+  BOOST_TEST(fetched.at("externalReferences").as_array().at(0).at("url").as_string() == "https://git.example/team/fetched.git");
+  BOOST_TEST(find("target:core").at("version").as_string() == "2.0");  // the project's own, at its version
+  BOOST_TEST(edges["project"].count("target:core"));
+  // A vcpkg port: what its own SBOM says, that document referenced by its hash, the archive inside.
+  const auto port = find("vcpkg:fmt:x64-linux");
+  BOOST_TEST(port.at("purl").as_string() == "pkg:vcpkg/fmt@11.0.2");
+  BOOST_TEST(port.at("licenses").as_array().at(0).at("expression").as_string() == "MIT");
+  BOOST_TEST(port.at("externalReferences").as_array().at(0).at("url").as_string() == "https://github.com/fmtlib/fmt@11.0.2");
+  BOOST_TEST(json::serialize(port.at("properties")).find(sha256_digest("spdx")) != std::string::npos);
+  BOOST_TEST(port.at("components").as_array().at(0).at("name").as_string() == "/v/x64-linux/lib/libfmt.a");
 }
 
 BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no_boolean) {

@@ -1,0 +1,341 @@
+#include "stage/linked.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <fstream>
+#include <functional>
+#include <set>
+
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mai {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string text_of(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string file_sha256(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Exit::step_failed, "cannot read " + path.string() + ", a library the targets link");
+  Sha256 hash;
+  std::string buffer(1 << 16, '\0');
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+    hash.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  return hash.digest();
+}
+
+fs::path canonical_or_given(const fs::path& path) {
+  std::error_code ec;
+  auto c = fs::weakly_canonical(path, ec);
+  return ec ? path : c;
+}
+
+bool is_library_file(const LinkNode& n) { return !n.file.empty() && (n.type == "FILE" || n.imported); }
+
+std::string linkage_of(const fs::path& file) {
+  const auto name = file.filename().string();
+  return name.ends_with(".a") ? "static" : "shared";
+}
+
+}  // namespace
+
+std::string vcpkg_purl(const std::string& port, const std::string& version) {
+  const auto hash = version.find('#');
+  auto purl = "pkg:vcpkg/" + percent_encode(port) + "@" + percent_encode(version.substr(0, hash));
+  if (hash != std::string::npos) purl += "?port_version=" + percent_encode(version.substr(hash + 1));
+  return purl;
+}
+
+std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
+  std::error_code ec;
+  // The installed root: the directory holding vcpkg/info beside the triplets.
+  fs::path root;
+  for (auto dir = file.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (fs::is_directory(dir / "vcpkg" / "info", ec)) {
+      root = dir;
+      break;
+    }
+  if (root.empty()) return std::nullopt;
+  const auto relative = file.lexically_relative(root).generic_string();
+  const auto slash = relative.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const auto triplet = relative.substr(0, slash);
+  // Which port installed it: the info list that names it. No list names it, no port: nothing guessed.
+  std::string port;
+  std::string listed_version;
+  const auto suffix = "_" + triplet + ".list";
+  for (const auto& entry : fs::directory_iterator(root / "vcpkg" / "info", ec)) {
+    const auto name = entry.path().filename().string();
+    if (!name.ends_with(suffix)) continue;
+    for (const auto& line : split(read_text_file(entry.path()), '\n'))
+      if (trim(line) == relative) {
+        const auto stem = name.substr(0, name.size() - suffix.size());
+        const auto underscore = stem.find('_');  // port names have none
+        port = stem.substr(0, underscore);
+        listed_version = underscore == std::string::npos ? std::string() : stem.substr(underscore + 1);
+        break;
+      }
+    if (!port.empty()) break;
+  }
+  if (port.empty()) return std::nullopt;
+  LinkedComponent c;
+  c.ref = "vcpkg:" + port + ":" + triplet;
+  c.kind = "vcpkg";
+  c.name = port;
+  c.version = listed_version;
+  c.triplet = triplet;
+  const auto spdx = root / triplet / "share" / port / "vcpkg.spdx.json";
+  if (!fs::is_regular_file(spdx, ec)) return c;
+  const auto text = read_text_file(spdx);
+  c.spdx_sha256 = sha256_digest(text);
+  try {
+    const auto doc = json::parse(text);
+    for (const auto& item : doc.as_object().at("packages").as_array()) {
+      const auto& p = item.as_object();
+      const auto id = text_of(p, "SPDXID");
+      if (id == "SPDXRef-port") {
+        if (auto v = text_of(p, "versionInfo"); !v.empty()) c.version = std::move(v);
+        if (auto l = text_of(p, "licenseConcluded"); !l.empty() && l != "NOASSERTION" && l != "NONE") c.license = std::move(l);
+      } else if (id == "SPDXRef-binary") {
+        c.abi = text_of(p, "versionInfo");
+      } else if (id.starts_with("SPDXRef-resource-")) {
+        if (auto at = text_of(p, "downloadLocation"); !at.empty() && at != "NONE" && at != "NOASSERTION")
+          c.sources.push_back(without_userinfo(at));
+      }
+    }
+  } catch (const std::exception& e) {
+    throw Error(Exit::step_failed, spdx.string() + " (vcpkg's SBOM of " + port + ") is unreadable: " + e.what());
+  }
+  return c;
+}
+
+std::vector<LinkNode> read_link_record(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return {};
+  std::vector<LinkNode> nodes;
+  try {
+    const auto v = json::parse(read_text_file(path));
+    for (const auto& item : v.as_object().at("nodes").as_array()) {
+      const auto& o = item.as_object();
+      LinkNode n;
+      n.ref = text_of(o, "ref");
+      n.type = text_of(o, "type");
+      n.file = text_of(o, "file");
+      if (const auto* i = o.if_contains("imported"); i && i->is_bool()) n.imported = i->as_bool();
+      for (const auto& l : o.at("links").as_array()) n.links.emplace_back(l.as_string());
+      if (const auto* r = o.if_contains("repository"); r && r->is_object()) {
+        // Stripped by CMake already; again here, so no path lets a credential through.
+        n.repository_url = without_userinfo(text_of(r->as_object(), "url"));
+        n.repository_commit = text_of(r->as_object(), "commit");
+        n.repository_dir = text_of(r->as_object(), "dir");
+      }
+      nodes.push_back(std::move(n));
+    }
+  } catch (const std::exception& e) {
+    throw Error(Exit::step_failed, path.string() + " (what the targets link, written by CMake) is unreadable: " + e.what() +
+                                       "; configure the build again");
+  }
+  return nodes;
+}
+
+std::vector<fs::path> linked_library_files(const std::vector<LinkNode>& nodes) {
+  std::vector<fs::path> out;
+  for (const auto& n : nodes)
+    if (is_library_file(n)) out.push_back(canonical_or_given(n.file));
+  return out;
+}
+
+std::string repository_name(const std::string& url) {
+  auto trimmed = url;
+  while (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
+  const auto cut = trimmed.find_last_of("/:");
+  auto name = cut == std::string::npos ? trimmed : trimmed.substr(cut + 1);
+  if (name.ends_with(".git")) name.resize(name.size() - 4);
+  return name;
+}
+
+std::string repository_purl(const std::string& name, const std::string& url, const std::string& commit) {
+  // github.com in any of git's spellings: https://github.com/o/r(.git), ssh://git@github.com/o/r,
+  // git@github.com:o/r.
+  for (const std::string host : {"://github.com/", "@github.com/", "@github.com:"}) {
+    const auto at = url.find(host);
+    if (at == std::string::npos) continue;
+    auto path = url.substr(at + host.size());
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    if (path.ends_with(".git")) path.resize(path.size() - 4);
+    const auto slash = path.find('/');
+    if (slash == std::string::npos || path.find('/', slash + 1) != std::string::npos) break;
+    return "pkg:github/" + percent_encode(lowercase(path.substr(0, slash))) + "/" +
+           percent_encode(lowercase(path.substr(slash + 1))) + "@" + commit;
+  }
+  auto purl = "pkg:generic/" + percent_encode(name) + "@" + commit;
+  if (!url.empty()) purl += "?vcs_url=" + percent_encode("git+" + url + "@" + commit);
+  return purl;
+}
+
+Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path, std::string>& staged,
+                     const std::map<fs::path, Package>& packages) {
+  Linked out;
+  std::map<std::string, const LinkNode*> by_ref;
+  for (const auto& n : nodes) by_ref.emplace(n.ref, &n);
+  std::map<std::string, std::size_t> listed;  // component bom-ref -> index in out.components
+  const auto add = [&](LinkedComponent c) -> LinkedComponent& {
+    const auto [it, added] = listed.try_emplace(c.ref, out.components.size());
+    if (added) out.components.push_back(std::move(c));
+    return out.components[it->second];
+  };
+  // What each node stands for in the SBOM: a bom-ref, or "" when it passes its links on.
+  std::map<std::string, std::string> component_of;
+  for (const auto& n : nodes) {
+    std::string ref;
+    const auto target = n.ref.starts_with("target:") ? n.ref.substr(7) : std::string();
+    if (!n.file.empty())
+      if (const auto it = staged.find(canonical_or_given(n.file)); it != staged.end()) ref = it->second;
+    if (!ref.empty()) {
+      // A staged file: already a component.
+    } else if (!n.repository_commit.empty()) {
+      ref = "vcs:" + n.repository_url + "@" + n.repository_commit;
+      const auto name =
+          n.repository_url.empty() ? fs::path(n.repository_dir).filename().string() : repository_name(n.repository_url);
+      auto& c = add({ref, "repository", name, "", "", "", std::nullopt, n.repository_url, n.repository_commit, {}});
+      if (!target.empty()) c.targets.push_back(target);
+    } else if (is_library_file(n)) {
+      const auto file = canonical_or_given(n.file);
+      LinkedComponent c{"linked:" + file.string(),
+                        "file",
+                        file.filename().string(),
+                        file.string(),
+                        file_sha256(file),
+                        linkage_of(file),
+                        std::nullopt,
+                        "",
+                        "",
+                        {}};
+      if (const auto p = packages.find(file); p != packages.end()) {
+        c.ref = "deb:" + p->second.name + ":" + p->second.architecture;
+        c.kind = "package";
+        c.name = p->second.name;
+        c.package = p->second;
+      } else if (auto port = vcpkg_port(file)) {
+        port->file = c.file;
+        port->sha256 = c.sha256;
+        port->linkage = c.linkage;
+        c = std::move(*port);
+      }
+      ref = c.ref;
+      add(std::move(c));
+    } else if (!n.imported && (n.type == "STATIC_LIBRARY" || n.type == "OBJECT_LIBRARY" || n.type == "SHARED_LIBRARY" ||
+                               n.type == "MODULE_LIBRARY")) {
+      ref = n.ref;
+      add({ref, "static-library", target, "", "", "", std::nullopt, "", "", {target}});
+    }
+    component_of[n.ref] = ref;
+  }
+  // Each component's links: through the nodes that pass theirs on, never to itself.
+  for (const auto& n : nodes) {
+    const auto& from = component_of[n.ref];
+    if (from.empty()) continue;
+    auto& edges = out.edges[from];
+    std::set<std::string> visited{n.ref};
+    const std::function<void(const std::string&)> walk = [&](const std::string& ref) {
+      if (!visited.insert(ref).second) return;
+      const auto it = component_of.find(ref);
+      if (it == component_of.end()) return;  // a node the record does not hold
+      if (!it->second.empty()) {
+        if (it->second != from && std::find(edges.begin(), edges.end(), it->second) == edges.end()) edges.push_back(it->second);
+        return;
+      }
+      for (const auto& next : by_ref.at(ref)->links) walk(next);
+    };
+    for (const auto& l : n.links) walk(l);
+  }
+  for (auto& [from, to] : out.edges) std::sort(to.begin(), to.end());
+  std::sort(out.components.begin(), out.components.end(),
+            [](const LinkedComponent& a, const LinkedComponent& b) { return a.ref < b.ref; });
+  for (auto& c : out.components) std::sort(c.targets.begin(), c.targets.end());
+  return out;
+}
+
+void write_linked(const fs::path& path, const Linked& linked) {
+  json::array components;
+  for (const auto& c : linked.components) {
+    json::object o{{"ref", c.ref},
+                   {"kind", c.kind},
+                   {"name", c.name},
+                   {"file", c.file},
+                   {"sha256", c.sha256},
+                   {"linkage", c.linkage},
+                   {"url", c.url},
+                   {"commit", c.commit},
+                   {"targets", json::value_from(c.targets)},
+                   {"version", c.version},
+                   {"triplet", c.triplet},
+                   {"license", c.license},
+                   {"sources", json::value_from(c.sources)},
+                   {"abi", c.abi},
+                   {"spdx_sha256", c.spdx_sha256}};
+    if (c.package)
+      o["package"] = json::object{{"name", c.package->name},
+                                  {"version", c.package->version},
+                                  {"architecture", c.package->architecture},
+                                  {"distro", c.package->distro},
+                                  {"namespace", c.package->namespace_}};
+    components.push_back(std::move(o));
+  }
+  json::object edges;
+  for (const auto& [from, to] : linked.edges) edges[from] = json::value_from(to);
+  const auto text =
+      json::serialize(json::object{{"format", 1}, {"components", std::move(components)}, {"edges", std::move(edges)}}) + "\n";
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec) && read_text_file(path) == text) return;
+  write_file_atomically(path, text);
+}
+
+Linked read_linked(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return {};
+  Linked out;
+  try {
+    const auto v = json::parse(read_text_file(path));
+    const auto& root = v.as_object();
+    for (const auto& item : root.at("components").as_array()) {
+      const auto& o = item.as_object();
+      LinkedComponent c{text_of(o, "ref"),    text_of(o, "kind"),
+                        text_of(o, "name"),   text_of(o, "file"),
+                        text_of(o, "sha256"), text_of(o, "linkage"),
+                        std::nullopt,         text_of(o, "url"),
+                        text_of(o, "commit"), json::value_to<std::vector<std::string>>(o.at("targets"))};
+      c.version = text_of(o, "version");
+      c.triplet = text_of(o, "triplet");
+      c.license = text_of(o, "license");
+      if (const auto* sources = o.if_contains("sources"); sources && sources->is_array())
+        c.sources = json::value_to<std::vector<std::string>>(*sources);
+      c.abi = text_of(o, "abi");
+      c.spdx_sha256 = text_of(o, "spdx_sha256");
+      if (const auto* p = o.if_contains("package"); p && p->is_object()) {
+        const auto& po = p->as_object();
+        c.package = Package{text_of(po, "name"), text_of(po, "version"), text_of(po, "architecture"), text_of(po, "distro"),
+                            text_of(po, "namespace")};
+      }
+      out.components.push_back(std::move(c));
+    }
+    for (const auto& [from, to] : root.at("edges").as_object())
+      out.edges[std::string(from)] = json::value_to<std::vector<std::string>>(to);
+  } catch (const std::exception& e) {
+    throw Error(Exit::step_failed, path.string() + " (what the staged files link) is unreadable: " + e.what() +
+                                       "; rebuild the image's stage target");
+  }
+  return out;
+}
+
+}  // namespace mai

@@ -1,0 +1,95 @@
+// What a platform's staged targets link, for the SBOM: static libraries and library files from
+// distribution packages, the project's own static libraries, and the source repositories (FetchContent,
+// CPM, submodules) targets were compiled from. CMake knows the link closure when it generates the build
+// system and writes it (cmake/MultiArchImage/staging.cmake, _multiarch_link_record); the stage step
+// resolves it against what it staged and what the package manager says, and records the result beside
+// its staged files, which the push step's SBOM reads.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stage/packages.hpp"
+
+namespace mai {
+
+// One node of CMake's record: a target, or a library file named by its path.
+struct LinkNode {
+  std::string ref;   // target:<name> or file:<path>
+  std::string type;  // the target's TYPE (STATIC_LIBRARY, UNKNOWN_LIBRARY, ...), FILE for a path
+  bool imported = false;
+  std::string file;  // the target's file in this build; "" for interface and object libraries
+  std::vector<std::string> links;
+  std::string repository_url;  // the git remote of a source tree not the project's, without userinfo
+  std::string repository_commit;
+  std::string repository_dir;  // its top-level directory (named after it when it has no remote)
+};
+
+// CMake's record (format 1); empty when the file is missing (an older build tree).
+std::vector<LinkNode> read_link_record(const std::filesystem::path& path);
+
+// A component the SBOM lists because the staged files link it.
+struct LinkedComponent {
+  std::string ref;   // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, linked:<path>, target:<name>, vcs:<url>@<commit>
+  std::string kind;  // package, vcpkg, file (a library file nothing names), static-library (the project's), repository
+  std::string name;
+  std::string file;     // package, file: the library file linked, on the build machine
+  std::string sha256;   // package, file: sha256:<hex> of that file
+  std::string linkage;  // package, file: static or shared
+  std::optional<Package> package;
+  std::string url;                   // repository: its remote, without userinfo ("" when it has none)
+  std::string commit;                // repository: the commit compiled
+  std::vector<std::string> targets;  // repository, static-library: the targets compiled from it
+  // vcpkg: what the port's own SBOM (share/<port>/vcpkg.spdx.json) says, referenced by its SHA-256.
+  std::string version;               // vcpkg: the port's version, "#<port version>" included
+  std::string triplet;               // vcpkg: the triplet installed
+  std::string license;               // vcpkg: licenseConcluded; "" NOASSERTION or none
+  std::vector<std::string> sources;  // vcpkg: the upstream sources' downloadLocation
+  std::string abi;                   // vcpkg: the binary package's versionInfo (its ABI hash)
+  std::string spdx_sha256;           // vcpkg: sha256:<hex> of vcpkg.spdx.json; "" when it has none
+};
+
+// The vcpkg port that installed `file`, when it is in a tree laid out as vcpkg lays out its installed
+// packages (<root>/<triplet>/lib/libz.a, <root>/vcpkg/info/<port>_<version>_<triplet>.list naming each
+// file a port installed, <root>/<triplet>/share/<port>/vcpkg.spdx.json): a `vcpkg` component from the
+// port's own SPDX document, without its `file`, `sha256` and `linkage`. Exposed for tests.
+std::optional<LinkedComponent> vcpkg_port(const std::filesystem::path& file);
+
+// pkg:vcpkg/<port>@<version>, a "#<n>" port version as ?port_version=<n>.
+std::string vcpkg_purl(const std::string& port, const std::string& version);
+
+struct Linked {
+  std::vector<LinkedComponent> components;
+  // What each component, or staged file (file:/usr/local/bin/x), links: bom-refs of `components`.
+  std::map<std::string, std::vector<std::string>> edges;
+};
+
+// The library files the record names that are not built here (imported targets, plain paths): what the
+// package manager is asked about.
+std::vector<std::filesystem::path> linked_library_files(const std::vector<LinkNode>& nodes);
+
+// The record resolved: a target or file the stage put in the image is that staged file (`staged`: the
+// build machine's file, canonical, -> file:/<path in the image>); a target compiled from another
+// repository is that repository; an imported library or a plain path is its file, named by the package
+// that ships it (`packages`); the project's other static and object libraries are their own components;
+// interface libraries pass their links on.
+Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<std::filesystem::path, std::string>& staged,
+                     const std::map<std::filesystem::path, Package>& packages);
+
+// A repository's purl: pkg:github/<owner>/<name>@<commit> for github.com, else
+// pkg:generic/<name>@<commit>?vcs_url=git%2B<url>%40<commit> (without vcs_url when there is no URL).
+std::string repository_purl(const std::string& name, const std::string& url, const std::string& commit);
+// The last path segment of a repository URL without .git: its name.
+std::string repository_name(const std::string& url);
+
+// The stage step's record of the resolved links, beside its staged files; written only when it changes.
+inline std::filesystem::path linked_path(const std::filesystem::path& state, const std::string& target_suffix) {
+  return state / ("stage-" + target_suffix + ".linked.json");
+}
+void write_linked(const std::filesystem::path& path, const Linked& linked);
+Linked read_linked(const std::filesystem::path& path);  // empty when missing
+
+}  // namespace mai

@@ -1,0 +1,146 @@
+// What the staged targets link, from CMake's record to the SBOM's components: staged files stay
+// the staged files, fetched sources become their repository at its commit, library files are named
+// by their package, the project's static libraries are listed, interface libraries pass their links on.
+#include "stage/linked.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "base/digest.hpp"
+#include "support/test_support.hpp"
+
+using namespace mai;
+using mai::test::TempDir;
+
+BOOST_AUTO_TEST_SUITE(linked)
+
+BOOST_AUTO_TEST_CASE(the_link_closure_resolves_to_staged_files_repositories_packages_and_project_libraries) {
+  TempDir dir;
+  const auto program = dir.file("b/hello");
+  const auto zlib = dir.file("usr/lib/libz.a", "zlib archive");
+  const auto vendored = dir.file("opt/libvendored.a", "vendored archive");
+  // CMake's record, as _multiarch_link_record writes it (the token CMake failed to strip, say).
+  const auto record = dir.file("links.json", R"({"format": 1, "nodes": [
+    {"ref": "target:hello", "type": "EXECUTABLE", "imported": false, "file": ")" +
+                                                 program.string() + R"(",
+     "links": ["target:fetched", "target:ZLIB::ZLIB", "target:core"]},
+    {"ref": "target:fetched", "type": "STATIC_LIBRARY", "imported": false, "file": "/b/_deps/libfetched.a",
+     "links": ["target:fetched_util"],
+     "repository": {"url": "https://ci:t0k3n@git.example/team/fetched.git", "commit": "aaaa", "dir": "/b/_deps/fetched-src"}},
+    {"ref": "target:fetched_util", "type": "STATIC_LIBRARY", "imported": false, "file": "/b/_deps/libutil.a", "links": [],
+     "repository": {"url": "https://git.example/team/fetched.git", "commit": "aaaa", "dir": "/b/_deps/fetched-src"}},
+    {"ref": "target:ZLIB::ZLIB", "type": "UNKNOWN_LIBRARY", "imported": true, "file": ")" +
+                                                 zlib.string() + R"(", "links": []},
+    {"ref": "target:core", "type": "STATIC_LIBRARY", "imported": false, "file": "/b/libcore.a", "links": ["target:options"]},
+    {"ref": "target:options", "type": "INTERFACE_LIBRARY", "imported": false,
+     "links": ["file:)" + vendored.string() + R"(", "target:ZLIB::ZLIB"]},
+    {"ref": "file:)" + vendored.string() + R"(", "type": "FILE", "file": ")" +
+                                                 vendored.string() + R"(", "links": []}]})");
+  const auto nodes = read_link_record(record);
+  BOOST_TEST_REQUIRE(nodes.size() == 7U);
+  const auto files = linked_library_files(nodes);
+  BOOST_TEST(files.size() == 2U);  // libz.a and the vendored archive: the ones not built here
+  const Package zlib1g{"zlib1g-dev", "1:1.2.13.dfsg-1", "amd64", "debian-12", "debian"};
+  const auto linked = resolve_links(nodes, {{std::filesystem::weakly_canonical(program), "file:/usr/local/bin/hello"}},
+                                    {{std::filesystem::weakly_canonical(zlib), zlib1g}});
+  std::map<std::string, LinkedComponent> by_ref;
+  for (const auto& c : linked.components) by_ref.emplace(c.ref, c);
+  const std::string repo = "vcs:https://git.example/team/fetched.git@aaaa";
+  BOOST_TEST_REQUIRE(by_ref.size() == 4U);  // the repository (two targets), zlib's package, core, the vendored file
+  BOOST_TEST(by_ref.at(repo).kind == "repository");
+  BOOST_TEST(by_ref.at(repo).name == "fetched");
+  BOOST_TEST(by_ref.at(repo).url == "https://git.example/team/fetched.git");  // never the token
+  BOOST_TEST(by_ref.at(repo).targets == (std::vector<std::string>{"fetched", "fetched_util"}), boost::test_tools::per_element());
+  BOOST_TEST(by_ref.at("deb:zlib1g-dev:amd64").kind == "package");
+  BOOST_TEST(by_ref.at("deb:zlib1g-dev:amd64").linkage == "static");
+  BOOST_TEST(by_ref.at("deb:zlib1g-dev:amd64").sha256 == sha256_digest("zlib archive"));
+  BOOST_TEST(by_ref.at("target:core").kind == "static-library");
+  const auto vendored_ref = "linked:" + std::filesystem::weakly_canonical(vendored).string();
+  BOOST_TEST(by_ref.at(vendored_ref).kind == "file");
+  BOOST_TEST(by_ref.at(vendored_ref).sha256 == sha256_digest("vendored archive"));
+  // The staged program links the repository, zlib and core; core links through its interface library;
+  // the repository's own targets linking each other is no edge.
+  BOOST_TEST(
+      linked.edges.at("file:/usr/local/bin/hello") == (std::vector<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo}),
+      boost::test_tools::per_element());
+  BOOST_TEST(linked.edges.at("target:core") == (std::vector<std::string>{"deb:zlib1g-dev:amd64", vendored_ref}),
+             boost::test_tools::per_element());
+  BOOST_TEST(linked.edges.at(repo).empty());
+
+  // The stage's record reads back as written.
+  const auto path = linked_path(dir.path(), "linux-amd64");
+  write_linked(path, linked);
+  const auto again = read_linked(path);
+  BOOST_TEST(again.edges == linked.edges);
+  BOOST_TEST_REQUIRE(again.components.size() == linked.components.size());
+  BOOST_TEST(again.components[0].package->version == "1:1.2.13.dfsg-1");
+  BOOST_TEST(read_linked(dir.path() / "missing.json").components.empty());
+  BOOST_TEST(read_link_record(dir.path() / "missing.json").empty());
+}
+
+// A tree laid out as vcpkg lays out vcpkg_installed (manifest mode) or installed (classic mode): each
+// port's files listed in vcpkg/info/<port>_<version>_<triplet>.list, relative to the root; its SBOM in
+// <triplet>/share/<port>/vcpkg.spdx.json (SPDX 2.2: the port, the binary package, the upstream sources).
+BOOST_AUTO_TEST_CASE(a_library_vcpkg_installed_is_named_by_its_port_from_the_port_s_own_sbom) {
+  TempDir dir;
+  const auto root = dir.path() / "vcpkg_installed";
+  const auto archive = dir.file("vcpkg_installed/x64-linux/lib/libz.a", "vcpkg's zlib");
+  dir.file("vcpkg_installed/x64-linux/lib/libother.a", "no port lists it");
+  dir.file("vcpkg_installed/vcpkg/info/zlib_1.3.1-2_x64-linux.list",
+           "x64-linux/\nx64-linux/include/zlib.h\nx64-linux/lib/\nx64-linux/lib/libz.a\nx64-linux/share/zlib/vcpkg.spdx.json\n");
+  dir.file("vcpkg_installed/vcpkg/info/fmt_11.0.2_x64-linux.list", "x64-linux/lib/libfmt.a\n");
+  const std::string spdx = R"({"spdxVersion": "SPDX-2.2", "SPDXID": "SPDXRef-DOCUMENT", "packages": [
+    {"name": "zlib", "SPDXID": "SPDXRef-port", "versionInfo": "1.3.1#2", "licenseConcluded": "Zlib",
+     "downloadLocation": "git+https://github.com/Microsoft/vcpkg#ports/zlib"},
+    {"name": "zlib:x64-linux", "SPDXID": "SPDXRef-binary", "versionInfo": "ab12", "downloadLocation": "NONE"},
+    {"name": "madler/zlib", "SPDXID": "SPDXRef-resource-0", "downloadLocation": "git+https://github.com/madler/zlib@v1.3.1"}]})";
+  dir.file("vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json", spdx);
+  const auto port = vcpkg_port(archive);
+  BOOST_TEST_REQUIRE(port.has_value());
+  BOOST_TEST(port->ref == "vcpkg:zlib:x64-linux");
+  BOOST_TEST(port->name == "zlib");
+  BOOST_TEST(port->version == "1.3.1#2");  // the SPDX document's, not the list's file name
+  BOOST_TEST(port->license == "Zlib");
+  BOOST_TEST(port->abi == "ab12");
+  BOOST_TEST(port->sources == std::vector<std::string>{"git+https://github.com/madler/zlib@v1.3.1"},
+             boost::test_tools::per_element());
+  BOOST_TEST(port->spdx_sha256 == sha256_digest(spdx));
+  BOOST_TEST(vcpkg_purl(port->name, port->version) == "pkg:vcpkg/zlib@1.3.1?port_version=2");
+  // A file no port lists, and a file outside any vcpkg tree, are no port: nothing is guessed.
+  BOOST_TEST(!vcpkg_port(root / "x64-linux/lib/libother.a").has_value());
+  BOOST_TEST(!vcpkg_port(dir.file("elsewhere/lib/libz.a")).has_value());
+  // Without its SBOM the port is still named, at the version its list's name gives.
+  std::filesystem::remove(root / "x64-linux/share/zlib/vcpkg.spdx.json");
+  BOOST_TEST(vcpkg_port(archive)->version == "1.3.1-2");
+  dir.file("vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json", spdx);
+
+  // Linked by an imported target: the port's component, the archive's hash with it.
+  const auto linked = resolve_links({{"target:hello", "EXECUTABLE", false, "/b/hello", {"target:ZLIB::ZLIB"}, "", "", ""},
+                                     {"target:ZLIB::ZLIB", "UNKNOWN_LIBRARY", true, archive.string(), {}, "", "", ""}},
+                                    {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  BOOST_TEST_REQUIRE(linked.components.size() == 1U);
+  BOOST_TEST(linked.components[0].kind == "vcpkg");
+  BOOST_TEST(linked.components[0].sha256 == sha256_digest("vcpkg's zlib"));
+  BOOST_TEST(linked.components[0].linkage == "static");
+  BOOST_TEST(linked.edges.at("file:/usr/local/bin/hello") == std::vector<std::string>{"vcpkg:zlib:x64-linux"},
+             boost::test_tools::per_element());
+  const auto path = dir.path() / "linked.json";
+  write_linked(path, linked);
+  const auto again = read_linked(path).components.at(0);
+  BOOST_TEST(again.version == "1.3.1#2");
+  BOOST_TEST(again.spdx_sha256 == sha256_digest(spdx));
+  BOOST_TEST(again.sources == port->sources, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_repository_purl_is_github_for_github_and_generic_with_its_vcs_url_otherwise) {
+  const std::string commit(40, 'a');
+  for (const auto* url : {"https://github.com/fmtlib/fmt.git", "https://github.com/FmtLib/fmt/",
+                          "ssh://git@github.com/fmtlib/fmt", "git@github.com:fmtlib/fmt.git"})
+    BOOST_TEST(repository_purl("fmt", url, commit) == "pkg:github/fmtlib/fmt@" + commit, url);
+  BOOST_TEST(repository_purl("lib", "https://git.example/team/lib.git", commit) ==
+             "pkg:generic/lib@" + commit + "?vcs_url=git%2Bhttps%3A%2F%2Fgit.example%2Fteam%2Flib.git%40" + commit);
+  BOOST_TEST(repository_purl("vendored", "", commit) == "pkg:generic/vendored@" + commit);
+  BOOST_TEST(repository_name("https://git.example/team/lib.git") == "lib");
+  BOOST_TEST(repository_name("git@host:team/lib") == "lib");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
