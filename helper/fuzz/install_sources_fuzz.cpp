@@ -1,5 +1,6 @@
-// cmake_install.cmake as the install depfile reads it (install_sources): the FILES of each
-// file(INSTALL) and the scripts it include()s. Input: the build tree's cmake_install.cmake, the record
+// cmake_install.cmake as the install depfile reads it (read_install_rules): the FILES of each
+// file(INSTALL) and the scripts it include()s, for the default components and for one named component,
+// and the DESTINATION of each. Input: the build tree's cmake_install.cmake, the record
 // separator, a subdirectory's (sub/cmake_install.cmake); @TREE@ stands for the build tree's path,
 // which holds the files data/a, data/dir/b and data/dir/c. Quoted absolute paths elsewhere are left out
 // of the fuzzing: the reader would walk whatever directory they name on this machine.
@@ -32,8 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   mai::fuzz::write_file(tree / "cmake_install.cmake", scripts[0]);
   mai::fuzz::write_file(tree / "sub/cmake_install.cmake", scripts[1]);
-  const auto sources = mai::install_sources(tree);
-  MAI_FUZZ_CHECK(!sources.empty() && sources.front() == tree / "cmake_install.cmake", "the top script is not listed first");
-  for (const auto& s : sources) MAI_FUZZ_CHECK(s.is_absolute(), "a relative source");
+  for (const auto& components : {std::vector<std::string>{}, std::vector<std::string>{"runtime"}}) {
+    const auto rules = mai::read_install_rules(tree, components, "");
+    MAI_FUZZ_CHECK(!rules.sources.empty() && rules.sources.front() == tree / "cmake_install.cmake",
+                   "the top script is not listed first");
+    for (const auto& s : rules.sources) MAI_FUZZ_CHECK(s.is_absolute(), "a relative source");
+    for (const auto& d : rules.destinations) {
+      MAI_FUZZ_CHECK(d.script.is_absolute(), "a destination's script is relative");
+      (void)mai::destination_leaving_the_root(d.text, "/usr");
+    }
+  }
   return 0;
 }
