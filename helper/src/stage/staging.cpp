@@ -346,8 +346,10 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     }
     facts.push_back(std::move(fact));
   }
-  // The distribution packages that ship the runtime's files, as the package manager says.
-  const auto packages = owning_packages(runtime_sources, runner, log);
+  // The distribution packages that ship the runtime's files, as the package manager says; remembered
+  // beside the stamp, as a restage after an edit of the program asks about the same files.
+  const auto packages = owning_packages(runtime_sources, runner, log, "/etc/os-release",
+                                        {r.stamp.parent_path() / ("stage-" + r.platform.target_suffix() + ".packages.json")});
   for (auto& fact : facts)
     if (const auto it = packages.find(fact.source); !fact.source.empty() && it != packages.end()) fact.package = it->second;
   write_staged_files(staged_files_path(r.stamp.parent_path(), r.platform), facts);
