@@ -47,12 +47,15 @@ json::value git_state_key(const ProvenanceSpec& p) {
     if (std::getenv(v) != nullptr) return nullptr;  // NOLINT(concurrency-mt-unsafe): read before any thread starts
   namespace fs = std::filesystem;
   std::error_code ec;
+  const auto start = fs::absolute(p.source_dir, ec).lexically_normal();
+  if (ec) return nullptr;
   fs::path git_dir;
-  for (auto at = fs::absolute(p.source_dir, ec).lexically_normal(); !ec; at = at.parent_path()) {
+  for (auto at = start;; at = at.parent_path()) {
     const auto dot_git = at / ".git";
-    if (fs::is_directory(dot_git, ec)) {
+    const auto type = fs::symlink_status(dot_git, ec).type();  // ec is set where there is none: not an error here
+    if (type == fs::file_type::directory) {
       git_dir = dot_git;
-    } else if (fs::is_regular_file(dot_git, ec)) {  // a worktree or a submodule: "gitdir: <path>"
+    } else if (type == fs::file_type::regular) {  // a worktree or a submodule: "gitdir: <path>"
       const auto line = first_line(dot_git);
       if (!line.starts_with("gitdir: ")) return nullptr;
       git_dir = (at / line.substr(8)).lexically_normal();

@@ -84,6 +84,26 @@ BOOST_AUTO_TEST_CASE(git_is_asked_again_only_after_a_commit_a_checkout_or_a_new_
   BOOST_TEST(c.counted.calls == 8);
 }
 
+// A source directory below the checkout's top, in a worktree (`.git` a file naming its git directory,
+// whose refs and configuration are the main checkout's): remembered, and asked again after a commit.
+BOOST_AUTO_TEST_CASE(a_subdirectory_of_a_worktree_is_remembered_too) {
+  Checkout c;
+  const auto worktree = c.dir.path() / "wt";
+  c.git({"worktree", "add", "-q", "-b", "other", worktree.string()});
+  std::filesystem::create_directories(worktree / "sub");
+  c.spec.source_dir = worktree / "sub";
+  const auto first = c.revision();
+  BOOST_TEST(first.commit.size() == 40U);
+  BOOST_TEST(c.revision().commit == first.commit);
+  BOOST_TEST(c.counted.calls == 2);
+  BOOST_TEST(std::filesystem::exists(c.cache));
+  Command commit{{"git", "-C", worktree.string(), "-c", "user.name=t", "-c", "user.email=t@example", "commit", "-q",
+                  "--allow-empty", "-m", "y"}};
+  BOOST_TEST_REQUIRE(c.runner.run(commit, Output::capture, test_log()).ok());
+  BOOST_TEST(c.revision().commit != first.commit);
+  BOOST_TEST(c.counted.calls == 4);
+}
+
 BOOST_AUTO_TEST_CASE(a_branch_moved_by_packed_refs_alone_is_asked_again) {
   Checkout c;
   c.git({"pack-refs", "--all"});  // the branch's loose ref goes: packed-refs names it
