@@ -7,16 +7,40 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/dev}
 
+# Each phase's wall time and the CPU time its processes used (user + system, of the children this
+# script waited for: a daemon's own is not in it), printed as it ends and kept in $build/run-times.txt.
+mkdir -p "$build"
+: >"$build/run-times.txt"
+phase_name="" phase_wall=0 phase_cpu=0
+# The bookkeeping never decides the outcome: a failure in it (a build dir removed, a full disk) is
+# ignored, and the EXIT trap hands back the status the run had, which a failing command in a trap
+# under `set -e` would otherwise replace.
+phase() {  # `times` in this shell, not in a $(...) subshell, whose children would be others
+  local now cpu=0; now=$SECONDS
+  times >"$build/.times" 2>/dev/null &&
+    cpu=$(awk 'NR == 2 { c = 0; for (i = 1; i <= 2; i++) { split($i, ms, "m"); sub("s", "", ms[2]); c += ms[1] * 60 + ms[2] }
+               printf "%d", c }' "$build/.times" 2>/dev/null) || cpu=0
+  [[ -z $phase_name ]] ||
+    printf '[run.sh] %-28s %5d s wall %6d s CPU\n' "$phase_name" $((now - phase_wall)) $((cpu - phase_cpu)) |
+    tee -a "$build/run-times.txt" 2>/dev/null || true
+  phase_name=${1:-} phase_wall=$now phase_cpu=$cpu
+}
+trap 'status=$?; set +e; phase; printf "[run.sh] %-28s %5d s wall\n" total "$SECONDS" | tee -a "$build/run-times.txt"; exit $status' EXIT
+
+phase machine-setup
 "$root/tests/machine-setup.sh"
+phase format
 # The helper's style (.clang-format) and lint (.clang-tidy): checked before anything is built.
 mapfile -t sources < <(cd "$root" && find helper tests/tools -name '*.cpp' -o -name '*.hpp' | sort)
 # With no file named, clang-format would read stdin and pass: an empty list is an error.
 ((${#sources[@]} > 0)) || { echo "no C++ sources found under $root/helper and $root/tests/tools" >&2; exit 1; }
 (cd "$root" && clang-format --dry-run --Werror "${sources[@]}")
 
+phase build
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMULTIARCH_IMAGE_BUILD_TESTING=ON \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 cmake --build "$build"
+phase clang-tidy
 # The lint reads the compile commands; every finding in helper/src fails the run (.clang-tidy lists the checks).
 run-clang-tidy -p "$build" -j "$(nproc)" -quiet "$root/helper/src/.*\.cpp\$" >"$build/clang-tidy.log" 2>&1 ||
   { grep -E "(warning|error):" "$build/clang-tidy.log" | sort -u; echo "clang-tidy found the above (log: $build/clang-tidy.log)"; exit 1; }
@@ -28,11 +52,14 @@ run-clang-tidy -p "$build" -j "$(nproc)" -quiet "$root/helper/src/.*\.cpp\$" >"$
 # (MULTIARCH_IMAGE_FUZZ_SECONDS; about two minutes with each target's start): an input that once found
 # a defect, or a new finding, fails the run (docs/reliability.md, "Fuzzing"). Only these targets are
 # built in this tree, not the helper.
+phase sanitizers
 cmake -S "$root" -B "$build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_CXX_COMPILER=clang++ \
   -DMULTIARCH_IMAGE_BUILD_TESTING=ON -DMULTIARCH_IMAGE_FUZZ=ON >/dev/null
 cmake --build "$build-fuzz" --target multiarch-image-unit-tests multiarch-image-fuzzers
 (cd "$build-fuzz" && ctest -R '^unit$' --no-tests=error --output-on-failure)
+phase fuzz
 "$root/tests/fuzz/run.sh" --build "$build-fuzz" --seconds "${MULTIARCH_IMAGE_FUZZ_SECONDS:-90}"
 
+phase ctest
 cd "$build"
 ctest --output-on-failure --no-tests=error --timeout 1200 -j2

@@ -1,8 +1,13 @@
 #include "attest/provenance.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
+#include <cstdlib>
+#include <optional>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/json_file.hpp"
 #include "base/text.hpp"
 #include "oci/media_types.hpp"
@@ -21,16 +26,99 @@ std::string git(const ProvenanceSpec& p, const std::vector<std::string>& args, R
   return r.ok() ? trim(r.out) : std::string();
 }
 
-}  // namespace
+json::value identity(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return nullptr;
+  return json::array{st.st_dev, st.st_ino, st.st_size,
+                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
 
-SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log) {
-  if (provenance.git.empty()) return {};
+std::string first_line(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return {};
+  const auto text = read_text_file(file);
+  return trim(text.substr(0, text.find('\n')));
+}
+
+// What git's answers for `dir` depend on, read from the files git keeps them in; null (ask git) when
+// the checkout is not found the plain way: a variable redirecting git, no .git above `dir`.
+json::value git_state_key(const ProvenanceSpec& p) {
+  for (const char* v : {"GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_CONFIG", "GIT_CONFIG_GLOBAL"})
+    if (std::getenv(v) != nullptr) return nullptr;  // NOLINT(concurrency-mt-unsafe): read before any thread starts
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto start = fs::absolute(p.source_dir, ec).lexically_normal();
+  if (ec) return nullptr;
+  fs::path git_dir;
+  for (auto at = start;; at = at.parent_path()) {
+    const auto dot_git = at / ".git";
+    const auto type = fs::symlink_status(dot_git, ec).type();  // ec is set where there is none: not an error here
+    if (type == fs::file_type::directory) {
+      git_dir = dot_git;
+    } else if (type == fs::file_type::regular) {  // a worktree or a submodule: "gitdir: <path>"
+      const auto line = first_line(dot_git);
+      if (!line.starts_with("gitdir: ")) return nullptr;
+      git_dir = (at / line.substr(8)).lexically_normal();
+    }
+    if (!git_dir.empty() || at == at.parent_path()) break;
+  }
+  if (git_dir.empty()) return nullptr;
+  const auto common = first_line(git_dir / "commondir");
+  const auto common_dir = common.empty() ? git_dir : (git_dir / common).lexically_normal();
+  const auto head = first_line(git_dir / "HEAD");
+  json::object files;
+  for (const auto& f : {git_dir / "HEAD", git_dir / "config.worktree", common_dir / "config", common_dir / "packed-refs",
+                        common_dir / "reftable" / "tables.list"})
+    files[f.string()] = identity(f);
+  // Where else git reads the configuration that may rewrite the remote's URL (url.<base>.insteadOf).
+  const char* home = std::getenv("HOME");            // NOLINT(concurrency-mt-unsafe): read before any thread starts
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");  // NOLINT(concurrency-mt-unsafe)
+  const fs::path home_dir = home != nullptr ? home : "";
+  for (const auto& f : {fs::path("/etc/gitconfig"), home_dir / ".gitconfig",
+                        (xdg != nullptr && *xdg ? fs::path(xdg) : home_dir / ".config") / "git" / "config"})
+    files[f.string()] = identity(f);
+  if (head.starts_with("ref: ")) files[(common_dir / head.substr(5)).string()] = identity(common_dir / head.substr(5));
+  return json::object{{"format", 1},
+                      {"git", p.git},
+                      {"source_dir", p.source_dir.string()},
+                      {"git_dir", git_dir.string()},
+                      {"head", head},
+                      {"files", std::move(files)}};
+}
+
+std::optional<SourceRevision> cached_revision(const std::filesystem::path& cache, const json::value& key) {
+  std::error_code ec;
+  if (cache.empty() || key.is_null() || !std::filesystem::is_regular_file(cache, ec)) return std::nullopt;
+  try {
+    const auto v = read_json_file(cache);
+    if (v.at("key") != key) return std::nullopt;
+    return SourceRevision{json::value_to<std::string>(v.at("uri")), json::value_to<std::string>(v.at("commit"))};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+SourceRevision ask_git(const ProvenanceSpec& provenance, Runner& runner, const Log& log) {
   SourceRevision out;
   out.commit = git(provenance, {"rev-parse", "--verify", "HEAD"}, runner, log);
   if (out.commit.empty()) return {};
   const auto remote = git(provenance, {"remote", "get-url", "origin"}, runner, log);
   // A CI checkout's remote carries its job token (https://gitlab-ci-token:<token>@...): never recorded.
   out.uri = "git+" + (remote.empty() ? "file://" + provenance.source_dir.string() : without_userinfo(remote));
+  return out;
+}
+
+}  // namespace
+
+SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log,
+                               const std::filesystem::path& cache) {
+  if (provenance.git.empty()) return {};
+  const auto key = cache.empty() ? json::value(nullptr) : git_state_key(provenance);
+  if (auto known = cached_revision(cache, key)) return *known;
+  auto out = ask_git(provenance, runner, log);
+  // Only a checkout's answer is kept: outside one, or when git failed, it is asked again next time.
+  if (!key.is_null() && !out.commit.empty())
+    write_json_atomically(cache, json::object{{"key", key}, {"uri", out.uri}, {"commit", out.commit}});
   return out;
 }
 

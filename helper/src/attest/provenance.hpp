@@ -26,8 +26,12 @@ struct SourceRevision {
 };
 
 // HEAD and the origin remote of the spec's source directory, through git; empty outside a checkout.
-// The remote's userinfo (a CI job's token) is left out.
-SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log);
+// The remote's userinfo (a CI job's token) is left out. With `cache`, git is asked only when what its
+// answer depends on changed since the cache was written: the checkout's HEAD (its content), and the
+// identity (inode, size, modification time) of HEAD, the branch's ref, packed-refs and the config
+// (the remote), all of which git replaces when a commit, a checkout, a fetch or a set-url changes them.
+SourceRevision source_revision(const ProvenanceSpec& provenance, Runner& runner, const Log& log,
+                               const std::filesystem::path& cache = {});
 
 // What compiled a platform's staged files, as the build that staged them (this one, or a platform's
 // sub-build) wrote when it configured: <state>/built-with-<suffix>.json. Empty for a platform nothing

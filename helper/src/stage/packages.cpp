@@ -1,14 +1,21 @@
 #include "stage/packages.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "base/text.hpp"
 
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 namespace mai {
 
@@ -49,7 +56,106 @@ std::pair<std::string, std::string> os_release_id(const fs::path& path) {
   return {id, version};
 }
 
+// What the cached answer depends on: the database's identity and every name asked about, per file.
+// Null when the database cannot be read (no dpkg here): nothing is remembered then.
+json::value cache_key(const fs::path& status, const std::map<fs::path, std::vector<std::string>>& names) {
+  struct stat st {};
+  if (::stat(status.c_str(), &st) != 0) return nullptr;
+  json::object key{{"format", 1},
+                   {"dpkg_status",
+                    json::object{{"path", status.string()},
+                                 {"device", st.st_dev},
+                                 {"inode", st.st_ino},
+                                 {"size", st.st_size},
+                                 {"mtime_ns", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}}}};
+  json::array files;
+  for (const auto& [file, candidates] : names) {
+    json::array c;
+    for (const auto& n : candidates) c.emplace_back(n);
+    files.emplace_back(json::object{{"file", file.string()}, {"names", std::move(c)}});
+  }
+  key["files"] = std::move(files);
+  return key;
+}
+
+// The remembered answer for `key`, when the cache holds one; a missing, unreadable or stale cache is
+// no error: dpkg is asked again.
+std::optional<std::map<fs::path, Package>> cached(const fs::path& file, const json::value& key) {
+  std::error_code ec;
+  if (file.empty() || key.is_null() || !fs::is_regular_file(file, ec)) return std::nullopt;
+  try {
+    const auto v = read_json_file(file);
+    if (v.at("key") != key) return std::nullopt;
+    std::map<fs::path, Package> out;
+    for (const auto& [path, p] : v.at("packages").as_object())
+      out.emplace(std::string(path),
+                  Package{json::value_to<std::string>(p.at("name")), json::value_to<std::string>(p.at("version")),
+                          json::value_to<std::string>(p.at("architecture")), "", ""});
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void remember(const fs::path& file, const json::value& key, const std::map<fs::path, Package>& found) {
+  if (file.empty() || key.is_null()) return;
+  json::object packages;
+  for (const auto& [path, p] : found)
+    packages[path.string()] = json::object{{"name", p.name}, {"version", p.version}, {"architecture", p.architecture}};
+  write_json_atomically(file, json::object{{"key", key}, {"packages", std::move(packages)}});
+}
+
+// dpkg's answer: file -> package (name, version, architecture; no distribution yet). `complete` is
+// false when dpkg could not answer (missing, or an error rather than "not found"): not to be remembered.
+std::map<fs::path, Package> ask_dpkg(const std::map<fs::path, std::vector<std::string>>& names, Runner& runner, const Log& log,
+                                     bool& complete) {
+  std::map<fs::path, Package> out;
+  Command search{{"dpkg-query", "-S"}};
+  for (const auto& [file, candidates] : names) search.argv.insert(search.argv.end(), candidates.begin(), candidates.end());
+  Result found;
+  try {
+    found = runner.run(search, Output::capture, log);  // exit status 1 when some name is owned by no package
+  } catch (const Error& e) {
+    if (e.code() != Exit::engine_missing) throw;
+    log.info("no dpkg-query on this machine: the SBOM names the runtime's files without their packages");
+    complete = false;
+    return out;
+  }
+  complete = found.exit_code == 0 || found.exit_code == 1;  // 1: some name is owned by no package
+  const auto owners = parse_dpkg_search(found.out);
+  std::map<fs::path, std::string> owner_of;
+  std::set<std::string> packages;
+  for (const auto& [file, candidates] : names)
+    for (const auto& name : candidates)
+      if (const auto it = owners.find(name); it != owners.end()) {
+        owner_of[file] = it->second;
+        packages.insert(it->second);
+        break;
+      }
+  if (packages.empty()) return out;
+  Command query{{"dpkg-query", "-W", "-f", "${binary:Package}\\t${Package}\\t${Version}\\t${Architecture}\\n"}};
+  query.argv.insert(query.argv.end(), packages.begin(), packages.end());
+  const auto listed = runner.run(query, Output::capture, log);
+  complete = complete && listed.ok();
+  std::map<std::string, Package> by_name;
+  for (const auto& line : split(listed.out, '\n')) {
+    const auto fields = split(line, '\t');
+    if (fields.size() != 4 || fields[2].empty()) continue;
+    Package p{fields[1], fields[2], fields[3], "", ""};
+    by_name.emplace(fields[0], p);
+    by_name.emplace(fields[1], p);  // dpkg-query -S names a package without :arch when only one is installed
+  }
+  for (const auto& [file, owner] : owner_of)
+    if (const auto it = by_name.find(owner); it != by_name.end()) out.emplace(file, it->second);
+  return out;
+}
+
 }  // namespace
+
+fs::path PackageCache::default_dpkg_status() {
+  const char* admindir = std::getenv("DPKG_ADMINDIR");  // NOLINT(concurrency-mt-unsafe): read before any thread starts
+  return fs::path(admindir && *admindir ? admindir : "/var/lib/dpkg") / "status";
+}
 
 std::string Package::purl() const {
   std::string out = "pkg:deb/" + percent_encode(namespace_.empty() ? "debian" : namespace_) + "/" + percent_encode(name) + "@" +
@@ -72,49 +178,24 @@ std::map<std::string, std::string> parse_dpkg_search(std::string_view output) {
 }
 
 std::map<fs::path, Package> owning_packages(const std::vector<fs::path>& files, Runner& runner, const Log& log,
-                                            const fs::path& os_release) {
-  std::map<fs::path, Package> out;
-  if (files.empty()) return out;
-  Command search{{"dpkg-query", "-S"}};
+                                            const fs::path& os_release, const PackageCache& cache) {
+  if (files.empty()) return {};
   std::map<fs::path, std::vector<std::string>> names;
-  for (const auto& file : files) {
-    names[file] = candidate_names(file);
-    search.argv.insert(search.argv.end(), names[file].begin(), names[file].end());
+  for (const auto& file : files) names[file] = candidate_names(file);
+  const auto key = cache_key(cache.dpkg_status, names);
+  auto out = cached(cache.file, key);
+  if (!out) {
+    bool complete = false;
+    out = ask_dpkg(names, runner, log, complete);
+    if (complete) remember(cache.file, key, *out);
   }
-  Result found;
-  try {
-    found = runner.run(search, Output::capture, log);  // exit status 1 when some name is owned by no package
-  } catch (const Error& e) {
-    if (e.code() != Exit::engine_missing) throw;
-    log.info("no dpkg-query on this machine: the SBOM names the runtime's files without their packages");
-    return out;
-  }
-  const auto owners = parse_dpkg_search(found.out);
-  std::map<fs::path, std::string> owner_of;
-  std::set<std::string> packages;
-  for (const auto& [file, candidates] : names)
-    for (const auto& name : candidates)
-      if (const auto it = owners.find(name); it != owners.end()) {
-        owner_of[file] = it->second;
-        packages.insert(it->second);
-        break;
-      }
-  if (packages.empty()) return out;
-  Command query{{"dpkg-query", "-W", "-f", "${binary:Package}\\t${Package}\\t${Version}\\t${Architecture}\\n"}};
-  query.argv.insert(query.argv.end(), packages.begin(), packages.end());
-  const auto listed = runner.run(query, Output::capture, log);
+  // The distribution is read each time: os-release is one small file, and not dpkg's to say.
   const auto [id, version_id] = os_release_id(os_release);
-  std::map<std::string, Package> by_name;
-  for (const auto& line : split(listed.out, '\n')) {
-    const auto fields = split(line, '\t');
-    if (fields.size() != 4 || fields[2].empty()) continue;
-    Package p{fields[1], fields[2], fields[3], id.empty() || version_id.empty() ? "" : id + "-" + version_id, id};
-    by_name.emplace(fields[0], p);
-    by_name.emplace(fields[1], p);  // dpkg-query -S names a package without :arch when only one is installed
+  for (auto& [file, p] : *out) {
+    p.distro = id.empty() || version_id.empty() ? "" : id + "-" + version_id;
+    p.namespace_ = id;
   }
-  for (const auto& [file, owner] : owner_of)
-    if (const auto it = by_name.find(owner); it != by_name.end()) out.emplace(file, it->second);
-  return out;
+  return std::move(*out);
 }
 
 }  // namespace mai

@@ -23,12 +23,24 @@ struct Package {
   std::string purl() const;
 };
 
+// Where a lookup is remembered between runs, and the dpkg database it is keyed on. The answer is reused
+// only while the names asked about and the database's status file (its inode, size and modification
+// time, which every install, upgrade or removal changes: dpkg replaces the file) are the same.
+struct PackageCache {
+  std::filesystem::path file;  // "" remembers nothing
+  std::filesystem::path dpkg_status = default_dpkg_status();
+  // $DPKG_ADMINDIR/status when the variable is set (dpkg-query then reads that database), else dpkg's.
+  static std::filesystem::path default_dpkg_status();
+};
+
 // The package owning each of `files` (host paths; a file is also looked up under its resolved path and
 // its other name on a merged-/usr system, /lib <-> /usr/lib), found with two dpkg-query calls for all of
-// them. Files no package owns, and all files on a machine without dpkg-query, are missing from the map.
+// them, or none when `cache` holds the answer for the same names and database. Files no package owns,
+// and all files on a machine without dpkg-query, are missing from the map.
 std::map<std::filesystem::path, Package> owning_packages(const std::vector<std::filesystem::path>& files, Runner& runner,
                                                          const Log& log,
-                                                         const std::filesystem::path& os_release = "/etc/os-release");
+                                                         const std::filesystem::path& os_release = "/etc/os-release",
+                                                         const PackageCache& cache = {});
 
 // dpkg-query -S output: path -> the one package owning it (lines naming several packages or a
 // diversion are skipped). Exposed for tests.

@@ -348,11 +348,13 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     facts.push_back(std::move(fact));
   }
   // The distribution packages that ship the runtime's files and the libraries the targets link, as
-  // the package manager says: one question for both.
+  // the package manager says: one question for both, remembered beside the stamp, as a restage after
+  // an edit of the program asks about the same files.
   const auto links = read_link_record(r.links);
   auto asked = runtime_sources;
   for (auto& file : linked_library_files(links)) asked.push_back(std::move(file));
-  const auto packages = owning_packages(asked, runner, log);
+  const auto packages = owning_packages(asked, runner, log, "/etc/os-release",
+                                        {r.stamp.parent_path() / ("stage-" + r.platform.target_suffix() + ".packages.json")});
   for (auto& fact : facts)
     if (const auto it = packages.find(fact.source); !fact.source.empty() && it != packages.end()) fact.package = it->second;
   write_staged_files(staged_files_path(r.stamp.parent_path(), r.platform), facts);

@@ -112,7 +112,8 @@ Attested attest(const Spec& spec, const Platform& platform, const Descriptor& su
       log.info("SBOM " + kept->digest.substr(0, 19) + " kept: " + digest.substr(0, 19) + " has it already");
     }
   }
-  const auto source = source_revision(spec.provenance, runner, log);
+  // Kept in the state directory: every platform's push, and every push after an edit, asks git the same.
+  const auto source = source_revision(spec.provenance, runner, log, state / "source-revision.json");
   std::vector<Artifact> artifacts;
   if (spec.provenance.enabled)
     artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source, read_built_with(state, platform, log)));

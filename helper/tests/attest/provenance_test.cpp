@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "base/process.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_support.hpp"
 
@@ -20,9 +21,98 @@ json::object provenance_json(const TempDir& dir) {
           {"compiler", "GNU 12.2.0"}, {"source_dir", dir.path().string()}, {"git", "git"}};
 }
 
+// The real git, each command counted.
+class CountingRunner final : public Runner {
+ public:
+  Result run(const Command& command, Output mode, const Log& log) override {
+    ++calls;
+    return real_.run(command, mode, log);
+  }
+  int calls = 0;
+
+ private:
+  ProcessRunner real_;
+};
+
+// A checkout of its own (no global configuration read), with one commit.
+struct Checkout {
+  TempDir dir;
+  CountingRunner counted;
+  ProcessRunner runner;
+  std::filesystem::path cache = dir.path() / "state" / "source-revision.json";
+  ProvenanceSpec spec;
+  Checkout() {
+    spec.git = "git";
+    spec.source_dir = dir.path() / "src";
+    std::filesystem::create_directories(spec.source_dir / "sub");
+    git({"init", "-q", "-b", "main"});
+    git({"remote", "add", "origin", "https://git.example/team/app.git"});
+    commit();
+  }
+  void git(std::vector<std::string> args) {
+    Command c{{"git", "-C", spec.source_dir.string(), "-c", "user.name=t", "-c", "user.email=t@example"}};
+    c.argv.insert(c.argv.end(), args.begin(), args.end());
+    BOOST_TEST_REQUIRE(runner.run(c, Output::capture, test_log()).ok());
+  }
+  void commit() { git({"commit", "-q", "--allow-empty", "-m", "x"}); }
+  SourceRevision revision() { return source_revision(spec, counted, test_log(), cache); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(provenance)
+
+BOOST_AUTO_TEST_CASE(git_is_asked_again_only_after_a_commit_a_checkout_or_a_new_remote) {
+  Checkout c;
+  const auto first = c.revision();
+  BOOST_TEST(first.commit.size() == 40U);
+  BOOST_TEST(first.uri == "git+https://git.example/team/app.git");
+  BOOST_TEST(c.counted.calls == 2);
+  BOOST_TEST(c.revision().commit == first.commit);
+  BOOST_TEST(c.counted.calls == 2);  // the same checkout: git is not asked
+  c.commit();
+  const auto second = c.revision();
+  BOOST_TEST(second.commit != first.commit);
+  BOOST_TEST(c.counted.calls == 4);
+  c.git({"checkout", "-q", "--detach", first.commit});
+  BOOST_TEST(c.revision().commit == first.commit);
+  BOOST_TEST(c.counted.calls == 6);
+  c.git({"remote", "set-url", "origin", "https://git.example/team/other.git"});
+  BOOST_TEST(c.revision().uri == "git+https://git.example/team/other.git");
+  BOOST_TEST(c.counted.calls == 8);
+  BOOST_TEST(c.revision().uri == "git+https://git.example/team/other.git");
+  BOOST_TEST(c.counted.calls == 8);
+}
+
+// A source directory below the checkout's top, in a worktree (`.git` a file naming its git directory,
+// whose refs and configuration are the main checkout's): remembered, and asked again after a commit.
+BOOST_AUTO_TEST_CASE(a_subdirectory_of_a_worktree_is_remembered_too) {
+  Checkout c;
+  const auto worktree = c.dir.path() / "wt";
+  c.git({"worktree", "add", "-q", "-b", "other", worktree.string()});
+  std::filesystem::create_directories(worktree / "sub");
+  c.spec.source_dir = worktree / "sub";
+  const auto first = c.revision();
+  BOOST_TEST(first.commit.size() == 40U);
+  BOOST_TEST(c.revision().commit == first.commit);
+  BOOST_TEST(c.counted.calls == 2);
+  BOOST_TEST(std::filesystem::exists(c.cache));
+  Command commit{{"git", "-C", worktree.string(), "-c", "user.name=t", "-c", "user.email=t@example", "commit", "-q",
+                  "--allow-empty", "-m", "y"}};
+  BOOST_TEST_REQUIRE(c.runner.run(commit, Output::capture, test_log()).ok());
+  BOOST_TEST(c.revision().commit != first.commit);
+  BOOST_TEST(c.counted.calls == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_branch_moved_by_packed_refs_alone_is_asked_again) {
+  Checkout c;
+  c.git({"pack-refs", "--all"});  // the branch's loose ref goes: packed-refs names it
+  const auto first = c.revision();
+  c.commit();
+  c.git({"pack-refs", "--all"});  // no loose ref before nor after, HEAD untouched: packed-refs alone changed
+  BOOST_TEST(c.revision().commit != first.commit);
+  BOOST_TEST(c.counted.calls == 4);
+}
 
 // GitLab CI checks out https://gitlab-ci-token:<token>@gitlab.../x.git: the statement names the
 // repository, never the token.

@@ -72,6 +72,82 @@ BOOST_AUTO_TEST_CASE(a_machine_without_dpkg_gives_no_packages_and_no_error) {
   BOOST_TEST(owning_packages({"/lib/libc.so.6"}, runner, test_log()).empty());
 }
 
+namespace {
+
+// A machine with a dpkg database (its status file) and a dpkg-query that knows libc6 at `version`.
+struct DpkgMachine {
+  TempDir dir;
+  std::filesystem::path os_release = dir.file("os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  std::filesystem::path status = dir.file("dpkg/status", "Package: libc6\nVersion: 2.36-9\n");
+  PackageCache cache{dir.path() / "state" / "stage-linux-amd64.packages.json", status};
+  FakeRunner runner;
+  explicit DpkgMachine(const std::string& version) { answer(version); }
+  void answer(const std::string& version) {
+    runner.rules.clear();
+    runner.on({"-S"}, {0, "libc6:amd64: /usr/lib/x86_64-linux-gnu/libc.so.6\n", ""});
+    runner.on({"-W"}, {0, "libc6:amd64\tlibc6\t" + version + "\tamd64\n", ""});
+  }
+  // As dpkg writes it after an install, an upgrade or a removal: a new file renamed over the old one.
+  void upgrade(const std::string& version) {
+    const auto next = dir.file("dpkg/status-new", "Package: libc6\nVersion: " + version + "\n");
+    std::filesystem::rename(next, status);
+    answer(version);
+  }
+  std::map<std::filesystem::path, Package> lookup(const std::vector<std::filesystem::path>& files) {
+    std::filesystem::create_directories(cache.file.parent_path());
+    return owning_packages(files, runner, test_log(), os_release, cache);
+  }
+};
+
+const std::filesystem::path kLibc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_rerun_asking_about_the_same_files_in_the_same_dpkg_database_runs_no_dpkg_query) {
+  DpkgMachine machine("2.36-9");
+  const auto first = machine.lookup({kLibc});
+  BOOST_TEST(machine.runner.commands.size() == 2U);
+  const auto again = machine.lookup({kLibc});
+  BOOST_TEST(machine.runner.commands.size() == 2U);  // nothing more asked
+  BOOST_TEST_REQUIRE(again.size() == 1U);
+  BOOST_TEST(again.at(kLibc).purl() == first.at(kLibc).purl());
+  BOOST_TEST(again.at(kLibc).purl() == "pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12");
+}
+
+BOOST_AUTO_TEST_CASE(an_upgrade_that_rewrites_the_dpkg_database_is_looked_up_again) {
+  DpkgMachine machine("2.36-9");
+  machine.lookup({kLibc});
+  machine.upgrade("2.36-9+deb12u9");
+  const auto after = machine.lookup({kLibc});
+  BOOST_TEST(machine.runner.commands.size() == 4U);
+  BOOST_TEST_REQUIRE(after.size() == 1U);
+  BOOST_TEST(after.at(kLibc).version == "2.36-9+deb12u9");
+  machine.lookup({kLibc});
+  BOOST_TEST(machine.runner.commands.size() == 4U);  // and the new answer is the one remembered
+}
+
+BOOST_AUTO_TEST_CASE(a_change_of_the_files_asked_about_is_looked_up_again) {
+  DpkgMachine machine("2.36-9");
+  machine.lookup({kLibc});
+  machine.lookup({kLibc, "/usr/lib/x86_64-linux-gnu/libm.so.6"});
+  BOOST_TEST(machine.runner.commands.size() == 4U);
+  machine.lookup({kLibc});
+  BOOST_TEST(machine.runner.commands.size() == 6U);
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_dpkg_failed_to_give_and_an_unreadable_cache_are_not_reused) {
+  DpkgMachine machine("2.36-9");
+  machine.runner.rules.clear();
+  machine.runner.on({"-S"}, {2, "", "dpkg-query: error: the database is locked"});
+  BOOST_TEST(machine.lookup({kLibc}).empty());
+  machine.answer("2.36-9");
+  BOOST_TEST(machine.lookup({kLibc}).size() == 1U);  // asked again, not the failed answer
+  BOOST_TEST(machine.runner.commands.size() == 3U);
+  std::ofstream(machine.cache.file) << "{\"key\": ";
+  BOOST_TEST(machine.lookup({kLibc}).size() == 1U);
+  BOOST_TEST(machine.runner.commands.size() == 5U);
+}
+
 BOOST_AUTO_TEST_CASE(purl_parts_are_percent_encoded_as_rfc_3986_asks) {
   BOOST_TEST(percent_encode("1:2.3+b1~rc") == "1%3A2.3%2Bb1~rc");
   BOOST_TEST(percent_encode("sha256:ab") == "sha256%3Aab");
