@@ -14,7 +14,7 @@ namespace {
 // A file of ours whose bytes are `content`, rewritten only when they differ: its inode and times are
 // part of the layer cache's key.
 fs::path generated(const fs::path& dir, const std::string& name, const std::string& content) {
-  const auto path = dir / name;
+  auto path = dir / name;
   std::error_code ec;
   if (!fs::is_regular_file(path, ec) || read_text_file(path) != content) write_file_atomically(path, content);
   return path;
