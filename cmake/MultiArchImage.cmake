@@ -82,6 +82,8 @@ _multiarch_setting(MULTIARCH_IMAGE_BUILDER_ID "${_multiarch_default_builder}" ST
 unset(_multiarch_default_builder)
 _multiarch_setting(MULTIARCH_IMAGE_SIGN_COMMAND "" STRING
   "SIGN_COMMAND for every image without one: a command (;-separated arguments) run once per published index, @REFERENCE@ replaced by <repository>@<digest>")
+_multiarch_setting(MULTIARCH_IMAGE_CA_BUNDLE /etc/ssl/certs/ca-certificates.crt FILEPATH
+  "The PEM bundle ESSENTIALS ca-certificates puts in images (default: Debian's ca-certificates bundle)")
 _multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
   "Variables whose values every cross-compiling sub-build (TOOLCHAINS) gets too, e.g. MY_OPTION;MY_SDK_DIR")
 
@@ -93,6 +95,7 @@ set(MULTIARCH_IMAGE_TOOLCHAINS "${CMAKE_CURRENT_LIST_DIR}/toolchains" CACHE INTE
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/arguments.cmake")   # arguments exactly as written, JSON, files
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/validate.cmake")    # every check of the arguments and settings
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/permissions.cmake") # OWNER, MODE, CAPABILITIES of FILES, DIRECTORIES, TARGETS
+include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/essentials.cmake")  # ESSENTIALS: accounts, CA bundle, time zones, /tmp
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/spec.cmake")        # spec.json and what it records
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/targets.cmake")     # the steps and the targets that run them
 include("${CMAKE_CURRENT_LIST_DIR}/MultiArchImage/staging.cmake")     # TARGETS and INSTALL: compose and stage
@@ -138,7 +141,8 @@ Adds targets that build, push and publish one multi-architecture image::
     [FILES <source>=<absolute destination>        # files, or directories (destination ending in /);
        [OWNER <user>[:<group>]] [MODE <octal>]    # a source may be $<TARGET_FILE:tool> or a custom command's output
        [CAPABILITIES <cap>[,<cap>...]]...]
-    [DIRECTORIES <absolute path> [OWNER <user>[:<group>]] [MODE <octal>]...])  # empty directories
+    [DIRECTORIES <absolute path> [OWNER <user>[:<group>]] [MODE <octal>]...]  # empty directories
+    [ESSENTIALS accounts|ca-certificates|tzdata|tmp|ALL...])  # what a service needs (default: none)
 
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
@@ -153,6 +157,14 @@ setgid 2xxx and sticky 1xxx included) and ``CAPABILITIES`` (Linux file capabilit
 empty directories (``/var/lib/<service>`` owned by the service's user); an executable of ``TARGETS``
 takes the target properties ``MULTIARCH_IMAGE_OWNER``, ``MULTIARCH_IMAGE_MODE`` and
 ``MULTIARCH_IMAGE_CAPABILITIES``. Combinations without meaning, or that open a hole, are errors.
+
+``ESSENTIALS`` adds, in a layer of its own below the project's, what distroless's static image has and
+``scratch`` lacks: ``accounts`` (``/etc/passwd`` and ``/etc/group`` with root, nobody and
+``nonroot`` (65532), homes ``/root`` and ``/home/nonroot`` (nonroot's, 0700)), ``ca-certificates``
+(``MULTIARCH_IMAGE_CA_BUNDLE``, this machine's bundle by default, at
+``/etc/ssl/certs/ca-certificates.crt`` and the paths other TLS libraries read), ``tzdata`` (this
+machine's ``/usr/share/zoneinfo``), ``tmp`` (``/tmp``, 1777); ``ALL`` for the four. The SBOM names
+the bundle and the time zones' Debian packages. A base with accounts of its own refuses ``accounts``.
 
 ``ENV`` values may name what the base sets and what earlier entries set, as a Dockerfile's ``ENV``
 does: ``ENV "PATH=/opt/tool/bin:$PATH"`` (``$NAME`` or ``\${NAME}``; ``\\$`` for a ``$`` of its own).
@@ -235,7 +247,7 @@ function(add_multiarch_image name)
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")

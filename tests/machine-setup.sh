@@ -17,6 +17,7 @@ packages=(
   gdb-multiarch elfutils debuginfod                        # e2e.production: an arm64 core read with fetched symbols, served by debuginfod
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/
+  ca-certificates tzdata                                   # what ESSENTIALS takes from this machine (e2e.essentials_for_a_service)
   ccache                                                   # tests that compile the helper again share objects
 )
 # arm64 packages (Debian multiarch) for the cross-build tests. Not armhf: with it, apt-get update fails

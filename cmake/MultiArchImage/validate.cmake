@@ -222,6 +222,10 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   set(${out_assembled} FALSE PARENT_SCOPE)
   set(${out_infer} FALSE PARENT_SCOPE)
   if(NOT DEFINED ARG_BASE)
+    if(DEFINED ARG_ESSENTIALS_JSON)
+      message(FATAL_ERROR "add_multiarch_image(${name}): ESSENTIALS needs BASE: the helper adds them to the images it "
+        "assembles itself; an image built from a Dockerfile gets them from its FROM image or its own COPY and RUN lines")
+    endif()
     if(DEFINED ARG_DIRECTORIES_JSON)
       message(FATAL_ERROR "add_multiarch_image(${name}): DIRECTORIES needs BASE: an image built from a Dockerfile "
         "makes its directories there (RUN mkdir, COPY --chown)")
@@ -247,8 +251,9 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
       "(valid: scratch, or [<registry>/]<path>[:<tag>][@sha256:<digest>] with a lowercase path, "
       "e.g. registry.example.com/base/runtime:1.2 or debian:bookworm-slim)")
   endif()
-  if(ARG_BASE STREQUAL "scratch" AND NOT ARG_TARGETS AND NOT install_spec AND NOT DEFINED ARG_FILES_JSON)
-    message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS, INSTALL or FILES: the image would be empty")
+  if(ARG_BASE STREQUAL "scratch" AND NOT ARG_TARGETS AND NOT install_spec AND NOT DEFINED ARG_FILES_JSON
+     AND NOT DEFINED ARG_ESSENTIALS_JSON)
+    message(FATAL_ERROR "add_multiarch_image(${name}): BASE scratch needs TARGETS, INSTALL or FILES (or ESSENTIALS): the image would be empty")
   endif()
   _multiarch_json_string(quoted "${ARG_BASE}")
   set(json "{\"base\": ${quoted}}")
@@ -410,6 +415,12 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
   if(NOT directories STREQUAL "[]")
     string(JSON json SET "${json}" directories "${directories}")
   endif()
+  set(essential_accounts FALSE)
+  _multiarch_essentials(json essential_accounts "${name}" "${directories}" "${files}")
+  if(essential_accounts)
+    set(passwd_possible TRUE)
+    set(group_possible TRUE)
+  endif()
   if(DEFINED ARG_USER)
     if(NOT ARG_USER MATCHES "^([A-Za-z0-9_][A-Za-z0-9_.-]*)(:([A-Za-z0-9_][A-Za-z0-9_.-]*))?$")
       message(FATAL_ERROR "add_multiarch_image(${name}): USER `${ARG_USER}` is not <user>[:<group>] "
@@ -428,8 +439,8 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
         if(NOT wanted STREQUAL "" AND NOT wanted MATCHES "^[0-9]+$" AND NOT ${account}_possible)
           message(FATAL_ERROR "add_multiarch_image(${name}): USER `${ARG_USER}` names the ${what} `${wanted}`, and an "
             "image on BASE scratch has no /etc/${account} to find it in, so no container could start "
-            "(valid: numeric ids, e.g. USER 65532:65532, or an /etc/${account} of yours in FILES, e.g. "
-            "FILES ${account}=/etc/${account})")
+            "(valid: numeric ids, e.g. USER 65532:65532, ESSENTIALS accounts for root, nobody and nonroot, or an "
+            "/etc/${account} of yours in FILES, e.g. FILES ${account}=/etc/${account})")
         endif()
       endforeach()
     endif()

@@ -161,3 +161,15 @@ start_proxy() {
 }
 stop_proxies() { ((${#proxy_pids[@]})) && kill "${proxy_pids[@]}" 2>/dev/null; proxy_pids=(); }
 on_exit stop_proxies
+
+# cyclonedx_validate DOCUMENT...: the CycloneDX project's own schema validator (npm, installed once per
+# run beside the fixture's state; a second test installing at once gets its own copy) accepts each.
+cyclonedx_validate() {
+  local validator=$MULTIARCH_TEST_STATE/cyclonedx
+  if [[ ! -d $validator/node_modules/@cyclonedx/cyclonedx-library ]]; then
+    mkdir -p "$work/npm" && npm install --no-audit --no-fund --silent --prefix "$work/npm" \
+      @cyclonedx/cyclonedx-library@10.3.0 ajv@8 ajv-formats@3 ajv-formats-draft2019@1 >/dev/null
+    mv -T "$work/npm" "$validator" 2>/dev/null || validator=$work/npm
+  fi
+  NODE_PATH=$validator/node_modules node "$repo_root/tests/tools/validate-cyclonedx.cjs" "$@"
+}

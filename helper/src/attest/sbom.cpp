@@ -152,12 +152,13 @@ std::string sbom_document(const SbomInput& in) {
     by_name.emplace(fs::path(f.path).filename().string(), ref);
     if (!f.soname.empty()) by_name.emplace(f.soname, ref);
   }
-  // The runtime's files, one component per package that ships them, each file nested inside.
+  // The runtime's files (and ESSENTIALS' from this machine's packages), one component per package that
+  // ships them, each file nested inside.
   std::map<std::string, json::object> packages;  // bom-ref -> component
   for (const auto& f : in.files) {
     const auto ref = "file:" + f.path;
     json::object c{{"bom-ref", ref},
-                   {"name", f.kind == "file" || f.kind == "runtime" ? f.path : fs::path(f.path).filename().string()},
+                   {"name", f.kind == "program" || f.kind == "library" ? fs::path(f.path).filename().string() : f.path},
                    {"hashes", sha256_hash(f.sha256)},
                    {"evidence", json::object{{"occurrences", json::array{json::object{{"location", f.path}}}}}}};
     if (f.kind == "program") {
@@ -188,7 +189,7 @@ std::string sbom_document(const SbomInput& in) {
       for (const auto& to : it->second)
         if (listed.insert(to).second) needs.push_back(json::string(to));
     dependencies.push_back(json::object{{"ref", ref}, {"dependsOn", std::move(needs)}});
-    if (f.kind == "runtime" && f.package) {
+    if ((f.kind == "runtime" || f.kind == "essentials") && f.package) {
       const auto& pkg = *f.package;
       const auto pref = "deb:" + pkg.name + ":" + pkg.architecture;
       auto [it, added] = packages.try_emplace(pref);
@@ -337,6 +338,11 @@ Artifact sbom_artifact(const Spec& spec, const Platform& platform, const std::st
                spec.stage.enabled ? read_staged_files(staged_files_path(state, platform)) : std::vector<StagedFile>(),
                {},
                spec.stage.enabled ? read_linked(linked_path(state, platform.target_suffix())) : Linked()};
+  // ESSENTIALS' files, as the build step recorded them: only while the image has ESSENTIALS.
+  if (spec.image.enabled && !spec.image.essentials.empty()) {
+    const auto essentials = read_staged_files(essentials_files_path(state, platform));
+    in.files.insert(in.files.end(), essentials.begin(), essentials.end());
+  }
   if (spec.image.enabled) {
     if (!base_digest.empty()) {
       const auto reference = parse_image_reference(spec.image.base);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <set>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -16,6 +17,7 @@
 #include "base/json_file.hpp"
 #include "base/text.hpp"
 #include "image/base_tree.hpp"
+#include "image/essentials.hpp"
 #include "oci/index.hpp"
 #include "oci/media_types.hpp"
 #include "registry/client.hpp"
@@ -27,9 +29,9 @@ namespace json = boost::json;
 namespace mai {
 namespace {
 
-// Which layer a staged file goes to: the order is the order of the layers, the C/C++ runtime
-// (changes least) first, the programs (change most) last.
-enum Group { runtime, libraries, executables, files, groups };
+// Which layer a staged file goes to: the order is the order of the layers, ESSENTIALS and the C/C++
+// runtime (change least) first, the programs (change most) last.
+enum Group { essential, runtime, libraries, executables, files, groups };
 
 // A layer's line in the config's history, for what it holds: TARGETS' programs and what the install
 // rules installed are named for where they came from.
@@ -38,6 +40,11 @@ std::string comment_of(Group g, const ImageSpec& m, bool files_given, bool files
                     : m.staged_install                   ? std::string(" (INSTALL)")
                                                          : std::string(" (TARGETS)");
   switch (g) {
+    case essential: {
+      std::string items;
+      for (const auto& item : m.essentials) items += (items.empty() ? "" : ", ") + item;
+      return "what a service needs (ESSENTIALS " + items + ")";
+    }
     case runtime:
       return "the C/C++ runtime and loader (RUNTIME)";
     case libraries:  // unchanged for TARGETS alone: the same images keep the same digests
@@ -254,6 +261,61 @@ json::array merged_env(const json::array* base, const std::vector<std::string>& 
   return out;
 }
 
+// ESSENTIALS' entries into their layer, the lowest of ours. A path they make that the project's files
+// make too is an error naming both, unless both are directories and the project's says nothing of its
+// owner and mode. A directory they give an owner or a mode (/tmp, /home/nonroot) keeps it in the
+// layers above, where it would otherwise be root's 0755 again as the parent of what they put there
+// (FILES app.toml=/home/nonroot/.config/app.toml): an upper layer's entry replaces a lower one's.
+void place_essentials(const Essentials& given, std::vector<LayerEntry> (&buckets)[groups]) {
+  std::map<std::string, const Essentials::Entry*, std::less<>> ours;
+  for (const auto& e : given.entries) ours.emplace(e.entry.path, &e);
+  const auto directory_with_permissions = [&](const std::string& path) -> const LayerEntry* {
+    const auto it = ours.find(path);
+    if (it == ours.end() || it->second->entry.kind != LayerEntry::Kind::directory || it->second->entry.permissions.empty())
+      return nullptr;
+    return &it->second->entry;
+  };
+  for (int g = 0; g < groups; ++g) {
+    if (g == essential) continue;
+    auto& bucket = buckets[g];
+    std::set<std::string, std::less<>> given_paths;
+    for (auto& e : bucket) {
+      given_paths.insert(e.path);
+      const auto it = ours.find(e.path);
+      if (it == ours.end()) continue;
+      const auto& mine = it->second->entry;
+      const bool directories = mine.kind == LayerEntry::Kind::directory && e.kind == LayerEntry::Kind::directory;
+      if (!directories || (!e.permissions.empty() && !(e.permissions == mine.permissions)))
+        throw Error(Exit::invalid_input, "/" + e.path + " is made by ESSENTIALS " + it->second->item + " and given by " +
+                                             (e.source.empty() ? std::string("DIRECTORIES or FILES") : e.source.string()) +
+                                             " too" + (directories ? " with another owner or mode" : "") +
+                                             ": leave one of them out (ESSENTIALS makes what distroless has there)");
+      e.permissions = mine.permissions;
+    }
+    std::vector<LayerEntry> parents;
+    for (const auto& e : bucket)
+      for (auto slash = e.path.find('/'); slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
+        const auto parent = e.path.substr(0, slash);
+        if (const auto* mine = directory_with_permissions(parent); mine && given_paths.insert(parent).second)
+          parents.push_back(*mine);
+      }
+    bucket.insert(bucket.end(), parents.begin(), parents.end());
+  }
+  for (const auto& e : given.entries) buckets[essential].push_back(e.entry);
+}
+
+// The first names of an account file, for a message: "root, daemon, bin, ...".
+std::string account_names(const std::string& text) {
+  std::string out;
+  int count = 0;
+  for (const auto& line : split(text, '\n')) {
+    if (line.empty() || line.front() == '#') continue;
+    if (++count > 5) return out + ", ...";
+    out += (out.empty() ? "" : ", ") + line.substr(0, line.find(':'));
+  }
+  return out;
+}
+
 // USER's name, and its group's, must be accounts of the image: a runtime looks them up in the image's
 // /etc/passwd and /etc/group when the container starts, and refuses to start without them. Numeric
 // ids need no account. Ours (FILES, INSTALL) replace the base's.
@@ -428,6 +490,10 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   for (auto& bucket : buckets)
     for (auto& e : bucket)
       while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
+  // ESSENTIALS: the account files written beside the layout, the rest read from this machine.
+  out.essentials = essential_entries(m, m.layout.parent_path() / "essentials");
+  place_essentials(out.essentials, buckets);
+  out.inputs.insert(out.inputs.end(), out.essentials.inputs.begin(), out.essentials.inputs.end());
 
   const auto blobs = m.layout / "blobs" / "sha256";
   const auto cache = m.layout.parent_path() / "layer-cache";
@@ -436,6 +502,15 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     // Placed as COPY places them: through the base's links (a merged-/usr base's bin -> usr/bin), so
     // that no directory entry of ours replaces one of its links for the container.
     tree = read_base_tree(base->layer_descriptors, base->digest, blobs, cache, base->name, log);
+    // A base with accounts of its own keeps them: replacing its /etc/passwd would take away the users
+    // its files belong to and its programs run as, and merging two lists would give a user the ids
+    // another holds.
+    if (std::find(m.essentials.begin(), m.essentials.end(), "accounts") != m.essentials.end() && (tree->passwd || tree->group))
+      throw Error(Exit::invalid_input,
+                  "ESSENTIALS accounts: the base " + base->name + " has its own " +
+                      (tree->passwd ? "/etc/passwd (" + account_names(*tree->passwd) + ")" : std::string("/etc/group")) +
+                      ", which accounts would replace; leave accounts out of ESSENTIALS to keep the base's (USER "
+                      "then names one of them, or numeric ids), or build on BASE scratch");
     std::size_t moved = 0;
     std::string example;
     for (auto& bucket : buckets)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "image/essentials.hpp"
 #include "image/layer.hpp"
 #include "model/spec.hpp"
 #include "oci/media_types.hpp"
@@ -43,10 +44,12 @@ struct AssembledImage {
   std::string base_repository;                // where the base's layers are
   std::vector<std::string> base_layers;       // the base's layer digests, pushed by mount or copy
   std::vector<std::filesystem::path> inputs;  // FILES sources, files and directories, for the depfile
+  Essentials essentials;                      // ESSENTIALS' entries as given (paths before a base's links)
 };
 
-// The staged tree of `platform` (may be absent: no TARGETS staged for it) and the spec's FILES,
-// layered (C/C++ runtime, project libraries, executables, FILES: one layer each, empty ones left out),
+// The staged tree of `platform` (may be absent: no TARGETS staged for it), the spec's ESSENTIALS and
+// FILES, layered (ESSENTIALS, C/C++ runtime, project libraries, executables, FILES: one layer each,
+// empty ones left out),
 // with the config and the manifest. The manifest is added to the layout's index.json, annotated with
 // its platform reference name; the layout is shared by the image's platforms and updated under a lock.
 // With `base`: its config extended and its layers listed first, in its media-type family; its layers

@@ -375,6 +375,19 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
         if (!v->is_bool()) i.fail(key, "must be true or false");
         *flag = v->get_bool();
       }
+    // ESSENTIALS: known items, each once, kept in kEssentialItems' order whatever order they came in.
+    const auto given = i.strings("essentials", false);
+    for (const auto& item : given) {
+      if (std::find(kEssentialItems.begin(), kEssentialItems.end(), item) == kEssentialItems.end())
+        i.fail("essentials", "`" + item + "` is not one of accounts, ca-certificates, tzdata, tmp");
+      if (std::count(given.begin(), given.end(), item) > 1) i.fail("essentials", "`" + item + "` is listed twice");
+    }
+    for (const auto item : kEssentialItems)
+      if (std::find(given.begin(), given.end(), item) != given.end()) m.essentials.emplace_back(item);
+    if (i.find("ca_bundle")) {
+      m.ca_bundle = i.string("ca_bundle");
+      if (!m.ca_bundle.is_absolute()) i.fail("ca_bundle", "must be an absolute path");
+    }
     m.layout = i.string("layout");
     if (!m.layout.is_absolute()) i.fail("layout", "must be an absolute path");
   } else {

@@ -2,6 +2,7 @@
 // because it is a file a person can edit.
 #pragma once
 
+#include <array>
 #include <boost/json/fwd.hpp>
 #include <filesystem>
 #include <functional>
@@ -53,6 +54,11 @@ struct StageSpec {
 // of mtime hold; the spec refuses a later one, and the layer writer too.
 inline constexpr std::int64_t kLatestSourceDateEpoch = 8589934591;
 
+// ESSENTIALS' items, in the order an image lists them (ALL in add_multiarch_image() is all of them).
+inline constexpr std::array<std::string_view, 4> kEssentialItems{"accounts", "ca-certificates", "tzdata", "tmp"};
+// Where Debian's ca-certificates writes its bundle, and so where TLS libraries look for it first.
+inline constexpr const char* kDefaultCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
 // BASE: an image the helper assembles itself from the staged targets and FILES, with no Dockerfile
 // and no engine. Values exactly as add_multiarch_image() was given them, checked there and here.
 struct ImageSpec {
@@ -88,6 +94,12 @@ struct ImageSpec {
   std::string stop_signal;                                                // STOP_SIGNAL: SIGTERM, 15, SIGRTMIN+3; "" none
   std::vector<std::pair<std::string, std::string>> manifest_annotations;  // MANIFEST_ANNOTATIONS: on each platform's manifest
   bool staged_targets = true, staged_install = false;                     // what the staged tree holds: TARGETS, INSTALL
+  // ESSENTIALS: what a minimal image needs to run a service (image/essentials.hpp), each at most once,
+  // in kEssentialItems' order.
+  std::vector<std::string> essentials;
+  std::filesystem::path ca_bundle = kDefaultCaBundle;  // MULTIARCH_IMAGE_CA_BUNDLE: what ca-certificates puts in
+  // What tzdata puts in: the build machine's time zone database (not in the spec; unit tests set it).
+  std::filesystem::path zoneinfo = "/usr/share/zoneinfo";
   std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
   std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };

@@ -56,18 +56,24 @@ std::pair<std::string, std::string> os_release_id(const fs::path& path) {
   return {id, version};
 }
 
+// The database's identity: every install, upgrade or removal replaces its status file. Null when it
+// cannot be read (no dpkg here).
+json::value status_identity(const fs::path& status) {
+  struct stat st {};
+  if (::stat(status.c_str(), &st) != 0) return nullptr;
+  return json::object{{"path", status.string()},
+                      {"device", st.st_dev},
+                      {"inode", st.st_ino},
+                      {"size", st.st_size},
+                      {"mtime_ns", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
+}
+
 // What the cached answer depends on: the database's identity and every name asked about, per file.
 // Null when the database cannot be read (no dpkg here): nothing is remembered then.
 json::value cache_key(const fs::path& status, const std::map<fs::path, std::vector<std::string>>& names) {
-  struct stat st {};
-  if (::stat(status.c_str(), &st) != 0) return nullptr;
-  json::object key{{"format", 1},
-                   {"dpkg_status",
-                    json::object{{"path", status.string()},
-                                 {"device", st.st_dev},
-                                 {"inode", st.st_ino},
-                                 {"size", st.st_size},
-                                 {"mtime_ns", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}}}};
+  auto identity = status_identity(status);
+  if (identity.is_null()) return nullptr;
+  json::object key{{"format", 1}, {"dpkg_status", std::move(identity)}};
   json::array files;
   for (const auto& [file, candidates] : names) {
     json::array c;
@@ -150,7 +156,55 @@ std::map<fs::path, Package> ask_dpkg(const std::map<fs::path, std::vector<std::s
   return out;
 }
 
+// The distribution of this machine on each package: os-release's, read each time (one small file,
+// and not dpkg's to say).
+template <class Key>
+void with_distribution(std::map<Key, Package>& packages, const fs::path& os_release) {
+  const auto [id, version_id] = os_release_id(os_release);
+  for (auto& [key, p] : packages) {
+    p.distro = id.empty() || version_id.empty() ? "" : id + "-" + version_id;
+    p.namespace_ = id;
+  }
+}
+
 }  // namespace
+
+std::map<std::string, Package> installed_packages(const std::vector<std::string>& names, Runner& runner, const Log& log,
+                                                  const fs::path& os_release, const PackageCache& cache) {
+  if (names.empty()) return {};
+  auto identity = status_identity(cache.dpkg_status);
+  json::value key = nullptr;
+  if (!identity.is_null())
+    key = json::object{{"format", 1}, {"dpkg_status", std::move(identity)}, {"installed", json::value_from(names)}};
+  std::map<std::string, Package> out;
+  if (const auto remembered = cached(cache.file, key)) {
+    for (const auto& [name, p] : *remembered) out.emplace(name.string(), p);
+    with_distribution(out, os_release);
+    return out;
+  }
+  Command query{{"dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n"}};
+  query.argv.insert(query.argv.end(), names.begin(), names.end());
+  Result listed;
+  try {
+    listed = runner.run(query, Output::capture, log);  // exit status 1 when some name is not known at all
+  } catch (const Error& e) {
+    if (e.code() != Exit::engine_missing) throw;
+    log.info("no dpkg-query on this machine: the SBOM names ESSENTIALS' files without their packages");
+    return out;
+  }
+  for (const auto& line : split(listed.out, '\n')) {
+    const auto fields = split(line, '\t');
+    // "ii ": wanted and installed; a removed package whose configuration is left ("rc ") ships nothing.
+    if (fields.size() != 4 || fields[0].size() < 2 || fields[0][1] != 'i' || fields[2].empty()) continue;
+    out.emplace(fields[1], Package{fields[1], fields[2], fields[3], "", ""});
+  }
+  if (listed.exit_code == 0 || listed.exit_code == 1) {
+    std::map<fs::path, Package> by_path(out.begin(), out.end());
+    remember(cache.file, key, by_path);
+  }
+  with_distribution(out, os_release);
+  return out;
+}
 
 fs::path PackageCache::default_dpkg_status() {
   const char* admindir = std::getenv("DPKG_ADMINDIR");  // NOLINT(concurrency-mt-unsafe): read before any thread starts
@@ -189,12 +243,7 @@ std::map<fs::path, Package> owning_packages(const std::vector<fs::path>& files, 
     out = ask_dpkg(names, runner, log, complete);
     if (complete) remember(cache.file, key, *out);
   }
-  // The distribution is read each time: os-release is one small file, and not dpkg's to say.
-  const auto [id, version_id] = os_release_id(os_release);
-  for (auto& [file, p] : *out) {
-    p.distro = id.empty() || version_id.empty() ? "" : id + "-" + version_id;
-    p.namespace_ = id;
-  }
+  with_distribution(*out, os_release);
   return std::move(*out);
 }
 

@@ -42,6 +42,13 @@ std::map<std::filesystem::path, Package> owning_packages(const std::vector<std::
                                                          const std::filesystem::path& os_release = "/etc/os-release",
                                                          const PackageCache& cache = {});
 
+// The installed version of each of `names` (binary packages: tzdata, ca-certificates), from one
+// dpkg-query call, or none when `cache` holds the answer for the same names and database. A name dpkg
+// does not list as installed, and every name on a machine without dpkg-query, is missing from the map.
+std::map<std::string, Package> installed_packages(const std::vector<std::string>& names, Runner& runner, const Log& log,
+                                                  const std::filesystem::path& os_release = "/etc/os-release",
+                                                  const PackageCache& cache = {});
+
 // dpkg-query -S output: path -> the one package owning it (lines naming several packages or a
 // diversion are skipped). Exposed for tests.
 std::map<std::string, std::string> parse_dpkg_search(std::string_view output);

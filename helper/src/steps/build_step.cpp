@@ -1,8 +1,11 @@
 // build: one platform's image from the context, its record, and the depfile listing the context.
+#include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 #include <optional>
 
 #include "attest/sbom.hpp"
+#include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/json_file.hpp"
@@ -15,6 +18,8 @@
 #include "registry/platform_manifest.hpp"
 #include "registry/session.hpp"
 #include "stage/context.hpp"
+#include "stage/packages.hpp"
+#include "stage/staged_files.hpp"
 #include "stage/staging.hpp"
 #include "steps/steps.hpp"
 
@@ -38,6 +43,59 @@ std::vector<std::string> platform_references(const Spec& spec, const Platform& p
 
 namespace {
 
+// ESSENTIALS' files for the SBOM, in the record the push step reads beside the stage's: each with its
+// SHA-256 (copied byte for byte, so as in the image) and, for the CA bundle and the time zone database
+// that this machine's packages provide, that package at its installed version. The bundle is
+// ca-certificates' when it is the one that package's update-ca-certificates writes (no package lists
+// it as a file of its own), not a bundle of the project's (MULTIARCH_IMAGE_CA_BUNDLE). dpkg's list of
+// each such package joins `inputs`, the depfile: an upgrade that changes no file still changes the
+// version the SBOM names.
+void record_essentials(const Spec& spec, const Platform& platform, const Essentials& essentials,
+                       std::vector<std::filesystem::path>& inputs, Runner& runner, const Log& log) {
+  const auto state = spec.image.layout.parent_path();
+  const auto record = essentials_files_path(state, platform);
+  std::error_code ec;
+  if (spec.image.essentials.empty()) {
+    std::filesystem::remove(record, ec);
+    return;
+  }
+  const auto same = [](const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code error;
+    return std::filesystem::equivalent(a, b, error);
+  };
+  std::map<std::string, std::string> package_of;  // item -> the package that provides its files
+  std::vector<std::string> names;
+  const auto from = [&](const std::string& item, const std::string& package) {
+    if (std::find(spec.image.essentials.begin(), spec.image.essentials.end(), item) == spec.image.essentials.end()) return;
+    package_of[item] = package;
+    names.push_back(package);
+  };
+  if (same(spec.image.ca_bundle, kDefaultCaBundle)) from("ca-certificates", "ca-certificates");
+  if (same(spec.image.zoneinfo, "/usr/share/zoneinfo")) from("tzdata", "tzdata");
+  const auto packages = installed_packages(names, runner, log, "/etc/os-release", {state / "essentials.packages.json"});
+  const auto info = PackageCache::default_dpkg_status().parent_path() / "info";
+  for (const auto& name : names)
+    if (std::filesystem::is_regular_file(info / (name + ".list"), ec)) inputs.push_back(info / (name + ".list"));
+  std::vector<StagedFile> files;
+  for (const auto& e : essentials.entries) {
+    if (e.entry.kind != LayerEntry::Kind::file) continue;
+    const bool generated = e.item == "accounts";  // written by the helper, from no file of this machine
+    StagedFile file{"/" + e.entry.path,
+                    "essentials",
+                    sha256_digest(read_text_file(e.entry.source)),
+                    "",
+                    {},
+                    "",
+                    generated ? "" : e.entry.source.string(),
+                    std::nullopt};
+    if (const auto it = package_of.find(e.item); it != package_of.end())
+      if (const auto p = packages.find(it->second); p != packages.end()) file.package = p->second;
+    files.push_back(std::move(file));
+  }
+  std::sort(files.begin(), files.end(), [](const StagedFile& a, const StagedFile& b) { return a.path < b.path; });
+  write_staged_files(record, files);
+}
+
 // BASE: the helper writes the image itself, into the layout; no engine is asked anything.
 void assemble_step(const Spec& spec, const Platform& platform, const std::filesystem::path& record,
                    const std::filesystem::path& depfile, Runner& runner, const Log& log) {
@@ -56,7 +114,9 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
     fetch_base_layers(registry.client, base->layer_descriptors, spec.image.layout / "blobs" / "sha256", spec.image.base, log);
   }
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
-  write_depfile(depfile, record, image.inputs);
+  auto inputs = image.inputs;
+  record_essentials(spec, platform, image.essentials, inputs, runner, log);
+  write_depfile(depfile, record, inputs);
   std::int64_t size = image.config.size;
   std::vector<std::string> layers;
   for (const auto& l : image.layers) {

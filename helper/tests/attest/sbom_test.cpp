@@ -148,6 +148,94 @@ BOOST_AUTO_TEST_CASE(an_answer_dpkg_failed_to_give_and_an_unreadable_cache_are_n
   BOOST_TEST(machine.runner.commands.size() == 5U);
 }
 
+// ESSENTIALS' packages are asked for by name: the CA bundle is no file of ca-certificates (its
+// update-ca-certificates writes it). Only what dpkg says is installed counts; the answer is remembered
+// as the file lookups' is, until the database changes.
+BOOST_AUTO_TEST_CASE(installed_packages_are_asked_by_name_once_until_dpkg_changes) {
+  DpkgMachine machine("2.36-9");
+  machine.runner.rules.clear();
+  machine.runner.on({"-W"}, {1,
+                             "ii \ttzdata\t2025b-0+deb12u2\tall\n"
+                             "ii \tca-certificates\t20230311+deb12u1\tall\n"
+                             "rc \tlibold\t1.0\tamd64\n",
+                             "dpkg-query: no packages found matching nothing\n"});
+  std::filesystem::create_directories(machine.cache.file.parent_path());
+  const auto ask = [&] {
+    return installed_packages({"ca-certificates", "tzdata", "libold", "nothing"}, machine.runner, test_log(), machine.os_release,
+                              machine.cache);
+  };
+  auto found = ask();
+  BOOST_TEST_REQUIRE(found.size() == 2U);  // removed (rc) and unknown names are not installed
+  BOOST_TEST(found.at("tzdata").purl() == "pkg:deb/debian/tzdata@2025b-0%2Bdeb12u2?arch=all&distro=debian-12");
+  BOOST_TEST(found.at("ca-certificates").version == "20230311+deb12u1");
+  BOOST_TEST_REQUIRE(machine.runner.commands.size() == 1U);
+  const auto& argv = machine.runner.commands[0].argv;
+  BOOST_TEST((std::vector<std::string>(argv.end() - 4, argv.end()) ==
+              std::vector<std::string>{"ca-certificates", "tzdata", "libold", "nothing"}));
+  found = ask();
+  BOOST_TEST(machine.runner.commands.size() == 1U);  // remembered
+  BOOST_TEST(found.at("tzdata").distro == "debian-12");
+  machine.upgrade("2.36-10");
+  machine.runner.rules.clear();
+  machine.runner.on({"-W"}, {0, "ii \ttzdata\t2025c-0+deb12u1\tall\n", ""});
+  BOOST_TEST(ask().at("tzdata").version == "2025c-0+deb12u1");
+  BOOST_TEST(machine.runner.commands.size() == 2U);
+}
+
+// ESSENTIALS' files (the build step's record) sit inside the package that ships them, by path; the
+// accounts the helper writes are files of their own; and only an image with ESSENTIALS lists them.
+BOOST_AUTO_TEST_CASE(essentials_files_are_listed_inside_their_packages_while_the_image_has_essentials) {
+  TempDir dir;
+  const auto platform = parse_platform("linux/arm64");
+  const Package tzdata{"tzdata", "2025b-0+deb12u2", "all", "debian-12", "debian"};
+  write_staged_files(
+      essentials_files_path(dir.path(), platform),
+      {{"/etc/passwd", "essentials", sha256_digest("p"), "", {}, "", "", std::nullopt},
+       {"/usr/share/zoneinfo/Europe/Berlin",
+        "essentials",
+        sha256_digest("b"),
+        "",
+        {},
+        "",
+        "/usr/share/zoneinfo/Europe/Berlin",
+        tzdata},
+       {"/usr/share/zoneinfo/UTC", "essentials", sha256_digest("u"), "", {}, "", "/usr/share/zoneinfo/UTC", tzdata}});
+  auto j = mai::test::spec_json(dir.path());
+  j.erase("dockerfile");
+  j["image"] = {{"base", "scratch"}, {"layout", (dir.path() / "oci").string()}, {"essentials", {"accounts", "tzdata"}}};
+  j["provenance"] = json::object{{"builder_id", "urn:test"},
+                                 {"cmake_version", "3.25.1"},
+                                 {"generator", "Ninja"},
+                                 {"compiler", ""},
+                                 {"source_dir", "/src"},
+                                 {"git", ""},
+                                 {"sbom", true}};
+  FakeRunner runner;
+  const auto document = [&](const json::object& spec) {
+    return json::parse(
+               sbom_artifact(parse_spec(spec, "spec.json"), platform, sha256_digest("m"), "", {}, dir.path(), runner, test_log())
+                   .document)
+        .as_object();
+  };
+  const auto doc = document(j);
+  const json::object* package = nullptr;
+  for (const auto& c : doc.at("components").as_array())
+    if (c.as_object().at("bom-ref") == "deb:tzdata:all") package = &c.as_object();
+  BOOST_TEST_REQUIRE(package);
+  BOOST_TEST(package->at("version") == "2025b-0+deb12u2");
+  BOOST_TEST(package->at("purl") == "pkg:deb/debian/tzdata@2025b-0%2Bdeb12u2?arch=all&distro=debian-12");
+  const auto& files = package->at("components").as_array();
+  BOOST_TEST_REQUIRE(files.size() == 2U);
+  BOOST_TEST(files[0].as_object().at("name") == "/usr/share/zoneinfo/Europe/Berlin");
+  BOOST_TEST(files[0].as_object().at("hashes").as_array()[0].as_object().at("content").as_string() ==
+             sha256_digest("b").substr(7));
+  const auto text = json::serialize(doc);
+  BOOST_TEST(text.find(R"("bom-ref":"file:/etc/passwd")") != std::string::npos);
+  BOOST_TEST(text.find(R"("value":"essentials")") != std::string::npos);  // its kind
+  j.at("image").as_object().erase("essentials");  // a record left from when it had them is not the image's
+  BOOST_TEST(json::serialize(document(j)).find("zoneinfo") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(purl_parts_are_percent_encoded_as_rfc_3986_asks) {
   BOOST_TEST(percent_encode("1:2.3+b1~rc") == "1%3A2.3%2Bb1~rc");
   BOOST_TEST(percent_encode("sha256:ab") == "sha256%3Aab");

@@ -232,4 +232,29 @@ BOOST_AUTO_TEST_CASE(a_user_name_must_be_an_account_of_the_image) {
   BOOST_TEST(what.find("has no group `wheel`") != std::string::npos, what);
 }
 
+// ESSENTIALS accounts would replace the accounts of a base that has its own: refused, naming them;
+// the other items go on such a base, and accounts on a base without any.
+BOOST_AUTO_TEST_CASE(essentials_accounts_on_a_base_with_accounts_of_its_own_are_refused) {
+  const Platform amd64{"linux", "amd64", ""};
+  Base t({tar_of(merged_usr())});
+  t.spec.image.files = {{t.dir.file("f.txt", "x"), "/srv/f.txt"}};
+  t.spec.image.essentials = {"accounts", "tmp"};
+  const auto base = t.resolved_with_layers();
+  const auto what = error_of([&] { assemble_image(t.spec, amd64, {}, test_log(), &base); });
+  BOOST_TEST(what.find("ESSENTIALS accounts: the base registry.test/team/base:1 has its own /etc/passwd (root, app), which "
+                       "accounts would replace; leave accounts out of ESSENTIALS") != std::string::npos,
+             what);
+  BOOST_TEST(!std::filesystem::exists(t.spec.image.layout / "index.json"));
+  t.spec.image.essentials = {"tmp"};
+  t.spec.image.user = "app";  // the base's account
+  const auto image = assemble_image(t.spec, amd64, {}, test_log(), &base);
+  BOOST_TEST(has(t.our_layer(image), "tmp/"));
+  Base bare({tar_of({{"./", '5'}, {"./usr/", '5'}})});
+  bare.spec.image.files = t.spec.image.files;
+  bare.spec.image.essentials = {"accounts"};
+  bare.spec.image.user = "nonroot";
+  const auto bare_base = bare.resolved_with_layers();
+  BOOST_TEST(has(bare.our_layer(assemble_image(bare.spec, amd64, {}, test_log(), &bare_base)), "etc/passwd"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -240,6 +240,29 @@ BOOST_AUTO_TEST_CASE(permissions_of_files_directories_and_targets_are_read_and_c
   BOOST_TEST(contains(what, "TARGETS entry server: OWNER `app` is not <user>[:<group>]"), what);
 }
 
+// ESSENTIALS as the module writes them: known items, each once, kept in one order whatever order they
+// came in (the spec a person edits gets the same checks), and the CA bundle an absolute path.
+BOOST_AUTO_TEST_CASE(essentials_are_known_items_each_once_in_one_order) {
+  auto j = spec_json("/ctx");
+  j.erase("dockerfile");
+  j["image"] = {{"base", "scratch"}, {"layout", "/b/oci"}, {"essentials", {"tmp", "accounts", "tzdata"}}};
+  auto s = parse_spec(j, "spec.json");
+  BOOST_TEST((s.image.essentials == std::vector<std::string>{"accounts", "tzdata", "tmp"}));
+  BOOST_TEST(s.image.ca_bundle == kDefaultCaBundle);
+  j.at("image").as_object()["ca_bundle"] = "/opt/corp/bundle.pem";
+  BOOST_TEST(parse_spec(j, "spec.json").image.ca_bundle == "/opt/corp/bundle.pem");
+  const auto with = [&](const char* field, boost::json::value value) {
+    auto bad = j;
+    bad.at("image").as_object()[field] = std::move(value);
+    return error_of(bad);
+  };
+  BOOST_TEST(contains(with("essentials", {"accounts", "certs"}),
+                      "field 'essentials': `certs` is not one of accounts, ca-certificates, tzdata, tmp"));
+  BOOST_TEST(contains(with("essentials", {"tmp", "tmp"}), "field 'essentials': `tmp` is listed twice"));
+  BOOST_TEST(contains(with("essentials", "ALL"), "field 'essentials': must be an array of strings"));
+  BOOST_TEST(contains(with("ca_bundle", "bundle.pem"), "field 'ca_bundle': must be an absolute path"));
+}
+
 // VOLUMES, STOP_SIGNAL and MANIFEST_ANNOTATIONS read and checked; ENV references' syntax checked
 // when the spec is read (what they name only when the base is known).
 BOOST_AUTO_TEST_CASE(volumes_stop_signals_manifest_annotations_and_env_references_are_checked) {
