@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <utility>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -17,6 +18,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kMaxRedirects = 5;
+// 429s waited for in all by one client: a registry that keeps asking is then an error.
+constexpr int kRateLimitWaits = 20;
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
@@ -98,13 +101,32 @@ void RegistryClient::announce_retry(const Call& call, const std::string& problem
             std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
 }
 
+bool RegistryClient::wait_before_retry(const Call& call, const std::string& problem, Backoff& backoff) {
+  const auto limited = std::exchange(rate_limited_, std::nullopt);
+  if (!limited)
+    return backoff.wait_before_next(
+        [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); });
+  const auto what = repository_.registry + " limits the rate of requests (" + limited->limit + ")";
+  if (limited->wait > settings_.max_rate_limit_wait)
+    throw Error(Exit::step_failed, call.method + " " + shown(call.path) + ": " + what + " and asks for a wait of " +
+                                       std::to_string(limited->wait.count()) + " s (Retry-After), more than the " +
+                                       std::to_string(settings_.max_rate_limit_wait.count()) +
+                                       " s this client waits; try again later, or with credentials (anonymous limits are lower)");
+  if (++rate_limit_waits_ > kRateLimitWaits)
+    throw Error(Exit::step_failed, call.method + " " + shown(call.path) + ": " + what + ", still after " +
+                                       std::to_string(kRateLimitWaits) + " waits");
+  log_.warn(what + ": waiting " + std::to_string(limited->wait.count()) + " s as it asks (Retry-After) before " + call.method +
+            " " + shown(call.path) + " again");
+  pause(limited->wait);
+  return true;
+}
+
 HttpResponse RegistryClient::send(const Call& call) {
   std::string problem;
   Backoff backoff(settings_.retry);
   do {
     if (auto answer = try_once(call, problem)) return std::move(*answer);
-  } while (backoff.wait_before_next(
-      [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); }));
+  } while (wait_before_retry(call, problem, backoff));
   throw Error(Exit::step_failed, call.method + " " + shown(call.path) + " failed after " + std::to_string(backoff.tries()) +
                                      " attempts: " + problem);
 }
@@ -175,6 +197,7 @@ std::optional<HttpResponse> RegistryClient::try_once(const Call& call, std::stri
     }
     if (transient(r.status)) {
       problem = registry_errors(r);
+      rate_limited_ = rate_limited(r, std::chrono::system_clock::now());
       return std::nullopt;
     }
     return r;
@@ -237,9 +260,7 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
   std::vector<std::string> out;
   for (std::size_t i = 0; i < references.size(); ++i) {
     const auto& r = responses[i];
-    if (r.status / 100 != 2)
-      throw Error(Exit::step_failed, "publishing " + repository_.str() + (references[i].starts_with("sha256:") ? "@" : ":") +
-                                         references[i] + " failed: " + registry_errors(r));
+    if (r.status / 100 != 2) refused_manifest(references[i], media_type, bytes, r);
     out.push_back(r.header("docker-content-digest"));
   }
   return out;
@@ -254,11 +275,55 @@ std::string RegistryClient::put_manifest(const std::string& reference, const std
                        bytes,
                        kDefaultResponseLimit,
                        "an answer to a manifest upload"});
-  if (r.status / 100 != 2)
-    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
-                                       reference + " failed: " + registry_errors(r));
+  if (r.status / 100 != 2) refused_manifest(reference, media_type, bytes, r);
   *subject_indexed = !r.header("oci-subject").empty();
   return r.header("docker-content-digest");
+}
+
+void RegistryClient::refused_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                                      const HttpResponse& answer) {
+  const bool by_digest = reference.starts_with("sha256:");
+  const auto what = repository_.str() + (by_digest ? "@" : ":") + reference;
+  const auto said = registry_errors(answer);
+  const auto generic = "publishing " + what + " failed: " + said;
+  if (answer.status == 401 || answer.status == 404 || answer.status / 100 != 4) throw Error(Exit::step_failed, generic);
+  // A tag that holds something else, and a registry that refuses to replace it: immutable tags.
+  if (!by_digest) {
+    const auto current = get_manifest(reference);
+    if (current && current->digest != sha256_digest(bytes)) {
+      const bool referrers = reference.starts_with("sha256-");
+      throw Error(
+          Exit::step_failed,
+          repository_.registry + " refused to replace the " + (referrers ? "referrers tag " : "tag ") + reference + " of " +
+              repository_.str() + ", which holds " + current->digest +
+              ": its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, GitLab's protected tags; " + said +
+              "). " +
+              (referrers ? "The referrers tag is rewritten whenever an image gains a document"
+                         : "Per-platform tags are rewritten by every changed build, the image's TAGS by every publish") +
+              ": set PLATFORM_TAGS OFF (or MULTIARCH_IMAGE_PLATFORM_TAGS=OFF) to publish each platform by digest "
+              "only and write no referrers tag, and give every publish TAGS of its own");
+    }
+  }
+  // An OCI manifest refused as invalid, or its media type as unsupported: a registry that knows only
+  // Docker's (old Quay, old Artifactory). What is refused decides what would work there.
+  if (media_type.starts_with("application/vnd.oci.") && (answer.status == 400 || answer.status == 415)) {
+    std::string hint;
+    if (media_type == media::oci_index)
+      hint = "INDEX_FORMAT docker publishes a Docker manifest list (its platforms' manifests must be Docker's)";
+    else if (bytes.find("\"subject\"") != std::string::npos)
+      hint =
+          "SBOMs, provenance and signatures are OCI artifact manifests, which such a registry cannot hold: set SBOM OFF "
+          "and PROVENANCE OFF (MULTIARCH_IMAGE_SBOM=OFF, MULTIARCH_IMAGE_PROVENANCE=OFF) for it";
+    else
+      hint =
+          "an image docker builds from a Dockerfile, or one assembled on a BASE in Docker's format, is pushed with "
+          "Docker media types; one assembled on scratch or an OCI base is OCI";
+    throw Error(Exit::step_failed, repository_.registry + " refused " + what + ", an " + media_type + " (" + said +
+                                       "): a registry that takes only Docker media types (old Quay, old Artifactory) "
+                                       "answers so. " +
+                                       hint);
+  }
+  throw Error(Exit::step_failed, generic);
 }
 
 namespace {
