@@ -22,10 +22,13 @@ std::optional<std::chrono::seconds> retry_after(std::string_view value, std::chr
   std::string zone;
   in >> zone;
   if (in.fail() || zone != "GMT") return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  if (at <= now) return std::chrono::seconds(0);
-  // Whole seconds, rounded up: a wait that ends before the date would be answered 429 again.
-  return std::chrono::ceil<std::chrono::seconds>(at - now);
+  // In whole seconds of time_t: a date in the year 99999 overflows a clock of nanoseconds, not this.
+  const std::time_t at = timegm(&tm);
+  const std::time_t from = std::chrono::system_clock::to_time_t(now);
+  if (at <= from) return std::chrono::seconds(0);
+  // `from` is `now` rounded down, so this is the wait rounded up: one that ended before the date would
+  // be answered 429 again.
+  return std::chrono::seconds(at - from);
 }
 
 std::optional<RateLimited> rate_limited(const HttpResponse& response, std::chrono::system_clock::time_point now) {
