@@ -108,7 +108,11 @@ case $quirk in
     no_record_claims_success "$state/metadata.json "
 
     step "PLATFORM_TAGS OFF and a new tag: published by digest, no tag written but the new one, no referrers tag"
-    cmake -DMULTIARCH_IMAGE_PLATFORM_TAGS=OFF -DQUIRK_TAG=1.1 "$build" >/dev/null
+    # A signer attaching to the index (SIGN_COMMAND) writes no referrers tag either.
+    echo "a signature" >"$work/signature"
+    cmake -DMULTIARCH_IMAGE_PLATFORM_TAGS=OFF -DQUIRK_TAG=1.1 \
+      "-DMULTIARCH_IMAGE_SIGN_COMMAND=$helper;attach;--reference;@REFERENCE@;--artifact-type;application/vnd.example.signature;--file;$work/signature" \
+      "$build" >/dev/null
     mark=$(registry_mark "$fixture_registry_log")
     publish digests || fail "publish by digest failed:\n$(tail -30 "$work/digests.log")"
     published 1.1
@@ -118,6 +122,8 @@ case $quirk in
       "referrers_index (documents by digest)"
     assert_eq "$(jq -r '.references[0]' "$state/push-linux-amd64.json")" \
       "$front/$repository_path@$(jq -r .digest "$state/push-linux-amd64.json")" "the push record's reference: by digest"
+    expect_in "$work/digests.log" "attached application/vnd\.example\.signature sha256:[0-9a-f]{64} to .* \(listed nowhere: the registry keeps it by digest\)" \
+      "the signature attached by digest"
     rerun_writes_nothing ;;
 
   rate-limit)
