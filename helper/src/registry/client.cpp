@@ -66,10 +66,21 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       requests.push_back(std::move(r));
     }
     auto outcomes = transport_.send_all(requests, tls_.settings(repository_.registry));
+    std::size_t limited_at = calls.size();
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
       auto& r = outcomes[k].response;
       if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
       if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
+      // The longest wait a 429 among them asked for is waited before any is sent again.
+      if (const auto asked = r ? rate_limited(*r, std::chrono::system_clock::now()) : std::nullopt;
+          asked && (!rate_limited_ || asked->wait > rate_limited_->wait)) {
+        rate_limited_ = asked;
+        limited_at = from + k;
+      }
+    }
+    if (limited_at < calls.size()) {
+      Backoff unused(settings_.retry);  // a rate limit's wait is not the backoff's
+      wait_before_retry(calls[limited_at], "", unused);
     }
   }
   // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the

@@ -630,6 +630,23 @@ BOOST_AUTO_TEST_CASE(a_429_is_waited_for_as_it_asks_announced_with_its_limit_and
   BOOST_TEST(waited.count() >= 1000);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_met_by_429s_waits_once_before_sending_them_again) {
+  Client t;
+  const auto digest = t.registry.put_image("team/hello", "linux", "amd64");
+  for (const auto* tag : {"a", "b", "c"})
+    t.registry.manifests[std::string("team/hello:") + tag] = t.registry.manifests["team/hello@" + digest];
+  auto client = t.make();
+  BOOST_TEST(client.get_manifest("a").has_value());  // settles the scheme: the batch then goes out at once
+  t.registry.rate_limit_next = 3;
+  t.registry.retry_after = "0";
+  const auto got = client.get_manifests({"a", "b", "c"});
+  BOOST_TEST((got[0] && got[1] && got[2]));
+  std::size_t waits = 0;
+  for (const auto& line : t.logged) waits += line.find("limits the rate of requests") != std::string::npos;
+  BOOST_TEST(waits == 1u);
+  BOOST_TEST(t.registry.count("GET", "/manifests/") == 7u);  // one, three refused, three again
+}
+
 BOOST_AUTO_TEST_CASE(a_wait_longer_than_the_maximum_fails_at_once_naming_the_limit) {
   Client t;
   t.registry.rate_limit_next = 1;
