@@ -6,7 +6,8 @@
 # registry, and a rerun that writes nothing; or in a clear message naming the registry's limit and
 # what works there, with no record claiming success. docs/registries.md has the table.
 #   quirks.sh gitlab-referrers-tag | immutable-tags | immutable-tags-denied | rate-limit | no-chunked-upload
-#           | head-405 | no-digest-header | docker-media-types-only | no-mount | referrers-api
+#           | head-405 | no-digest-header | manifest-content-type | docker-media-types-only | no-mount
+#           | referrers-api
 . "$(dirname "$0")/lib.sh"
 quirk=${1:?which quirk}
 helper=${MULTIARCH_TEST_HELPER:?}
@@ -164,6 +165,13 @@ case $quirk in
     publish first || fail "publish failed:\n$(tail -30 "$work/first.log")"
     published 1.0
     expect_in "$work/front.log" "^quirk no-digest-header PUT .* without Docker-Content-Digest" "the front dropped the header"
+    rerun_writes_nothing ;;
+
+  manifest-content-type)
+    step "manifests served as application/json: each read by its own mediaType"
+    publish first || fail "publish failed:\n$(tail -30 "$work/first.log")"
+    published 1.0
+    expect_in "$work/front.log" "^quirk manifest-content-type GET .*/manifests/.* served as application/json" "the front served one so"
     rerun_writes_nothing ;;
 
   docker-media-types-only)

@@ -26,6 +26,7 @@
 //   no-chunked-upload      PATCH refused (405 UNSUPPORTED): a blob goes whole in the closing PUT
 //   head-405               HEAD answered 405
 //   no-digest-header       answers without Docker-Content-Digest
+//   manifest-content-type  manifests served as application/json, whatever the client accepts
 //   docker-media-types-only  an OCI manifest, index or artifact refused 400 MANIFEST_INVALID (old Quay,
 //                          old Artifactory)
 //   no-mount               POST ?mount=&from= opens an ordinary upload session (202)
@@ -265,6 +266,16 @@ void no_digest_header(const Request&, Response& response, const Note& note) {
   note("without Docker-Content-Digest");
 }
 
+// Manifests served with another Content-Type than any the client accepts (application/json, as some
+// proxies and old registries answer): a client must read the manifest's own mediaType.
+void manifest_content_type(const Request& r, Response& response, const Note& note) {
+  if ((r.method() != http::verb::get && r.method() != http::verb::head) || !manifest_path(path_of(r)) ||
+      response.result() != http::status::ok)
+    return;
+  response.set(http::field::content_type, "application/json");
+  note("served as application/json");
+}
+
 // A registry that knows only Docker's media types (old Quay, old Artifactory): an OCI manifest, index
 // or artifact manifest is refused as Quay refused it.
 std::optional<Response> docker_media_types_only(Request& r, const Options&, const Note& note) {
@@ -357,6 +368,7 @@ const std::vector<Quirk>& quirks() {
       {"no-chunked-upload", no_chunked_upload, {}},
       {"head-405", head_405, {}},
       {"no-digest-header", {}, no_digest_header},
+      {"manifest-content-type", {}, manifest_content_type},
       {"docker-media-types-only", docker_media_types_only, {}},
       {"no-mount", no_mount, {}},
       {"referrers-api", [](Request& r, const Options&, const Note& n) { return referrers_api.on_request(r, n); },

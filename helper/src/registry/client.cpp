@@ -316,8 +316,11 @@ void RegistryClient::refused_manifest(const std::string& reference, const std::s
     }
   }
   // An OCI manifest refused as invalid, or its media type as unsupported: a registry that knows only
-  // Docker's (old Quay, old Artifactory). What is refused decides what would work there.
-  if (media_type.starts_with("application/vnd.oci.") && (answer.status == 400 || answer.status == 415)) {
+  // Docker's (old Quay, old Artifactory). What is refused decides what would work there. (A manifest
+  // whose blobs are missing is refused 400 too, as MANIFEST_BLOB_UNKNOWN: that is something else.)
+  const bool unsupported = answer.status == 415 || (answer.status == 400 && said.find("MANIFEST_INVALID") != std::string::npos) ||
+                           said.find("UNSUPPORTED") != std::string::npos;
+  if (media_type.starts_with("application/vnd.oci.") && unsupported && said.find("BLOB_UNKNOWN") == std::string::npos) {
     std::string hint;
     if (media_type == media::oci_index)
       hint = "INDEX_FORMAT docker publishes a Docker manifest list (its platforms' manifests must be Docker's)";

@@ -725,6 +725,11 @@ BOOST_AUTO_TEST_CASE(an_oci_manifest_refused_by_a_docker_only_registry_names_the
       [&] { client.put_manifest("sha256:" + std::string(64, 'a'), media::oci_manifest, R"({"subject":{}})", &indexed); });
   BOOST_TEST(artifact.find("SBOM OFF") != std::string::npos, artifact);
   client.put_manifests({"1.0"}, media::docker_manifest, R"({"schemaVersion":2})");  // Docker's: taken
+  // Another 400 for an OCI manifest (its digest, a blob it lacks) is not blamed on the media type.
+  t.registry.docker_types_only = false;
+  const auto other = error_of([&] { client.put_manifests({"sha256:" + std::string(64, 'b')}, media::oci_manifest, "{}"); });
+  BOOST_TEST(other.find("DIGEST_INVALID") != std::string::npos, other);
+  BOOST_TEST(other.find("Docker media types") == std::string::npos, other);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
