@@ -20,6 +20,8 @@ namespace {
 constexpr int kMaxRedirects = 5;
 // 429s waited for in all by one client: a registry that keeps asking is then an error.
 constexpr int kRateLimitWaits = 20;
+// A manifest refused because a blob it names is unknown, sent again (again_if_blob_unknown).
+constexpr int kBlobUnknownRounds = 2;
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
@@ -267,10 +269,11 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
                      bytes,
                      kDefaultResponseLimit,
                      "an answer to a manifest upload"});
-  const auto responses = send_all(calls);
+  auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < references.size(); ++i) {
-    const auto& r = responses[i];
+    auto& r = responses[i];
+    r = again_if_blob_unknown(calls[i], std::move(r));
     if (r.status / 100 != 2) refused_manifest(references[i], media_type, bytes, r);
     out.push_back(r.header("docker-content-digest"));
   }
@@ -280,15 +283,32 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
 std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                                          bool* subject_indexed) {
   if (!subject_indexed) return put_manifests({reference}, media_type, bytes).front();
-  const auto r = send({"PUT",
-                       "/v2/" + repository_.path + "/manifests/" + reference,
-                       {{"Content-Type", media_type}},
-                       bytes,
-                       kDefaultResponseLimit,
-                       "an answer to a manifest upload"});
+  const Call call{"PUT",
+                  "/v2/" + repository_.path + "/manifests/" + reference,
+                  {{"Content-Type", media_type}},
+                  bytes,
+                  kDefaultResponseLimit,
+                  "an answer to a manifest upload"};
+  const auto r = again_if_blob_unknown(call, send(call));
   if (r.status / 100 != 2) refused_manifest(reference, media_type, bytes, r);
   *subject_indexed = !r.header("oci-subject").empty();
   return r.header("docker-content-digest");
+}
+
+HttpResponse RegistryClient::again_if_blob_unknown(const Call& call, HttpResponse answer) {
+  // Distribution rewrites a repository's link to a blob in place when another upload of the same blob
+  // completes (two platforms sharing a layer, pushed at once): a manifest PUT that reads it meanwhile
+  // is refused MANIFEST_BLOB_UNKNOWN. Its blobs were all there a moment before; it goes again, twice at
+  // most.
+  for (int round = 1; round <= kBlobUnknownRounds && answer.status == 400; ++round) {
+    const auto said = registry_errors(answer);
+    if (said.find("BLOB_UNKNOWN") == std::string::npos) break;
+    log_.warn(call.method + " " + shown(call.path) + ": " + said + " (another upload of a blob it names completing?); again in " +
+              std::to_string(250 * round) + " ms");
+    pause(std::chrono::milliseconds(250 * round));
+    answer = send(call);
+  }
+  return answer;
 }
 
 void RegistryClient::refused_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,

@@ -127,6 +127,9 @@ class RegistryClient {
   // most RegistrySettings::max_rate_limit_wait: a longer wait throws), else the backoff's delay. False
   // when no attempt is left.
   bool wait_before_retry(const Call& call, const std::string& problem, Backoff& backoff);
+  // A manifest PUT answered MANIFEST_BLOB_UNKNOWN sent again (a blob's link being rewritten by another
+  // upload of it): the last answer.
+  HttpResponse again_if_blob_unknown(const Call& call, HttpResponse answer);
   // Why the registry refused to PUT the manifest `bytes` (`media_type`) as `reference`: throws.
   [[noreturn]] void refused_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                                      const HttpResponse& answer);

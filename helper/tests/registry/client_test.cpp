@@ -732,4 +732,16 @@ BOOST_AUTO_TEST_CASE(an_oci_manifest_refused_by_a_docker_only_registry_names_the
   BOOST_TEST(other.find("Docker media types") == std::string::npos, other);
 }
 
+BOOST_AUTO_TEST_CASE(a_manifest_refused_for_a_blob_being_relinked_goes_again_twice_at_most) {
+  Client t;
+  auto client = t.make();
+  t.registry.blob_unknown_next = 2;
+  client.put_manifests({"1.0"}, media::oci_manifest, R"({"schemaVersion":2})");
+  BOOST_TEST(t.registry.count("PUT", "/manifests/1.0") == 3u);
+  t.registry.blob_unknown_next = 3;
+  const auto e = error_of([&] { client.put_manifests({"1.1"}, media::oci_manifest, R"({"schemaVersion":2})"); });
+  BOOST_TEST(e.find("MANIFEST_BLOB_UNKNOWN") != std::string::npos, e);
+  BOOST_TEST(t.registry.count("PUT", "/manifests/1.1") == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

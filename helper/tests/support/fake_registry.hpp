@@ -66,6 +66,7 @@ class FakeRegistry final : public Transport {
   bool no_chunked_uploads = false;  // PATCH answered 405 UNSUPPORTED
   bool immutable_tags = false;      // a PUT of a tag that holds other content: 400 TAG_INVALID (ECR)
   bool docker_types_only = false;   // an OCI manifest PUT: 400 MANIFEST_INVALID (old Quay)
+  int blob_unknown_next = 0;        // this many manifest PUTs refused 400 MANIFEST_BLOB_UNKNOWN (a link being rewritten)
 
   struct Stored {
     std::string media_type, bytes;
@@ -329,6 +330,9 @@ class FakeRegistry final : public Transport {
         std::string type;
         for (const auto& [k, v] : r.headers)
           if (k == "Content-Type") type = v;
+        if (blob_unknown_next > 0)
+          return --blob_unknown_next,
+                 respond(400, {}, R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]})");
         if (docker_types_only && type.starts_with("application/vnd.oci."))
           return respond(400, {}, R"({"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]})");
         if (const auto held = manifests.find(key);
