@@ -70,6 +70,8 @@ _multiarch_setting(MULTIARCH_IMAGE_PROVENANCE ON BOOL
   "Attach an in-toto SLSA provenance statement to every pushed platform (images without PROVENANCE)")
 _multiarch_setting(MULTIARCH_IMAGE_SBOM ON BOOL
   "Attach a CycloneDX 1.6 SBOM to every pushed platform (images without SBOM)")
+_multiarch_setting(MULTIARCH_IMAGE_PLATFORM_TAGS ON BOOL
+  "Tag each pushed platform <tag>-<arch> and keep referrers tags; OFF: assembled images by digest only (immutable tags)")
 # The builder the provenance names: GitHub Actions' workflow, GitLab CI's runner, else this machine.
 set(_multiarch_default_builder "urn:cmake-multiarch-image:local-build")
 if(DEFINED ENV{GITHUB_ACTIONS} AND DEFINED ENV{GITHUB_WORKFLOW_REF})
@@ -125,6 +127,7 @@ Adds targets that build, push and publish one multi-architecture image::
      [TOOLCHAINS <platform>=<toolchain file>...]  # platforms cross-compiled in sub-builds
      [CROSS_CMAKE_ARGS <arg>...] [RUNTIME]]
     [INSTALL [COMPONENTS <component>...] [PREFIX <dir>]]  # what the install rules install (see below)
+    [PLATFORM_TAGS ON|OFF]                        # <tag>-<arch> per platform (default ON; OFF: BASE only)
     [PROVENANCE ON|OFF]                           # SLSA provenance per platform (default ON)
     [SBOM ON|OFF]                                 # CycloneDX SBOM per platform (default ON)
     [SIGN_COMMAND <command> <arg>...]             # run once per published index (@REFERENCE@ replaced)
@@ -218,6 +221,12 @@ in-toto SLSA Provenance v1 statement as an OCI 1.1 referrer (builder: ``MULTIARC
 project, every staged file with its path and SHA-256, the runtime's Debian packages, the base images
 by digest, the ELF dependency edges.
 
+``PLATFORM_TAGS`` (default: ``MULTIARCH_IMAGE_PLATFORM_TAGS``, on) tags each pushed platform
+``<tag>-<arch>``. ``OFF`` publishes each platform by digest only and writes no tag but ``TAGS`` (no
+referrers tag either: documents are listed by the registry's referrers API where it has one, else
+kept by digest), for registries with immutable tags (docs/registries.md). An image ``BASE`` assembles
+only: docker and podman push under a tag (the cache variable leaves other images as they are).
+
 ``SIGN_COMMAND`` (default: the cache variable ``MULTIARCH_IMAGE_SIGN_COMMAND``) runs after the manifest
 step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with ``@REFERENCE@`` replaced
 by ``<repository>@<index digest>``; secrets come from the environment. ``multiarch-image attach`` puts
@@ -246,7 +255,7 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
@@ -278,6 +287,7 @@ function(add_multiarch_image name)
   _multiarch_context(context dockerfile "${name}" ${assembled})
   _multiarch_build_args_json(build_args_json "${name}")
   _multiarch_index_format(index_format annotations_json "${name}")
+  _multiarch_platform_tags(platform_tags "${name}" ${assembled})
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
   # Sets toolchains_<suffix> here for each platform cross-compiled in a sub-build.
   _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${install_spec}" ${assembled})
@@ -297,7 +307,7 @@ function(add_multiarch_image name)
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${tags} PLATFORMS ${platforms}
     CONTEXT "${context}" DOCKERFILE "${dockerfile}" ENGINE "${engine}" STATE "${state}"
     BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
-    INDEX_FORMAT "${index_format}" ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
+    INDEX_FORMAT "${index_format}" PLATFORM_TAGS ${platform_tags} ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
     PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" FILES_GENERATED ${image_json_files_generated}
     INFER_ENTRYPOINT ${infer_entrypoint} INFER_FROM ${ARG_TARGETS})
 

@@ -2,7 +2,7 @@
 # beyond the arguments (the build's facts for provenance, git for GIT_TAGS); test.json beside it.
 
 # The spec is rewritten only when its content changes: every step depends on it. Keywords: NAME,
-# REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, STATE (values); TAGS, PLATFORMS (lists);
+# REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, PLATFORM_TAGS, STATE (values); TAGS, PLATFORMS (lists);
 # BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON, IMAGE_JSON, PROVENANCE_JSON (JSON; GIT_JSON,
 # IMAGE_JSON and PROVENANCE_JSON may be empty); STAGED (TRUE when the image has TARGETS or INSTALL).
 # TEST_JSON, when not empty, is written to test.json beside the spec, not in it: a changed test must
@@ -12,7 +12,7 @@
 # the top-level directory, and the spec written then, once.
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED;INFER_ENTRYPOINT"
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;PLATFORM_TAGS;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED;INFER_ENTRYPOINT"
     "TAGS;PLATFORMS;INFER_FROM")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
@@ -27,6 +27,9 @@ function(_multiarch_write_spec path)
   endforeach()
   _multiarch_json_array(array ${S_TAGS})
   string(JSON json SET "${json}" tags "${array}")
+  if(S_PLATFORM_TAGS STREQUAL "OFF")  # written only when off: specs written before it stay the same
+    string(JSON json SET "${json}" platform_tags false)
+  endif()
   _multiarch_json_array(array ${S_PLATFORMS})
   string(JSON json SET "${json}" platforms "${array}")
 

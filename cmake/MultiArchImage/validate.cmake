@@ -605,6 +605,26 @@ function(_multiarch_index_format out_format out_annotations name)
   set(${out_annotations} "${annotations}" PARENT_SCOPE)
 endfunction()
 
+# PLATFORM_TAGS (default MULTIARCH_IMAGE_PLATFORM_TAGS, which applies to assembled images only): ON or
+# OFF in `out`. OFF needs an image the helper assembles: an engine pushes under a tag.
+function(_multiarch_platform_tags out name assembled)
+  set(tags ON)
+  if(assembled AND NOT MULTIARCH_IMAGE_PLATFORM_TAGS)
+    set(tags OFF)
+  endif()
+  if(DEFINED ARG_PLATFORM_TAGS)
+    if(NOT ARG_PLATFORM_TAGS MATCHES "^(ON|OFF)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): PLATFORM_TAGS `${ARG_PLATFORM_TAGS}` is not ON or OFF")
+    endif()
+    if(ARG_PLATFORM_TAGS STREQUAL "OFF" AND NOT assembled)
+      message(FATAL_ERROR "add_multiarch_image(${name}): PLATFORM_TAGS OFF needs an image the helper assembles "
+        "(BASE): docker and podman push a Dockerfile image under a tag")
+    endif()
+    set(tags "${ARG_PLATFORM_TAGS}")
+  endif()
+  set(${out} ${tags} PARENT_SCOPE)
+endfunction()
+
 # Each platform's builder as a JSON array of {platform, builder, origin}: BUILDERS first, then the
 # MULTIARCH_IMAGE_BUILDERS cache variable, which wins for the platforms it names.
 function(_multiarch_builders out name platforms given)

@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   WithApi transport(registry, api);
   mai::RegistrySettings settings{{1, std::chrono::milliseconds(0), std::chrono::seconds(0)}, {}, {}};
+  settings.max_rate_limit_wait = std::chrono::seconds(0);  // a fuzzed 429's Retry-After is not waited for
   const mai::Descriptor subject{"application/vnd.docker.distribution.manifest.v2+json",
                                 subject_digest,
                                 static_cast<std::int64_t>(subject_bytes.size()),

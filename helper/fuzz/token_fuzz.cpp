@@ -18,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The last part picks the credentials: none, a password, or an identity token.
   const auto kind = in[3].empty() ? 'p' : in[3][0];
   mai::RegistrySettings settings{{2, std::chrono::milliseconds(0), std::chrono::seconds(0)}, {}, {}};
+  settings.max_rate_limit_wait = std::chrono::seconds(0);  // a scripted 429's Retry-After is not waited for
   mai::RegistryClient client(
       mai::parse_repository("registry.test/demo/hello"), settings, transport,
       [&]() -> std::optional<mai::Credentials> {

@@ -13,28 +13,47 @@
 // --reset-body-after bytes of a request's body through to the registry, then resets both sides (a
 // request with no longer body leaves the fault to the next one).
 //
-// --quirk NAME (implies --http, may be repeated) makes the front answer as another registry does:
+// --quirk NAME (implies --http, may be repeated) makes the front answer as another registry does; its
+// requests and answers are then read whole, and no fault is injected:
 //   gitlab-referrers-tag   no referrers API (404), and a manifest reference sha256-<hex> taken as the
 //                          digest sha256:<hex>, so the referrers tag of a subject is the subject itself
 //                          (GitLab's registry, oras-project/oras-go#1396)
-// Each quirk a request meets is logged ("quirk NAME METHOD TARGET ..."). A quirk is an entry of the
-// table in quirks(): what it does to a request before it is forwarded (another target, or an answer
-// of its own).
+//   immutable-tags         a PUT of a tag that holds other content: 400 TAG_INVALID, as ECR answers
+//   immutable-tags-denied  the same refused 403 DENIED (Docker Hub's immutable tags, distribution style)
+//   rate-limit             429 TOOMANYREQUESTS with ratelimit-limit/-remaining: the first blob HEAD/GET
+//                          with Retry-After: 2 (seconds), the first manifest PUT with an HTTP date; a
+//                          request of that kind before its time is logged "too early"
+//   no-chunked-upload      PATCH refused (405 UNSUPPORTED): a blob goes whole in the closing PUT
+//   head-405               HEAD answered 405
+//   no-digest-header       answers without Docker-Content-Digest
+//   manifest-content-type  manifests served as application/json, whatever the client accepts
+//   docker-media-types-only  an OCI manifest, index or artifact refused 400 MANIFEST_INVALID (old Quay,
+//                          old Artifactory)
+//   no-mount               POST ?mount=&from= opens an ordinary upload session (202)
+//   referrers-api          the OCI 1.1 referrers API: a manifest PUT with a subject is indexed (OCI-Subject)
+//                          and listed at GET /v2/<name>/referrers/<digest>
+// Each quirk a request meets is logged ("quirk NAME METHOD TARGET what it did"), every forwarded one
+// "pass METHOD TARGET STATUS". A quirk is an entry of the table in quirks().
 //
 //   multiarch-fault-proxy --target 127.0.0.1:5000 --port-file F --log F
 //                         [--reset PCT] [--stall PCT] [--error PCT] [--stall-seconds N] [--seed N] [--port N]
 //                         [--delay-ms N] [--http] [--match REGEX]
 //                         [--first reset|stall|error|stall-body|reset-body,...] [--stall-body-after N]
 //                         [--reset-body-after N] [--quirk NAME]...
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -73,40 +92,288 @@ const char* name_of(Kind k) {
 
 // --- registry quirks ------------------------------------------------------------------------------------
 
-// What a quirk does to one request before it is forwarded: nothing, forward it with another target,
-// or answer it itself (a whole HTTP answer; the connection then closes).
-struct QuirkAction {
-  std::string target;
-  std::string answer;
-};
+// With a quirk, each request and its answer are read whole (string bodies; the tests' blobs are
+// small), so that a quirk can read a manifest it is sent, ask the registry something first, or change
+// the answer.
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
 
+struct Options;
+// One exchange with the registry on a connection of its own (a quirk's question, not the client's).
+Response ask_registry(const Options& o, Request request);
+
+// What a quirk does: before the request is forwarded, it may change it (its target) or answer it
+// itself (then the registry never sees it); after the registry answered, it may change the answer.
+// Either logs what it did through `note`.
+using Note = std::function<void(const std::string&)>;
 struct Quirk {
   std::string name;
-  std::function<QuirkAction(http::verb method, const std::string& target)> on_request;
+  std::function<std::optional<Response>(Request&, const Options&, const Note&)> on_request;
+  std::function<void(const Request&, Response&, const Note&)> on_response;
 };
 
-std::string json_answer(int status, const std::string& reason, const std::string& body, bool head) {
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + (head ? "" : body);
+Response answer(const Request& r, http::status status, const std::string& body, const std::string& type = "application/json") {
+  Response out{status, 11};
+  out.set(http::field::content_type, type);
+  out.set("Docker-Distribution-Api-Version", "registry/2.0");
+  out.body() = r.method() == http::verb::head ? "" : body;
+  out.prepare_payload();
+  if (r.method() == http::verb::head) out.content_length(0);
+  out.keep_alive(r.keep_alive());
+  return out;
 }
+
+std::string error_body(const std::string& code, const std::string& message) {
+  return R"({"errors":[{"code":")" + code + R"(","message":")" + message + R"("}]})";
+}
+
+std::string path_of(const Request& r) {
+  const std::string target(r.target());
+  return target.substr(0, target.find('?'));
+}
+
+// /v2/<name>/manifests/<reference>: name and reference, or nothing.
+std::optional<std::pair<std::string, std::string>> manifest_path(const std::string& path) {
+  static const std::regex manifest("^/v2/(.+)/manifests/([^/]+)$");
+  std::smatch m;
+  if (!std::regex_match(path, m, manifest)) return std::nullopt;
+  return std::pair{m[1].str(), m[2].str()};
+}
+bool is_digest(const std::string& reference) { return reference.starts_with("sha256:"); }
+
+const char* kAnyManifest =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 // GitLab's registry: no referrers API, and the reference of GET/HEAD/PUT/DELETE
 // /v2/<name>/manifests/sha256-<64 hex> read as the digest sha256:<hex>.
-QuirkAction gitlab_referrers_tag(http::verb method, const std::string& target) {
+std::optional<Response> gitlab_referrers_tag(Request& r, const Options&, const Note& note) {
   static const std::regex referrers("^/v2/.+/referrers/[^/]+$");
   static const std::regex tag("^(/v2/.+/manifests/)sha256-([0-9a-f]{64})$");
-  const auto path = target.substr(0, target.find('?'));
-  if (std::regex_match(path, referrers))
-    return {"", json_answer(404, "Not Found", R"({"errors":[{"code":"NOT_FOUND","message":"404 page not found"}]})",
-                            method == http::verb::head)};
+  const auto path = path_of(r);
+  if (std::regex_match(path, referrers)) {
+    note("answered 404");
+    return answer(r, http::status::not_found, error_body("NOT_FOUND", "404 page not found"));
+  }
   std::smatch m;
-  if (std::regex_match(path, m, tag)) return {m[1].str() + "sha256:" + m[2].str() + target.substr(path.size()), ""};
-  return {};
+  if (std::regex_match(path, m, tag)) {
+    const auto target = m[1].str() + "sha256:" + m[2].str() + std::string(r.target()).substr(path.size());
+    note("as " + target);
+    r.target(target);
+  }
+  return std::nullopt;
 }
 
+// Immutable tags: a PUT of a tag that exists with other content is refused. ECR answers 400
+// TAG_INVALID ("... cannot be overwritten because the repository is immutable"); Docker Hub's
+// immutable tags and distribution-style registries 403 DENIED. The same content again is accepted.
+std::optional<Response> immutable_tag(Request& r, const Options& o, const Note& note, bool ecr) {
+  if (r.method() != http::verb::put) return std::nullopt;
+  const auto where = manifest_path(path_of(r));
+  if (!where || is_digest(where->second)) return std::nullopt;
+  Request look{http::verb::get, "/v2/" + where->first + "/manifests/" + where->second, 11};
+  look.set(http::field::host, r[http::field::host]);
+  look.set(http::field::accept, kAnyManifest);
+  if (r.count(http::field::authorization)) look.set(http::field::authorization, r[http::field::authorization]);
+  const auto current = ask_registry(o, look);
+  if (current.result() != http::status::ok || current.body() == r.body()) return std::nullopt;
+  note("refused " + where->second);
+  if (ecr)
+    return answer(r, http::status::bad_request,
+                  error_body("TAG_INVALID", "The image tag '" + where->second + "' already exists in the '" + where->first +
+                                                "' repository and cannot be overwritten because the repository is immutable."));
+  return answer(r, http::status::forbidden,
+                error_body("DENIED", "The tag '" + where->second + "' of '" + where->first + "' is immutable"));
+}
+
+// Rate limits as Docker Hub and GHCR answer them: 429 TOOMANYREQUESTS with ratelimit-limit and
+// ratelimit-remaining, and Retry-After: the first request for a blob waits 2 seconds, the first
+// manifest PUT until an HTTP date 2 seconds ahead. A request of that kind sent before its time is
+// answered 429 again and logged "too early".
+class RateLimit {
+ public:
+  explicit RateLimit(int seconds) : seconds_(seconds) {}
+  std::optional<Response> on_request(Request& r, const Note& note) {
+    const auto path = path_of(r);
+    const bool blob =
+        path.find("/blobs/") != std::string::npos && (r.method() == http::verb::head || r.method() == http::verb::get);
+    const bool manifest = r.method() == http::verb::put && manifest_path(path);
+    if (!blob && !manifest) return std::nullopt;
+    auto& kind = blob ? blobs_ : manifests_;
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::system_clock::now();
+    if (kind.limited && now >= kind.until) return std::nullopt;  // waited as asked: passes from now on
+    // Requests sent together (a client's parallel PUTs) arrive within moments of the first answer: only
+    // one sent later than that, and before its time, was sent again too early.
+    const bool early = kind.limited && now - kind.first > std::chrono::milliseconds(500);
+    if (!kind.limited) {
+      kind.limited = true;
+      kind.first = now;
+      // An HTTP date has whole seconds: the wait ends at the next whole second after seconds_.
+      kind.until = now + std::chrono::seconds(seconds_);
+      if (manifest) kind.until = std::chrono::time_point_cast<std::chrono::seconds>(kind.until) + std::chrono::seconds(1);
+    }
+    std::string retry_after = std::to_string(std::chrono::ceil<std::chrono::seconds>(kind.until - now).count());
+    if (manifest) {
+      const std::time_t t = std::chrono::system_clock::to_time_t(kind.until);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::array<char, 64> date{};
+      std::strftime(date.data(), date.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      retry_after = date.data();
+    }
+    note(std::string(early ? "too early; " : "") + "answered 429, Retry-After: " + retry_after);
+    auto out =
+        answer(r, http::status::too_many_requests,
+               error_body("TOOMANYREQUESTS",
+                          "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading"));
+    out.set("Retry-After", retry_after);
+    out.set("ratelimit-limit", "100;w=21600");
+    out.set("ratelimit-remaining", "0;w=21600");
+    return out;
+  }
+
+ private:
+  struct Kind {
+    bool limited = false;
+    std::chrono::system_clock::time_point first, until;  // the first 429; when the wait it asked for ends
+  };
+  int seconds_;
+  std::mutex mutex_;
+  Kind blobs_, manifests_;
+};
+
+// A registry that takes no upload in chunks: a PATCH is refused (the blob must come whole, in the
+// closing PUT or a monolithic POST ?digest=).
+std::optional<Response> no_chunked_upload(Request& r, const Options&, const Note& note) {
+  if (r.method() != http::verb::patch) return std::nullopt;
+  note("answered 405");
+  return answer(r, http::status::method_not_allowed,
+                error_body("UNSUPPORTED", "chunked uploads are not supported: send the blob whole in the closing PUT"));
+}
+
+// A registry (or a proxy before it) that answers HEAD with 405.
+std::optional<Response> head_405(Request& r, const Options&, const Note& note) {
+  if (r.method() != http::verb::head) return std::nullopt;
+  note("answered 405");
+  return answer(r, http::status::method_not_allowed, "");
+}
+
+// Answers that carry no Docker-Content-Digest (the header is a SHOULD of the spec).
+void no_digest_header(const Request&, Response& response, const Note& note) {
+  if (response.find("Docker-Content-Digest") == response.end()) return;
+  response.erase("Docker-Content-Digest");
+  note("without Docker-Content-Digest");
+}
+
+// Manifests served with another Content-Type than any the client accepts (application/json, as some
+// proxies and old registries answer): a client must read the manifest's own mediaType.
+void manifest_content_type(const Request& r, Response& response, const Note& note) {
+  if ((r.method() != http::verb::get && r.method() != http::verb::head) || !manifest_path(path_of(r)) ||
+      response.result() != http::status::ok)
+    return;
+  response.set(http::field::content_type, "application/json");
+  note("served as application/json");
+}
+
+// A registry that knows only Docker's media types (old Quay, old Artifactory): an OCI manifest, index
+// or artifact manifest is refused as Quay refused it.
+std::optional<Response> docker_media_types_only(Request& r, const Options&, const Note& note) {
+  if (r.method() != http::verb::put || !manifest_path(path_of(r))) return std::nullopt;
+  const std::string type(r[http::field::content_type]);
+  if (!type.starts_with("application/vnd.oci.")) return std::nullopt;
+  note("refused " + type);
+  return answer(r, http::status::bad_request,
+                R"({"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{"message":"manifest schema )"
+                R"(version not supported"}}]})");
+}
+
+// No cross-repository mount (ECR without the feature, GHCR across owners): POST ?mount=&from= opens an
+// ordinary upload session (202), as the spec allows.
+std::optional<Response> no_mount(Request& r, const Options&, const Note& note) {
+  const std::string target(r.target());
+  if (r.method() != http::verb::post || target.find("mount=") == std::string::npos) return std::nullopt;
+  r.target(path_of(r));
+  note("as " + path_of(r));
+  return std::nullopt;
+}
+
+// The OCI 1.1 referrers API (Harbor, Zot, ECR, recent distribution): a manifest PUT with a subject is
+// indexed (the answer says OCI-Subject), and GET /v2/<name>/referrers/<digest> lists what was indexed
+// for that subject. A write of a referrers tag (sha256-<hex>) is logged: a client that sees the API
+// has no reason to write one.
+class ReferrersApi {
+ public:
+  std::optional<Response> on_request(Request& r, const Note& note) {
+    static const std::regex referrers("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
+    const auto path = path_of(r);
+    std::smatch m;
+    if (r.method() == http::verb::get && std::regex_match(path, m, referrers)) {
+      std::string listed;
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& entry : index_[m[1].str() + "@" + m[2].str()]) listed += (listed.empty() ? "" : ",") + entry;
+      }
+      note("answered 200");
+      return answer(r, http::status::ok,
+                    R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" + listed + "]}",
+                    "application/vnd.oci.image.index.v1+json");
+    }
+    if (const auto where = manifest_path(path); where && where->second.starts_with("sha256-") && r.method() == http::verb::put)
+      note("a referrers tag written");
+    return std::nullopt;
+  }
+  void on_response(const Request& r, Response& response, const Note& note) {
+    const auto where = manifest_path(path_of(r));
+    if (r.method() != http::verb::put || !where || response.result() != http::status::created) return;
+    boost::system::error_code ec;
+    const auto manifest = boost::json::parse(r.body(), ec);
+    const auto* o = ec ? nullptr : manifest.if_object();
+    const auto* subject = o ? o->if_contains("subject") : nullptr;
+    const auto* subject_digest = subject && subject->is_object() ? subject->as_object().if_contains("digest") : nullptr;
+    const std::string digest(response["Docker-Content-Digest"]);
+    if (!subject_digest || !subject_digest->is_string() || digest.empty()) return;
+    boost::json::object entry{{"mediaType", std::string(r[http::field::content_type])},
+                              {"digest", digest},
+                              {"size", static_cast<std::int64_t>(r.body().size())}};
+    if (const auto* t = o->if_contains("artifactType"); t && t->is_string())
+      entry["artifactType"] = *t;
+    else if (const auto* c = o->if_contains("config"); c && c->is_object() && c->as_object().if_contains("mediaType"))
+      entry["artifactType"] = c->as_object().at("mediaType");
+    if (const auto* a = o->if_contains("annotations")) entry["annotations"] = *a;
+    const std::string subject_text(subject_digest->get_string());
+    {
+      std::lock_guard lock(mutex_);
+      auto& list = index_[where->first + "@" + subject_text];
+      const auto text = boost::json::serialize(entry);
+      if (std::find(list.begin(), list.end(), text) == list.end()) list.push_back(text);
+    }
+    response.set("OCI-Subject", subject_text);
+    note("indexed " + digest + " for " + subject_text);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<std::string>> index_;  // <name>@<subject digest>: descriptors (JSON)
+};
+
 const std::vector<Quirk>& quirks() {
-  static const std::vector<Quirk> table{{"gitlab-referrers-tag", gitlab_referrers_tag}};
+  static RateLimit rate_limit(2);
+  static ReferrersApi referrers_api;
+  static const std::vector<Quirk> table{
+      {"gitlab-referrers-tag", gitlab_referrers_tag, {}},
+      {"immutable-tags", [](Request& r, const Options& o, const Note& n) { return immutable_tag(r, o, n, true); }, {}},
+      {"immutable-tags-denied", [](Request& r, const Options& o, const Note& n) { return immutable_tag(r, o, n, false); }, {}},
+      {"rate-limit", [](Request& r, const Options&, const Note& n) { return rate_limit.on_request(r, n); }, {}},
+      {"no-chunked-upload", no_chunked_upload, {}},
+      {"head-405", head_405, {}},
+      {"no-digest-header", {}, no_digest_header},
+      {"manifest-content-type", {}, manifest_content_type},
+      {"docker-media-types-only", docker_media_types_only, {}},
+      {"no-mount", no_mount, {}},
+      {"referrers-api", [](Request& r, const Options&, const Note& n) { return referrers_api.on_request(r, n); },
+       [](const Request& r, Response& a, const Note& n) { referrers_api.on_response(r, a, n); }},
+  };
   return table;
 }
 
@@ -220,6 +487,23 @@ bool connect_upstream(tcp::socket& upstream, const Options& o) {
   return !ec;
 }
 
+Response ask_registry(const Options& o, Request request) {
+  asio::io_context io;
+  tcp::socket upstream(io);
+  Response out{http::status::bad_gateway, 11};
+  if (!connect_upstream(upstream, o)) return out;
+  boost::system::error_code ec;
+  request.keep_alive(false);
+  request.prepare_payload();
+  http::write(upstream, request, ec);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  parser.skip(request.method() == http::verb::head);
+  if (!ec) http::read(upstream, buffer, parser, ec);
+  return ec ? out : parser.release();
+}
+
 void forward(tcp::socket& client, asio::streambuf& head, const Options& o) {
   boost::system::error_code ec;
   asio::io_context io;
@@ -274,6 +558,44 @@ bool relay(tcp::socket& out, tcp::socket& in, beast::flat_buffer& buffer, http::
   return true;
 }
 
+// One request with quirks: read whole, each quirk's turn before it is forwarded (the first answer a
+// quirk gives is the answer) and after the registry answered. False once the connection is done.
+bool exchange_quirked(tcp::socket& client, tcp::socket& upstream, bool& connected, beast::flat_buffer& from_client,
+                      beast::flat_buffer& from_upstream, http::request_parser<http::buffer_body>&& header, const Options& o) {
+  boost::system::error_code ec;
+  http::request_parser<http::string_body> whole(std::move(header));
+  whole.body_limit(boost::none);
+  http::read(client, from_client, whole, ec);
+  if (ec) return false;
+  Request request = whole.release();
+  const std::string line = std::string(request.method_string()) + " " + std::string(request.target());
+  const auto note_of = [&](const Quirk& quirk) {
+    return Note([&o, &quirk, &line](const std::string& what) { log_line(o, "quirk " + quirk.name + " " + line + " " + what); });
+  };
+  std::optional<Response> reply;
+  for (const auto* quirk : o.quirks)
+    if (quirk->on_request && (reply = quirk->on_request(request, o, note_of(*quirk)))) break;
+  if (!reply) {
+    if (!connected && !(connected = connect_upstream(upstream, o))) return false;
+    http::write(upstream, request, ec);
+    if (ec) return false;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    parser.skip(request.method() == http::verb::head);
+    http::read(upstream, from_upstream, parser, ec);
+    if (ec) return false;
+    reply = parser.release();
+    for (const auto* quirk : o.quirks)
+      if (quirk->on_response) quirk->on_response(request, *reply, note_of(*quirk));
+    log_line(o, "pass " + line + " " + std::to_string(reply->result_int()));
+  }
+  const bool keep = reply->keep_alive() && request.keep_alive();
+  http::write(client, *reply, ec);
+  if (ec) return false;
+  if (!keep) client.shutdown(tcp::socket::shutdown_send, ec);
+  return keep;
+}
+
 void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Faults& faults) {
   boost::system::error_code ec;
   asio::io_context io;
@@ -287,21 +609,12 @@ void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Fa
     request.body_limit(boost::none);
     http::read_header(client, from_client, request, ec);
     if (ec) return;
+    if (!o.quirks.empty()) {
+      if (!exchange_quirked(client, upstream, connected, from_client, from_upstream, std::move(request), o)) return;
+      continue;
+    }
     auto& r = request.get();
     const std::string line = std::string(r.method_string()) + " " + std::string(r.target());
-    for (const auto* quirk : o.quirks) {
-      const auto action = quirk->on_request(r.method(), std::string(r.target()));
-      if (!action.answer.empty()) {
-        log_line(o, "quirk " + quirk->name + " " + line + " answered " + action.answer.substr(9, 3));
-        asio::write(client, asio::buffer(action.answer), ec);
-        client.shutdown(tcp::socket::shutdown_send, ec);
-        return;
-      }
-      if (!action.target.empty()) {
-        log_line(o, "quirk " + quirk->name + " " + line + " as " + action.target);
-        r.target(action.target);
-      }
-    }
     const bool matches = !o.match || std::regex_search(line, *o.match);
     Kind kind = matches ? faults.next() : Kind::pass;
     const auto request_length = request.content_length();

@@ -426,6 +426,10 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
   if (s.index_format == "docker" && !s.annotations.empty())
     r.fail("annotations", "need an OCI index; a Docker manifest list has no annotations (INDEX_FORMAT docker)");
   s.insecure_registries = r.strings("insecure_registries", false);
+  if (const auto* tags = r.find("platform_tags")) {
+    if (!tags->is_bool()) r.fail("platform_tags", "must be true or false");
+    s.platform_tags = tags->get_bool();
+  }
   if (const auto* stage = r.find("stage")) {
     const auto* o = stage->if_object();
     const auto* composed = o ? o->if_contains("composed") : nullptr;
@@ -485,6 +489,8 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       s.builders.emplace_back(platform.str(), Builder{field("builder"), field("origin")});
     }
   }
+  if (!s.platform_tags && !s.image.enabled)
+    r.fail("platform_tags", "false needs an image the helper assembles (BASE): an engine pushes under a tag");
   return s;
 }
 

@@ -136,6 +136,9 @@ struct Spec {
   std::string index_format = "auto";                             // auto (follow the platforms' manifests), oci or docker
   std::vector<std::pair<std::string, std::string>> annotations;  // on the index (OCI), in order
   std::vector<std::string> insecure_registries;                  // host[:port]: TLS unverified, then plain HTTP
+  // PLATFORM_TAGS: each platform tagged <tag>-<arch>, and referrers tags kept; false: no tag is written
+  // but `tags` (per-platform images by digest; immutable tags). Assembled images only.
+  bool platform_tags = true;
   StageSpec stage;
   ImageSpec image;  // enabled: BASE, assembled by the helper
   ProvenanceSpec provenance;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <utility>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -17,6 +18,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kMaxRedirects = 5;
+// 429s waited for in all by one client: a registry that keeps asking is then an error.
+constexpr int kRateLimitWaits = 20;
+// A manifest refused because a blob it names is unknown, sent again (again_if_blob_unknown).
+constexpr int kBlobUnknownRounds = 2;
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
@@ -63,10 +68,21 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       requests.push_back(std::move(r));
     }
     auto outcomes = transport_.send_all(requests, tls_.settings(repository_.registry));
+    std::size_t limited_at = calls.size();
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
       auto& r = outcomes[k].response;
       if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
       if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
+      // The longest wait a 429 among them asked for is waited before any is sent again.
+      if (const auto asked = r ? rate_limited(*r, std::chrono::system_clock::now()) : std::nullopt;
+          asked && (!rate_limited_ || asked->wait > rate_limited_->wait)) {
+        rate_limited_ = asked;
+        limited_at = from + k;
+      }
+    }
+    if (limited_at < calls.size()) {
+      Backoff unused(settings_.retry);  // a rate limit's wait is not the backoff's
+      wait_before_retry(calls[limited_at], "", unused);
     }
   }
   // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the
@@ -98,13 +114,32 @@ void RegistryClient::announce_retry(const Call& call, const std::string& problem
             std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
 }
 
+bool RegistryClient::wait_before_retry(const Call& call, const std::string& problem, Backoff& backoff) {
+  const auto limited = std::exchange(rate_limited_, std::nullopt);
+  if (!limited)
+    return backoff.wait_before_next(
+        [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); });
+  const auto what = repository_.registry + " limits the rate of requests (" + limited->limit + ")";
+  if (limited->wait > settings_.max_rate_limit_wait)
+    throw Error(Exit::step_failed, call.method + " " + shown(call.path) + ": " + what + " and asks for a wait of " +
+                                       std::to_string(limited->wait.count()) + " s (Retry-After), more than the " +
+                                       std::to_string(settings_.max_rate_limit_wait.count()) +
+                                       " s this client waits; try again later, or with credentials (anonymous limits are lower)");
+  if (++rate_limit_waits_ > kRateLimitWaits)
+    throw Error(Exit::step_failed, call.method + " " + shown(call.path) + ": " + what + ", still after " +
+                                       std::to_string(kRateLimitWaits) + " waits");
+  log_.warn(what + ": waiting " + std::to_string(limited->wait.count()) + " s as it asks (Retry-After) before " + call.method +
+            " " + shown(call.path) + " again");
+  pause(limited->wait);
+  return true;
+}
+
 HttpResponse RegistryClient::send(const Call& call) {
   std::string problem;
   Backoff backoff(settings_.retry);
   do {
     if (auto answer = try_once(call, problem)) return std::move(*answer);
-  } while (backoff.wait_before_next(
-      [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); }));
+  } while (wait_before_retry(call, problem, backoff));
   throw Error(Exit::step_failed, call.method + " " + shown(call.path) + " failed after " + std::to_string(backoff.tries()) +
                                      " attempts: " + problem);
 }
@@ -175,6 +210,7 @@ std::optional<HttpResponse> RegistryClient::try_once(const Call& call, std::stri
     }
     if (transient(r.status)) {
       problem = registry_errors(r);
+      rate_limited_ = rate_limited(r, std::chrono::system_clock::now());
       return std::nullopt;
     }
     return r;
@@ -233,13 +269,12 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
                      bytes,
                      kDefaultResponseLimit,
                      "an answer to a manifest upload"});
-  const auto responses = send_all(calls);
+  auto responses = send_all(calls);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < references.size(); ++i) {
-    const auto& r = responses[i];
-    if (r.status / 100 != 2)
-      throw Error(Exit::step_failed, "publishing " + repository_.str() + (references[i].starts_with("sha256:") ? "@" : ":") +
-                                         references[i] + " failed: " + registry_errors(r));
+    auto& r = responses[i];
+    r = again_if_blob_unknown(calls[i], std::move(r));
+    if (r.status / 100 != 2) refused_manifest(references[i], media_type, bytes, r);
     out.push_back(r.header("docker-content-digest"));
   }
   return out;
@@ -248,17 +283,81 @@ std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::st
 std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                                          bool* subject_indexed) {
   if (!subject_indexed) return put_manifests({reference}, media_type, bytes).front();
-  const auto r = send({"PUT",
-                       "/v2/" + repository_.path + "/manifests/" + reference,
-                       {{"Content-Type", media_type}},
-                       bytes,
-                       kDefaultResponseLimit,
-                       "an answer to a manifest upload"});
-  if (r.status / 100 != 2)
-    throw Error(Exit::step_failed, "publishing " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") +
-                                       reference + " failed: " + registry_errors(r));
+  const Call call{"PUT",
+                  "/v2/" + repository_.path + "/manifests/" + reference,
+                  {{"Content-Type", media_type}},
+                  bytes,
+                  kDefaultResponseLimit,
+                  "an answer to a manifest upload"};
+  const auto r = again_if_blob_unknown(call, send(call));
+  if (r.status / 100 != 2) refused_manifest(reference, media_type, bytes, r);
   *subject_indexed = !r.header("oci-subject").empty();
   return r.header("docker-content-digest");
+}
+
+HttpResponse RegistryClient::again_if_blob_unknown(const Call& call, HttpResponse answer) {
+  // Distribution rewrites a repository's link to a blob in place when another upload of the same blob
+  // completes (two platforms sharing a layer, pushed at once): a manifest PUT that reads it meanwhile
+  // is refused MANIFEST_BLOB_UNKNOWN. Its blobs were all there a moment before; it goes again, twice at
+  // most.
+  for (int round = 1; round <= kBlobUnknownRounds && answer.status == 400; ++round) {
+    const auto said = registry_errors(answer);
+    if (said.find("BLOB_UNKNOWN") == std::string::npos) break;
+    log_.warn(call.method + " " + shown(call.path) + ": " + said + " (another upload of a blob it names completing?); again in " +
+              std::to_string(250 * round) + " ms");
+    pause(std::chrono::milliseconds(250 * round));
+    answer = send(call);
+  }
+  return answer;
+}
+
+void RegistryClient::refused_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                                      const HttpResponse& answer) {
+  const bool by_digest = reference.starts_with("sha256:");
+  const auto what = repository_.str() + (by_digest ? "@" : ":") + reference;
+  const auto said = registry_errors(answer);
+  const auto generic = "publishing " + what + " failed: " + said;
+  if (answer.status == 401 || answer.status == 404 || answer.status / 100 != 4) throw Error(Exit::step_failed, generic);
+  // A tag that holds something else, and a registry that refuses to replace it: immutable tags.
+  if (!by_digest) {
+    const auto current = get_manifest(reference);
+    if (current && current->digest != sha256_digest(bytes)) {
+      const bool referrers = reference.starts_with("sha256-");
+      throw Error(
+          Exit::step_failed,
+          repository_.registry + " refused to replace the " + (referrers ? "referrers tag " : "tag ") + reference + " of " +
+              repository_.str() + ", which holds " + current->digest +
+              ": its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, GitLab's protected tags; " + said +
+              "). " +
+              (referrers ? "The referrers tag is rewritten whenever an image gains a document"
+                         : "Per-platform tags are rewritten by every changed build, the image's TAGS by every publish") +
+              ": set PLATFORM_TAGS OFF (or MULTIARCH_IMAGE_PLATFORM_TAGS=OFF) to publish each platform by digest "
+              "only and write no referrers tag, and give every publish TAGS of its own");
+    }
+  }
+  // An OCI manifest refused as invalid, or its media type as unsupported: a registry that knows only
+  // Docker's (old Quay, old Artifactory). What is refused decides what would work there. (A manifest
+  // whose blobs are missing is refused 400 too, as MANIFEST_BLOB_UNKNOWN: that is something else.)
+  const bool unsupported = answer.status == 415 || (answer.status == 400 && said.find("MANIFEST_INVALID") != std::string::npos) ||
+                           said.find("UNSUPPORTED") != std::string::npos;
+  if (media_type.starts_with("application/vnd.oci.") && unsupported && said.find("BLOB_UNKNOWN") == std::string::npos) {
+    std::string hint;
+    if (media_type == media::oci_index)
+      hint = "INDEX_FORMAT docker publishes a Docker manifest list (its platforms' manifests must be Docker's)";
+    else if (bytes.find("\"subject\"") != std::string::npos)
+      hint =
+          "SBOMs, provenance and signatures are OCI artifact manifests, which such a registry cannot hold: set SBOM OFF "
+          "and PROVENANCE OFF (MULTIARCH_IMAGE_SBOM=OFF, MULTIARCH_IMAGE_PROVENANCE=OFF) for it";
+    else
+      hint =
+          "an image docker builds from a Dockerfile, or one assembled on a BASE in Docker's format, is pushed with "
+          "Docker media types; one assembled on scratch or an OCI base is OCI";
+    throw Error(Exit::step_failed, repository_.registry + " refused " + what + ", an " + media_type + " (" + said +
+                                       "): a registry that takes only Docker media types (old Quay, old Artifactory) "
+                                       "answers so. " +
+                                       hint);
+  }
+  throw Error(Exit::step_failed, generic);
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include "base/retry.hpp"
 #include "oci/reference.hpp"
 #include "registry/auth.hpp"
+#include "registry/rate_limit.hpp"
 #include "registry/tls.hpp"
 #include "registry/transport.hpp"
 
@@ -42,6 +43,9 @@ struct RegistrySettings {
   // no one request carries more (each is bounded by the request timeout).
   std::uint64_t monolithic_upload = std::uint64_t{32} << 20;
   std::uint64_t upload_chunk = std::uint64_t{32} << 20;
+  // A registry that limits the rate of requests (429 with Retry-After) is waited for as it asks, up to
+  // this long each time; a longer wait fails the step at once, naming the limit.
+  std::chrono::seconds max_rate_limit_wait{300};
 };
 
 class RegistryClient {
@@ -56,7 +60,9 @@ class RegistryClient {
   // is one. Throws Error(step_failed) for anything else the registry refuses.
   std::optional<Manifest> get_manifest(const std::string& reference);
   std::string get_blob(const std::string& digest);  // follows redirects; checks the digest
-  bool has_blob(const std::string& digest);         // HEAD: whether the repository holds it
+  // Whether the repository holds the blob: HEAD, or, from a registry that answers HEAD 405 (then never
+  // asked again), a GET of its first byte.
+  bool has_blob(const std::string& digest);
   // Streams the blob `digest` into `file` (replaced; never whole in memory), its digest checked as it
   // arrives; on any failure `file` is removed.
   void fetch_blob(const std::string& digest, const std::filesystem::path& file);
@@ -73,11 +79,15 @@ class RegistryClient {
   // RegistrySettings::monolithic_upload bytes, one PUT with the body at the session's Location; larger
   // blobs go in PATCHes of upload_chunk bytes (Content-Range), each at the latest Location (relative or absolute,
   // its query kept), then an empty PUT. The registry's stated digest must be ours. A `session` (a
-  // mount's 202) is continued instead of starting one.
+  // mount's 202) is continued instead of starting one. A registry that refuses the first PATCH (405,
+  // 400, 416, 501: no uploads in chunks) gets the whole blob in the closing PUT of a new session, and
+  // every later blob so too.
   void put_blob(const std::string& digest, const std::filesystem::path& file, const std::string& session = "");
   // A small blob from memory (a document, an empty config): one upload session, one PUT.
   void put_blob_bytes(const std::string& digest, const std::string& bytes);
-  // PUT; returns the digest the registry reported, or "" when it reported none. `subject_indexed`,
+  // PUT; returns the digest the registry reported, or "" when it reported none. A refusal names what the
+  // registry's rule is where it can tell: a tag that holds other content (immutable tags), an OCI
+  // manifest refused (a registry that knows only Docker's media types). `subject_indexed`,
   // when given, says whether the registry answered OCI-Subject (it indexes the manifest's subject in
   // its referrers API).
   std::string put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
@@ -113,6 +123,16 @@ class RegistryClient {
   // One attempt of `call` (authentication and redirects included): its answer, or nullopt after a
   // failure worth another attempt, with `problem` saying what it was. What no retry changes throws.
   std::optional<HttpResponse> try_once(const Call& call, std::string& problem);
+  // After a failed attempt of `call`: waits what a 429 asked (Retry-After, announced with the limit, at
+  // most RegistrySettings::max_rate_limit_wait: a longer wait throws), else the backoff's delay. False
+  // when no attempt is left.
+  bool wait_before_retry(const Call& call, const std::string& problem, Backoff& backoff);
+  // A manifest PUT answered MANIFEST_BLOB_UNKNOWN sent again (a blob's link being rewritten by another
+  // upload of it): the last answer.
+  HttpResponse again_if_blob_unknown(const Call& call, HttpResponse answer);
+  // Why the registry refused to PUT the manifest `bytes` (`media_type`) as `reference`: throws.
+  [[noreturn]] void refused_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                                     const HttpResponse& answer);
   // The warning before attempt `next` of `tries`.
   void announce_retry(const Call& call, const std::string& problem, int next, int tries, std::chrono::milliseconds delay) const;
   // A call's path as a URL for messages: the registry's base URL and the path, or the absolute URL a
@@ -136,7 +156,11 @@ class RegistryClient {
   Authenticator auth_;
   Log log_;
   std::string scheme_ = "https";
-  bool no_referrers_api_ = false;  // get_referrers() was answered 404, 400 or 405
+  bool no_referrers_api_ = false;            // get_referrers() was answered 404, 400 or 405
+  bool no_head_ = false;                     // HEAD was answered 405: has_blob() asks with a GET
+  bool no_chunked_uploads_ = false;          // a PATCH was refused: blobs go up whole
+  std::optional<RateLimited> rate_limited_;  // what the last attempt's 429 asked, until it is waited for
+  int rate_limit_waits_ = 0;                 // in all, bounded (kRateLimitWaits)
   bool scheme_settled_ = false;
 };
 

@@ -122,16 +122,38 @@ RegistryClient::Mount RegistryClient::mount_blob(const std::string& digest, cons
   return {};
 }
 
+namespace {
+
+// What a GET asked only whether a blob is there receives: nothing is kept.
+class Discard final : public BodySink {
+ public:
+  void begin() override {}
+  void write(std::string_view) override {}
+};
+
+}  // namespace
+
 bool RegistryClient::has_blob(const std::string& digest) {
-  const auto r = send({"HEAD",
-                       "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest"),
-                       {},
-                       "",
-                       kDefaultResponseLimit,
-                       "a blob's headers"});
-  if (r.status == 200) return true;
+  const auto path = "/v2/" + repository_.path + "/blobs/" + checked_digest(digest, "the blob digest");
+  if (!no_head_) {
+    const auto r = send({"HEAD", path, {}, "", kDefaultResponseLimit, "a blob's headers"});
+    if (r.status == 200) return true;
+    if (r.status == 404) return false;
+    if (r.status != 405 && r.status != 501)
+      throw Error(Exit::step_failed, "HEAD blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
+    log_.warn(repository_.registry + " answers HEAD with " + registry_errors(r) +
+              ": whether it holds a blob is asked with a GET of its first byte");
+    no_head_ = true;
+  }
+  // The first byte, where the registry honours Range (206); a registry that does not sends the whole
+  // blob, which is read and dropped.
+  Discard discard;
+  Call call{"GET", path, {{"Range", "bytes=0-0"}}, "", kStreamedLimit, "a blob"};
+  call.sink = &discard;
+  const auto r = send(call);
+  if (r.status == 200 || r.status == 206) return true;
   if (r.status == 404) return false;
-  throw Error(Exit::step_failed, "HEAD blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
+  throw Error(Exit::step_failed, "GET blob " + digest + " of " + repository_.str() + ": " + registry_errors(r));
 }
 
 void RegistryClient::put_blob(const std::string& digest, const std::filesystem::path& file, const std::string& session) {
@@ -186,7 +208,7 @@ void RegistryClient::upload(const std::string& digest, std::uint64_t size, const
     open_session();
   else
     follow(session);
-  const bool chunked = file && size > settings_.monolithic_upload;
+  bool chunked = file && size > settings_.monolithic_upload && !no_chunked_uploads_;
   std::uint64_t offset = 0;  // what the session holds
   // After a body broke on the way (a reset, a timeout, a 5xx), the session holds what reached the
   // registry, which is not what the request's Location says: resending there is refused. Where the
@@ -241,8 +263,7 @@ void RegistryClient::upload(const std::string& digest, std::uint64_t size, const
     const auto call = next_request();
     const auto answer = try_once(call, problem);
     if (!answer) {
-      if (!backoff.wait_before_next(
-              [&](int next, int tries, std::chrono::milliseconds delay) { announce_retry(call, problem, next, tries, delay); }))
+      if (!wait_before_retry(call, problem, backoff))
         throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " failed after " +
                                            std::to_string(backoff.tries()) + " attempts: " + problem);
       broken = true;
@@ -250,6 +271,16 @@ void RegistryClient::upload(const std::string& digest, std::uint64_t size, const
     }
     const auto& r = *answer;
     if (call.method == "PATCH") {
+      // A registry that takes no upload in chunks refuses the first one: the whole blob then goes in
+      // the closing PUT, of a new session (the refused one may be gone).
+      if (offset == 0 && (r.status == 405 || r.status == 400 || r.status == 416 || r.status == 501)) {
+        log_.warn(repository_.registry + " refused an upload in chunks (" + registry_errors(r) +
+                  "): its blobs go up whole, each in one PUT");
+        no_chunked_uploads_ = true;
+        chunked = false;
+        open_session();
+        continue;
+      }
       if (r.status != 202)
         throw Error(Exit::step_failed, "uploading " + digest + " to " + repository_.str() + " (bytes " + std::to_string(offset) +
                                            " on): " + registry_errors(r));

@@ -184,7 +184,7 @@ const char* name_of(ReferrersIndex index) {
 }
 
 Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
-                const Referrers* known) {
+                const Referrers* known, bool write_tag) {
   // The empty config is asked for (a repository has it after its first artifact); the documents, new
   // almost every time and small, are uploaded without asking.
   if (const auto empty = sha256_digest("{}"); !client.has_blob(empty)) client.put_blob_bytes(empty, "{}");
@@ -207,6 +207,14 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
   if (out.artifacts.empty()) return out;
   if (all_indexed) {  // the registry's referrers API lists them
     out.index = ReferrersIndex::api;
+    return out;
+  }
+  if (!write_tag) {
+    std::string digests;
+    for (const auto& a : out.artifacts) digests += (digests.empty() ? "" : ", ") + a.digest;
+    log.info("no referrers tag written (PLATFORM_TAGS OFF) and " + client.base_url() + " indexes no subjects: the artifacts of " +
+             subject.digest.substr(0, 19) + " are in the registry by digest: " + digests);
+    out.index = ReferrersIndex::none;
     return out;
   }
   if (known && known->index == ReferrersIndex::none) {
@@ -240,8 +248,9 @@ Referrers referrers(RegistryClient& client, const std::string& subject_digest) {
 }
 
 ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_digest,
-                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log) {
-  const auto found = referrers(client, subject_digest);
+                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log, bool write_tag) {
+  auto found = referrers(client, subject_digest);
+  if (!write_tag && found.index == ReferrersIndex::tag) found = {ReferrersIndex::none, {}};  // by digest only
   std::vector<std::pair<std::string, std::string>> missing;
   for (const auto& document : documents)
     if (!listed_in(found.listed, document.second)) missing.push_back(document);

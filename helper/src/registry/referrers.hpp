@@ -55,10 +55,12 @@ struct Attached {
 // anything but an OCI index is reported, never overwritten; a tag that is the subject itself is never
 // written (the artifacts stay, by digest, listed nowhere: a warning says so). Publishing the same
 // artifacts again changes nothing. `known`, when given, is what referrers() answered for the subject
-// moments ago: the tag is then not read again before it is written.
+// moments ago: the tag is then not read again before it is written. Without `write_tag` (PLATFORM_TAGS
+// OFF: a registry whose tags are immutable) no referrers tag is written: a registry without the
+// referrers API keeps the artifacts by digest only, as GitLab's does.
 struct Referrers;
 Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
-                const Referrers* known = nullptr);
+                const Referrers* known = nullptr, bool write_tag = true);
 
 // The referrers of `subject_digest`: from the registry's referrers API when it has one (every page),
 // else from the referrers tag (none when the tag does not exist, or is the subject itself). A tag
@@ -73,8 +75,10 @@ Referrers referrers(RegistryClient& client, const std::string& subject_digest);
 // `subject_digest`, as the manifest step checks what the push step attached: each one the index lacks
 // is read by digest (its subject must be `subject_digest`) and listed again (the tag merged, or the
 // manifest put again for a registry that indexes on PUT), with a warning. On a registry that lists
-// nothing, each must be there by digest. Throws when one is not in the registry at all.
+// nothing (or when `write_tag` is false and the registry has no referrers API), each must be there by
+// digest. Throws when one is not in the registry at all.
 ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_digest,
-                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log);
+                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log,
+                             bool write_tag = true);
 
 }  // namespace mai

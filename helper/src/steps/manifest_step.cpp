@@ -310,7 +310,7 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     if (!p.provenance.empty()) documents.emplace_back("provenance", p.provenance);
     if (!p.sbom.empty()) documents.emplace_back("SBOM", p.sbom);
     if (documents.empty()) continue;
-    const auto index = ensure_listed(client, p.digest, documents, log.for_platform(p.platform));
+    const auto index = ensure_listed(client, p.digest, documents, log.for_platform(p.platform), spec.platform_tags);
     out.platforms[i].referrers_index = name_of(index);
     if (index == ReferrersIndex::none)
       log.info(p.platform + ": the registry lists no referrers; its documents are in " + spec.repository.str() +

@@ -54,8 +54,10 @@ void plan_step(const Spec& spec, Runner& real, const Log& log) {
       log.info("  build " + platform.str() + ": assembled by the helper (base " + spec.image.base + ") into " +
                spec.image.layout.string() + ", no engine command");
       log.info("  push " + platform.str() + ": HEAD " + api + "/blobs/<digest> for each layer and the config, POST " + api +
-               "/blobs/uploads/ and PUT <location> for each missing one, PUT " + api + "/manifests/<tag>-" +
-               platform.tag_suffix() + " for each tag and by digest, then GET it back");
+               "/blobs/uploads/ and PUT <location> for each missing one, PUT " + api + "/manifests/" +
+               (spec.platform_tags ? "<tag>-" + platform.tag_suffix() + " for each tag and by digest"
+                                   : std::string("<digest> (PLATFORM_TAGS OFF: no tag)")) +
+               ", then GET it back");
       continue;
     }
     const auto* builder = spec.builder_for(platform);

@@ -22,7 +22,7 @@ namespace mai {
 namespace {
 
 // An assembled image: each blob the repository lacks uploaded from the layout, then the manifest
-// under every platform tag, read back and checked. No engine.
+// by digest and under every platform tag (none with PLATFORM_TAGS OFF), read back and checked. No engine.
 Descriptor publish_assembled(const Spec& spec, const Platform& platform, const BuildRecord& built,
                              const std::filesystem::path& scratch, RegistryClient& client, Runner& runner, const Log& log) {
   // The base's layers: mounted from its repository on the same registry (no bytes move), else copied
@@ -78,7 +78,8 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
   const auto* type = !ec && parsed.is_object() ? parsed.as_object().if_contains("mediaType") : nullptr;
   const std::string media_type = type && type->is_string() ? std::string(type->get_string()) : media::oci_manifest;
   std::vector<std::string> tags;
-  for (const auto& tag : spec.tags) tags.push_back(tag + "-" + platform.tag_suffix());
+  if (spec.platform_tags)
+    for (const auto& tag : spec.tags) tags.push_back(tag + "-" + platform.tag_suffix());
   tags.push_back(built.image_id);
   for (const auto& stated : client.put_manifests(tags, media_type, manifest))
     if (!stated.empty() && stated != built.image_id)
@@ -120,7 +121,7 @@ Attested attest(const Spec& spec, const Platform& platform, const Descriptor& su
   if (spec.provenance.sbom && !kept)
     artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
   if (artifacts.empty()) return out;
-  const auto attached = attach(client, subject, artifacts, log, known ? &*known : nullptr);
+  const auto attached = attach(client, subject, artifacts, log, known ? &*known : nullptr, spec.platform_tags);
   out.index = name_of(attached.index);
   for (const auto& d : attached.artifacts) {
     (d.artifact_type == media::in_toto ? out.provenance : out.sbom) = d.digest;
@@ -170,8 +171,11 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     Attested attested;
     if (spec.provenance.enabled || spec.provenance.sbom)
       attested = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log);
+    // By digest only (PLATFORM_TAGS OFF), the platform is where the push put it.
+    const auto references =
+        spec.platform_tags ? built->references : std::vector<std::string>{spec.repository.str() + "@" + digest};
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    built->references, clock.seconds(), attested.provenance, attested.sbom, attested.index});
+                                    references, clock.seconds(), attested.provenance, attested.sbom, attested.index});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }

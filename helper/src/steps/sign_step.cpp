@@ -1,6 +1,7 @@
 // sign: SIGN_COMMAND run for the published index; attach and referrers: OCI 1.1 artifacts that refer
 // to a manifest, for the commands such a signer runs, and to read them back.
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "base/error.hpp"
@@ -48,6 +49,8 @@ void sign_step(const Spec& spec, const std::vector<std::string>& command, const 
   std::string insecure;
   for (const auto& entry : spec.insecure_registries) insecure += (insecure.empty() ? "" : ";") + entry;
   if (!insecure.empty()) c.env.emplace_back("MULTIARCH_IMAGE_INSECURE_REGISTRIES", insecure);
+  // PLATFORM_TAGS OFF (immutable tags): the signer's attach writes no referrers tag either.
+  if (!spec.platform_tags) c.env.emplace_back("MULTIARCH_IMAGE_PLATFORM_TAGS", "OFF");
   log.info("sign started (" + reference + ")");
   const auto result = runner.run(c, Output::stream, log);
   require_success(c, result, "SIGN_COMMAND for " + reference);
@@ -72,8 +75,12 @@ void attach_command(const std::string& reference, const Artifact& artifact, Runn
   auto& client = registry.client;
   const auto subject = client.get_manifest(subject_ref.digest);
   if (!subject) throw Error(Exit::step_failed, reference + " is not in the registry");
-  const auto attached = attach(
-      client, {subject->media_type, subject->digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, {artifact}, log);
+  // Run by a SIGN_COMMAND of an image with PLATFORM_TAGS OFF: no referrers tag is written.
+  const char* platform_tags = std::getenv("MULTIARCH_IMAGE_PLATFORM_TAGS");
+  const bool write_tag = !platform_tags || std::string(platform_tags) != "OFF";
+  const auto attached =
+      attach(client, {subject->media_type, subject->digest, static_cast<std::int64_t>(subject->bytes.size()), "", {}}, {artifact},
+             log, nullptr, write_tag);
   log.info("attached " + artifact.artifact_type + " " + attached.artifacts.front().digest + " to " + reference +
            (attached.index == ReferrersIndex::none ? " (listed nowhere: the registry keeps it by digest)" : ""));
 }

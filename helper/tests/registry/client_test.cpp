@@ -587,3 +587,161 @@ BOOST_AUTO_TEST_CASE(a_blob_served_with_other_content_is_refused_and_no_file_is_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// What registries other than distribution answer (tests/tools/fault_proxy.cpp's --quirk, end to end).
+BOOST_AUTO_TEST_SUITE(registry_quirks)
+
+BOOST_AUTO_TEST_CASE(retry_after_reads_seconds_and_http_dates) {
+  const auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  BOOST_TEST(retry_after("120", now)->count() == 120);
+  BOOST_TEST(retry_after(" 0 ", now)->count() == 0);
+  BOOST_TEST(retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now)->count() == 10);
+  BOOST_TEST(retry_after("Sun, 06 Nov 1994 08:48:00 GMT", now)->count() == 0);  // already past
+  BOOST_TEST(!retry_after("soon", now));
+  BOOST_TEST(!retry_after("-5", now));
+  BOOST_TEST(!retry_after("Sun, 06 Nov 1994 08:49:47 CET", now));
+  BOOST_TEST(!retry_after("", now));
+}
+
+BOOST_AUTO_TEST_CASE(a_429_is_waited_for_as_it_asks_announced_with_its_limit_and_not_counted_as_an_attempt) {
+  Client t;
+  t.registry.put_image("team/hello", "linux", "amd64");
+  t.registry.manifests["team/hello:1.0"] = t.registry.manifests.begin()->second;
+  t.registry.rate_limit_next = 4;  // more than the 3 attempts the policy allows
+  t.registry.retry_after = "0";
+  auto client = t.make();
+  BOOST_TEST(client.get_manifest("1.0").has_value());
+  std::string warnings;
+  for (const auto& line : t.logged) warnings += line + "\n";
+  BOOST_TEST(warnings.find("registry.test limits the rate of requests (HTTP 429; TOOMANYREQUESTS: You have reached your pull "
+                           "rate limit; ratelimit-limit: 100;w=21600, ratelimit-remaining: 0;w=21600): waiting 0 s as it asks "
+                           "(Retry-After)") != std::string::npos,
+             warnings);
+  BOOST_TEST(warnings.find("attempt") == std::string::npos);  // not the backoff's announcement
+
+  Client timed;
+  timed.registry.put_blob("x");
+  timed.registry.rate_limit_next = 1;
+  timed.registry.retry_after = "1";
+  auto c = timed.make();
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(c.has_blob(sha256_digest("x")));
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  BOOST_TEST(waited.count() >= 1000);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_met_by_429s_waits_once_before_sending_them_again) {
+  Client t;
+  const auto digest = t.registry.put_image("team/hello", "linux", "amd64");
+  for (const auto* tag : {"a", "b", "c"})
+    t.registry.manifests[std::string("team/hello:") + tag] = t.registry.manifests["team/hello@" + digest];
+  auto client = t.make();
+  BOOST_TEST(client.get_manifest("a").has_value());  // settles the scheme: the batch then goes out at once
+  t.registry.rate_limit_next = 3;
+  t.registry.retry_after = "0";
+  const auto got = client.get_manifests({"a", "b", "c"});
+  BOOST_TEST((got[0] && got[1] && got[2]));
+  std::size_t waits = 0;
+  for (const auto& line : t.logged) waits += line.find("limits the rate of requests") != std::string::npos;
+  BOOST_TEST(waits == 1u);
+  BOOST_TEST(t.registry.count("GET", "/manifests/") == 7u);  // one, three refused, three again
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_longer_than_the_maximum_fails_at_once_naming_the_limit) {
+  Client t;
+  t.registry.rate_limit_next = 1;
+  t.registry.retry_after = "3600";
+  t.settings.max_rate_limit_wait = std::chrono::seconds(60);
+  auto client = t.make();
+  const auto e = error_of([&] { client.get_manifest("1.0"); });
+  BOOST_TEST(e.find("limits the rate of requests (HTTP 429; TOOMANYREQUESTS") != std::string::npos, e);
+  BOOST_TEST(e.find("asks for a wait of 3600 s (Retry-After), more than the 60 s this client waits") != std::string::npos, e);
+  BOOST_TEST(t.registry.count("GET") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_429_without_retry_after_gets_the_backoff) {
+  Client t;
+  t.registry.rate_limit_next = 5;
+  auto client = t.make();
+  const auto e = error_of([&] { client.get_manifest("1.0"); });
+  BOOST_TEST(e.find("failed after 3 attempts") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(head_answered_405_is_asked_with_a_get_and_not_again) {
+  Client t;
+  t.registry.head_405 = true;
+  const auto there = t.registry.put_blob("present");
+  auto client = t.make();
+  BOOST_TEST(client.has_blob(there));
+  BOOST_TEST(!client.has_blob(sha256_digest("absent")));
+  BOOST_TEST(t.registry.count("HEAD") == 1u);
+  BOOST_TEST(t.registry.count("GET", "/blobs/") == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_registry_without_chunked_uploads_gets_each_blob_whole_in_one_put) {
+  Client t;
+  t.settings.monolithic_upload = 100;
+  t.settings.upload_chunk = 64;
+  t.registry.no_chunked_uploads = true;
+  const mai::test::TempDir dir;
+  std::string bytes;
+  const auto file = blobs::blob_file(dir, 1000, bytes);
+  auto client = t.make();
+  client.put_blob(sha256_digest(bytes), file);
+  BOOST_TEST(t.registry.blobs.at(sha256_digest(bytes)) == bytes);
+  BOOST_TEST(t.registry.count("PATCH") == 1u);  // refused once, never asked again
+  std::string other = bytes;
+  other[0] = static_cast<char>(other[0] + 1);
+  client.put_blob(sha256_digest(other), dir.file("other", other));
+  BOOST_TEST(t.registry.blobs.at(sha256_digest(other)) == other);
+  BOOST_TEST(t.registry.count("PATCH") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_immutable_tag_is_a_clear_error_naming_the_tag_and_the_rule) {
+  Client t;
+  t.registry.immutable_tags = true;
+  auto client = t.make();
+  client.put_manifests({"1.0-amd64"}, media::oci_manifest, R"({"schemaVersion":2})");
+  client.put_manifests({"1.0-amd64"}, media::oci_manifest, R"({"schemaVersion":2})");  // the same again: fine
+  const auto e = error_of([&] { client.put_manifests({"1.0-amd64"}, media::oci_manifest, R"({"schemaVersion":2,"x":1})"); });
+  BOOST_TEST(e.find("refused to replace the tag 1.0-amd64 of registry.test/team/hello, which holds sha256:") != std::string::npos,
+             e);
+  BOOST_TEST(e.find("its tags are immutable") != std::string::npos, e);
+  BOOST_TEST(e.find("TAG_INVALID") != std::string::npos, e);
+  BOOST_TEST(e.find("PLATFORM_TAGS OFF") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(an_oci_manifest_refused_by_a_docker_only_registry_names_the_limit_and_what_works) {
+  Client t;
+  t.registry.docker_types_only = true;
+  auto client = t.make();
+  const auto image = error_of([&] { client.put_manifests({"1.0"}, media::oci_manifest, R"({"schemaVersion":2})"); });
+  BOOST_TEST(image.find("takes only Docker media types") != std::string::npos, image);
+  BOOST_TEST(image.find("BASE in Docker's format") != std::string::npos, image);
+  const auto index = error_of([&] { client.put_manifests({"1.0"}, media::oci_index, R"({"schemaVersion":2})"); });
+  BOOST_TEST(index.find("INDEX_FORMAT docker") != std::string::npos, index);
+  bool indexed = false;
+  const auto artifact = error_of(
+      [&] { client.put_manifest("sha256:" + std::string(64, 'a'), media::oci_manifest, R"({"subject":{}})", &indexed); });
+  BOOST_TEST(artifact.find("SBOM OFF") != std::string::npos, artifact);
+  client.put_manifests({"1.0"}, media::docker_manifest, R"({"schemaVersion":2})");  // Docker's: taken
+  // Another 400 for an OCI manifest (its digest, a blob it lacks) is not blamed on the media type.
+  t.registry.docker_types_only = false;
+  const auto other = error_of([&] { client.put_manifests({"sha256:" + std::string(64, 'b')}, media::oci_manifest, "{}"); });
+  BOOST_TEST(other.find("DIGEST_INVALID") != std::string::npos, other);
+  BOOST_TEST(other.find("Docker media types") == std::string::npos, other);
+}
+
+BOOST_AUTO_TEST_CASE(a_manifest_refused_for_a_blob_being_relinked_goes_again_twice_at_most) {
+  Client t;
+  auto client = t.make();
+  t.registry.blob_unknown_next = 2;
+  client.put_manifests({"1.0"}, media::oci_manifest, R"({"schemaVersion":2})");
+  BOOST_TEST(t.registry.count("PUT", "/manifests/1.0") == 3u);
+  t.registry.blob_unknown_next = 3;
+  const auto e = error_of([&] { client.put_manifests({"1.1"}, media::oci_manifest, R"({"schemaVersion":2})"); });
+  BOOST_TEST(e.find("MANIFEST_BLOB_UNKNOWN") != std::string::npos, e);
+  BOOST_TEST(t.registry.count("PUT", "/manifests/1.1") == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

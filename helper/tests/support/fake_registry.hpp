@@ -58,6 +58,15 @@ class FakeRegistry final : public Transport {
   std::uint64_t break_body_after = 0;
   int complete_then_drop = 0;             // this many final PUTs store the blob, then the answer is lost
   bool unauthorized_body_breaks = false;  // a body sent without valid credentials breaks (401, then closed)
+  // Rate limits (Docker Hub, GHCR): the next `rate_limit_next` requests answered 429 with Retry-After
+  // `retry_after` (none when empty) and ratelimit-* headers.
+  int rate_limit_next = 0;
+  std::string retry_after;
+  bool head_405 = false;            // HEAD answered 405
+  bool no_chunked_uploads = false;  // PATCH answered 405 UNSUPPORTED
+  bool immutable_tags = false;      // a PUT of a tag that holds other content: 400 TAG_INVALID (ECR)
+  bool docker_types_only = false;   // an OCI manifest PUT: 400 MANIFEST_INVALID (old Quay)
+  int blob_unknown_next = 0;        // this many manifest PUTs refused 400 MANIFEST_BLOB_UNKNOWN (a link being rewritten)
 
   struct Stored {
     std::string media_type, bytes;
@@ -133,6 +142,16 @@ class FakeRegistry final : public Transport {
     if (r.url.host != host) return error(TransportError::Kind::unknown_host, "cannot resolve " + r.url.host + ": Host not found");
     if (fail_next > 0 && (fail_method.empty() || fail_method == r.method))
       return --fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
+    if (rate_limit_next > 0) {
+      --rate_limit_next;
+      Headers headers{{"ratelimit-limit", "100;w=21600"}, {"ratelimit-remaining", "0;w=21600"}};
+      if (!retry_after.empty()) headers.emplace_back("retry-after", retry_after);
+      return respond(429, headers,
+                     R"({"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit"}]})");
+    }
+    if (head_405 && r.method == "HEAD") return respond(405, {}, "");
+    if (no_chunked_uploads && r.method == "PATCH")
+      return respond(405, {}, R"({"errors":[{"code":"UNSUPPORTED","message":"chunked uploads are not supported"}]})");
     if (!user.empty() && !authorized(authorization, r.method)) {
       // Distribution answers 401 at once and closes: a client still writing a body never reads it.
       if (unauthorized_body_breaks && (r.body_file || !r.body.empty())) return error(TransportError::Kind::io, "Broken pipe");
@@ -308,6 +327,20 @@ class FakeRegistry final : public Transport {
       const auto key = path + (ref.starts_with("sha256:") ? "@" : ":") + ref;
       if (r.method == "PUT") {
         const auto digest = sha256_digest(r.body);
+        std::string type;
+        for (const auto& [k, v] : r.headers)
+          if (k == "Content-Type") type = v;
+        if (blob_unknown_next > 0)
+          return --blob_unknown_next,
+                 respond(400, {}, R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]})");
+        if (docker_types_only && type.starts_with("application/vnd.oci."))
+          return respond(400, {}, R"({"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]})");
+        if (const auto held = manifests.find(key);
+            immutable_tags && !ref.starts_with("sha256:") && held != manifests.end() && held->second.bytes != r.body)
+          return respond(
+              400, {},
+              R"({"errors":[{"code":"TAG_INVALID","message":"The image tag ')" + ref +
+                  R"(' already exists in the repository and cannot be overwritten because the repository is immutable."}]})");
         if (ref.starts_with("sha256:") && ref != digest) return respond(400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})");
         std::string media_type;
         for (const auto& [k, v] : r.headers)
