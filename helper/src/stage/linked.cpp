@@ -64,7 +64,7 @@ std::string checked_out_commit(const fs::path& dir) {
     return (text.size() == 40 || text.size() == 64) &&
            std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
   };
-  const auto head = trim(read_text_file(git / "HEAD"));
+  auto head = trim(read_text_file(git / "HEAD"));
   if (is_commit(head)) return head;  // detached, as ExternalProject and FetchContent check out a tag or commit
   if (!head.starts_with("ref:")) return {};
   const auto ref = trim(head.substr(4));
