@@ -32,6 +32,15 @@ json::array sha256_hash(const std::string& digest) {
   return json::array{json::object{{"alg", "SHA-256"}, {"content", digest.substr(7)}}};
 }
 
+// CycloneDX's name of the algorithm of a declared <alg>:<hex> hash; "" for one it has no name for.
+std::string cyclonedx_algorithm(const std::string& checksum) {
+  static const std::map<std::string, std::string> names{
+      {"md5", "MD5"},        {"sha1", "SHA-1"},        {"sha256", "SHA-256"},    {"sha384", "SHA-384"},
+      {"sha512", "SHA-512"}, {"sha3_256", "SHA3-256"}, {"sha3_384", "SHA3-384"}, {"sha3_512", "SHA3-512"}};
+  const auto it = names.find(checksum.substr(0, checksum.find(':')));
+  return it == names.end() ? std::string() : it->second;
+}
+
 // pkg:oci/<last path segment>@<digest>?arch=..&repository_url=<registry/path>, as the purl spec's
 // OCI type has it.
 std::string oci_purl(const std::string& repository, const std::string& digest, const Platform& platform) {
@@ -257,6 +266,16 @@ std::string sbom_document(const SbomInput& in) {
       c["purl"] = repository_purl(l.name, without_userinfo(l.url), l.commit);
       if (!l.url.empty()) c["externalReferences"] = json::array{json::object{{"type", "vcs"}, {"url", without_userinfo(l.url)}}};
       properties.push_back(property("git-commit", l.commit));
+    } else if (l.kind == "archive") {
+      // The archive FetchContent downloaded: its URL and the hash it was declared with.
+      if (!l.version.empty()) c["version"] = l.version;
+      c["purl"] = archive_purl(l.name, l.version, url_without_credentials(l.url), l.checksum);
+      json::object distribution{{"type", "distribution"}, {"url", url_without_credentials(l.url)}};
+      if (const auto algorithm = cyclonedx_algorithm(l.checksum); !algorithm.empty())
+        distribution["hashes"] =
+            json::array{json::object{{"alg", algorithm}, {"content", l.checksum.substr(l.checksum.find(':') + 1)}}};
+      c["externalReferences"] = json::array{std::move(distribution)};
+      if (!l.checksum.empty()) properties.push_back(property("archive-checksum", l.checksum));
     }
     for (const auto& target : l.targets) properties.push_back(property("target", target));
     c["properties"] = std::move(properties);

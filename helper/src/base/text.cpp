@@ -1,5 +1,6 @@
 #include "base/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <openssl/evp.h>
@@ -59,6 +60,12 @@ std::string without_userinfo(std::string_view text) {
       from = authority + at + 1;
   }
   out.append(text.substr(from));
+  return out;
+}
+
+std::string url_without_credentials(std::string_view url) {
+  auto out = without_userinfo(url);
+  out.resize(std::min(out.find_first_of("?#"), out.size()));
   return out;
 }
 

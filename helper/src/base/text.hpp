@@ -48,6 +48,9 @@ std::string percent_encode(std::string_view text);
 // `https://host/x`): CI systems put credentials there, and nothing the helper writes (a log line, a
 // message, a document) may carry them.
 std::string without_userinfo(std::string_view text);
+// One URL as a record or document may name it: without its userinfo and without its query and
+// fragment, where presigned URLs and `?private_token=` carry their secrets.
+std::string url_without_credentials(std::string_view url);
 
 // RFC 3339 in UTC with seconds, as every document and config writes its times: 2023-11-14T22:13:20Z.
 std::string rfc3339(std::int64_t epoch);

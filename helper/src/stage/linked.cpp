@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -48,6 +49,35 @@ std::string linkage_of(const fs::path& file) {
 }
 
 }  // namespace
+
+std::string checked_out_commit(const fs::path& dir) {
+  std::error_code ec;
+  auto git = dir / ".git";
+  if (fs::is_regular_file(git, ec)) {  // a worktree's or submodule's pointer: "gitdir: <path>"
+    const auto line = trim(read_text_file(git));
+    if (!line.starts_with("gitdir:")) return {};
+    const fs::path to = trim(line.substr(7));
+    git = to.is_absolute() ? to : dir / to;
+  }
+  if (!fs::is_regular_file(git / "HEAD", ec)) return {};
+  const auto is_commit = [](const std::string& text) {
+    return (text.size() == 40 || text.size() == 64) &&
+           std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  };
+  auto head = trim(read_text_file(git / "HEAD"));
+  if (is_commit(head)) return head;  // detached, as ExternalProject and FetchContent check out a tag or commit
+  if (!head.starts_with("ref:")) return {};
+  const auto ref = trim(head.substr(4));
+  if (fs::is_regular_file(git / ref, ec)) {
+    auto commit = trim(read_text_file(git / ref));
+    return is_commit(commit) ? commit : std::string();
+  }
+  if (fs::is_regular_file(git / "packed-refs", ec))
+    for (const auto& line : split(read_text_file(git / "packed-refs"), '\n'))
+      if (const auto space = line.find(' '); space != std::string::npos && trim(line.substr(space + 1)) == ref)
+        return is_commit(line.substr(0, space)) ? line.substr(0, space) : std::string();
+  return {};
+}
 
 std::string vcpkg_purl(const std::string& port, const std::string& version) {
   const auto hash = version.find('#');
@@ -139,6 +169,13 @@ std::vector<LinkNode> read_link_record(const fs::path& path) {
         n.repository_commit = text_of(r->as_object(), "commit");
         n.repository_dir = text_of(r->as_object(), "dir");
       }
+      if (const auto* a = o.if_contains("archive"); a && a->is_object()) {
+        const auto& ao = a->as_object();
+        n.archive_name = text_of(ao, "name");
+        n.archive_url = url_without_credentials(text_of(ao, "url"));
+        n.archive_hash = lowercase(text_of(ao, "hash"));
+        n.archive_version = text_of(ao, "version");
+      }
       nodes.push_back(std::move(n));
     }
   } catch (const std::exception& e) {
@@ -183,6 +220,19 @@ std::string repository_purl(const std::string& name, const std::string& url, con
   return purl;
 }
 
+std::string archive_purl(const std::string& name, const std::string& version, const std::string& url,
+                         const std::string& checksum) {
+  auto purl = "pkg:generic/" + percent_encode(name);
+  if (!version.empty()) purl += "@" + percent_encode(version);
+  std::vector<std::string> qualifiers;
+  if (const auto colon = checksum.find(':'); colon != std::string::npos)  // <alg>:<hex>, the colon kept as it is
+    qualifiers.push_back("checksum=" + percent_encode(checksum.substr(0, colon)) + ":" +
+                         percent_encode(checksum.substr(colon + 1)));
+  if (!url.empty()) qualifiers.push_back("download_url=" + percent_encode(url));
+  for (std::size_t i = 0; i < qualifiers.size(); ++i) purl += (i == 0 ? "?" : "&") + qualifiers[i];
+  return purl;
+}
+
 Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path, std::string>& staged,
                      const std::map<fs::path, Package>& packages) {
   Linked out;
@@ -201,13 +251,23 @@ Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path
     const auto target = n.ref.starts_with("target:") ? n.ref.substr(7) : std::string();
     if (!n.file.empty())
       if (const auto it = staged.find(canonical_or_given(n.file)); it != staged.end()) ref = it->second;
+    // An ExternalProject's clone: the commit checked out now, after its build made the file.
+    const auto commit =
+        n.repository_commit.empty() && !n.repository_dir.empty() ? checked_out_commit(n.repository_dir) : n.repository_commit;
     if (!ref.empty()) {
       // A staged file: already a component.
-    } else if (!n.repository_commit.empty()) {
-      ref = "vcs:" + n.repository_url + "@" + n.repository_commit;
+    } else if (!n.archive_url.empty()) {
+      ref = "archive:" + n.archive_url + "@" + n.archive_hash;
+      LinkedComponent c{ref, "archive", n.archive_name, "", "", "", std::nullopt, n.archive_url, "", {}};
+      c.version = n.archive_version;
+      c.checksum = n.archive_hash;
+      auto& listed_archive = add(std::move(c));
+      if (!target.empty()) listed_archive.targets.push_back(target);
+    } else if (!commit.empty()) {
+      ref = "vcs:" + n.repository_url + "@" + commit;
       const auto name =
           n.repository_url.empty() ? fs::path(n.repository_dir).filename().string() : repository_name(n.repository_url);
-      auto& c = add({ref, "repository", name, "", "", "", std::nullopt, n.repository_url, n.repository_commit, {}});
+      auto& c = add({ref, "repository", name, "", "", "", std::nullopt, n.repository_url, commit, {}});
       if (!target.empty()) c.targets.push_back(target);
     } else if (is_library_file(n)) {
       const auto file = canonical_or_given(n.file);
@@ -279,6 +339,7 @@ void write_linked(const fs::path& path, const Linked& linked) {
                    {"commit", c.commit},
                    {"targets", json::value_from(c.targets)},
                    {"version", c.version},
+                   {"checksum", c.checksum},
                    {"triplet", c.triplet},
                    {"license", c.license},
                    {"sources", json::value_from(c.sources)},
@@ -316,6 +377,7 @@ Linked read_linked(const fs::path& path) {
                         std::nullopt,         text_of(o, "url"),
                         text_of(o, "commit"), json::value_to<std::vector<std::string>>(o.at("targets"))};
       c.version = text_of(o, "version");
+      c.checksum = text_of(o, "checksum");
       c.triplet = text_of(o, "triplet");
       c.license = text_of(o, "license");
       if (const auto* sources = o.if_contains("sources"); sources && sources->is_array())

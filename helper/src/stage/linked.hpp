@@ -23,9 +23,15 @@ struct LinkNode {
   bool imported = false;
   std::string file;  // the target's file in this build; "" for interface and object libraries
   std::vector<std::string> links;
-  std::string repository_url;  // the git remote of a source tree not the project's, without userinfo
-  std::string repository_commit;
-  std::string repository_dir;  // its top-level directory (named after it when it has no remote)
+  std::string repository_url;     // the git remote of a source tree not the project's, without userinfo
+  std::string repository_commit;  // "" for an ExternalProject's: the one checked out in repository_dir
+  std::string repository_dir;     // its top-level directory (named after it when it has no remote)
+  // A source tree FetchContent populated from an archive (declared with URL): its content name, the
+  // URL without credentials, its hash as <alg>:<hex>, and the fetched project's version ("" unknown).
+  std::string archive_name;
+  std::string archive_url;
+  std::string archive_hash;
+  std::string archive_version;
 };
 
 // CMake's record (format 1); empty when the file is missing (an older build tree).
@@ -33,8 +39,11 @@ std::vector<LinkNode> read_link_record(const std::filesystem::path& path);
 
 // A component the SBOM lists because the staged files link it.
 struct LinkedComponent {
-  std::string ref;   // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, linked:<path>, target:<name>, vcs:<url>@<commit>
-  std::string kind;  // package, vcpkg, file (a library file nothing names), static-library (the project's), repository
+  // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, linked:<path>, target:<name>, vcs:<url>@<commit>,
+  // archive:<url>@<alg>:<hex>
+  std::string ref;
+  // package, vcpkg, file (a library file nothing names), static-library (the project's), repository, archive
+  std::string kind;
   std::string name;
   std::string file;     // package, file: the library file linked, on the build machine
   std::string sha256;   // package, file: sha256:<hex> of that file
@@ -42,9 +51,10 @@ struct LinkedComponent {
   std::optional<Package> package;
   std::string url;                   // repository: its remote, without userinfo ("" when it has none)
   std::string commit;                // repository: the commit compiled
-  std::vector<std::string> targets;  // repository, static-library: the targets compiled from it
+  std::vector<std::string> targets;  // repository, static-library, archive: the targets compiled from it
   // vcpkg: what the port's own SBOM (share/<port>/vcpkg.spdx.json) says, referenced by its SHA-256.
-  std::string version;               // vcpkg: the port's version, "#<port version>" included
+  std::string version;               // vcpkg: the port's version, "#<port version>" included; archive: as declared
+  std::string checksum;              // archive: the declared hash, <alg>:<hex> (sha256:..., md5:...); "" none
   std::string triplet;               // vcpkg: the triplet installed
   std::string license;               // vcpkg: licenseConcluded; "" NOASSERTION or none
   std::vector<std::string> sources;  // vcpkg: the upstream sources' downloadLocation
@@ -57,6 +67,10 @@ struct LinkedComponent {
 // file a port installed, <root>/<triplet>/share/<port>/vcpkg.spdx.json): a `vcpkg` component from the
 // port's own SPDX document, without its `file`, `sha256` and `linkage`. Exposed for tests.
 std::optional<LinkedComponent> vcpkg_port(const std::filesystem::path& file);
+
+// The commit checked out in the git working tree `dir` (ExternalProject's clone: its .git/HEAD, the
+// branch it names, or packed-refs), read without running git; "" when there is none.
+std::string checked_out_commit(const std::filesystem::path& dir);
 
 // pkg:vcpkg/<port>@<version>, a "#<n>" port version as ?port_version=<n>.
 std::string vcpkg_purl(const std::string& port, const std::string& version);
@@ -82,6 +96,10 @@ Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<std::fil
 // A repository's purl: pkg:github/<owner>/<name>@<commit> for github.com, else
 // pkg:generic/<name>@<commit>?vcs_url=git%2B<url>%40<commit> (without vcs_url when there is no URL).
 std::string repository_purl(const std::string& name, const std::string& url, const std::string& commit);
+// An archive's purl: pkg:generic/<name>[@<version>]?checksum=<alg>:<hex>&download_url=<url>, the
+// generic type's two qualifiers, in their canonical (sorted) order, each left off when unknown.
+std::string archive_purl(const std::string& name, const std::string& version, const std::string& url,
+                         const std::string& checksum);
 // The last path segment of a repository URL without .git: its name.
 std::string repository_name(const std::string& url);
 

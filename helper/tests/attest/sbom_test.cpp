@@ -473,7 +473,16 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
   fmt.sources = {"git+https://github.com/fmtlib/fmt@11.0.2"};
   fmt.spdx_sha256 = sha256_digest("spdx");
   linked.components.push_back(fmt);
-  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}},
+  // An archive FetchContent downloaded, as a record written before credentials were stripped would hold it.
+  const std::string hex(64, 'e');
+  const auto tarball = "archive:https://downloads.example/zip-1.2.tar.gz@sha256:" + hex;
+  LinkedComponent zip{tarball, "archive", "zip",        "",
+                      "",      "",        std::nullopt, "https://ci:t0k3n@downloads.example/zip-1.2.tar.gz?private_token=t0k3n",
+                      "",      {"zip"}};
+  zip.version = "1.2";
+  zip.checksum = "sha256:" + hex;
+  linked.components.push_back(zip);
+  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball}},
                   {"target:core", {"deb:zlib1g-dev:amd64"}}};
   SbomInput in{spec,
                parse_platform("linux/amd64"),
@@ -494,7 +503,7 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
       edges[std::string(d.at("ref").as_string())].insert(std::string(on.as_string()));
     }
   BOOST_TEST(edges["file:/usr/local/bin/zipper"] ==
-                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux"}),
+                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball}),
              boost::test_tools::per_element());
   BOOST_TEST(edges["target:core"] == std::set<std::string>{"deb:zlib1g-dev:amd64"}, boost::test_tools::per_element());
   const auto& components = doc.at("components").as_array();
@@ -524,6 +533,16 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
   BOOST_TEST(port.at("externalReferences").as_array().at(0).at("url").as_string() == "https://github.com/fmtlib/fmt@11.0.2");
   BOOST_TEST(json::serialize(port.at("properties")).find(sha256_digest("spdx")) != std::string::npos);
   BOOST_TEST(port.at("components").as_array().at(0).at("name").as_string() == "/v/x64-linux/lib/libfmt.a");
+  // An archive: the generic purl with its checksum and download URL, the URL as a distribution reference.
+  const auto archive_component = find(tarball);
+  BOOST_TEST(archive_component.at("version").as_string() == "1.2");
+  BOOST_TEST(archive_component.at("purl").as_string() ==
+             "pkg:generic/zip@1.2?checksum=sha256:" + hex + "&download_url=https%3A%2F%2Fdownloads.example%2Fzip-1.2.tar.gz");
+  const auto& distribution = archive_component.at("externalReferences").as_array().at(0).as_object();
+  BOOST_TEST(distribution.at("type").as_string() == "distribution");
+  BOOST_TEST(distribution.at("url").as_string() == "https://downloads.example/zip-1.2.tar.gz");
+  BOOST_TEST(distribution.at("hashes").as_array().at(0).at("alg").as_string() == "SHA-256");
+  BOOST_TEST(distribution.at("hashes").as_array().at(0).at("content").as_string() == hex);
 }
 
 BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no_boolean) {

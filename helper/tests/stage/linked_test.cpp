@@ -6,6 +6,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "base/digest.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
 #include "support/test_support.hpp"
 
 using namespace mai;
@@ -129,6 +131,101 @@ BOOST_AUTO_TEST_CASE(a_library_vcpkg_installed_is_named_by_its_port_from_the_por
   BOOST_TEST(again.version == "1.3.1#2");
   BOOST_TEST(again.spdx_sha256 == sha256_digest(spdx));
   BOOST_TEST(again.sources == port->sources, boost::test_tools::per_element());
+}
+
+// FetchContent_Declare(... URL ... URL_HASH SHA256=...): CMake's record names the archive by what was
+// declared; its tree has no git metadata. A token in the URL (userinfo or query) reaches no record.
+BOOST_AUTO_TEST_CASE(a_library_fetched_as_an_archive_is_named_by_its_url_and_hash_without_credentials) {
+  TempDir dir;
+  const std::string hex(64, 'c');
+  const auto record = dir.file("links.json", R"({"format": 1, "nodes": [
+    {"ref": "target:hello", "type": "EXECUTABLE", "imported": false, "file": "/b/hello", "links": ["target:zip"]},
+    {"ref": "target:zip", "type": "STATIC_LIBRARY", "imported": false, "file": "/b/_deps/libzip.a", "links": ["target:zip_util"],
+     "archive": {"name": "zip", "url": "https://ci:t0k3n@downloads.example/zip-1.2.tar.gz?private_token=s3cr3t",
+                 "hash": "SHA256:)" + hex + R"(", "version": "1.2"}},
+    {"ref": "target:zip_util", "type": "STATIC_LIBRARY", "imported": false, "file": "/b/_deps/libzip_util.a", "links": [],
+     "archive": {"name": "zip", "url": "https://downloads.example/zip-1.2.tar.gz", "hash": "sha256:)" +
+                                                 hex + R"(",
+                 "version": "1.2"}}]})");
+  const auto nodes = read_link_record(record);
+  BOOST_TEST_REQUIRE(nodes.size() == 3U);
+  BOOST_TEST(nodes[1].archive_url == "https://downloads.example/zip-1.2.tar.gz");
+  const auto linked = resolve_links(nodes, {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  const auto ref = "archive:https://downloads.example/zip-1.2.tar.gz@sha256:" + hex;
+  BOOST_TEST_REQUIRE(linked.components.size() == 1U);  // both targets compiled from the one archive
+  const auto& zip = linked.components[0];
+  BOOST_TEST(zip.ref == ref);
+  BOOST_TEST(zip.kind == "archive");
+  BOOST_TEST(zip.name == "zip");
+  BOOST_TEST(zip.version == "1.2");
+  BOOST_TEST(zip.checksum == "sha256:" + hex);
+  BOOST_TEST(zip.targets == (std::vector<std::string>{"zip", "zip_util"}), boost::test_tools::per_element());
+  BOOST_TEST(linked.edges.at("file:/usr/local/bin/hello") == std::vector<std::string>{ref}, boost::test_tools::per_element());
+  const auto path = dir.path() / "linked.json";
+  write_linked(path, linked);
+  const auto text = read_text_file(path);
+  BOOST_TEST(text.find("t0k3n") == std::string::npos);
+  BOOST_TEST(text.find("s3cr3t") == std::string::npos);
+  const auto again = read_linked(path).components.at(0);
+  BOOST_TEST(again.checksum == zip.checksum);
+  BOOST_TEST(again.version == "1.2");
+  BOOST_TEST(again.url == zip.url);
+}
+
+BOOST_AUTO_TEST_CASE(an_archive_purl_is_generic_with_its_checksum_and_download_url) {
+  const std::string hex(64, 'd');
+  BOOST_TEST(archive_purl("zip", "1.2", "https://downloads.example/zip-1.2.tar.gz", "sha256:" + hex) ==
+             "pkg:generic/zip@1.2?checksum=sha256:" + hex + "&download_url=https%3A%2F%2Fdownloads.example%2Fzip-1.2.tar.gz");
+  BOOST_TEST(archive_purl("zip", "", "file:///a/zip.tgz", "") == "pkg:generic/zip?download_url=file%3A%2F%2F%2Fa%2Fzip.tgz");
+  BOOST_TEST(url_without_credentials("https://u:p@host/x.tgz?X-Amz-Signature=1#f") == "https://host/x.tgz");
+}
+
+// An imported library an ExternalProject built: CMake's record names the project's source (its URL and
+// hash, or its git remote and the tree it clones into); the commit is the one checked out there at
+// stage time, read from .git without running git.
+BOOST_AUTO_TEST_CASE(a_library_an_external_project_built_is_named_by_that_project_s_source) {
+  TempDir dir;
+  const std::string commit(40, 'b');
+  const std::string branch_commit(40, '7');
+  const auto cloned = dir.path() / "ep" / "src" / "cloned";
+  dir.file("ep/src/cloned/.git/HEAD", commit + "\n");
+  const auto built = dir.file("ep/install/lib/libcloned.a", "built by the external project");
+  const auto unpacked = dir.file("ep/install/lib/libunpacked.a", "built from an archive");
+  const std::string hex(64, 'a');
+  const auto record = dir.file("links.json", R"({"format": 1, "nodes": [
+    {"ref": "target:hello", "type": "EXECUTABLE", "imported": false, "file": "/b/hello",
+     "links": ["target:cloned", "target:unpacked"]},
+    {"ref": "target:cloned", "type": "STATIC_LIBRARY", "imported": true, "file": ")" +
+                                                 built.string() + R"(", "links": [],
+     "repository": {"url": "https://ci:t0k3n@git.example/team/cloned.git", "commit": "", "dir": ")" +
+                                                 cloned.string() + R"("}},
+    {"ref": "target:unpacked", "type": "STATIC_LIBRARY", "imported": true, "file": ")" +
+                                                 unpacked.string() + R"(", "links": [],
+     "archive": {"name": "unpacked_ep", "url": "https://downloads.example/unpacked.tgz", "hash": "sha256:)" +
+                                                 hex + R"(", "version": ""}}]})");
+  const auto linked = resolve_links(read_link_record(record), {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  const auto repo = "vcs:https://git.example/team/cloned.git@" + commit;
+  const auto archive = "archive:https://downloads.example/unpacked.tgz@sha256:" + hex;
+  BOOST_TEST(linked.edges.at("file:/usr/local/bin/hello") == (std::vector<std::string>{archive, repo}),
+             boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(linked.components.size() == 2U);
+  BOOST_TEST(linked.components[0].name == "unpacked_ep");
+  BOOST_TEST(linked.components[1].kind == "repository");
+  BOOST_TEST(linked.components[1].name == "cloned");
+  BOOST_TEST(linked.components[1].commit == commit);
+  BOOST_TEST(linked.components[1].targets == std::vector<std::string>{"cloned"}, boost::test_tools::per_element());
+
+  // A branch checked out: its ref file, else packed-refs; no git metadata, no commit (and the library
+  // is then named by its file, as any imported library).
+  dir.file("ep/src/cloned/.git/HEAD", "ref: refs/heads/main\n");
+  dir.file("ep/src/cloned/.git/packed-refs", "# pack-refs with: peeled\n" + branch_commit + " refs/heads/main\n");
+  BOOST_TEST(checked_out_commit(cloned) == branch_commit);
+  dir.file("ep/src/cloned/.git/refs/heads/main", commit + "\n");
+  BOOST_TEST(checked_out_commit(cloned) == commit);
+  BOOST_TEST(checked_out_commit(dir.path() / "ep" / "install").empty());
+  std::filesystem::remove_all(cloned / ".git");
+  const auto without_git = resolve_links(read_link_record(record), {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  BOOST_TEST(without_git.components[1].kind == "file");
 }
 
 BOOST_AUTO_TEST_CASE(a_repository_purl_is_github_for_github_and_generic_with_its_vcs_url_otherwise) {

@@ -1,0 +1,1 @@
+const char* tarred() { return "from an archive"; }
