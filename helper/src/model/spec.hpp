@@ -88,6 +88,9 @@ struct ImageSpec {
   std::string stop_signal;                                                // STOP_SIGNAL: SIGTERM, 15, SIGRTMIN+3; "" none
   std::vector<std::pair<std::string, std::string>> manifest_annotations;  // MANIFEST_ANNOTATIONS: on each platform's manifest
   bool staged_targets = true, staged_install = false;                     // what the staged tree holds: TARGETS, INSTALL
+  // DEBUG_SYMBOLS: ATTACH (the staged programs and libraries stripped, their debug information
+  // published beside each platform's image), KEEP (staged as built) or DROP (stripped, nothing kept).
+  std::string debug_symbols = "KEEP";
   std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
   std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };
