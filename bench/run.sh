@@ -3,14 +3,14 @@
 # Every row compares commands measured in the same run (hyperfine) and reports ratios, since absolute
 # times vary between machines. Usage, on Debian 12 as root:
 #   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles] [supply]
-#                [edit] [buildah]                                   (default: all rows)
+#                [edit] [buildah] [symbols]                         (default: all rows)
 # Prints a markdown table and writes it to build/bench/results.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 work=$root/build/bench
 rows=("$@")
-((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles supply edit buildah)
+((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles supply edit buildah symbols)
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
@@ -541,6 +541,51 @@ EDIT
   report "12. examples/cross (3 platforms) published by buildah against ours (assembled, SBOM and provenance on; buildah makes neither), the same staged trees and config" \
     "first publish: ours $(secs "$f1"), buildah $(secs "$f2"); after a one-line edit: ours $(secs "$e1"), buildah $(secs "$e2")" \
     "ours is $(ratio "$f2" "$f1")× faster first, $(ratio "$e2" "$e1")× after an edit" "≥ 3× after an edit"
+}
+
+# What DEBUG_SYMBOLS ATTACH takes out of an image, in bytes (no time is measured): examples/cross built
+# RelWithDebInfo (3 platforms, assembled, RUNTIME), staged and built with KEEP, then ATTACH (one build
+# tree, reconfigured: the same programs): each platform's image (its compressed layers and config, as
+# the build record states it), the project's staged programs and library in it, and the debug files
+# ATTACH keeps beside it. Then a real program the same way: this helper, built RelWithDebInfo into an
+# amd64 image (bench/symbols).
+row_symbols() {
+  local src=$work/run/symbols-src cross=$work/run/symbols-cross real=$work/run/symbols-helper
+  rm -rf "$src"; cp -r "$root/examples/cross" "$src"
+  # weigh DIR IMAGE MODE: one line per platform, "<suffix> <image bytes> <project files' bytes> <debug bytes>"
+  weigh() {
+    cmake "$1" -DMULTIARCH_IMAGE_DEBUG_SYMBOLS="$3" >/dev/null
+    cmake --build "$1" --target "$2-build" -j3 >/dev/null
+    local state=$1/multiarch-image/$2 record suffix files debug
+    for record in "$state"/build-*.json; do
+      suffix=$(basename "$record" .json); suffix=${suffix#build-}
+      files=$(jq -r '.files[] | select(.kind == "program" or .kind == "library") | .path' "$state/stage-$suffix.files.json" |
+                sed "s|^|$state/context/.multiarch-stage/$suffix|" | xargs stat -c %s | awk '{ s += $1 } END { print s }')
+      debug=$(find "$state/stage-$suffix.debug" -name '*.debug' -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+      echo "$suffix $(jq .image_size "$record") $files $debug"
+    done
+  }
+  mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1e6 }'; }
+  configure "$src" "$cross" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
+    -DCROSS_HELLO_REPOSITORY="$REGISTRY/bench/symbols" "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$root"
+  local keep attach measured="" result=""
+  keep=$(weigh "$cross" cross-hello-assembled KEEP) attach=$(weigh "$cross" cross-hello-assembled ATTACH)
+  while read -r suffix image files _; do
+    read -r _ image2 files2 debug2 < <(grep "^$suffix " <<<"$attach")
+    measured+="${measured:+; }$suffix: image $(mb "$image") → $(mb "$image2"), the project's files $(mb "$files") → $(mb "$files2"), debug files $(mb "$debug2")"
+    result+="${result:+, }$suffix $(ratio "$image" "$image2")×"
+  done <<<"$keep"
+  report "13a. examples/cross built RelWithDebInfo (3 platforms, assembled, RUNTIME), KEEP → ATTACH: each image (compressed layers and config), the project's files in it, the debug files published beside it" \
+    "$measured" "images smaller by $result" "the debug information out of the image"
+  # Not configure(): the helper must be a target of that build, so no MULTIARCH_IMAGE_HELPER is named.
+  cmake -S "$root/bench/symbols" -B "$real" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMULTIARCH_IMAGE_SOURCE_DIR="$root" \
+    -DSYMBOLS_REPOSITORY="$REGISTRY/bench/helper" >/dev/null
+  keep=$(weigh "$real" helper-image KEEP) attach=$(weigh "$real" helper-image ATTACH)
+  read -r _ image files _ <<<"$keep"
+  read -r _ image2 files2 debug2 <<<"$attach"
+  report "13b. a real program: this helper (C++20, Boost, OpenSSL, zlib) built RelWithDebInfo into an amd64 image (RUNTIME: with Boost's and OpenSSL's libraries), KEEP → ATTACH" \
+    "image $(mb "$image") → $(mb "$image2"), the program $(mb "$files") → $(mb "$files2"), its debug file $(mb "$debug2")" \
+    "image $(ratio "$image" "$image2")× smaller, the program $(ratio "$files" "$files2")×" "the debug information out of the image"
 }
 
 echo "| row | measured | result | goal |"

@@ -72,6 +72,9 @@ _multiarch_setting(MULTIARCH_IMAGE_SBOM ON BOOL
   "Attach a CycloneDX 1.6 SBOM to every pushed platform (images without SBOM)")
 _multiarch_setting(MULTIARCH_IMAGE_PLATFORM_TAGS ON BOOL
   "Tag each pushed platform <tag>-<arch> and keep referrers tags; OFF: assembled images by digest only (immutable tags)")
+_multiarch_setting(MULTIARCH_IMAGE_DEBUG_SYMBOLS "" STRING
+  "DEBUG_SYMBOLS of every assembled image without it: ATTACH, KEEP or DROP; empty: ATTACH in Debug and RelWithDebInfo builds, KEEP in others")
+set_property(CACHE MULTIARCH_IMAGE_DEBUG_SYMBOLS PROPERTY STRINGS "" ATTACH KEEP DROP)
 # The builder the provenance names: GitHub Actions' workflow, GitLab CI's runner, else this machine.
 set(_multiarch_default_builder "urn:cmake-multiarch-image:local-build")
 if(DEFINED ENV{GITHUB_ACTIONS} AND DEFINED ENV{GITHUB_WORKFLOW_REF})
@@ -145,7 +148,8 @@ Adds targets that build, push and publish one multi-architecture image::
        [OWNER <user>[:<group>]] [MODE <octal>]    # a source may be $<TARGET_FILE:tool> or a custom command's output
        [CAPABILITIES <cap>[,<cap>...]]...]
     [DIRECTORIES <absolute path> [OWNER <user>[:<group>]] [MODE <octal>]...]  # empty directories
-    [ESSENTIALS accounts|ca-certificates|tzdata|tmp|ALL...])  # what a service needs (default: none)
+    [ESSENTIALS accounts|ca-certificates|tzdata|tmp|ALL...]  # what a service needs (default: none)
+    [DEBUG_SYMBOLS ATTACH|KEEP|DROP])             # strip TARGETS/INSTALL; ATTACH publishes the debug information
 
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
@@ -168,6 +172,15 @@ takes the target properties ``MULTIARCH_IMAGE_OWNER``, ``MULTIARCH_IMAGE_MODE`` 
 ``/etc/ssl/certs/ca-certificates.crt`` and the paths other TLS libraries read), ``tzdata`` (this
 machine's ``/usr/share/zoneinfo``), ``tmp`` (``/tmp``, 1777); ``ALL`` for the four. The SBOM names
 the bundle and the time zones' Debian packages. A base with accounts of its own refuses ``accounts``.
+
+``DEBUG_SYMBOLS`` (default: ``MULTIARCH_IMAGE_DEBUG_SYMBOLS``, else ``ATTACH`` in ``Debug`` and
+``RelWithDebInfo`` builds and ``KEEP`` in others) strips the staged programs and libraries of
+``TARGETS`` and ``INSTALL`` (and the project's libraries they need) with the platform's own
+``CMAKE_OBJCOPY`` and ``CMAKE_STRIP``, keeping their GNU build-id: ``ATTACH`` publishes their debug
+information beside each platform's image as an OCI 1.1 referrer (artifact type
+``application/vnd.multiarch-image.debug-symbols.v1+tar``: ``.build-id/ab/cdef….debug`` files), which
+``<name>-symbols`` and ``multiarch-image symbols`` fetch; ``DROP`` publishes nothing; ``KEEP`` stages
+them as built.
 
 ``ENV`` values may name what the base sets and what earlier entries set, as a Dockerfile's ``ENV``
 does: ``ENV "PATH=/opt/tool/bin:$PATH"`` (``$NAME`` or ``\${NAME}``; ``\\$`` for a ``$`` of its own).
@@ -243,6 +256,9 @@ Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
   Every platform built; everything published.
 ``image-build``, ``image-push``
   The same over every image of the project.
+``<name>-symbols``
+  With ``DEBUG_SYMBOLS ATTACH``: fetch the debug symbols of the image this build last published
+  (metadata.json) into ``<build>/multiarch-image/<name>/symbols/<platform>/.build-id/``.
 ``<name>-plan``, ``image-plan``
   Print the engine commands every step would run, in order, without running them (for review in
   CI logs). Only the engines' version probes, which decide the build command, are asked.
@@ -255,7 +271,7 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
@@ -273,7 +289,16 @@ function(add_multiarch_image name)
     _multiarch_install_spec(install_spec "${name}" "${ARG_INSTALL_JSON}")
   endif()
   if(DEFINED MULTIARCH_IMAGE_SUB_BUILD)  # a platform's sub-build only stages the image's files
-    _multiarch_sub_build_image("${name}" "${ARG_TARGETS}" "${install_spec}" ${ARG_RUNTIME})
+    set(sub_staged FALSE)
+    if(ARG_TARGETS OR install_spec)
+      set(sub_staged TRUE)
+    endif()
+    set(sub_assembled FALSE)
+    if(DEFINED ARG_BASE)
+      set(sub_assembled TRUE)
+    endif()
+    _multiarch_debug_symbols(debug_symbols "${name}" ${sub_assembled} ${sub_staged})
+    _multiarch_sub_build_image("${name}" "${ARG_TARGETS}" "${install_spec}" "${debug_symbols}" ${ARG_RUNTIME})
     return()
   endif()
 
@@ -291,6 +316,10 @@ function(add_multiarch_image name)
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
   # Sets toolchains_<suffix> here for each platform cross-compiled in a sub-build.
   _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${install_spec}" ${assembled})
+  _multiarch_debug_symbols(debug_symbols "${name}" ${assembled} ${staged})
+  if(assembled)
+    string(JSON image_json SET "${image_json}" debug_symbols "\"${debug_symbols}\"")
+  endif()
   _multiarch_engine(engine "${name}")
   _multiarch_check_settings("${name}")
   _multiarch_helper(helper "${name}")
@@ -321,10 +350,11 @@ function(add_multiarch_image name)
     _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
       CONFIG_GUARD ${config_guard} DOCKERFILE "${dockerfile}" DEPENDS ${ARG_DEPENDS} ${git_depends}
       TARGETS ${ARG_TARGETS} INSTALL "${install_spec}" RUNTIME ${ARG_RUNTIME} TOOLCHAIN "${toolchains_${suffix}}"
-      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled}
+      CROSS_ARGS_JSON "${cross_args_json}" TESTS ${run_tests} ASSEMBLED ${assembled} DEBUG_SYMBOLS ${debug_symbols}
       FILES_DEPENDS ${image_json_files_depends} ${spec_files} FILES_TARGETS ${image_json_files_targets})
   endforeach()
   _multiarch_add_image_targets("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
-    PLATFORMS ${platforms} DEPENDS ${git_depends} SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}")
+    PLATFORMS ${platforms} DEPENDS ${git_depends} SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}"
+    DEBUG_SYMBOLS ${debug_symbols})
   _multiarch_add_project_targets("${name}")
 endfunction()

@@ -14,7 +14,7 @@ packages=(
   busybox-static                                           # a merged-/usr base image (e2e.assembled_images)
   pkg-config zlib1g-dev zlib1g-dev:arm64                   # a Debian multiarch library for a cross build
   libssl-dev:arm64                                         # e2e.production: a TLS client cross-compiled for arm64
-  gdb-multiarch elfutils debuginfod                        # e2e.production: an arm64 core read with fetched symbols, served by debuginfod
+  gdb-multiarch elfutils debuginfod                        # e2e.debug_symbols: stripped arm64 programs resolved with fetched symbols, served by debuginfod
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev libssl-dev
   hyperfine                                                # bench/
   ca-certificates tzdata                                   # what ESSENTIALS takes from this machine (e2e.essentials_for_a_service)

@@ -27,10 +27,26 @@ function(_multiarch_add_staging name)
 endfunction()
 
 # The stage step of one platform: TARGETS' files and the project libraries they need (with RUNTIME,
-# the C/C++ runtime and loader too) copied to `out`; `stamp` written after.
-function(_multiarch_stage name platform helper out stamp stage_target targets install)
+# the C/C++ runtime and loader too) copied to `out`; `stamp` written after. With `debug_symbols`
+# ATTACH or DROP, the project's programs and libraries are stripped with this (sub-)build's own
+# CMAKE_OBJCOPY and CMAKE_STRIP: the platform's toolchain.
+function(_multiarch_stage name platform helper out stamp stage_target targets install debug_symbols)
   set(runtime ${ARGN})
   _multiarch_config_guard(config_guard "${name}")
+  set(strip_args "")
+  set(strip_tools "")
+  if(debug_symbols MATCHES "^(ATTACH|DROP)$")
+    foreach(tool IN ITEMS OBJCOPY STRIP)
+      if(NOT CMAKE_${tool} OR NOT EXISTS "${CMAKE_${tool}}")
+        message(FATAL_ERROR "add_multiarch_image(${name}): DEBUG_SYMBOLS ${debug_symbols} strips the programs of ${platform} "
+          "with its toolchain's CMAKE_${tool}, which this build has not found (`${CMAKE_${tool}}`): enable C or CXX in "
+          "project() (CMake finds binutils with the compiler), set CMAKE_${tool} in the toolchain file, or give the image "
+          "DEBUG_SYMBOLS KEEP")
+      endif()
+      list(APPEND strip_tools "${CMAKE_${tool}}")
+    endforeach()
+    set(strip_args --debug-symbols ${debug_symbols} --objcopy "${CMAKE_OBJCOPY}" --strip "${CMAKE_STRIP}")
+  endif()
   # INSTALL: `cmake --install` of this (sub-)build into the stage, after every target of `all` is
   # built; the install rules' sources (read from cmake_install.cmake) are the depfile.
   set(install_args "")
@@ -109,8 +125,8 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
     COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
             ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
             "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>" ${install_args}
-            --links "${links}"
-    DEPENDS ${targets} ${helper} "${closure}" "${links}"
+            --links "${links}" ${strip_args}
+    DEPENDS ${targets} ${helper} "${closure}" "${links}" ${strip_tools}
     ${install_depfile}
     COMMENT "multiarch-image: stage ${name} ${platform}"
     COMMAND_EXPAND_LISTS

@@ -24,18 +24,22 @@ endif()
 # expects to be staged here, and the image's targets as do-nothing stand-ins, so that the project's
 # own add_dependencies() on them hold in the sub-build too (PLATFORMS and its default are read as the
 # main build reads them).
-function(_multiarch_sub_build_image name targets install_spec runtime)
+function(_multiarch_sub_build_image name targets install_spec debug_symbols runtime)
   string(REPLACE "," ";" images "${MULTIARCH_IMAGE_SUB_BUILD_IMAGES}")
   if(name IN_LIST images)
     _multiarch_step_files(files "${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
     _multiarch_stage("${name}" "${MULTIARCH_IMAGE_SUB_BUILD}" "${MULTIARCH_IMAGE_HELPER}"
-      "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${targets}" "${install_spec}" ${runtime})
+      "${files_stage_dir}" "${files_stage_stamp}" multiarch-stage-${name} "${targets}" "${install_spec}" "${debug_symbols}"
+      ${runtime})
     _multiarch_write_built_with("${MULTIARCH_IMAGE_STAGE_ROOT}/${name}" "${MULTIARCH_IMAGE_SUB_BUILD}")
     set_property(GLOBAL APPEND PROPERTY _MULTIARCH_SUB_BUILD_STAGED "${name}")
     cmake_language(EVAL CODE
       "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_check_targets [[${name}]] [[${targets}]])")
   endif()
   set(stand_ins ${name}-build ${name}-push ${name}-manifest ${name}-plan)
+  if(debug_symbols STREQUAL "ATTACH")
+    list(APPEND stand_ins ${name}-symbols)
+  endif()
   _multiarch_platforms(platforms "${name}")
   foreach(platform IN LISTS platforms)
     _multiarch_suffix(suffix "${platform}")
@@ -171,7 +175,8 @@ endfunction()
 # available as FETCHCONTENT_SOURCE_DIR_<NAME>, so a sub-build uses the same sources and needs no
 # network), CMAKE_CONFIGURATION_TYPES, compiler and linker launchers (ccache, sccache),
 # CMAKE_PREFIX_PATH, CMAKE_INSTALL_PREFIX (what a project bakes in from it, and INSTALL's prefix, must
-# be the same on every platform), and the variables named in MULTIARCH_IMAGE_FORWARD_VARIABLES.
+# be the same on every platform), MULTIARCH_IMAGE_DEBUG_SYMBOLS (the sub-build strips as this build
+# says), and the variables named in MULTIARCH_IMAGE_FORWARD_VARIABLES.
 function(_multiarch_forwarded out)
   set(names "")
   get_cmake_property(cached CACHE_VARIABLES)
@@ -182,7 +187,8 @@ function(_multiarch_forwarded out)
       list(APPEND names "${var}")
     endif()
   endforeach()
-  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES MULTIARCH_IMAGE_CONFIG CMAKE_PREFIX_PATH CMAKE_INSTALL_PREFIX)
+  foreach(var IN ITEMS CMAKE_CONFIGURATION_TYPES MULTIARCH_IMAGE_CONFIG MULTIARCH_IMAGE_DEBUG_SYMBOLS CMAKE_PREFIX_PATH
+                      CMAKE_INSTALL_PREFIX)
     list(APPEND names "${var}")
   endforeach()
   foreach(lang IN ITEMS C CXX CUDA HIP OBJC OBJCXX Fortran ASM)

@@ -6,7 +6,7 @@
 # One platform of an image: its stage (TARGETS) or sub-build (TOOLCHAINS), build, test and push steps
 # and their targets. `name` and `platform` come first; every other value by keyword.
 function(_multiarch_add_platform name platform)
-  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED;INSTALL"
+  cmake_parse_arguments(PARSE_ARGV 2 P "" "STATE;SPEC;DOCKERFILE;TOOLCHAIN;CROSS_ARGS_JSON;TESTS;RUNTIME;ASSEMBLED;INSTALL;DEBUG_SYMBOLS"
     "HELPER;CONFIG_GUARD;DEPENDS;TARGETS;FILES_DEPENDS;FILES_TARGETS")
   _multiarch_step_files(files "${P_STATE}" "${platform}")
   set(suffix "${files_suffix}")
@@ -21,7 +21,7 @@ function(_multiarch_add_platform name platform)
       list(APPEND staged "${files_stage_stamp}")
     elseif(platform STREQUAL host)
       _multiarch_stage("${name}" "${platform}" "${P_HELPER}" "${files_stage_dir}" "${files_stage_stamp}"
-        ${name}-stage-${suffix} "${P_TARGETS}" "${P_INSTALL}" ${P_RUNTIME})
+        ${name}-stage-${suffix} "${P_TARGETS}" "${P_INSTALL}" "${P_DEBUG_SYMBOLS}" ${P_RUNTIME})
       _multiarch_write_built_with("${P_STATE}" "${platform}")
       list(APPEND staged "${files_stage_stamp}")
     endif()
@@ -88,9 +88,10 @@ endfunction()
 
 # The image's targets over its platforms': <name>-manifest publishes and verifies the list (the
 # platforms' pushes first), <name>-sign runs SIGN_COMMAND after it, <name>-push runs both, and
-# <name>-plan prints every step's commands. `name` first, every other value by keyword.
+# <name>-plan prints every step's commands, and with DEBUG_SYMBOLS ATTACH <name>-symbols fetches the
+# debug symbols of what the manifest step last published. `name` first, every other value by keyword.
 function(_multiarch_add_image_targets name)
-  cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON" "HELPER;CONFIG_GUARD;PLATFORMS;DEPENDS")
+  cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON;DEBUG_SYMBOLS" "HELPER;CONFIG_GUARD;PLATFORMS;DEPENDS")
   set(push_records "")
   set(push_record_args "")
   foreach(platform IN LISTS I_PLATFORMS)
@@ -119,6 +120,22 @@ function(_multiarch_add_image_targets name)
     COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
     COMMENT "multiarch-image: plan ${name}"
     VERBATIM)
+
+  # On demand, never part of a build: each platform's debug symbols, from the registry, of the index
+  # metadata.json names, into symbols/<platform>/.build-id/ (GDB's debug-file-directory, debuginfod -F).
+  if(I_DEBUG_SYMBOLS STREQUAL "ATTACH")
+    set(fetches "")
+    foreach(platform IN LISTS I_PLATFORMS)
+      _multiarch_suffix(suffix "${platform}")
+      list(APPEND fetches COMMAND ${I_HELPER} symbols --spec "${I_SPEC}" --metadata "${I_STATE}/metadata.json"
+                                  --platform "${platform}" --out "${I_STATE}/symbols/${suffix}")
+    endforeach()
+    add_custom_target(${name}-symbols
+      ${I_CONFIG_GUARD}
+      ${fetches}
+      COMMENT "multiarch-image: fetch the debug symbols of ${name} into ${I_STATE}/symbols/<platform>"
+      VERBATIM)
+  endif()
 endfunction()
 
 # SIGN_COMMAND (its arguments exactly as written, as a JSON array; else MULTIARCH_IMAGE_SIGN_COMMAND):

@@ -765,6 +765,53 @@ function(_multiarch_toolchains out_cross_args out_staged name platforms install 
   endif()
 endfunction()
 
+# DEBUG_SYMBOLS, and the mode an image's stage strips with: for an image the helper assembles (BASE)
+# from staged files (TARGETS, INSTALL), DEBUG_SYMBOLS, else MULTIARCH_IMAGE_DEBUG_SYMBOLS, else by the
+# configuration that builds the images (CMAKE_BUILD_TYPE; MULTIARCH_IMAGE_CONFIG with a multi-config
+# generator): ATTACH for Debug and RelWithDebInfo, which compile debug information into the programs,
+# KEEP for the others (Release, MinSizeRel, none), which have none to strip. KEEP for any other image:
+# a Dockerfile copies the staged files as it says. A platform's sub-build decides the same way (the
+# cache variable and the build type are forwarded to it).
+function(_multiarch_debug_symbols out name assembled staged)
+  string(CONCAT valid "valid: ATTACH (strip the staged programs and libraries, publish their debug information beside "
+    "the image), KEEP (stage them as built) or DROP (strip them, publish nothing)")
+  if(NOT MULTIARCH_IMAGE_DEBUG_SYMBOLS STREQUAL "" AND NOT MULTIARCH_IMAGE_DEBUG_SYMBOLS MATCHES "^(ATTACH|KEEP|DROP)$")
+    message(FATAL_ERROR "add_multiarch_image(${name}): MULTIARCH_IMAGE_DEBUG_SYMBOLS `${MULTIARCH_IMAGE_DEBUG_SYMBOLS}` is not "
+      "one of ATTACH, KEEP, DROP (${valid}; empty: ATTACH in Debug and RelWithDebInfo builds, KEEP in others)")
+  endif()
+  if(DEFINED ARG_DEBUG_SYMBOLS)
+    if(NOT ARG_DEBUG_SYMBOLS MATCHES "^(ATTACH|KEEP|DROP)$")
+      message(FATAL_ERROR "add_multiarch_image(${name}): DEBUG_SYMBOLS `${ARG_DEBUG_SYMBOLS}` is not one of ATTACH, KEEP, "
+        "DROP (${valid})")
+    endif()
+    if(NOT assembled)
+      message(FATAL_ERROR "add_multiarch_image(${name}): DEBUG_SYMBOLS needs BASE: the helper strips what it assembles "
+        "itself; an image built from a Dockerfile copies the staged files as its Dockerfile says")
+    endif()
+    if(NOT staged)
+      message(FATAL_ERROR "add_multiarch_image(${name}): DEBUG_SYMBOLS needs TARGETS or INSTALL, whose programs and "
+        "libraries it strips (FILES are copied as they are)")
+    endif()
+    set(mode "${ARG_DEBUG_SYMBOLS}")
+  elseif(NOT assembled OR NOT staged)
+    set(mode KEEP)
+  elseif(NOT MULTIARCH_IMAGE_DEBUG_SYMBOLS STREQUAL "")
+    set(mode "${MULTIARCH_IMAGE_DEBUG_SYMBOLS}")
+  else()
+    set(config "${CMAKE_BUILD_TYPE}")
+    get_property(multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+    if(multi)
+      set(config "${MULTIARCH_IMAGE_CONFIG}")
+    endif()
+    string(TOUPPER "${config}" config)
+    set(mode KEEP)
+    if(config MATCHES "^(DEBUG|RELWITHDEBINFO)$")
+      set(mode ATTACH)
+    endif()
+  endif()
+  set(${out} "${mode}" PARENT_SCOPE)
+endfunction()
+
 # ENGINE (default: the cache variable MULTIARCH_IMAGE_ENGINE).
 function(_multiarch_engine out name)
   set(engine "${MULTIARCH_IMAGE_ENGINE}")

@@ -4,7 +4,9 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.hpp"
@@ -51,6 +53,8 @@ class Args {
     return it->second.front();
   }
   const std::vector<std::string>& command() const { return command_; }
+  // The one argument before the options of a subcommand that takes one (symbols' image reference).
+  std::string positional;
   bool has_command() const { return has_command_; }
   std::string optional(const std::string& key) const {
     const auto it = values_.find(key);
@@ -88,6 +92,7 @@ struct Subcommand {
   const char* summary;
   std::vector<std::string> options;
   std::function<void(const Args&)> run;
+  bool positional = false;  // takes one argument before its options
 };
 
 const std::vector<Subcommand>& subcommands() {
@@ -191,6 +196,22 @@ const std::vector<Subcommand>& subcommands() {
          ProcessRunner runner;
          in_step(log, [&] { referrers_command(a.one("reference"), runner, log); });
        }},
+      {"symbols",
+       "[<image reference>] --platform P --out DIR [--spec FILE] [--metadata FILE]",
+       "fetch the debug symbols DEBUG_SYMBOLS ATTACH published beside the platform's image (<repository>[:<tag>|@<digest>]; "
+       "without one, the index --metadata names) into DIR/.build-id/ab/cdef....debug, where gdb's debug-file-directory "
+       "and debuginfod -F find them; registry settings from --spec, else the environment",
+       {"platform", "out", "spec", "metadata"},
+       [](const Args& a) {
+         std::optional<Spec> spec;
+         if (!a.all("spec").empty()) spec = load_spec(a.one("spec"));
+         SymbolsRequest r{a.positional, parse_platform(a.one("platform")), a.one("out"), spec ? &*spec : nullptr, {}};
+         if (!a.all("metadata").empty()) r.metadata = a.one("metadata");
+         const Log log(spec ? spec->name : std::string("symbols"), r.platform.str());
+         ProcessRunner runner(spec ? spec->retry : RetryPolicy{});
+         in_step(log, [&] { symbols_command(r, runner, log); });
+       },
+       true},
       {"plan",
        "--spec FILE",
        "print the engine commands every step would run, in order, running none of them",
@@ -219,15 +240,37 @@ const std::vector<Subcommand>& subcommands() {
        "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
        "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]... "
        "[--install-tree D --install-prefix P --install-depfile F [--install-component C]... [--install-config C] "
-       "[--install-cmake CMAKE]] [--links FILE]",
+       "[--install-cmake CMAKE]] [--links FILE] [--debug-symbols ATTACH|KEEP|DROP --objcopy OBJCOPY --strip STRIP]",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
-       "the C/C++ runtime and loader too; with --install-tree, what the build tree's install rules install (INSTALL)",
-       {"name", "platform", "out", "stamp", "executable", "library", "install-rpath", "project-dir", "project-library",
-        "runtime-dir", "install-tree", "install-prefix", "install-depfile", "install-component", "install-config",
-        "install-cmake", "links"},
+       "the C/C++ runtime and loader too; with --install-tree, what the build tree's install rules install (INSTALL); "
+       "with --debug-symbols ATTACH or DROP, the project's programs and libraries stripped (ATTACH keeps their debug "
+       "information beside the stamp)",
+       {"name",
+        "platform",
+        "out",
+        "stamp",
+        "executable",
+        "library",
+        "install-rpath",
+        "project-dir",
+        "project-library",
+        "runtime-dir",
+        "install-tree",
+        "install-prefix",
+        "install-depfile",
+        "install-component",
+        "install-config",
+        "install-cmake",
+        "links",
+        "debug-symbols",
+        "objcopy",
+        "strip"},
        [](const Args& a) {
          StageRequest r;
          if (!a.all("links").empty()) r.links = a.one("links");
+         if (!a.all("debug-symbols").empty()) r.debug_symbols = parse_debug_symbols(a.one("debug-symbols"));
+         if (!a.all("objcopy").empty()) r.strip_tools.objcopy = a.one("objcopy");
+         if (!a.all("strip").empty()) r.strip_tools.strip = a.one("strip");
          r.platform = parse_platform(a.one("platform"));
          r.out = a.one("out");
          r.stamp = a.one("stamp");
@@ -329,7 +372,10 @@ int run(int argc, char** argv) {
       std::cout << "usage: multiarch-image " << s.name << " " << s.usage << "\n" << s.summary << "\n";
       return 0;
     }
-    s.run(Args(argc, argv, 2, s.options));
+    const bool given = s.positional && argc > 2 && !std::string_view(argv[2]).starts_with("--");
+    Args args(argc, argv, given ? 3 : 2, s.options);
+    if (given) args.positional = argv[2];
+    s.run(args);
     return 0;
   }
   std::string hint;

@@ -6,6 +6,7 @@
 #include "base/interrupt.hpp"
 #include "base/json_file.hpp"
 #include "base/log.hpp"
+#include "oci/media_types.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -46,6 +47,40 @@ BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
           o.contains("base_layers") ? json::value_to<std::vector<std::string>>(o.at("base_layers")) : std::vector<std::string>()};
 }
 
+void tag_invoke(json::value_from_tag, json::value& v, const PublishedSymbols& p) {
+  json::array files;
+  for (const auto& f : p.files) files.push_back(json::object{{"path", f.path}, {"build_id", f.build_id}});
+  v = {{"artifact", p.artifact},
+       {"artifact_type", media::debug_symbols},
+       {"archive", p.archive},
+       {"size", p.size},
+       {"files", std::move(files)}};
+}
+PublishedSymbols tag_invoke(json::value_to_tag<PublishedSymbols>, const json::value& v) {
+  const auto& o = v.as_object();
+  PublishedSymbols p{json::value_to<std::string>(o.at("artifact")),
+                     json::value_to<std::string>(o.at("archive")),
+                     json::value_to<std::int64_t>(o.at("size")),
+                     {}};
+  for (const auto& f : o.at("files").as_array())
+    p.files.push_back(
+        {json::value_to<std::string>(f.as_object().at("path")), json::value_to<std::string>(f.as_object().at("build_id"))});
+  return p;
+}
+
+namespace {
+
+// DEBUG_SYMBOLS: written only when something was published, read when there.
+void put_symbols(json::value& v, const PublishedSymbols& p) {
+  if (!p.artifact.empty()) v.as_object()["debug_symbols"] = json::value_from(p);
+}
+PublishedSymbols symbols_of(const json::object& o) {
+  const auto* s = o.if_contains("debug_symbols");
+  return s && s->is_object() ? json::value_to<PublishedSymbols>(*s) : PublishedSymbols{};
+}
+
+}  // namespace
+
 void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
   v = {{"format", kRecordFormat}, {"kind", "push"},
        {"name", r.name},          {"platform", r.platform},
@@ -54,6 +89,7 @@ void tag_invoke(json::value_from_tag, json::value& v, const PushRecord& r) {
        {"digest", r.digest},      {"references", json::value_from(r.references)},
        {"seconds", r.seconds},    {"provenance", r.provenance},
        {"sbom", r.sbom},          {"referrers_index", r.referrers_index}};
+  put_symbols(v, r.debug_symbols);
 }
 PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
   const auto& o = v.as_object();
@@ -68,7 +104,8 @@ PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
           json::value_to<double>(o.at("seconds")),
           o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string(),
           o.contains("sbom") ? json::value_to<std::string>(o.at("sbom")) : std::string(),
-          o.contains("referrers_index") ? json::value_to<std::string>(o.at("referrers_index")) : std::string()};
+          o.contains("referrers_index") ? json::value_to<std::string>(o.at("referrers_index")) : std::string(),
+          symbols_of(o)};
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
@@ -84,6 +121,7 @@ void tag_invoke(json::value_from_tag, json::value& v, const PlatformEntry& e) {
        {"provenance", e.provenance},
        {"sbom", e.sbom},
        {"referrers_index", e.referrers_index}};
+  put_symbols(v, e.debug_symbols);
 }
 PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v) {
   const auto& o = v.as_object();
@@ -102,6 +140,7 @@ PlatformEntry tag_invoke(json::value_to_tag<PlatformEntry>, const json::value& v
   if (o.contains("provenance")) e.provenance = json::value_to<std::string>(o.at("provenance"));
   if (o.contains("sbom")) e.sbom = json::value_to<std::string>(o.at("sbom"));
   if (o.contains("referrers_index")) e.referrers_index = json::value_to<std::string>(o.at("referrers_index"));
+  e.debug_symbols = symbols_of(o);
   return e;
 }
 

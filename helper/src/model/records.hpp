@@ -32,6 +32,18 @@ struct BuildRecord {
   std::vector<std::string> base_layers;
 };
 
+// DEBUG_SYMBOLS ATTACH: the debug information published beside a platform's image.
+struct PublishedSymbols {
+  std::string artifact;   // the artifact manifest, a referrer of the pushed digest; "" none
+  std::string archive;    // its one layer: the tar of .build-id/ab/cdef….debug files
+  std::int64_t size = 0;  // the archive's bytes
+  struct File {
+    std::string path;  // the stripped file in the image
+    std::string build_id;
+  };
+  std::vector<File> files;
+};
+
 struct PushRecord {
   std::string name;
   std::string platform;
@@ -47,6 +59,7 @@ struct PushRecord {
   // Where the registry lists them: "api" (its referrers API), "tag" (the referrers tag schema) or
   // "none" (nowhere: a registry that keeps them by digest only); "" when there are none.
   std::string referrers_index;
+  PublishedSymbols debug_symbols;  // DEBUG_SYMBOLS ATTACH: also a referrer of `digest`
 };
 
 struct PlatformEntry {
@@ -62,6 +75,7 @@ struct PlatformEntry {
   std::string provenance;                 // its provenance statement (a referrer of pushed_digest); "" none
   std::string sbom;                       // its SBOM (a referrer of pushed_digest); "" none
   std::string referrers_index;            // where the registry lists them (PushRecord::referrers_index)
+  PublishedSymbols debug_symbols;         // DEBUG_SYMBOLS ATTACH: its debug information (a referrer of pushed_digest)
 };
 
 // The manifest step's record, which is also <build>/multiarch-image/<name>/metadata.json.

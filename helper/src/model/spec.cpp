@@ -388,6 +388,9 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       m.ca_bundle = i.string("ca_bundle");
       if (!m.ca_bundle.is_absolute()) i.fail("ca_bundle", "must be an absolute path");
     }
+    m.debug_symbols = i.string("debug_symbols", false, "KEEP");
+    if (m.debug_symbols != "ATTACH" && m.debug_symbols != "KEEP" && m.debug_symbols != "DROP")
+      i.fail("debug_symbols", "`" + m.debug_symbols + "` is not one of ATTACH, KEEP, DROP");
     m.layout = i.string("layout");
     if (!m.layout.is_absolute()) i.fail("layout", "must be an absolute path");
   } else {

@@ -100,6 +100,9 @@ struct ImageSpec {
   std::filesystem::path ca_bundle = kDefaultCaBundle;  // MULTIARCH_IMAGE_CA_BUNDLE: what ca-certificates puts in
   // What tzdata puts in: the build machine's time zone database (not in the spec; unit tests set it).
   std::filesystem::path zoneinfo = "/usr/share/zoneinfo";
+  // DEBUG_SYMBOLS: ATTACH (the staged programs and libraries stripped, their debug information
+  // published beside each platform's image), KEEP (staged as built) or DROP (stripped, nothing kept).
+  std::string debug_symbols = "KEEP";
   std::int64_t created = 0;      // SOURCE_DATE_EPOCH: every mtime and the config's created
   std::filesystem::path layout;  // the image's OCI image layout in the build tree
 };

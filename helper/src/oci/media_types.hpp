@@ -22,6 +22,9 @@ inline constexpr const char* oci_empty = "application/vnd.oci.empty.v1+json";
 // Artifact types of the documents attached as referrers.
 inline constexpr const char* in_toto = "application/vnd.in-toto+json";
 inline constexpr const char* cyclonedx = "application/vnd.cyclonedx+json";
+// DEBUG_SYMBOLS ATTACH: a platform's debug information, a tar of .build-id/ab/cdef….debug files
+// (stage/symbols_archive.hpp); the artifact's type and its one layer's media type.
+inline constexpr const char* debug_symbols = "application/vnd.multiarch-image.debug-symbols.v1+tar";
 
 bool is_index(std::string_view media_type);
 bool is_image_manifest(std::string_view media_type);

@@ -97,16 +97,19 @@ std::string referrers_tag(const std::string& subject_digest) {
 }
 
 std::string artifact_manifest(const Artifact& artifact, const Descriptor& subject) {
-  json::object m{{"schemaVersion", 2},
-                 {"mediaType", media::oci_manifest},
-                 {"artifactType", artifact.artifact_type},
-                 {"config", descriptor_json({media::oci_empty, sha256_digest("{}"), 2, "", {}})},
-                 {"layers", json::array{descriptor_json({artifact.media_type,
-                                                         sha256_digest(artifact.document),
-                                                         static_cast<std::int64_t>(artifact.document.size()),
-                                                         "",
-                                                         {}})}},
-                 {"subject", descriptor_json({subject.media_type, subject.digest, subject.size, "", {}})}};
+  json::object m{
+      {"schemaVersion", 2},
+      {"mediaType", media::oci_manifest},
+      {"artifactType", artifact.artifact_type},
+      {"config", descriptor_json({media::oci_empty, sha256_digest("{}"), 2, "", {}})},
+      {"layers",
+       json::array{descriptor_json({artifact.media_type,
+                                    artifact.file.empty() ? sha256_digest(artifact.document) : artifact.digest,
+                                    artifact.file.empty() ? static_cast<std::int64_t>(artifact.document.size()) : artifact.size,
+                                    "",
+                                    {},
+                                    artifact.layer_annotations})}},
+      {"subject", descriptor_json({subject.media_type, subject.digest, subject.size, "", {}})}};
   if (!artifact.annotations.empty()) {
     json::object a;
     for (const auto& [k, v] : artifact.annotations) a[k] = v;
@@ -189,8 +192,13 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
   // almost every time and small, are uploaded without asking.
   if (const auto empty = sha256_digest("{}"); !client.has_blob(empty)) client.put_blob_bytes(empty, "{}");
   std::set<std::string> uploaded;
-  for (const auto& a : artifacts)
+  for (const auto& a : artifacts) {
+    if (!a.file.empty()) {  // large: streamed from its file, and only when the repository lacks it
+      if (uploaded.insert(a.digest).second && !client.has_blob(a.digest)) client.put_blob(a.digest, a.file);
+      continue;
+    }
     if (const auto digest = sha256_digest(a.document); uploaded.insert(digest).second) client.put_blob_bytes(digest, a.document);
+  }
   Attached out;
   bool all_indexed = true;
   for (const auto& artifact : artifacts) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -25,6 +26,12 @@ struct Artifact {
   std::string media_type;     // of its one layer, the document
   std::string document;
   std::map<std::string, std::string> annotations;
+  // A document too large to hold in memory (debug symbols): its bytes are in `file`, with this digest
+  // and size, uploaded streamed and only when the repository lacks them; `document` is then unused.
+  std::filesystem::path file;
+  std::string digest;
+  std::int64_t size = 0;
+  std::map<std::string, std::string> layer_annotations;  // on its one layer (org.opencontainers.image.title)
 };
 
 // Where a registry lists a subject's referrers.

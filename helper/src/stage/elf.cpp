@@ -13,7 +13,9 @@
 namespace mai {
 namespace {
 
-constexpr std::uint32_t PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
+constexpr std::uint32_t PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_NOTE = 4;
+constexpr std::uint32_t SHT_NOTE = 7, NT_GNU_BUILD_ID = 3;
+constexpr std::uint64_t kLongestBuildId = 64;  // bytes; GNU ld's sha1 is 20, a --build-id=0x... may be longer
 constexpr std::int64_t DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5, DT_SONAME = 14, DT_RPATH = 15, DT_RUNPATH = 29;
 constexpr std::uint64_t PN_XNUM = 0xffff;
 
@@ -44,6 +46,11 @@ class Image {
     return base + add;
   }
   bool wide() const { return wide_; }
+  // `size` bytes at `offset`, which must lie in the file.
+  std::string_view bytes(std::uint64_t offset, std::uint64_t size) const {
+    if (!fits(offset, size)) throw bad("has an offset outside the file");
+    return bytes_.substr(offset, size);
+  }
   Error bad(const std::string& why) const { return Error(Exit::invalid_input, what_ + " " + why); }
 
  private:
@@ -54,8 +61,66 @@ class Image {
 
 struct Segment {
   std::uint32_t type;
-  std::uint64_t offset, vaddr, filesz;
+  std::uint64_t offset, vaddr, filesz, align;
 };
+
+// The GNU build-id among the notes at [offset, offset + size) (`align`: the area's alignment, 4 or
+// 8), in lowercase hex; "" when there is none. A note that does not fit ends the search.
+std::string build_id_in(const Image& r, std::uint64_t offset, std::uint64_t size, std::uint64_t align) {
+  if (!r.fits(offset, size)) return "";
+  const std::uint64_t a = align == 8 ? 8 : 4;
+  const auto padded = [a](std::uint64_t n) { return (n + a - 1) / a * a; };  // n < 2^32: no wrap
+  for (std::uint64_t at = 0; size - at >= 12;) {
+    const auto namesz = r.uint(offset + at, 4), descsz = r.uint(offset + at + 4, 4), type = r.uint(offset + at + 8, 4);
+    const auto name_at = at + 12;
+    if (padded(namesz) > size - name_at) return "";
+    const auto desc_at = name_at + padded(namesz);
+    if (descsz > size - desc_at) return "";
+    if (type == NT_GNU_BUILD_ID && namesz == 4 && r.bytes(offset + name_at, 4) == std::string_view("GNU\0", 4) && descsz > 0 &&
+        descsz <= kLongestBuildId) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      for (const char c : r.bytes(offset + desc_at, descsz)) {
+        hex += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+        hex += kHex[static_cast<unsigned char>(c) & 0xf];
+      }
+      return hex;
+    }
+    if (padded(descsz) > size - desc_at) return "";
+    at = desc_at + padded(descsz);
+  }
+  return "";
+}
+
+// The file's GNU build-id: from its note sections (kept by strip and by objcopy --only-keep-debug),
+// else its note segments (a file without section headers); "" when it has none or they are malformed.
+std::string build_id_of(const Image& r, std::string_view bytes, const std::vector<Segment>& segments) {
+  const bool wide = r.wide();
+  try {
+    const auto shoff = r.word(wide ? 40 : 32);
+    const auto shentsize = r.uint(wide ? 58 : 46, 2);
+    std::uint64_t shnum = r.uint(wide ? 60 : 48, 2);
+    if (shoff != 0 && shentsize >= (wide ? 64U : 40U)) {
+      if (shnum == 0) shnum = wide ? r.word(r.offset(shoff, 32)) : r.uint(r.offset(shoff, 20), 4);  // section 0's sh_size
+      for (std::uint64_t i = 0; i < shnum && i <= bytes.size() / shentsize; ++i) {
+        const auto h = r.offset(shoff, i * shentsize);
+        if (r.uint(h + 4, 4) != SHT_NOTE) continue;
+        const auto offset = wide ? r.word(h + 24) : r.word(h + 16);
+        const auto size = wide ? r.word(h + 32) : r.word(h + 20);
+        const auto align = wide ? r.word(h + 48) : r.word(h + 32);
+        if (auto id = build_id_in(r, offset, size, align); !id.empty()) return id;
+      }
+    }
+  } catch (const Error&) {
+    // Malformed section headers: the segments may still say it.
+  }
+  try {
+    for (const auto& s : segments)
+      if (s.type == PT_NOTE)
+        if (auto id = build_id_in(r, s.offset, s.filesz, s.align); !id.empty()) return id;
+  } catch (const Error&) {}
+  return "";
+}
 
 void put_uint(std::string& bytes, std::uint64_t offset, int size, std::uint64_t v, bool big) {
   for (int i = 0; i < size; ++i) bytes[offset + (big ? size - 1 - i : i)] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -88,6 +153,7 @@ std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what
   info.big_endian = data == 2;
   const Image r(bytes, info.big_endian, info.elf_class == 2, what);
   const bool wide = r.wide();
+  info.type = static_cast<int>(r.uint(16, 2));
   info.machine = static_cast<int>(r.uint(18, 2));
   const auto phoff = r.word(wide ? 32 : 28);
   const auto phentsize = r.uint(wide ? 54 : 42, 2);
@@ -104,10 +170,11 @@ std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what
     // Each header must lie in the file: a count past the file's end stops here, not after 4 billion reads.
     if (i > bytes.size() / phentsize) throw r.bad("states more program headers than the file holds");
     const auto p = r.offset(phoff, i * phentsize);
-    Segment s{static_cast<std::uint32_t>(r.uint(p, 4)), 0, 0, 0};
+    Segment s{static_cast<std::uint32_t>(r.uint(p, 4)), 0, 0, 0, 0};
     s.offset = wide ? r.word(p + 8) : r.word(p + 4);
     s.vaddr = wide ? r.word(p + 16) : r.word(p + 8);
     s.filesz = wide ? r.word(p + 32) : r.word(p + 16);
+    s.align = wide ? r.word(p + 48) : r.word(p + 28);
     segments.push_back(s);
   }
   auto file_offset = [&](std::uint64_t vaddr) -> std::uint64_t {
@@ -181,7 +248,57 @@ std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what
       start = colon + 1;
     }
   }
+  info.build_id = build_id_of(r, bytes, segments);
   return info;
+}
+
+std::optional<std::string> parse_build_id(std::string_view bytes, const std::string& what) {
+  if (bytes.size() < 16 || std::memcmp(bytes.data(),
+                                       "\x7f"
+                                       "ELF",
+                                       4) != 0)
+    return std::nullopt;
+  const int elf_class = static_cast<unsigned char>(bytes[4]), data = static_cast<unsigned char>(bytes[5]);
+  if ((elf_class != 1 && elf_class != 2) || (data != 1 && data != 2)) return std::string();
+  const Image r(bytes, data == 2, elf_class == 2, what);
+  const bool wide = r.wide();
+  std::vector<Segment> segments;
+  try {  // the note segments, for a file without section headers; whatever else they say is not read
+    const auto phoff = r.word(wide ? 32 : 28);
+    const auto phentsize = r.uint(wide ? 54 : 42, 2);
+    std::uint64_t phnum = r.uint(wide ? 56 : 44, 2);
+    if (phnum == PN_XNUM) phnum = r.uint(r.offset(r.word(wide ? 40 : 32), wide ? 44 : 28), 4);  // as parse_elf reads it
+    if (phentsize >= (wide ? 56U : 32U))
+      for (std::uint64_t i = 0; i < phnum && i <= bytes.size() / phentsize; ++i) {
+        const auto p = r.offset(phoff, i * phentsize);
+        if (r.uint(p, 4) != PT_NOTE) continue;
+        segments.push_back({PT_NOTE, wide ? r.word(p + 8) : r.word(p + 4), 0, wide ? r.word(p + 32) : r.word(p + 16),
+                            wide ? r.word(p + 48) : r.word(p + 28)});
+      }
+  } catch (const Error&) {}
+  return build_id_of(r, bytes, segments);
+}
+
+std::optional<std::string> read_build_id(const std::filesystem::path& file) {
+  const ReadOnlyFile opened(file);
+  const int fd = opened.fd;
+  char magic[4] = {};
+  if (::pread(fd, magic, 4, 0) != 4 || std::memcmp(magic,
+                                                   "\x7f"
+                                                   "ELF",
+                                                   4) != 0)
+    return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(Exit::invalid_input, "cannot read " + file.string());
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (mapped == MAP_FAILED) throw Error(Exit::invalid_input, "cannot map " + file.string());
+  struct Unmapper {
+    void* at;
+    std::size_t size;
+    ~Unmapper() { ::munmap(at, size); }
+  } unmapper{mapped, size};
+  return parse_build_id(std::string_view(static_cast<const char*>(mapped), size), file.string());
 }
 
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {

@@ -18,6 +18,8 @@ struct ElfInfo {
   int elf_class = 0;  // 1: 32-bit, 2: 64-bit
   bool big_endian = false;
   int machine = 0;                       // e_machine (62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V, 21 PPC64, 22 S390)
+  int type = 0;                          // e_type (1 relocatable, 2 executable, 3 shared object or PIE, 4 core)
+  std::string build_id;                  // the GNU build-id (NT_GNU_BUILD_ID) in lowercase hex; "" none
   std::vector<std::string> needed;       // DT_NEEDED, in order
   std::string soname;                    // DT_SONAME, "" when none
   std::vector<std::string> search_path;  // DT_RUNPATH, else DT_RPATH, split on ':'
@@ -36,11 +38,19 @@ struct ElfInfo {
 };
 
 // nullopt when the file is not ELF; throws Error(invalid_input) for a truncated or malformed one.
+// The build-id is looked for in the note sections, then (a file without section headers) in the
+// note segments; a malformed note is no build-id, never an error.
 // The file is mapped, not read: only the pages holding its headers and dynamic strings are touched,
 // so a binary of gigabytes (debug information) costs what its headers cost.
 std::optional<ElfInfo> read_elf(const std::filesystem::path& file);
 // The same for bytes already at hand; `what` names them in errors.
 std::optional<ElfInfo> parse_elf(std::string_view bytes, const std::string& what);
+
+// The GNU build-id of an ELF file, and nothing else: "" when it has none, nullopt when it is not ELF.
+// For files read_elf refuses, such as a debug file from objcopy --only-keep-debug (its loaded
+// sections, the dynamic array among them, are NOBITS: the program headers point at nothing).
+std::optional<std::string> read_build_id(const std::filesystem::path& file);
+std::optional<std::string> parse_build_id(std::string_view bytes, const std::string& what);
 
 // Bytes of a file replaced at an offset, as the file is copied.
 struct BytePatch {

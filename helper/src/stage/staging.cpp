@@ -316,6 +316,7 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
   bool changed = false;
   std::vector<StagedFile> facts;  // for the SBOM: what each file is, its hash and its ELF edges
   std::vector<fs::path> runtime_sources;
+  Stripper stripper(r.debug_symbols, r.strip_tools, r.stamp, r.platform, runner, log);
   for (const auto& [dest, file] : plan.files) {
     keep.insert(dest);
     const auto info = read_elf(file.source);
@@ -333,7 +334,9 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
       patches = run_path_patches(*info, *file.run_path, file.source.string(), read);
       check_run_path_patches(file.source, *info, patches, *file.run_path);
     }
-    const auto synced = sync_file(file.source, r.out / dest, r.out, patches);
+    const auto synced = stripper.strips(file.kind, info)
+                            ? stripper.stage(file.source, *info, patches, r.out / dest, r.out, "/" + dest)
+                            : sync_file(file.source, r.out / dest, r.out, patches);
     changed |= synced.written;
     StagedFile fact{"/" + dest, file.kind, synced.sha256, "", {}, "", "", std::nullopt};
     if (info) {
@@ -347,6 +350,10 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     }
     facts.push_back(std::move(fact));
   }
+  if (const auto stripped = stripper.finish(); stripped > 0)
+    log.info("DEBUG_SYMBOLS " + std::string(name_of(r.debug_symbols)) + ": " + std::to_string(stripped) +
+             " files stripped of their debug information" +
+             (r.debug_symbols == DebugSymbols::attach ? ", kept under their build-id beside the stage" : ""));
   // The distribution packages that ship the runtime's files and the libraries the targets link, as
   // the package manager says: one question for both, remembered beside the stamp, as a restage after
   // an edit of the program asks about the same files.

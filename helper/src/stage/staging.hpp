@@ -16,6 +16,7 @@
 #include "base/log.hpp"
 #include "base/runner.hpp"
 #include "oci/platform.hpp"
+#include "stage/debug_symbols.hpp"
 #include "stage/elf.hpp"
 
 namespace mai {
@@ -47,6 +48,10 @@ struct StageRequest {
   std::vector<std::filesystem::path> runtime_dirs;  // where those are found
   std::optional<InstallRequest> install;
   std::filesystem::path links;  // CMake's record of what the targets link (stage/linked.hpp); "" none
+  // DEBUG_SYMBOLS (stage/debug_symbols.hpp): the project's programs and libraries stripped (ATTACH,
+  // DROP) with these tools, ATTACH keeping their debug information beside the stamp.
+  DebugSymbols debug_symbols = DebugSymbols::keep;
+  StripTools strip_tools;
 };
 
 // The files and links a platform's staged tree will hold, by destination relative to the tree.
@@ -98,9 +103,10 @@ void plan_needed_libraries(const StageRequest& request, StagePlan& plan, const L
 // are not rebuilt), entries no longer planned are removed, a link or file where a directory is now
 // planned is removed before anything is written below it; then the staged-files record
 // (for the SBOM, with the runtime's packages as the package manager names them) and, when anything
-// changed or it is missing, the stamp. What the targets link (request.links) is recorded beside the
-// staged files, its library files named by their packages in the same package manager calls. Returns the staged entries, relative
-// to out.
+// changed or it is missing, the stamp. With DEBUG_SYMBOLS ATTACH or DROP the project's programs and
+// libraries are staged stripped (stage/debug_symbols.hpp), and the record holds the stripped bytes' hashes. What the targets link
+// (request.links) is recorded beside the staged files, its library files named by their packages in the same package manager
+// calls. Returns the staged entries, relative to out.
 std::vector<std::string> write_stage(const StageRequest& request, const StagePlan& plan, Runner& runner, const Log& log);
 
 }  // namespace mai

@@ -20,6 +20,7 @@
 #include "stage/context.hpp"
 #include "stage/packages.hpp"
 #include "stage/staged_files.hpp"
+#include "stage/debug_symbols.hpp"
 #include "stage/staging.hpp"
 #include "steps/steps.hpp"
 
@@ -113,6 +114,9 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
     // the image into an engine needs.
     fetch_base_layers(registry.client, base->layer_descriptors, spec.image.layout / "blobs" / "sha256", spec.image.base, log);
   }
+  // DEBUG_SYMBOLS ATTACH: every stripped file still matches the debug symbols the push step will
+  // publish beside the image (checked again there), or nothing is built.
+  if (spec.image.debug_symbols == "ATTACH" && spec.stage.enabled) checked_debug_files(record.parent_path(), platform, staged);
   const auto image = assemble_image(spec, platform, staged, log, base ? &*base : nullptr);
   auto inputs = image.inputs;
   record_essentials(spec, platform, image.essentials, inputs, runner, log);

@@ -298,10 +298,11 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
       if (built) out.platforms.back().base_digest = built->base_digest;
       out.platforms.back().provenance = pushed[i].provenance;
       out.platforms.back().sbom = pushed[i].sbom;
+      out.platforms.back().debug_symbols = pushed[i].debug_symbols;
     }
     log.info(std::string(unchanged ? "unchanged and verified " : "published and verified ") + where + "@" + index_digest);
   }
-  // Each platform's provenance statement and SBOM are referrers of what was pushed for it: listed
+  // Each platform's provenance statement, SBOM and debug symbols are referrers of what was pushed for it: listed
   // where the registry lists referrers (listed again when another writer of the referrers tag dropped
   // them), or, on a registry that lists none, in the registry by digest.
   for (std::size_t i = 0; i < pushed.size(); ++i) {
@@ -309,6 +310,7 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     std::vector<std::pair<std::string, std::string>> documents;
     if (!p.provenance.empty()) documents.emplace_back("provenance", p.provenance);
     if (!p.sbom.empty()) documents.emplace_back("SBOM", p.sbom);
+    if (!p.debug_symbols.artifact.empty()) documents.emplace_back("debug symbols", p.debug_symbols.artifact);
     if (documents.empty()) continue;
     const auto index = ensure_listed(client, p.digest, documents, log.for_platform(p.platform), spec.platform_tags);
     out.platforms[i].referrers_index = name_of(index);

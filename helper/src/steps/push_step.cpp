@@ -1,4 +1,6 @@
 // push: one platform's built image to the registry under each per-platform tag.
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
 #include <optional>
 
@@ -15,6 +17,8 @@
 #include "oci/media_types.hpp"
 #include "registry/referrers.hpp"
 #include "registry/session.hpp"
+#include "stage/debug_symbols.hpp"
+#include "stage/symbols_archive.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -90,21 +94,85 @@ Descriptor publish_assembled(const Spec& spec, const Platform& platform, const B
   return {media_type, built.image_id, static_cast<std::int64_t>(manifest.size()), "", {}};
 }
 
-// PROVENANCE and SBOM: the platform's documents attached to what was pushed; their artifacts' digests
-// ("" for one that is off) and where the registry lists them.
+// DEBUG_SYMBOLS ATTACH: the platform's debug files, checked against its staged tree (each stripped
+// file and its debug file must have the build-id the stage recorded: a mismatch fails the step before
+// anything is published), as one archive in the state directory, written again only when a debug
+// file changed, and the artifact that publishes it. nullopt when the stage stripped nothing.
+struct Symbols {
+  Artifact artifact;
+  PublishedSymbols published;
+};
+std::optional<Symbols> debug_symbols(const Spec& spec, const Platform& platform, const std::filesystem::path& state,
+                                     const Log& log) {
+  const auto staged = spec.stage.composed / spec.stage.dir / platform.target_suffix();
+  const auto files = checked_debug_files(state, platform, staged);
+  if (files.empty()) {
+    log.info("DEBUG_SYMBOLS ATTACH: the stage stripped no file, so there are no debug symbols to publish");
+    return std::nullopt;
+  }
+  Symbols out;
+  std::vector<ArchivedDebugFile> archived;
+  std::string key = "1", ids;
+  for (const auto& f : files) {
+    archived.push_back({f.build_id, f.file});
+    out.published.files.push_back({f.path, f.build_id});
+    struct stat st {};
+    if (::stat(f.file.c_str(), &st) != 0) throw Error(Exit::step_failed, "cannot read " + f.file.string());
+    key += "|" + f.build_id + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
+    ids += (ids.empty() ? "" : " ") + f.build_id;
+  }
+  key += "|" + std::to_string(spec.image.created);
+  const auto archive = state / ("debug-symbols-" + platform.target_suffix() + ".tar");
+  const auto remembered = state / ("debug-symbols-" + platform.target_suffix() + ".json");
+  WrittenArchive written;
+  boost::system::error_code jec;
+  std::error_code ec;
+  const auto before =
+      std::filesystem::exists(remembered, ec) ? boost::json::parse(read_text_file(remembered), jec) : boost::json::value();
+  const auto* o = jec ? nullptr : before.if_object();
+  const auto field = [&](const char* name) { return o ? o->if_contains(name) : nullptr; };
+  const auto *known_key = field("key"), *known_digest = field("digest"), *known_size = field("size");
+  if (known_key && known_key->is_string() && known_key->get_string() == key && known_digest && known_digest->is_string() &&
+      known_size && known_size->is_int64() &&
+      std::filesystem::file_size(archive, ec) == static_cast<std::uintmax_t>(known_size->get_int64())) {
+    written = {std::string(known_digest->get_string()), known_size->get_int64()};
+  } else {
+    written = write_symbols_archive(archived, spec.image.created, archive);
+    write_file_atomically(
+        remembered,
+        boost::json::serialize(boost::json::object{{"key", key}, {"digest", written.digest}, {"size", written.size}}) + "\n");
+  }
+  out.published.archive = written.digest;
+  out.published.size = written.size;
+  out.artifact.artifact_type = media::debug_symbols;
+  out.artifact.media_type = media::debug_symbols;
+  out.artifact.annotations = {{kDocumentAnnotation, "debug-symbols"}, {"cmake-multiarch-image.build-ids", ids}};
+  out.artifact.file = archive;
+  out.artifact.digest = written.digest;
+  out.artifact.size = written.size;
+  out.artifact.layer_annotations = {{"org.opencontainers.image.title", "debug-symbols-" + platform.target_suffix() + ".tar"}};
+  return out;
+}
+
+// PROVENANCE and SBOM, and DEBUG_SYMBOLS ATTACH's symbols: the platform's documents attached to what
+// was pushed; their artifacts' digests ("" for one that is off) and where the registry lists them.
 struct Attested {
   std::string provenance, sbom, index;
+  PublishedSymbols symbols;
 };
 Attested attest(const Spec& spec, const Platform& platform, const Descriptor& subject, const std::string& base_digest,
-                const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log) {
+                const std::filesystem::path& state, RegistryClient& client, Runner& runner, const Log& log,
+                const Symbols* symbols = nullptr) {
   const auto& digest = subject.digest;
   Attested out;
   // The same image keeps the SBOM it has (its content is the same): another build tree, or a later
-  // commit that builds the same bytes, attaches none.
+  // commit that builds the same bytes, attaches none. Its symbols, the same for the same image, are
+  // not uploaded again either.
   std::optional<Descriptor> kept;
   std::optional<Referrers> known;
+  if (spec.provenance.sbom || symbols) known = referrers(client, digest);
   if (spec.provenance.sbom) {
-    known = referrers(client, digest);
     for (const auto& d : known->listed)
       if (is_our_sbom(d)) kept = d;
     if (kept) {
@@ -113,20 +181,38 @@ Attested attest(const Spec& spec, const Platform& platform, const Descriptor& su
       log.info("SBOM " + kept->digest.substr(0, 19) + " kept: " + digest.substr(0, 19) + " has it already");
     }
   }
-  // Kept in the state directory: every platform's push, and every push after an edit, asks git the same.
-  const auto source = source_revision(spec.provenance, runner, log, state / "source-revision.json");
+  bool symbols_kept = false;
+  if (symbols) {
+    out.symbols = symbols->published;
+    out.symbols.artifact = sha256_digest(artifact_manifest(symbols->artifact, subject));
+    for (const auto& d : known->listed) symbols_kept = symbols_kept || d.digest == out.symbols.artifact;
+    if (symbols_kept) {
+      out.index = name_of(known->index);
+      log.info("debug symbols " + out.symbols.artifact.substr(0, 19) + " kept: " + digest.substr(0, 19) + " has them already");
+    }
+  }
   std::vector<Artifact> artifacts;
-  if (spec.provenance.enabled)
-    artifacts.push_back(provenance_artifact(spec, platform, digest, base_digest, source, read_built_with(state, platform, log)));
-  if (spec.provenance.sbom && !kept)
-    artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
+  if (spec.provenance.enabled || spec.provenance.sbom) {
+    // Kept in the state directory: every platform's push, and every push after an edit, asks git the same.
+    const auto source = source_revision(spec.provenance, runner, log, state / "source-revision.json");
+    if (spec.provenance.enabled)
+      artifacts.push_back(
+          provenance_artifact(spec, platform, digest, base_digest, source, read_built_with(state, platform, log)));
+    if (spec.provenance.sbom && !kept)
+      artifacts.push_back(sbom_artifact(spec, platform, digest, base_digest, source, state, runner, log));
+  }
+  if (symbols && !symbols_kept) artifacts.push_back(symbols->artifact);
   if (artifacts.empty()) return out;
   const auto attached = attach(client, subject, artifacts, log, known ? &*known : nullptr, spec.platform_tags);
   out.index = name_of(attached.index);
   for (const auto& d : attached.artifacts) {
-    (d.artifact_type == media::in_toto ? out.provenance : out.sbom) = d.digest;
-    log.info((d.artifact_type == media::in_toto ? "provenance " : "SBOM ") + d.digest.substr(0, 19) + " attached to " +
-             digest.substr(0, 19));
+    const bool is_symbols = d.artifact_type == media::debug_symbols, is_provenance = d.artifact_type == media::in_toto;
+    (is_symbols ? out.symbols.artifact : is_provenance ? out.provenance : out.sbom) = d.digest;
+    log.info((is_symbols ? "debug symbols (" + std::to_string(out.symbols.files.size()) + " files, " +
+                               std::to_string(out.symbols.size) + " bytes) "
+              : is_provenance ? std::string("provenance ")
+                              : std::string("SBOM ")) +
+             d.digest.substr(0, 19) + " attached to " + digest.substr(0, 19));
   }
   return out;
 }
@@ -164,18 +250,24 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   log.info("push started (" + spec.repository.registry + ")");
 
   if (built->engine == "none") {
+    // The symbols are checked against the staged files before anything is published.
+    std::optional<Symbols> symbols;
+    if (spec.image.debug_symbols == "ATTACH" && spec.stage.enabled)
+      symbols = debug_symbols(spec, platform, record.parent_path(), log);
     const ScratchDir scratch(record);
     RegistrySession registry(spec.repository, registry_settings(spec), "none", runner, log);
     const auto pushed = publish_assembled(spec, platform, *built, scratch.path(), registry.client, runner, log);
     const auto& digest = pushed.digest;
     Attested attested;
-    if (spec.provenance.enabled || spec.provenance.sbom)
-      attested = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log);
+    if (spec.provenance.enabled || spec.provenance.sbom || symbols)
+      attested = attest(spec, platform, pushed, built->base_digest, record.parent_path(), registry.client, runner, log,
+                        symbols ? &*symbols : nullptr);
     // By digest only (PLATFORM_TAGS OFF), the platform is where the push put it.
     const auto references =
         spec.platform_tags ? built->references : std::vector<std::string>{spec.repository.str() + "@" + digest};
     write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    references, clock.seconds(), attested.provenance, attested.sbom, attested.index});
+                                    references, clock.seconds(), attested.provenance, attested.sbom, attested.index,
+                                    attested.symbols});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }

@@ -59,6 +59,17 @@ struct Artifact;
 void attach_command(const std::string& reference, const Artifact& artifact, Runner& runner, const Log& log);
 void referrers_command(const std::string& reference, Runner& runner, const Log& log);
 
+// `symbols`: the debug symbols DEBUG_SYMBOLS ATTACH published beside a platform's image, fetched into
+// `out` as .build-id/ab/cdef….debug files (what GDB's debug-file-directory and debuginfod -F read).
+struct SymbolsRequest {
+  std::string reference;  // <repository>[:<tag>|@<digest>]; "" the index `metadata` names
+  Platform platform;
+  std::filesystem::path out;
+  const Spec* spec = nullptr;      // registry settings from the spec; else from the environment
+  std::filesystem::path metadata;  // metadata.json: names the artifact (a registry that lists no referrers); "" none
+};
+void symbols_command(const SymbolsRequest& request, Runner& runner, const Log& log);
+
 // Prints the engine commands every step would run, in order, without running them.
 void plan_step(const Spec& spec, Runner& runner, const Log& log);
 

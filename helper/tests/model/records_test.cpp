@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <csignal>
 
+#include "base/files.hpp"
 #include "base/interrupt.hpp"
 #include "support/test_support.hpp"
 
@@ -41,6 +42,32 @@ BOOST_AUTO_TEST_CASE(round_trip_every_kind) {
   BOOST_TEST(m->platforms.at(0).size == 700);
   BOOST_TEST(m->index_digest == "sha256:3");
   BOOST_TEST(m->platforms.at(0).builder == "unix:///b.sock");
+}
+
+BOOST_AUTO_TEST_CASE(debug_symbols_are_recorded_when_published_and_absent_otherwise) {
+  mai::test::TempDir dir;
+  PushRecord pushed{"hello", "linux/arm64", "none", "", "sha256:1", "r", "sha256:2", {"r:1-arm64"}, 2};
+  write_record(dir.path() / "none.json", pushed);
+  BOOST_TEST(read_text_file(dir.path() / "none.json").find("debug_symbols") == std::string::npos);
+  BOOST_TEST(read_push_record(dir.path() / "none.json", test_log())->debug_symbols.artifact.empty());
+  pushed.debug_symbols = {"sha256:4", "sha256:5", 10240, {{"/usr/local/bin/hello", "0123abcd"}}};
+  write_record(dir.path() / "p.json", pushed);
+  const auto p = read_push_record(dir.path() / "p.json", test_log());
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->debug_symbols.artifact == "sha256:4");
+  BOOST_TEST(p->debug_symbols.archive == "sha256:5");
+  BOOST_TEST(p->debug_symbols.size == 10240);
+  BOOST_REQUIRE(p->debug_symbols.files.size() == 1U);
+  BOOST_TEST(p->debug_symbols.files[0].build_id == "0123abcd");
+  BOOST_TEST(
+      read_text_file(dir.path() / "p.json").find("\"artifact_type\":\"application/vnd.multiarch-image.debug-symbols.v1+tar\"") !=
+      std::string::npos);
+  PlatformEntry entry{"linux/arm64", "sha256:2", "mt", 700, "sha256:1", ""};
+  entry.debug_symbols = pushed.debug_symbols;
+  write_record(dir.path() / "m.json", ManifestRecord{"hello", "r", {"1"}, "none", "sha256:3", "mt", {entry}, 3});
+  const auto m = read_manifest_record(dir.path() / "m.json", test_log());
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->platforms.at(0).debug_symbols.files.at(0).path == "/usr/local/bin/hello");
 }
 
 BOOST_AUTO_TEST_CASE(missing_corrupt_or_foreign_records_read_as_absent) {

@@ -103,6 +103,31 @@ BOOST_FIXTURE_TEST_CASE(several_artifacts_of_one_subject_cost_one_tag_update, Fi
   BOOST_TEST(referrers(c, subject.digest).listed.size() == 2u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_large_artifact_goes_up_from_its_file_and_only_when_missing, Fixture) {
+  const mai::test::TempDir dir;
+  const auto archive = dir.file("symbols.tar", std::string(70000, 'x'));
+  Artifact symbols{media::debug_symbols, media::debug_symbols, "", {{"cmake-multiarch-image.document", "debug-symbols"}}};
+  symbols.file = archive;
+  symbols.digest = sha256_digest(std::string(70000, 'x'));
+  symbols.size = 70000;
+  symbols.layer_annotations = {{"org.opencontainers.image.title", "debug-symbols-linux-amd64.tar"}};
+  const auto m = artifact_manifest(symbols, subject);
+  BOOST_TEST(
+      m.find("\"layers\":[{\"mediaType\":\"application/vnd.multiarch-image.debug-symbols.v1+tar\",\"digest\":\"" +
+             symbols.digest + "\",\"size\":70000,\"annotations\":{\"org.opencontainers.image.title\"") != std::string::npos,
+      m);
+  auto c = client();
+  const auto attached = attach(c, subject, {symbols}, test_log()).artifacts.front();
+  BOOST_TEST(registry.blobs.at(symbols.digest) == std::string(70000, 'x'));
+  BOOST_TEST(attached.digest == sha256_digest(m));
+  BOOST_TEST(attached.artifact_type == media::debug_symbols);
+  // Again (the same image pushed again): the archive is asked for, not uploaded.
+  const auto uploads = registry.count("POST", "/blobs/uploads/");
+  attach(c, subject, {symbols}, test_log());
+  BOOST_TEST(registry.count("POST", "/blobs/uploads/") == uploads);
+  BOOST_TEST(registry.count("HEAD", symbols.digest) == 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_registry_with_the_referrers_api_indexes_them_itself, Fixture) {
   registry.referrers_api = true;
   auto c = client();

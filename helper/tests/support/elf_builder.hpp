@@ -16,6 +16,7 @@ struct ElfBuilder {
   int machine = 62;
   std::vector<std::string> needed;
   std::string soname, runpath, interpreter;
+  std::string build_id;  // lowercase hex: a GNU build-id note in a note section (as strip and objcopy keep it)
   std::string bytes;
 
   void put(std::size_t at, std::uint64_t v, int size) {
@@ -60,8 +61,29 @@ struct ElfBuilder {
       put(dynamic_at + i * 2 * word(), dyn[i].first, static_cast<int>(word()));
       put(dynamic_at + i * 2 * word() + word(), dyn[i].second, static_cast<int>(word()));
     }
+    if (!build_id.empty()) {
+      // The note at note_at; section headers after the file's loaded part: the null section and the note.
+      const auto desc = build_id.size() / 2;
+      put(note_at, 4, 4);
+      put(note_at + 4, desc, 4);
+      put(note_at + 8, 3, 4);  // NT_GNU_BUILD_ID
+      bytes.replace(note_at + 12, 4, std::string("GNU\0", 4));
+      for (std::size_t i = 0; i < desc; ++i)
+        bytes[note_at + 16 + i] = static_cast<char>(std::stoi(build_id.substr(2 * i, 2), nullptr, 16));
+      const std::size_t entry = wide ? 64 : 40;
+      bytes.resize(size + 2 * entry, '\0');
+      put(wide ? 40 : 32, size, static_cast<int>(word()));
+      put(wide ? 58 : 46, entry, 2);
+      put(wide ? 60 : 48, 2, 2);
+      const auto h = size + entry;
+      put(h + 4, 7, 4);  // SHT_NOTE
+      put(h + (wide ? 24 : 16), note_at, static_cast<int>(word()));
+      put(h + (wide ? 32 : 20), 16 + (desc + 3) / 4 * 4, static_cast<int>(word()));
+      put(h + (wide ? 48 : 32), 4, static_cast<int>(word()));
+    }
     return *this;
   }
+  static constexpr std::size_t note_at = 0x380;
   void phdr(int i, std::uint32_t type, std::uint64_t offset, std::uint64_t filesz) {
     const auto p = phoff() + static_cast<std::size_t>(i) * (wide ? 56 : 32);
     const int w = static_cast<int>(word());
