@@ -18,9 +18,9 @@
 #include "registry/platform_manifest.hpp"
 #include "registry/session.hpp"
 #include "stage/context.hpp"
+#include "stage/debug_symbols.hpp"
 #include "stage/packages.hpp"
 #include "stage/staged_files.hpp"
-#include "stage/debug_symbols.hpp"
 #include "stage/staging.hpp"
 #include "steps/steps.hpp"
 

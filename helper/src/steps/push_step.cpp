@@ -265,9 +265,9 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     // By digest only (PLATFORM_TAGS OFF), the platform is where the push put it.
     const auto references =
         spec.platform_tags ? built->references : std::vector<std::string>{spec.repository.str() + "@" + digest};
-    write_record(record, PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest,
-                                    references, clock.seconds(), attested.provenance, attested.sbom, attested.index,
-                                    attested.symbols});
+    write_record(record,
+                 PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest, references,
+                            clock.seconds(), attested.provenance, attested.sbom, attested.index, attested.symbols});
     log.info("push done in " + clock.str() + " (" + spec.repository.str() + "@" + digest + ")");
     return;
   }
