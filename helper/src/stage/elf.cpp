@@ -279,7 +279,13 @@ std::optional<std::string> parse_build_id(std::string_view bytes, const std::str
   return build_id_of(r, bytes, segments);
 }
 
-std::optional<std::string> read_build_id(const std::filesystem::path& file) {
+namespace {
+
+// `parse` over the file mapped read-only, or nothing for a file that is not ELF: its magic is read
+// first, so a large data file is not mapped to learn that it is not ELF.
+template <class Result>
+std::optional<Result> parse_mapped(const std::filesystem::path& file,
+                                   std::optional<Result> (*parse)(std::string_view, const std::string&)) {
   const ReadOnlyFile opened(file);
   const int fd = opened.fd;
   char magic[4] = {};
@@ -298,31 +304,14 @@ std::optional<std::string> read_build_id(const std::filesystem::path& file) {
     std::size_t size;
     ~Unmapper() { ::munmap(at, size); }
   } unmapper{mapped, size};
-  return parse_build_id(std::string_view(static_cast<const char*>(mapped), size), file.string());
+  return parse(std::string_view(static_cast<const char*>(mapped), size), file.string());
 }
 
-std::optional<ElfInfo> read_elf(const std::filesystem::path& file) {
-  const ReadOnlyFile opened(file);
-  const int fd = opened.fd;
-  // The magic first: a large data file is not mapped to learn that it is not ELF.
-  char magic[4] = {};
-  if (::pread(fd, magic, 4, 0) != 4 || std::memcmp(magic,
-                                                   "\x7f"
-                                                   "ELF",
-                                                   4) != 0)
-    return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(Exit::invalid_input, "cannot read " + file.string());
-  const auto size = static_cast<std::size_t>(st.st_size);
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (mapped == MAP_FAILED) throw Error(Exit::invalid_input, "cannot map " + file.string());
-  struct Unmapper {
-    void* at;
-    std::size_t size;
-    ~Unmapper() { ::munmap(at, size); }
-  } unmapper{mapped, size};
-  return parse_elf(std::string_view(static_cast<const char*>(mapped), size), file.string());
-}
+}  // namespace
+
+std::optional<std::string> read_build_id(const std::filesystem::path& file) { return parse_mapped(file, &parse_build_id); }
+
+std::optional<ElfInfo> read_elf(const std::filesystem::path& file) { return parse_mapped(file, &parse_elf); }
 
 namespace {
 
