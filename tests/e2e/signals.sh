@@ -87,7 +87,8 @@ signal_alone TERM push
 skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/e2e/signals-alone-$engine:1.0.0-amd64" >/dev/null ||
   fail "the registry lacks what the engine pushed"
 reset_engine_calls
-cmake --build "$alone" --target hello-push-linux-amd64 >/dev/null
+cmake --build "$alone" --target hello-push-linux-amd64 >"$work/alone-rerun.log" 2>&1 ||
+  fail "the push after the interrupted one failed:\n$(tail -20 "$work/alone-rerun.log")"
 assert_eq "$(engine_calls_matching "^$engine (buildx )?build ") $(engine_calls_matching "^$engine push ")" "0 1" \
   "builds and pushes on the rerun"
 [[ -e $alone_record/push-linux-amd64.json ]] || fail "the rerun wrote no push record"

@@ -4,8 +4,11 @@
 #   stale.sh docker|podman
 . "$(dirname "$0")/lib.sh"
 engine=$1
+# The images are removed by ID from the daemon the other tests share, and examples/hello builds
+# reproducibly: a greeting of this run's own makes IDs no other test has (without it, the amd64 image
+# of e2e.signals_stop_the_engine, the same bytes, vanished under that test's push).
 configure "$repo_root/examples/hello" "$work/build" \
-  -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$REGISTRY/e2e/stale-$engine"
+  -DMULTIARCH_IMAGE_ENGINE="$engine" -DHELLO_REPOSITORY="$REGISTRY/e2e/stale-$engine" -DHELLO_GREETING="stale ${work##*/}"
 cmake --build "$work/build" --target image-build -j3 >/dev/null
 records=$work/build/multiarch-image/hello
 remove_image() {  # remove_image ID: out of the engine's store, as a prune would
