@@ -10,12 +10,7 @@
 set(work "${WORK_DIR}/fetched-archive")
 file(REMOVE_RECURSE "${work}")
 file(COPY "${SOURCE_DIR}/tests/projects/link-closure/" DESTINATION "${work}/src")
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "${ARGN} failed:\n${out}${err}")
-  endif()
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_or_fail.cmake")
 # The stage's record, and the text of every record of the image's steps.
 function(read_records linked_var all_var)
   file(READ "${work}/build/multiarch-image/app/stage-linux-amd64.linked.json" linked)
