@@ -16,7 +16,8 @@
 #   tests/fuzz/run.sh --build DIR --merge-only [--out DIR] [TARGET...]
 #                                                                 the merge alone (after an interrupted campaign)
 # Each run prints, per target, the executions and libFuzzer's final cov: and ft:, and appends them to
-# <DIR>/fuzz-ledger.tsv (the time each target has run in all).
+# <DIR>/fuzz-ledger.tsv (the time each target has run in all: wall seconds, and in its last column
+# the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="" minutes="" seconds=90 jobs=1 timeout=10 rss_mb=2048 malloc_mb=512 out="" merge_only=0
@@ -61,6 +62,13 @@ fi
 # corpus afterwards in a campaign), crashes to <out>/<target>/. A timeout is replayed at normal
 # priority first: at nice 19 on a busy machine an input can wait longer than --timeout for the CPU,
 # and only one that hangs again is a finding (the target then goes on for the rest of its time).
+# The CPU seconds (user + system) of this shell's finished children so far. `times` runs in this
+# shell and writes a file: in a $(...) subshell it would report the subshell's own children.
+cpu_seconds() {  # cpu_seconds FILE: `times` was written to FILE by this shell
+  awk 'NR == 2 { c = 0; for (i = 1; i <= 2; i++) { split($i, ms, "m"); sub("s", "", ms[2]); c += ms[1] * 60 + ms[2] }
+                 printf "%d", c }' "$1"
+}
+
 run_one() {
   local t=$1
   local dir=$out/$t
@@ -68,8 +76,9 @@ run_one() {
   mkdir -p "$root/tests/fuzz/seeds/$t" "$root/tests/fuzz/corpus/$t"
   local dict=()
   [[ -f $root/tests/fuzz/dict/$t.dict ]] && dict=(-dict="$root/tests/fuzz/dict/$t.dict")
-  local status=0 start=$SECONDS left=$per execs=0 cov=0 ft=0 final n
+  local status=0 start=$SECONDS left=$per execs=0 cov=0 ft=0 final n cpu0
   : >"$dir/log"
+  times >"$dir/times" && cpu0=$(cpu_seconds "$dir/times")
   while ((left > 0)); do
     status=0
     # TMPDIR: what the targets write (scratch files) stays in the run's directory.
@@ -93,8 +102,9 @@ run_one() {
     fi
     break
   done
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "$execs" "$cov" "$ft" \
-    "$([[ $status == 0 ]] && echo ok || echo FAILED)" >>"$build/fuzz-ledger.tsv"
+  times >"$dir/times"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "$execs" "$cov" "$ft" \
+    "$([[ $status == 0 ]] && echo ok || echo FAILED)" "$(($(cpu_seconds "$dir/times") - cpu0))" >>"$build/fuzz-ledger.tsv"
   if [[ $status != 0 ]]; then
     echo "FAILED: fuzz-$t (exit $status); the input and the report:" >&2
     ls "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* 2>/dev/null | sed 's/^/  /' >&2 || true
@@ -135,7 +145,7 @@ if ((merge_only)); then
   exit 0
 fi
 if ((jobs > 1)); then
-  export -f run_one; export out per timeout rss_mb malloc_mb root fuzzers build
+  export -f run_one cpu_seconds; export out per timeout rss_mb malloc_mb root fuzzers build
   printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one {}' || failed=1
 else
   for t in "${targets[@]}"; do run_one "$t" || failed=1; done
