@@ -9,7 +9,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 test_name=$(basename "$0" .sh)
 
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== [%ss] %s\n' "$SECONDS" "$*"; }  # with the seconds since the test began: where its time goes
 assert_eq() {  # assert_eq ACTUAL EXPECTED WHAT
   [[ $1 == "$2" ]] || fail "$3: expected [$2], got [$1]"
   printf 'ok: %s = %s\n' "$3" "$2"
