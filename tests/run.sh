@@ -52,8 +52,8 @@ run-clang-tidy -p "$build" -j "$(nproc)" -quiet "$root/helper/src/.*\.cpp\$" >"$
 # The unit tests once more, built with clang, AddressSanitizer and UBSan: the helper parses what
 # registries, ELF files and build contexts hand it, and an out-of-bounds read must fail a test, not pass
 # unseen. The same objects (instrumented for coverage too) make the fuzz targets, one per parser of
-# untrusted bytes, which then replay their seeds and corpus and fuzz for 90 s in all
-# (MULTIARCH_IMAGE_FUZZ_SECONDS; about two minutes with each target's start): an input that once found
+# untrusted bytes, which then replay their seeds and corpus and fuzz for 90 s in all, one per core
+# (MULTIARCH_IMAGE_FUZZ_SECONDS; about one minute of wall time with each target's start): an input that once found
 # a defect, or a new finding, fails the run (docs/reliability.md, "Fuzzing"). Only these targets are
 # built in this tree, not the helper.
 phase sanitizers
@@ -63,7 +63,7 @@ cmake -S "$root" -B "$build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_
 cmake --build "$build-fuzz" --target multiarch-image-unit-tests multiarch-image-fuzzers
 (cd "$build-fuzz" && ctest -R '^unit$' --no-tests=error --output-on-failure)
 phase fuzz
-"$root/tests/fuzz/run.sh" --build "$build-fuzz" --seconds "${MULTIARCH_IMAGE_FUZZ_SECONDS:-90}"
+"$root/tests/fuzz/run.sh" --build "$build-fuzz" --jobs "$(nproc)" --seconds "${MULTIARCH_IMAGE_FUZZ_SECONDS:-90}"
 
 phase ctest
 cd "$build"
