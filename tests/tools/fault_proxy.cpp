@@ -39,7 +39,7 @@
 //                         [--reset PCT] [--stall PCT] [--error PCT] [--stall-seconds N] [--seed N] [--port N]
 //                         [--delay-ms N] [--http] [--match REGEX]
 //                         [--first reset|stall|error|stall-body|reset-body,...] [--stall-body-after N]
-//                         [--reset-body-after N] [--quirk NAME]...
+//                         [--reset-body-after N] [--quirk NAME]... [--timing-log F]
 #include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
@@ -390,6 +390,7 @@ struct Options {
   std::string target_host = "127.0.0.1";
   unsigned short target_port = 0;
   std::string port_file, log_file;
+  std::string timing_file;  // --timing-log: each request's start and end, for counting round trips
   int reset = 0, stall = 0, error = 0, stall_seconds = 5, delay_ms = 0;
   unsigned seed = 1;
   unsigned short port = 0;  // 0: a free port chosen by the kernel
@@ -434,6 +435,19 @@ std::mutex log_mutex;
 void log_line(const Options& o, const std::string& line) {
   std::lock_guard lock(log_mutex);
   std::ofstream(o.log_file, std::ios::app) << line << "\n";
+}
+
+// With --timing-log, one line per request answered in HTTP mode: "<start µs> <end µs> METHOD TARGET
+// STATUS", from its header's arrival to its answer's last byte (a steady clock, µs since its epoch).
+// Requests that did not overlap in time waited for each other: the longest chain of them is the
+// round trips on the critical path (bench/run.sh, row 14).
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+void log_timing(const Options& o, std::int64_t start, const std::string& line, const std::string& status) {
+  if (o.timing_file.empty()) return;
+  std::lock_guard lock(log_mutex);
+  std::ofstream(o.timing_file, std::ios::app) << start << " " << now_us() << " " << line << " " << status << "\n";
 }
 
 void hold(const Options& o) {
@@ -609,6 +623,7 @@ void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Fa
     request.body_limit(boost::none);
     http::read_header(client, from_client, request, ec);
     if (ec) return;
+    const auto start = now_us();
     if (!o.quirks.empty()) {
       if (!exchange_quirked(client, upstream, connected, from_client, from_upstream, std::move(request), o)) return;
       continue;
@@ -660,6 +675,7 @@ void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Fa
     const bool keep = response.get().keep_alive() && request.get().keep_alive();
     if (!relay(client, upstream, from_upstream, response, std::nullopt, o)) return;
     log_line(o, "pass " + line + " " + status);
+    log_timing(o, start, line, status);
     if (!keep) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       return;
@@ -739,6 +755,8 @@ int main(int argc, char** argv) {
         o.port_file = v;
       else if (k == "--log")
         o.log_file = v;
+      else if (k == "--timing-log")
+        o.timing_file = v;
       else if (k == "--reset")
         o.reset = std::stoi(v);
       else if (k == "--stall")
@@ -774,7 +792,7 @@ int main(int argc, char** argv) {
   if (o.target_port == 0 || o.port_file.empty() || o.log_file.empty()) {
     std::cerr << "usage: multiarch-fault-proxy --target HOST:PORT --port-file F --log F [--reset PCT] [--stall PCT] "
                  "[--error PCT] [--stall-seconds N] [--seed N] [--port N] [--delay-ms N] [--http] [--match REGEX] "
-                 "[--first KIND,...] [--stall-body-after N] [--reset-body-after N] [--quirk NAME]...\n";
+                 "[--first KIND,...] [--stall-body-after N] [--reset-body-after N] [--quirk NAME]... [--timing-log F]\n";
     return 2;
   }
   asio::io_context io;

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "registry/errors.hpp"
+#include "registry/rate_limit.hpp"
 
 namespace mai {
 namespace json = boost::json;
@@ -16,6 +17,8 @@ namespace {
 // refused before they are parsed.
 constexpr std::size_t kTokenAnswerLimit = std::size_t{128} << 10;
 constexpr std::size_t kTokenLimit = std::size_t{60} << 10;
+// A token service's 429s waited for, for one token: one that keeps asking is then an error.
+constexpr int kTokenRateLimitWaits = 5;
 
 // A token goes into an Authorization header: visible ASCII only (RFC 6750's b64token and JWTs are).
 bool header_safe_token(std::string_view token) {
@@ -47,10 +50,11 @@ std::vector<std::string> scopes_of(const std::string& text) {
 }  // namespace
 
 Authenticator::Authenticator(std::string registry, RegistryTls tls, RetryPolicy retry, Transport& transport,
-                             CredentialSource credentials, Log log)
+                             CredentialSource credentials, Log log, std::chrono::seconds max_rate_limit_wait)
     : registry_(std::move(registry)),
       tls_(std::move(tls)),
       retry_(retry),
+      max_rate_limit_wait_(max_rate_limit_wait),
       transport_(transport),
       source_(std::move(credentials)),
       log_(std::move(log)) {}
@@ -126,14 +130,34 @@ void Authenticator::fetch_token(Challenge challenge, const std::string& scope) {
                                        "except to loopback and MULTIARCH_IMAGE_INSECURE_REGISTRIES");
   Transport::Outcome outcome;
   Backoff backoff(retry_);
-  do {
+  int rate_limit_waits = 0;
+  while (true) {
     outcome = transport_.send(request, tls_.settings(realm_name));
     if (outcome.error ? !transient(*outcome.error) : !transient(outcome.response->status)) break;
-  } while (backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
-    log_.warn("the token service " + realm.origin() + ": " +
-              (outcome.error ? outcome.error->message : registry_errors(*outcome.response)) + "; attempt " +
-              std::to_string(next) + " of " + std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
-  }));
+    // Docker Hub's token service limits anonymous requests too: its 429 is waited for as it asks,
+    // announced with the limit it names, and not counted as an attempt of the backoff.
+    if (const auto limited =
+            outcome.response ? rate_limited(*outcome.response, std::chrono::system_clock::now()) : std::nullopt) {
+      const auto what = "the token service " + realm.origin() + " limits the rate of requests (" + limited->limit + ")";
+      if (limited->wait > max_rate_limit_wait_)
+        throw Error(Exit::step_failed, what + " and asks for a wait of " + std::to_string(limited->wait.count()) +
+                                           " s (Retry-After), more than the " + std::to_string(max_rate_limit_wait_.count()) +
+                                           " s this client waits; try again later" +
+                                           (creds ? "" : ", or with credentials (anonymous limits are lower)"));
+      if (++rate_limit_waits > kTokenRateLimitWaits)
+        throw Error(Exit::step_failed, what + ", still after " + std::to_string(kTokenRateLimitWaits) + " waits");
+      log_.warn(what + ": waiting " + std::to_string(limited->wait.count()) +
+                " s as it asks (Retry-After) before asking for a token again");
+      pause(limited->wait);
+      continue;
+    }
+    if (!backoff.wait_before_next([&](int next, int tries, std::chrono::milliseconds delay) {
+          log_.warn("the token service " + realm.origin() + ": " +
+                    (outcome.error ? outcome.error->message : registry_errors(*outcome.response)) + "; attempt " +
+                    std::to_string(next) + " of " + std::to_string(tries) + " in " + std::to_string(delay.count()) + " ms");
+        }))
+      break;
+  }
   if (outcome.error) throw Error(Exit::step_failed, "the token service " + realm.origin() + ": " + outcome.error->message);
   const auto& r = *outcome.response;
   if (r.body.size() > kTokenAnswerLimit)

@@ -26,9 +26,10 @@ class Authenticator {
   using CredentialSource = std::function<std::optional<Credentials>()>;
 
   // `registry` names the registry in messages; token services are reached under `tls`'s rules,
-  // through `transport`, retried under `retry`.
+  // through `transport`, retried under `retry`; a token service's 429 is waited for as it asks
+  // (Retry-After), up to `max_rate_limit_wait`, and a longer wait is an error.
   Authenticator(std::string registry, RegistryTls tls, RetryPolicy retry, Transport& transport, CredentialSource credentials,
-                Log log);
+                Log log, std::chrono::seconds max_rate_limit_wait = std::chrono::seconds(300));
 
   // Adds what the registry asked for to `request` (for `scope`), renewing a token past its time
   // first; true if anything was added.
@@ -47,6 +48,7 @@ class Authenticator {
   std::string registry_;
   RegistryTls tls_;
   RetryPolicy retry_;
+  std::chrono::seconds max_rate_limit_wait_;
   Transport& transport_;
   CredentialSource source_;
   Log log_;

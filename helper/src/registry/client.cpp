@@ -34,7 +34,7 @@ RegistryClient::RegistryClient(Repository repository, RegistrySettings settings,
       settings_(std::move(settings)),
       transport_(transport),
       tls_(repository_, settings_.insecure, settings_.certs_d_roots),
-      auth_(repository_.registry, tls_, settings_.retry, transport, std::move(credentials), log),
+      auth_(repository_.registry, tls_, settings_.retry, transport, std::move(credentials), log, settings_.max_rate_limit_wait),
       log_(std::move(log)) {}
 
 std::string RegistryClient::base_url() const { return scheme_ + "://" + tls_.api_host(); }

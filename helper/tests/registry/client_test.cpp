@@ -659,6 +659,45 @@ BOOST_AUTO_TEST_CASE(a_wait_longer_than_the_maximum_fails_at_once_naming_the_lim
   BOOST_TEST(t.registry.count("GET") == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_token_service_s_429_is_waited_for_as_it_asks_and_a_longer_wait_fails_naming_it) {
+  Client t;
+  t.log_in(true);
+  t.registry.put_image("team/hello", "linux", "amd64");
+  t.registry.manifests["team/hello:1.0"] = t.registry.manifests.begin()->second;
+  t.registry.token_rate_limit_next = 4;  // more than the 3 attempts the policy allows
+  t.registry.retry_after = "0";
+  auto client = t.make();
+  BOOST_TEST(client.get_manifest("1.0").has_value());
+  std::string warnings;
+  for (const auto& line : t.logged) warnings += line + "\n";
+  BOOST_TEST(warnings.find("the token service https://auth.test limits the rate of requests (HTTP 429; ratelimit-limit: "
+                           "100;w=21600, ratelimit-remaining: 0;w=21600): waiting 0 s as it asks (Retry-After) before asking "
+                           "for a token again") != std::string::npos,
+             warnings);
+  BOOST_TEST(warnings.find("attempt") == std::string::npos);  // not the backoff's announcement
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 5u);
+
+  Client far;
+  far.log_in(true);
+  far.registry.token_rate_limit_next = 1;
+  far.registry.retry_after = "3600";
+  far.settings.max_rate_limit_wait = std::chrono::seconds(60);
+  auto c = far.make();
+  const auto e = error_of([&] { c.get_manifest("1.0"); });
+  BOOST_TEST(e.find("the token service https://auth.test limits the rate of requests (HTTP 429") != std::string::npos, e);
+  BOOST_TEST(e.find("asks for a wait of 3600 s (Retry-After), more than the 60 s this client waits") != std::string::npos, e);
+  BOOST_TEST(far.registry.count("GET", "auth.test/token") == 1u);
+
+  Client stubborn;
+  stubborn.log_in(true);
+  stubborn.registry.token_rate_limit_next = 100;
+  stubborn.registry.retry_after = "0";
+  auto s = stubborn.make();
+  const auto still = error_of([&] { s.get_manifest("1.0"); });
+  BOOST_TEST(still.find("limits the rate of requests (HTTP 429") != std::string::npos, still);
+  BOOST_TEST(still.find("still after 5 waits") != std::string::npos, still);
+}
+
 BOOST_AUTO_TEST_CASE(a_429_without_retry_after_gets_the_backoff) {
   Client t;
   t.registry.rate_limit_next = 5;

@@ -35,6 +35,7 @@ class FakeRegistry final : public Transport {
   std::string fail_method;              // set: fail_next counts only requests of this method
   int drop_next = 0;                    // fail this many exchanges with a connection error
   int token_fail_next = 0;              // the token service answers this many requests with 503
+  int token_rate_limit_next = 0;        // ... this many with 429, Retry-After `retry_after` (Docker Hub's)
   bool lose_tag_puts = false;           // answer PUT by tag with 201 but keep nothing (a registry that lies)
   bool absolute_locations = false;      // upload Locations as absolute URLs (else relative, with a query)
   bool refuse_mounts = false;           // a mount is answered 202, an upload session (as for a blob it cannot mount)
@@ -135,6 +136,12 @@ class FakeRegistry final : public Transport {
     if (r.url.origin() + r.url.target.substr(0, r.url.target.find('?')) == realm) {
       if (token_fail_next > 0)
         return --token_fail_next, respond(503, {}, R"({"errors":[{"code":"UNAVAILABLE","message":"busy"}]})");
+      if (token_rate_limit_next > 0) {
+        --token_rate_limit_next;
+        Headers headers{{"ratelimit-limit", "100;w=21600"}, {"ratelimit-remaining", "0;w=21600"}};
+        if (!retry_after.empty()) headers.emplace_back("retry-after", retry_after);
+        return respond(429, headers, R"({"details":"too many requests"})");
+      }
       return token_service(r);
     }
     if (r.url.origin() == redirect_blobs_to)
