@@ -230,8 +230,8 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
 void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const std::vector<std::filesystem::path>& sources,
                   bool merged, const std::filesystem::path& record, const Stopwatch& clock, Runner& runner, Transport& transport,
                   const Log& log) {
-  log.info("manifest started (" + std::to_string(pushed.size()) + " platforms" + (merged ? ", merged from other build trees" : "") +
-           ")");
+  log.info("manifest started (" + std::to_string(pushed.size()) + " platforms" +
+           (merged ? ", merged from other build trees" : "") + ")");
   auto client = open_registry(spec.repository, registry_settings(spec), pushed.front().engine, transport, runner, log);
 
   auto platforms = describe_pushed(client, spec, pushed, sources, merged, log);
@@ -380,27 +380,27 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       auto r = read_push_record(file, log);
-      if (!r)
-        throw Error(Exit::step_failed, file.string() + " is not a push record this helper can read; no list was published");
+      if (!r) throw Error(Exit::step_failed, file.string() + " is not a push record this helper can read; no list was published");
       if (r->name != spec.name) continue;  // another image's
       if (r->repository != spec.repository.str())
         throw Error(Exit::step_failed, file.string() + " is a push of " + spec.name + " to " + r->repository +
                                            ", but the image's REPOSITORY is " + spec.repository.str() +
                                            "; no list was published");
-      const auto at = std::find_if(spec.platforms.begin(), spec.platforms.end(),
-                                   [&](const Platform& p) { return p.str() == r->platform; });
+      const auto at =
+          std::find_if(spec.platforms.begin(), spec.platforms.end(), [&](const Platform& p) { return p.str() == r->platform; });
       if (at == spec.platforms.end())
         throw Error(Exit::step_failed, file.string() + " is a push of " + spec.name + " for " + r->platform +
                                            ", which is not one of its PLATFORMS (" + valid + "); no list was published");
       const auto i = static_cast<std::size_t>(at - spec.platforms.begin());
       if (found[i] && found[i]->digest != r->digest)
-        throw Error(Exit::step_failed, "two push records of " + spec.name + " for " + r->platform + " name other digests: " +
-                                           sources[i].string() + " (" + found[i]->digest + ") and " + file.string() + " (" +
-                                           r->digest + "); merge the records of one run of each job");
+        throw Error(Exit::step_failed, "two push records of " + spec.name + " for " + r->platform +
+                                           " name other digests: " + sources[i].string() + " (" + found[i]->digest + ") and " +
+                                           file.string() + " (" + r->digest + "); merge the records of one run of each job");
       if (found[i]) continue;
       if (std::any_of(found.begin(), found.end(), [&](const auto& f) { return f && f->engine != r->engine; }))
-        throw Error(Exit::step_failed, file.string() + ": " + r->platform + " was pushed by " + r->engine +
-                                           " and other platforms by another engine; one manifest list needs one engine (set ENGINE)");
+        throw Error(Exit::step_failed,
+                    file.string() + ": " + r->platform + " was pushed by " + r->engine +
+                        " and other platforms by another engine; one manifest list needs one engine (set ENGINE)");
       found[i] = std::move(r);
       sources[i] = file;
     }
