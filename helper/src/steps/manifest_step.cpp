@@ -410,6 +410,7 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
     if (!found[i]) missing.push_back(spec.platforms[i].str());
   if (!missing.empty()) {
     std::vector<std::string> where;
+    where.reserve(dirs.size());
     for (const auto& d : dirs) where.push_back(d.string());
     throw Error(Exit::step_failed, "no push record of " + spec.name + " for " + joined(missing) + " in " + joined(where) +
                                        " (MULTIARCH_IMAGE_MERGE_RECORDS); no list was published. Every platform's job "
@@ -417,6 +418,7 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
   }
 
   std::vector<PushRecord> pushed;
+  pushed.reserve(found.size());
   for (auto& f : found) pushed.push_back(std::move(*f));
   // The list is published again when a record is replaced (a job run again).
   write_depfile(depfile, record, sources);
