@@ -11,13 +11,7 @@ grep -q 'docs/ci/matrix-job.sh push' "$repo_root/docs/ci/github-actions-matrix.y
 grep -q 'docs/ci/matrix-job.sh merge' "$repo_root/docs/ci/github-actions-matrix.yml" || fail "the GitHub recipe does not run the merge step"
 grep -q 'docs/ci/matrix-job.sh push' "$repo_root/docs/ci/gitlab-ci-matrix.yml" || fail "the GitLab recipe does not run the job step"
 grep -q 'docs/ci/matrix-job.sh merge' "$repo_root/docs/ci/gitlab-ci-matrix.yml" || fail "the GitLab recipe does not run the merge step"
-services=$(dirname "$0")/services.sh
-password="ci-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-mkdir -p "$work/registry"
-printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry/htpasswd"
-"$services" registry-start "$work/registry"
-on_exit '"$services" registry-stop "$work/registry"'
-export REGISTRY=127.0.0.1:$(cat "$work/registry/registry.port") REGISTRY_USER=robot REGISTRY_PASSWORD=$password
+start_ci_registry
 # No engine: the jobs log in by writing the credentials file the helper reads (REGISTRY_LOGIN=file).
 export DOCKER_CONFIG=$work/docker-config REGISTRY_LOGIN=file
 repository=$REGISTRY/ci/greeting
