@@ -96,15 +96,15 @@ endfunction()
 function(_multiarch_add_image_targets name)
   cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON;DEBUG_SYMBOLS;MERGE"
     "HELPER;CONFIG_GUARD;PLATFORMS;JOB_PLATFORMS;DEPENDS")
+  add_custom_target(${name}-plan
+    COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
+    COMMENT "multiarch-image: plan ${name}"
+    VERBATIM)
   if(NOT MULTIARCH_IMAGE_ONLY_PLATFORMS STREQUAL "")
     foreach(platform IN LISTS I_JOB_PLATFORMS)
       _multiarch_suffix(suffix "${platform}")
       add_dependencies(${name}-push ${name}-push-${suffix})
     endforeach()
-    add_custom_target(${name}-plan
-      COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
-      COMMENT "multiarch-image: plan ${name}"
-      VERBATIM)
     return()
   endif()
   set(push_records "")
@@ -141,10 +141,6 @@ function(_multiarch_add_image_targets name)
     add_dependencies(${name}-push ${name}-sign)
   endif()
 
-  add_custom_target(${name}-plan
-    COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
-    COMMENT "multiarch-image: plan ${name}"
-    VERBATIM)
 
   # On demand, never part of a build: each platform's debug symbols, from the registry, of the index
   # metadata.json names, into symbols/<platform>/.build-id/ (GDB's debug-file-directory, debuginfod -F).
