@@ -274,7 +274,8 @@ SBOM and provenance), publish no list and write their push records
 (``<build>/multiarch-image/<name>/push-<platform>.json``), which the job hands on as a CI artifact.
 ``MULTIARCH_IMAGE_MERGE_RECORDS`` (the merge job) names the directories those artifacts were put in:
 ``<name>-push`` then builds and pushes nothing and publishes, verifies and signs the list over exactly
-the digests the records name (docs/ci/matrix.md).
+the digests the records name (docs/ci/matrix.md). A job on a runner of its platform builds that
+platform as this build does, even when ``TOOLCHAINS`` names it: no sub-build, no toolchain file.
 
 Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, ``aarch64`` is
 ``arm64``); two entries that normalise to the same platform are an error. Relative ``CONTEXT`` and
@@ -329,7 +330,7 @@ function(add_multiarch_image name)
   _multiarch_platform_tags(platform_tags "${name}" ${assembled})
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
   # Sets toolchains_<suffix> here for each platform cross-compiled in a sub-build.
-  _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${install_spec}" ${assembled})
+  _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${job_platforms}" "${install_spec}" ${assembled})
   _multiarch_debug_symbols(debug_symbols "${name}" ${assembled} ${staged})
   if(assembled)
     string(JSON image_json SET "${image_json}" debug_symbols "\"${debug_symbols}\"")

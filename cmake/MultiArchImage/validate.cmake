@@ -717,8 +717,10 @@ endfunction()
 # set in the caller for each platform with a toolchain file, `out_cross_args` set to CROSS_CMAKE_ARGS
 # as a JSON array, `out_staged` to whether the image stages files (TARGETS or INSTALL). Says, at
 # configure time, which platforms are cross-compiled, which reuse this build and which are emulated;
-# an image the helper assembles (BASE) can have none of the last.
-function(_multiarch_toolchains out_cross_args out_staged name platforms install assembled)
+# an image the helper assembles (BASE) can have none of the last. `built`: the platforms this build
+# tree builds (MULTIARCH_IMAGE_ONLY_PLATFORMS; a merge job's none), which alone are said and checked;
+# a matrix job on a runner of its platform builds it as this build does, TOOLCHAINS entry or not.
+function(_multiarch_toolchains out_cross_args out_staged name platforms built install assembled)
   set(targets "${ARG_TARGETS}")
   set(toolchains "${ARG_TOOLCHAINS}")
   set(runtime "${ARG_RUNTIME}")
@@ -760,7 +762,13 @@ function(_multiarch_toolchains out_cross_args out_staged name platforms install 
       message(FATAL_ERROR "add_multiarch_image(${name}): TARGETS entry `${target}` is not a target name")
     endif()
   endforeach()
-  set(seen "")
+  set(seen "")     # platforms cross-compiled in a sub-build
+  set(checked "")  # platforms TOOLCHAINS names
+  _multiarch_platform_of_this_build(host)
+  set(native_job FALSE)
+  if(NOT MULTIARCH_IMAGE_ONLY_PLATFORMS STREQUAL "")
+    set(native_job TRUE)
+  endif()
   foreach(entry IN LISTS toolchains)
     if(NOT entry MATCHES "^([^=]+)=(.+)$")
       message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS entry `${entry}` is not <platform>=<toolchain file> "
@@ -773,20 +781,23 @@ function(_multiarch_toolchains out_cross_args out_staged name platforms install 
       message(VERBOSE "add_multiarch_image(${name}): TOOLCHAINS entry for ${platform} ignored (not in PLATFORMS)")
       continue()
     endif()
-    if(platform IN_LIST seen)
+    if(platform IN_LIST checked)
       message(FATAL_ERROR "add_multiarch_image(${name}): TOOLCHAINS names ${platform} twice")
     endif()
-    list(APPEND seen "${platform}")
+    list(APPEND checked "${platform}")
     cmake_path(ABSOLUTE_PATH file BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
     if(NOT EXISTS "${file}" OR IS_DIRECTORY "${file}")
       message(FATAL_ERROR "add_multiarch_image(${name}): the TOOLCHAINS file for ${platform} `${file}` does not exist "
         "(shipped ones: ${MULTIARCH_IMAGE_TOOLCHAINS}/aarch64-linux-gnu.cmake, arm-linux-gnueabihf.cmake and their -clang variants)")
     endif()
+    if(native_job AND platform STREQUAL host)
+      continue()
+    endif()
+    list(APPEND seen "${platform}")
     _multiarch_suffix(suffix "${platform}")
     set(toolchains_${suffix} "${file}" PARENT_SCOPE)
   endforeach()
-  _multiarch_platform_of_this_build(host)
-  foreach(platform IN LISTS platforms)
+  foreach(platform IN LISTS built)
     if(platform IN_LIST seen)
       message(STATUS "add_multiarch_image(${name}): ${platform}: TARGETS cross-compiled in a sub-build")
     elseif(platform STREQUAL host)
@@ -798,7 +809,7 @@ function(_multiarch_toolchains out_cross_args out_staged name platforms install 
     endif()
   endforeach()
   if(assembled)
-    foreach(platform IN LISTS platforms)
+    foreach(platform IN LISTS built)
       if(NOT platform IN_LIST seen AND NOT platform STREQUAL host)
         message(FATAL_ERROR "add_multiarch_image(${name}): BASE: ${platform} has no TOOLCHAINS entry and is not this "
           "build's platform (${host}), so nothing builds its TARGETS or INSTALL (valid: a TOOLCHAINS entry "
