@@ -41,6 +41,10 @@ _multiarch_setting(MULTIARCH_IMAGE_INSECURE_REGISTRIES "" STRING
 _multiarch_setting(MULTIARCH_IMAGE_NETWORK "" STRING "Network mode for image builds (e.g. none); empty: the engine's default")
 _multiarch_setting(MULTIARCH_IMAGE_BUILDERS "" STRING
   "Per-platform builders for every image, overriding BUILDERS: <platform>=<builder>;... (e.g. linux/arm64=ssh://ci@arm-box)")
+_multiarch_setting(MULTIARCH_IMAGE_ONLY_PLATFORMS "" STRING
+  "A CI matrix job: the platforms (;-separated, each one of every image's PLATFORMS) this build tree builds and pushes, by digest; no list is published")
+_multiarch_setting(MULTIARCH_IMAGE_MERGE_RECORDS "" STRING
+  "A CI merge job: directories (;-separated) holding the push records the matrix jobs wrote; the list is published over exactly those digests, nothing is built")
 _multiarch_setting(MULTIARCH_IMAGE_RETRIES 5 STRING "Attempts for each registry command (push, manifest, read back): 1 to 100")
 _multiarch_setting(MULTIARCH_IMAGE_RETRY_DELAY 1 STRING "Seconds before the first retry; doubled each time, at most 30")
 _multiarch_setting(MULTIARCH_IMAGE_TIMEOUT 600 STRING "Seconds one registry command may take before it is stopped; 0: no limit")
@@ -263,6 +267,16 @@ Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
   Print the engine commands every step would run, in order, without running them (for review in
   CI logs). Only the engines' version probes, which decide the build command, are asked.
 
+A CI matrix (one job per platform on its own native runner, then a merge job) is two settings of
+the same project. ``MULTIARCH_IMAGE_ONLY_PLATFORMS`` (a job) keeps only those platforms' build, push and
+test steps: ``<name>-push`` and ``image-push`` build and push them by digest (and their platform tags,
+SBOM and provenance), publish no list and write their push records
+(``<build>/multiarch-image/<name>/push-<platform>.json``), which the job hands on as a CI artifact.
+``MULTIARCH_IMAGE_MERGE_RECORDS`` (the merge job) names the directories those artifacts were put in:
+``<name>-push`` then builds and pushes nothing and publishes, verifies and signs the list over exactly
+the digests the records name (docs/ci/matrix.md). A job on a runner of its platform builds that
+platform as this build does, even when ``TOOLCHAINS`` names it: no sub-build, no toolchain file.
+
 Platforms are normalised as containerd does (``linux/arm`` is ``linux/arm/v7``, ``aarch64`` is
 ``arm64``); two entries that normalise to the same platform are an error. Relative ``CONTEXT`` and
 ``DOCKERFILE`` paths are taken from ``CMAKE_CURRENT_SOURCE_DIR``.
@@ -308,6 +322,7 @@ function(add_multiarch_image name)
   _multiarch_git(git_json git_depends "${name}" ${ARG_GIT_TAGS} ${ARG_GIT_LATEST})
   _multiarch_tags(tags "${name}")
   _multiarch_platforms(platforms "${name}")
+  _multiarch_matrix(job_platforms merge "${name}" "${platforms}")
   _multiarch_image_settings(image_json assembled infer_entrypoint "${name}" "${install_spec}")
   _multiarch_context(context dockerfile "${name}" ${assembled})
   _multiarch_build_args_json(build_args_json "${name}")
@@ -315,7 +330,7 @@ function(add_multiarch_image name)
   _multiarch_platform_tags(platform_tags "${name}" ${assembled})
   _multiarch_builders(builders "${name}" "${platforms}" "${ARG_BUILDERS}")
   # Sets toolchains_<suffix> here for each platform cross-compiled in a sub-build.
-  _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${install_spec}" ${assembled})
+  _multiarch_toolchains(cross_args_json staged "${name}" "${platforms}" "${job_platforms}" "${install_spec}" ${assembled})
   _multiarch_debug_symbols(debug_symbols "${name}" ${assembled} ${staged})
   if(assembled)
     string(JSON image_json SET "${image_json}" debug_symbols "\"${debug_symbols}\"")
@@ -345,7 +360,7 @@ function(add_multiarch_image name)
     TARGETS ${ARG_TARGETS} STAGED ${staged} ASSEMBLED ${assembled})
   add_custom_target(${name}-build)
   add_custom_target(${name}-push)
-  foreach(platform IN LISTS platforms)
+  foreach(platform IN LISTS job_platforms)
     _multiarch_suffix(suffix "${platform}")
     _multiarch_add_platform("${name}" "${platform}" STATE "${state}" SPEC "${spec}" HELPER ${helper}
       CONFIG_GUARD ${config_guard} DOCKERFILE "${dockerfile}" DEPENDS ${ARG_DEPENDS} ${git_depends}
@@ -354,7 +369,7 @@ function(add_multiarch_image name)
       FILES_DEPENDS ${image_json_files_depends} ${spec_files} FILES_TARGETS ${image_json_files_targets})
   endforeach()
   _multiarch_add_image_targets("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
-    PLATFORMS ${platforms} DEPENDS ${git_depends} SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}"
-    DEBUG_SYMBOLS ${debug_symbols})
+    PLATFORMS ${platforms} JOB_PLATFORMS ${job_platforms} MERGE ${merge} DEPENDS ${git_depends}
+    SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}" DEBUG_SYMBOLS ${debug_symbols})
   _multiarch_add_project_targets("${name}")
 endfunction()

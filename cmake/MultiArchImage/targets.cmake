@@ -90,24 +90,49 @@ endfunction()
 # platforms' pushes first), <name>-sign runs SIGN_COMMAND after it, <name>-push runs both, and
 # <name>-plan prints every step's commands, and with DEBUG_SYMBOLS ATTACH <name>-symbols fetches the
 # debug symbols of what the manifest step last published. `name` first, every other value by keyword.
+# A matrix job (MULTIARCH_IMAGE_ONLY_PLATFORMS) gets no list: <name>-push pushes its platforms only.
+# A merge job (MERGE) has no platform steps: the list is made from the records in
+# MULTIARCH_IMAGE_MERGE_RECORDS, and a depfile names those it used, so a record replaced reruns it.
 function(_multiarch_add_image_targets name)
-  cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON;DEBUG_SYMBOLS" "HELPER;CONFIG_GUARD;PLATFORMS;DEPENDS")
+  cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON;DEBUG_SYMBOLS;MERGE"
+    "HELPER;CONFIG_GUARD;PLATFORMS;JOB_PLATFORMS;DEPENDS")
+  add_custom_target(${name}-plan
+    COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
+    COMMENT "multiarch-image: plan ${name}"
+    VERBATIM)
+  if(NOT MULTIARCH_IMAGE_ONLY_PLATFORMS STREQUAL "")
+    foreach(platform IN LISTS I_JOB_PLATFORMS)
+      _multiarch_suffix(suffix "${platform}")
+      add_dependencies(${name}-push ${name}-push-${suffix})
+    endforeach()
+    return()
+  endif()
   set(push_records "")
   set(push_record_args "")
-  foreach(platform IN LISTS I_PLATFORMS)
-    _multiarch_step_files(files "${I_STATE}" "${platform}")
-    list(APPEND push_records "${files_push_record}")
-    list(APPEND push_record_args --push-record "${files_push_record}")
-  endforeach()
+  set(depfile "")
+  if(I_MERGE)
+    foreach(dir IN LISTS MULTIARCH_IMAGE_MERGE_RECORDS)
+      list(APPEND push_record_args --merge-records "${dir}")
+    endforeach()
+    list(APPEND push_record_args --depfile "${I_STATE}/metadata.d")
+    set(depfile DEPFILE "${I_STATE}/metadata.d")
+  else()
+    foreach(platform IN LISTS I_PLATFORMS)
+      _multiarch_step_files(files "${I_STATE}" "${platform}")
+      list(APPEND push_records "${files_push_record}")
+      list(APPEND push_record_args --push-record "${files_push_record}")
+    endforeach()
+  endif()
   add_custom_command(OUTPUT "${I_STATE}/metadata.json"
     ${I_CONFIG_GUARD}
     COMMAND ${I_HELPER} manifest --spec "${I_SPEC}" ${push_record_args} --record "${I_STATE}/metadata.json"
     DEPENDS ${push_records} "${I_SPEC}" ${I_HELPER} ${I_DEPENDS}
+    ${depfile}
     COMMENT "multiarch-image: manifest ${name}"
     VERBATIM)
   add_custom_target(${name}-manifest DEPENDS "${I_STATE}/metadata.json")
   _multiarch_add_sign("${name}" "${I_STATE}" "${I_SPEC}" "${I_HELPER}" "${I_CONFIG_GUARD}" "${I_SIGN_COMMAND_JSON}")
-  foreach(platform IN LISTS I_PLATFORMS)
+  foreach(platform IN LISTS I_JOB_PLATFORMS)
     _multiarch_suffix(suffix "${platform}")
     add_dependencies(${name}-manifest ${name}-push-${suffix})
   endforeach()
@@ -116,10 +141,6 @@ function(_multiarch_add_image_targets name)
     add_dependencies(${name}-push ${name}-sign)
   endif()
 
-  add_custom_target(${name}-plan
-    COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
-    COMMENT "multiarch-image: plan ${name}"
-    VERBATIM)
 
   # On demand, never part of a build: each platform's debug symbols, from the registry, of the index
   # metadata.json names, into symbols/<platform>/.build-id/ (GDB's debug-file-directory, debuginfod -F).

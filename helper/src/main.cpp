@@ -121,19 +121,26 @@ const std::vector<Subcommand>& subcommands() {
          in_step(log, [&] { push_step(spec, platform, a.one("build-record"), a.one("record"), runner, log); });
        }},
       {"manifest",
-       "--spec FILE --push-record FILE... --record FILE",
-       "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json",
-       {"spec", "push-record", "record"},
+       "--spec FILE (--push-record FILE... | --merge-records DIR... --depfile FILE) --record FILE",
+       "publish the manifest list over the pushed digests under every tag, verify it, write metadata.json; with "
+       "--merge-records, over the push records other build trees wrote, found under DIR",
+       {"spec", "push-record", "merge-records", "depfile", "record"},
        [](const Args& a) {
          auto spec = load_spec(a.one("spec"));
-         std::vector<std::filesystem::path> records;
+         std::vector<std::filesystem::path> records, merged;
          for (const auto& r : a.all("push-record")) records.emplace_back(r);
+         for (const auto& d : a.all("merge-records")) merged.emplace_back(d);
+         if (!records.empty() && !merged.empty())
+           throw Error(Exit::usage, "--push-record and --merge-records exclude each other");
          const auto log = step_log(spec, nullptr);
          ProcessRunner runner(spec.retry);
          in_step(log, [&] { resolve_git_tags(spec, runner, log); });
          in_step(log, [&] {
            BeastTransport transport(spec.retry.timeout);
-           manifest_step(spec, records, a.one("record"), runner, transport, log);
+           if (merged.empty())
+             manifest_step(spec, records, a.one("record"), runner, transport, log);
+           else
+             merge_step(spec, merged, a.one("record"), a.one("depfile"), runner, transport, log);
          });
        }},
       {"test",

@@ -7,13 +7,7 @@
 for recipe in github-actions.yml gitlab-ci.yml; do
   grep -q "docs/ci/publish.sh" "$repo_root/docs/ci/$recipe" || fail "$recipe does not run docs/ci/publish.sh"
 done
-services=$(dirname "$0")/services.sh
-password="ci-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-mkdir -p "$work/registry"
-printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry/htpasswd"
-"$services" registry-start "$work/registry"
-on_exit '"$services" registry-stop "$work/registry"'
-export REGISTRY=127.0.0.1:$(cat "$work/registry/registry.port") REGISTRY_USER=robot REGISTRY_PASSWORD=$password
+start_ci_registry
 export DOCKER_CONFIG=$work/docker-config && mkdir -p "$DOCKER_CONFIG"
 cp -r "$repo_root/examples/hello" "$work/src"
 sed -i 's|add_subdirectory("${CMAKE_CURRENT_SOURCE_DIR}/../.." multiarch-image EXCLUDE_FROM_ALL)|add_subdirectory("'"$repo_root"'" multiarch-image EXCLUDE_FROM_ALL)|' \

@@ -149,6 +149,19 @@ assert_secret_found() {
   grep -qaF -f <(secret_forms "$2") -- "$3" || fail "the search does not find $1 in $3, which holds it"
 }
 
+# The registry of a CI recipe's test, with Basic auth: its own, in $work/registry (access log
+# registry.log there), stopped when the test ends; user robot with a random password. Exports REGISTRY,
+# REGISTRY_USER, REGISTRY_PASSWORD as a CI would, and sets `password`.
+start_ci_registry() {
+  local services=$repo_root/tests/e2e/services.sh
+  password="ci-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  mkdir -p "$work/registry"
+  printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry/htpasswd"
+  "$services" registry-start "$work/registry"
+  on_exit '"$repo_root/tests/e2e/services.sh" registry-stop "$work/registry"'
+  export REGISTRY=127.0.0.1:$(cat "$work/registry/registry.port") REGISTRY_USER=robot REGISTRY_PASSWORD=$password
+}
+
 # A fault proxy in front of the fixture's registry: start_proxy NAME [proxy options...]; its port is in
 # $work/NAME.port, its fault log in $work/NAME.log. Stopped when the test ends.
 proxy_pids=()

@@ -1,9 +1,12 @@
 // manifest: the list over the pushed digests under every tag, read back and verified, written as
-// metadata.json for CI steps that sign or deploy.
+// metadata.json for CI steps that sign or deploy. The same from push records other build trees wrote
+// (a CI matrix: one job per platform, then a merge job that builds nothing).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
+#include <system_error>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
@@ -15,6 +18,7 @@
 #include "oci/media_types.hpp"
 #include "registry/referrers.hpp"
 #include "registry/session.hpp"
+#include "stage/context.hpp"
 #include "steps/steps.hpp"
 
 namespace mai {
@@ -39,18 +43,25 @@ std::string seconds(double s) {
   return buf;
 }
 
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
 std::string pad(std::string s, std::size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
 }
 
 // What a person wants at the end of a publish: one row per platform, and where the metadata is.
-// `pushed` is in the order of spec.platforms.
+// `pushed` is in the order of spec.platforms, each read from the file of the same index in `sources`
+// (the build record, where there is one, is beside it).
 void print_summary(const Spec& spec, const std::filesystem::path& record, const std::vector<PushRecord>& pushed,
-                   const ManifestRecord& out, const Log& log) {
+                   const std::vector<std::filesystem::path>& sources, const ManifestRecord& out, const Log& log) {
   log.info(pad("platform", 14) + pad("digest", 21) + pad("size", 10) + pad("build", 9) + "push");
   for (std::size_t i = 0; i < pushed.size(); ++i) {
-    const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
+    const auto built = read_build_record(build_record_path(sources[i].parent_path(), spec.platforms[i]), log);
     log.info(pad(pushed[i].platform, 14) + pad(pushed[i].digest.substr(0, 19), 21) +
              pad(built ? human_size(built->image_size) : "?", 10) + pad(built ? seconds(built->seconds) : "?", 9) +
              seconds(pushed[i].seconds));
@@ -69,9 +80,10 @@ struct PushedPlatform {
 
 // Reads the pushed platforms' manifests, then what those that are indexes list, then the images'
 // configs from the registry, each round all at once; in the order of `pushed` (which is the spec's).
-// Nothing is published here: every check that can fail runs before the first PUT.
+// Nothing is published here: every check that can fail runs before the first PUT. `merged`: the
+// records came from other build trees (MULTIARCH_IMAGE_MERGE_RECORDS), `sources` names their files.
 std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
-                                            const std::filesystem::path& record, const Log& log) {
+                                            const std::vector<std::filesystem::path>& sources, bool merged, const Log& log) {
   std::vector<std::string> digests, whats;
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     digests.push_back(checked_digest(pushed[i].digest, "the digest in the push record of " + spec.platforms[i].str()));
@@ -86,11 +98,16 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto& platform = spec.platforms[i];
     const auto& manifest = manifests[i];
+    if (!manifest && merged)
+      throw Error(Exit::step_failed, "the manifest of " + whats[i] + " that " + sources[i].string() +
+                                         " records is not in the registry (pushed to another registry, or deleted since?); "
+                                         "no list was published. Run the job that builds " +
+                                         platform.str() + " again and merge its new records");
     if (!manifest)
       throw Error(Exit::step_failed, "the manifest of " + whats[i] +
                                          " is not in the registry (deleted since it was pushed?); "
                                          "no list was published. Remove " +
-                                         push_record_path(record.parent_path(), platform).string() +
+                                         push_record_path(sources[i].parent_path(), platform).string() +
                                          " and build again to push it anew");
     if (!media::is_index(manifest->media_type)) continue;
     const auto parsed = parse_index(manifest->bytes, whats[i]);
@@ -208,40 +225,16 @@ std::vector<std::pair<std::string, std::string>> index_annotations(const Spec& s
   return notes;
 }
 
-}  // namespace
-
-void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
-                   Runner& runner, Transport& transport, const Log& log) {
-  const Stopwatch clock;
-  remove_record(record);
-
-  // One push record per platform of the spec, in the spec's order, all from one engine.
-  std::vector<PushRecord> pushed;
-  for (const auto& platform : spec.platforms) {
-    const auto file = push_record_path({}, platform);
-    const auto path = std::find_if(push_records.begin(), push_records.end(),
-                                   [&](const std::filesystem::path& p) { return p.filename() == file.filename(); });
-    if (path == push_records.end())
-      throw Error(Exit::usage, "no --push-record " + file.string() + " for " + platform.str() + " was given");
-    auto match = read_push_record(*path, log);
-    if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
-      // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
-      log.warn("no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
-      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner,
-                log.for_platform(platform.str()));
-      match = read_push_record(*path, log);
-      if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
-    }
-    if (!pushed.empty() && match->engine != pushed.front().engine)
-      throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " + pushed.front().platform +
-                                         " by " + pushed.front().engine + "; one manifest list needs one engine (set ENGINE)");
-    pushed.push_back(std::move(*match));
-  }
-
-  log.info("manifest started (" + std::to_string(pushed.size()) + " platforms)");
+// Publishes and verifies the list over `pushed` (one record per platform, in the spec's order, read
+// from `sources`), keeps each platform's referrers listed, and writes metadata.json (`record`).
+void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const std::vector<std::filesystem::path>& sources,
+                  bool merged, const std::filesystem::path& record, const Stopwatch& clock, Runner& runner, Transport& transport,
+                  const Log& log) {
+  log.info("manifest started (" + std::to_string(pushed.size()) + " platforms" +
+           (merged ? ", merged from other build trees" : "") + ")");
   auto client = open_registry(spec.repository, registry_settings(spec), pushed.front().engine, transport, runner, log);
 
-  auto platforms = describe_pushed(client, spec, pushed, record, log);
+  auto platforms = describe_pushed(client, spec, pushed, sources, merged, log);
   const auto media_type = index_media_type(spec, platforms);
   const auto fresh = build_index(media_type, index_entries(platforms, media_type, log), index_annotations(spec, media_type));
   std::vector<ExpectedPlatform> expected;
@@ -294,7 +287,7 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
     for (std::size_t i = 0; i < entries.size(); ++i) {
       out.platforms.push_back({entries[i].platform, entries[i].digest, entries[i].media_type, entries[i].size, pushed[i].image_id,
                                pushed[i].builder, pushed[i].digest, expected[i].attestations});
-      const auto built = read_build_record(build_record_path(record.parent_path(), spec.platforms[i]), log);
+      const auto built = read_build_record(build_record_path(sources[i].parent_path(), spec.platforms[i]), log);
       if (built) out.platforms.back().base_digest = built->base_digest;
       out.platforms.back().provenance = pushed[i].provenance;
       out.platforms.back().sbom = pushed[i].sbom;
@@ -321,7 +314,115 @@ void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& p
   out.seconds = clock.seconds();
   write_record(record, out);
   log.info("manifest done in " + clock.str());
-  print_summary(spec, record, pushed, out, log);
+  print_summary(spec, record, pushed, sources, out, log);
+}
+
+}  // namespace
+
+void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
+                   Runner& runner, Transport& transport, const Log& log) {
+  const Stopwatch clock;
+  remove_record(record);
+
+  // One push record per platform of the spec, in the spec's order, all from one engine.
+  std::vector<PushRecord> pushed;
+  std::vector<std::filesystem::path> sources;
+  for (const auto& platform : spec.platforms) {
+    const auto file = push_record_path({}, platform);
+    const auto path = std::find_if(push_records.begin(), push_records.end(),
+                                   [&](const std::filesystem::path& p) { return p.filename() == file.filename(); });
+    if (path == push_records.end())
+      throw Error(Exit::usage, "no --push-record " + file.string() + " for " + platform.str() + " was given");
+    auto match = read_push_record(*path, log);
+    if (!match || match->platform != platform.str() || match->repository != spec.repository.str()) {
+      // Stale state: a corrupt or foreign push record. Push that platform again rather than fail.
+      log.warn("no usable push record for " + platform.str() + " at " + path->string() + "; pushing it again");
+      push_step(spec, platform, build_record_path(path->parent_path(), platform), *path, runner,
+                log.for_platform(platform.str()));
+      match = read_push_record(*path, log);
+      if (!match) throw Error(Exit::step_failed, "the push record of " + platform.str() + " is unreadable after a push");
+    }
+    if (!pushed.empty() && match->engine != pushed.front().engine)
+      throw Error(Exit::step_failed, platform.str() + " was pushed by " + match->engine + " but " + pushed.front().platform +
+                                         " by " + pushed.front().engine + "; one manifest list needs one engine (set ENGINE)");
+    pushed.push_back(std::move(*match));
+    sources.push_back(*path);
+  }
+
+  publish_list(spec, pushed, sources, false, record, clock, runner, transport, log);
+}
+
+void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& record,
+                const std::filesystem::path& depfile, Runner& runner, Transport& transport, const Log& log) {
+  const Stopwatch clock;
+  remove_record(record);
+  const auto valid = [&] {
+    std::vector<std::string> names;
+    for (const auto& p : spec.platforms) names.push_back(p.str());
+    return "valid: " + joined(names);
+  }();
+
+  // Every push-<platform>.json under the directories, in any layout the CI artifacts arrive in; the
+  // image's own are those that name it.
+  std::vector<std::optional<PushRecord>> found(spec.platforms.size());
+  std::vector<std::filesystem::path> sources(spec.platforms.size());
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      throw Error(Exit::usage, "MULTIARCH_IMAGE_MERGE_RECORDS names " + dir.string() +
+                                   ", which is not a directory (valid: directories holding the push records "
+                                   "(push-<platform>.json) the per-platform jobs wrote)");
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      const auto file = entry.path().filename().string();
+      if (entry.is_regular_file() && file.starts_with("push-") && file.ends_with(".json")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      auto r = read_push_record(file, log);
+      if (!r) throw Error(Exit::step_failed, file.string() + " is not a push record this helper can read; no list was published");
+      if (r->name != spec.name) continue;  // another image's
+      if (r->repository != spec.repository.str())
+        throw Error(Exit::step_failed, file.string() + " is a push of " + spec.name + " to " + r->repository +
+                                           ", but the image's REPOSITORY is " + spec.repository.str() +
+                                           "; no list was published");
+      const auto at =
+          std::find_if(spec.platforms.begin(), spec.platforms.end(), [&](const Platform& p) { return p.str() == r->platform; });
+      if (at == spec.platforms.end())
+        throw Error(Exit::step_failed, file.string() + " is a push of " + spec.name + " for " + r->platform +
+                                           ", which is not one of its PLATFORMS (" + valid + "); no list was published");
+      const auto i = static_cast<std::size_t>(at - spec.platforms.begin());
+      if (found[i] && found[i]->digest != r->digest)
+        throw Error(Exit::step_failed, "two push records of " + spec.name + " for " + r->platform +
+                                           " name other digests: " + sources[i].string() + " (" + found[i]->digest + ") and " +
+                                           file.string() + " (" + r->digest + "); merge the records of one run of each job");
+      if (found[i]) continue;
+      if (std::any_of(found.begin(), found.end(), [&](const auto& f) { return f && f->engine != r->engine; }))
+        throw Error(Exit::step_failed,
+                    file.string() + ": " + r->platform + " was pushed by " + r->engine +
+                        " and other platforms by another engine; one manifest list needs one engine (set ENGINE)");
+      found[i] = std::move(r);
+      sources[i] = file;
+    }
+  }
+  std::vector<std::string> missing;
+  for (std::size_t i = 0; i < found.size(); ++i)
+    if (!found[i]) missing.push_back(spec.platforms[i].str());
+  if (!missing.empty()) {
+    std::vector<std::string> where;
+    where.reserve(dirs.size());
+    for (const auto& d : dirs) where.push_back(d.string());
+    throw Error(Exit::step_failed, "no push record of " + spec.name + " for " + joined(missing) + " in " + joined(where) +
+                                       " (MULTIARCH_IMAGE_MERGE_RECORDS); no list was published. Every platform's job "
+                                       "(MULTIARCH_IMAGE_ONLY_PLATFORMS) must have pushed, and its records be handed here");
+  }
+
+  std::vector<PushRecord> pushed;
+  pushed.reserve(found.size());
+  for (auto& f : found) pushed.push_back(std::move(*f));
+  // The list is published again when a record is replaced (a job run again).
+  write_depfile(depfile, record, sources);
+  publish_list(spec, pushed, sources, true, record, clock, runner, transport, log);
 }
 
 }  // namespace mai

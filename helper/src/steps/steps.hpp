@@ -46,6 +46,12 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 // client's); `runner` pushes platforms whose push record is unusable and runs credential helpers.
 void manifest_step(const Spec& spec, const std::vector<std::filesystem::path>& push_records, const std::filesystem::path& record,
                    Runner& runner, Transport& transport, const Log& log);
+// The manifest step of a merge job (MULTIARCH_IMAGE_MERGE_RECORDS): the push records are those other
+// build trees wrote (MULTIARCH_IMAGE_ONLY_PLATFORMS), found anywhere under `dirs`; exactly one digest per
+// platform of the spec, for its repository, each manifest in the registry, else nothing is published.
+// Nothing is built or pushed again. `depfile` lists the records used.
+void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& record,
+                const std::filesystem::path& depfile, Runner& runner, Transport& transport, const Log& log);
 
 // SIGN_COMMAND: `command` run once for the index metadata.json names, @REFERENCE@ in each argument
 // replaced by <repository>@<index digest>; `record` is written when it succeeds, and names that

@@ -254,6 +254,94 @@ BOOST_FIXTURE_TEST_CASE(manifest_fails_verification_and_writes_nothing_when_the_
   BOOST_TEST(!std::filesystem::exists(state / "metadata.json"));
 }
 
+// A merge job: the records of two jobs, as their CI artifacts arrive, in directories of their own.
+struct MergeFixture : PushedFixture {
+  std::filesystem::path artifacts = dir.path() / "artifacts", out = dir.path() / "merge";
+  MergeFixture() {
+    std::filesystem::create_directories(artifacts / "records-amd64/hello");
+    std::filesystem::create_directories(artifacts / "records-armv7");
+    std::filesystem::copy_file(records[0], artifacts / "records-amd64/hello/push-linux-amd64.json");
+    std::filesystem::copy_file(records[1], artifacts / "records-armv7/push-linux-arm-v7.json");
+    // Another image's record of the same platform, in the same artifact: not this image's.
+    std::filesystem::create_directories(artifacts / "records-amd64/other");
+    write_record(
+        artifacts / "records-amd64/other/push-linux-amd64.json",
+        PushRecord{
+            "other", "linux/amd64", "docker", "", "i9", "127.0.0.1:5000/demo/other", "sha256:" + std::string(64, '9'), {}, 0});
+  }
+  std::string merge_error(Exit expected) {
+    return error_of(
+        [&] { merge_step(spec, {artifacts}, out / "metadata.json", out / "metadata.d", runner, registry, test_log()); },
+        expected);
+  }
+  void refused_with_nothing_published(const std::string& what, const std::string& expected) {
+    BOOST_TEST(what.find(expected) != std::string::npos, what);
+    BOOST_TEST(registry.count("PUT") == 0u);
+    BOOST_TEST(!std::filesystem::exists(out / "metadata.json"));
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(merge_publishes_the_digests_of_the_records_found_under_the_directories, MergeFixture) {
+  // A later push of arm/v7 (the job run again) is in the registry too: the records decide.
+  registry.put_image("demo/hello", "linux", "arm", "v7", "application/vnd.oci.image.manifest.v1+json");
+  merge_step(spec, {artifacts}, out / "metadata.json", out / "metadata.d", runner, registry, test_log());
+  BOOST_TEST(runner.commands.empty());
+  const auto parsed = parse_index(served(spec.tags.front()));
+  BOOST_REQUIRE(parsed.entries.size() == 2u);
+  BOOST_TEST(parsed.entries[0].digest == amd64);
+  BOOST_TEST(parsed.entries[1].digest == armv7);
+  const auto record = read_manifest_record(out / "metadata.json", test_log());
+  BOOST_REQUIRE(record);
+  BOOST_TEST(record->platforms.at(1).digest == armv7);
+  const auto depfile = read_text_file(out / "metadata.d");
+  BOOST_TEST(depfile.find("records-amd64/hello/push-linux-amd64.json") != std::string::npos);
+  BOOST_TEST(depfile.find("records-armv7/push-linux-arm-v7.json") != std::string::npos);
+  BOOST_TEST(depfile.find("other") == std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_a_missing_platform, MergeFixture) {
+  std::filesystem::remove_all(artifacts / "records-armv7");
+  refused_with_nothing_published(merge_error(Exit::step_failed),
+                                 "no push record of hello for linux/arm/v7 in " + artifacts.string());
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_a_record_of_another_repository, MergeFixture) {
+  write_record(artifacts / "records-armv7/push-linux-arm-v7.json",
+               PushRecord{"hello", "linux/arm/v7", "docker", "", "i2", "127.0.0.1:5000/demo/elsewhere", armv7, {}, 0});
+  refused_with_nothing_published(merge_error(Exit::step_failed),
+                                 "is a push of hello to 127.0.0.1:5000/demo/elsewhere, but the image's REPOSITORY is");
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_a_platform_the_image_does_not_have, MergeFixture) {
+  write_record(artifacts / "records-armv7/push-linux-arm64.json",
+               PushRecord{"hello", "linux/arm64", "docker", "", "i3", spec.repository.str(), armv7, {}, 0});
+  refused_with_nothing_published(merge_error(Exit::step_failed),
+                                 "for linux/arm64, which is not one of its PLATFORMS (valid: linux/amd64, linux/arm/v7)");
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_two_runs_of_one_job, MergeFixture) {
+  const auto later = registry.put_image("demo/hello", "linux", "arm", "v7", "application/vnd.oci.image.manifest.v1+json");
+  write_record(artifacts / "records-armv7-again/push-linux-arm-v7.json",
+               PushRecord{"hello", "linux/arm/v7", "docker", "", "i4", spec.repository.str(), later, {}, 0});
+  refused_with_nothing_published(merge_error(Exit::step_failed), "two push records of hello for linux/arm/v7 name other digests");
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_a_digest_the_registry_does_not_hold, MergeFixture) {
+  registry.manifests.erase("demo/hello@" + armv7);
+  refused_with_nothing_published(merge_error(Exit::step_failed),
+                                 "records-armv7/push-linux-arm-v7.json records is not in the registry");
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_refuses_a_directory_that_is_not_there, MergeFixture) {
+  const auto what = error_of(
+      [&] {
+        merge_step(spec, {dir.path() / "nowhere"}, out / "metadata.json", out / "metadata.d", runner, registry, test_log());
+      },
+      Exit::usage);
+  BOOST_TEST(what.find("MULTIARCH_IMAGE_MERGE_RECORDS names " + (dir.path() / "nowhere").string() +
+                       ", which is not a directory") != std::string::npos);
+}
+
 // What docker 29's containerd store pushes for one platform: an OCI index holding the image and
 // BuildKit's provenance, an attestation manifest annotated with the image's digest. Returns the
 // index's digest, which `docker push` prints; `attestation` gets the attestation manifest's.
