@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# SECRETS, TARGET_STAGE and PULL with a real engine (docker 20.10's BuildKit, podman 4.3), on
+# SECRETS, SSH, TARGET_STAGE and PULL with a real engine (docker 20.10's BuildKit, podman 4.3), on
 # tests/projects/buildkit: each secret (a variable, a file) reaches its RUN step, and its value is in
 # no layer, config or history of the image, no record or log of the build tree, and not in this test's
-# own output; the image is the target stage's; PULL ALWAYS builds from the registry's base, not the
-# engine's older copy, PULL MISSING (docker) and NEVER (podman) from that copy; a rerun, also with new secret values, runs nothing.
+# own output; an SSH agent is forwarded to the step that mounts it; the image is the target stage's;
+# PULL ALWAYS builds from the registry's base, not the engine's older copy, PULL MISSING (docker) and
+# NEVER (podman) from that copy; a rerun, also with new secret values, runs nothing.
 #   buildkit.sh docker|podman
 . "$(dirname "$0")/lib.sh"
 engine=$1
@@ -35,6 +36,9 @@ file_secret="bk-file-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s' "$file_secret" >"$work/secret-file"
 chmod 600 "$work/secret-file"
 export BUILDKIT_TEST_TOKEN=$token
+# An SSH agent of the test's own (no key needed: the RUN step checks that its socket is forwarded).
+eval "$(ssh-agent -a "$work/agent.sock")" >/dev/null
+on_exit "kill $SSH_AGENT_PID"
 
 step "PULL ALWAYS, two secrets, TARGET_STAGE with-secrets"
 configure "$repo_root/tests/projects/buildkit" "$work/build" -DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMULTIARCH_IMAGE_ENGINE="$engine" \
@@ -56,6 +60,7 @@ layer_with() {  # the first layer (a tar in $work/image) that holds FILE
 }
 stage=$(tar -xOf "$(layer_with stage)" stage)
 assert_eq "$stage" "with-secrets" "the image's stage (TARGET_STAGE, not the last one)"
+assert_eq "$(tar -xOf "$(layer_with ssh)" ssh)" "agent-forwarded" "SSH default: the agent's socket in the RUN step that mounts it"
 sums=$(tar -xOf "$(layer_with secrets.sha256)" secrets.sha256)
 assert_eq "$(awk '$2 == "token" {print $1}' <<<"$sums")" "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" \
   "the SHA-256 the RUN step saw of the secret token (from BUILDKIT_TEST_TOKEN)"
