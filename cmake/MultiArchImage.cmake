@@ -124,6 +124,10 @@ Adds targets that build, push and publish one multi-architecture image::
     [CONTEXT <dir>]                               # default: CMAKE_CURRENT_SOURCE_DIR
     [DOCKERFILE <file>]                           # default: <CONTEXT>/Dockerfile
     [BUILD_ARGS <KEY>=<VALUE>...]
+    [SECRETS id=<id>,env=<VAR>|id=<id>,src=<file>...]  # build secrets for RUN --mount=type=secret
+    [SSH default|<id>=<socket or key>...]         # SSH agent or keys for RUN --mount=type=ssh
+    [TARGET_STAGE <stage>]                        # build the Dockerfile up to this stage (--target)
+    [PULL ALWAYS|MISSING|NEVER]                   # FROM bases: default ALWAYS with SBOM, else the engine's
     [DEPENDS <target-or-file>...]                 # made before any platform is built
     [BUILDERS <platform>=<builder>...]            # default: the engine's default daemon/storage
     [TEST_COMMAND <args>...]                      # a ctest test per platform runs the image
@@ -158,7 +162,20 @@ Adds targets that build, push and publish one multi-architecture image::
 ``BASE`` makes the helper write the image itself (see docs/assembled.md): a reproducible layer each
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
 the manifest, in an OCI layout in the build tree, pushed by its own registry client. It excludes
-``DOCKERFILE``, ``CONTEXT``, ``BUILD_ARGS``, ``BUILDERS`` and ``ENGINE``.
+``DOCKERFILE``, ``CONTEXT``, ``BUILD_ARGS``, ``BUILDERS``, ``ENGINE``, ``SECRETS``, ``SSH``,
+``TARGET_STAGE`` and ``PULL``.
+
+``SECRETS`` hands each build a secret the Dockerfile mounts with ``RUN --mount=type=secret,id=<id>``
+(docker with BuildKit, podman): its value is read from the environment variable or the file when the
+image is built, and is in no argument, record, log or layer; only the id and the variable's name or
+the file's path are in the spec. A new value does not rebuild the image (a rotated token changes no
+image); a new id, variable or file does. ``SSH`` forwards an SSH agent (``default``: the one at
+``SSH_AUTH_SOCK``) or key files to ``RUN --mount=type=ssh``. ``TARGET_STAGE`` builds the Dockerfile's
+stage of that name (its ``FROM ... AS <stage>``) instead of the last. ``PULL`` says where ``FROM``
+bases come from: ``ALWAYS`` their registries each time, ``MISSING`` the engine's copy when it has
+one, ``NEVER`` the engine's copy only (podman; docker cannot be told); without it, a build with
+``SBOM`` on pulls bases its registry knows (so the SBOM's digests are what was built), others take the
+engine's default.
 
 Every path of an assembled image is root's (0:0), 0755 or 0644, unless said otherwise: ``OWNER``
 (numeric ids, or ``root``, ``nonroot`` (65532), ``nobody`` (65534)), ``MODE`` (octal, setuid 4xxx,
@@ -285,8 +302,8 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS TARGET_STAGE PULL)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS SECRETS SSH)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -336,6 +353,10 @@ function(add_multiarch_image name)
     string(JSON image_json SET "${image_json}" debug_symbols "\"${debug_symbols}\"")
   endif()
   _multiarch_engine(engine "${name}")
+  set(build_options_json "{}")
+  if(NOT assembled)
+    _multiarch_build_options_json(build_options_json "${name}" "${dockerfile}" "${engine}")
+  endif()
   _multiarch_check_settings("${name}")
   _multiarch_helper(helper "${name}")
   _multiarch_config_guard(config_guard "${name}")
@@ -350,7 +371,7 @@ function(add_multiarch_image name)
   endif()
   _multiarch_write_spec("${spec}" NAME "${name}" REPOSITORY "${ARG_REPOSITORY}" TAGS ${tags} PLATFORMS ${platforms}
     CONTEXT "${context}" DOCKERFILE "${dockerfile}" ENGINE "${engine}" STATE "${state}"
-    BUILD_ARGS_JSON "${build_args_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
+    BUILD_ARGS_JSON "${build_args_json}" BUILD_OPTIONS_JSON "${build_options_json}" BUILDERS_JSON "${builders}" GIT_JSON "${git_json}"
     INDEX_FORMAT "${index_format}" PLATFORM_TAGS ${platform_tags} ANNOTATIONS_JSON "${annotations_json}" STAGED ${staged} IMAGE_JSON "${image_json}"
     PROVENANCE_JSON "${provenance_json}" TEST_JSON "${test_json}" FILES_GENERATED ${image_json_files_generated}
     INFER_ENTRYPOINT ${infer_entrypoint} INFER_FROM ${ARG_TARGETS})

@@ -3,7 +3,7 @@
 
 # The spec is rewritten only when its content changes: every step depends on it. Keywords: NAME,
 # REPOSITORY, CONTEXT, DOCKERFILE, ENGINE, INDEX_FORMAT, PLATFORM_TAGS, STATE (values); TAGS, PLATFORMS (lists);
-# BUILD_ARGS_JSON, ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON, IMAGE_JSON, PROVENANCE_JSON (JSON; GIT_JSON,
+# BUILD_ARGS_JSON, BUILD_OPTIONS_JSON (an object whose members join the spec's), ANNOTATIONS_JSON, BUILDERS_JSON, GIT_JSON, IMAGE_JSON, PROVENANCE_JSON (JSON; GIT_JSON,
 # IMAGE_JSON and PROVENANCE_JSON may be empty); STAGED (TRUE when the image has TARGETS or INSTALL).
 # TEST_JSON, when not empty, is written to test.json beside the spec, not in it: a changed test must
 # not rebuild an image; the settings of how steps run go to settings.json beside it for the same
@@ -12,7 +12,7 @@
 # the top-level directory, and the spec written then, once.
 function(_multiarch_write_spec path)
   cmake_parse_arguments(PARSE_ARGV 1 S ""
-    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;PLATFORM_TAGS;STATE;BUILD_ARGS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED;INFER_ENTRYPOINT"
+    "NAME;REPOSITORY;CONTEXT;DOCKERFILE;ENGINE;INDEX_FORMAT;PLATFORM_TAGS;STATE;BUILD_ARGS_JSON;BUILD_OPTIONS_JSON;ANNOTATIONS_JSON;BUILDERS_JSON;GIT_JSON;STAGED;IMAGE_JSON;PROVENANCE_JSON;TEST_JSON;FILES_GENERATED;INFER_ENTRYPOINT"
     "TAGS;PLATFORMS;INFER_FROM")
   set(json "{}")
   string(JSON json SET "${json}" format 1)
@@ -34,6 +34,21 @@ function(_multiarch_write_spec path)
   string(JSON json SET "${json}" platforms "${array}")
 
   string(JSON json SET "${json}" build_args "${S_BUILD_ARGS_JSON}")
+  if(S_BUILD_OPTIONS_JSON)  # SECRETS, SSH, TARGET_STAGE, PULL: members only when given
+    string(JSON count LENGTH "${S_BUILD_OPTIONS_JSON}")
+    if(count GREATER 0)
+      math(EXPR last "${count} - 1")
+      foreach(i RANGE ${last})
+        string(JSON member MEMBER "${S_BUILD_OPTIONS_JSON}" ${i})
+        string(JSON value GET "${S_BUILD_OPTIONS_JSON}" ${member})
+        string(JSON type TYPE "${S_BUILD_OPTIONS_JSON}" ${member})
+        if(type STREQUAL "STRING")
+          _multiarch_json_string(value "${value}")
+        endif()
+        string(JSON json SET "${json}" ${member} "${value}")
+      endforeach()
+    endif()
+  endif()
   string(JSON json SET "${json}" annotations "${S_ANNOTATIONS_JSON}")
   _multiarch_json_array(array ${MULTIARCH_IMAGE_INSECURE_REGISTRIES})
   string(JSON json SET "${json}" insecure_registries "${array}")

@@ -13,6 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MAI_FUZZ_CHECK(!spec.tags.empty() || spec.git.enabled, "a spec without tags");
     MAI_FUZZ_CHECK(spec.retry.tries >= 1, "fewer than one attempt");
     for (const auto& p : spec.platforms) MAI_FUZZ_CHECK(spec.platform(p.str()) == p, "a platform not found by its name");
+    for (const auto& s : spec.build_options.secrets)
+      MAI_FUZZ_CHECK(!s.id.empty() && s.env.empty() != s.src.empty(), "a secret without an id, or with both or neither source");
   });
   mai::fuzz::only_mai_errors([&] { mai::load_test_spec(file); });
   return 0;

@@ -8,4 +8,11 @@ bool is_engine_url(const std::string& builder) {
   return false;
 }
 
+Pull pull_policy(std::string_view pull) {
+  if (pull == "always") return Pull::always;
+  if (pull == "missing") return Pull::missing;
+  if (pull == "never") return Pull::never;
+  return Pull::engine_default;
+}
+
 }  // namespace mai

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/log.hpp"
@@ -23,13 +24,17 @@ struct BuiltImage {
 
 enum class Cache { use, ignore };  // the engine's layer cache
 
-// Where a build's FROM images come from: the engine's own copy when it keeps one (its default), or,
-// with `pull`, each base's registry asked again (docker --pull, podman --pull=always). `registries`
-// are those bases' repositories, for their TLS settings.
+// Where a build's FROM images come from: the engine's own copy when it keeps one (its default);
+// `always` each base's registry asked again (docker --pull, podman --pull=always); `missing` the
+// registry only for a base the engine lacks; `never` the engine's copy or a failed build (podman only:
+// docker 20.10 cannot be told). `registries` are those bases' repositories, for their TLS settings.
+enum class Pull { engine_default, always, missing, never };
 struct BaseSource {
-  bool pull = false;
+  Pull pull = Pull::engine_default;
   std::vector<Repository> registries;
 };
+// PULL as the spec writes it (always, missing, never; empty: the engine's default).
+Pull pull_policy(std::string_view pull);
 
 class Engine {
  public:

@@ -20,6 +20,12 @@ void CliEngine::add_build_options(Command& c, const Spec& spec, const Platform& 
   c.argv.insert(c.argv.end(), {"--file", spec.dockerfile.string(), "--iidfile", iidfile.string()});
   for (const auto& r : references) c.argv.insert(c.argv.end(), {"--tag", r});
   for (const auto& a : spec.build_args) c.argv.insert(c.argv.end(), {"--build-arg", a.name + "=" + a.value});
+  const auto& options = spec.build_options;
+  if (!options.target_stage.empty()) c.argv.insert(c.argv.end(), {"--target", options.target_stage});
+  // Where each secret's value is, never the value: docker and podman read it themselves.
+  for (const auto& s : options.secrets)
+    c.argv.insert(c.argv.end(), {"--secret", "id=" + s.id + (s.env.empty() ? ",src=" + s.src.string() : ",env=" + s.env)});
+  for (const auto& ssh : options.ssh) c.argv.insert(c.argv.end(), {"--ssh", ssh});
   c.argv.push_back(spec.context.string());
 }
 

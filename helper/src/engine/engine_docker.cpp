@@ -64,7 +64,16 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
         "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
         "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
         "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
-  if (bases.pull) c.argv.push_back("--pull");
+  if (method == Method::legacy && (!spec.build_options.secrets.empty() || !spec.build_options.ssh.empty()))
+    throw Error(Exit::invalid_input,
+                "SECRETS and SSH need BuildKit, which " + exe_ +
+                    " does not have here (no buildx plugin, client 23.0 or newer): install the buildx plugin or point "
+                    "MULTIARCH_IMAGE_DOCKER at a client with BuildKit built in (20.10), or use podman");
+  if (bases.pull == Pull::never)
+    throw Error(Exit::invalid_input,
+                "PULL NEVER: docker build cannot be told never to pull a base (it pulls a missing one); use PULL MISSING, "
+                "or ENGINE podman");
+  if (bases.pull == Pull::always) c.argv.push_back("--pull");
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "docker build for " + platform.str());
   static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};

@@ -49,11 +49,11 @@ BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const
   // leaks its cached steps, and with them its architecture variant, into this image's config. The
   // build graph already decides when a platform is rebuilt, so podman's layer cache is not used.
   auto c = command({"build", "--layers=false"});
-  if (bases.pull) {
-    c.argv.push_back("--pull=always");
+  static constexpr const char* kPull[] = {"", "--pull=always", "--pull=missing", "--pull=never"};
+  if (bases.pull != Pull::engine_default) c.argv.push_back(kPull[static_cast<int>(bases.pull)]);
+  if (bases.pull == Pull::always || bases.pull == Pull::missing)
     if (std::any_of(bases.registries.begin(), bases.registries.end(), [](const Repository& r) { return r.loopback(); }))
       c.argv.push_back("--tls-verify=false");
-  }
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "podman build for " + platform.str());
   auto id = trim(read_text_file(iidfile));

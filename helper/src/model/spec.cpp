@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cmath>
 #include <optional>
 
@@ -88,6 +89,51 @@ void read_run_settings(const Reader& r, Spec& s) {
   s.retry.timeout =
       std::chrono::seconds(static_cast<long>(number("timeout", static_cast<double>(s.retry.timeout.count()), 0, 86400)));
   if (r.find("run_options")) s.run_options = r.strings("run_options");
+}
+
+// SECRETS, SSH, TARGET_STAGE and PULL, each written only when given.
+void read_build_options(const Reader& r, BuildOptions& o) {
+  const auto variable_name = [](std::string_view text) {
+    if (text.empty() || std::isdigit(static_cast<unsigned char>(text.front()))) return false;
+    return std::all_of(text.begin(), text.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  };
+  const auto id_like = [](std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+  };
+  if (const auto* secrets = r.find("secrets")) {
+    if (!secrets->is_array()) r.fail("secrets", "must be an array of {\"id\", \"env\" or \"src\"} objects");
+    for (const auto& e : secrets->get_array()) {
+      const auto* obj = e.if_object();
+      const auto text = [&](const char* key) -> std::string {
+        const auto* v = obj ? obj->if_contains(key) : nullptr;
+        if (v && !v->is_string()) r.fail("secrets", std::string("`") + key + "` must be a string");
+        return v ? std::string(v->get_string()) : std::string();
+      };
+      BuildSecret secret{text("id"), text("env"), text("src")};
+      if (!obj || !id_like(secret.id)) r.fail("secrets", "each entry needs an `id` of letters, digits, _, - and .");
+      if (secret.env.empty() == secret.src.empty())
+        r.fail("secrets", "secret `" + secret.id + "` needs exactly one of `env` (a variable's name) and `src` (a file)");
+      if (!secret.env.empty() && !variable_name(secret.env))
+        r.fail("secrets", "secret `" + secret.id + "`: `" + secret.env + "` is not an environment variable's name");
+      if (!secret.src.empty() && (!secret.src.is_absolute() || secret.src.string().find(',') != std::string::npos))
+        r.fail("secrets", "secret `" + secret.id + "`: `src` must be an absolute path without `,`");
+      for (const auto& other : o.secrets)
+        if (other.id == secret.id) r.fail("secrets", "secret `" + secret.id + "` is listed twice");
+      o.secrets.push_back(std::move(secret));
+    }
+  }
+  o.ssh = r.strings("ssh", false);
+  for (const auto& ssh : o.ssh) {
+    const auto id = ssh.substr(0, ssh.find('='));
+    if (!id_like(id) || ssh.size() == id.size() + 1)
+      r.fail("ssh", "`" + ssh + "` is not `default` or <id>[=<socket or key file>[,<key file>...]]");
+  }
+  o.target_stage = r.string("target_stage", false);
+  o.pull = r.string("pull", false);
+  if (!o.pull.empty() && o.pull != "always" && o.pull != "missing" && o.pull != "never")
+    r.fail("pull", "`" + o.pull + "` is not one of always, missing, never");
 }
 
 // An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).
@@ -409,6 +455,7 @@ Spec parse_spec(const json::value& value, const std::string& origin) {
       s.build_args.push_back({std::string(n->get_string()), std::string(v->get_string())});
     }
   }
+  read_build_options(r, s.build_options);
   s.engine = r.string("engine", false, "auto");
   if (s.engine != "auto" && s.engine != "docker" && s.engine != "podman")
     r.fail("engine", "'" + s.engine + "' is not one of auto, docker, podman");

@@ -22,6 +22,23 @@ struct BuildArg {
   std::string value;
 };
 
+// SECRETS: a build secret the Dockerfile's RUN steps mount (`RUN --mount=type=secret,id=<id>`). Its
+// value comes from the environment variable `env` or the file `src` when the build runs, and is never
+// in the spec, a record, an argv or a log: only the id and where the value is.
+struct BuildSecret {
+  std::string id;
+  std::string env;            // the variable's name; empty when `src` is set
+  std::filesystem::path src;  // an absolute path; empty when `env` is set
+};
+
+// SSH, TARGET_STAGE and PULL: what a Dockerfile build takes beyond its context and build arguments.
+struct BuildOptions {
+  std::vector<BuildSecret> secrets;
+  std::vector<std::string> ssh;  // `default` or <id>[=<socket or key>[,<key>...]], as docker and podman read --ssh
+  std::string target_stage;      // --target; empty: the last stage
+  std::string pull;              // always, missing, never; empty: the engine's default, or always for the SBOM
+};
+
 // Where one platform builds: an engine address or name, and which setting chose it (for messages).
 struct Builder {
   std::string address;  // unix://, tcp://, ssh:// URL; a docker context / podman connection; buildx:<name>
@@ -128,6 +145,7 @@ struct Spec {
   std::filesystem::path context;
   std::filesystem::path dockerfile;
   std::vector<BuildArg> build_args;
+  BuildOptions build_options;
   std::string engine = "auto";                                          // auto, docker or podman
   std::string network;                                                  // passed as --network when not empty
   std::string docker = "docker", podman = "podman", skopeo = "skopeo";  // executables

@@ -1,6 +1,7 @@
 // build: one platform's image from the context, its record, and the depfile listing the context.
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <map>
 #include <optional>
 
@@ -161,9 +162,44 @@ BaseSource bases_named_by_the_sbom(const Spec& spec, const Platform& platform, R
       return {};
     }
   }
-  out.pull = true;
+  out.pull = Pull::always;
   log.info("FROM bases pulled from their registries, as the SBOM names them: " + named);
   return out;
+}
+
+// PULL, when given, decides instead of the SBOM: the engine is told exactly that, and no registry is
+// asked here. The bases' repositories go along for their TLS settings.
+BaseSource bases_for_the_build(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+  const auto& pull = spec.build_options.pull;
+  if (pull.empty()) return bases_named_by_the_sbom(spec, platform, runner, log);
+  BaseSource out;
+  out.pull = pull_policy(pull);
+  for (const auto& base : dockerfile_bases(read_text_file(spec.dockerfile), spec.build_args)) {
+    try {
+      out.registries.push_back(parse_image_reference(base).repository);
+    } catch (const Error&) {
+      // Not a reference the helper reads: the engine says what it makes of it.
+    }
+  }
+  if (out.pull != Pull::always && spec.provenance.sbom && !out.registries.empty())
+    log.warn(std::string("PULL ") + (out.pull == Pull::missing ? "MISSING" : "NEVER") +
+             ": a FROM base the engine already holds is built from that copy, which may be older than the digest "
+             "its registry gives and the SBOM names; PULL ALWAYS builds from what the SBOM names");
+  return out;
+}
+
+// SECRETS: each value is where the spec says when the build starts, or the build is not started. The
+// message names the secret and where its value should be, never a value.
+void require_secrets(const Spec& spec) {
+  for (const auto& s : spec.build_options.secrets) {
+    if (!s.env.empty() && !std::getenv(s.env.c_str()))
+      throw Error(Exit::invalid_input, "build secret `" + s.id + "`: the environment variable " + s.env +
+                                           " is not set where the build runs (SECRETS id=" + s.id + ",env=" + s.env + ")");
+    std::error_code ec;
+    if (!s.src.empty() && !std::filesystem::is_regular_file(s.src, ec))
+      throw Error(Exit::invalid_input, "build secret `" + s.id + "`: the file " + s.src.string() +
+                                           " does not exist or is not a file (SECRETS id=" + s.id + ",src=...)");
+  }
 }
 
 }  // namespace
@@ -194,7 +230,8 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   }
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
-  const auto bases = bases_named_by_the_sbom(spec, platform, runner, log);
+  require_secrets(spec);
+  const auto bases = bases_for_the_build(spec, platform, runner, log);
   auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use, bases);
   // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
   // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.

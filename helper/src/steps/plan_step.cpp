@@ -66,7 +66,7 @@ void plan_step(const Spec& spec, Runner& real, const Log& log) {
     const auto image = "<image of " + platform.str() + ">";
     log.info("  build " + platform.str() + (builder ? " on " + builder->address : "") + ":");
     e->build(spec_for_platform_build(spec, platform), platform, platform_references(spec, platform), scratch.path(), Cache::use,
-             {});
+             {pull_policy(spec.build_options.pull), {}});
     e->image_info(image);
     log.info("  push " + platform.str() + ":");
     e->has_image(image);

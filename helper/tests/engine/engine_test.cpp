@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
 BOOST_AUTO_TEST_CASE(a_build_told_to_pull_its_bases_asks_each_engine_in_its_words) {
   mai::test::TempDir dir;
   auto spec = mai::test::make_spec(dir.path());
-  const BaseSource from_registry{true, {parse_repository("127.0.0.1:5000/base/runtime")}};
+  const BaseSource from_registry{Pull::always, {parse_repository("127.0.0.1:5000/base/runtime")}};
   auto runner = engine_runner("20.10.24", false);
   DockerEngine docker("docker", runner, test_log(), "");
   docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, from_registry);
@@ -123,6 +123,93 @@ BOOST_AUTO_TEST_CASE(a_build_told_to_pull_its_bases_asks_each_engine_in_its_word
   const auto& p = podman_runner.commands.back().argv;
   BOOST_TEST(
       (Argv(p.begin(), p.begin() + 5) == Argv{"podman", "build", "--layers=false", "--pull=always", "--tls-verify=false"}));
+}
+
+// SECRETS, SSH and TARGET_STAGE spelled alike for docker with BuildKit and podman: where each secret's
+// value is, never the value (which the test puts in the environment to make sure it is not copied).
+BOOST_AUTO_TEST_CASE(secrets_ssh_and_the_target_stage_go_to_the_build_by_name_only) {
+  mai::test::TempDir dir;
+  auto spec = mai::test::make_spec(dir.path());
+  spec.build_options.secrets = {{"npm", "NPM_TOKEN", {}}, {"cred", "", dir.path() / "cred"}};
+  spec.build_options.ssh = {"default", "github=/keys/id_ed25519"};
+  spec.build_options.target_stage = "runtime";
+  ::setenv("NPM_TOKEN", "value-that-must-stay-in-the-environment", 1);
+  const Argv wanted{"--target",
+                    "runtime",
+                    "--secret",
+                    "id=npm,env=NPM_TOKEN",
+                    "--secret",
+                    "id=cred,src=" + (dir.path() / "cred").string(),
+                    "--ssh",
+                    "default",
+                    "--ssh",
+                    "github=/keys/id_ed25519",
+                    dir.path().string()};
+  const auto tail = [&](const Argv& argv) { return Argv(argv.end() - static_cast<long>(wanted.size()), argv.end()); };
+  const auto holds_the_value = [](const Command& c) {
+    for (const auto& a : c.argv)
+      if (a.find("value-that-must") != std::string::npos) return true;
+    for (const auto& [k, v] : c.env)
+      if (v.find("value-that-must") != std::string::npos) return true;
+    return false;
+  };
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner, test_log(), "");
+  docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
+  BOOST_TEST(tail(runner.commands.back().argv) == wanted, boost::test_tools::per_element());
+  BOOST_TEST(!holds_the_value(runner.commands.back()));
+  auto podman_runner = engine_runner("", false);
+  auto podman = make_engine("podman", spec, podman_runner, test_log(), "");
+  podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
+  BOOST_TEST(tail(podman_runner.commands.back().argv) == wanted, boost::test_tools::per_element());
+  BOOST_TEST(!holds_the_value(podman_runner.commands.back()));
+  ::unsetenv("NPM_TOKEN");
+
+  // The legacy builder has no secrets: refused before anything is built.
+  auto legacy_runner = engine_runner("28.2.2", false);
+  DockerEngine legacy("docker", legacy_runner, test_log(), "");
+  const auto error =
+      mai::test::error_of([&] { legacy.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}); });
+  BOOST_TEST(error.find("SECRETS and SSH need BuildKit") != std::string::npos, error);
+  BOOST_TEST(std::none_of(legacy_runner.commands.begin(), legacy_runner.commands.end(),
+                          [](const Command& c) { return c.argv.at(1) == "build"; }));
+}
+
+// PULL: each policy in each engine's words; docker cannot be told `never`, and says so.
+BOOST_AUTO_TEST_CASE(each_pull_policy_in_each_engine_s_words) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  const std::vector<Repository> loopback{parse_repository("127.0.0.1:5000/base/runtime")};
+  const auto pull_options = [](const Argv& argv) {
+    Argv out;
+    for (const auto& a : argv)
+      if (a.starts_with("--pull") || a.starts_with("--tls-verify")) out.push_back(a);
+    return out;
+  };
+  auto podman_runner = engine_runner("", false);
+  auto podman = make_engine("podman", spec, podman_runner, test_log(), "");
+  const std::vector<std::pair<Pull, Argv>> podman_words{{Pull::engine_default, {}},
+                                                        {Pull::always, {"--pull=always", "--tls-verify=false"}},
+                                                        {Pull::missing, {"--pull=missing", "--tls-verify=false"}},
+                                                        {Pull::never, {"--pull=never"}}};
+  for (const auto& [pull, words] : podman_words) {
+    podman->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {pull, loopback});
+    BOOST_TEST(pull_options(podman_runner.commands.back().argv) == words, boost::test_tools::per_element());
+  }
+  auto runner = engine_runner("20.10.24", false);
+  DockerEngine docker("docker", runner, test_log(), "");
+  for (const auto& [pull, words] :
+       std::vector<std::pair<Pull, Argv>>{{Pull::engine_default, {}}, {Pull::always, {"--pull"}}, {Pull::missing, {}}}) {
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {pull, loopback});
+    BOOST_TEST(pull_options(runner.commands.back().argv) == words, boost::test_tools::per_element());
+  }
+  const auto before = runner.commands.size();
+  const auto error = mai::test::error_of([&] {
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {Pull::never, {}});
+  });
+  BOOST_TEST(error.find("PULL NEVER") != std::string::npos, error);
+  BOOST_TEST(std::none_of(runner.commands.begin() + static_cast<long>(before), runner.commands.end(),
+                          [](const Command& c) { return c.argv.at(1) == "build"; }));
 }
 
 BOOST_AUTO_TEST_CASE(podman_builds_and_pushes_by_id) {

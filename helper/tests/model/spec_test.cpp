@@ -81,6 +81,51 @@ BOOST_AUTO_TEST_CASE(rejects_hand_edited_nonsense_with_the_field_name) {
   BOOST_TEST(contains(error_of(j), "uppercase"));
 }
 
+// SECRETS, SSH, TARGET_STAGE and PULL: where a secret's value is (a variable or a file), never the
+// value; each field checked as add_multiarch_image() checks its keyword.
+BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checked) {
+  auto j = spec_json("/ctx");
+  j["secrets"] = {{{"id", "npm"}, {"env", "NPM_TOKEN"}}, {{"id", "git.cred-1"}, {"src", "/run/ci/git-credentials"}}};
+  j["ssh"] = {"default", "github=/home/ci/.ssh/id_ed25519,/home/ci/.ssh/id_rsa"};
+  j["target_stage"] = "runtime";
+  j["pull"] = "always";
+  const auto s = parse_spec(j, "spec.json");
+  BOOST_TEST(s.build_options.secrets.size() == 2u);
+  BOOST_TEST(s.build_options.secrets[0].env == "NPM_TOKEN");
+  BOOST_TEST(s.build_options.secrets[0].src.empty());
+  BOOST_TEST(s.build_options.secrets[1].src == "/run/ci/git-credentials");
+  BOOST_TEST(s.build_options.ssh.size() == 2u);
+  BOOST_TEST(s.build_options.target_stage == "runtime");
+  BOOST_TEST(s.build_options.pull == "always");
+  const auto without = parse_spec(spec_json("/ctx"), "spec.json").build_options;
+  BOOST_TEST((without.secrets.empty() && without.ssh.empty() && without.target_stage.empty() && without.pull.empty()));
+
+  const std::vector<std::pair<boost::json::value, std::string>> bad{
+      {boost::json::array{{{"id", "x"}}}, "exactly one of `env`"},
+      {boost::json::array{{{"id", "x"}, {"env", "A"}, {"src", "/f"}}}, "exactly one of `env`"},
+      {boost::json::array{{{"id", "a b"}, {"env", "A"}}}, "needs an `id`"},
+      {boost::json::array{{{"id", "x"}, {"env", "1A"}}}, "not an environment variable's name"},
+      {boost::json::array{{{"id", "x"}, {"src", "relative"}}}, "absolute path"},
+      {boost::json::array{{{"id", "x"}, {"src", "/a,b"}}}, "without `,`"},
+      {boost::json::array{{{"id", "x"}, {"env", "A"}}, {{"id", "x"}, {"env", "B"}}}, "listed twice"},
+      {boost::json::value("x"), "must be an array"}};
+  for (const auto& [secrets, message] : bad) {
+    j = spec_json("/ctx");
+    j["secrets"] = secrets;
+    const auto error = error_of(j);
+    BOOST_TEST(contains(error, "field 'secrets'"), error);
+    BOOST_TEST(contains(error, message), error);
+  }
+  for (const auto* ssh : {"", "=x", "a b", "default="}) {
+    j = spec_json("/ctx");
+    j["ssh"] = boost::json::array{ssh};
+    BOOST_TEST(contains(error_of(j), "field 'ssh'"), ssh);
+  }
+  j = spec_json("/ctx");
+  j["pull"] = "newer";
+  BOOST_TEST(contains(error_of(j), "`newer` is not one of always, missing, never"));
+}
+
 // Found by fuzzing (tests/fuzz/seeds/spec/regression-source-date-epoch-beyond-int64): a
 // source_date_epoch of 1.5 or 2^64 escaped as boost's "not exact" instead of naming the field; and one
 // beyond 8^11 - 1 seconds passed, though a tar header's 11 octal digits cannot hold it (the layers' times

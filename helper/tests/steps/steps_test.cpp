@@ -106,6 +106,28 @@ BOOST_FIXTURE_TEST_CASE(a_failed_build_leaves_no_record_not_even_the_old_one, Fi
   BOOST_TEST(!std::filesystem::exists(build_record()));
 }
 
+// SECRETS whose value is not where the spec says: no engine build, no record, and a message naming
+// the secret and its variable or file (never a value; the spec holds none).
+BOOST_FIXTURE_TEST_CASE(a_secret_whose_variable_or_file_is_missing_stops_the_build_before_the_engine, Fixture) {
+  build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log());
+  BOOST_REQUIRE(std::filesystem::exists(build_record()));
+  const auto builds = count("build");
+  ::unsetenv("MAI_TEST_UNSET_SECRET");
+  spec.build_options.secrets = {{"npm", "MAI_TEST_UNSET_SECRET", {}}};
+  auto what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log()); },
+                       Exit::invalid_input);
+  BOOST_TEST(what.find("build secret `npm`: the environment variable MAI_TEST_UNSET_SECRET is not set") != std::string::npos,
+             what);
+  spec.build_options.secrets = {{"key", "", dir.path() / "no-such-file"}};
+  what = error_of([&] { build_step(spec, spec.platforms[0], build_record(), state / "build.d", runner, test_log()); },
+                  Exit::invalid_input);
+  BOOST_TEST(what.find("build secret `key`: the file " + (dir.path() / "no-such-file").string() + " does not exist") !=
+                 std::string::npos,
+             what);
+  BOOST_TEST(count("build") == builds);
+  BOOST_TEST(!std::filesystem::exists(build_record()));
+}
+
 BOOST_FIXTURE_TEST_CASE(push_with_a_corrupt_build_record_builds_the_platform_again, Fixture) {
   dir.file("state/build-linux-amd64.json", "{ corrupt");
   runner.on({"push"}, {0, "", "x: digest: sha256:" + std::string(64, 'e') + " size: 1"});
