@@ -250,6 +250,13 @@ step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with 
 by ``<repository>@<index digest>``; secrets come from the environment. ``multiarch-image attach`` puts
 a signature next to the index as an OCI 1.1 referrer.
 
+``PROMOTE_TO`` (default: the cache variable ``MULTIARCH_IMAGE_PROMOTE_TO``) names repositories, on
+this registry or others, that ``<name>-promote`` copies the published image to without building it
+again: the very digests, their referrers with them (docs/registries.md). The cache variable
+``MULTIARCH_IMAGE_REPOSITORY_PREFIX`` (``<host>[:<port>][/<path>]``) publishes every image to
+``<prefix>/<REPOSITORY's path>`` instead, the registry of ``REPOSITORY`` replaced: a staging place
+CI chooses, as ko's ``KO_DOCKER_REPO``.
+
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
 ``<name>-build-<platform>``, ``<name>-push-<platform>``
