@@ -53,8 +53,7 @@ ManifestContents manifest_contents(const std::string& bytes, const std::string& 
       out.blobs.push_back(std::move(d));
     }
   }
-  if (const auto* s = o->if_contains("subject"))
-    out.subject = descriptor_of(*s, what + "'s subject").digest;
+  if (const auto* s = o->if_contains("subject")) out.subject = descriptor_of(*s, what + "'s subject").digest;
   return out;
 }
 

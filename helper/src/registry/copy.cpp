@@ -53,17 +53,20 @@ void read_image(RegistryClient& from, const CopyRequest& request, std::vector<No
 }
 
 // The referrers of every manifest read so far, and theirs (a signature of an SBOM), a level at a time:
-// what the source lists for each, and the documents the request names.
+// what the source lists for each, and the documents the request names. Each is read and must name
+// the subject it is listed for (a list that names another's referrer stops the copy).
 void read_referrers(RegistryClient& from, const CopyRequest& request, std::vector<Node>& nodes, std::set<std::string>& seen) {
   for (std::size_t begin = 0, end = nodes.size(); begin < end; begin = end, end = nodes.size()) {
     std::vector<std::string> next;
     std::vector<std::pair<std::string, Descriptor>> entries;  // subject, listed entry
+    std::set<std::pair<std::string, std::string>> asked;
     for (std::size_t i = begin; i < end; ++i) {
       const auto& subject = nodes[i].manifest.digest;
       for (auto& d : referrers(from, subject).listed)
-        if (seen.insert(d.digest).second) entries.emplace_back(subject, std::move(d));
+        if (asked.emplace(subject, d.digest).second) entries.emplace_back(subject, std::move(d));
       for (const auto& [of, document] : request.documents)
-        if (of == subject && seen.insert(document).second) entries.emplace_back(subject, Descriptor{"", document, 0, "", "", {}});
+        if (of == subject && asked.emplace(subject, document).second)
+          entries.emplace_back(subject, Descriptor{"", document, 0, "", "", {}});
     }
     for (const auto& e : entries) next.push_back(e.second.digest);
     auto manifests = read_all(from, next, "the referrer");
@@ -74,6 +77,7 @@ void read_referrers(RegistryClient& from, const CopyRequest& request, std::vecto
       if (contents.subject != subject)
         throw Error(Exit::verify_failed, what + " names " + (contents.subject.empty() ? "no subject" : contents.subject) +
                                              " as its subject; nothing was copied");
+      if (!seen.insert(next[i]).second) continue;
       listed.media_type = manifests[i].media_type;
       listed.size = static_cast<std::int64_t>(manifests[i].bytes.size());
       if (listed.artifact_type.empty()) listed.artifact_type = contents.artifact_type;
@@ -189,8 +193,8 @@ CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyReques
         }
       }
       if (index == ReferrersIndex::none)
-        log.warn(to.base_url() + " lists no referrers of " + short_digest(subject) + ": its " +
-                 std::to_string(listed.size()) + " referrer(s) are there by digest only");
+        log.warn(to.base_url() + " lists no referrers of " + short_digest(subject) + ": its " + std::to_string(listed.size()) +
+                 " referrer(s) are there by digest only");
     }
     weakest = std::max(weakest, index == ReferrersIndex::api ? 0 : index == ReferrersIndex::tag ? 1 : 2);
   }

@@ -35,9 +35,9 @@ struct CopiedReferrer {
 };
 
 struct CopyResult {
-  std::string media_type;                // the copied manifest's
-  std::vector<std::string> manifests;    // every manifest below it, itself first
-  std::vector<CopiedReferrer> referrers;  // subjects before their own referrers
+  std::string media_type;                      // the copied manifest's
+  std::vector<std::string> manifests;          // every manifest below it, itself first
+  std::vector<CopiedReferrer> referrers;       // subjects before their own referrers
   ReferrersIndex index = ReferrersIndex::tag;  // where the destination lists them (the weakest of its answers)
   int manifests_put = 0, manifests_present = 0;
   int blobs_mounted = 0, blobs_copied = 0, blobs_present = 0;

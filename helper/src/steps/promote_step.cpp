@@ -33,7 +33,8 @@ std::vector<Repository> read_destinations(const std::filesystem::path& file, con
     if (!d.is_string()) throw Error(Exit::invalid_input, file.string() + " lists a destination that is not a string");
     auto repository = parse_repository(d.get_string());
     if (repository.str() == source.str())
-      throw Error(Exit::invalid_input, file.string() + " names " + repository.str() + ", the repository the image is published to");
+      throw Error(Exit::invalid_input,
+                  file.string() + " names " + repository.str() + ", the repository the image is published to");
     out.push_back(std::move(repository));
   }
   return out;
@@ -119,9 +120,9 @@ void promote_step(const Spec& spec, const PromoteRequest& request, Runner& runne
     for (const auto& r : done.referrers) referrers.push_back(referrer_json(r));
     log.info("promoted to " + destination.str() + "@" + published->index_digest + ": " + std::to_string(done.manifests.size()) +
              " manifests and " + std::to_string(done.referrers.size()) + " referrers (" + std::to_string(done.manifests_put) +
-             " manifests put, " + std::to_string(done.manifests_present) + " there; blobs: " +
-             std::to_string(done.blobs_mounted) + " mounted, " + std::to_string(done.blobs_copied) + " copied (" +
-             std::to_string(done.bytes_copied) + " bytes), " + std::to_string(done.blobs_present) + " there; " +
+             " manifests put, " + std::to_string(done.manifests_present) +
+             " there; blobs: " + std::to_string(done.blobs_mounted) + " mounted, " + std::to_string(done.blobs_copied) +
+             " copied (" + std::to_string(done.bytes_copied) + " bytes), " + std::to_string(done.blobs_present) + " there; " +
              std::to_string(done.tags_put) + " tags put), verified");
     results.push_back(json::object{{"repository", destination.str()},
                                    {"reference", destination.str() + "@" + published->index_digest},
@@ -135,8 +136,8 @@ void promote_step(const Spec& spec, const PromoteRequest& request, Runner& runne
                                    {"blobs_present", done.blobs_present},
                                    {"bytes_copied", done.bytes_copied}});
   }
-  const json::object record{{"format", kRecordFormat}, {"kind", "promote"},          {"name", spec.name},
-                            {"key", key},              {"destinations", results}, {"seconds", clock.seconds()}};
+  const json::object record{{"format", kRecordFormat}, {"kind", "promote"},         {"name", spec.name}, {"key", key},
+                            {"destinations", results}, {"seconds", clock.seconds()}};
   write_file_atomically(request.record, json::serialize(record) + "\n");
   log.info("promote done in " + clock.str());
 }

@@ -31,7 +31,9 @@ class TwoRegistries final : public Transport {
     b.host = "registry.b";
   }
   Outcome send(const HttpRequest& r, const TlsSettings& tls) override { return (r.url.host == b.host ? b : a).send(r, tls); }
-  static std::size_t writes(const FakeRegistry& r) { return r.count("PUT") + r.count("POST") + r.count("PATCH") + r.count("DELETE"); }
+  static std::size_t writes(const FakeRegistry& r) {
+    return r.count("PUT") + r.count("POST") + r.count("PATCH") + r.count("DELETE");
+  }
 };
 
 Descriptor descriptor(const FakeRegistry& r, const std::string& at) {
@@ -47,8 +49,8 @@ struct Fixture {
   RegistryClient client(const std::string& repository) {
     RegistrySettings settings;
     settings.retry = RetryPolicy{1, std::chrono::milliseconds(0), std::chrono::seconds(5)};
-    return RegistryClient(parse_repository(repository), settings, registries, [] { return std::optional<Credentials>(); },
-                          test_log());
+    return RegistryClient(
+        parse_repository(repository), settings, registries, [] { return std::optional<Credentials>(); }, test_log());
   }
   // An OCI image manifest for `arch` with a config and one layer of its own.
   std::string image(const std::string& arch) {
@@ -152,22 +154,23 @@ BOOST_FIXTURE_TEST_CASE(a_referrer_that_names_another_subject_stops_the_copy_bef
 
 BOOST_AUTO_TEST_CASE(manifest_contents_follow_indexes_and_manifests_but_not_foreign_layers) {
   const std::string d1 = sha256_digest("1"), d2 = sha256_digest("2"), d3 = sha256_digest("3");
-  const auto index = manifest_contents(R"({"manifests":[{"mediaType":"m","digest":")" + d1 + R"(","size":3}]})",
-                                       media::oci_index, "an index");
+  const auto index =
+      manifest_contents(R"({"manifests":[{"mediaType":"m","digest":")" + d1 + R"(","size":3}]})", media::oci_index, "an index");
   BOOST_TEST(index.manifests.size() == 1u);
   BOOST_TEST(index.blobs.empty());
-  const auto artifact = manifest_contents(
-      R"({"artifactType":"t","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" + d1 +
-          R"(","size":2},"layers":[{"digest":")" + d2 + R"(","size":5},{"digest":")" + d3 +
-          R"(","size":9,"urls":["https://example.com/x"]}],"subject":{"digest":")" + d3 + R"(","size":1}})",
-      media::oci_manifest, "an artifact");
+  const auto artifact =
+      manifest_contents(R"({"artifactType":"t","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" + d1 +
+                            R"(","size":2},"layers":[{"digest":")" + d2 + R"(","size":5},{"digest":")" + d3 +
+                            R"(","size":9,"urls":["https://example.com/x"]}],"subject":{"digest":")" + d3 + R"(","size":1}})",
+                        media::oci_manifest, "an artifact");
   BOOST_TEST(artifact.blobs.size() == 2u);  // the config and the one layer a registry keeps
   BOOST_TEST(artifact.subject == d3);
   BOOST_TEST(artifact.artifact_type == "t");
   for (const auto* bad : {R"([])", R"({"config":{}})", R"({"manifests":[{"digest":"sha256:x","size":1}]})",
                           R"({"config":{"digest":"sha256:aa","size":-1},"layers":[]})"})
-    BOOST_TEST((mai::test::code_of([&] { manifest_contents(bad, bad[2] == 'm' ? media::oci_index : media::oci_manifest, "x"); }) ==
-                Exit::verify_failed));
+    BOOST_TEST((mai::test::code_of([&] {
+                  manifest_contents(bad, bad[2] == 'm' ? media::oci_index : media::oci_manifest, "x");
+                }) == Exit::verify_failed));
 }
 
 // The step over metadata.json and promote-to.json: a record keyed on what went where, a rerun that
