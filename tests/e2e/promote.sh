@@ -61,6 +61,12 @@ start=$EPOCHREALTIME
 cmake --build "$build" --target image-promote >"$work/promote.log" 2>&1 ||
   fail "image-promote failed:\n$(tail -30 "$work/promote.log")"
 awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "image-promote took %.2f s\n", b - a }'
+# What the promotion alone sent (the checks below read the registries too).
+requests=$(registry_requests "$fixture_registry_log" "$mark" " /v2/prod/promo/")
+second_requests=$(registry_requests "$second_log" "$second_mark" " /v2/prod/promo/")
+promote_reads=$(registry_requests "$fixture_registry_log" "$mark" " /v2/staging/team/promo/" | wc -l)
+echo "promote's requests: $(wc -l <<<"$requests") to the same registry's destination, $(wc -l <<<"$second_requests") to the" \
+  "second registry, $promote_reads to staging; by method at the second: $(cut -d' ' -f1 <<<"$second_requests" | sort | uniq -c | tr -s ' \n' ' ')"
 grep -E "multiarch-image: (build|push|manifest|sign) " "$work/promote.log" && fail "image-promote rebuilt or republished"
 grep "promoted to" "$work/promote.log"
 for destination in "${destinations[@]}"; do
@@ -77,8 +83,6 @@ for destination in "${destinations[@]}"; do
     fail "skopeo could not copy $destination@$index"
   echo "ok: skopeo copied $destination@$index, every digest checked"
 done
-requests=$(registry_requests "$fixture_registry_log" "$mark" " /v2/prod/promo/")
-second_requests=$(registry_requests "$second_log" "$second_mark" " /v2/prod/promo/")
 mounted=$(mounted_blobs staging/team/promo <<<"$requests" | grep -c . || true)
 echo "same registry: $(wc -l <<<"$requests") requests, $mounted blobs mounted; second registry: $(wc -l <<<"$second_requests") requests"
 [[ $mounted -ge 5 ]] || fail "blobs mounted from staging on the same registry: $mounted\n$requests"
