@@ -68,6 +68,7 @@ void read_referrers(RegistryClient& from, const CopyRequest& request, std::vecto
         if (of == subject && asked.emplace(subject, document).second)
           entries.emplace_back(subject, Descriptor{"", document, 0, "", "", {}});
     }
+    next.reserve(entries.size());
     for (const auto& e : entries) next.push_back(e.second.digest);
     auto manifests = read_all(from, next, "the referrer");
     for (std::size_t i = 0; i < manifests.size(); ++i) {
@@ -133,6 +134,7 @@ CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyReques
   for (std::size_t i = image_nodes; i-- > 0;) order.push_back(i);
   for (std::size_t i = image_nodes; i < nodes.size(); ++i) order.push_back(i);
   std::vector<std::string> digests;
+  digests.reserve(order.size());
   for (const auto i : order) digests.push_back(nodes[i].manifest.digest);
   const auto present = to.get_manifests(digests);
   std::vector<std::string> put;
@@ -188,6 +190,7 @@ CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyReques
           index = ReferrersIndex::none;
         } else if (found.index == ReferrersIndex::tag) {
           std::vector<Descriptor> entries;
+          entries.reserve(missing.size());
           for (const auto* n : missing) entries.push_back(n->listed);
           index = list_in_referrers_tag(to, subject, entries, log);
         }
