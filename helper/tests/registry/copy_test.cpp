@@ -87,7 +87,7 @@ struct Fixture {
                     .artifacts;
     registries.a.log.clear();
   }
-  CopyResult copy(const std::string& to, std::vector<std::string> tags = {"1.0", "latest"}) {
+  CopyResult copy(const std::string& to, std::vector<std::string> tags = {"1.0", "latest"}, bool write_tag = true) {
     auto from = client("registry.a/team/hello");
     auto destination = client(to);
     CopyRequest request;
@@ -96,6 +96,7 @@ struct Fixture {
     request.same_registry = to.starts_with("registry.a/");
     request.from_path = "team/hello";
     request.scratch = scratch.path() / "blobs";
+    request.write_tag = write_tag;
     return copy_image(from, destination, request, test_log());
   }
   mai::test::TempDir scratch;
@@ -150,6 +151,32 @@ BOOST_FIXTURE_TEST_CASE(a_referrer_that_names_another_subject_stops_the_copy_bef
   const auto message = mai::test::error_of([&] { copy("registry.b/prod/hello"); });
   BOOST_TEST(message.find("names " + amd64) != std::string::npos, message);
   BOOST_TEST(TwoRegistries::writes(registries.b) == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_destination_with_the_referrers_api_indexes_them_and_gets_no_referrers_tag, Fixture) {
+  registries.b.referrers_api = true;
+  const auto done = copy("registry.b/prod/hello");
+  BOOST_TEST(std::string(name_of(done.index)) == "api");
+  BOOST_TEST(registries.b.count("PUT", "/manifests/sha256-") == 0u);
+  auto destination = client("registry.b/prod/hello");
+  const auto of_amd64 = referrers(destination, amd64);
+  BOOST_TEST(std::string(name_of(of_amd64.index)) == "api");
+  BOOST_TEST(of_amd64.listed.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_destination_whose_referrers_tag_is_the_subject_keeps_them_by_digest_and_is_not_written_there, Fixture) {
+  registries.b.referrers_tag_is_subject = true;  // GitLab's
+  const auto done = copy("registry.b/prod/hello");
+  BOOST_TEST(std::string(name_of(done.index)) == "none");
+  BOOST_TEST(registries.b.count("PUT", "/manifests/sha256-") == 0u);
+  for (const auto& d : sbom_and_provenance) BOOST_TEST(registries.b.manifests.count("prod/hello@" + d.digest) == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(with_platform_tags_off_no_referrers_tag_is_written, Fixture) {
+  const auto done = copy("registry.b/prod/hello", {"1.0"}, false);
+  BOOST_TEST(std::string(name_of(done.index)) == "none");
+  BOOST_TEST(registries.b.count("PUT", "/manifests/sha256-") == 0u);
+  BOOST_TEST(registries.b.count("PUT", "/manifests/") == 6u + 1u);  // 3 of the image, 3 referrers by digest; the tag
 }
 
 BOOST_AUTO_TEST_CASE(manifest_contents_follow_indexes_and_manifests_but_not_foreign_layers) {
