@@ -89,8 +89,8 @@ void read_referrers(RegistryClient& from, const CopyRequest& request, std::vecto
 
 // Every blob the nodes name, once: present ones left alone, others mounted (same registry) or
 // streamed through a file.
-void copy_blobs(RegistryClient& from, RegistryClient& to, const CopyRequest& request, const std::vector<Node>& nodes,
-                CopyResult& out) {
+void copy_blobs(RegistryClient& from, RegistryClient& to, bool same_registry, const CopyRequest& request,
+                const std::vector<Node>& nodes, CopyResult& out) {
   std::set<std::string> done;
   for (const auto& node : nodes)
     for (const auto& blob : node.contents.blobs) {
@@ -100,7 +100,7 @@ void copy_blobs(RegistryClient& from, RegistryClient& to, const CopyRequest& req
         continue;
       }
       RegistryClient::Mount mount;
-      if (request.same_registry) mount = to.mount_blob(blob.digest, request.from_path);
+      if (same_registry) mount = to.mount_blob(blob.digest, request.from_path);
       if (mount.mounted) {
         ++out.blobs_mounted;
         continue;
@@ -115,18 +115,13 @@ void copy_blobs(RegistryClient& from, RegistryClient& to, const CopyRequest& req
     }
 }
 
-}  // namespace
-
-CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyRequest& request, const Log& log) {
-  std::vector<Node> nodes;
-  std::set<std::string> seen;
-  read_image(from, request, nodes, seen);
-  const auto image_nodes = nodes.size();
-  read_referrers(from, request, nodes, seen);
-
+// One destination of what was read.
+CopyResult copy_to(RegistryClient& from, const CopyDestination& destination, const CopyRequest& request,
+                   const std::vector<Node>& nodes, std::size_t image_nodes, const Log& log) {
+  auto& to = *destination.client;
   CopyResult out;
   out.media_type = nodes.front().manifest.media_type;
-  copy_blobs(from, to, request, nodes, out);
+  copy_blobs(from, to, destination.same_registry, request, nodes, out);
 
   // Manifests below before those above (a registry may refuse an index whose manifests it lacks),
   // the image's before their referrers; each by digest, byte for byte.
@@ -218,6 +213,21 @@ CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyReques
                                            " in the destination, not " + root.digest);
   out.tags_put = static_cast<int>(retag.size());
   for (std::size_t i = 0; i < image_nodes; ++i) out.manifests.push_back(nodes[i].manifest.digest);
+  return out;
+}
+
+}  // namespace
+
+std::vector<CopyResult> copy_image(RegistryClient& from, const std::vector<CopyDestination>& to, const CopyRequest& request,
+                                   const Log& log) {
+  std::vector<Node> nodes;
+  std::set<std::string> seen;
+  read_image(from, request, nodes, seen);
+  const auto image_nodes = nodes.size();
+  read_referrers(from, request, nodes, seen);
+  std::vector<CopyResult> out;
+  out.reserve(to.size());
+  for (const auto& destination : to) out.push_back(copy_to(from, destination, request, nodes, image_nodes, log));
   return out;
 }
 

@@ -23,8 +23,7 @@ struct CopyRequest {
   // Referrers known by record, (subject digest, artifact manifest digest): copied even where the
   // source lists none (a registry that keeps them by digest only).
   std::vector<std::pair<std::string, std::string>> documents;
-  bool same_registry = false;     // blobs mounted from the source repository instead of uploaded
-  std::string from_path;          // the source repository's path on that registry (the mount's `from`)
+  std::string from_path;          // the source repository's path on its registry (a mount's `from`)
   std::filesystem::path scratch;  // a blob streamed across registries lies here meanwhile (one at a time)
   bool write_tag = true;          // false (PLATFORM_TAGS OFF): no referrers tag written in the destination
 };
@@ -45,10 +44,17 @@ struct CopyResult {
   int tags_put = 0;
 };
 
+struct CopyDestination {
+  RegistryClient* client = nullptr;
+  bool same_registry = false;  // on the source's registry: blobs mounted from it instead of uploaded
+};
+
 // Copies `request.digest` with everything below it and every referrer of each manifest (and their
-// referrers) from `from` to `to`, then tags it; every manifest put is read back and its digest
-// compared, and so is every tag. Throws when the source lacks something, a referrer names another
-// subject, or the destination serves other bytes.
-CopyResult copy_image(RegistryClient& from, RegistryClient& to, const CopyRequest& request, const Log& log);
+// referrers) from `from` to each of `to`, then tags it there; the source is read once for all of
+// them. Every manifest put is read back and its digest compared, and so is every tag. Throws when the
+// source lacks something or a referrer names another subject (before anything is written), or a
+// destination serves other bytes. Results in the order of `to`.
+std::vector<CopyResult> copy_image(RegistryClient& from, const std::vector<CopyDestination>& to, const CopyRequest& request,
+                                   const Log& log);
 
 }  // namespace mai

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <memory>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -95,27 +96,34 @@ void promote_step(const Spec& spec, const PromoteRequest& request, Runner& runne
            " repositories)");
   const auto settings = registry_settings(spec);
   auto from = open_registry(source, settings, published->engine, transport, runner, log);
-  json::array results;
+  std::vector<std::unique_ptr<RegistryClient>> clients;
+  std::vector<CopyDestination> to;
   for (const auto& destination : destinations) {
-    auto to = open_registry(destination, settings, published->engine, transport, runner, log);
-    CopyRequest copy;
-    copy.digest = published->index_digest;
-    copy.tags = published->tags;
-    copy.documents = documents;
-    copy.same_registry = destination.registry == source.registry;
-    copy.from_path = source.path;
-    copy.scratch = request.record.parent_path() / ("promote-" + std::to_string(::getpid()));
-    copy.write_tag = spec.platform_tags;
-    CopyResult done;
-    try {
-      done = copy_image(from, to, copy, log);
-    } catch (...) {
-      std::error_code ec;
-      std::filesystem::remove_all(copy.scratch, ec);
-      throw;
-    }
+    clients.push_back(
+        std::make_unique<RegistryClient>(open_registry(destination, settings, published->engine, transport, runner, log)));
+    to.push_back({clients.back().get(), destination.registry == source.registry});
+  }
+  CopyRequest copy;
+  copy.digest = published->index_digest;
+  copy.tags = published->tags;
+  copy.documents = documents;
+  copy.from_path = source.path;
+  copy.scratch = request.record.parent_path() / ("promote-" + std::to_string(::getpid()));
+  copy.write_tag = spec.platform_tags;
+  std::vector<CopyResult> copied;
+  try {
+    copied = copy_image(from, to, copy, log);
+  } catch (...) {
     std::error_code ec;
     std::filesystem::remove_all(copy.scratch, ec);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(copy.scratch, ec);
+  json::array results;
+  for (std::size_t i = 0; i < destinations.size(); ++i) {
+    const auto& destination = destinations[i];
+    const auto& done = copied[i];
     json::array referrers;
     for (const auto& r : done.referrers) referrers.push_back(referrer_json(r));
     log.info("promoted to " + destination.str() + "@" + published->index_digest + ": " + std::to_string(done.manifests.size()) +

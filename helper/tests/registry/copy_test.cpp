@@ -93,11 +93,10 @@ struct Fixture {
     CopyRequest request;
     request.digest = index;
     request.tags = std::move(tags);
-    request.same_registry = to.starts_with("registry.a/");
     request.from_path = "team/hello";
     request.scratch = scratch.path() / "blobs";
     request.write_tag = write_tag;
-    return copy_image(from, destination, request, test_log());
+    return copy_image(from, {{&destination, to.starts_with("registry.a/")}}, request, test_log()).front();
   }
   mai::test::TempDir scratch;
 };
