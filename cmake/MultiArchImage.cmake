@@ -91,6 +91,10 @@ _multiarch_setting(MULTIARCH_IMAGE_BUILDER_ID "${_multiarch_default_builder}" ST
 unset(_multiarch_default_builder)
 _multiarch_setting(MULTIARCH_IMAGE_SIGN_COMMAND "" STRING
   "SIGN_COMMAND for every image without one: a command (;-separated arguments) run once per published index, @REFERENCE@ replaced by <repository>@<digest>")
+_multiarch_setting(MULTIARCH_IMAGE_REPOSITORY_PREFIX "" STRING
+  "Publish every image to <prefix>/<its REPOSITORY's path> instead (a staging registry chosen by CI, as KO_DOCKER_REPO); empty: REPOSITORY as written")
+_multiarch_setting(MULTIARCH_IMAGE_PROMOTE_TO "" STRING
+  "PROMOTE_TO of every image without it: repositories (;-separated) <name>-promote copies the published image to, with its referrers")
 _multiarch_setting(MULTIARCH_IMAGE_CA_BUNDLE /etc/ssl/certs/ca-certificates.crt FILEPATH
   "The PEM bundle ESSENTIALS ca-certificates puts in images (default: Debian's ca-certificates bundle)")
 _multiarch_setting(MULTIARCH_IMAGE_FORWARD_VARIABLES "" STRING
@@ -142,6 +146,7 @@ Adds targets that build, push and publish one multi-architecture image::
     [PROVENANCE ON|OFF]                           # SLSA provenance per platform (default ON)
     [SBOM ON|OFF]                                 # CycloneDX SBOM per platform (default ON)
     [SIGN_COMMAND <command> <arg>...]             # run once per published index (@REFERENCE@ replaced)
+    [PROMOTE_TO <repository>...]                  # <name>-promote copies the published image there
     [ENGINE auto|docker|podman])                  # default: MULTIARCH_IMAGE_ENGINE (auto)
 
   add_multiarch_image(<name>                      # an image the helper assembles: no Dockerfile, no engine
@@ -266,6 +271,13 @@ step, once per index digest, as ``<name>-sign`` (part of ``<name>-push``), with 
 by ``<repository>@<index digest>``; secrets come from the environment. ``multiarch-image attach`` puts
 a signature next to the index as an OCI 1.1 referrer.
 
+``PROMOTE_TO`` (default: the cache variable ``MULTIARCH_IMAGE_PROMOTE_TO``) names repositories, on
+this registry or others, that ``<name>-promote`` copies the published image to without building it
+again: the very digests, their referrers with them (docs/registries.md). The cache variable
+``MULTIARCH_IMAGE_REPOSITORY_PREFIX`` (``<host>[:<port>][/<path>]``) publishes every image to
+``<prefix>/<REPOSITORY's path>`` instead, the registry of ``REPOSITORY`` replaced: a staging place
+CI chooses, as ko's ``KO_DOCKER_REPO``.
+
 Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
 
 ``<name>-build-<platform>``, ``<name>-push-<platform>``
@@ -277,6 +289,13 @@ Targets, for platform suffixes such as ``linux-amd64`` and ``linux-arm-v7``:
   Every platform built; everything published.
 ``image-build``, ``image-push``
   The same over every image of the project.
+``<name>-promote``, ``image-promote``
+  With ``PROMOTE_TO``: copy the index this build last published (metadata.json), its platforms'
+  manifests and blobs and their referrers (SBOM, provenance, signatures, debug symbols) to each
+  destination repository, byte for byte (the same digests), under the image's tags; blobs mounted
+  within a registry, streamed through a file across registries; every manifest read back and its
+  digest compared. Runs ``<name>-push`` first. Writes ``promoted.json``; a rerun with the same index
+  and destinations sends no request.
 ``<name>-symbols``
   With ``DEBUG_SYMBOLS ATTACH``: fetch the debug symbols of the image this build last published
   (metadata.json) into ``<build>/multiarch-image/<name>/symbols/<platform>/.build-id/``.
@@ -303,7 +322,7 @@ function(add_multiarch_image name)
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
   set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS TARGET_STAGE PULL)
-  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS SECRETS SSH)
+  set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS SECRETS SSH PROMOTE_TO)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).
   set(arguments "[]")
@@ -335,6 +354,8 @@ function(add_multiarch_image name)
 
   # Validate every value, and complete it with its default (the functions read ARG_*).
   _multiarch_check_keywords("${name}" "${options}" "${one_value}" "${multi_value}")
+  _multiarch_repository_with_prefix(ARG_REPOSITORY "${name}" "${ARG_REPOSITORY}")
+  _multiarch_promote_to(promote_to "${name}" "${ARG_REPOSITORY}")
   _multiarch_test_json(test_json run_tests "${name}")
   _multiarch_git(git_json git_depends "${name}" ${ARG_GIT_TAGS} ${ARG_GIT_LATEST})
   _multiarch_tags(tags "${name}")
@@ -391,6 +412,6 @@ function(add_multiarch_image name)
   endforeach()
   _multiarch_add_image_targets("${name}" STATE "${state}" SPEC "${spec}" HELPER ${helper} CONFIG_GUARD ${config_guard}
     PLATFORMS ${platforms} JOB_PLATFORMS ${job_platforms} MERGE ${merge} DEPENDS ${git_depends}
-    SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}" DEBUG_SYMBOLS ${debug_symbols})
+    SIGN_COMMAND_JSON "${ARG_SIGN_COMMAND_JSON}" DEBUG_SYMBOLS ${debug_symbols} PROMOTE_TO ${promote_to})
   _multiarch_add_project_targets("${name}")
 endfunction()

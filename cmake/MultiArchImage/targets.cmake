@@ -95,7 +95,7 @@ endfunction()
 # MULTIARCH_IMAGE_MERGE_RECORDS, and a depfile names those it used, so a record replaced reruns it.
 function(_multiarch_add_image_targets name)
   cmake_parse_arguments(PARSE_ARGV 1 I "" "STATE;SPEC;SIGN_COMMAND_JSON;DEBUG_SYMBOLS;MERGE"
-    "HELPER;CONFIG_GUARD;PLATFORMS;JOB_PLATFORMS;DEPENDS")
+    "HELPER;CONFIG_GUARD;PLATFORMS;JOB_PLATFORMS;DEPENDS;PROMOTE_TO")
   add_custom_target(${name}-plan
     COMMAND ${I_HELPER} plan --spec "${I_SPEC}"
     COMMENT "multiarch-image: plan ${name}"
@@ -140,6 +140,7 @@ function(_multiarch_add_image_targets name)
   if(TARGET ${name}-sign)
     add_dependencies(${name}-push ${name}-sign)
   endif()
+  _multiarch_add_promote("${name}" "${I_STATE}" "${I_SPEC}" "${I_HELPER}" "${I_CONFIG_GUARD}" "${I_PROMOTE_TO}")
 
 
   # On demand, never part of a build: each platform's debug symbols, from the registry, of the index
@@ -191,9 +192,40 @@ function(_multiarch_add_sign name state spec helper config_guard sign_command_js
   endforeach()
 endfunction()
 
-# The project's image-build, image-push and image-plan: every image's <name>-build, -push and -plan.
+# PROMOTE_TO: <name>-promote copies what the manifest step published (and the signer signed) to each
+# destination, by the index digest metadata.json names. Never part of <name>-push or `all`: promotion
+# is asked for. The destinations are in promote-to.json, so a change reruns the step (Makefiles too).
+function(_multiarch_add_promote name state spec helper config_guard destinations)
+  if(NOT destinations)
+    return()
+  endif()
+  _multiarch_json_array(destinations_json ${destinations})
+  _multiarch_write_if_changed("${state}/promote-to.json" "{\"destinations\":${destinations_json}}\n")
+  set(signed "")
+  set(signed_args "")
+  if(TARGET ${name}-sign)  # the signature is a referrer of the index: copied with it
+    set(signed "${state}/signed.json")
+    set(signed_args --signed "${signed}")
+  endif()
+  add_custom_command(OUTPUT "${state}/promoted.json"
+    ${config_guard}
+    COMMAND ${helper} promote --spec "${spec}" --metadata "${state}/metadata.json" --to "${state}/promote-to.json"
+            ${signed_args} --record "${state}/promoted.json"
+    DEPENDS "${state}/metadata.json" ${signed} "${state}/promote-to.json" "${spec}" ${helper}
+    COMMENT "multiarch-image: promote ${name}"
+    VERBATIM)
+  add_custom_target(${name}-promote DEPENDS "${state}/promoted.json")
+  add_dependencies(${name}-promote ${name}-push)
+endfunction()
+
+# The project's image-build, image-push and image-plan: every image's <name>-build, -push and -plan;
+# image-promote: every <name>-promote.
 function(_multiarch_add_project_targets name)
-  foreach(aggregate IN ITEMS build push plan)
+  set(aggregates build push plan)
+  if(TARGET ${name}-promote)
+    list(APPEND aggregates promote)
+  endif()
+  foreach(aggregate IN LISTS aggregates)
     if(NOT TARGET image-${aggregate})
       add_custom_target(image-${aggregate})
       set_property(TARGET image-${aggregate} PROPERTY MULTIARCH_IMAGE_AGGREGATE TRUE)
@@ -201,7 +233,7 @@ function(_multiarch_add_project_targets name)
     get_property(ours TARGET image-${aggregate} PROPERTY MULTIARCH_IMAGE_AGGREGATE)
     if(NOT ours)
       message(FATAL_ERROR "add_multiarch_image(${name}): the project has a target image-${aggregate} of its own, and "
-        "the module's image-build, image-push and image-plan run every image's steps: rename the project's target")
+        "the module's image-build, image-push, image-plan and image-promote run every image's steps: rename the project's target")
     endif()
     add_dependencies(image-${aggregate} ${name}-${aggregate})
   endforeach()

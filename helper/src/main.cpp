@@ -143,6 +143,21 @@ const std::vector<Subcommand>& subcommands() {
              merge_step(spec, merged, a.one("record"), a.one("depfile"), runner, transport, log);
          });
        }},
+      {"promote",
+       "--spec FILE --metadata FILE --to FILE [--signed FILE] --record FILE",
+       "copy the index metadata.json names, byte for byte with its platforms, blobs and referrers, to each repository "
+       "the --to file lists (PROMOTE_TO), under its tags; write the record",
+       {"spec", "metadata", "to", "signed", "record"},
+       [](const Args& a) {
+         const auto spec = load_spec(a.one("spec"));
+         const auto log = step_log(spec, nullptr);
+         ProcessRunner runner(spec.retry);
+         PromoteRequest r{a.one("metadata"), a.one("to"), a.all("signed").empty() ? "" : a.one("signed"), a.one("record")};
+         in_step(log, [&] {
+           BeastTransport transport(spec.retry.timeout);
+           promote_step(spec, r, runner, transport, log);
+         });
+       }},
       {"test",
        "--spec FILE [--test FILE] --platform P --build-record FILE [--expect REGEX] [-- ARGS...]",
        "run one platform's built image with test.json's TEST_COMMAND (or ARGS); pass on exit 0 and output matching "

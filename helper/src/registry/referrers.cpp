@@ -241,6 +241,11 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
   return out;
 }
 
+ReferrersIndex list_in_referrers_tag(RegistryClient& client, const std::string& subject_digest,
+                                     const std::vector<Descriptor>& entries, const Log& log) {
+  return list_in_tag(client, subject_digest, entries, log);
+}
+
 Referrers referrers(RegistryClient& client, const std::string& subject_digest) {
   if (const auto pages = client.get_referrers(subject_digest)) {
     Referrers out{ReferrersIndex::api, {}};

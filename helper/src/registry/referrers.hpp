@@ -88,4 +88,11 @@ ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_
                              const std::vector<std::pair<std::string, std::string>>& documents, const Log& log,
                              bool write_tag = true);
 
+// Lists `entries` (artifact manifests already in the repository, each naming `subject_digest` as its
+// subject) in the referrers tag of `subject_digest`: read, merged, written and read back, as attach()
+// does (what a copy of artifacts from another repository needs). ReferrersIndex::none, with nothing
+// written, when the tag is the subject itself (GitLab's).
+ReferrersIndex list_in_referrers_tag(RegistryClient& client, const std::string& subject_digest,
+                                     const std::vector<Descriptor>& entries, const Log& log);
+
 }  // namespace mai

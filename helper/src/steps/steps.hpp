@@ -59,6 +59,17 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
 // environment the build runs in, never through arguments of ours or records.
 void sign_step(const Spec& spec, const std::vector<std::string>& command, const std::filesystem::path& metadata,
                const std::filesystem::path& record, Runner& runner, const Log& log);
+// PROMOTE_TO: the index `metadata` (metadata.json) names, copied with everything below it and every
+// referrer to each repository `destinations` (promote-to.json) lists, byte for byte, tagged with its
+// tags there, everything read back; `record` names what went where, keyed on the index, its tags,
+// documents and signature and the destinations, so the same promotion is not done twice.
+// `signed_record` (signed.json; "" none) names the signed index. Credentials for every destination
+// come from where the push's come from (the engine's files, credential helpers).
+struct PromoteRequest {
+  std::filesystem::path metadata, destinations, signed_record, record;
+};
+void promote_step(const Spec& spec, const PromoteRequest& request, Runner& runner, Transport& transport, const Log& log);
+
 // `attach`: `artifact` published as a referrer of `reference` (<repository>@sha256:...), for the
 // commands a signer runs. `referrers`: the referrers of `reference`, one JSON object per line.
 struct Artifact;
