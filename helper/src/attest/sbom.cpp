@@ -261,6 +261,40 @@ std::string sbom_document(const SbomInput& in) {
       if (!l.spdx_sha256.empty()) properties.push_back(property("vcpkg-spdx-sha256", l.spdx_sha256));
       c["components"] = json::array{
           json::object{{"type", "file"}, {"bom-ref", "linked:" + l.file}, {"name", l.file}, {"hashes", sha256_hash(l.sha256)}}};
+    } else if (l.kind == "conan") {
+      // Named by CMakeDeps' files (the package folder the file is in); described, where Conan's own
+      // CycloneDX document has the package, as that document describes it.
+      c["version"] = l.version;
+      c["purl"] = l.conan && !l.conan->purl.empty() ? l.conan->purl : conan_purl(l.name, l.version);
+      properties.push_back(property("conan-source", l.conan ? "cyclonedx" : "cmakedeps"));
+      if (l.conan) {
+        const auto& from = *l.conan;
+        if (!from.description.empty()) c["description"] = from.description;
+        if (!from.cpe.empty()) c["cpe"] = from.cpe;
+        // CycloneDX takes either license objects (an SPDX id or a name) or one expression.
+        if (from.licenses.size() == 1 && from.licenses[0].first == "expression") {
+          c["licenses"] = json::array{json::object{{"expression", from.licenses[0].second}}};
+        } else if (!from.licenses.empty()) {
+          json::array licenses;
+          for (const auto& [field, value] : from.licenses)
+            licenses.push_back(json::object{{"license", json::object{{field == "id" ? "id" : "name", value}}}});
+          c["licenses"] = std::move(licenses);
+        }
+        if (!from.hashes.empty()) {
+          json::array hashes;
+          for (const auto& [alg, content] : from.hashes) hashes.push_back(json::object{{"alg", alg}, {"content", content}});
+          c["hashes"] = std::move(hashes);
+        }
+        if (!from.references.empty()) {
+          json::array references;
+          for (const auto& [type, url] : from.references) references.push_back(json::object{{"type", type}, {"url", url}});
+          c["externalReferences"] = std::move(references);
+        }
+        if (!from.bom_ref.empty()) properties.push_back(property("conan-bom-ref", from.bom_ref));
+        if (!l.conan_document_sha256.empty()) properties.push_back(property("conan-sbom-sha256", l.conan_document_sha256));
+      }
+      c["components"] = json::array{
+          json::object{{"type", "file"}, {"bom-ref", "linked:" + l.file}, {"name", l.file}, {"hashes", sha256_hash(l.sha256)}}};
     } else if (l.kind == "repository") {
       c["version"] = l.commit;
       c["purl"] = repository_purl(l.name, without_userinfo(l.url), l.commit);

@@ -149,20 +149,33 @@ std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
   return c;
 }
 
-std::vector<LinkNode> read_link_record(const fs::path& path) {
+LinkRecord read_link_record(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return {};
-  std::vector<LinkNode> nodes;
+  LinkRecord record;
+  auto& nodes = record.nodes;
   try {
     const auto v = json::parse(read_text_file(path));
-    for (const auto& item : v.as_object().at("nodes").as_array()) {
+    const auto& root = v.as_object();
+    if (const auto* roots = root.if_contains("roots"); roots && roots->is_array())
+      for (const auto& r : roots->as_array()) record.roots.emplace_back(r.as_string());
+    if (const auto* conan = root.if_contains("conan"); conan && conan->is_object()) {
+      for (const auto& p : conan->as_object().at("packages").as_array())
+        record.conan_packages.push_back(
+            {text_of(p.as_object(), "name"), text_of(p.as_object(), "version"), text_of(p.as_object(), "folder")});
+      for (const auto& d : conan->as_object().at("documents").as_array())
+        record.conan_documents.push_back({text_of(d.as_object(), "path"), text_of(d.as_object(), "sha256")});
+    }
+    for (const auto& item : root.at("nodes").as_array()) {
       const auto& o = item.as_object();
       LinkNode n;
       n.ref = text_of(o, "ref");
       n.type = text_of(o, "type");
       n.file = text_of(o, "file");
       if (const auto* i = o.if_contains("imported"); i && i->is_bool()) n.imported = i->as_bool();
-      for (const auto& l : o.at("links").as_array()) n.links.emplace_back(l.as_string());
+      // A link written inside $<$<CONFIG:...>:...> is empty in another configuration: no link there.
+      for (const auto& l : o.at("links").as_array())
+        if (!l.as_string().empty()) n.links.emplace_back(l.as_string());
       if (const auto* r = o.if_contains("repository"); r && r->is_object()) {
         // Stripped by CMake already; again here, so no path lets a credential through.
         n.repository_url = without_userinfo(text_of(r->as_object(), "url"));
@@ -182,7 +195,7 @@ std::vector<LinkNode> read_link_record(const fs::path& path) {
     throw Error(Exit::step_failed, path.string() + " (what the targets link, written by CMake) is unreadable: " + e.what() +
                                        "; configure the build again");
   }
-  return nodes;
+  return record;
 }
 
 std::vector<fs::path> linked_library_files(const std::vector<LinkNode>& nodes) {
@@ -233,11 +246,68 @@ std::string archive_purl(const std::string& name, const std::string& version, co
   return purl;
 }
 
-Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path, std::string>& staged,
+namespace {
+
+// The Conan package that installed `file`, as a `conan` component (without its file's facts): its name and
+// version from CMakeDeps' files, and the component of the same name and version in Conan's own CycloneDX
+// document when one of the record's documents has it. Each document is read once (`read`).
+std::optional<LinkedComponent> conan_package(const fs::path& file, const LinkRecord& record,
+                                             std::map<fs::path, std::pair<std::string, std::vector<ConanComponent>>>& read) {
+  const auto package = conan_package_of(file, record.conan_packages);
+  if (!package) return std::nullopt;
+  LinkedComponent c;
+  c.ref = "conan:" + package->name + "@" + package->version;
+  c.kind = "conan";
+  c.name = package->name;
+  c.version = package->version;
+  for (const auto& document : record.conan_documents) {
+    auto it = read.find(document.path);
+    if (it == read.end()) {
+      std::error_code ec;
+      if (!fs::is_regular_file(document.path, ec)) continue;  // gone since the configure: nothing to merge
+      const auto text = read_text_file(document.path);
+      try {
+        it = read.emplace(document.path, std::make_pair(sha256_digest(text), conan_components(text))).first;
+      } catch (const Error& e) {
+        throw Error(Exit::step_failed, document.path.string() + " (a CycloneDX document of Conan's) is unreadable: " + e.what());
+      }
+    }
+    for (const auto& component : it->second.second)
+      if (component.name == package->name && component.version == package->version) {
+        c.conan = component;
+        c.conan_document_sha256 = it->second.first;
+        return c;
+      }
+  }
+  return c;
+}
+
+}  // namespace
+
+Linked resolve_links(const LinkRecord& record, const std::map<fs::path, std::string>& staged,
                      const std::map<fs::path, Package>& packages) {
   Linked out;
   std::map<std::string, const LinkNode*> by_ref;
-  for (const auto& n : nodes) by_ref.emplace(n.ref, &n);
+  for (const auto& n : record.nodes) by_ref.emplace(n.ref, &n);
+  // With roots, only the nodes they reach through this configuration's links are listed.
+  std::vector<LinkNode> reached;
+  if (!record.roots.empty()) {
+    std::set<std::string> seen;
+    std::vector<std::string> queue(record.roots.begin(), record.roots.end());
+    while (!queue.empty()) {
+      const auto ref = queue.back();
+      queue.pop_back();
+      const auto it = by_ref.find(ref);
+      if (it == by_ref.end() || !seen.insert(ref).second) continue;
+      queue.insert(queue.end(), it->second->links.begin(), it->second->links.end());
+    }
+    for (const auto& n : record.nodes)
+      if (seen.count(n.ref) > 0) reached.push_back(n);
+    by_ref.clear();
+    for (const auto& n : reached) by_ref.emplace(n.ref, &n);
+  }
+  const auto& nodes = record.roots.empty() ? record.nodes : reached;
+  std::map<fs::path, std::pair<std::string, std::vector<ConanComponent>>> documents;
   std::map<std::string, std::size_t> listed;  // component bom-ref -> index in out.components
   const auto add = [&](LinkedComponent c) -> LinkedComponent& {
     const auto [it, added] = listed.try_emplace(c.ref, out.components.size());
@@ -291,6 +361,11 @@ Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<fs::path
         port->sha256 = c.sha256;
         port->linkage = c.linkage;
         c = std::move(*port);
+      } else if (auto conan = conan_package(file, record, documents)) {
+        conan->file = c.file;
+        conan->sha256 = c.sha256;
+        conan->linkage = c.linkage;
+        c = std::move(*conan);
       }
       ref = c.ref;
       add(std::move(c));
@@ -345,6 +420,21 @@ void write_linked(const fs::path& path, const Linked& linked) {
                    {"sources", json::value_from(c.sources)},
                    {"abi", c.abi},
                    {"spdx_sha256", c.spdx_sha256}};
+    if (c.conan) {
+      const auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
+        json::array a;
+        for (const auto& [k, v] : list) a.push_back(json::array{json::string(k), json::string(v)});
+        return a;
+      };
+      o["conan"] = json::object{{"bom_ref", c.conan->bom_ref},
+                                {"purl", c.conan->purl},
+                                {"description", c.conan->description},
+                                {"cpe", c.conan->cpe},
+                                {"licenses", pairs(c.conan->licenses)},
+                                {"hashes", pairs(c.conan->hashes)},
+                                {"references", pairs(c.conan->references)},
+                                {"document_sha256", c.conan_document_sha256}};
+    }
     if (c.package)
       o["package"] = json::object{{"name", c.package->name},
                                   {"version", c.package->version},
@@ -384,6 +474,25 @@ Linked read_linked(const fs::path& path) {
         c.sources = json::value_to<std::vector<std::string>>(*sources);
       c.abi = text_of(o, "abi");
       c.spdx_sha256 = text_of(o, "spdx_sha256");
+      if (const auto* conan = o.if_contains("conan"); conan && conan->is_object()) {
+        const auto& co = conan->as_object();
+        const auto pairs = [&](const char* key) {
+          std::vector<std::pair<std::string, std::string>> list;
+          for (const auto& item : co.at(key).as_array())
+            list.emplace_back(item.as_array().at(0).as_string(), item.as_array().at(1).as_string());
+          return list;
+        };
+        c.conan = ConanComponent{text_of(co, "bom_ref"),
+                                 c.name,
+                                 c.version,
+                                 text_of(co, "purl"),
+                                 text_of(co, "description"),
+                                 text_of(co, "cpe"),
+                                 pairs("licenses"),
+                                 pairs("hashes"),
+                                 pairs("references")};
+        c.conan_document_sha256 = text_of(co, "document_sha256");
+      }
       if (const auto* p = o.if_contains("package"); p && p->is_object()) {
         const auto& po = p->as_object();
         c.package = Package{text_of(po, "name"), text_of(po, "version"), text_of(po, "architecture"), text_of(po, "distro"),

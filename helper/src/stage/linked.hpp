@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "stage/conan.hpp"
 #include "stage/packages.hpp"
 
 namespace mai {
@@ -34,15 +35,24 @@ struct LinkNode {
   std::string archive_version;
 };
 
-// CMake's record (format 1); empty when the file is missing (an older build tree).
-std::vector<LinkNode> read_link_record(const std::filesystem::path& path);
+// CMake's record (format 1): its nodes; the staged targets' refs (`roots`: when given, only what they
+// reach is listed, through the links this configuration's record kept); the Conan packages and documents
+// the configure found. Empty when the file is missing (an older build tree).
+struct LinkRecord {
+  std::vector<LinkNode> nodes;
+  std::vector<std::string> roots;
+  std::vector<ConanPackage> conan_packages;
+  std::vector<ConanDocument> conan_documents;
+};
+LinkRecord read_link_record(const std::filesystem::path& path);
 
 // A component the SBOM lists because the staged files link it.
 struct LinkedComponent {
-  // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, linked:<path>, target:<name>, vcs:<url>@<commit>,
-  // archive:<url>@<alg>:<hex>
+  // bom-ref: deb:<package>:<arch>, vcpkg:<port>:<triplet>, conan:<name>@<version>, linked:<path>, target:<name>,
+  // vcs:<url>@<commit>, archive:<url>@<alg>:<hex>
   std::string ref;
-  // package, vcpkg, file (a library file nothing names), static-library (the project's), repository, archive
+  // package, vcpkg, conan, file (a library file nothing names), static-library (the project's), repository,
+  // archive
   std::string kind;
   std::string name;
   std::string file;     // package, file: the library file linked, on the build machine
@@ -60,6 +70,10 @@ struct LinkedComponent {
   std::vector<std::string> sources;  // vcpkg: the upstream sources' downloadLocation
   std::string abi;                   // vcpkg: the binary package's versionInfo (its ABI hash)
   std::string spdx_sha256;           // vcpkg: sha256:<hex> of vcpkg.spdx.json; "" when it has none
+  // conan (name and version from CMakeDeps' files): the component of Conan's CycloneDX document of the same
+  // name and version, and that document's SHA-256; none when no document names the package.
+  std::optional<ConanComponent> conan;
+  std::string conan_document_sha256;
 };
 
 // The vcpkg port that installed `file`, when it is in a tree laid out as vcpkg lays out its installed
@@ -84,14 +98,22 @@ struct Linked {
 // The library files the record names that are not built here (imported targets, plain paths): what the
 // package manager is asked about.
 std::vector<std::filesystem::path> linked_library_files(const std::vector<LinkNode>& nodes);
+inline std::vector<std::filesystem::path> linked_library_files(const LinkRecord& record) {
+  return linked_library_files(record.nodes);
+}
 
 // The record resolved: a target or file the stage put in the image is that staged file (`staged`: the
 // build machine's file, canonical, -> file:/<path in the image>); a target compiled from another
 // repository is that repository; an imported library or a plain path is its file, named by the package
-// that ships it (`packages`); the project's other static and object libraries are their own components;
-// interface libraries pass their links on.
-Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<std::filesystem::path, std::string>& staged,
+// that ships it (`packages`), the vcpkg port or the Conan package (the record's) that installed it; the
+// project's other static and object libraries are their own components; interface libraries pass their
+// links on.
+Linked resolve_links(const LinkRecord& record, const std::map<std::filesystem::path, std::string>& staged,
                      const std::map<std::filesystem::path, Package>& packages);
+inline Linked resolve_links(const std::vector<LinkNode>& nodes, const std::map<std::filesystem::path, std::string>& staged,
+                            const std::map<std::filesystem::path, Package>& packages) {
+  return resolve_links(LinkRecord{nodes, {}, {}, {}}, staged, packages);
+}
 
 // A repository's purl: pkg:github/<owner>/<name>@<commit> for github.com, else
 // pkg:generic/<name>@<commit>?vcs_url=git%2B<url>%40<commit> (without vcs_url when there is no URL).

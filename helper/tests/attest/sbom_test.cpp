@@ -482,8 +482,29 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
   zip.version = "1.2";
   zip.checksum = "sha256:" + hex;
   linked.components.push_back(zip);
-  linked.edges = {{"file:/usr/local/bin/zipper", {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball}},
-                  {"target:core", {"deb:zlib1g-dev:amd64"}}};
+  // A Conan package, described by Conan's own CycloneDX document; another known from CMakeDeps' files alone.
+  LinkedComponent foo{
+      "conan:foo@1.2.3", "conan", "foo", "/c/p/foo1/p/lib/libfoo.a", sha256_digest("foo"), "static", std::nullopt, "", "", {}};
+  foo.version = "1.2.3";
+  foo.conan = ConanComponent{"pkg:conan/foo@1.2.3?rrev=0a1b",
+                             "foo",
+                             "1.2.3",
+                             "pkg:conan/foo@1.2.3",
+                             "A foo library",
+                             "",
+                             {{"id", "MIT"}, {"expression", "Apache-2.0 OR MIT"}},
+                             {{"SHA-256", std::string(64, 'a')}},
+                             {{"website", "https://foo.example/"}}};
+  foo.conan_document_sha256 = sha256_digest("conan's sbom");
+  linked.components.push_back(foo);
+  LinkedComponent bar{
+      "conan:bar@2.0", "conan", "bar", "/c/p/bar1/p/lib/libbar.a", sha256_digest("bar"), "static", std::nullopt, "", "", {}};
+  bar.version = "2.0";
+  linked.components.push_back(bar);
+  linked.edges = {
+      {"file:/usr/local/bin/zipper",
+       {"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball, "conan:foo@1.2.3", "conan:bar@2.0"}},
+      {"target:core", {"deb:zlib1g-dev:amd64"}}};
   SbomInput in{spec,
                parse_platform("linux/amd64"),
                sha256_digest("m"),
@@ -503,7 +524,8 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
       edges[std::string(d.at("ref").as_string())].insert(std::string(on.as_string()));
     }
   BOOST_TEST(edges["file:/usr/local/bin/zipper"] ==
-                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball}),
+                 (std::set<std::string>{"deb:zlib1g-dev:amd64", "target:core", repo, "vcpkg:fmt:x64-linux", tarball,
+                                        "conan:foo@1.2.3", "conan:bar@2.0"}),
              boost::test_tools::per_element());
   BOOST_TEST(edges["target:core"] == std::set<std::string>{"deb:zlib1g-dev:amd64"}, boost::test_tools::per_element());
   const auto& components = doc.at("components").as_array();
@@ -543,6 +565,26 @@ BOOST_AUTO_TEST_CASE(what_a_program_links_is_listed_by_package_and_repository_wi
   BOOST_TEST(distribution.at("url").as_string() == "https://downloads.example/zip-1.2.tar.gz");
   BOOST_TEST(distribution.at("hashes").as_array().at(0).at("alg").as_string() == "SHA-256");
   BOOST_TEST(distribution.at("hashes").as_array().at(0).at("content").as_string() == hex);
+  // Conan's packages: the document's component merged (its purl, description, licenses as CycloneDX takes
+  // them: objects, so an expression among them is a name; its hashes and website), the source said.
+  const auto conan = find("conan:foo@1.2.3");
+  BOOST_TEST(conan.at("version").as_string() == "1.2.3");
+  BOOST_TEST(conan.at("purl").as_string() == "pkg:conan/foo@1.2.3");
+  BOOST_TEST(conan.at("description").as_string() == "A foo library");
+  BOOST_TEST(conan.at("licenses").as_array().at(0).at("license").at("id").as_string() == "MIT");
+  BOOST_TEST(conan.at("licenses").as_array().at(1).at("license").at("name").as_string() == "Apache-2.0 OR MIT");
+  BOOST_TEST(conan.at("hashes").as_array().at(0).at("alg").as_string() == "SHA-256");
+  BOOST_TEST(conan.at("externalReferences").as_array().at(0).at("url").as_string() == "https://foo.example/");
+  const auto conan_properties = json::serialize(conan.at("properties"));
+  BOOST_TEST(conan_properties.find(R"("cmake-multiarch-image:conan-source","value":"cyclonedx")") != std::string::npos);
+  BOOST_TEST(conan_properties.find("pkg:conan/foo@1.2.3?rrev=0a1b") != std::string::npos);
+  BOOST_TEST(conan_properties.find(sha256_digest("conan's sbom")) != std::string::npos);
+  BOOST_TEST(conan.at("components").as_array().at(0).at("name").as_string() == "/c/p/foo1/p/lib/libfoo.a");
+  const auto plain = find("conan:bar@2.0");
+  BOOST_TEST(plain.at("purl").as_string() == "pkg:conan/bar@2.0");
+  BOOST_TEST(!plain.contains("licenses"));
+  BOOST_TEST(json::serialize(plain.at("properties")).find(R"("cmake-multiarch-image:conan-source","value":"cmakedeps")") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_spec_says_which_documents_and_refuses_a_flag_that_is_no_boolean) {

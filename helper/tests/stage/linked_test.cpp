@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "base/digest.hpp"
+#include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/text.hpp"
 #include "support/test_support.hpp"
@@ -37,7 +38,7 @@ BOOST_AUTO_TEST_CASE(the_link_closure_resolves_to_staged_files_repositories_pack
      "links": ["file:)" + vendored.string() + R"(", "target:ZLIB::ZLIB"]},
     {"ref": "file:)" + vendored.string() + R"(", "type": "FILE", "file": ")" +
                                                  vendored.string() + R"(", "links": []}]})");
-  const auto nodes = read_link_record(record);
+  const auto nodes = read_link_record(record).nodes;
   BOOST_TEST_REQUIRE(nodes.size() == 7U);
   const auto files = linked_library_files(nodes);
   BOOST_TEST(files.size() == 2U);  // libz.a and the vendored archive: the ones not built here
@@ -76,7 +77,7 @@ BOOST_AUTO_TEST_CASE(the_link_closure_resolves_to_staged_files_repositories_pack
   BOOST_TEST_REQUIRE(again.components.size() == linked.components.size());
   BOOST_TEST(again.components[0].package->version == "1:1.2.13.dfsg-1");
   BOOST_TEST(read_linked(dir.path() / "missing.json").components.empty());
-  BOOST_TEST(read_link_record(dir.path() / "missing.json").empty());
+  BOOST_TEST(read_link_record(dir.path() / "missing.json").nodes.empty());
 }
 
 // A tree laid out as vcpkg lays out vcpkg_installed (manifest mode) or installed (classic mode): each
@@ -133,6 +134,108 @@ BOOST_AUTO_TEST_CASE(a_library_vcpkg_installed_is_named_by_its_port_from_the_por
   BOOST_TEST(again.sources == port->sources, boost::test_tools::per_element());
 }
 
+// A tree laid out as Conan 2 lays out its cache (<home>/p/<folder>/p/lib/libfoo.a) and as its CMakeDeps
+// generator links it: foo::foo links $<$<CONFIG:Release>:CONAN_LIB::foo_foo_RELEASE>, which the record
+// of a Debug build holds as an empty link. CMake found the package folder in foo-release-x86_64-data.cmake
+// and the document a post_generate hook wrote (conan.tools.sbom's cyclonedx_1_6) beside it.
+BOOST_AUTO_TEST_CASE(a_library_in_a_conan_package_folder_is_named_by_its_package_from_conan_s_sbom) {
+  TempDir dir;
+  const auto folder = dir.path() / "conan2/p/foo3b1f0e9a4c2d7/p";
+  const auto archive = dir.file("conan2/p/foo3b1f0e9a4c2d7/p/lib/libfoo.a", "conan's foo");
+  const auto debug_archive = dir.file("conan2/p/foo8c4d2a1b9e0f3/p/lib/libfoo.a", "conan's debug foo");
+  const std::string document = R"({"components": [
+    {"authors": [{"name": "Foo Team"}], "bom-ref": "pkg:conan/foo@1.2.3?rrev=0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+     "description": "A foo library", "externalReferences": [{"type": "website", "url": "https://ci:t0k3n@foo.example/"}],
+     "licenses": [{"license": {"id": "MIT"}}], "name": "foo", "purl": "pkg:conan/foo@1.2.3", "type": "library",
+     "version": "1.2.3"},
+    {"bom-ref": "pkg:conan/bar@2.0?rrev=ff", "name": "bar", "purl": "pkg:conan/bar@2.0", "type": "library", "version": "2.0"}],
+    "dependencies": [{"ref": "x", "dependsOn": ["pkg:conan/foo@1.2.3?rrev=0a1b2c3d4e5f60718293a4b5c6d7e8f9"]}],
+    "metadata": {"component": {"bom-ref": "x", "name": "conan-sbom", "type": "library"}},
+    "serialNumber": "urn:uuid:1c9b7d5e-4a3f-4e2b-9d8c-7a6b5c4d3e2f", "bomFormat": "CycloneDX", "specVersion": "1.6",
+    "version": 1})";
+  const auto sbom = dir.file("build/generators/sbom/sbom.cdx.json", document);
+  const auto record = dir.file("links.json", R"({"format": 1, "roots": ["target:hello"],
+    "conan": {"packages": [{"name": "foo", "version": "1.2.3", "folder": ")" +
+                                                 folder.string() + R"("},
+                           {"name": "foo", "version": "1.2.3", "folder": ")" +
+                                                 debug_archive.parent_path().parent_path().string() + R"("}],
+              "documents": [{"path": ")" + sbom.string() +
+                                                 R"(", "sha256": "sha256:00"}]},
+    "nodes": [
+    {"ref": "target:hello", "type": "EXECUTABLE", "imported": false, "file": "/b/hello", "links": ["target:foo::foo"]},
+    {"ref": "target:foo::foo", "type": "INTERFACE_LIBRARY", "imported": true,
+     "links": ["target:CONAN_LIB::foo_foo_RELEASE", ""]},
+    {"ref": "target:CONAN_LIB::foo_foo_RELEASE", "type": "STATIC_LIBRARY", "imported": true, "file": ")" +
+                                                 archive.string() + R"(", "links": ["target:foo_DEPS_TARGET"]},
+    {"ref": "target:foo_DEPS_TARGET", "type": "INTERFACE_LIBRARY", "imported": true, "links": []},
+    {"ref": "target:CONAN_LIB::foo_foo_DEBUG", "type": "STATIC_LIBRARY", "imported": true, "file": ")" +
+                                                 debug_archive.string() + R"(", "links": []}]})");
+  const auto links = read_link_record(record);
+  BOOST_TEST(links.roots == std::vector<std::string>{"target:hello"}, boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(links.conan_packages.size() == 2U);
+  BOOST_TEST(links.nodes.at(1).links.size() == 1U);  // the other configuration's link is none
+  const auto linked = resolve_links(links, {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  // Only what this configuration links: the Debug library is in the record, but nothing reaches it.
+  BOOST_TEST_REQUIRE(linked.components.size() == 1U);
+  const auto& foo = linked.components[0];
+  BOOST_TEST(foo.ref == "conan:foo@1.2.3");
+  BOOST_TEST(foo.kind == "conan");
+  BOOST_TEST(foo.version == "1.2.3");
+  BOOST_TEST(foo.file == std::filesystem::weakly_canonical(archive).string());
+  BOOST_TEST(foo.sha256 == sha256_digest("conan's foo"));
+  BOOST_TEST(foo.linkage == "static");
+  BOOST_TEST_REQUIRE(foo.conan.has_value());
+  BOOST_TEST(foo.conan->bom_ref == "pkg:conan/foo@1.2.3?rrev=0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+  BOOST_TEST(foo.conan->purl == "pkg:conan/foo@1.2.3");
+  BOOST_TEST(foo.conan->description == "A foo library");
+  BOOST_CHECK(foo.conan->licenses == (std::vector<std::pair<std::string, std::string>>{{"id", "MIT"}}));
+  BOOST_CHECK(foo.conan->references == (std::vector<std::pair<std::string, std::string>>{{"website", "https://foo.example/"}}));
+  BOOST_TEST(foo.conan_document_sha256 == sha256_digest(document));  // what was read, not what CMake saw
+  BOOST_TEST(linked.edges.at("file:/usr/local/bin/hello") == std::vector<std::string>{"conan:foo@1.2.3"},
+             boost::test_tools::per_element());
+  const auto path = dir.path() / "linked.json";
+  write_linked(path, linked);
+  const auto again = read_linked(path).components.at(0);
+  BOOST_CHECK(again.conan->licenses == foo.conan->licenses);
+  BOOST_TEST(again.conan->bom_ref == foo.conan->bom_ref);
+  BOOST_TEST(again.conan_document_sha256 == foo.conan_document_sha256);
+
+  // Without the document, the package is still named, from CMakeDeps' files alone.
+  std::filesystem::remove(sbom);
+  const auto without = resolve_links(links, {{"/b/hello", "file:/usr/local/bin/hello"}}, {});
+  BOOST_TEST_REQUIRE(without.components.size() == 1U);
+  BOOST_TEST(without.components[0].ref == "conan:foo@1.2.3");
+  BOOST_TEST(!without.components[0].conan.has_value());
+  // A document that is no CycloneDX fails the step with its name, rather than being taken for none.
+  dir.file("build/generators/sbom/sbom.cdx.json", R"({"spdxVersion": "SPDX-2.3"})");
+  BOOST_CHECK_THROW(resolve_links(links, {{"/b/hello", "file:/usr/local/bin/hello"}}, {}), Error);
+  // A file outside every package folder is no Conan package.
+  BOOST_TEST(!conan_package_of(dir.path() / "conan2/p/other/p/lib/libfoo.a", links.conan_packages).has_value());
+  BOOST_TEST(!conan_package_of(folder.parent_path() / "pother/lib/libfoo.a", links.conan_packages).has_value());
+}
+
+// Conan's CycloneDX components as the SBOM takes them over: licenses in each of the forms Conan writes,
+// only hashes CycloneDX names, references without userinfo, components without name or version skipped.
+BOOST_AUTO_TEST_CASE(conan_s_cyclonedx_components_keep_only_what_cyclonedx_allows) {
+  const auto components = conan_components(R"({"bomFormat": "CycloneDX", "specVersion": "1.4", "components": [
+    {"name": "a", "version": "1", "purl": "pkg:npm/a@1", "licenses": [{"license": {"name": "Custom"}},
+     {"license": {"expression": "MIT OR Apache-2.0"}}, {"expression": "BSD-3-Clause"}, 7],
+     "hashes": [{"alg": "SHA-256", "content": "ABCDEF"}, {"alg": "CRC32", "content": "00"}, {"alg": "MD5", "content": "zz"}],
+     "externalReferences": [{"type": "website", "url": ""}, {"type": "bogus", "url": "https://x"}]},
+    {"name": "nameless-version"}, 3, {"version": "2"}]})");
+  BOOST_TEST_REQUIRE(components.size() == 1U);
+  BOOST_TEST(components[0].purl.empty());  // not a pkg:conan purl: the SBOM makes its own
+  BOOST_CHECK(components[0].licenses ==
+              (std::vector<std::pair<std::string, std::string>>{
+                  {"name", "Custom"}, {"expression", "MIT OR Apache-2.0"}, {"expression", "BSD-3-Clause"}}));
+  BOOST_CHECK(components[0].hashes == (std::vector<std::pair<std::string, std::string>>{{"SHA-256", "abcdef"}}));
+  BOOST_TEST(components[0].references.empty());
+  BOOST_CHECK_THROW(conan_components("[]"), Error);
+  BOOST_CHECK_THROW(conan_components("{\"bomFormat\": \"CycloneDX\"}"), Error);
+  BOOST_CHECK_THROW(conan_components("not json"), Error);
+  BOOST_TEST(conan_purl("foo bar", "1.0+x") == "pkg:conan/foo%20bar@1.0%2Bx");
+}
+
 // FetchContent_Declare(... URL ... URL_HASH SHA256=...): CMake's record names the archive by what was
 // declared; its tree has no git metadata. A token in the URL (userinfo or query) reaches no record.
 BOOST_AUTO_TEST_CASE(a_library_fetched_as_an_archive_is_named_by_its_url_and_hash_without_credentials) {
@@ -147,7 +250,7 @@ BOOST_AUTO_TEST_CASE(a_library_fetched_as_an_archive_is_named_by_its_url_and_has
      "archive": {"name": "zip", "url": "https://downloads.example/zip-1.2.tar.gz", "hash": "sha256:)" +
                                                  hex + R"(",
                  "version": "1.2"}}]})");
-  const auto nodes = read_link_record(record);
+  const auto nodes = read_link_record(record).nodes;
   BOOST_TEST_REQUIRE(nodes.size() == 3U);
   BOOST_TEST(nodes[1].archive_url == "https://downloads.example/zip-1.2.tar.gz");
   const auto linked = resolve_links(nodes, {{"/b/hello", "file:/usr/local/bin/hello"}}, {});

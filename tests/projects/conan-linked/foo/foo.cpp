@@ -1,0 +1,2 @@
+#include "foo.h"
+int foo::answer() { return 42; }

@@ -1,0 +1,20 @@
+file(GLOB DATA_FILES "${CMAKE_CURRENT_LIST_DIR}/foo-*-data.cmake")
+foreach(f ${DATA_FILES})
+  include(${f})
+endforeach()
+
+foreach(_COMPONENT ${foo_COMPONENT_NAMES} )
+  if(NOT TARGET ${_COMPONENT})
+    add_library(${_COMPONENT} INTERFACE IMPORTED)
+  endif()
+endforeach()
+
+if(NOT TARGET foo::foo)
+  add_library(foo::foo INTERFACE IMPORTED)
+  message(${foo_MESSAGE_MODE} "Conan: Target declared 'foo::foo'")
+endif()
+
+file(GLOB CONFIG_FILES "${CMAKE_CURRENT_LIST_DIR}/foo-Target-*.cmake")
+foreach(f ${CONFIG_FILES})
+  include(${f})
+endforeach()

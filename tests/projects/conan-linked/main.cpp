@@ -1,0 +1,3 @@
+#include <foo.h>
+
+int main() { return foo::answer() == 42 ? 0 : 1; }
