@@ -17,4 +17,9 @@ void write_json_atomically(const std::filesystem::path& path, const boost::json:
   write_file_atomically(path, boost::json::serialize(value) + "\n");
 }
 
+std::string string_member(const boost::json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 }  // namespace mai

@@ -4,6 +4,7 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/json_file.hpp"
 #include "oci/media_types.hpp"
 
 namespace mai {
@@ -12,17 +13,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::string text_of(const json::object& o, const char* key) {
-  const auto* f = o.if_contains(key);
-  return f && f->is_string() ? std::string(f->get_string()) : std::string();
-}
-
 Descriptor descriptor_of(const json::value& v, const std::string& what) {
   const auto* o = v.if_object();
   const auto* size = o ? o->if_contains("size") : nullptr;
-  if (!o || !size || !size->is_int64() || size->get_int64() < 0 || !is_sha256_digest(text_of(*o, "digest")))
+  if (!o || !size || !size->is_int64() || size->get_int64() < 0 || !is_sha256_digest(string_member(*o, "digest")))
     throw Error(Exit::verify_failed, what + " holds a descriptor without a sha256 digest and a size");
-  return {text_of(*o, "mediaType"), text_of(*o, "digest"), size->get_int64(), "", text_of(*o, "artifactType"), {}};
+  return {
+      string_member(*o, "mediaType"), string_member(*o, "digest"), size->get_int64(), "", string_member(*o, "artifactType"), {}};
 }
 
 }  // namespace
@@ -43,7 +40,7 @@ ManifestContents manifest_contents(const std::string& bytes, const std::string& 
     if (!config || !layers || !layers->is_array())
       throw Error(Exit::verify_failed, what + " is not a manifest with a `config` and `layers`");
     out.blobs.push_back(descriptor_of(*config, what));
-    out.artifact_type = text_of(*o, "artifactType");
+    out.artifact_type = string_member(*o, "artifactType");
     if (out.artifact_type.empty() && out.blobs.front().media_type != media::oci_empty)
       out.artifact_type = out.blobs.front().media_type;
     for (const auto& l : layers->as_array()) {

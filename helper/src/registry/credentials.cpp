@@ -25,11 +25,6 @@ std::string normalise_key(std::string key) {
   return host + (slash == std::string::npos ? "" : key.substr(slash));
 }
 
-std::string string_field(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 // docker-credential-<helper> get, with the server address on stdin.
 std::optional<Credentials> ask_helper(const std::string& helper, const std::string& server, Runner& runner, const Log& log) {
   Command command{{"docker-credential-" + helper, "get"}, {}, server + "\n", false};
@@ -50,7 +45,7 @@ std::optional<Credentials> ask_helper(const std::string& helper, const std::stri
   const auto value = json::parse(result.out, ec);
   const auto* o = ec ? nullptr : value.if_object();
   if (!o) throw Error(Exit::step_failed, "the credential helper docker-credential-" + helper + " did not print a JSON object");
-  Credentials c{string_field(*o, "Username"), string_field(*o, "Secret"), "docker-credential-" + helper};
+  Credentials c{string_member(*o, "Username"), string_member(*o, "Secret"), "docker-credential-" + helper};
   if (c.username == "<token>") c.username.clear();  // an identity token
   if (c.secret.empty()) return std::nullopt;
   return c;
@@ -74,7 +69,7 @@ std::optional<Credentials> from_file(const std::filesystem::path& file, const st
         if (normalise_key(std::string(k)) == key && v.is_string())
           return ask_helper(std::string(v.get_string()), server, runner, log);
   }
-  if (const auto store = string_field(*root, "credsStore"); !store.empty()) {
+  if (const auto store = string_member(*root, "credsStore"); !store.empty()) {
     if (auto c = ask_helper(store, server, runner, log)) return c;
   }
   if (const auto* auths = section("auths")) {
@@ -83,15 +78,15 @@ std::optional<Credentials> from_file(const std::filesystem::path& file, const st
         if (normalise_key(std::string(k)) != key || !v.is_object()) continue;
         const auto& entry = v.get_object();
         const auto where = file.string() + ": auths[\"" + std::string(k) + "\"]";
-        if (const auto token = string_field(entry, "identitytoken"); !token.empty()) return Credentials{"", token, where};
-        if (const auto auth = string_field(entry, "auth"); !auth.empty()) {
+        if (const auto token = string_member(entry, "identitytoken"); !token.empty()) return Credentials{"", token, where};
+        if (const auto auth = string_member(entry, "auth"); !auth.empty()) {
           const auto decoded = base64_decode(auth);
           const auto colon = decoded ? decoded->find(':') : std::string::npos;
           if (colon == std::string::npos) throw Error(Exit::invalid_input, where + ".auth is not base64 of user:password");
           return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), where};
         }
-        if (const auto user = string_field(entry, "username"); !user.empty())
-          return Credentials{user, string_field(entry, "password"), where};
+        if (const auto user = string_member(entry, "username"); !user.empty())
+          return Credentials{user, string_member(entry, "password"), where};
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "base/error.hpp"
+#include "base/json_file.hpp"
 #include "base/text.hpp"
 
 namespace fs = std::filesystem;
@@ -15,11 +16,6 @@ namespace mai {
 namespace json = boost::json;
 
 namespace {
-
-std::string text_of(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 bool is_hex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
@@ -54,18 +50,18 @@ std::vector<ConanComponent> conan_components(std::string_view text) {
   }
   const auto* root = doc.if_object();
   const auto* list = root ? root->if_contains("components") : nullptr;
-  if (!root || text_of(*root, "bomFormat") != "CycloneDX" || !list || !list->is_array())
+  if (!root || string_member(*root, "bomFormat") != "CycloneDX" || !list || !list->is_array())
     throw Error(Exit::step_failed, "not a CycloneDX document with components");
   std::vector<ConanComponent> out;
   for (const auto& item : list->as_array()) {
     const auto* o = item.if_object();
     if (!o) continue;
-    ConanComponent c{text_of(*o, "bom-ref"),
-                     text_of(*o, "name"),
-                     text_of(*o, "version"),
-                     text_of(*o, "purl"),
-                     text_of(*o, "description"),
-                     text_of(*o, "cpe"),
+    ConanComponent c{string_member(*o, "bom-ref"),
+                     string_member(*o, "name"),
+                     string_member(*o, "version"),
+                     string_member(*o, "purl"),
+                     string_member(*o, "description"),
+                     string_member(*o, "cpe"),
                      {},
                      {},
                      {}};
@@ -76,11 +72,11 @@ std::vector<ConanComponent> conan_components(std::string_view text) {
         const auto* lo = l.if_object();
         if (!lo) continue;
         // {"license": {"id" | "name" | "expression": ...}} as Conan writes it, or {"expression": ...}.
-        if (auto e = text_of(*lo, "expression"); !e.empty()) c.licenses.emplace_back("expression", std::move(e));
+        if (auto e = string_member(*lo, "expression"); !e.empty()) c.licenses.emplace_back("expression", std::move(e));
         const auto* inner = lo->if_contains("license");
         if (!inner || !inner->is_object()) continue;
         for (const char* field : {"id", "name", "expression"})
-          if (auto v = text_of(inner->as_object(), field); !v.empty()) {
+          if (auto v = string_member(inner->as_object(), field); !v.empty()) {
             c.licenses.emplace_back(field, std::move(v));
             break;
           }
@@ -88,15 +84,15 @@ std::vector<ConanComponent> conan_components(std::string_view text) {
     if (const auto* hashes = o->if_contains("hashes"); hashes && hashes->is_array())
       for (const auto& h : hashes->as_array())
         if (const auto* ho = h.if_object()) {
-          auto alg = text_of(*ho, "alg");
-          auto content = lowercase(text_of(*ho, "content"));
+          auto alg = string_member(*ho, "alg");
+          auto content = lowercase(string_member(*ho, "content"));
           if (cyclonedx_hash_algorithm(alg) && is_hex(content)) c.hashes.emplace_back(std::move(alg), std::move(content));
         }
     if (const auto* refs = o->if_contains("externalReferences"); refs && refs->is_array())
       for (const auto& r : refs->as_array())
         if (const auto* ro = r.if_object()) {
-          auto type = text_of(*ro, "type");
-          auto url = without_userinfo(text_of(*ro, "url"));
+          auto type = string_member(*ro, "type");
+          auto url = without_userinfo(string_member(*ro, "url"));
           if (known_reference_type(type) && !url.empty()) c.references.emplace_back(std::move(type), std::move(url));
         }
     out.push_back(std::move(c));

@@ -10,6 +10,7 @@
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "base/text.hpp"
 
 namespace fs = std::filesystem;
@@ -19,11 +20,6 @@ namespace mai {
 namespace json = boost::json;
 
 namespace {
-
-std::string text_of(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 std::string file_sha256(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -132,14 +128,15 @@ std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
     const auto doc = json::parse(text);
     for (const auto& item : doc.as_object().at("packages").as_array()) {
       const auto& p = item.as_object();
-      const auto id = text_of(p, "SPDXID");
+      const auto id = string_member(p, "SPDXID");
       if (id == "SPDXRef-port") {
-        if (auto v = text_of(p, "versionInfo"); !v.empty()) c.version = std::move(v);
-        if (auto l = text_of(p, "licenseConcluded"); !l.empty() && l != "NOASSERTION" && l != "NONE") c.license = std::move(l);
+        if (auto v = string_member(p, "versionInfo"); !v.empty()) c.version = std::move(v);
+        if (auto l = string_member(p, "licenseConcluded"); !l.empty() && l != "NOASSERTION" && l != "NONE")
+          c.license = std::move(l);
       } else if (id == "SPDXRef-binary") {
-        c.abi = text_of(p, "versionInfo");
+        c.abi = string_member(p, "versionInfo");
       } else if (id.starts_with("SPDXRef-resource-")) {
-        if (auto at = text_of(p, "downloadLocation"); !at.empty() && at != "NONE" && at != "NOASSERTION")
+        if (auto at = string_member(p, "downloadLocation"); !at.empty() && at != "NONE" && at != "NOASSERTION")
           c.sources.push_back(without_userinfo(at));
       }
     }
@@ -161,33 +158,33 @@ LinkRecord read_link_record(const fs::path& path) {
       for (const auto& r : roots->as_array()) record.roots.emplace_back(r.as_string());
     if (const auto* conan = root.if_contains("conan"); conan && conan->is_object()) {
       for (const auto& p : conan->as_object().at("packages").as_array())
-        record.conan_packages.push_back(
-            {text_of(p.as_object(), "name"), text_of(p.as_object(), "version"), text_of(p.as_object(), "folder")});
+        record.conan_packages.push_back({string_member(p.as_object(), "name"), string_member(p.as_object(), "version"),
+                                         string_member(p.as_object(), "folder")});
       for (const auto& d : conan->as_object().at("documents").as_array())
-        record.conan_documents.push_back({text_of(d.as_object(), "path"), text_of(d.as_object(), "sha256")});
+        record.conan_documents.push_back({string_member(d.as_object(), "path"), string_member(d.as_object(), "sha256")});
     }
     for (const auto& item : root.at("nodes").as_array()) {
       const auto& o = item.as_object();
       LinkNode n;
-      n.ref = text_of(o, "ref");
-      n.type = text_of(o, "type");
-      n.file = text_of(o, "file");
+      n.ref = string_member(o, "ref");
+      n.type = string_member(o, "type");
+      n.file = string_member(o, "file");
       if (const auto* i = o.if_contains("imported"); i && i->is_bool()) n.imported = i->as_bool();
       // A link written inside $<$<CONFIG:...>:...> is empty in another configuration: no link there.
       for (const auto& l : o.at("links").as_array())
         if (!l.as_string().empty()) n.links.emplace_back(l.as_string());
       if (const auto* r = o.if_contains("repository"); r && r->is_object()) {
         // Stripped by CMake already; again here, so no path lets a credential through.
-        n.repository_url = without_userinfo(text_of(r->as_object(), "url"));
-        n.repository_commit = text_of(r->as_object(), "commit");
-        n.repository_dir = text_of(r->as_object(), "dir");
+        n.repository_url = without_userinfo(string_member(r->as_object(), "url"));
+        n.repository_commit = string_member(r->as_object(), "commit");
+        n.repository_dir = string_member(r->as_object(), "dir");
       }
       if (const auto* a = o.if_contains("archive"); a && a->is_object()) {
         const auto& ao = a->as_object();
-        n.archive_name = text_of(ao, "name");
-        n.archive_url = url_without_credentials(text_of(ao, "url"));
-        n.archive_hash = lowercase(text_of(ao, "hash"));
-        n.archive_version = text_of(ao, "version");
+        n.archive_name = string_member(ao, "name");
+        n.archive_url = url_without_credentials(string_member(ao, "url"));
+        n.archive_hash = lowercase(string_member(ao, "hash"));
+        n.archive_version = string_member(ao, "version");
       }
       nodes.push_back(std::move(n));
     }
@@ -461,19 +458,24 @@ Linked read_linked(const fs::path& path) {
     const auto& root = v.as_object();
     for (const auto& item : root.at("components").as_array()) {
       const auto& o = item.as_object();
-      LinkedComponent c{text_of(o, "ref"),    text_of(o, "kind"),
-                        text_of(o, "name"),   text_of(o, "file"),
-                        text_of(o, "sha256"), text_of(o, "linkage"),
-                        std::nullopt,         text_of(o, "url"),
-                        text_of(o, "commit"), json::value_to<std::vector<std::string>>(o.at("targets"))};
-      c.version = text_of(o, "version");
-      c.checksum = text_of(o, "checksum");
-      c.triplet = text_of(o, "triplet");
-      c.license = text_of(o, "license");
+      LinkedComponent c{string_member(o, "ref"),
+                        string_member(o, "kind"),
+                        string_member(o, "name"),
+                        string_member(o, "file"),
+                        string_member(o, "sha256"),
+                        string_member(o, "linkage"),
+                        std::nullopt,
+                        string_member(o, "url"),
+                        string_member(o, "commit"),
+                        json::value_to<std::vector<std::string>>(o.at("targets"))};
+      c.version = string_member(o, "version");
+      c.checksum = string_member(o, "checksum");
+      c.triplet = string_member(o, "triplet");
+      c.license = string_member(o, "license");
       if (const auto* sources = o.if_contains("sources"); sources && sources->is_array())
         c.sources = json::value_to<std::vector<std::string>>(*sources);
-      c.abi = text_of(o, "abi");
-      c.spdx_sha256 = text_of(o, "spdx_sha256");
+      c.abi = string_member(o, "abi");
+      c.spdx_sha256 = string_member(o, "spdx_sha256");
       if (const auto* conan = o.if_contains("conan"); conan && conan->is_object()) {
         const auto& co = conan->as_object();
         const auto pairs = [&](const char* key) {
@@ -482,21 +484,21 @@ Linked read_linked(const fs::path& path) {
             list.emplace_back(item.as_array().at(0).as_string(), item.as_array().at(1).as_string());
           return list;
         };
-        c.conan = ConanComponent{text_of(co, "bom_ref"),
+        c.conan = ConanComponent{string_member(co, "bom_ref"),
                                  c.name,
                                  c.version,
-                                 text_of(co, "purl"),
-                                 text_of(co, "description"),
-                                 text_of(co, "cpe"),
+                                 string_member(co, "purl"),
+                                 string_member(co, "description"),
+                                 string_member(co, "cpe"),
                                  pairs("licenses"),
                                  pairs("hashes"),
                                  pairs("references")};
-        c.conan_document_sha256 = text_of(co, "document_sha256");
+        c.conan_document_sha256 = string_member(co, "document_sha256");
       }
       if (const auto* p = o.if_contains("package"); p && p->is_object()) {
         const auto& po = p->as_object();
-        c.package = Package{text_of(po, "name"), text_of(po, "version"), text_of(po, "architecture"), text_of(po, "distro"),
-                            text_of(po, "namespace")};
+        c.package = Package{string_member(po, "name"), string_member(po, "version"), string_member(po, "architecture"),
+                            string_member(po, "distro"), string_member(po, "namespace")};
       }
       out.components.push_back(std::move(c));
     }
