@@ -20,9 +20,7 @@ cp -r "$repo_root/tests/projects/matrix" "$work/src"
 export SOURCE_DIR=$work/src
 settings=(-DMULTIARCH_IMAGE_SOURCE_DIR="$repo_root" -DMATRIX_REPOSITORY="$repository")
 
-# The process list, until told to stop (a watcher killed mid-`ps` could list the search below).
-( while [[ ! -e $work/ps.stop ]]; do ps -eo args >>"$work/ps.txt"; sleep 0.05; done ) & watcher=$!
-on_exit 'touch "$work/ps.stop"; wait '"$watcher"
+watch_processes
 
 step "two jobs, one platform each: each pushes its platform by digest and no list"
 declare -A pushed
@@ -115,6 +113,6 @@ assert_eq "$(skopeo inspect "${auth[@]}" --raw "docker://$repository:1.0.0" | jq
   "$later" "arm64's digest after its record was replaced"
 assert_eq "$(engine_calls)" 0 "engine commands in all"
 
-touch "$work/ps.stop"; wait "$watcher"
+stop_watching_processes
 assert_secret_found "the password" "$password" "$DOCKER_CONFIG/config.json"
 assert_no_secret "the password" "$password" "$work"/job-* "$work/merge" "$work/artifacts" "$work"/*.log "$work/ps.txt" "$work/registry"

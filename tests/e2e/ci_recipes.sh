@@ -16,9 +16,9 @@ export SOURCE_DIR=$work/src BUILD_DIR=$work/build MULTIARCH_IMAGE_ENGINE=docker 
   MULTIARCH_IMAGE_NETWORK=none MULTIARCH_IMAGE_HELPER=$MULTIARCH_TEST_HELPER
 # The recipe configures with defaults: the repository comes from the project's cache variable.
 cmake -S "$work/src" -B "$work/build" -G Ninja -DHELLO_REPOSITORY="$REGISTRY/ci/hello" >/dev/null
-( while :; do ps -eo args >>"$work/ps.txt"; sleep 0.05; done ) & watcher=$!
-bash "$repo_root/docs/ci/publish.sh" | tee "$work/recipe.log" || { kill "$watcher"; fail "the recipe failed"; }
-kill "$watcher"; wait "$watcher" 2>/dev/null || true
+watch_processes
+bash "$repo_root/docs/ci/publish.sh" | tee "$work/recipe.log" || fail "the recipe failed"
+stop_watching_processes
 grep -q "100% tests passed, 0 tests failed out of 3" "$work/recipe.log" || fail "the image tests did not pass"
 grep -q '"kind":"manifest"' "$work/recipe.log" || fail "no metadata printed"
 assert_eq "$(skopeo inspect --tls-verify=false --authfile "$DOCKER_CONFIG/config.json" --raw "docker://$REGISTRY/ci/hello:1.0.0" | jq '.manifests | length')" 3 \

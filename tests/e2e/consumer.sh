@@ -21,7 +21,9 @@ case $mode in
     step "a package from a build that names its helper: no helper built, find_package still works"
     cmake -S "$repo_root" -B "$work/self-nohelper" -G Ninja -DMULTIARCH_IMAGE_BUILD_TESTING=OFF \
       -DMULTIARCH_IMAGE_HELPER="$MULTIARCH_TEST_HELPER" >/dev/null
-    if cmake --build "$work/self-nohelper" --target help | grep -q '^multiarch-image:'; then fail "the helper is built anyway"; fi
+    # The list first: with pipefail, `grep -q` leaving a pipe early can fail its writer, and the check.
+    targets=$(cmake --build "$work/self-nohelper" --target help)
+    if grep -q '^multiarch-image:' <<<"$targets"; then fail "the helper is built anyway"; fi
     cmake --install "$work/self-nohelper" --prefix "$work/prefix-nohelper" >/dev/null
     [[ ! -e $work/prefix-nohelper/bin/multiarch-image ]] || fail "a helper was installed"
     cmake -S "$repo_root/tests/projects/consumer" -B "$work/nohelper" -G Ninja -DMODE=find_package \

@@ -25,6 +25,21 @@ work=$(mktemp -d "$MULTIARCH_TEST_STATE/$test_name-XXXXXX")
 # last one registered runs first. Then the work directory goes, or stays with a hint on failure.
 exit_actions=()
 on_exit() { exit_actions=("$1" "${exit_actions[@]}"); }
+# The process list, every 50 ms, appended to $work/ps.txt until stop_watching_processes (and at the
+# latest when the test ends): a watcher told to stop finishes its last `ps` first, where one killed
+# could leave a `ps` running that lists the secret searches that follow.
+watch_processes() {
+  rm -f "$work/ps.stop"
+  ( while [[ ! -e $work/ps.stop ]]; do ps -eo args >>"$work/ps.txt"; sleep 0.05; done ) &
+  process_watcher=$!
+  on_exit stop_watching_processes
+}
+stop_watching_processes() {
+  [[ -n ${process_watcher:-} ]] || return 0
+  touch "$work/ps.stop"
+  wait "$process_watcher" 2>/dev/null || true
+  process_watcher=""
+}
 run_exit_actions() {
   local status=$? action
   for action in "${exit_actions[@]}"; do eval "$action" || true; done

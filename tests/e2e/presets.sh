@@ -14,7 +14,9 @@ compiled=$(find build/preset-demo -name multiarch-image -type f)
 if [[ -n $compiled ]] || grep -q "Building CXX object .*multiarch-image" "$work/workflow.log"; then
   fail "a helper was compiled although MULTIARCH_IMAGE_HELPER named one in the environment: $compiled"
 fi
-if cmake --build build/preset-demo --target help | grep -q '^multiarch-image:'; then
+# The list first: with pipefail, `grep -q` leaving a pipe early can fail its writer, and the check.
+targets=$(cmake --build build/preset-demo --target help)
+if grep -q '^multiarch-image:' <<<"$targets"; then
   fail "the demo's tree has a helper target (and looked for Boost) although the environment names a helper"
 fi
 assert_eq "$(sed -n 's/^MULTIARCH_IMAGE_HELPER:FILEPATH=//p' build/preset-demo/CMakeCache.txt)" "$MULTIARCH_TEST_HELPER" \

@@ -59,9 +59,9 @@ case $engine in
   podman) printf '%s' "$password" | podman login --tls-verify=false --username ci --password-stdin "$registry" >/dev/null
           credentials=$REGISTRY_AUTH_FILE ;;
 esac
-( while :; do ps -eo args >>"$work/ps.txt"; sleep 0.05; done ) & watcher=$!
-cmake --build "$work/build" --target image-push -j3 >"$work/push.log" 2>&1 || { kill "$watcher"; fail "publish failed:\n$(tail -20 "$work/push.log")"; }
-kill "$watcher"; wait "$watcher" 2>/dev/null || true
+watch_processes
+cmake --build "$work/build" --target image-push -j3 >"$work/push.log" 2>&1 || fail "publish failed:\n$(tail -20 "$work/push.log")"
+stop_watching_processes
 grep -q "published and verified" "$work/push.log" || fail "no verified publish"
 assert_eq "$(grep -c "multiarch-image push" "$work/ps.txt" | awk '{ print ($1 > 0) ? "seen" : "not seen" }')" seen \
   "the process list was taken while pushes ran"
