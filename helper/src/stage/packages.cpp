@@ -113,6 +113,21 @@ void remember(const fs::path& file, const json::value& key, const std::map<fs::p
 
 // dpkg's answer: file -> package (name, version, architecture; no distribution yet). `complete` is
 // false when dpkg could not answer (missing, or an error rather than "not found"): not to be remembered.
+// A package as dpkg-query -W lists it, or nullopt for a line that is none: a name as Debian's policy
+// allows (lowercase letters, digits, + - ., at least two, starting with a letter or digit) and a
+// version and an architecture of printable characters without blanks. Other lines are dropped.
+std::optional<Package> listed_package(const std::string& name, const std::string& version, const std::string& architecture) {
+  const auto printable = [](const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  };
+  const bool named = name.size() >= 2 && std::isalnum(static_cast<unsigned char>(name[0])) != 0 &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+                     });
+  if (!named || !printable(version) || !printable(architecture)) return std::nullopt;
+  return Package{name, version, architecture, "", ""};
+}
+
 std::map<fs::path, Package> ask_dpkg(const std::map<fs::path, std::vector<std::string>>& names, Runner& runner, const Log& log,
                                      bool& complete) {
   std::map<fs::path, Package> out;
@@ -146,10 +161,11 @@ std::map<fs::path, Package> ask_dpkg(const std::map<fs::path, std::vector<std::s
   std::map<std::string, Package> by_name;
   for (const auto& line : split(listed.out, '\n')) {
     const auto fields = split(line, '\t');
-    if (fields.size() != 4 || fields[2].empty()) continue;
-    Package p{fields[1], fields[2], fields[3], "", ""};
-    by_name.emplace(fields[0], p);
-    by_name.emplace(fields[1], p);  // dpkg-query -S names a package without :arch when only one is installed
+    if (fields.size() != 4) continue;
+    const auto p = listed_package(fields[1], fields[2], fields[3]);
+    if (!p) continue;
+    by_name.emplace(fields[0], *p);
+    by_name.emplace(fields[1], *p);  // dpkg-query -S names a package without :arch when only one is installed
   }
   for (const auto& [file, owner] : owner_of)
     if (const auto it = by_name.find(owner); it != by_name.end()) out.emplace(file, it->second);
@@ -195,8 +211,8 @@ std::map<std::string, Package> installed_packages(const std::vector<std::string>
   for (const auto& line : split(listed.out, '\n')) {
     const auto fields = split(line, '\t');
     // "ii ": wanted and installed; a removed package whose configuration is left ("rc ") ships nothing.
-    if (fields.size() != 4 || fields[0].size() < 2 || fields[0][1] != 'i' || fields[2].empty()) continue;
-    out.emplace(fields[1], Package{fields[1], fields[2], fields[3], "", ""});
+    if (fields.size() != 4 || fields[0].size() < 2 || fields[0][1] != 'i') continue;
+    if (const auto p = listed_package(fields[1], fields[2], fields[3])) out.emplace(fields[1], *p);
   }
   if (listed.exit_code == 0 || listed.exit_code == 1) {
     std::map<fs::path, Package> by_path(out.begin(), out.end());

@@ -151,6 +151,33 @@ BOOST_AUTO_TEST_CASE(an_answer_dpkg_failed_to_give_and_an_unreadable_cache_are_n
 // ESSENTIALS' packages are asked for by name: the CA bundle is no file of ca-certificates (its
 // update-ca-certificates writes it). Only what dpkg says is installed counts; the answer is remembered
 // as the file lookups' is, until the database changes.
+// Found by fuzzing (fuzz-dpkg): a -W line with an empty package field gave a package without a name.
+BOOST_AUTO_TEST_CASE(a_dpkg_listing_line_that_names_no_package_is_dropped) {
+  TempDir dir;
+  const auto os_release = dir.file("os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  FakeRunner runner;
+  runner.on({"-S"}, {0,
+                     "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\n"
+                     "libstdc++6:amd64: /usr/lib/x86_64-linux-gnu/libstdc++.so.6\n"
+                     "libgcc-s1:amd64: /lib/x86_64-linux-gnu/libgcc_s.so.1\n",
+                     ""});
+  runner.on({"-W"}, {0,
+                     std::string("libc6:amd64\t\t2.36-9+deb12u9\tamd64\n"           // no package
+                                 "libstdc++6:amd64\tlibstdc++6\t12.2\x01\tamd64\n"  // a control character
+                                 "libgcc-s1:amd64\tlibgcc-s1\t12.2.0-14\tam d64\n"),
+                     ""});
+  const auto found = owning_packages(
+      {"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libgcc_s.so.1"},
+      runner, test_log(), os_release);
+  BOOST_TEST(found.empty());
+
+  FakeRunner installed;
+  installed.on({"-W"}, {0, "ii \t\t2025b-0+deb12u2\tall\nii \tTzdata\t2025b\tall\nii \ttzdata\t2025b-0+deb12u2\tall\n", ""});
+  const auto listed = installed_packages({"tzdata"}, installed, test_log(), os_release, {});
+  BOOST_TEST_REQUIRE(listed.size() == 1U);
+  BOOST_TEST(listed.at("tzdata").name == "tzdata");
+}
+
 BOOST_AUTO_TEST_CASE(installed_packages_are_asked_by_name_once_until_dpkg_changes) {
   DpkgMachine machine("2.36-9");
   machine.runner.rules.clear();
