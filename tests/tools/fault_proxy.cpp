@@ -560,8 +560,10 @@ bool relay(tcp::socket& out, tcp::socket& in, beast::flat_buffer& buffer, http::
     if (ec) return false;
     if (cut && sent >= *cut && !parser.is_done()) return false;
   }
-  // The header of a message without a body, or a chunked body's last chunk.
+  // The header of a message without a body, or a chunked body's last chunk. A message without a body
+  // is held once too: with --delay-ms every request and every answer takes its way's time.
   if (!serializer.is_done()) {
+    if (sent == 0) hold(o);
     body.data = nullptr;
     body.size = 0;
     body.more = false;
