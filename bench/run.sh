@@ -54,6 +54,8 @@ mean() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .mean' "$1"; 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
 secs() { awk -v s="$1" 'BEGIN { printf "%.2f s", s }'; }
+# A one-line edit of examples/cross's server program in the copy at SOURCE: a new greeting each time.
+edit_server() { sed -i "s/greeting::message(\"server[^\"]*\")/greeting::message(\"server $(date +%s%N)\")/" "$1/src/server.cpp"; }
 configure() {  # configure SOURCE BUILD ARGS...
   local src=$1 dir=$2; shift 2
   cmake -S "$src" -B "$dir" -G Ninja -DMULTIARCH_IMAGE_SOURCE_DIR="$root" -DMULTIARCH_IMAGE_HELPER="$helper" \
@@ -458,12 +460,11 @@ row_edit() {
     echo 'wait $main'
   } >"$floor"
   chmod +x "$floor"
-  edit() { sed -i "s/greeting::message(\"server[^\"]*\")/greeting::message(\"server $(date +%s%N)\")/" "$src/src/server.cpp"; }
   local times=$work/run/edit-times.txt round variant t0
   : >"$times"
   for ((round = 0; round < rounds; round++)); do
     for variant in floor push forgotten; do
-      edit
+      edit_server "$src"
       [[ $variant != forgotten ]] || find "$dir" \( -name 'stage-*.packages.json' -o -name source-revision.json \) -delete
       t0=$(now)
       if [[ $variant == floor ]]; then "$floor"; else cmake --build "$dir" --target cross-hello-assembled-push -j3 >/dev/null; fi
@@ -607,7 +608,7 @@ row_far() {
   configure "$src" "$build" -DCMAKE_BUILD_TYPE=Release -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
     "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$root" -DCROSS_HELLO_REPOSITORY="$far/bench/far"
   cmake --build "$build" --target cross-hello-assembled-push -j3 >/dev/null
-  sed -i "s/greeting::message(\"server[^\"]*\")/greeting::message(\"server $(date +%s%N)\")/" "$src/src/server.cpp"
+  edit_server "$src"
   # The programs first, so that the publish alone is timed.
   cmake --build "$build" --target cross-hello-assembled-stage-linux-amd64 cross-hello-compile-linux-arm64 \
     cross-hello-compile-linux-arm-v7 -j3 >/dev/null
