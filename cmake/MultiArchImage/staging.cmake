@@ -48,21 +48,19 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
     set(strip_args --debug-symbols ${debug_symbols} --objcopy "${CMAKE_OBJCOPY}" --strip "${CMAKE_STRIP}")
   endif()
   # INSTALL: `cmake --install` of this (sub-)build into the stage, after every target of `all` is
-  # built; the install rules' sources (read from cmake_install.cmake) are the depfile.
+  # built; the install rules' sources (read from cmake_install.cmake) join the stage's depfile.
   set(install_args "")
-  set(install_depfile "")
   if(install)
     string(REPLACE "|" ";" install_parts "${install}")
     list(GET install_parts 0 install_prefix)
     list(GET install_parts 1 install_components)
     string(REPLACE "," ";" install_components "${install_components}")
     set(install_args --install-tree "${CMAKE_BINARY_DIR}" --install-prefix "${install_prefix}"
-      --install-depfile "${stamp}.install.d" --install-cmake "${CMAKE_COMMAND}"
+      --install-cmake "${CMAKE_COMMAND}"
       "$<$<BOOL:$<CONFIG>>:--install-config$<SEMICOLON>$<CONFIG>>")
     foreach(component IN LISTS install_components)
       list(APPEND install_args --install-component "${component}")
     endforeach()
-    set(install_depfile DEPFILE "${stamp}.install.d")
     cmake_language(EVAL CODE
       "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _multiarch_install_order [[${stage_target}]])")
   endif()
@@ -122,12 +120,13 @@ function(_multiarch_stage name platform helper out stamp stage_target targets in
   set(links "${stamp}.links.json")
   add_custom_command(OUTPUT "${stamp}"
     ${config_guard}
-    COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}"
+    COMMAND ${helper} stage --name "${name}" --platform "${platform}" --out "${out}" --stamp "${stamp}" --depfile "${stamp}.d"
             ${files} --project-dir "${CMAKE_BINARY_DIR}" ${runtime_dirs}
             "$<$<BOOL:${closure}>:--project-library;$<JOIN:${closure},;--project-library;>>" ${install_args}
             --links "${links}" ${strip_args}
     DEPENDS ${targets} ${helper} "${closure}" "${links}" ${strip_tools}
-    ${install_depfile}
+    # What the stage read besides its DEPENDS: the install rules' sources, vcpkg's lists and SBOMs.
+    DEPFILE "${stamp}.d"
     COMMENT "multiarch-image: stage ${name} ${platform}"
     COMMAND_EXPAND_LISTS
     VERBATIM)

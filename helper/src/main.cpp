@@ -259,18 +259,19 @@ const std::vector<Subcommand>& subcommands() {
        }},
       {"check-spec", "--spec FILE", "validate a spec file and exit", {"spec"}, [](const Args& a) { load_spec(a.one("spec")); }},
       {"stage",
-       "--name N --platform P --out DIR --stamp FILE [--executable F]... [--library F]... "
+       "--name N --platform P --out DIR --stamp FILE [--depfile FILE] [--executable F]... [--library F]... "
        "[--install-rpath NAME:PATH]... [--project-dir D]... [--project-library F]... [--runtime-dir D]... "
-       "[--install-tree D --install-prefix P --install-depfile F [--install-component C]... [--install-config C] "
+       "[--install-tree D --install-prefix P [--install-component C]... [--install-config C] "
        "[--install-cmake CMAKE]] [--links FILE] [--debug-symbols ATTACH|KEEP|DROP --objcopy OBJCOPY --strip STRIP]",
        "stage one platform's binaries and the project's shared libraries they need (TARGETS); with --runtime-dir, "
        "the C/C++ runtime and loader too; with --install-tree, what the build tree's install rules install (INSTALL); "
        "with --debug-symbols ATTACH or DROP, the project's programs and libraries stripped (ATTACH keeps their debug "
-       "information beside the stamp)",
+       "information beside the stamp); --depfile lists what it read besides the targets (install rules, vcpkg's files)",
        {"name",
         "platform",
         "out",
         "stamp",
+        "depfile",
         "executable",
         "library",
         "install-rpath",
@@ -279,7 +280,6 @@ const std::vector<Subcommand>& subcommands() {
         "runtime-dir",
         "install-tree",
         "install-prefix",
-        "install-depfile",
         "install-component",
         "install-config",
         "install-cmake",
@@ -296,6 +296,7 @@ const std::vector<Subcommand>& subcommands() {
          r.platform = parse_platform(a.one("platform"));
          r.out = a.one("out");
          r.stamp = a.one("stamp");
+         if (!a.all("depfile").empty()) r.depfile = a.one("depfile");
          for (const auto& f : a.all("executable")) r.executables.emplace_back(f);
          for (const auto& f : a.all("library")) r.libraries.emplace_back(f);
          r.install_rpaths = a.all("install-rpath");
@@ -309,7 +310,6 @@ const std::vector<Subcommand>& subcommands() {
            InstallRequest install;
            install.tree = a.one("install-tree");
            install.prefix = a.one("install-prefix");
-           install.depfile = a.one("install-depfile");
            install.components = a.all("install-component");
            if (!a.all("install-config").empty()) install.config = a.one("install-config");
            if (!a.all("install-cmake").empty()) install.cmake = a.one("install-cmake");

@@ -12,7 +12,7 @@ if(NOT status EQUAL 0)
   message(FATAL_ERROR "configure failed:\n${out}${err}")
 endif()
 file(READ "${build}/build.ninja" ninja)
-foreach(depfile IN ITEMS build-linux-amd64.d context.d stage-linux-amd64.stamp.install.d)
+foreach(depfile IN ITEMS build-linux-amd64.d context.d stage-linux-amd64.stamp.d)
   if(NOT ninja MATCHES "cmake_transform_depfile [^\n]*/multiarch-image/app/${depfile} ")
     message(FATAL_ERROR "the module's depfile ${depfile} is not transformed for Ninja: its function did not run "
       "under the module's policies (CMP0116 NEW)")

@@ -82,7 +82,7 @@ std::string vcpkg_purl(const std::string& port, const std::string& version) {
   return purl;
 }
 
-std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
+std::optional<LinkedComponent> vcpkg_port(const fs::path& file, std::vector<fs::path>* read) {
   std::error_code ec;
   // The installed root: the directory holding vcpkg/info beside the triplets.
   fs::path root;
@@ -96,7 +96,12 @@ std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
   const auto slash = relative.find('/');
   if (slash == std::string::npos) return std::nullopt;
   const auto triplet = relative.substr(0, slash);
+  const auto note = [&](const fs::path& p) {
+    if (read) read->push_back(p);
+  };
   // Which port installed it: the info list that names it. No list names it, no port: nothing guessed.
+  // (A port installed, removed or upgraded adds or removes a list: the directory stands for them.)
+  note(root / "vcpkg" / "info");
   std::string port;
   std::string listed_version;
   const auto suffix = "_" + triplet + ".list";
@@ -105,6 +110,7 @@ std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
     if (!name.ends_with(suffix)) continue;
     for (const auto& line : split(read_text_file(entry.path()), '\n'))
       if (trim(line) == relative) {
+        note(entry.path());
         const auto stem = name.substr(0, name.size() - suffix.size());
         const auto underscore = stem.find('_');  // port names have none
         port = stem.substr(0, underscore);
@@ -121,7 +127,16 @@ std::optional<LinkedComponent> vcpkg_port(const fs::path& file) {
   c.version = listed_version;
   c.triplet = triplet;
   const auto spdx = root / triplet / "share" / port / "vcpkg.spdx.json";
-  if (!fs::is_regular_file(spdx, ec)) return c;
+  if (!fs::is_regular_file(spdx, ec)) {
+    // Written later, it lands in the port's share directory (or makes it): the nearest that exists.
+    for (auto dir = spdx.parent_path(); dir != root; dir = dir.parent_path())
+      if (fs::is_directory(dir, ec)) {
+        note(dir);
+        break;
+      }
+    return c;
+  }
+  note(spdx);
   const auto text = read_text_file(spdx);
   c.spdx_sha256 = sha256_digest(text);
   try {
@@ -353,7 +368,7 @@ Linked resolve_links(const LinkRecord& record, const std::map<fs::path, std::str
         c.kind = "package";
         c.name = p->second.name;
         c.package = p->second;
-      } else if (auto port = vcpkg_port(file)) {
+      } else if (auto port = vcpkg_port(file, &out.read)) {
         port->file = c.file;
         port->sha256 = c.sha256;
         port->linkage = c.linkage;

@@ -79,8 +79,10 @@ struct LinkedComponent {
 // The vcpkg port that installed `file`, when it is in a tree laid out as vcpkg lays out its installed
 // packages (<root>/<triplet>/lib/libz.a, <root>/vcpkg/info/<port>_<version>_<triplet>.list naming each
 // file a port installed, <root>/<triplet>/share/<port>/vcpkg.spdx.json): a `vcpkg` component from the
-// port's own SPDX document, without its `file`, `sha256` and `linkage`. Exposed for tests.
-std::optional<LinkedComponent> vcpkg_port(const std::filesystem::path& file);
+// port's own SPDX document, without its `file`, `sha256` and `linkage`. What it read that says so (the
+// info directory, the list naming the file, the SBOM or the directory it would be in) joins `read`.
+// Exposed for tests.
+std::optional<LinkedComponent> vcpkg_port(const std::filesystem::path& file, std::vector<std::filesystem::path>* read = nullptr);
 
 // The commit checked out in the git working tree `dir` (ExternalProject's clone: its .git/HEAD, the
 // branch it names, or packed-refs), read without running git; "" when there is none.
@@ -93,6 +95,9 @@ struct Linked {
   std::vector<LinkedComponent> components;
   // What each component, or staged file (file:/usr/local/bin/x), links: bom-refs of `components`.
   std::map<std::string, std::vector<std::string>> edges;
+  // The package managers' files read to name components (vcpkg's info lists and SBOMs): not part of the
+  // record, the stage's depfile names them.
+  std::vector<std::filesystem::path> read;
 };
 
 // The library files the record names that are not built here (imported targets, plain paths): what the

@@ -175,7 +175,7 @@ void plan_installed(const StageRequest& r, StagePlan& plan, Runner& runner, cons
       throw Error(Exit::invalid_input, "INSTALL: the install rules made /" + at + " a link to " + target.string() +
                                            ", which leads out of the image's root once the links on its way are followed");
   }
-  write_depfile(in.depfile, r.stamp, rules.sources);
+  plan.inputs.insert(plan.inputs.end(), rules.sources.begin(), rules.sources.end());
   log.info("INSTALL: " + std::to_string(plan.files.size() + plan.links.size()) + " entries from the install rules of " +
            in.tree.string());
 }
@@ -371,7 +371,14 @@ std::vector<std::string> write_stage(const StageRequest& r, const StagePlan& pla
     const auto canonical = fs::weakly_canonical(file.source, ec);
     staged.emplace(ec ? file.source : canonical, "file:/" + dest);
   }
-  write_linked(linked_path(r.stamp.parent_path(), r.platform.target_suffix()), resolve_links(links, staged, packages));
+  const auto linked = resolve_links(links, staged, packages);
+  // (Not a change of the stage: the same image keeps the SBOM it has, docs/supply-chain.md.)
+  write_linked(linked_path(r.stamp.parent_path(), r.platform.target_suffix()), linked);
+  if (!r.depfile.empty()) {
+    auto inputs = plan.inputs;
+    inputs.insert(inputs.end(), linked.read.begin(), linked.read.end());
+    write_depfile(r.depfile, r.stamp, inputs);
+  }
   for (const auto& [dest, target] : plan.links) {
     keep.insert(dest);
     const auto at = r.out / dest;

@@ -30,7 +30,6 @@ struct InstallRequest {
   std::vector<std::string> components;  // empty: every component installed by default
   std::string config;                   // --config for multi-config generators; "" none
   std::string cmake = "cmake";          // the cmake that configured `tree`
-  std::filesystem::path depfile;        // written: the install rules' source files, for a rerun on edits
 };
 
 struct StageRequest {
@@ -48,6 +47,9 @@ struct StageRequest {
   std::vector<std::filesystem::path> runtime_dirs;  // where those are found
   std::optional<InstallRequest> install;
   std::filesystem::path links;  // CMake's record of what the targets link (stage/linked.hpp); "" none
+  // Written after each stage: what it read that the build graph does not name (the install rules'
+  // sources, vcpkg's lists and SBOMs of the ports linked), so that an edit of one stages again; "" none.
+  std::filesystem::path depfile;
   // DEBUG_SYMBOLS (stage/debug_symbols.hpp): the project's programs and libraries stripped (ATTACH,
   // DROP) with these tools, ATTACH keeping their debug information beside the stamp.
   DebugSymbols debug_symbols = DebugSymbols::keep;
@@ -71,6 +73,7 @@ struct StagePlan {
     ElfInfo info;
   };
   std::deque<Pending> unresolved;
+  std::vector<std::filesystem::path> inputs;  // what the passes read, for the stage's depfile
 };
 
 // TARGETS: executables to usr/local/bin, libraries to usr/lib, each with the run path `cmake
@@ -84,7 +87,7 @@ void plan_targets(const StageRequest& request, StagePlan& plan);
 // when they stay inside the image once the links they pass through are followed, anything else
 // refused. A destination that would climb out of DESTDIR is refused before anything is installed.
 // (install(CODE) and install(SCRIPT) run the project's own commands: they must write under
-// $ENV{DESTDIR}, as for any packager.) Writes the install depfile.
+// $ENV{DESTDIR}, as for any packager.) The install rules' sources join the plan's inputs.
 void plan_installed(const StageRequest& request, StagePlan& plan, Runner& runner, const Log& log);
 
 // The shared libraries the planned ELF files need, breadth first. A library the image already holds

@@ -111,9 +111,23 @@ BOOST_AUTO_TEST_CASE(a_library_vcpkg_installed_is_named_by_its_port_from_the_por
   // A file no port lists, and a file outside any vcpkg tree, are no port: nothing is guessed.
   BOOST_TEST(!vcpkg_port(root / "x64-linux/lib/libother.a").has_value());
   BOOST_TEST(!vcpkg_port(dir.file("elsewhere/lib/libz.a")).has_value());
-  // Without its SBOM the port is still named, at the version its list's name gives.
+  // What named it is what the stage's depfile lists: the info directory, the list, the document.
+  std::vector<std::filesystem::path> read;
+  BOOST_TEST_REQUIRE(vcpkg_port(archive, &read).has_value());
+  BOOST_TEST(read == (std::vector<std::filesystem::path>{root / "vcpkg/info", root / "vcpkg/info/zlib_1.3.1-2_x64-linux.list",
+                                                         root / "x64-linux/share/zlib/vcpkg.spdx.json"}),
+             boost::test_tools::per_element());
+  // Without its SBOM the port is still named, at the version its list's name gives; the directory the
+  // document would be written to stands for it.
   std::filesystem::remove(root / "x64-linux/share/zlib/vcpkg.spdx.json");
-  BOOST_TEST(vcpkg_port(archive)->version == "1.3.1-2");
+  read.clear();
+  BOOST_TEST(vcpkg_port(archive, &read)->version == "1.3.1-2");
+  BOOST_TEST_REQUIRE(read.size() == 3U);
+  BOOST_TEST(read[2] == root / "x64-linux/share/zlib");
+  std::filesystem::remove(root / "x64-linux/share/zlib");
+  read.clear();
+  BOOST_TEST(vcpkg_port(archive, &read).has_value());
+  BOOST_TEST(read.back() == root / "x64-linux/share");  // the port's directory gone: the nearest there is
   dir.file("vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json", spdx);
 
   // Linked by an imported target: the port's component, the archive's hash with it.

@@ -82,6 +82,38 @@ BOOST_FIXTURE_TEST_CASE(an_unchanged_stage_touches_nothing_and_a_dropped_target_
   BOOST_TEST((fs::last_write_time(request.stamp) != stamp_before));
 }
 
+// Issue 26: the stage named a vcpkg port from vcpkg's list and SBOM without either being a dependency:
+// an edit of the document left the stage's record as it was. Now the depfile names what was read; the
+// record follows an edit, and the stamp does not (the same image keeps the SBOM it has).
+BOOST_FIXTURE_TEST_CASE(what_names_a_linked_port_is_in_the_depfile_and_the_record_follows_its_edit, LsFixture) {
+  const auto root = dir.path() / "vcpkg_installed";
+  const auto archive = dir.file("vcpkg_installed/x64-linux/lib/libz.a", "vcpkg's zlib");
+  dir.file("vcpkg_installed/vcpkg/info/zlib_1.3.1-2_x64-linux.list", "x64-linux/lib/libz.a\n");
+  const auto spdx = [&](const std::string& license) {
+    return dir.file(
+        "vcpkg_installed/x64-linux/share/zlib/vcpkg.spdx.json",
+        R"({"packages": [{"SPDXID": "SPDXRef-port", "versionInfo": "1.3.1#2", "licenseConcluded": ")" + license + R"("}]})");
+  };
+  const auto document = spdx("Zlib");
+  request.links = dir.file("links.json", R"({"format": 1, "roots": ["target:ls"], "nodes": [
+    {"ref": "target:ls", "type": "EXECUTABLE", "imported": false, "file": "/bin/ls", "links": ["target:ZLIB::ZLIB"]},
+    {"ref": "target:ZLIB::ZLIB", "type": "UNKNOWN_LIBRARY", "imported": true, "file": ")" +
+                                             archive.string() + R"(", "links": []}]})");
+  request.depfile = dir.path() / "stage.stamp.d";
+  stage(request);
+  const auto listed = mai::test::read(request.depfile);
+  for (const auto& input : {root / "vcpkg/info", root / "vcpkg/info/zlib_1.3.1-2_x64-linux.list", document})
+    BOOST_TEST(listed.find(input.string()) != std::string::npos, input.string() + " in the depfile:\n" + listed);
+  const auto old = fs::last_write_time(request.stamp) - std::chrono::hours(1);
+  fs::last_write_time(request.stamp, old);
+  stage(request);
+  BOOST_TEST((fs::last_write_time(request.stamp) == old));  // nothing staged changed: no image is rebuilt
+  spdx("Zlib OR MIT");
+  stage(request);
+  BOOST_TEST((fs::last_write_time(request.stamp) == old));
+  BOOST_TEST(mai::test::read(dir.path() / "stage-linux-amd64.linked.json").find("Zlib OR MIT") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_binary_of_another_machine_is_refused_naming_both, LsFixture) {
   request.platform = parse_platform("linux/arm64");
   try {
@@ -171,8 +203,8 @@ StageRequest install_request(const mai::test::TempDir& dir, const fs::path& tree
   in.tree = tree;
   in.prefix = std::move(prefix);
   in.cmake = CMAKE_COMMAND;
-  in.depfile = dir.path() / "state/stage.install.d";
   r.install = in;
+  r.depfile = dir.path() / "state/stage.d";
   return r;
 }
 
