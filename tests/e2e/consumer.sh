@@ -47,6 +47,19 @@ case $mode in
       tar -C "$repo_root" --null --ignore-failed-read -T - -cf - | tar -C "$vendored" -xf -
     [[ -f $vendored/CMakeLists.txt && -d $vendored/helper/src ]] || fail "the copy of the repository is incomplete"
     settings+=(-DMULTIARCH_IMAGE_SOURCE_DIR="$vendored")
+    step "a build type the helper is not built with is refused, naming the valid ones"
+    if output=$(cmake -S "$repo_root/tests/projects/consumer" -B "$work/bad-type" -G Ninja "${settings[@]}" \
+                  -DMULTIARCH_IMAGE_HELPER_BUILD_TYPE=Fast 2>&1); then
+      fail "MULTIARCH_IMAGE_HELPER_BUILD_TYPE=Fast was accepted"
+    fi
+    # (CMake wraps a message's lines: read as one)
+    grep -q "MULTIARCH_IMAGE_HELPER_BUILD_TYPE \`Fast\` is not a build type.*valid: Release, RelWithDebInfo, Debug, MinSizeRel, None" \
+      <<<"$(tr -s ' \n' ' ' <<<"$output")" ||
+      fail "unexpected message: $output"
+    echo "ok: MULTIARCH_IMAGE_HELPER_BUILD_TYPE=Fast is refused"
+    # None: the compiler's defaults, no optimizer; the quickest compile of the helper (a third less
+    # than Release here), which this test makes from scratch. What is tested does not depend on it.
+    settings+=(-DMULTIARCH_IMAGE_HELPER_BUILD_TYPE=None)
     step "a cross-compiling consumer must name a host helper"
     cross=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++)
     if output=$(cmake -S "$repo_root/tests/projects/consumer" -B "$work/cross" -G Ninja "${settings[@]}" "${cross[@]}" 2>&1); then
@@ -80,6 +93,8 @@ if [[ $mode != find_package ]]; then
   if [[ $mode == subdirectory ]]; then
     helper_build=$work/build/multiarch-image/helper-build
     [[ -x $helper_build/multiarch-image ]] || fail "no helper in $helper_build"
+    grep -qx 'CMAKE_BUILD_TYPE:STRING=None' "$helper_build/CMakeCache.txt" ||
+      fail "the helper was not built with MULTIARCH_IMAGE_HELPER_BUILD_TYPE's None"
   else
     [[ ! -e $work/build/_deps/multiarch_image-build/helper-build ]] || fail "a helper was built although one was named"
   fi
@@ -113,6 +128,12 @@ if [[ $mode == subdirectory ]]; then
   ! grep -E "multiarch-image: (build [^ ]+ linux/|push |manifest |stage |build the helper)" "$work/noop-after-edit.log" ||
     fail "the build after the helper's rebuild ran steps:\n$(cat "$work/noop-after-edit.log")"
   echo "ok: the build after it runs nothing"
+
+  step "another MULTIARCH_IMAGE_HELPER_BUILD_TYPE rebuilds the helper (a dry run)"
+  cmake "$work/build" -DMULTIARCH_IMAGE_HELPER_BUILD_TYPE=RelWithDebInfo >/dev/null
+  dry=$(ninja -C "$work/build" -n image-push) || fail "ninja -n image-push failed"
+  grep -q "multiarch-image: build the helper" <<<"$dry" || fail "a new build type would not rebuild the helper:\n$dry"
+  echo "ok: the helper is out of date once its build type changes"
 fi
 
 if [[ $mode == fetchcontent ]]; then
