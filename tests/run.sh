@@ -67,4 +67,11 @@ phase fuzz
 
 phase ctest
 cd "$build"
-ctest --output-on-failure --no-tests=error --timeout 1200 -j2
+# workflow.check runs the README's `cmake --workflow --preset check`, whose test step is the unit and
+# cmake.* tests of this same tree: they run there, once (the unit tests ran sanitized above too), and
+# not a second time beside it. Without CMake 3.25 there is no workflow test, and they run here.
+skip=()
+listed=$(ctest -N -R '^workflow\.check$')  # read whole: `grep -q` on a pipe could fail its writer
+if grep -q '^Total Tests: 1$' <<<"$listed"; then skip=(-E '^(unit|cmake\..*)$'); fi
+ctest --output-on-failure --no-tests=error --timeout 1200 -j2 "${skip[@]}"
+
