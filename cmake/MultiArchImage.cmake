@@ -231,7 +231,8 @@ form, ``;``-separated) overrides it per platform for every image, so CI can choo
 The manifest list is published by the helper's own registry client, not by an engine's ``manifest``
 command. ``INDEX_FORMAT auto`` makes a Docker manifest list when every platform's manifest is a
 Docker one and there are no ``ANNOTATIONS``, else an OCI image index; ``oci`` and ``docker`` force
-one. An OCI index carries ``org.opencontainers.image.version`` (the first tag) and
+one (``docker`` makes an image the helper assembles Docker's throughout: its manifests, configs and
+layers). An OCI index carries ``org.opencontainers.image.version`` (the first tag) and
 ``org.opencontainers.image.created`` (``SOURCE_DATE_EPOCH``, else now); ``ANNOTATIONS`` add to or
 override them. A tag that already holds the same list (apart from its creation time) is left as is.
 

@@ -828,6 +828,11 @@ function(_multiarch_index_format out_format out_annotations name)
     message(FATAL_ERROR "add_multiarch_image(${name}): ANNOTATIONS need an OCI index, and INDEX_FORMAT is docker "
       "(a Docker manifest list has no annotations; valid: INDEX_FORMAT oci or auto)")
   endif()
+  # An image the helper assembles takes Docker's format throughout with INDEX_FORMAT docker.
+  if(DEFINED ARG_MANIFEST_ANNOTATIONS AND format STREQUAL "docker")
+    message(FATAL_ERROR "add_multiarch_image(${name}): MANIFEST_ANNOTATIONS need an OCI manifest, and INDEX_FORMAT docker "
+      "makes the image's manifests Docker's, which have no annotations (valid: INDEX_FORMAT oci or auto)")
+  endif()
   set(${out_format} "${format}" PARENT_SCOPE)
   set(${out_annotations} "${annotations}" PARENT_SCOPE)
 endfunction()

@@ -25,8 +25,9 @@ project(quirks LANGUAGES NONE)
 include("$repo_root/cmake/MultiArchImage.cmake")
 set(QUIRK_TAG 1.0 CACHE STRING "")
 set(QUIRK_BASE scratch CACHE STRING "")
+set(QUIRK_INDEX_FORMAT auto CACHE STRING "")
 add_multiarch_image(q REPOSITORY "$front/$repository_path" TAGS \${QUIRK_TAG} PLATFORMS ${platforms[*]}
-  BASE \${QUIRK_BASE} ENTRYPOINT /srv/data.txt FILES files/=/srv/)
+  BASE \${QUIRK_BASE} ENTRYPOINT /srv/data.txt FILES files/=/srv/ INDEX_FORMAT \${QUIRK_INDEX_FORMAT})
 CMAKE
 git -C "$work/src" init -q
 commit() {
@@ -180,8 +181,30 @@ case $quirk in
     expect_in "$work/front.log" "^quirk docker-media-types-only PUT .*/manifests/.* refused application/vnd\.oci\." "the front refused it"
     expect_in "$work/refused.log" "refused $front/$repository_path[:@][^ ]+, an application/vnd\.oci\.image\.manifest\.v1\+json \(HTTP 400; MANIFEST_INVALID: manifest invalid\): a registry that takes only Docker media types" \
       "the message names the registry's limit"
-    expect_in "$work/refused.log" "assembled on a BASE in Docker's format, is pushed with Docker media types" "the message names what works"
-    no_record_claims_success ;;
+    expect_in "$work/refused.log" "INDEX_FORMAT docker" "the message names what works"
+    no_record_claims_success
+
+    step "INDEX_FORMAT docker, without the documents (OCI artifacts): published in Docker's format throughout"
+    refusals=$(grep -cE "^quirk docker-media-types-only PUT .* refused" "$work/front.log")
+    configure "$work/src" "$build" -DQUIRK_INDEX_FORMAT=docker -DMULTIARCH_IMAGE_SBOM=OFF -DMULTIARCH_IMAGE_PROVENANCE=OFF >/dev/null
+    publish docker || fail "publish failed:\n$(tail -30 "$work/docker.log")"
+    ref=$REGISTRY/$repository_path:1.0
+    list=$(skopeo inspect --tls-verify=false --raw "docker://$ref")
+    assert_eq "$(jq -r .mediaType <<<"$list")" application/vnd.docker.distribution.manifest.list.v2+json "the list's type"
+    assert_eq "$(jq -r '[.manifests[].mediaType] | unique | join(" ")' <<<"$list")" \
+      application/vnd.docker.distribution.manifest.v2+json "its platforms' manifests"
+    for digest in $(jq -r '.manifests[].digest' <<<"$list"); do
+      manifest=$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/$repository_path@$digest")
+      assert_eq "$(jq -r '[.config.mediaType] + [.layers[].mediaType] | unique | join(" ")' <<<"$manifest")" \
+        "application/vnd.docker.container.image.v1+json application/vnd.docker.image.rootfs.diff.tar.gzip" \
+        "the types in $digest"
+    done
+    rm -rf "$work/copy"
+    skopeo copy -q --all --src-tls-verify=false "docker://$ref" "oci:$work/copy:1.0" >/dev/null || fail "skopeo could not copy $ref"
+    echo "ok: skopeo copied $ref, every digest checked"
+    assert_eq "$(grep -cE "^quirk docker-media-types-only PUT .* refused" "$work/front.log")" "$refusals" \
+      "refusals by the front, all of the first publish"
+    rerun_writes_nothing ;;
 
   no-mount)
     step "no cross-repository mount: a base's layers answered with a fresh upload session, uploaded there"

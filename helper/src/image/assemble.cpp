@@ -428,6 +428,27 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     throw Error(Exit::invalid_input,
                 "MANIFEST_ANNOTATIONS need an OCI manifest, and the base " + base->name +
                     " is a Docker one, which has no annotations (the image's manifest takes the base's format)");
+  // One family of media types per manifest: the base's, or Docker's when INDEX_FORMAT docker asks for a
+  // Docker manifest list, whose entries are Docker manifests (for a registry that knows no other).
+  const bool docker = (base && base->docker) || spec.index_format == "docker";
+  if (!m.manifest_annotations.empty() && docker)
+    throw Error(Exit::invalid_input,
+                "MANIFEST_ANNOTATIONS need an OCI manifest, and INDEX_FORMAT docker makes the image's "
+                "manifest Docker's, which has no annotations");
+  json::array base_layers = base ? base->layers : json::array{};
+  if (docker && base && !base->docker)
+    for (auto& layer : base_layers) {  // an OCI base's gzip layers are the same bytes under Docker's name
+      auto& type = layer.as_object()["mediaType"];
+      if (type.is_string() && type.as_string() == media::oci_layer) {
+        type = media::docker_layer;
+        continue;
+      }
+      throw Error(Exit::invalid_input, "INDEX_FORMAT docker makes Docker manifests, and the base " + base->name +
+                                           " has a layer of type " +
+                                           (type.is_string() ? std::string(type.as_string()) : std::string("(none)")) +
+                                           ", which Docker's format has no name for (valid: INDEX_FORMAT oci or auto on "
+                                           "this base)");
+    }
   AssembledImage out;
   std::vector<LayerEntry> buckets[groups];
   std::error_code ec;
@@ -535,7 +556,7 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
     if (!has_content) continue;
     out.layers.push_back(cached_layer(std::move(buckets[g]), m.created, blobs,
                                       comment_of(static_cast<Group>(g), m, !m.files.empty(), files_staged), cache));
-    if (base && base->docker) out.layers.back().blob.media_type = media::docker_layer;  // one family per manifest
+    if (docker) out.layers.back().blob.media_type = media::docker_layer;
   }
 
   // ENTRYPOINT: as the spec says (the module decides an inferred one at configure time); none kept empty.
@@ -619,10 +640,9 @@ AssembledImage assemble_image(const Spec& spec, const Platform& platform, const 
   }
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   config["history"] = history;
-  const bool docker = base && base->docker;
   out.config = write_blob(json::serialize(config), blobs, docker ? media::docker_config : media::oci_config);
 
-  json::array layers = base ? base->layers : json::array{};
+  json::array layers = std::move(base_layers);
   for (const auto& l : out.layers)
     layers.push_back({{"mediaType", l.blob.media_type}, {"digest", l.blob.digest}, {"size", l.blob.size}});
   json::object manifest{

@@ -343,15 +343,15 @@ void RegistryClient::refused_manifest(const std::string& reference, const std::s
   if (media_type.starts_with("application/vnd.oci.") && unsupported && said.find("BLOB_UNKNOWN") == std::string::npos) {
     std::string hint;
     if (media_type == media::oci_index)
-      hint = "INDEX_FORMAT docker publishes a Docker manifest list (its platforms' manifests must be Docker's)";
+      hint = "INDEX_FORMAT docker publishes a Docker manifest list, and makes the images the helper assembles Docker's";
     else if (bytes.find("\"subject\"") != std::string::npos)
       hint =
           "SBOMs, provenance and signatures are OCI artifact manifests, which such a registry cannot hold: set SBOM OFF "
           "and PROVENANCE OFF (MULTIARCH_IMAGE_SBOM=OFF, MULTIARCH_IMAGE_PROVENANCE=OFF) for it";
     else
       hint =
-          "an image docker builds from a Dockerfile, or one assembled on a BASE in Docker's format, is pushed with "
-          "Docker media types; one assembled on scratch or an OCI base is OCI";
+          "an image the helper assembles takes Docker's format throughout with INDEX_FORMAT docker (and SBOM OFF, "
+          "PROVENANCE OFF: those are OCI artifacts); one docker builds from a Dockerfile is Docker's already";
     throw Error(Exit::step_failed, repository_.registry + " refused " + what + ", an " + media_type + " (" + said +
                                        "): a registry that takes only Docker media types (old Quay, old Artifactory) "
                                        "answers so. " +

@@ -402,6 +402,61 @@ BOOST_AUTO_TEST_CASE(volumes_stop_signal_env_references_and_manifest_annotations
   BOOST_TEST(!std::filesystem::exists(spec.image.layout / "index.json"));
 }
 
+// Issue 24: a registry that knows only Docker's media types (old Quay, old Artifactory) could take no
+// image assembled on scratch or an OCI base. INDEX_FORMAT docker now makes the whole image Docker's:
+// its layers, config and manifest; an OCI base's gzip layers are named as Docker's (the same bytes).
+BOOST_AUTO_TEST_CASE(index_format_docker_assembles_docker_manifests_on_scratch_and_on_an_oci_base) {
+  mai::test::TempDir dir;
+  Spec spec;
+  spec.name = "x";
+  spec.tags = {"1"};
+  spec.index_format = "docker";
+  spec.image.enabled = true;
+  spec.image.layout = dir.path() / "oci";
+  spec.image.entrypoint = {"/srv/x"};
+  spec.image.files = {{dir.file("x", "x"), "/srv/x"}};
+  const auto read = [&](const std::string& digest) {
+    return boost::json::parse(read_text_file(layout_blob(spec.image.layout, digest))).as_object();
+  };
+  const auto check = [&](const AssembledImage& image, std::size_t layers) {
+    BOOST_TEST(image.manifest.media_type == media::docker_manifest);
+    BOOST_TEST(image.config.media_type == media::docker_config);
+    const auto manifest = read(image.manifest.digest);
+    BOOST_TEST(manifest.at("mediaType").as_string() == media::docker_manifest);
+    BOOST_TEST(manifest.at("config").at("mediaType").as_string() == media::docker_config);
+    BOOST_TEST(!manifest.contains("annotations"));  // Docker manifests have none
+    BOOST_TEST_REQUIRE(manifest.at("layers").as_array().size() == layers);
+    for (const auto& layer : manifest.at("layers").as_array())
+      BOOST_TEST(layer.at("mediaType").as_string() == media::docker_layer);
+  };
+  check(assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log()), 1U);
+
+  BaseImage base;
+  base.name = "registry.example/base:1";
+  base.repository = parse_repository("registry.example/base");
+  base.digest = "sha256:" + std::string(64, 'a');
+  const auto layer_digest = "sha256:" + std::string(64, 'b');
+  base.config = {{"architecture", "arm64"},
+                 {"os", "linux"},
+                 {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + std::string(64, 'c')}}}}};
+  base.layers = {{{"mediaType", media::oci_layer}, {"digest", layer_digest}, {"size", 10}}};
+  check(assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base), 2U);
+
+  // A layer Docker's format has no name for (zstd) is refused, naming the base; as are annotations.
+  base.layers = {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+zstd"}, {"digest", layer_digest}, {"size", 10}}};
+  auto what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log(), &base); });
+  BOOST_TEST(what.find("INDEX_FORMAT docker makes Docker manifests, and the base registry.example/base:1 has a layer of "
+                       "type application/vnd.oci.image.layer.v1.tar+zstd") != std::string::npos,
+             what);
+  spec.image.manifest_annotations = {{"org.opencontainers.image.description", "x"}};
+  what = error_of([&] { assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log()); });
+  BOOST_TEST(what.find("MANIFEST_ANNOTATIONS need an OCI manifest, and INDEX_FORMAT docker") != std::string::npos, what);
+  // Without it, the same image is OCI.
+  spec.index_format = "auto";
+  spec.image.manifest_annotations.clear();
+  BOOST_TEST(assemble_image(spec, Platform{"linux", "arm64", ""}, {}, test_log()).manifest.media_type == media::oci_manifest);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // A BASE is what a registry says it is: each malformed or hostile answer fails the build step with
