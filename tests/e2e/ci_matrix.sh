@@ -2,8 +2,8 @@
 # The matrix recipes' shell steps (docs/ci/matrix-job.sh, which docs/ci/github-actions-matrix.yml and
 # docs/ci/gitlab-ci-matrix.yml run) against a registry with Basic auth, on tests/projects/matrix (an
 # image the helper assembles: no engine, no emulation, no privileges): two build trees as the jobs of
-# two runners, each pushing one platform and no list; a third as the merge job, handed the jobs'
-# artifacts, publishing the list over exactly the digests they pushed with each platform's SBOM and
+# two runners, each pushing one platform and no list (one tree with Unix Makefiles, one with Ninja
+# Multi-Config, as CMAKE_GENERATOR chooses); a third as the merge job (Ninja), handed the jobs' artifacts, publishing the list over exactly the digests they pushed with each platform's SBOM and
 # provenance listed; refusals of records that do not fit; the password nowhere.
 . "$(dirname "$0")/lib.sh"
 job=$repo_root/docs/ci/matrix-job.sh
@@ -24,10 +24,11 @@ watch_processes
 
 step "two jobs, one platform each: each pushes its platform by digest and no list"
 declare -A pushed
+declare -A generator=([linux/amd64]="Unix Makefiles" [linux/arm64]="Ninja Multi-Config")
 for platform in linux/amd64 linux/arm64; do
   suffix=${platform//\//-}
-  configure "$work/src" "$work/job-$suffix" "${settings[@]}" >/dev/null
-  BUILD_DIR=$work/job-$suffix RECORDS_DIR=$work/artifacts/records-$suffix bash "$job" push "$platform" \
+  configure "$work/src" "$work/job-$suffix" "${settings[@]}" -G "${generator[$platform]}" >/dev/null
+  CMAKE_GENERATOR=${generator[$platform]} BUILD_DIR=$work/job-$suffix RECORDS_DIR=$work/artifacts/records-$suffix bash "$job" push "$platform" \
     >"$work/job-$suffix.log" 2>&1 || fail "the $platform job failed:\n$(tail -30 "$work/job-$suffix.log")"
   record=$work/artifacts/records-$suffix/greeting/push-$suffix.json
   [[ -f $record ]] || fail "the $platform job left no push record in its artifact"
