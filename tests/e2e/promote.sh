@@ -2,7 +2,9 @@
 # PROMOTE_TO (issue 24, part 3): an assembled image (two platforms, SBOM and provenance by default, a
 # signature on its index from SIGN_COMMAND) published to a staging repository that
 # MULTIARCH_IMAGE_REPOSITORY_PREFIX chooses, then image-promote copies it to another repository on
-# the same registry (blobs mounted) and to a second registry (blobs streamed). On each far side: the
+# the same registry (blobs mounted) and to a second registry (blobs streamed), which asks for Basic auth
+# (the credentials in DOCKER_CONFIG's config.json, as `docker login` leaves them; the password is in no
+# record or log; wrong ones fail the promotion naming the registry). On each far side: the
 # same index digest under the image's tag, every platform's manifest by digest, the same referrers
 # (artifact types) listed for each subject, and skopeo copies the whole image out with every digest
 # checked. A second image-promote runs nothing and sends no request; a failed promote leaves no record.
@@ -10,10 +12,21 @@
 helper=${MULTIARCH_TEST_HELPER:?}
 platforms=(linux/amd64 linux/arm64)
 
+password="promote-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -p "$work/registry2"
+printf '%s\n' "$password" | htpasswd -niB robot >"$work/registry2/htpasswd"
 "$repo_root/tests/e2e/services.sh" registry-start "$work/registry2"
 on_exit '"$repo_root/tests/e2e/services.sh" registry-stop "$work/registry2"'
 second=127.0.0.1:$(cat "$work/registry2/registry.port")
 second_log=$work/registry2/registry.log
+# The destination's credentials as `docker login` stores them; skopeo reads the same file.
+login() {  # login PASSWORD
+  mkdir -p "$work/docker-config"
+  jq -n --arg r "$second" --arg a "$(printf 'robot:%s' "$1" | base64 -w0)" '{auths: {($r): {auth: $a}}}' \
+    >"$work/docker-config/config.json"
+}
+login "$password"
+export DOCKER_CONFIG=$work/docker-config REGISTRY_AUTH_FILE=$work/docker-config/config.json
 
 mkdir -p "$work/src/files"
 echo "promote me" >"$work/src/files/data.txt"
@@ -74,6 +87,7 @@ for destination in "${destinations[@]}"; do
   assert_eq "sha256:$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)" "$index" "$destination:1.0's digest"
   for digest in $(jq -r '.platforms[].digest' "$state/metadata.json"); do
     served=$(curl -sf -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+      --netrc-file <(printf 'machine 127.0.0.1 login robot password %s\n' "$password") \
       "http://${destination%%/*}/v2/${destination#*/}/manifests/$digest") || true
     assert_eq "$served" 200 "$destination@${digest:0:19}"
   done
@@ -116,3 +130,16 @@ echo "ok: no record after the failure"
 cmake --build "$build" --target image-promote >"$work/after.log" 2>&1 || fail "image-promote failed:\n$(tail -30 "$work/after.log")"
 assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$second/prod/again:1.0" | sha256sum | cut -d' ' -f1)" "${index#sha256:}" \
   "$second/prod/again:1.0's digest"
+
+step "wrong credentials for the destination: the promotion fails naming the registry, with no record"
+login "not-$password"
+cmake "$build" "-DMULTIARCH_IMAGE_PROMOTE_TO=$second/prod/third" >/dev/null
+cmake --build "$build" --target image-promote >"$work/unauthorized.log" 2>&1 &&
+  fail "image-promote succeeded with wrong credentials"
+grep -E "$second.*(401|UNAUTHORIZED|unauthorized)|(401|UNAUTHORIZED|unauthorized).*$second" "$work/unauthorized.log" ||
+  fail "the failure does not name the registry's refusal:\n$(tail -20 "$work/unauthorized.log")"
+[[ -f $state/promoted.json ]] && fail "a refused promote left promoted.json"
+echo "ok: refused, no record"
+leaks=$(grep -rlaF -- "$password" "$build" "$work"/*.log 2>/dev/null || true)
+[[ -z $leaks ]] || fail "the destination's password is in: $leaks"
+echo "ok: the password is in no file of the build tree and no log"
