@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One registry quirk (the argument): an image the helper assembles, two platforms, SBOM and provenance
+# One registry quirk (the argument): an image the helper assembles (for GitLab, one docker builds from a
+# Dockerfile too), two platforms, SBOM and provenance
 # on (the defaults), published through the fault proxy's --quirk front, which answers as another
 # registry does, before the fixture's real registry. Each ends in an image published and verified
 # (skopeo copies every platform from the real registry, digests checked) with its documents in the
@@ -92,6 +93,30 @@ case $quirk in
     expect_in "$work/first.log" "warning: .*answers its referrers tag with the subject itself" "the warning says where the documents went"
     assert_eq "$(jq -r '[.platforms[].referrers_index] | unique | join(" ")' "$state/metadata.json")" none "referrers_index"
     assert_eq "$(grep -cE "^quirk gitlab-referrers-tag (PUT|DELETE) " "$work/front.log" || true)" 0 "writes at a referrers tag"
+    rerun_writes_nothing
+
+    step "the same for an image docker builds from a Dockerfile (GitLab CI's docker executor)"
+    # docker pushes the image through the front itself; the helper attaches its documents there.
+    mkdir -p "$work/dsrc/ctx"
+    printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$work/dsrc/ctx/Dockerfile"
+    echo "built by docker" >"$work/dsrc/ctx/data.txt"
+    repository_path=e2e/quirk-$quirk-dockerfile
+    cat >"$work/dsrc/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(quirks_dockerfile LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE docker)
+CMAKE
+    build=$work/d
+    state=$build/multiarch-image/d
+    configure "$work/dsrc" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+    writes=$(grep -cE "^quirk gitlab-referrers-tag (PUT|DELETE) " "$work/front.log" || true)
+    publish dockerfile || fail "publish failed:\n$(tail -30 "$work/dockerfile.log")"
+    published 1.0
+    grep -qE "^docker (image )?push " "$work/engine-calls.log" || fail "docker did not push the image itself"
+    expect_in "$work/dockerfile.log" "warning: .*answers its referrers tag with the subject itself" "the warning, for the Dockerfile image"
+    assert_eq "$(jq -r '[.platforms[].referrers_index] | unique | join(" ")' "$state/metadata.json")" none "referrers_index"
+    assert_eq "$(grep -cE "^quirk gitlab-referrers-tag (PUT|DELETE) " "$work/front.log" || true)" "$writes" "writes at a referrers tag"
     rerun_writes_nothing ;;
 
   immutable-tags | immutable-tags-denied)
