@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One registry quirk (the argument): an image the helper assembles (for GitLab, one docker builds from a
-# Dockerfile too), two platforms, SBOM and provenance
-# on (the defaults), published through the fault proxy's --quirk front, which answers as another
+# Dockerfile too), two platforms, SBOM and provenance on (the defaults), published through the fault
+# proxy's --quirk front, which answers as another
 # registry does, before the fixture's real registry. Each ends in an image published and verified
 # (skopeo copies every platform from the real registry, digests checked) with its documents in the
 # registry, and a rerun that writes nothing; or in a clear message naming the registry's limit and
