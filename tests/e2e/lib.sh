@@ -113,6 +113,18 @@ run_image() {  # run_image docker|podman REFERENCE PLATFORM
 # client saw answered is in it). registry_mark LOG: where the log ends now. registry_requests LOG MARK
 # [REGEX]: "METHOD URI STATUS" of each request logged since MARK (those matching REGEX).
 registry_mark() { wc -c <"$1" | tr -d ' '; }
+# artifact PATH DIGEST: the one document an artifact manifest of the fixture's registry carries.
+artifact() {
+  local layer
+  layer=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" | jq -r '.layers[0].digest')
+  curl -sf "http://$REGISTRY/v2/$1/blobs/$layer"
+}
+# assert_no_work BUILD TARGET LOG: building TARGET again runs no step.
+assert_no_work() {
+  cmake --build "$1" --target "$2" >"$3" 2>&1 || fail "the rerun failed:\n$(cat "$3")"
+  grep -q "no work to do" "$3" || fail "the rerun ran steps:\n$(cat "$3")"
+  echo "ok: no step ran"
+}
 fixture_registry_log=$MULTIARCH_TEST_STATE/registry.log   # $REGISTRY's
 registry_requests() {
   tail -c +"$(($2 + 1))" "$1" | sed -nE 's/^[0-9.]+ - [^ ]* \[[^]]*\] "([A-Z]+) ([^ ]+) HTTP\/[0-9.]+" ([0-9]+) .*/\1 \2 \3/p' |

@@ -65,11 +65,6 @@ publish() {  # publish LOG: the Dockerfile image, then the image assembled on it
   cmake --build "$work/b" --target cross-hello-push -j2 >"$1" 2>&1 && 
     cmake --build "$work/b" --target cross-hello-assembled-push -j2 >>"$1" 2>&1 || fail "publish failed:\n$(tail -30 "$1")"
 }
-artifact() {  # artifact PATH DIGEST: the one document an artifact manifest carries
-  local layer
-  layer=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" | jq -r '.layers[0].digest')
-  curl -sf "http://$REGISTRY/v2/$1/blobs/$layer"
-}
 unpack() {  # unpack REFERENCE DIR: the image's layers, in order, as one tree
   rm -rf "$2.oci" "$2" && mkdir -p "$2"
   skopeo copy -q --src-tls-verify=false "docker://$1" "oci:$2.oci:x" >/dev/null

@@ -38,12 +38,10 @@ configure "$repo_root/tests/projects/vcpkg-linked" "$work/b" -DMULTIARCH_IMAGE_S
 cmake --build "$work/b" --target app-push >"$work/push.log" 2>&1 || fail "publish failed:\n$(tail -30 "$work/push.log")"
 repository=e2e/vcpkg-sbom
 sbom_of() {  # sbom_of OUT: the SBOM metadata.json names, from $repository of the registry
-  local sbom layer
+  local sbom
   sbom=$(jq -r '.platforms[0].sbom' "$work/b/multiarch-image/app/metadata.json")
   [[ $sbom == sha256:* ]] || fail "no SBOM in metadata.json"
-  layer=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-    "http://$REGISTRY/v2/$repository/manifests/$sbom" | jq -r '.layers[0].digest')
-  curl -sf "http://$REGISTRY/v2/$repository/blobs/$layer" >"$1"
+  artifact "$repository" "$sbom" >"$1"
 }
 port_of() { jq -c '.components[] | select(."bom-ref" == "vcpkg:foo:x64-linux")' "$1"; }
 sbom_of "$work/sbom.json"
@@ -57,9 +55,7 @@ assert_eq "$(jq -r '.licenses[0].expression' <<<"$foo")" MIT "its license (an SP
 cyclonedx_validate "$work/sbom.json" || fail "the SBOM is not valid CycloneDX"
 
 step "a rerun with nothing changed"
-cmake --build "$work/b" --target app-push >"$work/noop.log" 2>&1 || fail "the rerun failed:\n$(cat "$work/noop.log")"
-grep -q "no work to do" "$work/noop.log" || fail "the rerun ran steps:\n$(cat "$work/noop.log")"
-echo "ok: no step ran"
+assert_no_work "$work/b" app-push "$work/noop.log"
 
 step "vcpkg's document changes (same archive): the stage reads it again, its record follows"
 spdx Apache-2.0 >"$installed/x64-linux/share/foo/vcpkg.spdx.json"
@@ -70,8 +66,7 @@ assert_eq "$(jq -r '.components[] | select(.ref == "vcpkg:foo:x64-linux") | .lic
   "the stage's record after the edit"
 ! grep -qE "multiarch-image: build app|push started" "$work/respdx.log" ||
   fail "the same image was built or pushed again:\n$(cat "$work/respdx.log")"
-cmake --build "$work/b" --target app-push >"$work/noop2.log" 2>&1 || fail "the rerun failed:\n$(cat "$work/noop2.log")"
-grep -q "no work to do" "$work/noop2.log" || fail "the rerun after the edit ran steps:\n$(cat "$work/noop2.log")"
+assert_no_work "$work/b" app-push "$work/noop2.log"
 echo "ok: restaged once, the image as it was, then a no-op"
 # The same image keeps the SBOM it has where it has one; in a repository without one it gets the new.
 configure "$repo_root/tests/projects/vcpkg-linked" "$work/b" -DVCPKG_LINKED_REPOSITORY="$REGISTRY/e2e/vcpkg-sbom-2" \
