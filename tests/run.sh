@@ -7,23 +7,28 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/dev}
 
-# Each phase's wall time and the CPU time its processes used (user + system, of the children this
-# script waited for: a daemon's own is not in it), printed as it ends and kept in $build/run-times.txt.
+# Each phase's wall time, the CPU time its processes used (user + system, of the children this script
+# waited for: a daemon's own is not in it) and the share of the machine's CPU time nobody used (idle
+# and waiting for I/O, from /proc/stat: what more parallel work could have had), printed as it ends
+# and kept in $build/run-times.txt.
 mkdir -p "$build"
 : >"$build/run-times.txt"
-phase_name="" phase_wall=0 phase_cpu=0
+phase_name="" phase_wall=0 phase_cpu=0 phase_idle="0 0"
+idle_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat 2>/dev/null || echo "0 0"; }
 # The bookkeeping never decides the outcome: a failure in it (a build dir removed, a full disk) is
 # ignored, and the EXIT trap hands back the status the run had, which a failing command in a trap
 # under `set -e` would otherwise replace.
 phase() {  # `times` in this shell, not in a $(...) subshell, whose children would be others
-  local now cpu=0; now=$SECONDS
+  local now cpu=0 idle; now=$SECONDS idle=$(idle_ticks)
   times >"$build/.times" 2>/dev/null &&
     cpu=$(awk 'NR == 2 { c = 0; for (i = 1; i <= 2; i++) { split($i, ms, "m"); sub("s", "", ms[2]); c += ms[1] * 60 + ms[2] }
                printf "%d", c }' "$build/.times" 2>/dev/null) || cpu=0
   [[ -z $phase_name ]] ||
-    printf '[run.sh] %-28s %5d s wall %6d s CPU\n' "$phase_name" $((now - phase_wall)) $((cpu - phase_cpu)) |
+    printf '[run.sh] %-28s %5d s wall %6d s CPU %4s idle\n' "$phase_name" $((now - phase_wall)) $((cpu - phase_cpu)) \
+      "$(awk -v a="$phase_idle" -v b="$idle" 'BEGIN { split(a, x); split(b, y); t = y[2] - x[2]
+                                                     if (t > 0) printf "%d%%", 100 * (y[1] - x[1]) / t; else printf "?" }')" |
     tee -a "$build/run-times.txt" 2>/dev/null || true
-  phase_name=${1:-} phase_wall=$now phase_cpu=$cpu
+  phase_name=${1:-} phase_wall=$now phase_cpu=$cpu phase_idle=$idle
 }
 trap 'status=$?; set +e; phase; printf "[run.sh] %-28s %5d s wall\n" total "$SECONDS" | tee -a "$build/run-times.txt"; exit $status' EXIT
 
