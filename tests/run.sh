@@ -79,4 +79,3 @@ skip=()
 listed=$(ctest -N -R '^workflow\.check$')  # read whole: `grep -q` on a pipe could fail its writer
 if grep -q '^Total Tests: 1$' <<<"$listed"; then skip=(-E '^(unit|cmake\..*)$'); fi
 ctest --output-on-failure --no-tests=error --timeout 1200 -j2 "${skip[@]}"
-

@@ -3,7 +3,8 @@
 # docs/ci/gitlab-ci-matrix.yml run) against a registry with Basic auth, on tests/projects/matrix (an
 # image the helper assembles: no engine, no emulation, no privileges): two build trees as the jobs of
 # two runners, each pushing one platform and no list (one tree with Unix Makefiles, one with Ninja
-# Multi-Config, as CMAKE_GENERATOR chooses); a third as the merge job (Ninja), handed the jobs' artifacts, publishing the list over exactly the digests they pushed with each platform's SBOM and
+# Multi-Config, as CMAKE_GENERATOR chooses); a third as the merge job (Ninja), handed the jobs'
+# artifacts, publishing the list over exactly the digests they pushed with each platform's SBOM and
 # provenance listed; refusals of records that do not fit; the password nowhere.
 . "$(dirname "$0")/lib.sh"
 job=$repo_root/docs/ci/matrix-job.sh

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One registry quirk (the argument): an image the helper assembles (for GitLab, one docker builds from a
 # Dockerfile too), two platforms, SBOM and provenance on (the defaults), published through the fault
-# proxy's --quirk front, which answers as another
-# registry does, before the fixture's real registry. Each ends in an image published and verified
-# (skopeo copies every platform from the real registry, digests checked) with its documents in the
-# registry, and a rerun that writes nothing; or in a clear message naming the registry's limit and
-# what works there, with no record claiming success. docs/registries.md has the table.
+# proxy's --quirk front, which answers as another registry does, before the fixture's real registry.
+# Each ends in an image published and verified (skopeo copies every platform from the real registry,
+# digests checked) with its documents in the registry, and a rerun that writes nothing; or in a clear
+# message naming the registry's limit and what works there, with no record claiming success.
+# docs/registries.md has the table.
 #   quirks.sh gitlab-referrers-tag | immutable-tags | immutable-tags-denied | rate-limit | no-chunked-upload
 #           | head-405 | no-digest-header | manifest-content-type | docker-media-types-only | no-mount
 #           | referrers-api

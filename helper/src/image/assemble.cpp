@@ -424,17 +424,17 @@ fs::path layout_blob(const fs::path& layout, const std::string& digest) { return
 AssembledImage assemble_image(const Spec& spec, const Platform& platform, const fs::path& staged, const Log& log,
                               const BaseImage* base) {
   const auto& m = spec.image;
-  if (!m.manifest_annotations.empty() && base && base->docker)
-    throw Error(Exit::invalid_input,
-                "MANIFEST_ANNOTATIONS need an OCI manifest, and the base " + base->name +
-                    " is a Docker one, which has no annotations (the image's manifest takes the base's format)");
   // One family of media types per manifest: the base's, or Docker's when INDEX_FORMAT docker asks for a
   // Docker manifest list, whose entries are Docker manifests (for a registry that knows no other).
   const bool docker = (base && base->docker) || spec.index_format == "docker";
   if (!m.manifest_annotations.empty() && docker)
     throw Error(Exit::invalid_input,
-                "MANIFEST_ANNOTATIONS need an OCI manifest, and INDEX_FORMAT docker makes the image's "
-                "manifest Docker's, which has no annotations");
+                "MANIFEST_ANNOTATIONS need an OCI manifest, and " +
+                    (base && base->docker ? "the base " + base->name +
+                                                " is a Docker one, which has no annotations (the image's manifest takes "
+                                                "the base's format)"
+                                          : std::string("INDEX_FORMAT docker makes the image's manifest Docker's, which "
+                                                        "has no annotations")));
   json::array base_layers = base ? base->layers : json::array{};
   if (docker && base && !base->docker)
     for (auto& layer : base_layers) {  // an OCI base's gzip layers are the same bytes under Docker's name
