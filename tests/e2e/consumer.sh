@@ -121,7 +121,11 @@ if [[ $mode == subdirectory ]]; then
   echo "// an edit in the consumer's copy (e2e.consumer.subdirectory)" >>"$vendored/helper/src/$edited"
   cmake --build "$work/build" --target image-push >"$work/edit.log"
   grep -q "multiarch-image: build the helper" "$work/edit.log" || fail "the edit of $edited did not rebuild the helper:\n$(cat "$work/edit.log")"
-  grep -qF "src/$edited.o" "$work/edit.log" || fail "the helper's build did not compile $edited:\n$(cat "$work/edit.log")"
+  # A unity build (the helper's own tree is one): the batch that includes the edited source is compiled.
+  batch=$(grep -lF "helper/src/$edited\"" "$helper_build"/CMakeFiles/multiarch-image-core.dir/Unity/unity_*_cxx.cxx) ||
+    fail "no unity source of the helper's build includes $edited"
+  grep -qF "Unity/$(basename "$batch").o" "$work/edit.log" ||
+    fail "the helper's build did not compile $edited (in $(basename "$batch")):\n$(cat "$work/edit.log")"
   [[ $helper_build/multiarch-image -nt $work/before-edit ]] || fail "the helper was not relinked"
   echo "ok: editing helper/src/$edited rebuilt the consumer's helper"
   cmake --build "$work/build" --target image-push >"$work/noop-after-edit.log"

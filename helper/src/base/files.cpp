@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 
@@ -26,6 +27,11 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     if (!out) throw Error(Exit::step_failed, "cannot write " + tmp.string());
   }
   std::filesystem::rename(tmp, path);
+}
+
+std::filesystem::path temporary_name_in(const std::filesystem::path& dir, std::string_view prefix) {
+  static std::atomic<unsigned> count{0};
+  return dir / (std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(count++));
 }
 
 }  // namespace mai

@@ -1,10 +1,8 @@
 #include "image/base_tree.hpp"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <array>
-#include <atomic>
 #include <boost/json.hpp>
 #include <cstring>
 #include <deque>
@@ -14,6 +12,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/interrupt.hpp"
+#include "base/ustar.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -21,7 +20,6 @@ namespace json = boost::json;
 namespace mai {
 namespace {
 
-constexpr std::size_t kBlock = 512;
 constexpr std::size_t kAccountFileLimit = std::size_t{1} << 20;  // a larger /etc/passwd is not read
 constexpr int kLinkHops = 40;                                    // as Linux's limit of followed links
 
@@ -141,13 +139,13 @@ std::vector<Entry> entries_of(TarStream& tar) {
   std::vector<Entry> out;
   std::string long_name, long_link;
   std::map<std::string, std::string> pax;
-  std::array<char, kBlock> h{};
+  std::array<char, kTarBlock> h{};
   while (tar.read(h.data(), h.size())) {
     throw_if_interrupted();
     if (std::all_of(h.begin(), h.end(), [](char c) { return c == 0; })) break;
     const char type = h[156];
     std::uint64_t size = number(&h[124], 12);
-    const auto padded = (size + kBlock - 1) / kBlock * kBlock;
+    const auto padded = (size + kTarBlock - 1) / kTarBlock * kTarBlock;
     if (type == 'x' || type == 'L' || type == 'K') {
       if (size > kAccountFileLimit) throw Error(Exit::verify_failed, "has a header record of " + std::to_string(size) + " bytes");
       std::string body(size, '\0');
@@ -185,7 +183,7 @@ std::vector<Entry> entries_of(TarStream& tar) {
     long_link.clear();
     pax.clear();
     const auto data = e.type == '0' || e.type == '7' ? size : 0;
-    const auto data_padded = (data + kBlock - 1) / kBlock * kBlock;
+    const auto data_padded = (data + kTarBlock - 1) / kTarBlock * kTarBlock;
     if (data > 0 && data <= kAccountFileLimit && (e.path == "etc/passwd" || e.path == "etc/group")) {
       std::string body(data, '\0');
       if (!tar.read(body.data(), body.size())) throw Error(Exit::verify_failed, "ends inside " + e.path);
@@ -203,7 +201,7 @@ std::vector<Entry> entries_of(TarStream& tar) {
   return out;
 }
 
-bool under(const std::string& path, const std::string& dir) {
+bool at_or_under(const std::string& path, const std::string& dir) {
   return dir.empty() || path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
 }
 
@@ -216,9 +214,9 @@ std::string parent_of(const std::string& path) {
 // then its entries.
 void apply_layer(BaseTree& tree, const std::vector<Entry>& entries) {
   const auto erase_under = [&](const std::string& dir, bool keep_dir) {
-    std::erase_if(tree.links, [&](const auto& l) { return under(l.first, dir) && !(keep_dir && l.first == dir); });
-    if (under("etc/passwd", dir) && !(keep_dir && dir == "etc/passwd")) tree.passwd.reset();
-    if (under("etc/group", dir) && !(keep_dir && dir == "etc/group")) tree.group.reset();
+    std::erase_if(tree.links, [&](const auto& l) { return at_or_under(l.first, dir) && !(keep_dir && l.first == dir); });
+    if (at_or_under("etc/passwd", dir) && !(keep_dir && dir == "etc/passwd")) tree.passwd.reset();
+    if (at_or_under("etc/group", dir) && !(keep_dir && dir == "etc/group")) tree.group.reset();
   };
   for (const auto& e : entries) {
     const auto name = e.path.substr(e.path.rfind('/') == std::string::npos ? 0 : e.path.rfind('/') + 1);
@@ -280,11 +278,6 @@ std::optional<BaseTree> from_json(const json::value& v) {
   return tree;
 }
 
-fs::path temporary_in(const fs::path& dir) {
-  static std::atomic<unsigned> count{0};
-  return dir / (".fetch-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
-}
-
 }  // namespace
 
 bool is_foreign_layer(const std::string& media_type) {
@@ -305,7 +298,7 @@ int fetch_base_layers(RegistryClient& client, const std::vector<Descriptor>& lay
         (layer.size < 0 || (fs::file_size(file, ec) == static_cast<std::uintmax_t>(layer.size) && !ec)))
       continue;
     // Into a temporary name first: a platform assembling beside this one never reads half a layer.
-    const auto tmp = temporary_in(blobs);
+    const auto tmp = temporary_name_in(blobs, ".fetch-");
     client.fetch_blob(layer.digest, tmp);
     fs::rename(tmp, file, ec);
     if (ec) {

@@ -1,12 +1,9 @@
 #include "image/layer.hpp"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -15,6 +12,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/interrupt.hpp"
+#include "base/ustar.hpp"
 #include "model/spec.hpp"
 #include "oci/media_types.hpp"
 
@@ -23,8 +21,7 @@ namespace fs = std::filesystem;
 namespace mai {
 namespace {
 
-constexpr std::size_t kBlock = 512;
-constexpr std::size_t kChunk = std::size_t{1} << 16;
+constexpr std::size_t kDeflateChunk = std::size_t{1} << 16;
 
 // The tar stream's bytes go through here: hashed as they are (the diff_id), deflated, and the
 // deflated bytes hashed (the digest) and written to a temporary file.
@@ -61,7 +58,7 @@ class GzipSink {
 
  private:
   void pump(int flush) {
-    std::array<unsigned char, kChunk> buffer{};
+    std::array<unsigned char, kDeflateChunk> buffer{};
     do {
       z_.next_out = buffer.data();
       z_.avail_out = static_cast<uInt>(buffer.size());
@@ -81,41 +78,8 @@ class GzipSink {
   std::int64_t written_ = 0;
 };
 
-// A ustar numeric field: octal digits, zero-padded, NUL-terminated.
-void octal(char* field, std::size_t width, std::uint64_t value) {
-  for (std::size_t i = width - 1; i-- > 0;) {
-    field[i] = static_cast<char>('0' + (value & 7));
-    value >>= 3;
-  }
-  field[width - 1] = '\0';
-}
-
 // The largest id a ustar header's 8-byte octal field holds; a larger one goes in a PAX record.
 constexpr std::uint64_t kLargestUstarId = 07777777;
-
-struct Header {
-  std::array<char, kBlock> b{};
-  Header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size, std::int64_t mtime, const std::string& link,
-         std::uint64_t uid = 0, std::uint64_t gid = 0) {
-    std::memcpy(b.data(), name.data(), std::min<std::size_t>(name.size(), 100));
-    octal(&b[100], 8, mode);
-    octal(&b[108], 8, uid <= kLargestUstarId ? uid : 0);
-    octal(&b[116], 8, gid <= kLargestUstarId ? gid : 0);
-    octal(&b[124], 12, size);
-    octal(&b[136], 12, static_cast<std::uint64_t>(std::max<std::int64_t>(mtime, 0)));
-    b[156] = type;
-    std::memcpy(&b[157], link.data(), std::min<std::size_t>(link.size(), 100));
-    std::memcpy(&b[257], "ustar", 6);  // magic with its NUL
-    std::memcpy(&b[263], "00", 2);     // version
-    // uname and gname stay empty; devmajor/devminor as zeros.
-    octal(&b[329], 8, 0);
-    octal(&b[337], 8, 0);
-    std::memset(&b[148], ' ', 8);
-    unsigned sum = 0;
-    for (char c : b) sum += static_cast<unsigned char>(c);
-    octal(&b[148], 7, sum);  // six digits and a NUL, then the space already there
-  }
-};
 
 // "<length> <key>=<value>\n", the length counting itself.
 std::string pax_record(const std::string& key, const std::string& value) {
@@ -151,7 +115,7 @@ class TarWriter {
     if (e.permissions.capabilities)
       pax += pax_record("SCHILY.xattr.security.capability", capability_xattr(e.permissions.capabilities));
     if (!pax.empty()) {
-      block(Header("././@PaxHeader", 'x', 0644, pax.size(), mtime_, "").b.data());
+      block(ustar_header({.name = "././@PaxHeader", .type = 'x', .mode = 0644, .size = pax.size(), .mtime = mtime_}).data());
       data(pax.data(), pax.size());
       pad(pax.size());
     }
@@ -160,11 +124,19 @@ class TarWriter {
                                : e.permissions.mode                                ? *e.permissions.mode
                                : e.kind == LayerEntry::Kind::file && !e.executable ? 0644
                                                                                    : 0755;
-    block(Header(name, type, mode, size >= (std::uint64_t{1} << 33) ? 0 : size, mtime_, e.link_target, uid, gid).b.data());
+    block(ustar_header({.name = name,
+                        .type = type,
+                        .mode = mode,
+                        .size = size >= (std::uint64_t{1} << 33) ? 0 : size,  // the PAX record has it
+                        .mtime = mtime_,
+                        .link = e.link_target,
+                        .uid = uid <= kLargestUstarId ? uid : 0,
+                        .gid = gid <= kLargestUstarId ? gid : 0})
+              .data());
     if (e.kind != LayerEntry::Kind::file) return;
     std::ifstream in(e.source, std::ios::binary);
     if (!in) throw Error(Exit::invalid_input, "cannot read " + e.source.string());
-    std::vector<char> buffer(kChunk);
+    std::vector<char> buffer(kDeflateChunk);
     std::uint64_t copied = 0;
     while (copied < size) {
       in.read(buffer.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buffer.size(), size - copied)));
@@ -177,26 +149,21 @@ class TarWriter {
   }
 
   void end() {
-    const std::array<char, kBlock> zero{};
+    const std::array<char, kTarBlock> zero{};
     block(zero.data());
     block(zero.data());
   }
 
  private:
-  void block(const char* b) { sink_.write(b, kBlock); }
+  void block(const char* b) { sink_.write(b, kTarBlock); }
   void data(const char* d, std::size_t n) { sink_.write(d, n); }
   void pad(std::uint64_t n) {
-    static const std::array<char, kBlock> zero{};
-    if (const auto rest = n % kBlock; rest != 0) sink_.write(zero.data(), kBlock - rest);
+    static const std::array<char, kTarBlock> zero{};
+    if (const auto rest = n % kTarBlock; rest != 0) sink_.write(zero.data(), kTarBlock - rest);
   }
   GzipSink& sink_;
   std::int64_t mtime_;
 };
-
-fs::path temporary_in(const fs::path& dir) {
-  static std::atomic<unsigned> count{0};
-  return dir / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
-}
 
 // A path inside the image: relative, no empty, "." or ".." component.
 bool inside_image(const std::string& path) {
@@ -265,7 +232,7 @@ Layer write_layer(std::vector<LayerEntry> entries, std::int64_t mtime, const fs:
         throw Error(Exit::invalid_input, "/" + parent + " is a file in the layer and the directory of /" + e.path);
     }
   fs::create_directories(blob_dir);
-  const auto tmp = temporary_in(blob_dir);
+  const auto tmp = temporary_name_in(blob_dir, ".tmp-");
   Layer layer;
   try {
     GzipSink sink(tmp);

@@ -25,7 +25,7 @@ constexpr std::string_view kTagForm = "1 to 128 characters of letters, digits, _
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
+std::vector<std::string_view> pieces(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
   while (true) {
@@ -82,7 +82,7 @@ void validate_registry(std::string_view full, std::string_view registry) {
       port = registry.substr(colon + 1);
       if (port.empty()) invalid("repository", full, "':' without a port in the registry", kRepositoryForm);
     }
-    for (auto c : split(host, '.'))
+    for (auto c : pieces(host, '.'))
       if (!valid_domain_component(c))
         invalid("repository", full, "bad registry host '" + std::string(host) + "'", kRepositoryForm);
   }
@@ -111,7 +111,7 @@ bool Repository::loopback() const {
   const auto host = this->host();
   if (host == "localhost" || host == "::1") return true;
   // 127.0.0.0/8 written as a dotted quad
-  const auto parts = split(host, '.');
+  const auto parts = pieces(host, '.');
   if (parts.size() != 4 || parts[0] != "127") return false;
   for (auto p : parts) {
     unsigned v = 0;
@@ -144,7 +144,7 @@ Repository parse_repository(std::string_view text) {
   if (r.registry.empty()) r.registry = "docker.io";
   if (rest.find(':') != std::string_view::npos)
     invalid("repository", text, "contains a tag; give tags with TAGS instead", kRepositoryForm);
-  for (auto c : split(rest, '/')) {
+  for (auto c : pieces(rest, '/')) {
     if (c.empty()) invalid("repository", text, "empty path component", kRepositoryForm);
     if (c.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
       invalid("repository", text, "uppercase letters in '" + std::string(c) + "'", kRepositoryForm);

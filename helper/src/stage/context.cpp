@@ -43,7 +43,7 @@ bool match(const std::vector<std::string>& pat, std::size_t i, const std::vector
   return ::fnmatch(pat[i].c_str(), path[j].c_str(), 0) == 0 && match(pat, i + 1, path, j + 1);
 }
 
-bool under(const fs::path& p, const fs::path& dir) {
+bool within(const fs::path& p, const fs::path& dir) {
   auto [d, pi] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
   return d == dir.end();
 }
@@ -104,7 +104,7 @@ std::vector<fs::path> context_inputs(const fs::path& context, const fs::path& do
     const auto& entry = *it;
     const auto& p = entry.path();
     const bool is_dir = entry.is_directory(ec) && !entry.is_symlink(ec);
-    if (std::any_of(exclude.begin(), exclude.end(), [&](const fs::path& x) { return under(p, x); })) {
+    if (std::any_of(exclude.begin(), exclude.end(), [&](const fs::path& x) { return within(p, x); })) {
       if (is_dir) it.disable_recursion_pending();
       continue;
     }

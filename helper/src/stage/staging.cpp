@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace mai {
 namespace {
 
-bool under(const fs::path& file, const fs::path& dir) {
+bool resolves_under(const fs::path& file, const fs::path& dir) {
   const auto f = fs::weakly_canonical(file).generic_string();
   auto d = fs::weakly_canonical(dir).generic_string();
   if (!d.ends_with('/')) d += '/';
@@ -277,7 +277,7 @@ void plan_needed_libraries(const StageRequest& r, StagePlan& plan, const Log& lo
       std::vector<fs::path> search;
       // An installed file's run path names directories of the image: searched here, they would be
       // this machine's (an INSTALL_RPATH of /opt/vendor/lib would ship the build machine's copy).
-      if (plan.installed.empty() || !under(file, plan.installed))
+      if (plan.installed.empty() || !resolves_under(file, plan.installed))
         for (auto dir : info.search_path) {
           if (const auto o = dir.find("$ORIGIN"); o != std::string::npos) dir.replace(o, 7, file.parent_path().string());
           search.emplace_back(dir);
@@ -295,8 +295,8 @@ void plan_needed_libraries(const StageRequest& r, StagePlan& plan, const Log& lo
           break;
         }
       }
-      const bool project =
-          hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(), [&](const fs::path& d) { return under(*hit, d); });
+      const bool project = hit && std::any_of(r.project_dirs.begin(), r.project_dirs.end(),
+                                              [&](const fs::path& d) { return resolves_under(*hit, d); });
       if (project)
         add_file(r, plan, *hit, "usr/lib/" + needed, std::string(), "library");
       else if (r.runtime && hit)

@@ -1,10 +1,7 @@
 #include "stage/symbols_archive.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -12,7 +9,9 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/interrupt.hpp"
+#include "base/ustar.hpp"
 #include "stage/debug_symbols.hpp"
 #include "stage/elf.hpp"
 
@@ -21,41 +20,12 @@ namespace fs = std::filesystem;
 namespace mai {
 namespace {
 
-constexpr std::size_t kBlock = 512;
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+constexpr std::size_t kCopyChunk = std::size_t{1} << 20;
 constexpr std::uint64_t kLargestDebugFile = std::uint64_t{64} << 30;  // as a streamed blob (registry/client.hpp)
 
-void octal(char* field, std::size_t width, std::uint64_t value) {
-  for (std::size_t i = width - 1; i-- > 0;) {
-    field[i] = static_cast<char>('0' + (value & 7));
-    value >>= 3;
-  }
-  field[width - 1] = '\0';
-}
-
-std::array<char, kBlock> header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size, std::int64_t mtime) {
-  std::array<char, kBlock> b{};
-  std::memcpy(b.data(), name.data(), std::min<std::size_t>(name.size(), 100));
-  octal(&b[100], 8, mode);
-  octal(&b[108], 8, 0);
-  octal(&b[116], 8, 0);
-  if (size < (std::uint64_t{1} << 33)) {
-    octal(&b[124], 12, size);
-  } else {  // base-256, as GNU tar writes sizes past ustar's 8 GiB
-    b[124] = static_cast<char>(0x80);
-    for (int i = 11; i >= 1; --i, size >>= 8) b[124 + i] = static_cast<char>(size & 0xff);
-  }
-  octal(&b[136], 12, static_cast<std::uint64_t>(std::max<std::int64_t>(mtime, 0)));
-  b[156] = type;
-  std::memcpy(&b[257], "ustar", 6);
-  std::memcpy(&b[263], "00", 2);
-  octal(&b[329], 8, 0);
-  octal(&b[337], 8, 0);
-  std::memset(&b[148], ' ', 8);
-  unsigned sum = 0;
-  for (char c : b) sum += static_cast<unsigned char>(c);
-  octal(&b[148], 7, sum);
-  return b;
+std::array<char, kTarBlock> header(const std::string& name, char type, std::uint64_t mode, std::uint64_t size,
+                                   std::int64_t mtime) {
+  return ustar_header({.name = name, .type = type, .mode = mode, .size = size, .mtime = mtime});
 }
 
 std::uint64_t number(const char* b, std::size_t n, bool& ok) {
@@ -81,16 +51,11 @@ bool hex(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-fs::path temporary_in(const fs::path& dir) {
-  static std::atomic<unsigned> count{0};
-  return dir / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
-}
-
 bool same_bytes(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   if (!fs::is_regular_file(b, ec) || fs::file_size(a, ec) != fs::file_size(b, ec)) return false;
   std::ifstream in_a(a, std::ios::binary), in_b(b, std::ios::binary);
-  std::vector<char> x(kChunk), y(kChunk);
+  std::vector<char> x(kCopyChunk), y(kCopyChunk);
   while (in_a && in_b) {
     in_a.read(x.data(), static_cast<std::streamsize>(x.size()));
     in_b.read(y.data(), static_cast<std::streamsize>(y.size()));
@@ -114,7 +79,7 @@ WrittenArchive write_symbols_archive(const std::vector<ArchivedDebugFile>& files
   std::map<std::string, fs::path> by_name;  // sorted by entry name
   for (const auto& f : files) by_name.emplace(build_id_path(f.build_id), f.file);
   fs::create_directories(archive.parent_path());
-  const auto tmp = temporary_in(archive.parent_path());
+  const auto tmp = temporary_name_in(archive.parent_path(), ".tmp-");
   WrittenArchive out;
   {
     std::ofstream sink(tmp, std::ios::binary | std::ios::trunc);
@@ -125,17 +90,17 @@ WrittenArchive write_symbols_archive(const std::vector<ArchivedDebugFile>& files
       hash.update(data, n);
       out.size += static_cast<std::int64_t>(n);
     };
-    static const std::array<char, kBlock> zero{};
+    static const std::array<char, kTarBlock> zero{};
     std::set<std::string> dirs;
-    std::vector<char> buffer(kChunk);
+    std::vector<char> buffer(kCopyChunk);
     for (const auto& [name, file] : by_name) {
       throw_if_interrupted();
       for (const auto& dir : {std::string(".build-id/"), name.substr(0, 13)})
-        if (dirs.insert(dir).second) put(header(dir, '5', 0755, 0, mtime).data(), kBlock);
+        if (dirs.insert(dir).second) put(header(dir, '5', 0755, 0, mtime).data(), kTarBlock);
       std::error_code ec;
       const auto size = fs::file_size(file, ec);
       if (ec) throw Error(Exit::step_failed, "cannot read the debug file " + file.string() + ": " + ec.message());
-      put(header(name, '0', 0755, size, mtime).data(), kBlock);
+      put(header(name, '0', 0755, size, mtime).data(), kTarBlock);
       std::ifstream in(file, std::ios::binary);
       if (!in) throw Error(Exit::step_failed, "cannot read the debug file " + file.string());
       for (std::uint64_t copied = 0; copied < size;) {
@@ -145,10 +110,10 @@ WrittenArchive write_symbols_archive(const std::vector<ArchivedDebugFile>& files
         put(buffer.data(), n);
         copied += n;
       }
-      if (const auto rest = size % kBlock; rest != 0) put(zero.data(), kBlock - rest);
+      if (const auto rest = size % kTarBlock; rest != 0) put(zero.data(), kTarBlock - rest);
     }
-    put(zero.data(), kBlock);
-    put(zero.data(), kBlock);
+    put(zero.data(), kTarBlock);
+    put(zero.data(), kTarBlock);
     sink.close();
     if (!sink) {
       std::error_code ec;
@@ -166,8 +131,8 @@ std::vector<std::string> extract_symbols_archive(const fs::path& archive, const 
   if (!in) throw Error(Exit::step_failed, "cannot read " + archive.string());
   std::vector<std::string> ids;
   std::set<std::string> names;
-  std::array<char, kBlock> h{};
-  std::vector<char> buffer(kChunk);
+  std::array<char, kTarBlock> h{};
+  std::vector<char> buffer(kCopyChunk);
   const auto refuse = [&](const std::string& name, const std::string& why) {
     return Error(Exit::verify_failed, what + " holds `" + name + "`, " + why +
                                           " (a debug-symbols archive holds only .build-id/<2 hex digits>/<hex>.debug files "
@@ -191,7 +156,7 @@ std::vector<std::string> extract_symbols_archive(const fs::path& archive, const 
     const char type = h[156] == '\0' ? '0' : h[156];
     const auto size = number(&h[124], 12, ok);
     if (!ok) throw refuse(name, "whose size is not a number");
-    const auto padded = size % kBlock == 0 ? size : size + (kBlock - size % kBlock);
+    const auto padded = size % kTarBlock == 0 ? size : size + (kTarBlock - size % kTarBlock);
     if (type == '5') {
       const bool top = name == ".build-id/" || name == ".build-id";
       const bool fan = name.size() >= 12 && name.starts_with(".build-id/") && name.size() <= 13 &&
@@ -213,7 +178,7 @@ std::vector<std::string> extract_symbols_archive(const fs::path& archive, const 
     const auto dir = out / ".build-id" / name.substr(10, 2);
     real_directory(out / ".build-id");
     real_directory(dir);
-    const auto tmp = temporary_in(dir);
+    const auto tmp = temporary_name_in(dir, ".tmp-");
     try {
       {
         std::ofstream file(tmp, std::ios::binary | std::ios::trunc);

@@ -15,7 +15,7 @@ namespace mai {
 
 namespace {
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+constexpr std::size_t kPatchChunk = std::size_t{1} << 20;
 
 // Reads `file` in pieces from the start, each with the patches that overlap it applied.
 class PatchedReader {
@@ -25,7 +25,7 @@ class PatchedReader {
   }
   // The next piece into `buffer` (empty at the end).
   void next(std::string& buffer) {
-    buffer.resize(kChunk);
+    buffer.resize(kPatchChunk);
     in_.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     buffer.resize(static_cast<std::size_t>(in_.gcount()));
     for (const auto& p : patches_) {
