@@ -2,15 +2,15 @@
 # Benchmarks: where the tool stands against the manual way and against the build tool's own floor.
 # Every row compares commands measured in the same run (hyperfine) and reports ratios, since absolute
 # times vary between machines. Usage, on Debian 12 as root:
-#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles] [supply]
-#                [edit] [buildah] [symbols]                         (default: all rows)
+#   bench/run.sh [noop] [parallel] [overhead] [resume] [scaling] [daemonless] [bigfiles] [large]
+#                [supply] [edit] [buildah] [symbols] [far]                         (default: all rows)
 # Prints a markdown table and writes it to build/bench/results.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 work=$root/build/bench
 rows=("$@")
-((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles supply edit buildah symbols far)
+((${#rows[@]})) || rows=(noop parallel overhead resume scaling daemonless bigfiles large supply edit buildah symbols far)
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
@@ -392,6 +392,41 @@ CMAKE
     "layering $(awk -v b="$bytes" -v s="$layer" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'), tar | gzip -1 $(awk -v b="$bytes" -v s="$tgz" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'); peak RSS: build $((build_rss / 1024)) MB, push $((push_rss / 1024)) MB" \
     "layering at $(ratio "$tgz" "$layer")× the speed of tar | gzip" "near 1×; < 100 MB"
   rm -rf "$tree"
+}
+
+# A large image's first publish grows linearly: generated trees of 5,000 and 50,000 files (1 KiB each,
+# 100 per directory) as FILES of one platform, each published from nothing (a new build tree and
+# repository: configure, build, push, manifest and verification), mean of 2; peak resident set of
+# every helper step.
+row_large() {
+  command -v /usr/bin/time >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+  local wrapper=$work/run/bin/timed-helper-large n times=() rss=()
+  printf '#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%C %%M" %s "$@"\n' "$work/run/large-rss.log" "$helper" >"$wrapper"
+  chmod +x "$wrapper"
+  for n in 5000 50000; do
+    local tree=$work/run/large-tree-$n src=$work/run/large-src-$n dir=$work/run/large-$n
+    rm -rf "$tree" "$src" "$dir"; mkdir -p "$tree" "$src"
+    # n files of 1 KiB of base64 text (compressible, as source trees and data files are), 100 per directory.
+    head -c $((n * 768)) /dev/urandom | base64 -w 64 | split -a 6 -d -b 1024 - "$tree/f"
+    (cd "$tree" && for ((d = 0; d < n / 100; d++)); do mkdir "d$d" && mv $(printf 'f%06d ' $(seq $((d * 100)) $((d * 100 + 99)))) "d$d/"; done)
+    cat >"$src/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(large LANGUAGES NONE)
+include("$root/cmake/MultiArchImage.cmake")
+add_multiarch_image(large REPOSITORY "\${LARGE_REPOSITORY}" PLATFORMS linux/amd64 BASE scratch ENTRYPOINT /data/d0/f000000
+  FILES "$tree/=/data/")
+CMAKE
+    : >"$work/run/large-rss.log"
+    # From nothing, as a fresh checkout's CI job: a new build tree (configure included) and repository.
+    hyperfine --runs 2 --export-json "$work/run/large-$n.json" --prepare "rm -rf $dir" \
+      -n "first publish" "cmake -S $src -B $dir -G Ninja -DMULTIARCH_IMAGE_HELPER=$wrapper -DLARGE_REPOSITORY=$REGISTRY/bench/large-\$(date +%s%N) >/dev/null && cmake --build $dir --target image-push" >/dev/null
+    times+=("$(mean "$work/run/large-$n.json" "first publish")")
+    rss+=("$(awk '{ if ($NF > m) m = $NF } END { print m }' "$work/run/large-rss.log")")
+    rm -rf "$tree"
+  done
+  report "8b. a large image's first publish: 5,000 against 50,000 files of 1 KiB (FILES, one platform)" \
+    "5,000 files $(secs "${times[0]}"), 50,000 files $(secs "${times[1]}"); peak RSS of any helper step: $((rss[0] / 1024)) MB, $((rss[1] / 1024)) MB" \
+    "10× the files: $(ratio "${times[1]}" "${times[0]}")× the time, $(ratio "${rss[1]}" "${rss[0]}")× the memory" "linear: ≤ 10× the time"
 }
 
 # SBOM and provenance (both on by default) against neither: examples/cross republished after a

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace mai {
 namespace {
 
-constexpr std::size_t kDeflateChunk = std::size_t{1} << 16;
+constexpr std::size_t kStreamChunk = std::size_t{1} << 16;  // a file read, and a deflate output, at a time
 
 // The tar stream's bytes go through here: hashed as they are (the diff_id), deflated, and the
 // deflated bytes hashed (the digest) and written to a temporary file.
@@ -58,7 +58,7 @@ class GzipSink {
 
  private:
   void pump(int flush) {
-    std::array<unsigned char, kDeflateChunk> buffer{};
+    std::array<unsigned char, kStreamChunk> buffer{};
     do {
       z_.next_out = buffer.data();
       z_.avail_out = static_cast<uInt>(buffer.size());
@@ -136,7 +136,7 @@ class TarWriter {
     if (e.kind != LayerEntry::Kind::file) return;
     std::ifstream in(e.source, std::ios::binary);
     if (!in) throw Error(Exit::invalid_input, "cannot read " + e.source.string());
-    std::vector<char> buffer(kDeflateChunk);
+    std::vector<char> buffer(kStreamChunk);
     std::uint64_t copied = 0;
     while (copied < size) {
       in.read(buffer.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buffer.size(), size - copied)));
