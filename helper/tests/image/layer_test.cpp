@@ -17,6 +17,19 @@ using mai::test::gunzip;
 using mai::test::TarEntry;
 using mai::test::test_log;
 
+namespace {
+
+// A service's program: nonroot's (65532), 0750, allowed to bind ports below 1024 (cap_net_bind_service).
+Permissions bind_service() {
+  Permissions p;
+  p.uid = p.gid = 65532;
+  p.mode = 0750;
+  p.capabilities = std::uint64_t{1} << 10;
+  return p;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(layers)
 
 BOOST_AUTO_TEST_CASE(the_same_files_give_the_same_bytes_whatever_their_times) {
@@ -97,10 +110,7 @@ BOOST_AUTO_TEST_CASE(paths_out_of_the_image_and_twice_the_same_path_are_refused)
 BOOST_AUTO_TEST_CASE(owners_modes_and_capabilities_reach_the_tar_headers) {
   mai::test::TempDir dir;
   const auto program = dir.script("bind80", "exit 0\n");
-  Permissions service;
-  service.uid = service.gid = 65532;
-  service.mode = 0750;
-  service.capabilities = std::uint64_t{1} << 10;
+  const auto service = bind_service();
   Permissions data_dir;
   data_dir.uid = data_dir.gid = 65532;
   data_dir.mode = 0700;
@@ -172,10 +182,7 @@ BOOST_AUTO_TEST_CASE(a_layer_keeps_its_bytes) {
   mai::test::TempDir dir;
   const auto text = dir.file("text", "the same bytes\n");
   const auto program = dir.script("program", "exit 0\n");
-  Permissions service;
-  service.uid = service.gid = 65532;
-  service.mode = 0750;
-  service.capabilities = std::uint64_t{1} << 10;
+  const auto service = bind_service();
   Permissions large;
   large.uid = 3000000;
   large.gid = 7;
