@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One registry quirk (the argument): an image the helper assembles (for GitLab, one docker builds from a
-# Dockerfile too), two platforms, SBOM and provenance on (the defaults), published through the fault
+# One registry quirk (the argument): an image the helper assembles (for GitLab and immutable tags, one
+# docker or podman builds from a Dockerfile too), two platforms, SBOM and provenance on (the defaults), published through the fault
 # proxy's --quirk front, which answers as another registry does, before the fixture's real registry.
 # Each ends in an image published and verified (skopeo copies every platform from the real registry,
 # digests checked) with its documents in the registry, and a rerun that writes nothing; or in a clear
@@ -151,7 +151,37 @@ CMAKE
       "$front/$repository_path@$(jq -r .digest "$state/push-linux-amd64.json")" "the push record's reference: by digest"
     expect_in "$work/digests.log" "attached application/vnd\.example\.signature sha256:[0-9a-f]{64} to .* \(listed nowhere: the registry keeps it by digest\)" \
       "the signature attached by digest"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+
+    # docker (ECR's answer) or podman (DENIED) pushes the image under its per-platform tags itself.
+    engine=docker
+    [[ $quirk == immutable-tags-denied ]] && engine=podman
+    step "an image $engine builds from a Dockerfile, changed under the same tags: $engine's push refused, said as such"
+    mkdir -p "$work/dsrc/ctx"
+    printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$work/dsrc/ctx/Dockerfile"
+    echo "built by $engine, version 1" >"$work/dsrc/ctx/data.txt"
+    repository_path=e2e/quirk-$quirk-dockerfile
+    cat >"$work/dsrc/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(quirks_dockerfile LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE $engine)
+CMAKE
+    build=$work/d
+    state=$build/multiarch-image/d
+    configure "$work/dsrc" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+    publish dockerfile || fail "the first publish failed:\n$(tail -30 "$work/dockerfile.log")"
+    published 1.0
+    echo "built by $engine, version 2" >"$work/dsrc/ctx/data.txt"
+    ! publish dockerfile-refused || fail "a changed image replaced an immutable tag:\n$(tail -20 "$work/dockerfile-refused.log")"
+    expect_in "$work/front.log" "^quirk $quirk PUT /v2/$repository_path/manifests/1\.0-(amd64|arm64) refused" "the front refused $engine's tag"
+    expect_in "$work/dockerfile-refused.log" \
+      "$engine push $front/$repository_path:1\.0-(amd64|arm64) was refused: the registry keeps the tag 1\.0-(amd64|arm64) for what it holds, its tags are immutable" \
+      "the message names the tag and the rule"
+    expect_in "$work/dockerfile-refused.log" "give every publish TAGS of its own \(a version, GIT_TAGS\)" "the message says what works"
+    assert_eq "$(jq -r '[.platforms[].digest] | sort | join(" ")' "$state/metadata.json")" \
+      "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/$repository_path:1.0" | jq -r '[.manifests[].digest] | sort | join(" ")')" \
+      "metadata.json: what the tag still holds" ;;
 
   rate-limit)
     step "Docker Hub's and GHCR's 429s: waited as Retry-After asks (seconds, an HTTP date), announced with the limit"

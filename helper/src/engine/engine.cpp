@@ -1,5 +1,8 @@
 #include "engine/engine.hpp"
 
+#include "base/error.hpp"
+#include "base/text.hpp"
+
 namespace mai {
 
 bool is_engine_url(const std::string& builder) {
@@ -13,6 +16,28 @@ Pull pull_policy(std::string_view pull) {
   if (pull == "missing") return Pull::missing;
   if (pull == "never") return Pull::never;
   return Pull::engine_default;
+}
+
+void refuse_on_immutable_tag(const Result& push, const std::string& engine, const std::string& reference) {
+  const auto said = lowercase(push.tail);
+  bool refused = false;
+  for (const char* sign :
+       {"immutable", "cannot be overwritten", "tag invalid", "tag_invalid", "imagetagalreadyexists", "protected tag"})
+    refused = refused || said.find(sign) != std::string::npos;
+  if (!refused) return;
+  const auto colon = reference.rfind(':');
+  const auto tag = colon == std::string::npos || reference.find('/', colon) != std::string::npos ? std::string("latest")
+                                                                                                 : reference.substr(colon + 1);
+  throw Error(Exit::step_failed,
+              engine + " push " + reference + " was refused: the registry keeps the tag " + tag +
+                  " for what it holds, its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, "
+                  "Docker Hub's immutable tags, GitLab's protected tags). An image " +
+                  engine +
+                  " builds from a Dockerfile is pushed under its per-platform tags <tag>-<arch>, which every changed "
+                  "build rewrites: give every publish TAGS of its own (a version, GIT_TAGS), or have the helper "
+                  "assemble the image (BASE) and set PLATFORM_TAGS OFF to publish each platform by digest only.\n"
+                  "--- last output ---\n" +
+                  push.tail);
 }
 
 }  // namespace mai

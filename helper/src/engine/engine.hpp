@@ -74,4 +74,10 @@ class Engine {
 // True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).
 bool is_engine_url(const std::string& builder);
 
+// After an engine's push failed: when its output says the registry refused to replace a tag (ECR's
+// TAG_INVALID "... cannot be overwritten because the repository is immutable", Harbor's and Docker
+// Hub's immutable tags, GitLab's protected tags), throws the error that names the tag, the rule and
+// what works for an image an engine pushes under a tag; otherwise returns.
+void refuse_on_immutable_tag(const Result& push, const std::string& engine, const std::string& reference);
+
 }  // namespace mai

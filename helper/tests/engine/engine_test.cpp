@@ -105,6 +105,41 @@ BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
   BOOST_TEST((runner.commands.at(1).argv == Argv{"docker", "push", "127.0.0.1:5000/demo/hello:1.0-amd64"}));
 }
 
+// A registry whose tags are immutable refuses the engine's push of a per-platform tag that a changed
+// build moves: said as such, with what works there, not as a failed command alone. Any other failure
+// of the push stays the command's own.
+BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_and_what_works) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  const std::string reference = "127.0.0.1:5000/demo/hello:1.0-amd64";
+  const auto refused_by = [&](const std::string& engine, const std::string& said) {
+    FakeRunner runner;
+    runner.on({"tag"});
+    runner.on({"push"}, {1, "", said});
+    auto e = make_engine(engine, spec, runner, test_log(), "");
+    return mai::test::error_of([&] { e->push("sha256:abc", reference, spec.repository, dir.path()); });
+  };
+  const auto ecr =
+      refused_by("docker",
+                 "tag invalid: The image tag '1.0-amd64' already exists in the 'demo/hello' repository and cannot be "
+                 "overwritten because the repository is immutable.");
+  BOOST_TEST(ecr.starts_with("docker push " + reference +
+                             " was refused: the registry keeps the tag 1.0-amd64 for what it holds, "
+                             "its tags are immutable"));
+  BOOST_TEST(ecr.find("give every publish TAGS of its own (a version, GIT_TAGS)") != std::string::npos);
+  BOOST_TEST(ecr.find("PLATFORM_TAGS OFF") != std::string::npos);
+  BOOST_TEST(ecr.find("cannot be overwritten because the repository is immutable") != std::string::npos);  // the registry's words
+  const auto denied =
+      refused_by("podman",
+                 "Error: writing manifest: uploading manifest 1.0-amd64 to 127.0.0.1:5000/demo/hello: denied: The "
+                 "tag '1.0-amd64' of 'demo/hello' is immutable");
+  BOOST_TEST(denied.starts_with("podman push " + reference + " was refused: the registry keeps the tag 1.0-amd64"));
+  const auto other =
+      refused_by("docker", "Get \"https://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused");
+  BOOST_TEST(other.starts_with("docker push " + reference + " failed (exit 1)"));
+  BOOST_TEST(other.find("immutable") == std::string::npos);
+}
+
 // For the SBOM: FROM bases taken from their registries again, not from the engine's older copy.
 BOOST_AUTO_TEST_CASE(a_build_told_to_pull_its_bases_asks_each_engine_in_its_words) {
   mai::test::TempDir dir;
