@@ -31,7 +31,14 @@ bool permanent_failure(std::string_view output) {
       R"(unauthorized|authentication required|no basic auth credentials|access (to the resource is )?denied|)"
       R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
       std::regex::icase);
-  return std::regex_search(output.begin(), output.end(), permanent);
+  return std::regex_search(output.begin(), output.end(), permanent) || immutable_tag_refusal(output);
+}
+
+bool immutable_tag_refusal(std::string_view said) {
+  static const std::regex refusal(R"(cannot be overwritten|is immutable|configured as immutable|immutable tag|tag immutability|)"
+                                  R"(imagetagalreadyexists|protected tag)",
+                                  std::regex::icase);
+  return std::regex_search(said.begin(), said.end(), refusal);
 }
 
 bool transient(int http_status) { return http_status >= 500 || http_status == 429; }

@@ -41,8 +41,14 @@ class Backoff {
 void pause(std::chrono::milliseconds delay);
 
 // Engine output that no retry can change: credentials, permissions, missing names, unknown hosts,
-// bad certificates.
+// bad certificates, a tag the registry keeps (immutable_tag_refusal).
 bool permanent_failure(std::string_view output);
+
+// A registry's refusal to replace a tag it keeps, in the words registries use: ECR's "... cannot be
+// overwritten because the repository is immutable" (ImageTagAlreadyExistsException), "the tag ... is
+// immutable" (Docker Hub, distribution-style DENIED), Harbor's "configured as immutable", GitLab's
+// protected tags. Give it what the registry said, not the names of the repository it was said about.
+bool immutable_tag_refusal(std::string_view said);
 // An HTTP answer worth another attempt: a 5xx or 429 (registry/transport.hpp says which failures to
 // exchange one are).
 bool transient(int http_status);

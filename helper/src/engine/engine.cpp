@@ -1,7 +1,7 @@
 #include "engine/engine.hpp"
 
 #include "base/error.hpp"
-#include "base/text.hpp"
+#include "base/retry.hpp"
 
 namespace mai {
 
@@ -19,17 +19,19 @@ Pull pull_policy(std::string_view pull) {
 }
 
 void refuse_on_immutable_tag(const Result& push, const std::string& engine, const std::string& reference) {
-  const auto said = lowercase(push.tail);
-  bool refused = false;
-  for (const char* sign :
-       {"immutable", "cannot be overwritten", "tag invalid", "tag_invalid", "imagetagalreadyexists", "protected tag"})
-    refused = refused || said.find(sign) != std::string::npos;
-  if (!refused) return;
+  // The engine's output names the repository ("The push refers to repository [...]"), whose own name
+  // may hold any of the words: those lines say nothing about why the push failed.
   const auto colon = reference.rfind(':');
-  const auto tag = colon == std::string::npos || reference.find('/', colon) != std::string::npos ? std::string("latest")
-                                                                                                 : reference.substr(colon + 1);
+  const bool tagged = colon != std::string::npos && reference.find('/', colon) == std::string::npos;
+  const auto repository = tagged ? reference.substr(0, colon) : reference;
+  const auto tag = tagged ? reference.substr(colon + 1) : std::string("latest");
+  std::string said = push.tail;
+  for (auto at = said.find(repository); at != std::string::npos; at = said.find(repository, at))
+    said.replace(at, repository.size(), "<repository>");
+  if (!immutable_tag_refusal(said)) return;
   throw Error(Exit::step_failed,
-              engine + " push " + reference + " was refused: the registry keeps the tag " + tag +
+              engine + " push " + reference + " was refused (exit " + std::to_string(push.exit_code) +
+                  "): the registry keeps the tag " + tag +
                   " for what it holds, its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, "
                   "Docker Hub's immutable tags, GitLab's protected tags). An image " +
                   engine +

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "base/error.hpp"
+#include "base/retry.hpp"
 #include "engine/engine_docker.hpp"
 #include "engine/factory.hpp"
 #include "support/fake_runner.hpp"
@@ -124,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_a
                  "tag invalid: The image tag '1.0-amd64' already exists in the 'demo/hello' repository and cannot be "
                  "overwritten because the repository is immutable.");
   BOOST_TEST(ecr.starts_with("docker push " + reference +
-                             " was refused: the registry keeps the tag 1.0-amd64 for what it holds, "
+                             " was refused (exit 1): the registry keeps the tag 1.0-amd64 for what it holds, "
                              "its tags are immutable"));
   BOOST_TEST(ecr.find("give every publish TAGS of its own (a version, GIT_TAGS)") != std::string::npos);
   BOOST_TEST(ecr.find("PLATFORM_TAGS OFF") != std::string::npos);
@@ -133,11 +134,27 @@ BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_a
       refused_by("podman",
                  "Error: writing manifest: uploading manifest 1.0-amd64 to 127.0.0.1:5000/demo/hello: denied: The "
                  "tag '1.0-amd64' of 'demo/hello' is immutable");
-  BOOST_TEST(denied.starts_with("podman push " + reference + " was refused: the registry keeps the tag 1.0-amd64"));
+  BOOST_TEST(denied.starts_with("podman push " + reference + " was refused (exit 1): the registry keeps the tag 1.0-amd64"));
   const auto other =
       refused_by("docker", "Get \"https://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused");
   BOOST_TEST(other.starts_with("docker push " + reference + " failed (exit 1)"));
   BOOST_TEST(other.find("immutable") == std::string::npos);
+  // The repository's own name says nothing of why its push failed; nor does a tag refused as invalid.
+  const std::string named = "127.0.0.1:5000/team/immutable-tag-is-immutable:1.0-amd64";
+  FakeRunner runner;
+  runner.on({"tag"});
+  runner.on({"push"}, {1, "",
+                       "The push refers to repository [127.0.0.1:5000/team/immutable-tag-is-immutable]\n"
+                       "received unexpected HTTP status: 500 Internal Server Error"});
+  DockerEngine docker("docker", runner, test_log(), "");
+  BOOST_TEST(mai::test::error_of([&] {
+               docker.push("sha256:abc", named, spec.repository, dir.path());
+             }).starts_with("docker push " + named + " failed (exit 1)"));
+  BOOST_TEST(
+      refused_by("docker", "tag invalid: manifest tag did not match URI").starts_with("docker push " + reference + " failed"));
+  // And no retry can change the registry's mind: the runner gives up at once.
+  BOOST_TEST(permanent_failure("denied: The tag '1.0-amd64' of 'demo/hello' is immutable"));
+  BOOST_TEST(!permanent_failure("received unexpected HTTP status: 500 Internal Server Error"));
 }
 
 // For the SBOM: FROM bases taken from their registries again, not from the engine's older copy.
