@@ -66,7 +66,7 @@ std::vector<std::string> parts_of(const fs::path& relative) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& parts) {
+std::string joined_path(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
   return out;
@@ -86,7 +86,7 @@ std::optional<std::vector<std::string>> resolve_in_image(const std::map<std::str
       continue;
     }
     from.push_back(p);
-    const auto link = links.find(joined(from));
+    const auto link = links.find(joined_path(from));
     if (link == links.end()) continue;
     if (++hops > 40) throw Error(Exit::invalid_input, "INSTALL: /" + link->first + " is part of a loop of links");
     from.pop_back();
@@ -233,7 +233,7 @@ void plan_needed_libraries(const StageRequest& r, StagePlan& plan, const Log& lo
       }
       int hops = 0;
       if (const auto to = resolve_in_image(plan.links, parts_of(fs::path(rel).parent_path()), link->second, hops);
-          to && compatible(joined(*to)))
+          to && compatible(joined_path(*to)))
         return rel;
     }
     return std::nullopt;

@@ -43,7 +43,7 @@ std::string seconds(double s) {
   return buf;
 }
 
-std::string joined(const std::vector<std::string>& items) {
+std::string comma_joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
@@ -359,7 +359,7 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
   const auto valid = [&] {
     std::vector<std::string> names;
     for (const auto& p : spec.platforms) names.push_back(p.str());
-    return "valid: " + joined(names);
+    return "valid: " + comma_joined(names);
   }();
 
   // Every push-<platform>.json under the directories, in any layout the CI artifacts arrive in; the
@@ -412,7 +412,8 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
     std::vector<std::string> where;
     where.reserve(dirs.size());
     for (const auto& d : dirs) where.push_back(d.string());
-    throw Error(Exit::step_failed, "no push record of " + spec.name + " for " + joined(missing) + " in " + joined(where) +
+    throw Error(Exit::step_failed, "no push record of " + spec.name + " for " + comma_joined(missing) + " in " +
+                                       comma_joined(where) +
                                        " (MULTIARCH_IMAGE_MERGE_RECORDS); no list was published. Every platform's job "
                                        "(MULTIARCH_IMAGE_ONLY_PLATFORMS) must have pushed, and its records be handed here");
   }
