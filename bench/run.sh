@@ -14,7 +14,7 @@ rows=("$@")
 
 "$root/tests/machine-setup.sh"
 rm -rf "$work/run"; mkdir -p "$work/run"
-cmake -S "$root" -B "$work/helper" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIARCH_IMAGE_BUILD_TESTING=ON >/dev/null
+cmake -S "$root" -B "$work/helper" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DMULTIARCH_IMAGE_BUILD_TESTING=ON >/dev/null
 cmake --build "$work/helper" --target multiarch-image multiarch-fault-proxy >/dev/null
 helper=$work/helper/helper/multiarch-image
 proxy=$work/helper/tests/multiarch-fault-proxy
@@ -407,7 +407,9 @@ row_large() {
     local tree=$work/run/large-tree-$n src=$work/run/large-src-$n dir=$work/run/large-$n
     rm -rf "$tree" "$src" "$dir"; mkdir -p "$tree" "$src"
     # n files of 1 KiB of base64 text (compressible, as source trees and data files are), 100 per directory.
-    head -c $((n * 768)) /dev/urandom | base64 -w 64 | split -a 6 -d -b 1024 - "$tree/f"
+    # (base64 is cut short by the second head: its broken pipe is expected.)
+    { head -c $((n * 800)) /dev/urandom | base64 -w 64 || true; } | head -c $((n * 1024)) | split -a 6 -d -b 1024 - "$tree/f"
+    [[ $(find "$tree" -type f | wc -l) -eq $n ]] || { echo "row large: the tree has not $n files" >&2; return 1; }
     (cd "$tree" && for ((d = 0; d < n / 100; d++)); do mkdir "d$d" && mv $(printf 'f%06d ' $(seq $((d * 100)) $((d * 100 + 99)))) "d$d/"; done)
     cat >"$src/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
@@ -420,6 +422,7 @@ CMAKE
     # From nothing, as a fresh checkout's CI job: a new build tree (configure included) and repository.
     hyperfine --runs 2 --export-json "$work/run/large-$n.json" --prepare "rm -rf $dir" \
       -n "first publish" "cmake -S $src -B $dir -G Ninja -DMULTIARCH_IMAGE_HELPER=$wrapper -DLARGE_REPOSITORY=$REGISTRY/bench/large-\$(date +%s%N) >/dev/null && cmake --build $dir --target image-push" >/dev/null
+    [[ $(find "$tree" -mindepth 2 -type f | wc -l) -eq $n ]] || { echo "row large: files left outside the directories" >&2; return 1; }
     times+=("$(mean "$work/run/large-$n.json" "first publish")")
     rss+=("$(awk '{ if ($NF > m) m = $NF } END { print m }' "$work/run/large-rss.log")")
     rm -rf "$tree"
