@@ -1,6 +1,8 @@
 #include "model/records.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
+#include <stdexcept>
 
 #include "base/error.hpp"
 #include "base/interrupt.hpp"
@@ -10,6 +12,18 @@
 
 namespace mai {
 namespace json = boost::json;
+
+namespace {
+
+// A step's duration: a finite number. A number too large for a double (2e3814) reads as infinity,
+// which JSON cannot write back: such a record is malformed (read as absent, with a warning).
+double record_seconds(const json::object& o) {
+  const auto seconds = json::value_to<double>(o.at("seconds"));
+  if (!std::isfinite(seconds)) throw std::invalid_argument("its seconds are not a finite number");
+  return seconds;
+}
+
+}  // namespace
 
 void tag_invoke(json::value_from_tag, json::value& v, const BuildRecord& r) {
   v = {{"format", kRecordFormat},
@@ -39,7 +53,7 @@ BuildRecord tag_invoke(json::value_to_tag<BuildRecord>, const json::value& v) {
           json::value_to<std::string>(o.at("image_id")),
           json::value_to<std::int64_t>(o.at("image_size")),
           json::value_to<std::vector<std::string>>(o.at("references")),
-          json::value_to<double>(o.at("seconds")),
+          record_seconds(o),
           o.contains("config_digest") ? json::value_to<std::string>(o.at("config_digest")) : std::string(),
           o.contains("layers") ? json::value_to<std::vector<std::string>>(o.at("layers")) : std::vector<std::string>(),
           o.contains("base_digest") ? json::value_to<std::string>(o.at("base_digest")) : std::string(),
@@ -101,7 +115,7 @@ PushRecord tag_invoke(json::value_to_tag<PushRecord>, const json::value& v) {
           json::value_to<std::string>(o.at("repository")),
           json::value_to<std::string>(o.at("digest")),
           json::value_to<std::vector<std::string>>(o.at("references")),
-          json::value_to<double>(o.at("seconds")),
+          record_seconds(o),
           o.contains("provenance") ? json::value_to<std::string>(o.at("provenance")) : std::string(),
           o.contains("sbom") ? json::value_to<std::string>(o.at("sbom")) : std::string(),
           o.contains("referrers_index") ? json::value_to<std::string>(o.at("referrers_index")) : std::string(),
@@ -165,7 +179,7 @@ ManifestRecord tag_invoke(json::value_to_tag<ManifestRecord>, const json::value&
           json::value_to<std::string>(o.at("index_digest")),
           json::value_to<std::string>(o.at("index_media_type")),
           json::value_to<std::vector<PlatformEntry>>(o.at("platforms")),
-          json::value_to<double>(o.at("seconds"))};
+          record_seconds(o)};
 }
 
 namespace {

@@ -119,4 +119,15 @@ BOOST_AUTO_TEST_CASE(no_record_is_written_once_a_signal_arrived) {
   BOOST_TEST(std::filesystem::exists(path));
 }
 
+// Found by the records fuzz target: a duration too large for a double read as infinity, which no JSON
+// can hold, so the record written back did not read. Such a record is malformed: absent, as a corrupt one.
+BOOST_AUTO_TEST_CASE(a_record_whose_seconds_are_not_finite_is_absent) {
+  mai::test::TempDir dir;
+  const auto record =
+      dir.file("b.json", R"({"format":1,"kind":"build","name":"hello","platform":"linux/arm64","engine":"podman",)"
+                         R"("method":"podman","builder":"","image_id":"sha256:0f","image_size":1,"references":[],)"
+                         R"("seconds":2.21529E03814})");
+  BOOST_TEST(!read_build_record(record, test_log()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
