@@ -411,6 +411,7 @@ row_large() {
     { head -c $((n * 800)) /dev/urandom | base64 -w 64 || true; } | head -c $((n * 1024)) | split -a 6 -d -b 1024 - "$tree/f"
     [[ $(find "$tree" -type f | wc -l) -eq $n ]] || { echo "row large: the tree has not $n files" >&2; return 1; }
     (cd "$tree" && for ((d = 0; d < n / 100; d++)); do mkdir "d$d" && mv $(printf 'f%06d ' $(seq $((d * 100)) $((d * 100 + 99)))) "d$d/"; done)
+    [[ $(find "$tree" -mindepth 2 -type f | wc -l) -eq $n ]] || { echo "row large: files left outside the directories" >&2; return 1; }
     cat >"$src/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
 project(large LANGUAGES NONE)
@@ -422,7 +423,6 @@ CMAKE
     # From nothing, as a fresh checkout's CI job: a new build tree (configure included) and repository.
     hyperfine --runs 2 --export-json "$work/run/large-$n.json" --prepare "rm -rf $dir" \
       -n "first publish" "cmake -S $src -B $dir -G Ninja -DMULTIARCH_IMAGE_HELPER=$wrapper -DLARGE_REPOSITORY=$REGISTRY/bench/large-\$(date +%s%N) >/dev/null && cmake --build $dir --target image-push" >/dev/null
-    [[ $(find "$tree" -mindepth 2 -type f | wc -l) -eq $n ]] || { echo "row large: files left outside the directories" >&2; return 1; }
     times+=("$(mean "$work/run/large-$n.json" "first publish")")
     rss+=("$(awk '{ if ($NF > m) m = $NF } END { print m }' "$work/run/large-rss.log")")
     rm -rf "$tree"

@@ -44,10 +44,11 @@ void pause(std::chrono::milliseconds delay);
 // bad certificates, a tag the registry keeps (immutable_tag_refusal).
 bool permanent_failure(std::string_view output);
 
-// A registry's refusal to replace a tag it keeps, in the words registries use: ECR's "... cannot be
-// overwritten because the repository is immutable" (ImageTagAlreadyExistsException), "the tag ... is
-// immutable" (Docker Hub, distribution-style DENIED), Harbor's "configured as immutable", GitLab's
-// protected tags. Give it what the registry said, not the names of the repository it was said about.
+// A registry's refusal to replace a tag it keeps: ECR's "... cannot be overwritten because the
+// repository is immutable" and "the tag ... is immutable" (a distribution-style DENIED) as the tests'
+// front sends them, and the terms the other registries document for the rule (ImageTagAlreadyExists,
+// immutable tags, tag immutability, Harbor's "configured as immutable", GitLab's protected tags). Give
+// it what the registry said, not the names of the repository it was said about.
 bool immutable_tag_refusal(std::string_view said);
 // An HTTP answer worth another attempt: a 5xx or 429 (registry/transport.hpp says which failures to
 // exchange one are).

@@ -25,9 +25,10 @@ void refuse_on_immutable_tag(const Result& push, const std::string& engine, cons
   const bool tagged = colon != std::string::npos && reference.find('/', colon) == std::string::npos;
   const auto repository = tagged ? reference.substr(0, colon) : reference;
   const auto tag = tagged ? reference.substr(colon + 1) : std::string("latest");
+  const std::string stand_in = "<repository>";  // (which may hold the repository's name: searched on after it)
   std::string said = push.tail;
-  for (auto at = said.find(repository); at != std::string::npos; at = said.find(repository, at))
-    said.replace(at, repository.size(), "<repository>");
+  for (auto at = said.find(repository); at != std::string::npos; at = said.find(repository, at + stand_in.size()))
+    said.replace(at, repository.size(), stand_in);
   if (!immutable_tag_refusal(said)) return;
   throw Error(Exit::step_failed,
               engine + " push " + reference + " was refused (exit " + std::to_string(push.exit_code) +

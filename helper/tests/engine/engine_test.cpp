@@ -152,6 +152,22 @@ BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_a
              }).starts_with("docker push " + named + " failed (exit 1)"));
   BOOST_TEST(
       refused_by("docker", "tag invalid: manifest tag did not match URI").starts_with("docker push " + reference + " failed"));
+  // A repository named like the stand-in for it, in words the registry did not say.
+  const std::string plain = "repository:1.0-amd64";
+  FakeRunner looped;
+  looped.on({"tag"});
+  looped.on({"push"}, {1, "", "The push refers to repository [docker.io/library/repository]\nconnection reset by peer"});
+  DockerEngine looping("docker", looped, test_log(), "");
+  BOOST_TEST(mai::test::error_of([&] {
+               looping.push("sha256:abc", plain, spec.repository, dir.path());
+             }).starts_with("docker push " + plain + " failed (exit 1)"));
+  // Each term the match knows, and none in a registry's other refusals.
+  for (const auto* term : {"cannot be overwritten", "is immutable", "configured as immutable", "immutable tag",
+                           "tag immutability", "ImageTagAlreadyExistsException", "protected tag"})
+    BOOST_TEST(immutable_tag_refusal(std::string("denied: ... ") + term + " ..."), term);
+  for (const auto* other : {"denied: requested access to the resource is denied", "tag invalid: manifest tag did not match URI",
+                            "manifest invalid: manifest invalid"})
+    BOOST_TEST(!immutable_tag_refusal(other), other);
   // And no retry can change the registry's mind: the runner gives up at once.
   BOOST_TEST(permanent_failure("denied: The tag '1.0-amd64' of 'demo/hello' is immutable"));
   BOOST_TEST(!permanent_failure("received unexpected HTTP status: 500 Internal Server Error"));
