@@ -15,9 +15,12 @@
 #                                                                 merged into tests/fuzz/corpus
 #   tests/fuzz/run.sh --build DIR --merge-only [--out DIR] [TARGET...]
 #                                                                 the merge alone (after an interrupted campaign)
+#   tests/fuzz/run.sh --totals                                    each target's CPU seconds in all campaigns,
+#                                                                 fewest first, with its highest cov: and ft:
 # Each run prints, per target, the executions and libFuzzer's final cov: and ft:, and appends them to
 # <DIR>/fuzz-ledger.tsv (the time each target has run in all: wall seconds, and in its last column
-# the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer).
+# the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer). A
+# campaign's lines go to tests/fuzz/ledger.tsv too, which the repository keeps: build trees come and go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="" minutes="" seconds=90 jobs=1 timeout=10 rss_mb=2048 malloc_mb=512 out="" merge_only=0
@@ -33,7 +36,13 @@ while (($#)); do
     --malloc-mb) malloc_mb=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --merge-only) merge_only=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --totals)
+      awk -F'\t' '!/^#/ && NF >= 8 { cpu[$2] += $8; runs[$2]++; if ($4 != "-") execs[$2] += $4
+                                    if ($5 > cov[$2]) cov[$2] = $5; if ($6 > ft[$2]) ft[$2] = $6 }
+                   END { for (t in cpu) printf "%-18s %7d CPU s %12d execs  cov: %-5d ft: %d\n", t, cpu[t], execs[t], cov[t], ft[t] }' \
+        "$root/tests/fuzz/ledger.tsv" | sort -k2,2n
+      exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -51,6 +60,7 @@ done
 
 out=${out:-$build/fuzz-out}
 mkdir -p "$out"
+campaign=$minutes
 if [[ -n $minutes ]]; then
   per=$((minutes * 60))
 else
@@ -104,7 +114,9 @@ run_one() {
   done
   times >"$dir/times"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "$execs" "$cov" "$ft" \
-    "$([[ $status == 0 ]] && echo ok || echo FAILED)" "$(($(cpu_seconds "$dir/times") - cpu0))" >>"$build/fuzz-ledger.tsv"
+    "$([[ $status == 0 ]] && echo ok || echo FAILED)" "$(($(cpu_seconds "$dir/times") - cpu0))" >"$dir/ledger-line"
+  cat "$dir/ledger-line" >>"$build/fuzz-ledger.tsv"
+  [[ -z $campaign ]] || cat "$dir/ledger-line" >>"$root/tests/fuzz/ledger.tsv"
   if [[ $status != 0 ]]; then
     echo "FAILED: fuzz-$t (exit $status); the input and the report:" >&2
     ls "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* 2>/dev/null | sed 's/^/  /' >&2 || true
@@ -145,7 +157,7 @@ if ((merge_only)); then
   exit 0
 fi
 if ((jobs > 1)); then
-  export -f run_one cpu_seconds; export out per timeout rss_mb malloc_mb root fuzzers build
+  export -f run_one cpu_seconds; export out per timeout rss_mb malloc_mb root fuzzers build campaign
   printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one {}' || failed=1
 else
   for t in "${targets[@]}"; do run_one "$t" || failed=1; done
