@@ -132,6 +132,7 @@ Adds targets that build, push and publish one multi-architecture image::
     [SSH default|<id>=<socket or key>...]         # SSH agent or keys for RUN --mount=type=ssh
     [TARGET_STAGE <stage>]                        # build the Dockerfile up to this stage (--target)
     [PULL ALWAYS|MISSING|NEVER]                   # FROM bases: default ALWAYS with SBOM, else the engine's
+    [REGISTRY_CACHE INLINE]                       # build from the cache in the last published image (docker)
     [DEPENDS <target-or-file>...]                 # made before any platform is built
     [BUILDERS <platform>=<builder>...]            # default: the engine's default daemon/storage
     [TEST_COMMAND <args>...]                      # a ctest test per platform runs the image
@@ -168,7 +169,7 @@ Adds targets that build, push and publish one multi-architecture image::
 for the C/C++ runtime, the project's shared libraries, its executables and ``FILES``, the config and
 the manifest, in an OCI layout in the build tree, pushed by its own registry client. It excludes
 ``DOCKERFILE``, ``CONTEXT``, ``BUILD_ARGS``, ``BUILDERS``, ``ENGINE``, ``SECRETS``, ``SSH``,
-``TARGET_STAGE`` and ``PULL``.
+``TARGET_STAGE``, ``PULL`` and ``REGISTRY_CACHE``.
 
 ``SECRETS`` hands each build a secret the Dockerfile mounts with ``RUN --mount=type=secret,id=<id>``
 (docker with BuildKit, podman): its value is read from the environment variable or the file when the
@@ -180,7 +181,10 @@ stage of that name (its ``FROM ... AS <stage>``) instead of the last. ``PULL`` s
 bases come from: ``ALWAYS`` their registries each time, ``MISSING`` the engine's copy when it has
 one, ``NEVER`` the engine's copy only (podman; docker cannot be told); without it, a build with
 ``SBOM`` on pulls bases its registry knows (so the SBOM's digests are what was built), others take the
-engine's default.
+engine's default. ``REGISTRY_CACHE INLINE`` (docker with BuildKit) puts each platform's build cache
+in the image it publishes, and starts each build from the cache of the platform's image last
+published under the first of ``TAGS``: a CI runner with an empty daemon runs again only the steps
+whose inputs changed. Podman's registry cache needs its layer cache, which the helper keeps off.
 
 Every path of an assembled image is root's (0:0), 0755 or 0644, unless said otherwise: ``OWNER``
 (numeric ids, or ``root``, ``nonroot`` (65532), ``nobody`` (65534)), ``MODE`` (octal, setuid 4xxx,
@@ -322,7 +326,7 @@ function(add_multiarch_image name)
   list(APPEND CMAKE_MESSAGE_CONTEXT "multiarch-image")
 
   set(options GIT_TAGS GIT_LATEST RUNTIME)
-  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS TARGET_STAGE PULL)
+  set(one_value REPOSITORY CONTEXT DOCKERFILE ENGINE TEST_EXPECT INDEX_FORMAT BASE USER WORKDIR STOP_SIGNAL PROVENANCE SBOM PLATFORM_TAGS DEBUG_SYMBOLS TARGET_STAGE PULL REGISTRY_CACHE)
   set(multi_value TAGS PLATFORMS BUILD_ARGS DEPENDS BUILDERS TEST_COMMAND ANNOTATIONS TARGETS INSTALL TOOLCHAINS CROSS_CMAKE_ARGS ENTRYPOINT CMD ENV EXPOSE LABELS VOLUMES MANIFEST_ANNOTATIONS FILES DIRECTORIES SIGN_COMMAND ESSENTIALS SECRETS SSH PROMOTE_TO)
   # Parse every argument exactly as written, into ARG_* (BUILD_ARGS, ANNOTATIONS, TEST_COMMAND,
   # TEST_EXPECT and CROSS_CMAKE_ARGS values may hold `;`, a trailing `\` or a lone `[`).

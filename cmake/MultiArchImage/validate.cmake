@@ -352,7 +352,7 @@ function(_multiarch_image_settings out out_assembled out_infer name install_spec
     endforeach()
     return()
   endif()
-  foreach(conflict IN ITEMS DOCKERFILE CONTEXT BUILD_ARGS BUILDERS ENGINE SECRETS SSH TARGET_STAGE PULL)
+  foreach(conflict IN ITEMS DOCKERFILE CONTEXT BUILD_ARGS BUILDERS ENGINE SECRETS SSH TARGET_STAGE PULL REGISTRY_CACHE)
     if(DEFINED ARG_${conflict} OR DEFINED ARG_${conflict}_JSON)
       message(FATAL_ERROR "add_multiarch_image(${name}): BASE and ${conflict} exclude each other: with BASE the helper "
         "assembles the image itself from TARGETS and FILES (no Dockerfile, no engine); without BASE an engine builds "
@@ -687,7 +687,7 @@ function(_multiarch_build_args_json out name)
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()
 
-# SECRETS, SSH, TARGET_STAGE and PULL, what a Dockerfile build takes beyond its build arguments, as
+# SECRETS, SSH, TARGET_STAGE, PULL and REGISTRY_CACHE, what a Dockerfile build takes beyond its build arguments, as
 # members of the spec (`out`, a JSON object; empty members are left out, so a spec without them stays
 # as it was). `dockerfile` is read for TARGET_STAGE's stage; `engine` (auto, docker, podman) for what
 # docker cannot do. A secret's value is never here: only its id and its variable's name or file.
@@ -796,6 +796,19 @@ function(_multiarch_build_options_json out name dockerfile engine)
     endif()
     string(TOLOWER "\"${ARG_PULL}\"" quoted)
     string(JSON json SET "${json}" pull "${quoted}")
+  endif()
+  if(DEFINED ARG_REGISTRY_CACHE)
+    if(NOT ARG_REGISTRY_CACHE STREQUAL "INLINE")
+      message(FATAL_ERROR "add_multiarch_image(${name}): REGISTRY_CACHE `${ARG_REGISTRY_CACHE}` is not INLINE (valid: "
+        "INLINE, the build cache inside each published image, which docker's BuildKit and buildx's docker driver "
+        "write; a cache of its own in the registry is not offered yet: see docs/dockerfile.md)")
+    endif()
+    if(engine STREQUAL "podman")
+      message(FATAL_ERROR "add_multiarch_image(${name}): REGISTRY_CACHE needs docker with BuildKit: podman's "
+        "--cache-from needs its layer cache, which the helper turns off because podman 4.3's cache does not tell "
+        "platforms apart (valid with ENGINE podman: no REGISTRY_CACHE)")
+    endif()
+    string(JSON json SET "${json}" registry_cache "\"inline\"")
   endif()
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()

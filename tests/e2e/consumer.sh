@@ -80,7 +80,9 @@ for unwanted in multiarch-image-unit-tests hello-build; do
   if grep -q "^$unwanted:" <<<"$targets"; then fail "the consumer's build has our target $unwanted"; fi
 done
 echo "ok: no tests or examples of ours in the consumer's build"
-cmake --build "$work/build" --target image-push
+cmake --build "$work/build" --target image-push 2>&1 | tee "$work/publish.log"
+# The helper compiled in the consumer's build (subdirectory: a unity build) prints no warnings there.
+if grep -E "helper/src/.*warning:" "$work/publish.log"; then fail "the helper's compile warned in the consumer's build"; fi
 for platform in linux/amd64 linux/arm64; do
   output=$(run_image docker "$REGISTRY/consumer/greeter-$mode:3.1.0" "$platform")
   assert_eq "$output" "greetings from a consumer project" "the consumer's image runs ($platform)"

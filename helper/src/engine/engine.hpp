@@ -29,9 +29,13 @@ enum class Cache { use, ignore };  // the engine's layer cache
 // registry only for a base the engine lacks; `never` the engine's copy or a failed build (podman only:
 // docker 20.10 cannot be told). `registries` are those bases' repositories, for their TLS settings.
 enum class Pull { engine_default, always, missing, never };
-struct BaseSource {
+struct BuildSources {
   Pull pull = Pull::engine_default;
   std::vector<Repository> registries;
+  // REGISTRY_CACHE INLINE: the build writes its cache into the image, and reads the one in
+  // `cache_from` (the platform's image last published, by digest; empty: none published yet).
+  bool inline_cache = false;
+  std::string cache_from;
 };
 // PULL as the spec writes it (always, missing, never; empty: the engine's default).
 Pull pull_policy(std::string_view pull);
@@ -47,7 +51,7 @@ class Engine {
   // Builds one platform and tags it with every reference; scratch is a private directory for files
   // the engine writes (image id).
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                           const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) = 0;
+                           const std::filesystem::path& scratch, Cache cache, const BuildSources& bases) = 0;
 
   // A local image's platform ("os/arch", as its config states it) and size in bytes.
   struct ImageInfo {

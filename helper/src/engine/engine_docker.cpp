@@ -47,7 +47,7 @@ DockerEngine::Method DockerEngine::detect_method() {
 }
 
 BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) {
+                               const std::filesystem::path& scratch, Cache cache, const BuildSources& sources) {
   const auto method = detect_method();
   const auto iidfile = scratch / "iid";
   Command c = command({});
@@ -64,16 +64,21 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
         "docker has no BuildKit here (no buildx plugin, client 23.0 or newer): using the legacy builder, "
         "which leaves TARGETARCH/TARGETPLATFORM empty and cannot build FROM scratch for foreign platforms. "
         "Install the buildx plugin or point MULTIARCH_IMAGE_DOCKER at a client with BuildKit.");
-  if (method == Method::legacy && (!spec.build_options.secrets.empty() || !spec.build_options.ssh.empty()))
+  if (method == Method::legacy &&
+      (!spec.build_options.secrets.empty() || !spec.build_options.ssh.empty() || sources.inline_cache))
     throw Error(Exit::invalid_input,
-                "SECRETS and SSH need BuildKit, which " + exe_ +
+                "SECRETS, SSH and REGISTRY_CACHE need BuildKit, which " + exe_ +
                     " does not have here (no buildx plugin, client 23.0 or newer): install the buildx plugin or point "
                     "MULTIARCH_IMAGE_DOCKER at a client with BuildKit built in (20.10), or use podman");
-  if (bases.pull == Pull::never)
+  if (sources.pull == Pull::never)
     throw Error(Exit::invalid_input,
                 "PULL NEVER: docker build cannot be told never to pull a base (it pulls a missing one); use PULL MISSING, "
                 "or ENGINE podman");
-  if (bases.pull == Pull::always) c.argv.push_back("--pull");
+  if (sources.pull == Pull::always) c.argv.push_back("--pull");
+  // The cache's metadata goes into the image's config, which the push carries to the registry; a
+  // build argument to BuildKit's frontend, not to the Dockerfile (buildx's docker driver reads it too).
+  if (sources.inline_cache) c.argv.insert(c.argv.end(), {"--build-arg", "BUILDKIT_INLINE_CACHE=1"});
+  if (!sources.cache_from.empty()) c.argv.insert(c.argv.end(), {"--cache-from", sources.cache_from});
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "docker build for " + platform.str());
   static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};

@@ -43,16 +43,20 @@ Result PodmanEngine::query(const Command& c) {
 Result PodmanEngine::probe() { return runner_.run(command({"version"}), Output::capture, log_); }
 
 BuiltImage PodmanEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                               const std::filesystem::path& scratch, Cache cache, const BaseSource& bases) {
+                               const std::filesystem::path& scratch, Cache cache, const BuildSources& sources) {
   const auto iidfile = scratch / "iid";
   // Podman 4.3's layer cache ignores the platform: a concurrent or earlier build for another platform
   // leaks its cached steps, and with them its architecture variant, into this image's config. The
   // build graph already decides when a platform is rebuilt, so podman's layer cache is not used.
+  if (sources.inline_cache)
+    throw Error(Exit::invalid_input,
+                "REGISTRY_CACHE needs docker with BuildKit: podman's --cache-from needs its layer cache, which is off here "
+                "(podman 4.3's does not tell platforms apart); set ENGINE docker, or leave REGISTRY_CACHE out");
   auto c = command({"build", "--layers=false"});
   static constexpr const char* kPull[] = {"", "--pull=always", "--pull=missing", "--pull=never"};
-  if (bases.pull != Pull::engine_default) c.argv.push_back(kPull[static_cast<int>(bases.pull)]);
-  if (bases.pull == Pull::always || bases.pull == Pull::missing)
-    if (std::any_of(bases.registries.begin(), bases.registries.end(), [](const Repository& r) { return r.loopback(); }))
+  if (sources.pull != Pull::engine_default) c.argv.push_back(kPull[static_cast<int>(sources.pull)]);
+  if (sources.pull == Pull::always || sources.pull == Pull::missing)
+    if (std::any_of(sources.registries.begin(), sources.registries.end(), [](const Repository& r) { return r.loopback(); }))
       c.argv.push_back("--tls-verify=false");
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "podman build for " + platform.str());

@@ -91,7 +91,7 @@ void read_run_settings(const Reader& r, Spec& s) {
   if (r.find("run_options")) s.run_options = r.strings("run_options");
 }
 
-// SECRETS, SSH, TARGET_STAGE and PULL, each written only when given.
+// SECRETS, SSH, TARGET_STAGE, PULL and REGISTRY_CACHE, each written only when given.
 void read_build_options(const Reader& r, BuildOptions& o) {
   const auto variable_name = [](std::string_view text) {
     if (text.empty() || std::isdigit(static_cast<unsigned char>(text.front()))) return false;
@@ -134,6 +134,9 @@ void read_build_options(const Reader& r, BuildOptions& o) {
   o.pull = r.string("pull", false);
   if (!o.pull.empty() && o.pull != "always" && o.pull != "missing" && o.pull != "never")
     r.fail("pull", "`" + o.pull + "` is not one of always, missing, never");
+  o.registry_cache = r.string("registry_cache", false);
+  if (!o.registry_cache.empty() && o.registry_cache != "inline")
+    r.fail("registry_cache", "`" + o.registry_cache + "` is not inline");
 }
 
 // An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).

@@ -31,12 +31,14 @@ struct BuildSecret {
   std::filesystem::path src;  // an absolute path; empty when `env` is set
 };
 
-// SSH, TARGET_STAGE and PULL: what a Dockerfile build takes beyond its context and build arguments.
+// SSH, TARGET_STAGE, PULL and REGISTRY_CACHE: what a Dockerfile build takes beyond its context and build
+// arguments.
 struct BuildOptions {
   std::vector<BuildSecret> secrets;
   std::vector<std::string> ssh;  // `default` or <id>[=<socket or key>[,<key>...]], as docker and podman read --ssh
   std::string target_stage;      // --target; empty: the last stage
   std::string pull;              // always, missing, never; empty: the engine's default, or always for the SBOM
+  std::string registry_cache;    // inline: the build cache travels in the published image; empty: none
 };
 
 // Where one platform builds: an engine address or name, and which setting chose it (for messages).

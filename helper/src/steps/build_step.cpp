@@ -140,14 +140,14 @@ void assemble_step(const Spec& spec, const Platform& platform, const std::filesy
 // the registry holds: with the SBOM on and every base found in its registry, the engine pulls them
 // again, so that the image is made from what the SBOM names. A base no registry answers for (a local
 // image, a registry out of reach) leaves the engine its copy; the SBOM then lists it without a digest.
-BaseSource bases_named_by_the_sbom(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+BuildSources bases_named_by_the_sbom(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
   std::error_code ec;
   if (!spec.provenance.sbom || !std::filesystem::is_regular_file(spec.dockerfile, ec)) return {};
   const auto written = dockerfile_bases(read_text_file(spec.dockerfile), spec.build_args);
   if (written.empty()) return {};
   auto settings = registry_settings(spec);
   settings.retry.tries = 1;  // a question, not a transfer: an offline build must not wait through backoffs
-  BaseSource out;
+  BuildSources out;
   std::string named;
   for (const auto& base : written) {
     try {
@@ -169,10 +169,10 @@ BaseSource bases_named_by_the_sbom(const Spec& spec, const Platform& platform, R
 
 // PULL, when given, decides instead of the SBOM: the engine is told exactly that, and no registry is
 // asked here. The bases' repositories go along for their TLS settings.
-BaseSource bases_for_the_build(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
+BuildSources bases_for_the_build(const Spec& spec, const Platform& platform, Runner& runner, const Log& log) {
   const auto& pull = spec.build_options.pull;
   if (pull.empty()) return bases_named_by_the_sbom(spec, platform, runner, log);
-  BaseSource out;
+  BuildSources out;
   out.pull = pull_policy(pull);
   for (const auto& base : dockerfile_bases(read_text_file(spec.dockerfile), spec.build_args)) {
     try {
@@ -186,6 +186,39 @@ BaseSource bases_for_the_build(const Spec& spec, const Platform& platform, Runne
              ": a FROM base the engine already holds is built from that copy, which may be older than the digest "
              "its registry gives and the SBOM names; PULL ALWAYS builds from what the SBOM names");
   return out;
+}
+
+// REGISTRY_CACHE INLINE: the cache the build starts from is the one in the platform's image last
+// published under the first of TAGS, named by its digest (the engine reads exactly the image looked
+// at here, whatever moves the tag meanwhile). None is published yet (a first publish, a platform new
+// to the image): the build starts without one. A registry that does not answer costs the cache, not
+// the build; the push says what is wrong with the registry.
+std::string published_cache(const Spec& spec, const Platform& platform, const std::string& engine, Runner& runner,
+                            const Log& log) {
+  if (spec.tags.empty()) {
+    log.info("REGISTRY_CACHE: no TAGS to find the last published image by; building without a cache");
+    return {};
+  }
+  const auto tagged = spec.repository.str() + ":" + spec.tags.front();
+  auto settings = registry_settings(spec);
+  settings.retry.tries = 1;  // a question, not a transfer: an offline build must not wait through backoffs
+  try {
+    RegistrySession registry(spec.repository, settings, engine, runner, log);
+    const auto published = registry.client.get_manifest(spec.tags.front());
+    if (!published) {
+      log.info("REGISTRY_CACHE: nothing is published as " + tagged + " yet; building without a cache");
+      return {};
+    }
+    auto reference = parse_image_reference(tagged);
+    reference.digest = published->digest;
+    const auto digest = platform_manifest(registry.client, reference, platform, "REGISTRY_CACHE " + tagged).digest;
+    log.info("REGISTRY_CACHE: building from the cache in " + tagged + " for " + platform.str() + " (" + digest.substr(0, 19) +
+             ")");
+    return spec.repository.str() + "@" + digest;
+  } catch (const Error& e) {
+    log.warn(std::string("REGISTRY_CACHE: no cache from ") + tagged + " (" + e.what() + "); building without one");
+    return {};
+  }
 }
 
 // SECRETS: each value is where the spec says when the build starts, or the build is not started. The
@@ -231,8 +264,12 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   const ScratchDir scratch(record);
   const auto refs = platform_references(spec, platform);
   require_secrets(spec);
-  const auto bases = bases_for_the_build(spec, platform, runner, log);
-  auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use, bases);
+  auto sources = bases_for_the_build(spec, platform, runner, log);
+  if (spec.build_options.registry_cache == "inline") {
+    sources.inline_cache = true;
+    if (engine->name() == "docker") sources.cache_from = published_cache(spec, platform, engine->name(), runner, log);
+  }
+  auto built = engine->build(spec, platform, refs, scratch.path(), Cache::use, sources);
   // Podman 4.3 reuses a cached FROM scratch layer across platforms and returns another platform's
   // image; a legacy docker builder may ignore --platform. Never record an image of the wrong platform.
   const auto wanted = platform.os + "/" + platform.arch;
@@ -240,7 +277,7 @@ void build_step(const Spec& image, const Platform& platform, const std::filesyst
   if (info.platform != wanted) {
     log.warn(engine->name() + " returned a " + info.platform + " image for " + platform.str() +
              " (a layer cache that ignores the platform); building again without the cache");
-    built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore, bases);
+    built = engine->build(spec, platform, refs, scratch.path(), Cache::ignore, sources);
     if (info = engine->image_info(built.image_id); info.platform != wanted)
       throw Error(Exit::step_failed, engine->name() + " built a " + info.platform + " image for " + platform.str() +
                                          " even without its cache; is emulation (binfmt/QEMU) set up for it?");

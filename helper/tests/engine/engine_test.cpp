@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_a
 BOOST_AUTO_TEST_CASE(a_build_told_to_pull_its_bases_asks_each_engine_in_its_words) {
   mai::test::TempDir dir;
   auto spec = mai::test::make_spec(dir.path());
-  const BaseSource from_registry{Pull::always, {parse_repository("127.0.0.1:5000/base/runtime")}};
+  const BuildSources from_registry{Pull::always, {parse_repository("127.0.0.1:5000/base/runtime")}};
   auto runner = engine_runner("20.10.24", false);
   DockerEngine docker("docker", runner, test_log(), "");
   docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, from_registry);
@@ -238,9 +238,55 @@ BOOST_AUTO_TEST_CASE(secrets_ssh_and_the_target_stage_go_to_the_build_by_name_on
   DockerEngine legacy("docker", legacy_runner, test_log(), "");
   const auto error =
       mai::test::error_of([&] { legacy.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}); });
-  BOOST_TEST(error.find("SECRETS and SSH need BuildKit") != std::string::npos, error);
+  BOOST_TEST(error.find("SECRETS, SSH and REGISTRY_CACHE need BuildKit") != std::string::npos, error);
   BOOST_TEST(std::none_of(legacy_runner.commands.begin(), legacy_runner.commands.end(),
                           [](const Command& c) { return c.argv.at(1) == "build"; }));
+}
+
+// REGISTRY_CACHE INLINE: BuildKit (built in, or buildx) writes its cache into the image and reads the
+// one named by digest; without a published image only the first. The legacy builder and podman are
+// refused before anything is built.
+BOOST_AUTO_TEST_CASE(a_registry_cache_is_written_inline_and_read_from_the_image_named) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  const auto published = "127.0.0.1:5000/demo/hello@sha256:" + std::string(64, 'c');
+  BuildSources sources;
+  sources.inline_cache = true;
+  sources.cache_from = published;
+  const auto cache_options = [](const Argv& argv) {
+    Argv out;
+    for (auto it = argv.begin(); it != argv.end(); ++it)
+      if ((*it == "--cache-from" || (*it == "--build-arg" && it + 1 != argv.end() && it[1].starts_with("BUILDKIT_"))) &&
+          it + 1 != argv.end())
+        out.insert(out.end(), {*it, it[1]});
+    return out;
+  };
+  for (const auto& [version, buildx] : std::vector<std::pair<std::string, bool>>{{"20.10.24", false}, {"28.2.2", true}}) {
+    auto runner = engine_runner(version, buildx);
+    DockerEngine docker("docker", runner, test_log(), "");
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, sources);
+    BOOST_TEST(
+        cache_options(runner.commands.back().argv) == (Argv{"--build-arg", "BUILDKIT_INLINE_CACHE=1", "--cache-from", published}),
+        boost::test_tools::per_element());
+    auto first = sources;
+    first.cache_from.clear();
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, first);
+    BOOST_TEST(cache_options(runner.commands.back().argv) == (Argv{"--build-arg", "BUILDKIT_INLINE_CACHE=1"}),
+               boost::test_tools::per_element());
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {});
+    BOOST_TEST(cache_options(runner.commands.back().argv).empty());
+  }
+  auto legacy_runner = engine_runner("28.2.2", false);
+  DockerEngine legacy("docker", legacy_runner, test_log(), "");
+  auto podman_runner = engine_runner("", false);
+  auto podman = make_engine("podman", spec, podman_runner, test_log(), "");
+  for (auto* engine : std::vector<Engine*>{&legacy, podman.get()}) {
+    const auto error =
+        mai::test::error_of([&] { engine->build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, sources); });
+    BOOST_TEST(error.find("REGISTRY_CACHE") != std::string::npos, error);
+  }
+  for (const auto* r : {&legacy_runner, &podman_runner})
+    BOOST_TEST(std::none_of(r->commands.begin(), r->commands.end(), [](const Command& c) { return c.argv.at(1) == "build"; }));
 }
 
 // PULL: each policy in each engine's words; docker cannot be told `never`, and says so.

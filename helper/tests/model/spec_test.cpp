@@ -89,6 +89,7 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   j["ssh"] = {"default", "github=/home/ci/.ssh/id_ed25519,/home/ci/.ssh/id_rsa"};
   j["target_stage"] = "runtime";
   j["pull"] = "always";
+  j["registry_cache"] = "inline";
   const auto s = parse_spec(j, "spec.json");
   BOOST_TEST(s.build_options.secrets.size() == 2u);
   BOOST_TEST(s.build_options.secrets[0].env == "NPM_TOKEN");
@@ -97,8 +98,10 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   BOOST_TEST(s.build_options.ssh.size() == 2u);
   BOOST_TEST(s.build_options.target_stage == "runtime");
   BOOST_TEST(s.build_options.pull == "always");
+  BOOST_TEST(s.build_options.registry_cache == "inline");
   const auto without = parse_spec(spec_json("/ctx"), "spec.json").build_options;
-  BOOST_TEST((without.secrets.empty() && without.ssh.empty() && without.target_stage.empty() && without.pull.empty()));
+  BOOST_TEST((without.secrets.empty() && without.ssh.empty() && without.target_stage.empty() && without.pull.empty() &&
+              without.registry_cache.empty()));
 
   const std::vector<std::pair<boost::json::value, std::string>> bad{
       {boost::json::array{{{"id", "x"}}}, "exactly one of `env`"},
@@ -124,6 +127,9 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   j = spec_json("/ctx");
   j["pull"] = "newer";
   BOOST_TEST(contains(error_of(j), "`newer` is not one of always, missing, never"));
+  j = spec_json("/ctx");
+  j["registry_cache"] = "registry";
+  BOOST_TEST(contains(error_of(j), "field 'registry_cache'"));
 }
 
 // Found by fuzzing (tests/fuzz/seeds/spec/regression-source-date-epoch-beyond-int64): a
