@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # One registry quirk (the argument): an image the helper assembles (for GitLab and immutable tags, one
-# docker or podman builds from a Dockerfile too), two platforms, SBOM and provenance on (the defaults), published through the fault
+# docker or podman builds from a Dockerfile too; for an account's rate limit, only that), two platforms, SBOM and provenance on (the defaults), published through the fault
 # proxy's --quirk front, which answers as another registry does, before the fixture's real registry.
 # Each ends in an image published and verified (skopeo copies every platform from the real registry,
 # digests checked) with its documents in the registry, and a rerun that writes nothing; or in a clear
 # message naming the registry's limit and what works there, with no record claiming success.
 # docs/registries.md has the table.
-#   quirks.sh gitlab-referrers-tag | immutable-tags | immutable-tags-denied | rate-limit | no-chunked-upload
-#           | head-405 | no-digest-header | manifest-content-type | docker-media-types-only | no-mount
+#   quirks.sh gitlab-referrers-tag | immutable-tags | immutable-tags-denied | rate-limit | rate-limit-account
+#           | no-chunked-upload | head-405 | no-digest-header | manifest-content-type | docker-media-types-only | no-mount
 #           | referrers-api
 . "$(dirname "$0")/lib.sh"
 quirk=${1:?which quirk}
@@ -190,7 +190,7 @@ CMAKE
     # One platform's push at a time: the front's limit is the registry's, whoever asks.
     publish first 1 || fail "publish failed:\n$(tail -30 "$work/first.log")"
     published 1.0
-    expect_in "$work/front.log" "^quirk rate-limit (HEAD|GET) .*/blobs/.* answered 429, Retry-After: 2$" "a blob request limited (seconds)"
+    expect_in "$work/front.log" "^quirk rate-limit (HEAD|GET) .*/blobs/.* answered 429, Retry-After: 2 \(to multiarch-image\)$" "a blob request limited (seconds)"
     expect_in "$work/front.log" "^quirk rate-limit PUT .*/manifests/.* answered 429, Retry-After: [A-Z][a-z]{2}, " "a manifest PUT limited (HTTP date)"
     # (A HEAD's 429 has no body: the headers name the limit.)
     expect_in "$work/first.log" "limits the rate of requests \(HTTP 429(; TOOMANYREQUESTS: [^;]*)?; ratelimit-limit: 100;w=21600, ratelimit-remaining: 0;w=21600\): waiting 2 s as it asks \(Retry-After\) before (HEAD|GET) " \
@@ -198,6 +198,36 @@ CMAKE
     expect_in "$work/first.log" "limits the rate of requests \(HTTP 429; TOOMANYREQUESTS: [^;]*; ratelimit-limit: 100;w=21600, ratelimit-remaining: 0;w=21600\): waiting [1-3] s as it asks \(Retry-After\) before PUT " \
       "the wait announced with the limit (HTTP date)"
     assert_eq "$(grep -c "too early" "$work/front.log" || true)" 0 "requests sent again before the registry's time"
+    rerun_writes_nothing ;;
+
+  rate-limit-account)
+    step "Docker Hub's and GHCR's limits count an account's every request: docker's push waits as the registry asks too"
+    # docker fails its push at a 429 and passes no Retry-After on: the helper asks the registry.
+    mkdir -p "$work/dsrc/ctx"
+    printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$work/dsrc/ctx/Dockerfile"
+    echo "built by docker" >"$work/dsrc/ctx/data.txt"
+    repository_path=e2e/quirk-$quirk-dockerfile
+    cat >"$work/dsrc/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(quirks_dockerfile LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE docker)
+CMAKE
+    build=$work/d
+    state=$build/multiarch-image/d
+    configure "$work/dsrc" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+    # One step at a time: the front tells clients apart by their User-Agent, which two helpers share.
+    publish dockerfile 1 || fail "publish failed:\n$(tail -30 "$work/dockerfile.log")"
+    published 1.0
+    expect_in "$work/front.log" "^quirk $quirk (HEAD|GET) .* answered 429, Retry-After: 2 \(to docker/" "docker's push limited (seconds)"
+    expect_in "$work/front.log" "^quirk $quirk [A-Z]+ .* answered 429, Retry-After: [A-Z][a-z]{2}, .* \(to docker/" \
+      "docker's push limited (HTTP date)"
+    expect_in "$work/dockerfile.log" "docker push $front/$repository_path:1\.0-(amd64|arm64) was refused for the rate of requests \(exit [0-9]+\); asking the registry how long to wait" \
+      "the refusal read from docker's output"
+    expect_in "$work/dockerfile.log" "limits the rate of requests \(HTTP 429[^)]*ratelimit-limit: 100;w=21600[^)]*\): waiting [0-9]+ s as it asks \(Retry-After\) before HEAD .*/blobs/sha256:[0-9a-f]{64}" \
+      "the wait the registry asked for, announced with the limit"
+    assert_eq "$(grep -c "too early" "$work/front.log" || true)" 0 "requests sent again before the registry's time"
+    assert_eq "$(grep -c "attempt [0-9]* of [0-9]* failed" "$work/dockerfile.log" || true)" 0 "pushes sent again by the backoff"
     rerun_writes_nothing ;;
 
   no-chunked-upload)

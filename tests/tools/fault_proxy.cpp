@@ -23,6 +23,8 @@
 //   rate-limit             429 TOOMANYREQUESTS with ratelimit-limit/-remaining: the first blob HEAD/GET
 //                          with Retry-After: 2 (seconds), the first manifest PUT with an HTTP date; a
 //                          request of that kind before its time is logged "too early"
+//   rate-limit-account     the same two limits, each refusing every request until its time (Docker Hub
+//                          and GHCR count an account's requests, whatever they ask for)
 //   no-chunked-upload      PATCH refused (405 UNSUPPORTED): a blob goes whole in the closing PUT
 //   head-405               HEAD answered 405
 //   no-digest-header       answers without Docker-Content-Digest
@@ -188,33 +190,39 @@ std::optional<Response> immutable_tag(Request& r, const Options& o, const Note& 
 
 // Rate limits as Docker Hub and GHCR answer them: 429 TOOMANYREQUESTS with ratelimit-limit and
 // ratelimit-remaining, and Retry-After: the first request for a blob waits 2 seconds, the first
-// manifest PUT until an HTTP date 2 seconds ahead. A request of that kind sent before its time is
-// answered 429 again and logged "too early".
+// manifest PUT until an HTTP date 2 seconds ahead. Until then a request of that kind (`account`:
+// every request) is answered 429 too; one from a client (its User-Agent) that was told the time over
+// half a second before, which requests sent together cannot have been, is logged "too early".
 class RateLimit {
  public:
-  explicit RateLimit(int seconds) : seconds_(seconds) {}
+  RateLimit(int seconds, bool account) : seconds_(seconds), account_(account) {}
   std::optional<Response> on_request(Request& r, const Note& note) {
     const auto path = path_of(r);
     const bool blob =
         path.find("/blobs/") != std::string::npos && (r.method() == http::verb::head || r.method() == http::verb::get);
     const bool manifest = r.method() == http::verb::put && manifest_path(path);
-    if (!blob && !manifest) return std::nullopt;
-    auto& kind = blob ? blobs_ : manifests_;
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::system_clock::now();
+    Kind* limiting = blob ? &blobs_ : manifest ? &manifests_ : nullptr;
+    if (account_)  // a limit in force refuses whatever is asked
+      for (auto* k : {&blobs_, &manifests_})
+        if (k->limited && now < k->until) limiting = k;
+    if (!limiting) return std::nullopt;
+    auto& kind = *limiting;
+    const bool dated = limiting == &manifests_;                  // a manifest PUT's limit is told as an HTTP date
     if (kind.limited && now >= kind.until) return std::nullopt;  // waited as asked: passes from now on
-    // Requests sent together (a client's parallel PUTs) arrive within moments of the first answer: only
-    // one sent later than that, and before its time, was sent again too early.
-    const bool early = kind.limited && now - kind.first > std::chrono::milliseconds(500);
+    const std::string client(r[http::field::user_agent]);
+    const auto told = kind.told.find(client);
+    const bool early = told != kind.told.end() && now - told->second > std::chrono::milliseconds(500);
+    if (told == kind.told.end()) kind.told.emplace(client, now);
     if (!kind.limited) {
       kind.limited = true;
-      kind.first = now;
       // An HTTP date has whole seconds: the wait ends at the next whole second after seconds_.
       kind.until = now + std::chrono::seconds(seconds_);
-      if (manifest) kind.until = std::chrono::time_point_cast<std::chrono::seconds>(kind.until) + std::chrono::seconds(1);
+      if (dated) kind.until = std::chrono::time_point_cast<std::chrono::seconds>(kind.until) + std::chrono::seconds(1);
     }
     std::string retry_after = std::to_string(std::chrono::ceil<std::chrono::seconds>(kind.until - now).count());
-    if (manifest) {
+    if (dated) {
       const std::time_t t = std::chrono::system_clock::to_time_t(kind.until);
       std::tm tm{};
       gmtime_r(&t, &tm);
@@ -222,7 +230,8 @@ class RateLimit {
       std::strftime(date.data(), date.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
       retry_after = date.data();
     }
-    note(std::string(early ? "too early; " : "") + "answered 429, Retry-After: " + retry_after);
+    note(std::string(early ? "too early; " : "") + "answered 429, Retry-After: " + retry_after + " (to " +
+         client.substr(0, client.find(' ')) + ")");
     auto out =
         answer(r, http::status::too_many_requests,
                error_body("TOOMANYREQUESTS",
@@ -236,9 +245,11 @@ class RateLimit {
  private:
   struct Kind {
     bool limited = false;
-    std::chrono::system_clock::time_point first, until;  // the first 429; when the wait it asked for ends
+    std::chrono::system_clock::time_point until;                        // when the wait the first 429 asked for ends
+    std::map<std::string, std::chrono::system_clock::time_point> told;  // each client's first 429
   };
   int seconds_;
+  bool account_;
   std::mutex mutex_;
   Kind blobs_, manifests_;
 };
@@ -358,13 +369,15 @@ class ReferrersApi {
 };
 
 const std::vector<Quirk>& quirks() {
-  static RateLimit rate_limit(2);
+  static RateLimit rate_limit(2, false);
+  static RateLimit account_rate_limit(2, true);
   static ReferrersApi referrers_api;
   static const std::vector<Quirk> table{
       {"gitlab-referrers-tag", gitlab_referrers_tag, {}},
       {"immutable-tags", [](Request& r, const Options& o, const Note& n) { return immutable_tag(r, o, n, true); }, {}},
       {"immutable-tags-denied", [](Request& r, const Options& o, const Note& n) { return immutable_tag(r, o, n, false); }, {}},
       {"rate-limit", [](Request& r, const Options&, const Note& n) { return rate_limit.on_request(r, n); }, {}},
+      {"rate-limit-account", [](Request& r, const Options&, const Note& n) { return account_rate_limit.on_request(r, n); }, {}},
       {"no-chunked-upload", no_chunked_upload, {}},
       {"head-405", head_405, {}},
       {"no-digest-header", {}, no_digest_header},

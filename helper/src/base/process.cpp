@@ -25,6 +25,9 @@ namespace bp = boost::process;
 namespace {
 
 constexpr std::size_t kTailLines = 30;
+// Runs refused for the rate of requests that go again after the registry's wait (as many as the
+// registry client waits in all).
+constexpr int kRateLimitedRuns = 20;
 // After SIGTERM, before SIGKILL: time for an engine to stop its build containers, whose init ignores
 // SIGTERM (podman's own stop timeout before it SIGKILLs them is 10 s).
 constexpr auto kGrace = std::chrono::seconds(30);
@@ -112,10 +115,16 @@ Result ProcessRunner::run(const Command& command, Output mode, const Log& log) {
   auto policy = policy_;
   if (!command.registry) policy.tries = 1;
   Backoff backoff(policy);
+  int rate_limited = 0;
   while (true) {
     auto result = run_once(command, mode, log);
     throw_if_interrupted();
     if (result.ok()) return result;
+    if (!result.timed_out && command.on_rate_limit && rate_limit_refusal(result.tail) && ++rate_limited <= kRateLimitedRuns) {
+      log.warn(describe(command) + " was refused for the rate of requests (exit " + std::to_string(result.exit_code) +
+               "); asking the registry how long to wait");
+      if (command.on_rate_limit()) continue;  // waited as the registry asked: not an attempt of the policy's
+    }
     if (!result.timed_out && permanent_failure(result.tail)) return result;  // retrying cannot help
     const auto announce = [&](int next, int tries, std::chrono::milliseconds delay) {
       log.warn("attempt " + std::to_string(next - 1) + " of " + std::to_string(tries) + " failed" +

@@ -34,6 +34,11 @@ bool permanent_failure(std::string_view output) {
   return std::regex_search(output.begin(), output.end(), permanent) || immutable_tag_refusal(output);
 }
 
+bool rate_limit_refusal(std::string_view output) {
+  static const std::regex limited(R"(\b429\b|toomanyrequests|too many requests)", std::regex::icase);
+  return std::regex_search(output.begin(), output.end(), limited);
+}
+
 bool immutable_tag_refusal(std::string_view said) {
   static const std::regex refusal(R"(cannot be overwritten|is immutable|configured as immutable|immutable tag|tag immutability|)"
                                   R"(imagetagalreadyexists|protected tag)",

@@ -40,6 +40,10 @@ class Backoff {
 // Sleeps for `delay`, throwing Error(interrupted) as soon as a signal arrives.
 void pause(std::chrono::milliseconds delay);
 
+// Engine output that says a registry limits the rate of requests: an HTTP 429, Docker Hub's and GHCR's
+// TOOMANYREQUESTS, "too many requests". What the registry asked to wait is not in it.
+bool rate_limit_refusal(std::string_view output);
+
 // Engine output that no retry can change: credentials, permissions, missing names, unknown hosts,
 // bad certificates, a tag the registry keeps (immutable_tag_refusal).
 bool permanent_failure(std::string_view output);

@@ -2,6 +2,7 @@
 // tests check every command line an engine builds without starting anything.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,11 @@ struct Command {
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
   std::string input;                                     // written to stdin, then closed (secrets go here)
   bool registry = false;  // talks to a registry: retried on transient failures, bounded by the timeout
+  // An engine's push whose output names a rate limit (rate_limit_refusal) asks this how long the
+  // registry wants it to wait: true when it waited that long (the command then goes again at once),
+  // false when the registry said nothing (the retry policy's backoff applies). Engines pass no
+  // Retry-After on: the registry is asked again for it.
+  std::function<bool()> on_rate_limit;
 };
 
 enum class Output {

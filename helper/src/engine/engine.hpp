@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,7 +64,9 @@ class Engine {
   // Whether the engine (this builder) still holds the image.
   virtual bool has_image(const std::string& image_id) = 0;
 
-  // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed.
+  // Pushes the local image `image_id` as `reference`; returns the digest of the manifest pushed. A
+  // push refused for the rate of requests goes again after `wait_for_rate_limit` (Command::on_rate_limit).
+  void on_rate_limit(std::function<bool()> wait_for_rate_limit) { wait_for_rate_limit_ = std::move(wait_for_rate_limit); }
   virtual std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                            const std::filesystem::path& scratch) = 0;
 
@@ -73,6 +76,9 @@ class Engine {
   // Runs a local image for `platform` with `args` (under emulation when foreign); output captured.
   virtual Result run_image(const Spec& spec, const Platform& platform, const std::string& image_id,
                            const std::vector<std::string>& args) = 0;
+
+ protected:
+  std::function<bool()> wait_for_rate_limit_;
 };
 
 // True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).

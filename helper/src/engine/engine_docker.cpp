@@ -96,6 +96,7 @@ std::string DockerEngine::push(const std::string& image_id, const std::string& r
   require_success(tag, runner_.run(tag, Output::capture, log_), "docker tag " + reference);
   auto push = command({"push", reference});
   push.registry = true;
+  push.on_rate_limit = wait_for_rate_limit_;
   const auto r = runner_.run(push, Output::stream, log_);
   if (!r.ok()) refuse_on_immutable_tag(r, "docker", reference);
   require_success(push, r, "docker push " + reference);

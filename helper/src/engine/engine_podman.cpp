@@ -72,6 +72,7 @@ std::string PodmanEngine::push(const std::string& image_id, const std::string& r
   const auto digestfile = scratch / "digest";
   auto c = command({"push"});
   c.registry = true;
+  c.on_rate_limit = wait_for_rate_limit_;
   add_tls(c, repository);
   c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
   const auto pushed = runner_.run(c, Output::stream, log_);

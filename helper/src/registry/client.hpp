@@ -63,6 +63,7 @@ class RegistryClient {
   // Whether the repository holds the blob: HEAD, or, from a registry that answers HEAD 405 (then never
   // asked again), a GET of its first byte.
   bool has_blob(const std::string& digest);
+  int rate_limit_waits() const { return rate_limit_waits_; }  // waits a 429's Retry-After asked for, so far
   // Streams the blob `digest` into `file` (replaced; never whole in memory), its digest checked as it
   // arrives; on any failure `file` is removed.
   void fetch_blob(const std::string& digest, const std::filesystem::path& file);

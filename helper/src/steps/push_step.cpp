@@ -274,6 +274,17 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
 
   // The image lives where it was built: push from there.
   auto engine = make_engine(built->engine, spec, runner, log, built->builder);
+  // A push refused for the rate of requests: the engine does not say how long the registry asked to
+  // wait, so the registry is asked, with a request the push makes too (its config blob, by the image
+  // id), and the wait its 429 asks for is waited (announced, bounded, interruptible) before the push
+  // goes again. An answer with no limit leaves the retry policy's backoff to decide.
+  std::optional<RegistrySession> asked;
+  engine->on_rate_limit([&] {
+    if (!asked) asked.emplace(spec.repository, registry_settings(spec), built->engine, runner, log);
+    const auto waited = asked->client.rate_limit_waits();
+    asked->client.has_blob(built->image_id);
+    return asked->client.rate_limit_waits() > waited;
+  });
   const ScratchDir scratch(record);
   std::string digest;
   for (const auto& ref : built->references) {

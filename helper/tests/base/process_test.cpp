@@ -67,6 +67,36 @@ BOOST_AUTO_TEST_CASE(permanent_answers_are_not_retried) {
   BOOST_TEST(runs(dir) == 1u);
 }
 
+// An engine's push refused for the rate of requests (docker prints no Retry-After): the registry is
+// asked how long to wait, and after that wait the push goes again without spending an attempt of the
+// policy; when the registry names no wait, the policy's backoff decides, attempts counted.
+BOOST_AUTO_TEST_CASE(a_push_refused_for_the_rate_of_requests_goes_again_after_the_registry_s_wait) {
+  for (const auto* refusal : {"toomanyrequests: You have reached your pull rate limit.",
+                              "error parsing HTTP 429 response body: unexpected end of JSON input: \"\""}) {
+    mai::test::TempDir dir;
+    ProcessRunner runner(quick(2));
+    Command c{{flaky(dir, 4, refusal).string()}};
+    c.registry = true;
+    int asked = 0;
+    c.on_rate_limit = [&] { return ++asked > 0; };
+    BOOST_TEST(runner.run(c, Output::capture, test_log()).ok(), refusal);
+    BOOST_TEST(runs(dir) == 4u);  // two policy attempts would have ended it at 2
+    BOOST_TEST(asked == 3);
+  }
+  mai::test::TempDir dir;
+  ProcessRunner runner(quick(2));
+  Command c{{flaky(dir, 4, "toomanyrequests: slow down").string()}};
+  c.registry = true;
+  int asked = 0;
+  c.on_rate_limit = [&] { return ++asked < 0; };  // the registry names no wait
+  BOOST_TEST(!runner.run(c, Output::capture, test_log()).ok());
+  BOOST_TEST(runs(dir) == 2u);
+  BOOST_TEST(asked == 2);
+  BOOST_TEST(rate_limit_refusal("received unexpected HTTP status: 429 Too Many Requests"));
+  BOOST_TEST(!rate_limit_refusal("received unexpected HTTP status: 503 Service Unavailable"));
+  BOOST_TEST(!rate_limit_refusal("blob sha256:4290aa unknown"));
+}
+
 BOOST_AUTO_TEST_CASE(commands_that_do_not_talk_to_a_registry_run_once) {
   mai::test::TempDir dir;
   ProcessRunner runner(quick(5));
