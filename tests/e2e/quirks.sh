@@ -80,6 +80,45 @@ no_record_claims_success() {
   records=$(find "$state" -maxdepth 1 \( -name 'push-*.json' -o -name metadata.json \) | sort | tr '\n' ' ')
   assert_eq "$records" "${1:-}" "records after the failure"
 }
+# dockerfile_image ENGINE [CMAKE_ARGS...]: a project whose image ENGINE builds from a Dockerfile (FROM
+# scratch, one file) and pushes itself through the front; sets repository_path, build and state.
+dockerfile_image() {
+  local engine=$1 src=$work/dsrc-$1
+  shift
+  mkdir -p "$src/ctx"
+  printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$src/ctx/Dockerfile"
+  echo "built by $engine" >"$src/ctx/data.txt"
+  repository_path=e2e/quirk-$quirk-dockerfile-$engine
+  cat >"$src/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(quirks_dockerfile LANGUAGES NONE)
+include("$repo_root/cmake/MultiArchImage.cmake")
+add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE $engine)
+CMAKE
+  build=$work/d-$engine
+  state=$build/multiarch-image/d
+  configure "$src" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 "$@" >/dev/null
+}
+# dockerfile_published ENGINE: such an image published through the front, as the assembled one is.
+dockerfile_published() {
+  step "the same for an image $1 builds from a Dockerfile and pushes itself"
+  dockerfile_image "$1"
+  publish "dockerfile-$1" || fail "$1's publish failed:\n$(tail -30 "$work/dockerfile-$1.log")"
+  published 1.0
+  rerun_writes_nothing
+}
+# dockerfile_refused ENGINE LIMIT WORKS: ENGINE's push of such an image fails at once, with a message
+# naming the registry's limit (a regex) and what works there; no record claims success.
+dockerfile_refused() {
+  step "an image $1 builds from a Dockerfile: its push refused, said as the registry's limit"
+  dockerfile_image "$1"
+  ! publish "dockerfile-$1" 1 || fail "$1 pushed through a registry that cannot take its push"
+  expect_in "$work/dockerfile-$1.log" "$1 push $front/$repository_path:1\.0-(amd64|arm64) was refused \(exit [0-9]+\): $2" \
+    "$1: the message names the registry's limit"
+  expect_in "$work/dockerfile-$1.log" "$3" "$1: the message says what works there"
+  assert_eq "$(grep -c "attempt [0-9]* of [0-9]* failed" "$work/dockerfile-$1.log" || true)" 0 "$1: pushes tried again"
+  no_record_claims_success
+}
 expect_in() {  # expect_in FILE REGEX WHAT
   grep -qE -- "$2" "$1" || fail "$3: no line matches /$2/ in $1:\n$(tail -30 "$1")"
   echo "ok: $3"
@@ -238,7 +277,10 @@ CMAKE
     published 1.0
     expect_in "$work/front.log" "^quirk no-chunked-upload PATCH .* answered 405" "the front refused a PATCH"
     expect_in "$work/first.log" "refused an upload in chunks \(HTTP 405; UNSUPPORTED" "the fallback announced"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    for engine in docker podman; do
+      dockerfile_refused $engine "the registry takes no upload in chunks" "have it assemble the image \(BASE"
+    done ;;
 
   head-405)
     step "HEAD answered 405: whether a blob is there is asked with a GET"
@@ -246,21 +288,28 @@ CMAKE
     published 1.0
     expect_in "$work/front.log" "^quirk head-405 HEAD .*/blobs/.* answered 405" "the front refused a HEAD"
     expect_in "$work/first.log" "answers HEAD with HTTP 405: whether it holds a blob is asked with a GET" "the fallback announced"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    for engine in docker podman; do
+      dockerfile_refused $engine "the registry, or a proxy before it, answered a request of the push 405 Method Not Allowed" \
+        "have it assemble the image \(BASE"
+    done ;;
 
   no-digest-header)
     step "answers without Docker-Content-Digest: the client's own digests are used"
     publish first || fail "publish failed:\n$(tail -30 "$work/first.log")"
     published 1.0
     expect_in "$work/front.log" "^quirk no-digest-header PUT .* without Docker-Content-Digest" "the front dropped the header"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    dockerfile_refused docker "the registry's answers lack the Docker-Content-Digest header" "ENGINE podman"
+    dockerfile_published podman ;;
 
   manifest-content-type)
     step "manifests served as application/json: each read by its own mediaType"
     publish first || fail "publish failed:\n$(tail -30 "$work/first.log")"
     published 1.0
     expect_in "$work/front.log" "^quirk manifest-content-type GET .*/manifests/.* served as application/json" "the front served one so"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    dockerfile_published docker ;;
 
   docker-media-types-only)
     step "a registry that knows only Docker's media types (old Quay, old Artifactory): a clear message"
@@ -291,6 +340,14 @@ CMAKE
     echo "ok: skopeo copied $ref, every digest checked"
     assert_eq "$(grep -cE "^quirk docker-media-types-only PUT .* refused" "$work/front.log")" "$refusals" \
       "refusals by the front, all of the first publish"
+    rerun_writes_nothing
+
+    step "an image docker builds from a Dockerfile, without the documents: Docker's format as docker pushed it"
+    dockerfile_image docker -DMULTIARCH_IMAGE_SBOM=OFF -DMULTIARCH_IMAGE_PROVENANCE=OFF
+    publish dockerfile || fail "publish failed:\n$(tail -30 "$work/dockerfile.log")"
+    assert_eq "$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/$repository_path:1.0" | jq -r .mediaType)" \
+      application/vnd.docker.distribution.manifest.list.v2+json "the list's type"
+    assert_eq "$(grep -cE "^quirk docker-media-types-only PUT .* refused" "$work/front.log")" "$refusals" "refusals by the front"
     rerun_writes_nothing ;;
 
   no-mount)
@@ -313,7 +370,8 @@ CMAKE
     expect_in "$work/front.log" "^quirk no-mount POST /v2/$repository_path/blobs/uploads/\?mount=.* as /v2/$repository_path/blobs/uploads/" \
       "the front turned a mount into an upload session"
     expect_in "$work/first.log" "base layers: 0 mounted from $front/$base_repository, [1-9] copied" "the layers uploaded in the session"
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    dockerfile_published docker ;;
 
   referrers-api)
     step "a registry with the referrers API (Harbor, Zot, ECR): used, and no referrers tag written"
@@ -330,7 +388,8 @@ CMAKE
       assert_eq "$("$helper" referrers --reference "$front/$repository_path@$pushed" | jq -r .artifactType | sort | tr '\n' ' ')" \
         "application/vnd.cyclonedx+json application/vnd.in-toto+json " "$platform: the referrers the API lists"
     done
-    rerun_writes_nothing ;;
+    rerun_writes_nothing
+    dockerfile_published docker ;;
 
   *) fail "unknown quirk $quirk" ;;
 esac

@@ -31,7 +31,17 @@ bool permanent_failure(std::string_view output) {
       R"(unauthorized|authentication required|no basic auth credentials|access (to the resource is )?denied|)"
       R"(forbidden|\b40[134]\b|manifest unknown|name unknown|not found|no such host|x509:|certificate)",
       std::regex::icase);
-  return std::regex_search(output.begin(), output.end(), permanent) || immutable_tag_refusal(output);
+  return std::regex_search(output.begin(), output.end(), permanent) || immutable_tag_refusal(output) ||
+         registry_limit(output) != RegistryLimit::none;
+}
+
+RegistryLimit registry_limit(std::string_view said) {
+  static const std::regex method_refused(R"(\b405\b|method not allowed)", std::regex::icase);
+  static const std::regex no_chunks(R"((^|\n)unsupported: |uploading layer chunked)", std::regex::icase);
+  if (std::regex_search(said.begin(), said.end(), method_refused)) return RegistryLimit::method_refused;
+  if (std::regex_search(said.begin(), said.end(), no_chunks)) return RegistryLimit::no_chunked_uploads;
+  if (said.find("invalid checksum digest format") != std::string_view::npos) return RegistryLimit::no_digest_header;
+  return RegistryLimit::none;
 }
 
 bool rate_limit_refusal(std::string_view output) {

@@ -44,8 +44,16 @@ void pause(std::chrono::milliseconds delay);
 // TOOMANYREQUESTS, "too many requests". What the registry asked to wait is not in it.
 bool rate_limit_refusal(std::string_view output);
 
+// What a registry cannot take that an engine's push needs, as the engine's output says it (docker 20.10,
+// podman 4.3, measured through the tests' front): a request answered 405 (a HEAD, or the PATCH of an
+// upload in chunks), an upload in chunks refused (the registry's UNSUPPORTED, podman's "uploading layer
+// chunked"), answers without Docker-Content-Digest (docker: "invalid checksum digest format").
+enum class RegistryLimit { none, method_refused, no_chunked_uploads, no_digest_header };
+RegistryLimit registry_limit(std::string_view said);
+
 // Engine output that no retry can change: credentials, permissions, missing names, unknown hosts,
-// bad certificates, a tag the registry keeps (immutable_tag_refusal).
+// bad certificates, a tag the registry keeps (immutable_tag_refusal), what the registry cannot take
+// (registry_limit).
 bool permanent_failure(std::string_view output);
 
 // A registry's refusal to replace a tag it keeps: ECR's "... cannot be overwritten because the

@@ -18,7 +18,7 @@ Pull pull_policy(std::string_view pull) {
   return Pull::engine_default;
 }
 
-void refuse_on_immutable_tag(const Result& push, const std::string& engine, const std::string& reference) {
+void refuse_on_registry_limit(const Result& push, const std::string& engine, const std::string& reference) {
   // The engine's output names the repository ("The push refers to repository [...]"), whose own name
   // may hold any of the words: those lines say nothing about why the push failed.
   const auto colon = reference.rfind(':');
@@ -29,18 +29,38 @@ void refuse_on_immutable_tag(const Result& push, const std::string& engine, cons
   std::string said = push.tail;
   for (auto at = said.find(repository); at != std::string::npos; at = said.find(repository, at + stand_in.size()))
     said.replace(at, repository.size(), stand_in);
-  if (!immutable_tag_refusal(said)) return;
-  throw Error(Exit::step_failed,
-              engine + " push " + reference + " was refused (exit " + std::to_string(push.exit_code) +
-                  "): the registry keeps the tag " + tag +
-                  " for what it holds, its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, "
-                  "Docker Hub's immutable tags, GitLab's protected tags). An image " +
-                  engine +
-                  " builds from a Dockerfile is pushed under its per-platform tags <tag>-<arch>, which every changed "
-                  "build rewrites: give every publish TAGS of its own (a version, GIT_TAGS), or have the helper "
-                  "assemble the image (BASE) and set PLATFORM_TAGS OFF to publish each platform by digest only.\n"
-                  "--- last output ---\n" +
-                  push.tail);
+  const auto refused = [&](const std::string& limit, const std::string& what_works) {
+    return Error(Exit::step_failed, engine + " push " + reference + " was refused (exit " + std::to_string(push.exit_code) +
+                                        "): " + limit + ". " + what_works + "\n--- last output ---\n" + push.tail);
+  };
+  const std::string assembled =
+      "The helper's own registry client can publish there: have it assemble the image (BASE; docs/assembled.md)";
+  switch (registry_limit(said)) {
+    case RegistryLimit::method_refused:
+      throw refused(
+          "the registry, or a proxy before it, answered a request of the push 405 Method Not Allowed (a HEAD, or the "
+          "PATCH of an upload in chunks), which docker and podman both send",
+          assembled + ": it asks with GET where HEAD is refused and sends blobs whole where PATCH is.");
+    case RegistryLimit::no_chunked_uploads:
+      throw refused(
+          "the registry takes no upload in chunks (it refused a PATCH: the blob must come whole), and docker and podman "
+          "both upload layers in chunks",
+          assembled + ": it sends every blob whole after the first refusal.");
+    case RegistryLimit::no_digest_header:
+      throw refused("the registry's answers lack the Docker-Content-Digest header, which docker's push needs",
+                    "podman's push does without it (ENGINE podman), and so does the helper's own client (BASE; "
+                    "docs/assembled.md).");
+    case RegistryLimit::none:
+      break;
+  }
+  if (immutable_tag_refusal(said))
+    throw refused("the registry keeps the tag " + tag +
+                      " for what it holds, its tags are immutable (ECR's tag immutability, Harbor's immutable tag rules, "
+                      "Docker Hub's immutable tags, GitLab's protected tags)",
+                  "An image " + engine +
+                      " builds from a Dockerfile is pushed under its per-platform tags <tag>-<arch>, which every changed "
+                      "build rewrites: give every publish TAGS of its own (a version, GIT_TAGS), or have the helper "
+                      "assemble the image (BASE) and set PLATFORM_TAGS OFF to publish each platform by digest only.");
 }
 
 }  // namespace mai

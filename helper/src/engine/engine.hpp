@@ -84,10 +84,11 @@ class Engine {
 // True for unix://, tcp://, ssh:// and npipe:// addresses (as opposed to context/connection names).
 bool is_engine_url(const std::string& builder);
 
-// After an engine's push failed: when its output says the registry refused to replace a tag (ECR's
-// TAG_INVALID "... cannot be overwritten because the repository is immutable", Harbor's and Docker
-// Hub's immutable tags, GitLab's protected tags), throws the error that names the tag, the rule and
-// what works for an image an engine pushes under a tag; otherwise returns.
-void refuse_on_immutable_tag(const Result& push, const std::string& engine, const std::string& reference);
+// After an engine's push failed: when its output says the registry cannot take what the push needs
+// (registry_limit: a method refused, no uploads in chunks, no Docker-Content-Digest) or refused to
+// replace a tag (immutable tags: ECR's TAG_INVALID "... cannot be overwritten because the repository is
+// immutable", Harbor's and Docker Hub's immutable tags, GitLab's protected tags), throws the error that
+// names the limit and what works there; otherwise returns.
+void refuse_on_registry_limit(const Result& push, const std::string& engine, const std::string& reference);
 
 }  // namespace mai

@@ -98,7 +98,7 @@ std::string DockerEngine::push(const std::string& image_id, const std::string& r
   push.registry = true;
   push.on_rate_limit = wait_for_rate_limit_;
   const auto r = runner_.run(push, Output::stream, log_);
-  if (!r.ok()) refuse_on_immutable_tag(r, "docker", reference);
+  if (!r.ok()) refuse_on_registry_limit(r, "docker", reference);
   require_success(push, r, "docker push " + reference);
   auto digest = parse_push_digest(r.tail);
   if (digest.empty()) throw Error(Exit::step_failed, "docker push " + reference + " printed no digest:\n" + r.tail);

@@ -76,7 +76,7 @@ std::string PodmanEngine::push(const std::string& image_id, const std::string& r
   add_tls(c, repository);
   c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
   const auto pushed = runner_.run(c, Output::stream, log_);
-  if (!pushed.ok()) refuse_on_immutable_tag(pushed, "podman", reference);
+  if (!pushed.ok()) refuse_on_registry_limit(pushed, "podman", reference);
   require_success(c, pushed, "podman push " + reference);
   if (std::filesystem::exists(digestfile)) return trim(read_text_file(digestfile));
   // A remote podman (--url, --connection) writes no --digestfile in 4.3: hash what the registry serves.

@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <tuple>
 
 #include "base/error.hpp"
 #include "base/retry.hpp"
@@ -109,6 +110,49 @@ BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
 // A registry whose tags are immutable refuses the engine's push of a per-platform tag that a changed
 // build moves: said as such, with what works there, not as a failed command alone. Any other failure
 // of the push stays the command's own.
+// What a registry cannot take that the engines' pushes need, in the words docker 20.10 and podman 4.3
+// printed through the tests' front: each named with what works there, and none tried again.
+BOOST_AUTO_TEST_CASE(a_push_the_registry_cannot_take_names_its_limit_and_what_works) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  const std::string reference = "127.0.0.1:5000/demo/hello:1.0-amd64";
+  const auto refused_by = [&](const std::string& engine, const std::string& said) {
+    FakeRunner runner;
+    runner.on({"tag"});
+    runner.on({"push"}, {1, "", said});
+    auto e = make_engine(engine, spec, runner, test_log(), "");
+    return mai::test::error_of([&] { e->push("sha256:abc", reference, spec.repository, dir.path()); });
+  };
+  const std::vector<std::tuple<std::string, std::string, std::string, std::string>> cases{
+      {"docker", "error parsing HTTP 405 response body: unexpected end of JSON input: \"\"", "405 Method Not Allowed", "(BASE"},
+      {"podman",
+       "Error: trying to reuse blob sha256:0ec2 at destination: failed to read from destination repository demo/hello: "
+       "405 (Method Not Allowed)",
+       "405 Method Not Allowed", "(BASE"},
+      {"docker", "unsupported: chunked uploads are not supported: send the blob whole in the closing PUT",
+       "takes no upload in chunks", "(BASE"},
+      {"podman", "Error: writing blob: uploading layer chunked: unsupported: chunked uploads are not supported",
+       "takes no upload in chunks", "(BASE"},
+      {"docker", "invalid checksum digest format", "lack the Docker-Content-Digest header", "ENGINE podman"}};
+  for (const auto& [engine, said, limit, works] : cases) {
+    const auto error = refused_by(engine, said);
+    BOOST_TEST(error.starts_with(engine + " push " + reference + " was refused (exit 1): "), error);
+    BOOST_TEST(error.find(limit) != std::string::npos, error);
+    BOOST_TEST(error.find(works) != std::string::npos, error);
+    BOOST_TEST(permanent_failure(said), said);
+  }
+  // The repository's own name is not what the registry said.
+  const std::string named = "127.0.0.1:5000/e2e/quirk-head-405:1.0-amd64";
+  FakeRunner runner;
+  runner.on({"tag"});
+  runner.on({"push"}, {1, "", "The push refers to repository [127.0.0.1:5000/e2e/quirk-head-405]\nconnection reset by peer"});
+  auto docker = make_engine("docker", spec, runner, test_log(), "");
+  const auto error = mai::test::error_of([&] { docker->push("sha256:abc", named, spec.repository, dir.path()); });
+  BOOST_TEST(error.find("Method Not Allowed") == std::string::npos, error);
+  for (const auto* other : {"received unexpected HTTP status: 503 Service Unavailable", "unsupported platform linux/s390x"})
+    BOOST_TEST((registry_limit(other) == RegistryLimit::none), other);
+}
+
 BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_and_what_works) {
   mai::test::TempDir dir;
   const auto spec = mai::test::make_spec(dir.path());
