@@ -19,7 +19,8 @@
 #                                                                 fewest first, with its highest cov: and ft:
 # Each run prints, per target, the executions and libFuzzer's final cov: and ft:, and appends them to
 # <DIR>/fuzz-ledger.tsv (the time each target has run in all: wall seconds, and in its last column
-# the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer). A
+# the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer; the
+# outcome is ok, FAILED, or interrupted: libFuzzer's exit 72 for a signal, its inputs not merged). A
 # campaign's lines go to tests/fuzz/ledger.tsv too, which the repository keeps: build trees come and go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -114,7 +115,8 @@ run_one() {
   done
   times >"$dir/times"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" "$execs" "$cov" "$ft" \
-    "$([[ $status == 0 ]] && echo ok || echo FAILED)" "$(($(cpu_seconds "$dir/times") - cpu0))" >"$dir/ledger-line"
+    "$(case $status in 0) echo ok ;; 72) echo interrupted ;; *) echo FAILED ;; esac)" \
+    "$(($(cpu_seconds "$dir/times") - cpu0))" >"$dir/ledger-line"
   cat "$dir/ledger-line" >>"$build/fuzz-ledger.tsv"
   [[ -z $campaign ]] || cat "$dir/ledger-line" >>"$root/tests/fuzz/ledger.tsv"
   if [[ $status != 0 ]]; then
