@@ -808,7 +808,24 @@ function(_multiarch_build_options_json out name dockerfile engine)
         "--cache-from needs its layer cache, which the helper turns off because podman 4.3's cache does not tell "
         "platforms apart (valid with ENGINE podman: no REGISTRY_CACHE)")
     endif()
+    # The image the cache is read from: under a tag that stays (the first of TAGS, or GIT_LATEST's
+    # latest), not under a commit's sha-<short>, which is new on every commit.
+    if(DEFINED ARG_TAGS)
+      list(GET ARG_TAGS 0 cache_tag)
+    elseif(ARG_GIT_TAGS AND ARG_GIT_LATEST)
+      set(cache_tag latest)
+    elseif(ARG_GIT_TAGS)
+      message(FATAL_ERROR "add_multiarch_image(${name}): REGISTRY_CACHE reads the cache from the image published "
+        "under the first of TAGS, and GIT_TAGS alone gives each commit a tag of its own (valid: TAGS with a tag that "
+        "follows the branch, e.g. TAGS main, or GIT_LATEST)")
+    elseif(PROJECT_VERSION)
+      set(cache_tag "${PROJECT_VERSION}")
+    else()
+      set(cache_tag latest)
+    endif()
     string(JSON json SET "${json}" registry_cache "\"inline\"")
+    _multiarch_json_string(quoted "${cache_tag}")
+    string(JSON json SET "${json}" registry_cache_tag "${quoted}")
   endif()
   set(${out} "${json}" PARENT_SCOPE)
 endfunction()

@@ -78,7 +78,18 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
   // The cache's metadata goes into the image's config, which the push carries to the registry; a
   // build argument to BuildKit's frontend, not to the Dockerfile (buildx's docker driver reads it too).
   if (sources.inline_cache) c.argv.insert(c.argv.end(), {"--build-arg", "BUILDKIT_INLINE_CACHE=1"});
-  if (!sources.cache_from.empty()) c.argv.insert(c.argv.end(), {"--cache-from", sources.cache_from});
+  if (!sources.cache_from.empty()) {
+    // The image is pulled first: a cache BuildKit only imports leaves the steps it takes from it out of
+    // the cache it writes, so every other build ran them again (moby/buildkit#1981; seen here with
+    // docker 20.10: the third of three runners with empty daemons ran the RUN step again). A failed
+    // pull leaves BuildKit to import it.
+    auto pull = command({"pull", "--quiet", sources.cache_from});
+    pull.registry = true;
+    if (const auto pulled = runner_.run(pull, Output::capture, log_); !pulled.ok())
+      log_.warn("REGISTRY_CACHE: docker pull " + sources.cache_from + " failed (exit " + std::to_string(pulled.exit_code) +
+                "); BuildKit imports its cache instead, which a later build may miss:\n" + pulled.tail);
+    c.argv.insert(c.argv.end(), {"--cache-from", sources.cache_from});
+  }
   add_build_options(c, spec, platform, references, iidfile, cache);
   require_success(c, runner_.run(c, Output::stream, log_), "docker build for " + platform.str());
   static constexpr const char* kNames[] = {"buildx", "buildkit", "legacy"};

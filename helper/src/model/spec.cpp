@@ -137,6 +137,8 @@ void read_build_options(const Reader& r, BuildOptions& o) {
   o.registry_cache = r.string("registry_cache", false);
   if (!o.registry_cache.empty() && o.registry_cache != "inline")
     r.fail("registry_cache", "`" + o.registry_cache + "` is not inline");
+  o.registry_cache_tag = r.string("registry_cache_tag", false);
+  if (!o.registry_cache_tag.empty()) validate_tag(o.registry_cache_tag);
 }
 
 // An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).

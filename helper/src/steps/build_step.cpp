@@ -16,6 +16,7 @@
 #include "image/assemble.hpp"
 #include "image/base_tree.hpp"
 #include "model/records.hpp"
+#include "oci/media_types.hpp"
 #include "registry/platform_manifest.hpp"
 #include "registry/session.hpp"
 #include "stage/context.hpp"
@@ -189,22 +190,25 @@ BuildSources bases_for_the_build(const Spec& spec, const Platform& platform, Run
 }
 
 // REGISTRY_CACHE INLINE: the cache the build starts from is the one in the platform's image last
-// published under the first of TAGS, named by its digest (the engine reads exactly the image looked
-// at here, whatever moves the tag meanwhile). None is published yet (a first publish, a platform new
-// to the image): the build starts without one. A registry that does not answer costs the cache, not
-// the build; the push says what is wrong with the registry.
+// published under the cache's tag (the first of TAGS), named by its digest (the engine reads exactly
+// the image looked at here, whatever moves the tag meanwhile). None is published yet (a first publish,
+// a platform new to the image): the build starts without one. A registry that does not answer, or
+// limits the rate of requests, costs the cache, not the build: the push says what is wrong with it.
 std::string published_cache(const Spec& spec, const Platform& platform, const std::string& engine, Runner& runner,
                             const Log& log) {
-  if (spec.tags.empty()) {
-    log.info("REGISTRY_CACHE: no TAGS to find the last published image by; building without a cache");
+  const auto& tag = spec.build_options.registry_cache_tag.empty() && !spec.tags.empty() ? spec.tags.front()
+                                                                                        : spec.build_options.registry_cache_tag;
+  if (tag.empty()) {
+    log.info("REGISTRY_CACHE: no tag to find the last published image by; building without a cache");
     return {};
   }
-  const auto tagged = spec.repository.str() + ":" + spec.tags.front();
+  const auto tagged = spec.repository.str() + ":" + tag;
   auto settings = registry_settings(spec);
-  settings.retry.tries = 1;  // a question, not a transfer: an offline build must not wait through backoffs
+  settings.retry.tries = 1;  // a question, not a transfer: no backoff, and no rate limit's wait
+  settings.max_rate_limit_wait = std::chrono::seconds(0);
   try {
     RegistrySession registry(spec.repository, settings, engine, runner, log);
-    const auto published = registry.client.get_manifest(spec.tags.front());
+    const auto published = registry.client.get_manifest(tag);
     if (!published) {
       log.info("REGISTRY_CACHE: nothing is published as " + tagged + " yet; building without a cache");
       return {};
@@ -212,8 +216,11 @@ std::string published_cache(const Spec& spec, const Platform& platform, const st
     auto reference = parse_image_reference(tagged);
     reference.digest = published->digest;
     const auto digest = platform_manifest(registry.client, reference, platform, "REGISTRY_CACHE " + tagged).digest;
-    log.info("REGISTRY_CACHE: building from the cache in " + tagged + " for " + platform.str() + " (" + digest.substr(0, 19) +
-             ")");
+    // One image, not an index, says its platform only in its config: BuildKit keys each step by the
+    // platform it is built for, so nothing of another platform is taken from it.
+    log.info("REGISTRY_CACHE: building from the cache in " + tagged +
+             (media::is_index(published->media_type) ? " for " + platform.str() : " (one image, not an index)") + " (" +
+             digest.substr(0, 19) + ")");
     return spec.repository.str() + "@" + digest;
   } catch (const Error& e) {
     log.warn(std::string("REGISTRY_CACHE: no cache from ") + tagged + " (" + e.what() + "); building without one");
