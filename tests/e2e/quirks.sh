@@ -88,7 +88,8 @@ dockerfile_image() {
   mkdir -p "$src/ctx"
   printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$src/ctx/Dockerfile"
   echo "built by $engine" >"$src/ctx/data.txt"
-  repository_path=e2e/quirk-$quirk-dockerfile-$engine
+  # (No digits in the name: the message must come from what the registry said, not from "head-405".)
+  repository_path=e2e/quirk-${quirk//[0-9]/x}-dockerfile-$engine
   cat >"$src/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
 project(quirks_dockerfile LANGUAGES NONE)

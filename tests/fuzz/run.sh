@@ -20,7 +20,7 @@
 # Each run prints, per target, the executions and libFuzzer's final cov: and ft:, and appends them to
 # <DIR>/fuzz-ledger.tsv (the time each target has run in all: wall seconds, and in its last column
 # the CPU seconds the fuzzer really got, which at nice 19 on a busy machine can be far fewer; the
-# outcome is ok, FAILED, or interrupted: libFuzzer's exit 72 for a signal, its inputs not merged). A
+# outcome is ok, FAILED, or interrupted: libFuzzer's exit 72 for a signal, no finding). A
 # campaign's lines go to tests/fuzz/ledger.tsv too, which the repository keeps: build trees come and go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +38,7 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --merge-only) merge_only=1; shift ;;
     --totals)
-      awk -F'\t' '!/^#/ && NF >= 8 { cpu[$2] += $8; runs[$2]++; if ($4 != "-") execs[$2] += $4
+      awk -F'\t' '!/^#/ && NF >= 8 { cpu[$2] += $8; runs[$2]++; execs[$2] += $4
                                     if ($5 > cov[$2]) cov[$2] = $5; if ($6 > ft[$2]) ft[$2] = $6 }
                    END { for (t in cpu) printf "%-18s %7d CPU s %12d execs  cov: %-5d ft: %d\n", t, cpu[t], execs[t], cov[t], ft[t] }' \
         "$root/tests/fuzz/ledger.tsv" | sort -k2,2n
@@ -119,6 +119,10 @@ run_one() {
     "$(($(cpu_seconds "$dir/times") - cpu0))" >"$dir/ledger-line"
   cat "$dir/ledger-line" >>"$build/fuzz-ledger.tsv"
   [[ -z $campaign ]] || cat "$dir/ledger-line" >>"$root/tests/fuzz/ledger.tsv"
+  if [[ $status == 72 ]]; then
+    echo "interrupted: fuzz-$t (a signal), no finding" >&2
+    return 1
+  fi
   if [[ $status != 0 ]]; then
     echo "FAILED: fuzz-$t (exit $status); the input and the report:" >&2
     ls "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* 2>/dev/null | sed 's/^/  /' >&2 || true

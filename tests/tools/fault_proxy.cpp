@@ -23,8 +23,8 @@
 //   rate-limit             429 TOOMANYREQUESTS with ratelimit-limit/-remaining: the first blob HEAD/GET
 //                          with Retry-After: 2 (seconds), the first manifest PUT with an HTTP date; a
 //                          request of that kind before its time is logged "too early"
-//   rate-limit-account     the same two limits, each refusing every request until its time (Docker Hub
-//                          and GHCR count an account's requests, whatever they ask for)
+//   rate-limit-account     the same two limits, each refusing every request until its time (a limit
+//                          on an account or an address rather than on one kind of request)
 //   no-chunked-upload      PATCH refused (405 UNSUPPORTED): a blob goes whole in the closing PUT
 //   head-405               HEAD answered 405
 //   no-digest-header       answers without Docker-Content-Digest

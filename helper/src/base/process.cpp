@@ -120,12 +120,13 @@ Result ProcessRunner::run(const Command& command, Output mode, const Log& log) {
     auto result = run_once(command, mode, log);
     throw_if_interrupted();
     if (result.ok()) return result;
-    if (!result.timed_out && command.on_rate_limit && rate_limit_refusal(result.tail) && ++rate_limited <= kRateLimitedRuns) {
+    const auto said = without_names(result.tail, command.names);
+    if (!result.timed_out && command.on_rate_limit && rate_limit_refusal(said) && ++rate_limited <= kRateLimitedRuns) {
       log.warn(describe(command) + " was refused for the rate of requests (exit " + std::to_string(result.exit_code) +
                "); asking the registry how long to wait");
       if (command.on_rate_limit()) continue;  // waited as the registry asked: not an attempt of the policy's
     }
-    if (!result.timed_out && permanent_failure(result.tail)) return result;  // retrying cannot help
+    if (!result.timed_out && permanent_failure(said)) return result;  // retrying cannot help
     const auto announce = [&](int next, int tries, std::chrono::milliseconds delay) {
       log.warn("attempt " + std::to_string(next - 1) + " of " + std::to_string(tries) + " failed" +
                (result.timed_out ? " (timed out)" : " (exit " + std::to_string(result.exit_code) + ")") + ": " +

@@ -1,6 +1,7 @@
 #include "base/retry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <thread>
 
@@ -37,11 +38,33 @@ bool permanent_failure(std::string_view output) {
 
 RegistryLimit registry_limit(std::string_view said) {
   static const std::regex method_refused(R"(\b405\b|method not allowed)", std::regex::icase);
-  static const std::regex no_chunks(R"((^|\n)unsupported: |uploading layer chunked)", std::regex::icase);
+  static const std::regex no_chunks(R"((^|\n)unsupported: [^\n]*chunk|uploading layer chunked: [^\n]*unsupported)",
+                                    std::regex::icase);
   if (std::regex_search(said.begin(), said.end(), method_refused)) return RegistryLimit::method_refused;
   if (std::regex_search(said.begin(), said.end(), no_chunks)) return RegistryLimit::no_chunked_uploads;
   if (said.find("invalid checksum digest format") != std::string_view::npos) return RegistryLimit::no_digest_header;
   return RegistryLimit::none;
+}
+
+std::string without_names(std::string_view output, std::vector<std::string> names) {
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  // Whole names only: a tag `1` is not the 1 of "401".
+  const auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; };
+  std::string said(output);
+  const std::string stand_in = "<name>";  // (which may hold a name: searched on after it)
+  for (const auto& name : names) {
+    if (name.empty()) continue;
+    for (auto at = said.find(name); at != std::string::npos;) {
+      const auto end = at + name.size();
+      if ((at > 0 && name_char(said[at - 1])) || (end < said.size() && name_char(said[end]))) {
+        at = said.find(name, at + 1);
+        continue;
+      }
+      said.replace(at, name.size(), stand_in);
+      at = said.find(name, at + stand_in.size());
+    }
+  }
+  return said;
 }
 
 bool rate_limit_refusal(std::string_view output) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mai {
 
@@ -39,6 +40,12 @@ class Backoff {
 
 // Sleeps for `delay`, throwing Error(interrupted) as soon as a signal arrives.
 void pause(std::chrono::milliseconds delay);
+
+// An engine's output with each of `names` (the repository, its registry and path, the tag a push names)
+// replaced by a stand-in where it stands whole (not inside a longer name or number), longest first:
+// what the registry said, for the rules below to read. A name may hold any of their words
+// ("team/api-405", "mirror-429.example.com", a tag "build-405").
+std::string without_names(std::string_view output, std::vector<std::string> names);
 
 // Engine output that says a registry limits the rate of requests: an HTTP 429, Docker Hub's and GHCR's
 // TOOMANYREQUESTS, "too many requests". What the registry asked to wait is not in it.

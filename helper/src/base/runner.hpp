@@ -21,6 +21,9 @@ struct Command {
   // false when the registry said nothing (the retry policy's backoff applies). Engines pass no
   // Retry-After on: the registry is asked again for it.
   std::function<bool()> on_rate_limit;
+  // Names the output holds that say nothing about why the command failed (the repository and tag a
+  // push names): left out before the retry rules read it (without_names).
+  std::vector<std::string> names;
 };
 
 enum class Output {

@@ -90,5 +90,8 @@ bool is_engine_url(const std::string& builder);
 // immutable", Harbor's and Docker Hub's immutable tags, GitLab's protected tags), throws the error that
 // names the limit and what works there; otherwise returns.
 void refuse_on_registry_limit(const Result& push, const std::string& engine, const std::string& reference);
+// What an engine's push of `reference` prints that is no answer of the registry's: the repository, its
+// registry and path, the tag (Command::names).
+std::vector<std::string> names_in_push_output(const std::string& reference);
 
 }  // namespace mai

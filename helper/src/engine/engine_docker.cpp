@@ -108,6 +108,7 @@ std::string DockerEngine::push(const std::string& image_id, const std::string& r
   auto push = command({"push", reference});
   push.registry = true;
   push.on_rate_limit = wait_for_rate_limit_;
+  push.names = names_in_push_output(reference);
   const auto r = runner_.run(push, Output::stream, log_);
   if (!r.ok()) refuse_on_registry_limit(r, "docker", reference);
   require_success(push, r, "docker push " + reference);

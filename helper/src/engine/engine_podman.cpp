@@ -73,6 +73,7 @@ std::string PodmanEngine::push(const std::string& image_id, const std::string& r
   auto c = command({"push"});
   c.registry = true;
   c.on_rate_limit = wait_for_rate_limit_;
+  c.names = names_in_push_output(reference);
   add_tls(c, repository);
   c.argv.insert(c.argv.end(), {"--digestfile", digestfile.string(), image_id, "docker://" + reference});
   const auto pushed = runner_.run(c, Output::stream, log_);

@@ -277,13 +277,23 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
   // A push refused for the rate of requests: the engine does not say how long the registry asked to
   // wait, so the registry is asked, with a request the push makes too (its config blob, by the image
   // id), and the wait its 429 asks for is waited (announced, bounded, interruptible) before the push
-  // goes again. An answer with no limit leaves the retry policy's backoff to decide.
+  // goes again. An answer with no limit, or none (a 429 without Retry-After, a registry that refuses
+  // the question), leaves the retry policy's backoff to decide: the question never fails the push.
   std::optional<RegistrySession> asked;
   engine->on_rate_limit([&] {
-    if (!asked) asked.emplace(spec.repository, registry_settings(spec), built->engine, runner, log);
-    const auto waited = asked->client.rate_limit_waits();
-    asked->client.has_blob(built->image_id);
-    return asked->client.rate_limit_waits() > waited;
+    auto settings = registry_settings(spec);
+    settings.retry.tries = 1;
+    const auto before = asked ? asked->client.rate_limit_waits() : 0;
+    try {
+      if (!asked) asked.emplace(spec.repository, settings, built->engine, runner, log);
+      asked->client.has_blob(built->image_id);
+    } catch (const Error& e) {
+      if (e.code() == Exit::interrupted) throw;
+      // A wait longer than the client takes fails the question, naming the limit: the push too.
+      if (std::string_view(e.what()).find("limits the rate of requests") != std::string_view::npos) throw;
+      log.warn(std::string("asking the registry how long to wait: ") + e.what());
+    }
+    return asked && asked->client.rate_limit_waits() > before;
   });
   const ScratchDir scratch(record);
   std::string digest;

@@ -92,6 +92,19 @@ BOOST_AUTO_TEST_CASE(a_push_refused_for_the_rate_of_requests_goes_again_after_th
   BOOST_TEST(!runner.run(c, Output::capture, test_log()).ok());
   BOOST_TEST(runs(dir) == 2u);
   BOOST_TEST(asked == 2);
+  // A repository named like a rate limit is no rate limit: a reset is retried on the policy's clock.
+  {
+    mai::test::TempDir named;
+    ProcessRunner runner(quick(3));
+    Command c{
+        {flaky(named, 3, "The push refers to repository [127.0.0.1:5000/team/api-429]; connection reset by peer").string()}};
+    c.registry = true;
+    c.names = {"127.0.0.1:5000/team/api-429", "127.0.0.1:5000", "team/api-429", "1.0-amd64"};
+    int asked = 0;
+    c.on_rate_limit = [&] { return ++asked > 0; };
+    BOOST_TEST(runner.run(c, Output::capture, test_log()).ok());
+    BOOST_TEST(asked == 0);
+  }
   BOOST_TEST(rate_limit_refusal("received unexpected HTTP status: 429 Too Many Requests"));
   BOOST_TEST(!rate_limit_refusal("received unexpected HTTP status: 503 Service Unavailable"));
   BOOST_TEST(!rate_limit_refusal("blob sha256:4290aa unknown"));

@@ -149,6 +149,21 @@ BOOST_AUTO_TEST_CASE(a_push_the_registry_cannot_take_names_its_limit_and_what_wo
   auto docker = make_engine("docker", spec, runner, test_log(), "");
   const auto error = mai::test::error_of([&] { docker->push("sha256:abc", named, spec.repository, dir.path()); });
   BOOST_TEST(error.find("Method Not Allowed") == std::string::npos, error);
+  // Podman names the path alone; a tag may hold the numbers too (ECR's refusal of build-405-amd64 is
+  // about its immutable tag).
+  const std::string api = "127.0.0.1:5000/e2e/api-405:build-405-amd64";
+  const auto transient = without_names("Error: failed to read from destination repository e2e/api-405: 503 (Service Unavailable)",
+                                       names_in_push_output(api));
+  BOOST_TEST(!permanent_failure(transient), transient);
+  const auto on_a_tag = without_names(
+      "tag invalid: The image tag 'build-405-amd64' already exists in the 'e2e/api-405' "
+      "repository and cannot be overwritten because the repository is immutable.",
+      names_in_push_output(api));
+  BOOST_TEST((registry_limit(on_a_tag) == RegistryLimit::none), on_a_tag);
+  BOOST_TEST(immutable_tag_refusal(on_a_tag), on_a_tag);
+  // Whole names only: a tag `1` leaves the 401 of an answer as it was.
+  BOOST_TEST(without_names("unauthorized: HTTP 401 for 127.0.0.1:5000/x:1", names_in_push_output("127.0.0.1:5000/x:1")) ==
+             "unauthorized: HTTP 401 for <name>:<name>");
   for (const auto* other : {"received unexpected HTTP status: 503 Service Unavailable", "unsupported platform linux/s390x"})
     BOOST_TEST((registry_limit(other) == RegistryLimit::none), other);
 }
