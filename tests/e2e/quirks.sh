@@ -137,19 +137,7 @@ case $quirk in
 
     step "the same for an image docker builds from a Dockerfile (GitLab CI's docker executor)"
     # docker pushes the image through the front itself; the helper attaches its documents there.
-    mkdir -p "$work/dsrc/ctx"
-    printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$work/dsrc/ctx/Dockerfile"
-    echo "built by docker" >"$work/dsrc/ctx/data.txt"
-    repository_path=e2e/quirk-$quirk-dockerfile
-    cat >"$work/dsrc/CMakeLists.txt" <<CMAKE
-cmake_minimum_required(VERSION 3.21)
-project(quirks_dockerfile LANGUAGES NONE)
-include("$repo_root/cmake/MultiArchImage.cmake")
-add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE docker)
-CMAKE
-    build=$work/d
-    state=$build/multiarch-image/d
-    configure "$work/dsrc" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+    dockerfile_image docker
     writes=$(grep -cE "^quirk gitlab-referrers-tag (PUT|DELETE) " "$work/front.log" || true)
     publish dockerfile || fail "publish failed:\n$(tail -30 "$work/dockerfile.log")"
     published 1.0
@@ -241,21 +229,9 @@ CMAKE
     rerun_writes_nothing ;;
 
   rate-limit-account)
-    step "Docker Hub's and GHCR's limits count an account's every request: docker's push waits as the registry asks too"
+    step "a limit on an account, not on one kind of request: docker's push waits as the registry asks too"
     # docker fails its push at a 429 and passes no Retry-After on: the helper asks the registry.
-    mkdir -p "$work/dsrc/ctx"
-    printf 'FROM scratch\nCOPY data.txt /srv/data.txt\n' >"$work/dsrc/ctx/Dockerfile"
-    echo "built by docker" >"$work/dsrc/ctx/data.txt"
-    repository_path=e2e/quirk-$quirk-dockerfile
-    cat >"$work/dsrc/CMakeLists.txt" <<CMAKE
-cmake_minimum_required(VERSION 3.21)
-project(quirks_dockerfile LANGUAGES NONE)
-include("$repo_root/cmake/MultiArchImage.cmake")
-add_multiarch_image(d REPOSITORY "$front/$repository_path" TAGS 1.0 PLATFORMS ${platforms[*]} CONTEXT ctx ENGINE docker)
-CMAKE
-    build=$work/d
-    state=$build/multiarch-image/d
-    configure "$work/dsrc" "$build" -DMULTIARCH_IMAGE_SOURCE_DATE_EPOCH=1700000000 >/dev/null
+    dockerfile_image docker
     # One step at a time: the front tells clients apart by their User-Agent, which two helpers share.
     publish dockerfile 1 || fail "publish failed:\n$(tail -30 "$work/dockerfile.log")"
     published 1.0

@@ -34,6 +34,16 @@ FakeRunner engine_runner(const std::string& docker_version, bool buildx) {
   return r;
 }
 
+// The error of `engine`'s push of `reference` that failed printing `said`.
+std::string push_refused(const std::string& engine, const std::string& said, const Spec& spec, const std::string& reference,
+                         const std::filesystem::path& scratch) {
+  FakeRunner runner;
+  runner.on({"tag"});
+  runner.on({"push"}, {1, "", said});
+  auto e = make_engine(engine, spec, runner, test_log(), "");
+  return mai::test::error_of([&] { e->push("sha256:abc", reference, spec.repository, scratch); });
+}
+
 const Command& find(const FakeRunner& r, const Argv& prefix) {
   for (const auto& c : r.commands)
     if (c.argv.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), c.argv.begin() + 1)) return c;
@@ -117,11 +127,7 @@ BOOST_AUTO_TEST_CASE(a_push_the_registry_cannot_take_names_its_limit_and_what_wo
   const auto spec = mai::test::make_spec(dir.path());
   const std::string reference = "127.0.0.1:5000/demo/hello:1.0-amd64";
   const auto refused_by = [&](const std::string& engine, const std::string& said) {
-    FakeRunner runner;
-    runner.on({"tag"});
-    runner.on({"push"}, {1, "", said});
-    auto e = make_engine(engine, spec, runner, test_log(), "");
-    return mai::test::error_of([&] { e->push("sha256:abc", reference, spec.repository, dir.path()); });
+    return push_refused(engine, said, spec, reference, dir.path());
   };
   const std::vector<std::tuple<std::string, std::string, std::string, std::string>> cases{
       {"docker", "error parsing HTTP 405 response body: unexpected end of JSON input: \"\"", "405 Method Not Allowed", "(BASE"},
@@ -173,11 +179,7 @@ BOOST_AUTO_TEST_CASE(a_push_refused_by_an_immutable_tag_names_the_tag_the_rule_a
   const auto spec = mai::test::make_spec(dir.path());
   const std::string reference = "127.0.0.1:5000/demo/hello:1.0-amd64";
   const auto refused_by = [&](const std::string& engine, const std::string& said) {
-    FakeRunner runner;
-    runner.on({"tag"});
-    runner.on({"push"}, {1, "", said});
-    auto e = make_engine(engine, spec, runner, test_log(), "");
-    return mai::test::error_of([&] { e->push("sha256:abc", reference, spec.repository, dir.path()); });
+    return push_refused(engine, said, spec, reference, dir.path());
   };
   const auto ecr =
       refused_by("docker",
