@@ -52,7 +52,7 @@ class Engine {
   // Builds one platform and tags it with every reference; scratch is a private directory for files
   // the engine writes (image id).
   virtual BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                           const std::filesystem::path& scratch, Cache cache, const BuildSources& bases) = 0;
+                           const std::filesystem::path& scratch, Cache cache, const BuildSources& sources) = 0;
 
   // A local image's platform ("os/arch", as its config states it) and size in bytes.
   struct ImageInfo {

@@ -78,7 +78,7 @@ BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const
   // The cache's metadata goes into the image's config, which the push carries to the registry; a
   // build argument to BuildKit's frontend, not to the Dockerfile (buildx's docker driver reads it too).
   if (sources.inline_cache) c.argv.insert(c.argv.end(), {"--build-arg", "BUILDKIT_INLINE_CACHE=1"});
-  if (!sources.cache_from.empty()) {
+  if (!sources.cache_from.empty() && cache == Cache::use) {  // (built again without any cache: none)
     // The image is pulled first: a cache BuildKit only imports leaves the steps it takes from it out of
     // the cache it writes, so every other build ran them again (moby/buildkit#1981; seen here with
     // docker 20.10: the third of three runners with empty daemons ran the RUN step again). A failed

@@ -13,7 +13,7 @@ class PodmanEngine final : public CliEngine {
   std::string name() const override { return "podman"; }
   Result probe() override;
   BuiltImage build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,
-                   const std::filesystem::path& scratch, Cache cache, const BuildSources& bases) override;
+                   const std::filesystem::path& scratch, Cache cache, const BuildSources& sources) override;
   bool has_image(const std::string& image_id) override;
   std::string push(const std::string& image_id, const std::string& reference, const Repository& repository,
                    const std::filesystem::path& scratch) override;

@@ -137,8 +137,10 @@ void read_build_options(const Reader& r, BuildOptions& o) {
   o.registry_cache = r.string("registry_cache", false);
   if (!o.registry_cache.empty() && o.registry_cache != "inline")
     r.fail("registry_cache", "`" + o.registry_cache + "` is not inline");
-  o.registry_cache_tag = r.string("registry_cache_tag", false);
-  if (!o.registry_cache_tag.empty()) validate_tag(o.registry_cache_tag);
+  if (!o.registry_cache.empty()) {
+    o.registry_cache_tag = r.string("registry_cache_tag");  // written with it: the tag the cache is read under
+    validate_tag(o.registry_cache_tag);
+  }
 }
 
 // An absolute path in the image without empty, `.` or `..` parts (DIRECTORIES, VOLUMES).

@@ -39,7 +39,7 @@ struct BuildOptions {
   std::string target_stage;        // --target; empty: the last stage
   std::string pull;                // always, missing, never; empty: the engine's default, or always for the SBOM
   std::string registry_cache;      // inline: the build cache travels in the published image; empty: none
-  std::string registry_cache_tag;  // the tag whose image the cache is read from
+  std::string registry_cache_tag;  // with registry_cache: the tag whose image the cache is read from
 };
 
 // Where one platform builds: an engine address or name, and which setting chose it (for messages).

@@ -190,18 +190,13 @@ BuildSources bases_for_the_build(const Spec& spec, const Platform& platform, Run
 }
 
 // REGISTRY_CACHE INLINE: the cache the build starts from is the one in the platform's image last
-// published under the cache's tag (the first of TAGS), named by its digest (the engine reads exactly
+// published under the cache's tag (the first of TAGS, or GIT_LATEST's latest), named by its digest (the engine reads exactly
 // the image looked at here, whatever moves the tag meanwhile). None is published yet (a first publish,
 // a platform new to the image): the build starts without one. A registry that does not answer, or
 // limits the rate of requests, costs the cache, not the build: the push says what is wrong with it.
 std::string published_cache(const Spec& spec, const Platform& platform, const std::string& engine, Runner& runner,
                             const Log& log) {
-  const auto& tag = spec.build_options.registry_cache_tag.empty() && !spec.tags.empty() ? spec.tags.front()
-                                                                                        : spec.build_options.registry_cache_tag;
-  if (tag.empty()) {
-    log.info("REGISTRY_CACHE: no tag to find the last published image by; building without a cache");
-    return {};
-  }
+  const auto& tag = spec.build_options.registry_cache_tag;
   const auto tagged = spec.repository.str() + ":" + tag;
   auto settings = registry_settings(spec);
   settings.retry.tries = 1;  // a question, not a transfer: no backoff, and no rate limit's wait

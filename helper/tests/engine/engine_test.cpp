@@ -332,6 +332,13 @@ BOOST_AUTO_TEST_CASE(a_registry_cache_is_written_inline_and_read_from_the_image_
     // Pulled before the build, so that the cache the build writes keeps the steps it took from it.
     const auto& pull = runner.commands.at(runner.commands.size() - 2).argv;
     BOOST_TEST((Argv(pull.begin() + 1, pull.end()) == Argv{"pull", "--quiet", published}), boost::test_tools::per_element());
+    // Built again without the engine's cache (a platform the cache got wrong): none from the registry either.
+    const auto before = runner.commands.size();
+    docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::ignore, sources);
+    BOOST_TEST(std::none_of(runner.commands.begin() + static_cast<long>(before), runner.commands.end(),
+                            [](const Command& c) { return c.argv.at(1) == "pull"; }));
+    BOOST_TEST(cache_options(runner.commands.back().argv) == (Argv{"--build-arg", "BUILDKIT_INLINE_CACHE=1"}),
+               boost::test_tools::per_element());
     auto first = sources;
     first.cache_from.clear();
     docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, first);

@@ -90,6 +90,7 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   j["target_stage"] = "runtime";
   j["pull"] = "always";
   j["registry_cache"] = "inline";
+  j["registry_cache_tag"] = "main";
   const auto s = parse_spec(j, "spec.json");
   BOOST_TEST(s.build_options.secrets.size() == 2u);
   BOOST_TEST(s.build_options.secrets[0].env == "NPM_TOKEN");
@@ -99,6 +100,7 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   BOOST_TEST(s.build_options.target_stage == "runtime");
   BOOST_TEST(s.build_options.pull == "always");
   BOOST_TEST(s.build_options.registry_cache == "inline");
+  BOOST_TEST(s.build_options.registry_cache_tag == "main");
   const auto without = parse_spec(spec_json("/ctx"), "spec.json").build_options;
   BOOST_TEST((without.secrets.empty() && without.ssh.empty() && without.target_stage.empty() && without.pull.empty() &&
               without.registry_cache.empty()));
@@ -130,6 +132,8 @@ BOOST_AUTO_TEST_CASE(build_secrets_ssh_target_stage_and_pull_are_read_and_checke
   j = spec_json("/ctx");
   j["registry_cache"] = "registry";
   BOOST_TEST(contains(error_of(j), "field 'registry_cache'"));
+  j["registry_cache"] = "inline";  // without the tag it is read under
+  BOOST_TEST(contains(error_of(j), "field 'registry_cache_tag'"));
 }
 
 // Found by fuzzing (tests/fuzz/seeds/spec/regression-source-date-epoch-beyond-int64): a
