@@ -53,40 +53,76 @@ std::string RegistryClient::scope_for(const std::string& method) const {
 
 std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& calls) {
   std::vector<std::optional<HttpResponse>> answers(calls.size());
-  std::size_t from = 0;
-  // The first exchange settles the scheme and the authentication; then the rest can go at once.
-  if (!calls.empty() && (!scheme_settled_ || calls.size() == 1)) {
-    answers[0] = send(calls[0]);
-    from = 1;
-  }
-  if (from < calls.size()) {
+  const auto registry = Url::parse(base_url() + "/", "the registry URL");
+  // Together: the calls at the registry itself (an upload's Location elsewhere goes alone, without
+  // credentials), in at most two rounds. Before the scheme is settled they all go at once, as one
+  // probe: a plain-HTTP registry answering the TLS handshake settles it for all, a challenge is
+  // answered once per scope, and the second round sends what those held back. What is left then goes
+  // the careful way, one at a time.
+  const auto together = [&](const Call& c) {
+    const bool absolute = c.path.starts_with("http://") || c.path.starts_with("https://");
+    return !absolute || same_origin(Url::parse(c.path, "an upload's Location"), registry);
+  };
+  for (int round = 0; round < 2 && calls.size() > 1; ++round) {
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < calls.size(); ++i)
+      if (!answers[i] && together(calls[i])) pending.push_back(i);
+    if (pending.size() < 2) break;
     std::vector<HttpRequest> requests;
-    for (std::size_t i = from; i < calls.size(); ++i) {
-      HttpRequest r{calls[i].method, Url::parse(base_url() + calls[i].path, "the registry URL"), calls[i].headers, calls[i].body,
-                    calls[i].limit};
+    for (const auto i : pending) {
+      const auto& c = calls[i];
+      const bool absolute = c.path.starts_with("http://") || c.path.starts_with("https://");
+      HttpRequest r{c.method, Url::parse(absolute ? c.path : base_url() + c.path, "the registry URL"), c.headers, c.body, c.limit,
+                    c.file};
       auth_.authorize(r, scope_for(r.method));
       requests.push_back(std::move(r));
     }
     auto outcomes = transport_.send_all(requests, tls_.settings(repository_.registry));
     std::size_t limited_at = calls.size();
+    bool again = false;
+    std::vector<std::pair<std::string, std::vector<Challenge>>> challenged;  // scope, what the registry asked
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      const auto i = pending[k];
       auto& r = outcomes[k].response;
-      if (r && r->status != 401 && r->status / 100 != 3 && !transient(r->status)) answers[from + k] = std::move(*r);
-      if (outcomes[k].error && outcomes[k].error->kind == TransportError::Kind::too_large) refuse_larger(calls[from + k]);
+      if (const auto& e = outcomes[k].error) {
+        if (e->kind == TransportError::Kind::too_large) refuse_larger(calls[i]);
+        if (e->kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && tls_.plain_http_allowed(repository_.registry) &&
+            !calls[i].path.starts_with("https://")) {
+          scheme_ = "http";
+          scheme_settled_ = true;
+          again = true;
+        }
+        continue;
+      }
+      scheme_settled_ = true;
+      if (r->status == 401) {
+        const auto scope = scope_for(calls[i].method);
+        if (round == 0 && std::none_of(challenged.begin(), challenged.end(), [&](const auto& c) { return c.first == scope; })) {
+          std::vector<Challenge> challenges;
+          for (const auto& h : r->headers_named("www-authenticate"))
+            for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
+          challenged.emplace_back(scope, std::move(challenges));
+        }
+        continue;
+      }
+      if (r->status / 100 != 3 && !transient(r->status)) answers[i] = std::move(*r);
       // The longest wait a 429 among them asked for is waited before any is sent again.
-      if (const auto asked = r ? rate_limited(*r, std::chrono::system_clock::now()) : std::nullopt;
+      if (const auto asked = rate_limited(*r, std::chrono::system_clock::now());
           asked && (!rate_limited_ || asked->wait > rate_limited_->wait)) {
         rate_limited_ = asked;
-        limited_at = from + k;
+        limited_at = i;
       }
     }
+    for (const auto& [scope, challenges] : challenged) auth_.authenticate(challenges, scope);
     if (limited_at < calls.size()) {
       Backoff unused(settings_.retry);  // a rate limit's wait is not the backoff's
       wait_before_retry(calls[limited_at], "", unused);
     }
+    if (!again && challenged.empty()) break;
   }
-  // What did not settle at once (a connection error, a challenge, a redirect, a 5xx or 429) goes the
-  // careful way: one at a time, with authentication, redirects and retries.
+  // What did not settle together (a connection error, a challenge met twice, a redirect, a 5xx or
+  // 429, a Location elsewhere) goes the careful way: one at a time, with authentication, redirects
+  // and retries.
   std::vector<HttpResponse> out;
   for (std::size_t i = 0; i < calls.size(); ++i) {
     if (!answers[i]) answers[i] = send(calls[i]);
@@ -218,41 +254,10 @@ std::optional<HttpResponse> RegistryClient::try_once(const Call& call, std::stri
 }
 
 std::vector<std::optional<Manifest>> RegistryClient::get_manifests(const std::vector<std::string>& references) {
-  std::vector<Call> calls;
-  for (const auto& reference : references) {
-    if (reference.starts_with("sha256:")) checked_digest(reference, "the manifest digest to read");
-    calls.push_back({"GET",
-                     "/v2/" + repository_.path + "/manifests/" + reference,
-                     {{"Accept", media::manifest_accept_header()}},
-                     "",
-                     kManifestLimit,
-                     "a manifest"});
-  }
-  const auto responses = send_all(calls);
-  std::vector<std::optional<Manifest>> out;
-  for (std::size_t i = 0; i < references.size(); ++i) {
-    const auto& reference = references[i];
-    const auto& r = responses[i];
-    if (r.status == 404) {
-      out.emplace_back();
-      continue;
-    }
-    if (r.status != 200)
-      throw Error(Exit::step_failed, "reading " + repository_.str() + (reference.starts_with("sha256:") ? "@" : ":") + reference +
-                                         " failed: " + registry_errors(r));
-    Manifest m;
-    m.bytes = r.body;
-    m.digest = sha256_digest(m.bytes);
-    if (reference.starts_with("sha256:") && m.digest != reference)
-      throw Error(Exit::verify_failed,
-                  repository_.str() + "@" + reference + " was served with content whose digest is " + m.digest);
-    boost::system::error_code ec;
-    const auto v = json::parse(m.bytes, ec);
-    if (const auto* o = ec ? nullptr : v.if_object())
-      if (const auto* t = o->if_contains("mediaType"); t && t->is_string()) m.media_type = std::string(t->get_string());
-    if (m.media_type.empty()) m.media_type = trim(r.header("content-type").substr(0, r.header("content-type").find(';')));
-    out.push_back(std::move(m));
-  }
+  std::vector<std::optional<Manifest>> out(references.size());
+  Batch batch(*this);
+  for (std::size_t i = 0; i < references.size(); ++i) batch.get_manifest(references[i], out[i]);
+  batch.run();
   return out;
 }
 
@@ -260,39 +265,20 @@ std::optional<Manifest> RegistryClient::get_manifest(const std::string& referenc
 
 std::vector<std::string> RegistryClient::put_manifests(const std::vector<std::string>& references, const std::string& media_type,
                                                        const std::string& bytes) {
-  std::vector<Call> calls;
-  calls.reserve(references.size());
-  for (const auto& reference : references)
-    calls.push_back({"PUT",
-                     "/v2/" + repository_.path + "/manifests/" + reference,
-                     {{"Content-Type", media_type}},
-                     bytes,
-                     kDefaultResponseLimit,
-                     "an answer to a manifest upload"});
-  auto responses = send_all(calls);
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < references.size(); ++i) {
-    auto& r = responses[i];
-    r = again_if_blob_unknown(calls[i], std::move(r));
-    if (r.status / 100 != 2) refused_manifest(references[i], media_type, bytes, r);
-    out.push_back(r.header("docker-content-digest"));
-  }
+  std::vector<std::string> out(references.size());
+  Batch batch(*this);
+  for (std::size_t i = 0; i < references.size(); ++i) batch.put_manifest(references[i], media_type, bytes, &out[i]);
+  batch.run();
   return out;
 }
 
 std::string RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
                                          bool* subject_indexed) {
-  if (!subject_indexed) return put_manifests({reference}, media_type, bytes).front();
-  const Call call{"PUT",
-                  "/v2/" + repository_.path + "/manifests/" + reference,
-                  {{"Content-Type", media_type}},
-                  bytes,
-                  kDefaultResponseLimit,
-                  "an answer to a manifest upload"};
-  const auto r = again_if_blob_unknown(call, send(call));
-  if (r.status / 100 != 2) refused_manifest(reference, media_type, bytes, r);
-  *subject_indexed = !r.header("oci-subject").empty();
-  return r.header("docker-content-digest");
+  std::string stated;
+  Batch batch(*this);
+  batch.put_manifest(reference, media_type, bytes, &stated, subject_indexed);
+  batch.run();
+  return stated;
 }
 
 HttpResponse RegistryClient::again_if_blob_unknown(const Call& call, HttpResponse answer) {

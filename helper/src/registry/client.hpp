@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +109,13 @@ class RegistryClient {
 
   std::string base_url() const;  // scheme://host[:port] as decided so far, for messages
 
+  // Requests of different kinds that do not wait for each other, sent together in one round (as
+  // send_all sends them): each queued with where its result goes, which must outlive run(). run()
+  // writes the results in the order queued and throws, as the single call would, at the first
+  // refusal. A registry that answers HEAD 405, an upload refused or broken on the way, a blob too large
+  // for one PUT: that one goes the careful way, alone, after the round.
+  class Batch;
+
  private:
   struct Call {
     std::string method, path;
@@ -163,6 +171,31 @@ class RegistryClient {
   std::optional<RateLimited> rate_limited_;  // what the last attempt's 429 asked, until it is waited for
   int rate_limit_waits_ = 0;                 // in all, bounded (kRateLimitWaits)
   bool scheme_settled_ = false;
+};
+
+class RegistryClient::Batch {
+ public:
+  explicit Batch(RegistryClient& client) : client_(client) {}
+  void get_manifest(const std::string& reference, std::optional<Manifest>& out);
+  void has_blob(const std::string& digest, bool& out);
+  // POST: an upload session, its Location in `location`.
+  void start_upload(std::string& location);
+  // The closing PUT of the session at `location` with the whole blob: `file`'s bytes or `bytes`
+  // (one of them, kept alive until run()). A refusal uploads the blob again in a session of its own.
+  void finish_upload(const std::string& location, const std::string& digest, const std::filesystem::path* file,
+                     const std::string* bytes);
+  // PUT; `stated` gets the digest the registry reported ("" none), `subject_indexed` whether it
+  // answered OCI-Subject.
+  void put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes,
+                    std::string* stated = nullptr, bool* subject_indexed = nullptr);
+  std::size_t size() const { return calls_.size() + alone_.size(); }
+  void run();
+
+ private:
+  RegistryClient& client_;
+  std::vector<Call> calls_;
+  std::vector<std::function<void(HttpResponse&)>> then_;  // one per call, in order
+  std::vector<std::function<void()>> alone_;             // after the round
 };
 
 }  // namespace mai

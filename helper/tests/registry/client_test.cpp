@@ -196,9 +196,10 @@ BOOST_AUTO_TEST_CASE(an_unknown_host_fails_at_once) {
   BOOST_TEST(t.logged.empty());
 }
 
-// Batches: the first request settles the scheme and the authentication alone; the rest then go
-// together, with what the registry asked for, and come back in the order asked.
-BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_the_first_exchange_with_its_credentials) {
+// Batches go out whole, before the scheme and the authentication are settled too: the registry's
+// challenge is answered once per scope (one token), and the batch goes again together; answers come
+// back in the order asked. (Far away, settling first alone would cost a round trip per batch.)
+BOOST_AUTO_TEST_CASE(a_batch_goes_out_together_and_again_with_one_token_per_scope) {
   Client t;
   t.log_in(true);
   const auto a = t.registry.put_image("team/hello", "linux", "amd64");
@@ -210,15 +211,74 @@ BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_the_first_exchange_with_its_credenti
   BOOST_TEST(!got[1]);
   BOOST_TEST(got[2]->digest == a);
   BOOST_TEST(t.registry.count("GET", "auth.test/token") == 1u);
-  BOOST_TEST(t.registry.count("GET", "/manifests/") == 4u);  // the first twice (401, then with the token)
-  // Tag PUTs need pull,push: the batch meets challenges, and each goes again alone with a token
-  // fetched once for that scope.
+  BOOST_TEST(t.registry.count("GET", "/manifests/") == 6u);  // each twice: 401, then with the token
+  // Tag PUTs need pull,push: the batch meets challenges, and goes again with a token fetched once
+  // for that scope.
   const auto digests = client.put_manifests({"x", "y"}, media::oci_index, "{}");
   BOOST_TEST(digests.size() == 2u);
   BOOST_TEST(t.registry.manifests.count("team/hello:x") == 1u);
   BOOST_TEST(t.registry.manifests.count("team/hello:y") == 1u);
   BOOST_TEST(t.registry.count("GET", "auth.test/token") == 2u);
+  BOOST_TEST(t.registry.count("PUT", "/manifests/") == 4u);
   BOOST_TEST(client.get_manifests({}).empty());
+}
+
+// A round of different kinds: upload sessions, a HEAD and a manifest read go out together, one
+// request each; then the uploads' PUTs (from memory and from a file) and a manifest PUT. An upload
+// whose session is gone goes again in a session of its own; a blob larger than one PUT continues its
+// session in chunks.
+BOOST_AUTO_TEST_CASE(a_batch_mixes_kinds_one_request_each) {
+  Client t;
+  t.settings.monolithic_upload = 8;
+  t.settings.upload_chunk = 8;
+  const auto there = t.registry.put_image("team/hello", "linux", "amd64");
+  const std::string small = "small", config = "{}";
+  t.registry.blobs[sha256_digest(config)] = config;
+  test::TempDir dir;
+  const auto big = dir.file("big", "twenty bytes of blob");
+  const auto big_digest = sha256_digest(std::string("twenty bytes of blob"));
+  auto client = t.make();
+  std::string first, second, third;
+  bool has_config = false, has_small = true;
+  std::optional<Manifest> image;
+  RegistryClient::Batch round(client);
+  round.start_upload(first);
+  round.start_upload(second);
+  round.start_upload(third);
+  round.has_blob(sha256_digest(config), has_config);
+  round.has_blob(sha256_digest(small), has_small);
+  round.get_manifest(there, image);
+  round.run();
+  BOOST_TEST(t.registry.count("POST") == 3u);
+  BOOST_TEST(t.registry.count("HEAD") == 2u);
+  BOOST_TEST(t.registry.count("GET", "/manifests/") == 1u);
+  BOOST_TEST(has_config);
+  BOOST_TEST(!has_small);
+  BOOST_REQUIRE(image);
+  BOOST_TEST(image->digest == there);
+  BOOST_TEST(!first.empty());
+  BOOST_TEST(first != second);
+
+  // The first session is gone (expired).
+  const auto id = first.substr(first.find("/uploads/") + 9);
+  BOOST_REQUIRE(t.registry.uploads.erase(id.substr(0, id.find('?'))) == 1u);
+  const std::string stale = "aaa";
+  std::string stated;
+  RegistryClient::Batch puts(client);
+  puts.finish_upload(first, sha256_digest(small), nullptr, &small);
+  puts.finish_upload(second, sha256_digest(stale), nullptr, &stale);
+  puts.finish_upload(third, big_digest, &big, nullptr);
+  puts.put_manifest("1.0", media::oci_manifest, image->bytes, &stated);
+  puts.run();
+  BOOST_TEST(t.registry.blobs.count(sha256_digest(small)) == 1u);
+  BOOST_TEST(t.registry.blobs.count(sha256_digest(stale)) == 1u);
+  BOOST_TEST(t.registry.blobs[big_digest] == "twenty bytes of blob");
+  BOOST_TEST(t.registry.count("PATCH") == 3u);  // 20 bytes in chunks of 8
+  BOOST_TEST(t.registry.count("POST") == 4u);   // one more: the session that was gone
+  BOOST_REQUIRE(t.logged.size() == 1u);
+  BOOST_TEST(t.logged[0].find("uploading it again on its own") != std::string::npos, t.logged[0]);
+  BOOST_TEST(stated == there);
+  BOOST_TEST(t.registry.manifests.count("team/hello:1.0") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_member_that_fails_is_retried_alone) {
