@@ -86,8 +86,8 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       auto& r = outcomes[k].response;
       if (const auto& e = outcomes[k].error) {
         if (e->kind == TransportError::Kind::too_large) refuse_larger(calls[i]);
-        if (e->kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ && tls_.plain_http_allowed(repository_.registry) &&
-            !calls[i].path.starts_with("https://")) {
+        if (e->kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ &&
+            tls_.plain_http_allowed(repository_.registry) && !calls[i].path.starts_with("https://")) {
           scheme_ = "http";
           scheme_settled_ = true;
           again = true;

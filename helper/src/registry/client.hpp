@@ -195,7 +195,7 @@ class RegistryClient::Batch {
   RegistryClient& client_;
   std::vector<Call> calls_;
   std::vector<std::function<void(HttpResponse&)>> then_;  // one per call, in order
-  std::vector<std::function<void()>> alone_;             // after the round
+  std::vector<std::function<void()>> alone_;              // after the round
 };
 
 }  // namespace mai

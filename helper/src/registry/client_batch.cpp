@@ -50,8 +50,12 @@ void RegistryClient::Batch::has_blob(const std::string& digest, bool& out) {
     alone_.emplace_back([&c, &out, digest] { out = c.has_blob(digest); });
     return;
   }
-  calls_.push_back({"HEAD", "/v2/" + c.repository_.path + "/blobs/" + checked_digest(digest, "the blob digest"), {}, "",
-                    kDefaultResponseLimit, "a blob's headers"});
+  calls_.push_back({"HEAD",
+                    "/v2/" + c.repository_.path + "/blobs/" + checked_digest(digest, "the blob digest"),
+                    {},
+                    "",
+                    kDefaultResponseLimit,
+                    "a blob's headers"});
   then_.emplace_back([this, &c, &out, digest](HttpResponse& r) {
     if (r.status == 200 || r.status == 404) {
       out = r.status == 200;

@@ -118,6 +118,13 @@ std::string artifact_manifest(const Artifact& artifact, const Descriptor& subjec
   return json::serialize(m);
 }
 
+ArtifactManifest artifact_for(const Artifact& artifact, const Descriptor& subject) {
+  auto bytes = artifact_manifest(artifact, subject);
+  Descriptor self{media::oci_manifest,    sha256_digest(bytes), static_cast<std::int64_t>(bytes.size()), "",
+                  artifact.artifact_type, artifact.annotations};
+  return {std::move(bytes), std::move(self)};
+}
+
 namespace {
 
 constexpr int kMergeRounds = 5;
@@ -128,12 +135,15 @@ bool listed_in(const std::vector<Descriptor>& list, const std::string& digest) {
 
 // What the referrers tag of `subject_digest` holds: nullopt when it is the subject itself (no index
 // can be kept there), else its entries (none when there is no such tag).
-std::optional<std::vector<Descriptor>> read_tag(RegistryClient& client, const std::string& subject_digest,
-                                                const std::string& where) {
-  const auto current = client.get_manifest(referrers_tag(subject_digest));
+std::optional<std::vector<Descriptor>> tag_entries(const std::string& subject_digest, const std::optional<Manifest>& current,
+                                                   const std::string& where) {
   if (!current) return std::vector<Descriptor>();
   if (current->digest == subject_digest) return std::nullopt;
   return parse_descriptors(current->bytes, where);
+}
+std::optional<std::vector<Descriptor>> read_tag(RegistryClient& client, const std::string& subject_digest,
+                                                const std::string& where) {
+  return tag_entries(subject_digest, client.get_manifest(referrers_tag(subject_digest)), where);
 }
 
 // Lists `entries` in the referrers tag of `subject_digest`: read, add those not listed, write, read
@@ -148,12 +158,10 @@ ReferrersIndex list_in_tag(RegistryClient& client, const std::string& subject_di
   for (int round = 1;; ++round) {
     auto listed = round == 1 && first_read ? first_read : read_tag(client, subject_digest, where);
     if (!listed) return ReferrersIndex::none;
-    const auto before = listed->size();
-    for (const auto& e : entries)
-      if (!listed_in(*listed, e.digest)) listed->push_back(e);
-    if (listed->size() == before) return ReferrersIndex::tag;  // all of ours listed already
-    client.put_manifest(tag, media::oci_index, index_of(*listed));
-    log.info("referrers of " + subject_digest.substr(0, 19) + ": " + std::to_string(listed->size()) + " in " + tag);
+    const auto merged = merged_referrers(*listed, entries);
+    if (!merged) return ReferrersIndex::tag;  // all of ours listed already
+    client.put_manifest(tag, media::oci_index, *merged);
+    log.info("referrers of " + subject_digest.substr(0, 19) + " listed in " + tag);
     const auto back = read_tag(client, subject_digest, where);
     std::string missing;
     for (const auto& e : entries)
@@ -166,6 +174,18 @@ ReferrersIndex list_in_tag(RegistryClient& client, const std::string& subject_di
     pause(std::chrono::milliseconds(50 + jitter() % 200));
   }
 }
+
+}  // namespace
+
+std::optional<std::string> merged_referrers(std::vector<Descriptor> listed, const std::vector<Descriptor>& entries) {
+  const auto before = listed.size();
+  for (const auto& e : entries)
+    if (!listed_in(listed, e.digest)) listed.push_back(e);
+  if (listed.size() == before) return std::nullopt;
+  return index_of(listed);
+}
+
+namespace {
 
 const char* no_index_warning() {
   return "answers its referrers tag with the subject itself (no referrers API, and a reference sha256-<hex> read as "
@@ -186,6 +206,18 @@ const char* name_of(ReferrersIndex index) {
   return "?";
 }
 
+void say_listed_nowhere(const RegistryClient& client, const std::string& subject_digest, const std::vector<Descriptor>& artifacts,
+                        bool tag_is_subject, const Log& log) {
+  std::string digests;
+  for (const auto& a : artifacts) digests += (digests.empty() ? "" : ", ") + a.digest;
+  if (!tag_is_subject)
+    return log.info("no referrers tag written (PLATFORM_TAGS OFF) and " + client.base_url() +
+                    " indexes no subjects: the artifacts of " + subject_digest.substr(0, 19) +
+                    " are in the registry by digest: " + digests);
+  log.warn(client.base_url() + " " + no_index_warning() + "the artifacts of " + subject_digest.substr(0, 19) + ": " + digests +
+           " (in the registry by digest, each naming its subject)");
+}
+
 Attached attach(RegistryClient& client, const Descriptor& subject, const std::vector<Artifact>& artifacts, const Log& log,
                 const Referrers* known, bool write_tag) {
   // The empty config is asked for (a repository has it after its first artifact); the documents, new
@@ -202,9 +234,7 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
   Attached out;
   bool all_indexed = true;
   for (const auto& artifact : artifacts) {
-    const auto manifest = artifact_manifest(artifact, subject);
-    Descriptor self{media::oci_manifest,    sha256_digest(manifest), static_cast<std::int64_t>(manifest.size()), "",
-                    artifact.artifact_type, artifact.annotations};
+    auto [manifest, self] = artifact_for(artifact, subject);
     bool indexed = false;
     const auto stated = client.put_manifest(self.digest, media::oci_manifest, manifest, &indexed);
     if (!stated.empty() && stated != self.digest)
@@ -218,10 +248,7 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
     return out;
   }
   if (!write_tag) {
-    std::string digests;
-    for (const auto& a : out.artifacts) digests += (digests.empty() ? "" : ", ") + a.digest;
-    log.info("no referrers tag written (PLATFORM_TAGS OFF) and " + client.base_url() + " indexes no subjects: the artifacts of " +
-             subject.digest.substr(0, 19) + " are in the registry by digest: " + digests);
+    say_listed_nowhere(client, subject.digest, out.artifacts, false, log);
     out.index = ReferrersIndex::none;
     return out;
   }
@@ -232,12 +259,7 @@ Attached attach(RegistryClient& client, const Descriptor& subject, const std::ve
     if (known && known->index == ReferrersIndex::tag) first_read = known->listed;
     out.index = list_in_tag(client, subject.digest, out.artifacts, log, first_read);
   }
-  if (out.index == ReferrersIndex::none) {
-    std::string digests;
-    for (const auto& a : out.artifacts) digests += (digests.empty() ? "" : ", ") + a.digest;
-    log.warn(client.base_url() + " " + no_index_warning() + "the artifacts of " + subject.digest.substr(0, 19) + ": " + digests +
-             " (in the registry by digest, each naming its subject)");
-  }
+  if (out.index == ReferrersIndex::none) say_listed_nowhere(client, subject.digest, out.artifacts, true, log);
   return out;
 }
 
@@ -260,9 +282,18 @@ Referrers referrers(RegistryClient& client, const std::string& subject_digest) {
   return {ReferrersIndex::tag, std::move(*listed)};
 }
 
+Referrers referrers_from_tag(const std::string& subject_digest, const std::optional<Manifest>& tag,
+                             const RegistryClient& client) {
+  auto listed =
+      tag_entries(subject_digest, tag, "the referrers tag " + referrers_tag(subject_digest) + " of " + client.base_url());
+  if (!listed) return {ReferrersIndex::none, {}};
+  return {ReferrersIndex::tag, std::move(*listed)};
+}
+
 ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_digest,
-                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log, bool write_tag) {
-  auto found = referrers(client, subject_digest);
+                             const std::vector<std::pair<std::string, std::string>>& documents, const Log& log, bool write_tag,
+                             const Referrers* known) {
+  auto found = known ? *known : referrers(client, subject_digest);
   if (!write_tag && found.index == ReferrersIndex::tag) found = {ReferrersIndex::none, {}};  // by digest only
   std::vector<std::pair<std::string, std::string>> missing;
   for (const auto& document : documents)

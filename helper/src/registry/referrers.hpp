@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,23 @@ const char* name_of(ReferrersIndex index);  // "api", "tag", "none"
 // same input.
 std::string artifact_manifest(const Artifact& artifact, const Descriptor& subject);
 
+// The artifact manifest for `artifact` and its descriptor, as an index of referrers lists it.
+struct ArtifactManifest {
+  std::string bytes;
+  Descriptor descriptor;
+};
+ArtifactManifest artifact_for(const Artifact& artifact, const Descriptor& subject);
+
+// The referrers tag's new content: `listed` with each of `entries` it lacks added; nullopt when it
+// lists them all already.
+std::optional<std::string> merged_referrers(std::vector<Descriptor> listed, const std::vector<Descriptor>& entries);
+
+// Says that `artifacts` of `subject_digest` are in the registry by digest and listed nowhere: a
+// warning when the referrers tag is the subject itself (`tag_is_subject`, GitLab's), else (no tag
+// written: PLATFORM_TAGS OFF) a note.
+void say_listed_nowhere(const RegistryClient& client, const std::string& subject_digest, const std::vector<Descriptor>& artifacts,
+                        bool tag_is_subject, const Log& log);
+
 // The tag the referrers tag schema gives the index of `subject_digest`'s referrers: sha256-<hex>.
 std::string referrers_tag(const std::string& subject_digest);
 
@@ -77,16 +95,20 @@ struct Referrers {
   std::vector<Descriptor> listed;
 };
 Referrers referrers(RegistryClient& client, const std::string& subject_digest);
+// The same from the referrers tag's answer, read by the caller in a round of its own (`tag`: what
+// get_manifest(referrers_tag(subject_digest)) answered).
+Referrers referrers_from_tag(const std::string& subject_digest, const std::optional<Manifest>& tag, const RegistryClient& client);
 
 // Makes sure the artifact manifests `documents` (what each is, its digest) are listed as referrers of
 // `subject_digest`, as the manifest step checks what the push step attached: each one the index lacks
 // is read by digest (its subject must be `subject_digest`) and listed again (the tag merged, or the
 // manifest put again for a registry that indexes on PUT), with a warning. On a registry that lists
 // nothing (or when `write_tag` is false and the registry has no referrers API), each must be there by
-// digest. Throws when one is not in the registry at all.
+// digest. Throws when one is not in the registry at all. `known`, when given, is what the subject's
+// referrers were moments ago (read in a round with other requests): they are not read again.
 ReferrersIndex ensure_listed(RegistryClient& client, const std::string& subject_digest,
                              const std::vector<std::pair<std::string, std::string>>& documents, const Log& log,
-                             bool write_tag = true);
+                             bool write_tag = true, const Referrers* known = nullptr);
 
 // Lists `entries` (artifact manifests already in the repository, each naming `subject_digest` as its
 // subject) in the referrers tag of `subject_digest`: read, merged, written and read back, as attach()

@@ -10,9 +10,11 @@
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/log.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
+#include "image/assemble.hpp"
 #include "model/records.hpp"
 #include "oci/index.hpp"
 #include "oci/media_types.hpp"
@@ -78,18 +80,33 @@ struct PushedPlatform {
   std::vector<Descriptor> attestations;
 };
 
-// Reads the pushed platforms' manifests, then what those that are indexes list, then the images'
-// configs from the registry, each round all at once; in the order of `pushed` (which is the spec's).
-// Nothing is published here: every check that can fail runs before the first PUT. `merged`: the
-// records came from other build trees (MULTIARCH_IMAGE_MERGE_RECORDS), `sources` names their files.
+// The config `digest` as this build tree's assembly wrote it (the layout beside the build record),
+// its bytes checked; nullopt when it is not here (an engine's image, another tree's record).
+std::optional<std::string> local_config(const Spec& spec, const std::filesystem::path& source, const Platform& platform,
+                                        const std::string& digest, const Log& log) {
+  if (!spec.image.enabled) return std::nullopt;
+  const auto built = read_build_record(build_record_path(source.parent_path(), platform), log);
+  if (!built || built->config_digest != digest) return std::nullopt;
+  std::error_code ec;
+  const auto file = layout_blob(spec.image.layout, digest);
+  if (!std::filesystem::is_regular_file(file, ec) || std::filesystem::file_size(file, ec) > kConfigLimit) return std::nullopt;
+  auto bytes = read_text_file(file);
+  if (sha256_digest(bytes) != digest) return std::nullopt;
+  return bytes;
+}
+
+// The pushed platforms as `manifests` (the registry's answers for their digests, read in the step's
+// first round) say, then what those that are indexes list, then the images' configs (from the
+// registry, unless this tree assembled them), each round all at once; in the order of `pushed` (which
+// is the spec's). Nothing is published here: every check that can fail runs before the first PUT.
+// `merged`: the records came from other build trees (MULTIARCH_IMAGE_MERGE_RECORDS), `sources` names
+// their files.
 std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& spec, const std::vector<PushRecord>& pushed,
-                                            const std::vector<std::filesystem::path>& sources, bool merged, const Log& log) {
-  std::vector<std::string> digests, whats;
-  for (std::size_t i = 0; i < pushed.size(); ++i) {
-    digests.push_back(checked_digest(pushed[i].digest, "the digest in the push record of " + spec.platforms[i].str()));
+                                            const std::vector<std::filesystem::path>& sources, bool merged,
+                                            std::vector<std::optional<Manifest>> manifests, const Log& log) {
+  std::vector<std::string> whats;
+  for (std::size_t i = 0; i < pushed.size(); ++i)
     whats.push_back(spec.repository.str() + "@" + pushed[i].digest + " (" + spec.platforms[i].str() + ")");
-  }
-  auto manifests = client.get_manifests(digests);
 
   // An index per platform: its entry for the platform, and the attestations that describe that entry.
   std::vector<PushedPlatform> out(pushed.size());
@@ -148,13 +165,21 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
     }
   }
 
-  std::vector<std::string> configs;
+  std::vector<std::string> configs, config_bytes(pushed.size());
+  std::vector<std::size_t> from_registry;
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     if (!media::is_image_manifest(manifests[i]->media_type))
       throw Error(Exit::verify_failed, whats[i] + " has media type '" + manifests[i]->media_type + "', not an image manifest");
-    configs.push_back(config_digest_of(manifests[i]->bytes, whats[i]));
+    const auto config = config_digest_of(manifests[i]->bytes, whats[i]);
+    if (auto here = local_config(spec, sources[i], spec.platforms[i], config, log)) {
+      config_bytes[i] = std::move(*here);
+      continue;
+    }
+    configs.push_back(config);
+    from_registry.push_back(i);
   }
-  const auto config_bytes = client.get_blobs(configs);
+  auto read = client.get_blobs(configs);
+  for (std::size_t k = 0; k < from_registry.size(); ++k) config_bytes[from_registry[k]] = std::move(read[k]);
   for (std::size_t i = 0; i < pushed.size(); ++i) {
     const auto& platform = spec.platforms[i];
     const auto stated = platform_of_config(config_bytes[i], whats[i]);
@@ -234,7 +259,21 @@ void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const
            (merged ? ", merged from other build trees" : "") + ")");
   auto client = open_registry(spec.repository, registry_settings(spec), pushed.front().engine, transport, runner, log);
 
-  auto platforms = describe_pushed(client, spec, pushed, sources, merged, log);
+  // The first round reads all the step needs at once: each platform's manifest, what each tag holds
+  // now, and the referrers tag of each platform whose documents its push listed there.
+  std::vector<std::optional<Manifest>> manifests(pushed.size()), current(spec.tags.size()), referrer_tags(pushed.size());
+  {
+    RegistryClient::Batch first(client);
+    for (std::size_t i = 0; i < pushed.size(); ++i)
+      first.get_manifest(checked_digest(pushed[i].digest, "the digest in the push record of " + spec.platforms[i].str()),
+                         manifests[i]);
+    for (std::size_t t = 0; t < spec.tags.size(); ++t) first.get_manifest(spec.tags[t], current[t]);
+    for (std::size_t i = 0; i < pushed.size(); ++i)
+      if (pushed[i].referrers_index == "tag" && spec.platform_tags)
+        first.get_manifest(referrers_tag(pushed[i].digest), referrer_tags[i]);
+    first.run();
+  }
+  auto platforms = describe_pushed(client, spec, pushed, sources, merged, std::move(manifests), log);
   const auto media_type = index_media_type(spec, platforms);
   const auto fresh = build_index(media_type, index_entries(platforms, media_type, log), index_annotations(spec, media_type));
   std::vector<ExpectedPlatform> expected;
@@ -243,9 +282,8 @@ void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const
     for (const auto& a : platforms[i].attestations) expected.back().attestations.push_back(a.digest);
   }
 
-  // What each tag holds now. An equivalent index (same manifests, only another creation time) is
-  // kept as it is: the step is then a no-op for every tag that already holds it.
-  const auto current = client.get_manifests(spec.tags);
+  // An equivalent index (same manifests, only another creation time) is kept as it is: the step is
+  // then a no-op for every tag that already holds it.
   std::string bytes = fresh;
   for (const auto& c : current)
     if (c && media::is_index(c->media_type) && same_index_apart_from_created(c->bytes, fresh)) {
@@ -256,20 +294,19 @@ void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const
   verify_index(parse_index(bytes, "the list to publish"), expected, spec.repository.str() + " (before publishing)");
   const auto index_digest = sha256_digest(bytes);
   const bool stored = std::any_of(current.begin(), current.end(), [&](const auto& c) { return c && c->digest == index_digest; });
-  if (!stored) {
-    // By digest first: no tag ever names a partial upload. The registry's own digest must agree.
-    const auto reported = client.put_manifest(index_digest, media_type, bytes);
-    if (!reported.empty() && reported != index_digest)
-      throw Error(Exit::verify_failed, "the registry stored the list as " + reported + " but its bytes hash to " + index_digest);
-  }
 
-  // Every tag that does not hold the list yet gets it, all at once; then each tag is read back: it
+  // By digest and under every tag that does not hold it yet, in one round (a manifest PUT is whole or
+  // nothing, whatever names it); the registry's own digest must agree. Then each tag is read back: it
   // must serve exactly these bytes, listing each platform once with its digest. A tag found holding
   // them was read moments ago, by this step.
   std::vector<std::string> to_publish;
   for (std::size_t t = 0; t < spec.tags.size(); ++t)
     if (!current[t] || current[t]->digest != index_digest) to_publish.push_back(spec.tags[t]);
-  client.put_manifests(to_publish, media_type, bytes);
+  auto references = to_publish;
+  if (!stored) references.insert(references.begin(), index_digest);
+  for (const auto& reported : client.put_manifests(references, media_type, bytes))
+    if (!reported.empty() && reported != index_digest)
+      throw Error(Exit::verify_failed, "the registry stored the list as " + reported + " but its bytes hash to " + index_digest);
   const auto read_back = client.get_manifests(to_publish);
 
   ManifestRecord out{spec.name, spec.repository.str(), spec.tags, pushed.front().engine, index_digest, media_type, {}, 0};
@@ -305,7 +342,10 @@ void publish_list(const Spec& spec, const std::vector<PushRecord>& pushed, const
     if (!p.sbom.empty()) documents.emplace_back("SBOM", p.sbom);
     if (!p.debug_symbols.artifact.empty()) documents.emplace_back("debug symbols", p.debug_symbols.artifact);
     if (documents.empty()) continue;
-    const auto index = ensure_listed(client, p.digest, documents, log.for_platform(p.platform), spec.platform_tags);
+    std::optional<Referrers> known;
+    if (p.referrers_index == "tag" && spec.platform_tags) known = referrers_from_tag(p.digest, referrer_tags[i], client);
+    const auto index =
+        ensure_listed(client, p.digest, documents, log.for_platform(p.platform), spec.platform_tags, known ? &*known : nullptr);
     out.platforms[i].referrers_index = name_of(index);
     if (index == ReferrersIndex::none)
       log.info(p.platform + ": the registry lists no referrers; its documents are in " + spec.repository.str() +
