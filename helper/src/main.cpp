@@ -1,5 +1,7 @@
 // multiarch-image: the helper behind add_multiarch_image(). One subcommand per pipeline step; the
 // subcommand table, argument parsing and the single place where errors become exit codes.
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "model/git_tags.hpp"
 #include "model/spec.hpp"
 #include "registry/beast_transport.hpp"
+#include "registry/transport.hpp"
 #include "registry/referrers.hpp"
 #include "stage/context.hpp"
 #include "stage/staging.hpp"
@@ -394,6 +397,16 @@ int run(int argc, char** argv) {
       std::cout << "usage: multiarch-image " << s.name << " " << s.usage << "\n" << s.summary << "\n";
       return 0;
     }
+    // The step and platform in every request's User-Agent (a registry's log tells the steps apart).
+    std::string agent = std::string("multiarch-image/") + MULTIARCH_IMAGE_VERSION + " (" + s.name;
+    for (int i = 2; i + 1 < argc; ++i) {
+      const std::string_view value = argv[i + 1];
+      const bool plain = !value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-';
+      });
+      if (std::string_view(argv[i]) == "--platform" && plain) agent += "; " + std::string(value);
+    }
+    set_user_agent(agent + ")");
     const bool given = s.positional && argc > 2 && !std::string_view(argv[2]).starts_with("--");
     Args args(argc, argv, given ? 3 : 2, s.options);
     if (given) args.positional = argv[2];

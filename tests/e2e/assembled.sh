@@ -148,10 +148,27 @@ done
 uploads=$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | uploaded_blobs)
 assert_eq "$(comm -12 <(echo "$uploads") <(sort -u <<<"$image_blobs" | grep .) | tr '\n' ' ')" \
   "$(sort -u <<<"$expected_uploads" | grep . | tr '\n' ' ')" "the images' blobs the registry received (new layer and config per platform)"
+# This tree pushed the other blobs: the registry is not asked about them (nor about the documents'
+# empty config), and the manifest step reads the configs this tree assembled from its layout.
+assert_eq "$(registry_requests "$fixture_registry_log" "$mark" "^(HEAD|GET) /v2/e2e/cross-assembled/blobs/" | grep -c . || true)" 0 \
+  "blobs asked about or read after the edit"
 out=$(run_image docker "$repository:1.0.0" linux/arm64 </dev/null)
 grep -q "^hello server, edited from" <<<"$out" || fail "the edit is not in the published arm64 image: $out"
+
+step "a registry that lost a blob this tree pushed: the push asks about each, and uploads it again"
+lost=$(jq -r '.layers[0]' "$records/build-linux-amd64.json")
+curl -sf -X DELETE "http://$REGISTRY/v2/e2e/cross-assembled/blobs/$lost" -o /dev/null || fail "could not delete $lost"
+sed -i 's/greeting::message("server, edited")/greeting::message("server, edited twice")/' "$work/src/src/server.cpp"
+mark=$(registry_mark "$fixture_registry_log")
+cmake --build "$work/a" --target $image-push -j2 >"$work/lost.log" 2>&1 || fail "publish after the loss failed:\n$(tail -30 "$work/lost.log")"
+grep -q "the registry lacks a blob this tree's last push put there; asking about each" "$work/lost.log" ||
+  fail "no push said it asked about each blob again:\n$(grep -i warning "$work/lost.log")"
+assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | uploaded_blobs | grep -c "$lost")" 1 \
+  "uploads of the lost runtime layer"
+out=$(run_image docker "$repository:1.0.0" linux/amd64 </dev/null)
+grep -q "^hello server, edited twice from" <<<"$out" || fail "the second edit is not in the published amd64 image: $out"
 # Undone for the images below, whose image tests expect the unedited greeting.
-sed -i 's/greeting::message("server, edited")/greeting::message("server")/' "$work/src/src/server.cpp"
+sed -i 's/greeting::message("server, edited twice")/greeting::message("server")/' "$work/src/src/server.cpp"
 
 step "the whole path as an unprivileged user, no engine reachable"
 unprivileged=$(mktemp -d /tmp/mai-unprivileged-XXXXXX)

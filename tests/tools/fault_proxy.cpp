@@ -451,16 +451,18 @@ void log_line(const Options& o, const std::string& line) {
 }
 
 // With --timing-log, one line per request answered in HTTP mode: "<start µs> <end µs> METHOD TARGET
-// STATUS", from its header's arrival to its answer's last byte (a steady clock, µs since its epoch).
-// Requests that did not overlap in time waited for each other: the longest chain of them is the
-// round trips on the critical path (bench/run.sh, row 14).
+// STATUS\tUSER-AGENT", from its header's arrival to its answer's last byte (a steady clock, µs since
+// its epoch). Requests of one client (the helper names its step and platform in its User-Agent) that
+// did not overlap in time waited for each other: the longest chain of them is that step's round trips
+// (bench/run.sh, row 14).
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-void log_timing(const Options& o, std::int64_t start, const std::string& line, const std::string& status) {
+void log_timing(const Options& o, std::int64_t start, std::int64_t end, const std::string& line, const std::string& status,
+                const std::string& agent) {
   if (o.timing_file.empty()) return;
   std::lock_guard lock(log_mutex);
-  std::ofstream(o.timing_file, std::ios::app) << start << " " << now_us() << " " << line << " " << status << "\n";
+  std::ofstream(o.timing_file, std::ios::app) << start << " " << end << " " << line << " " << status << "\t" << agent << "\n";
 }
 
 void hold(const Options& o) {
@@ -689,8 +691,11 @@ void serve_http(tcp::socket& client, asio::streambuf& head, const Options& o, Fa
     }
     const bool keep = response.get().keep_alive() && request.get().keep_alive();
     if (!relay(client, upstream, from_upstream, response, std::nullopt, o)) return;
+    // The end as the client saw it, before this thread waits for a log (the client may be sending its
+    // next request meanwhile).
+    const auto end = now_us();
     log_line(o, "pass " + line + " " + status);
-    log_timing(o, start, line, status);
+    log_timing(o, start, end, line, status, std::string(request.get()[http::field::user_agent]));
     if (!keep) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       return;

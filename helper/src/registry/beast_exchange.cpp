@@ -129,7 +129,7 @@ http::request<Body> to_beast(const HttpRequest& r) {
   req.target(r.url.target);
   req.version(11);  // keep-alive unless the server says otherwise
   req.set(http::field::host, r.url.authority());
-  req.set(http::field::user_agent, "multiarch-image");
+  req.set(http::field::user_agent, user_agent());
   for (const auto& [k, v] : r.headers) {
     // The header's name only: its value may be a secret.
     if (k.empty() || has_control(k, false) || k.find_first_of(" :") != std::string::npos || has_control(v, true))

@@ -4,6 +4,16 @@
 
 namespace mai {
 
+namespace {
+std::string& agent() {
+  static std::string value = "multiarch-image";
+  return value;
+}
+}  // namespace
+
+const std::string& user_agent() { return agent(); }
+void set_user_agent(std::string value) { agent() = std::move(value); }
+
 std::string HttpResponse::header(std::string_view name) const {
   const auto key = lowercase(name);
   for (const auto& [k, v] : headers)

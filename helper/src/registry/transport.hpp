@@ -90,6 +90,12 @@ class Transport {
   }
 };
 
+// The User-Agent every request of this process sends: "multiarch-image" until set (main sets
+// "multiarch-image/<version> (<subcommand>[; <platform>])", so that a registry's log, and a test's
+// front, can tell a platform's push from the manifest step).
+const std::string& user_agent();
+void set_user_agent(std::string value);
+
 // An exchange worth another attempt: a connection, timeout or I/O failure. An unknown host, a TLS
 // failure or an answer over its limit is not (retry.hpp's transient(int) says which statuses are).
 bool transient(const TransportError& error);
