@@ -338,9 +338,21 @@ EDIT
   chmod +x "$edit"
   edit="$edit $src $dir $staged"
   cmake --build "$dir" --target cross-hello-push cross-hello-assembled-push -j3 >/dev/null
+  # The floor both paths share: the changed programs built alone, scheduled as a push schedules them
+  # (this build's at -j3 beside the cross sub-builds, which go one at a time), as in row 11.
+  local programs=$work/run/daemonless-programs.sh sub
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo "cmake --build $dir --target hello_cli hello_server -j3 >/dev/null & main=\$!"
+    for sub in "$dir"/multiarch-image-cross/*/; do echo "cmake --build $sub --target hello_cli hello_server >/dev/null"; done
+    echo 'wait $main'
+  } >"$programs"
+  chmod +x "$programs"
   hyperfine --runs 5 --export-json "$work/run/daemonless-edit.json" --prepare "$edit" \
     -n dockerfile "cmake --build $dir --target cross-hello-push -j3" \
-    -n daemonless "cmake --build $dir --target cross-hello-assembled-push -j3" >/dev/null
+    -n daemonless "cmake --build $dir --target cross-hello-assembled-push -j3" \
+    -n programs "$programs" >/dev/null
   local store=$services/registry grown=()
   for image in cross-hello cross-hello-assembled; do
     $edit
@@ -348,14 +360,15 @@ EDIT
     cmake --build "$dir" --target $image-push -j3 >/dev/null
     grown+=("$(( $(du -sb "$store" | cut -f1) - before ))")
   done
-  local f1 f2 e1 e2
+  local f1 f2 e1 e2 e0
   f1=$(mean "$work/run/daemonless-first.json" dockerfile) f2=$(mean "$work/run/daemonless-first.json" daemonless)
   e1=$(mean "$work/run/daemonless-edit.json" dockerfile) e2=$(mean "$work/run/daemonless-edit.json" daemonless)
+  e0=$(mean "$work/run/daemonless-edit.json" programs)
   report "7a. examples/cross first publish, 3 platforms" "Dockerfile path $(secs "$f1"), assembled by the helper $(secs "$f2")" \
     "assembled is $(ratio "$f1" "$f2")× faster" "≥ 5×"
   report "7b. the same after a one-line edit of one program" \
-    "Dockerfile path $(secs "$e1"), assembled $(secs "$e2"); registry storage grew by ${grown[0]} vs ${grown[1]} bytes" \
-    "assembled is $(ratio "$e1" "$e2")× faster, uploads $(ratio "${grown[0]}" "${grown[1]}")× fewer bytes" "≥ 10×"
+    "Dockerfile path $(secs "$e1"), assembled $(secs "$e2"), the changed programs alone $(secs "$e0"); registry storage grew by ${grown[0]} vs ${grown[1]} bytes" \
+    "the publish beyond the programs' build: assembled $(awk -v a="$e1" -v b="$e2" -v c="$e0" 'BEGIN { printf "%.2f", (a - c) / (b - c) }')× faster (whole path $(ratio "$e1" "$e2")×), uploads $(ratio "${grown[0]}" "${grown[1]}")× fewer bytes" "≥ 10× beyond the build"
 }
 
 # An image with 1 GiB of FILES (three files of 256 MiB that do not compress, 10,000 small ones that

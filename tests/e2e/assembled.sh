@@ -163,6 +163,7 @@ mark=$(registry_mark "$fixture_registry_log")
 cmake --build "$work/a" --target $image-push -j2 >"$work/lost.log" 2>&1 || fail "publish after the loss failed:\n$(tail -30 "$work/lost.log")"
 grep -q "the registry lacks a blob this tree's last push put there; asking about each" "$work/lost.log" ||
   fail "no push said it asked about each blob again:\n$(grep -i warning "$work/lost.log")"
+! grep -q "immutable" "$work/lost.log" || fail "a lost blob was taken for an immutable tag:\n$(grep immutable "$work/lost.log")"
 assert_eq "$(registry_requests "$fixture_registry_log" "$mark" " /v2/e2e/cross-assembled/" | uploaded_blobs | grep -c "$lost")" 1 \
   "uploads of the lost runtime layer"
 out=$(run_image docker "$repository:1.0.0" linux/amd64 </dev/null)

@@ -55,19 +55,23 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
   std::vector<std::optional<HttpResponse>> answers(calls.size());
   const auto registry = Url::parse(base_url() + "/", "the registry URL");
   // Together: the calls at the registry itself (an upload's Location elsewhere goes alone, without
-  // credentials), in at most two rounds. Before the scheme is settled they all go at once, as one
+  // credentials), in at most three rounds. Before the scheme is settled they all go at once, as one
   // probe: a plain-HTTP registry answering the TLS handshake settles it for all, a challenge is
-  // answered once per scope, and the second round sends what those held back. What is left then goes
-  // the careful way, one at a time.
+  // answered once per scope, and the next round sends what those held back. What is left then goes
+  // the careful way, one at a time (an upload's closing PUT, Call::once, does not).
   const auto together = [&](const Call& c) {
     const bool absolute = c.path.starts_with("http://") || c.path.starts_with("https://");
     return !absolute || same_origin(Url::parse(c.path, "an upload's Location"), registry);
   };
-  for (int round = 0; round < 2 && calls.size() > 1; ++round) {
+  std::vector<std::string> problems(calls.size());
+  std::vector<char> failed(calls.size(), 0);  // a round's attempt failed (not a challenge, not a redirect)
+  const bool rounds = calls.size() > 1 || std::any_of(calls.begin(), calls.end(), [](const Call& c) { return c.once; });
+  std::vector<std::string> answered_scopes;  // challenges answered in this call: once per scope
+  for (int round = 0; round < 3 && rounds; ++round) {
     std::vector<std::size_t> pending;
     for (std::size_t i = 0; i < calls.size(); ++i)
       if (!answers[i] && together(calls[i])) pending.push_back(i);
-    if (pending.size() < 2) break;
+    if (pending.empty() || (pending.size() < 2 && !calls[pending.front()].once)) break;
     std::vector<HttpRequest> requests;
     for (const auto i : pending) {
       const auto& c = calls[i];
@@ -85,6 +89,8 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       const auto i = pending[k];
       auto& r = outcomes[k].response;
       if (const auto& e = outcomes[k].error) {
+        problems[i] = e->message;
+        failed[i] = e->kind != TransportError::Kind::tls_not_spoken;
         if (e->kind == TransportError::Kind::too_large) refuse_larger(calls[i]);
         if (e->kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ &&
             tls_.plain_http_allowed(repository_.registry) && !calls[i].path.starts_with("https://")) {
@@ -97,7 +103,8 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       scheme_settled_ = true;
       if (r->status == 401) {
         const auto scope = scope_for(calls[i].method);
-        if (round == 0 && std::none_of(challenged.begin(), challenged.end(), [&](const auto& c) { return c.first == scope; })) {
+        if (std::find(answered_scopes.begin(), answered_scopes.end(), scope) == answered_scopes.end() &&
+            std::none_of(challenged.begin(), challenged.end(), [&](const auto& c) { return c.first == scope; })) {
           std::vector<Challenge> challenges;
           for (const auto& h : r->headers_named("www-authenticate"))
             for (auto& c : parse_challenges(h)) challenges.push_back(std::move(c));
@@ -105,6 +112,8 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
         }
         continue;
       }
+      problems[i] = registry_errors(*r);
+      failed[i] = transient(r->status);
       if (r->status / 100 != 3 && !transient(r->status)) answers[i] = std::move(*r);
       // The longest wait a 429 among them asked for is waited before any is sent again.
       if (const auto asked = rate_limited(*r, std::chrono::system_clock::now());
@@ -113,7 +122,10 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
         limited_at = i;
       }
     }
-    for (const auto& [scope, challenges] : challenged) auth_.authenticate(challenges, scope);
+    for (const auto& [scope, challenges] : challenged) {
+      auth_.authenticate(challenges, scope);
+      answered_scopes.push_back(scope);
+    }
     if (limited_at < calls.size()) {
       Backoff unused(settings_.retry);  // a rate limit's wait is not the backoff's
       wait_before_retry(calls[limited_at], "", unused);
@@ -125,7 +137,8 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
   // and retries.
   std::vector<HttpResponse> out;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    if (!answers[i]) answers[i] = send(calls[i]);
+    if (!answers[i] && calls[i].once) answers[i] = HttpResponse{0, {}, problems[i].empty() ? "not sent" : problems[i]};
+    if (!answers[i]) answers[i] = send(calls[i], failed[i] ? problems[i] : "");
     // A transport that does not bound bodies itself (a test's) is held to the same limit here.
     if (answers[i]->body.size() > calls[i].limit) refuse_larger(calls[i]);
     out.push_back(std::move(*answers[i]));
@@ -170,9 +183,12 @@ bool RegistryClient::wait_before_retry(const Call& call, const std::string& prob
   return true;
 }
 
-HttpResponse RegistryClient::send(const Call& call) {
-  std::string problem;
+HttpResponse RegistryClient::send(const Call& call, const std::string& failed) {
+  std::string problem = failed;
   Backoff backoff(settings_.retry);
+  if (!failed.empty() && !wait_before_retry(call, problem, backoff))
+    throw Error(Exit::step_failed, call.method + " " + shown(call.path) + " failed after " + std::to_string(backoff.tries()) +
+                                       " attempts: " + problem);
   do {
     if (auto answer = try_once(call, problem)) return std::move(*answer);
   } while (wait_before_retry(call, problem, backoff));
@@ -181,7 +197,8 @@ HttpResponse RegistryClient::send(const Call& call) {
 }
 
 std::optional<HttpResponse> RegistryClient::try_once(const Call& call, std::string& problem) {
-  const auto& [method, path, headers, body, limit, what, file, sink, also_scope] = call;
+  const auto& [method, path, headers, body, limit, what, file, sink, also_scope, once] = call;
+  (void)once;  // the careful path sends any call; send_all keeps Call::once ones from it
   const auto scope = scope_for(method) + (also_scope.empty() ? "" : " " + also_scope);
   const bool may_use_http = tls_.plain_http_allowed(repository_.registry);
   // A path, or an absolute URL (an upload's Location) that may lie elsewhere.
@@ -289,7 +306,8 @@ HttpResponse RegistryClient::again_if_blob_unknown(const Call& call, HttpRespons
   for (int round = 1; round <= kBlobUnknownRounds && answer.status == 400; ++round) {
     const auto said = registry_errors(answer);
     if (said.find("BLOB_UNKNOWN") == std::string::npos) break;
-    log_.warn(call.method + " " + shown(call.path) + ": " + said + " (another upload of a blob it names completing?); again in " +
+    log_.warn(call.method + " " + shown(call.path) + ": " + said +
+              " (another upload of a blob it names completing, or its subject put beside it?); again in " +
               std::to_string(250 * round) + " ms");
     pause(std::chrono::milliseconds(250 * round));
     answer = send(call);
@@ -304,8 +322,9 @@ void RegistryClient::refused_manifest(const std::string& reference, const std::s
   const auto said = registry_errors(answer);
   const auto generic = "publishing " + what + " failed: " + said;
   if (answer.status == 401 || answer.status == 404 || answer.status / 100 != 4) throw Error(Exit::step_failed, generic);
-  // A tag that holds something else, and a registry that refuses to replace it: immutable tags.
-  if (!by_digest) {
+  // A tag that holds something else, and a registry that refuses to replace it: immutable tags. (A
+  // manifest that names a blob the registry lacks is refused 400 too: that is something else.)
+  if (!by_digest && said.find("BLOB_UNKNOWN") == std::string::npos) {
     const auto current = get_manifest(reference);
     if (current && current->digest != sha256_digest(bytes)) {
       const bool referrers = reference.starts_with("sha256-");

@@ -126,9 +126,14 @@ class RegistryClient {
     std::optional<FileSpan> file;               // the body streamed from a file instead of `body`
     BodySink* sink = nullptr;                   // a 2xx answer's body streamed there
     std::string also_scope;                     // a token scope asked for after this repository's own
+    // Sent in a batch's rounds only, never again as it is (an upload's closing PUT: a body broken on
+    // its way may have left part of it in the session). Unsettled there, its answer is status 0
+    // with the problem as its body, for the caller to start over.
+    bool once = false;
   };
-  // One call with authentication, redirects and retries.
-  HttpResponse send(const Call& call);
+  // One call with authentication, redirects and retries; `failed` (not empty): its first attempt, in
+  // a batch's round, failed so, and counts as one.
+  HttpResponse send(const Call& call, const std::string& failed = "");
   // One attempt of `call` (authentication and redirects included): its answer, or nullopt after a
   // failure worth another attempt, with `problem` saying what it was. What no retry changes throws.
   std::optional<HttpResponse> try_once(const Call& call, std::string& problem);
@@ -150,9 +155,10 @@ class RegistryClient {
   // Several: first all at once; any that meets a challenge, a redirect or a failure then alone, as above.
   std::vector<HttpResponse> send_all(const std::vector<Call>& calls);
   [[noreturn]] void refuse_larger(const Call& call) const;
-  // An upload of `size` bytes from `file` or `bytes` (one of them), in `session` or a new one.
+  // An upload of `size` bytes from `file` or `bytes` (one of them), in `session` or a new one;
+  // `broken`: a request of `session` broke on its way, so where it stands is asked first.
   void upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file, const std::string* bytes,
-              const std::string& session);
+              const std::string& session, bool broken = false);
   std::string scope_for(const std::string& method) const;
   // Sends `request`, with the Authorization the authenticator has for `scope` when it goes to the
   // registry itself (`to_registry`; never to storage a redirect points at).

@@ -100,19 +100,24 @@ void RegistryClient::Batch::finish_upload(const std::string& location, const std
   auto target = Url::parse(location, "an upload's Location");
   target.target += (target.target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + percent_encode(digest);
   Call put{"PUT", target.str(), {{"Content-Type", "application/octet-stream"}}, "", kErrorBodyLimit, "an upload's answer"};
+  put.once = true;
   if (bytes) put.body = *bytes;
   if (file) put.file = FileSpan{*file, 0, size};
   calls_.push_back(std::move(put));
-  then_.emplace_back([this, &c, digest, size, file, bytes](HttpResponse& r) {
+  then_.emplace_back([this, &c, digest, size, file, bytes, location](HttpResponse& r) {
     if (r.status == 201) {
       if (const auto stated = r.header("docker-content-digest"); !stated.empty() && stated != digest)
         throw Error(Exit::verify_failed, c.repository_.registry + " stored the blob " + digest + " as " + stated);
       return;
     }
-    // Refused, or sent again after it broke on the way (its session may hold part of it): the careful
-    // way, in a session of its own.
-    c.log_.warn("uploading " + digest.substr(0, 19) + ": " + registry_errors(r) + "; uploading it again on its own");
-    alone_.emplace_back([&c, digest, size, file, bytes] { c.upload(digest, size, file, bytes, ""); });
+    // Broken on its way: the careful way from where its session stands (the blob may be complete, or
+    // part of it there). Refused: the careful way, in a session of its own.
+    const bool broken = r.status == 0;
+    c.log_.warn("uploading " + digest.substr(0, 19) + ": " + (broken ? r.body : registry_errors(r)) + "; " +
+                (broken ? "going on from where its session stands" : "uploading it again on its own"));
+    alone_.emplace_back([&c, digest, size, file, bytes, broken, location] {
+      c.upload(digest, size, file, bytes, broken ? location : "", broken);
+    });
   });
 }
 

@@ -189,7 +189,7 @@ std::optional<std::uint64_t> held_bytes(const std::string& range) {
 }  // namespace
 
 void RegistryClient::upload(const std::string& digest, std::uint64_t size, const std::filesystem::path* file,
-                            const std::string* bytes, const std::string& session) {
+                            const std::string* bytes, const std::string& session, bool broken) {
   // Every answer's Location is where the upload goes on (relative or absolute, its query kept).
   auto url = Url::parse(base_url() + "/", "the registry URL");
   const auto follow = [&](const std::string& location) {
@@ -256,7 +256,6 @@ void RegistryClient::upload(const std::string& digest, std::uint64_t size, const
   };
   std::string problem;
   Backoff backoff(settings_.retry);
-  bool broken = false;
   while (true) {
     if (broken && recover()) return;  // the blob is there: the broken request completed it
     broken = false;

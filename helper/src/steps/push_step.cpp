@@ -464,7 +464,8 @@ void push_step(const Spec& spec, const Platform& platform, const std::filesystem
     // By digest only (PLATFORM_TAGS OFF), the platform is where the push put it.
     const auto references =
         spec.platform_tags ? built->references : std::vector<std::string>{spec.repository.str() + "@" + digest};
-    remember_push(memory, spec, pushed.blobs, attested.index);
+    // "none" with PLATFORM_TAGS OFF says what this push wrote, not what the registry can list.
+    remember_push(memory, spec, pushed.blobs, spec.platform_tags ? attested.index : std::string());
     write_record(record,
                  PushRecord{spec.name, platform.str(), "none", "", built->image_id, spec.repository.str(), digest, references,
                             clock.seconds(), attested.provenance, attested.sbom, attested.index, attested.symbols});

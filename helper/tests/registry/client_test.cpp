@@ -281,6 +281,73 @@ BOOST_AUTO_TEST_CASE(a_batch_mixes_kinds_one_request_each) {
   BOOST_TEST(t.registry.manifests.count("team/hello:1.0") == 1u);
 }
 
+// A first round of reads and writes at once (a push's: the referrers tag read beside upload
+// sessions) meets challenges for two scopes: a token for each, fetched once, then the round again.
+BOOST_AUTO_TEST_CASE(a_first_round_of_two_scopes_fetches_a_token_for_each) {
+  Client t;
+  t.log_in(true);
+  const auto a = t.registry.put_image("team/hello", "linux", "amd64");
+  auto client = t.make();
+  std::string first, second;
+  std::optional<Manifest> image, missing;
+  RegistryClient::Batch round(client);
+  round.start_upload(first);
+  round.get_manifest(a, image);
+  round.start_upload(second);
+  round.get_manifest("sha256-" + a.substr(7), missing);
+  round.run();
+  BOOST_TEST(!first.empty());
+  BOOST_TEST(!second.empty());
+  BOOST_REQUIRE(image);
+  BOOST_TEST(image->digest == a);
+  BOOST_TEST(!missing);
+  BOOST_TEST(t.registry.count("GET", "auth.test/token") == 2u);  // pull; pull,push
+  BOOST_TEST(t.registry.count("POST") == 4u);                    // each twice: 401, then with its token
+  BOOST_TEST(t.asked == 1);                                      // the credentials, looked up once
+}
+
+// An upload's closing PUT that breaks on its way in a batch is never sent again as it is (the session
+// may hold part of it): the careful path asks the session where it stands and goes on from there.
+BOOST_AUTO_TEST_CASE(a_batched_upload_broken_on_its_way_goes_on_from_where_its_session_stands) {
+  Client t;
+  t.registry.upload_state_in_location = false;  // a registry that keeps the offset itself
+  auto client = t.make();
+  const std::string blob = "a blob of some bytes";
+  std::string session;
+  RegistryClient::Batch open(client);
+  open.start_upload(session);
+  open.run();
+  t.registry.break_bodies = 1;
+  t.registry.break_body_after = 4;
+  RegistryClient::Batch put(client);
+  put.finish_upload(session, sha256_digest(blob), nullptr, &blob);
+  put.run();
+  BOOST_TEST(t.registry.blobs[sha256_digest(blob)] == blob);
+  BOOST_TEST(t.registry.count("POST") == 1u);              // no session of its own: the first goes on
+  BOOST_TEST(t.registry.count("GET", "/uploads/") == 1u);  // where it stands
+  BOOST_REQUIRE(t.logged.size() >= 2u);
+  BOOST_TEST(t.logged[0].find("going on from where its session stands") != std::string::npos, t.logged[0]);
+  BOOST_TEST(t.logged[1].find("resuming at byte 4") != std::string::npos, t.logged[1]);
+}
+
+// The first batch to an insecure plain-HTTP registry that asks for credentials: the TLS handshake's
+// answer settles the scheme for all, the challenges that follow are answered once, and the batch goes
+// again together: three rounds.
+BOOST_AUTO_TEST_CASE(a_first_batch_settles_plain_http_then_a_challenge_together) {
+  Client t;
+  t.log_in();
+  t.registry.speaks_tls = false;
+  t.settings.insecure = {"registry.test"};
+  const auto a = t.registry.put_image("team/hello", "linux", "amd64");
+  const auto b = t.registry.put_image("team/hello", "linux", "arm64");
+  auto client = t.make();
+  const auto got = client.get_manifests({a, b, a, b});
+  BOOST_TEST(got[3]->digest == b);
+  BOOST_TEST(t.asked == 1);
+  BOOST_TEST(t.registry.count("GET", "https://registry.test/v2/team/hello/manifests/") == 4u);  // the TLS probe
+  BOOST_TEST(t.registry.count("GET", "http://registry.test/v2/team/hello/manifests/") == 8u);   // 401, then Basic
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_member_that_fails_is_retried_alone) {
   Client t;
   const auto a = t.registry.put_image("team/hello", "linux", "amd64");
