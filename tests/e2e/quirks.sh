@@ -177,6 +177,10 @@ case $quirk in
       "referrers_index (documents by digest)"
     assert_eq "$(jq -r '.references[0]' "$state/push-linux-amd64.json")" \
       "$front/$repository_path@$(jq -r .digest "$state/push-linux-amd64.json")" "the push record's reference: by digest"
+    # What the push remembers for the next: no "none" that PLATFORM_TAGS OFF wrote, which a push with
+    # it ON would take for a registry that lists nowhere (and write no referrers tag, ever).
+    [[ -f $state/pushed-linux-amd64.json ]] || fail "no push memory at $state/pushed-linux-amd64.json"
+    assert_eq "$(jq -r .referrers_index "$state/pushed-linux-amd64.json")" "" "the push memory's referrers index"
     expect_in "$work/digests.log" "attached application/vnd\.example\.signature sha256:[0-9a-f]{64} to .* \(listed nowhere: the registry keeps it by digest\)" \
       "the signature attached by digest"
     rerun_writes_nothing
