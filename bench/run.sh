@@ -62,6 +62,19 @@ configure() {  # configure SOURCE BUILD ARGS...
     -DMULTIARCH_IMAGE_ENGINE=docker "$@" >/dev/null
 }
 now() { date +%s.%N; }
+# programs_script BUILD FILE: writes FILE, a script that builds examples/cross's programs in BUILD as
+# a push schedules them: this build's at -j3 beside the cross sub-builds, which go one at a time.
+programs_script() {
+  local sub
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo "cmake --build $1 --target hello_cli hello_server -j3 >/dev/null & main=\$!"
+    for sub in "$1"/multiarch-image-cross/*/; do echo "cmake --build $sub --target hello_cli hello_server >/dev/null"; done
+    echo 'wait $main'
+  } >"$2"
+  chmod +x "$2"
+}
 # shellcheck source=../tests/e2e/wait.sh
 . "$root/tests/e2e/wait.sh"
 
@@ -340,15 +353,8 @@ EDIT
   cmake --build "$dir" --target cross-hello-push cross-hello-assembled-push -j3 >/dev/null
   # The floor both paths share: the changed programs built alone, scheduled as a push schedules them
   # (this build's at -j3 beside the cross sub-builds, which go one at a time), as in row 11.
-  local programs=$work/run/daemonless-programs.sh sub
-  {
-    echo '#!/bin/sh'
-    echo 'set -e'
-    echo "cmake --build $dir --target hello_cli hello_server -j3 >/dev/null & main=\$!"
-    for sub in "$dir"/multiarch-image-cross/*/; do echo "cmake --build $sub --target hello_cli hello_server >/dev/null"; done
-    echo 'wait $main'
-  } >"$programs"
-  chmod +x "$programs"
+  local programs=$work/run/daemonless-programs.sh
+  programs_script "$dir" "$programs"
   hyperfine --runs 5 --export-json "$work/run/daemonless-edit.json" --prepare "$edit" \
     -n dockerfile "cmake --build $dir --target cross-hello-push -j3" \
     -n daemonless "cmake --build $dir --target cross-hello-assembled-push -j3" \
@@ -502,15 +508,8 @@ row_edit() {
   configure "$src" "$dir" -DCMAKE_BUILD_TYPE=Release -DCROSS_HELLO_ASSEMBLED_IMAGE=ON \
     -DCROSS_HELLO_REPOSITORY="$REGISTRY/bench/edit" "-DCROSS_HELLO_CROSS_ARGS=-DMULTIARCH_IMAGE_SOURCE_DIR=$root"
   cmake --build "$dir" --target cross-hello-assembled-push -j3 >/dev/null
-  local floor=$work/run/edit-floor.sh sub
-  {
-    echo '#!/bin/sh'
-    echo 'set -e'
-    echo "cmake --build $dir --target hello_cli hello_server -j3 >/dev/null & main=\$!"
-    for sub in "$dir"/multiarch-image-cross/*/; do echo "cmake --build $sub --target hello_cli hello_server >/dev/null"; done
-    echo 'wait $main'
-  } >"$floor"
-  chmod +x "$floor"
+  local floor=$work/run/edit-floor.sh
+  programs_script "$dir" "$floor"
   local times=$work/run/edit-times.txt round variant t0
   : >"$times"
   for ((round = 0; round < rounds; round++)); do
