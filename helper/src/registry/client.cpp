@@ -64,7 +64,7 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
     return !absolute || same_origin(Url::parse(c.path, "an upload's Location"), registry);
   };
   std::vector<std::string> problems(calls.size());
-  std::vector<char> failed(calls.size(), 0);  // a round's attempt failed (not a challenge, not a redirect)
+  std::vector<bool> failed(calls.size(), false);  // a round's attempt failed (not a challenge, not a redirect)
   const bool rounds = calls.size() > 1 || std::any_of(calls.begin(), calls.end(), [](const Call& c) { return c.once; });
   std::vector<std::string> answered_scopes;  // challenges answered in this call: once per scope
   for (int round = 0; round < 3 && rounds; ++round) {

@@ -376,6 +376,7 @@ AssembledPush publish_assembled(const Spec& spec, const Platform& platform, cons
   RegistryClient::Batch last(client);
   last.get_manifest(digest, back);
   std::vector<Descriptor> entries;
+  entries.reserve(to_attach.size());
   for (const auto& m : to_attach) entries.push_back(m.descriptor);
   auto index = known ? known->index : ReferrersIndex::tag;
   const bool all_indexed = std::all_of(indexed.get(), indexed.get() + to_attach.size(), [](bool b) { return b; });
