@@ -90,7 +90,9 @@ std::vector<HttpResponse> RegistryClient::send_all(const std::vector<Call>& call
       auto& r = outcomes[k].response;
       if (const auto& e = outcomes[k].error) {
         problems[i] = e->message;
-        failed[i] = e->kind != TransportError::Kind::tls_not_spoken;
+        // Only a failure another attempt may change counts as one (a refused client certificate, an
+        // untrusted one: the careful path says why, at once).
+        failed[i] = transient(*e);
         if (e->kind == TransportError::Kind::too_large) refuse_larger(calls[i]);
         if (e->kind == TransportError::Kind::tls_not_spoken && !scheme_settled_ &&
             tls_.plain_http_allowed(repository_.registry) && !calls[i].path.starts_with("https://")) {
