@@ -1,6 +1,7 @@
 // Small text helpers shared by the engines and git: engine output ends in newlines and spaces.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,16 @@ inline std::vector<std::string> split(std::string_view s, char separator) {
     s.remove_prefix(at + 1);
   }
   return out;
+}
+
+// The number in decimal digits that is all of `text` (no sign, blank or anything else around it), if
+// it is one that fits `Unsigned`.
+template <class Unsigned>
+std::optional<Unsigned> whole_number(std::string_view text) {
+  Unsigned value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 // RFC 3986 percent-encoding: every byte but the unreserved characters (letters, digits, - . _ ~).

@@ -1,5 +1,8 @@
 #include "engine/engine_cli.hpp"
 
+#include <limits>
+
+#include "base/error.hpp"
 #include "base/text.hpp"
 
 namespace mai {
@@ -33,9 +36,14 @@ Engine::ImageInfo CliEngine::image_info(const std::string& image_id) {
   const auto c = command({"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}", image_id});
   const auto r = query(c);
   require_success(c, r, name() + " image inspect " + image_id);
+  // "<os>/<architecture> <bytes>"
   const auto text = trim(r.out);
   const auto space = text.find(' ');
-  return {text.substr(0, space), space == std::string::npos ? 0 : std::atoll(text.c_str() + space + 1)};
+  const auto size = space == std::string::npos ? std::nullopt : whole_number<std::uint64_t>(trim(text.substr(space + 1)));
+  if (!size || *size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    throw Error(Exit::step_failed,
+                name() + " image inspect " + image_id + " answered '" + text + "', not the image's platform and size in bytes");
+  return {text.substr(0, space), static_cast<std::int64_t>(*size)};
 }
 
 void CliEngine::load(const std::filesystem::path& archive) {

@@ -41,9 +41,11 @@ DockerEngine::Method DockerEngine::detect_method() {
   // With the daemon down, `docker version` prints the client's version and exits 1: the client's
   // version is all this needs, and the build then reports the daemon in docker's own words.
   if (trim(r.out).empty()) require_success(version, r, "asking docker for its version");
-  const auto major = std::atoi(trim(r.out).c_str());
-  // Clients from 23.0 on delegate BuildKit to the buildx plugin; older ones have it built in.
-  return major > 0 && major < 23 ? Method::buildkit : Method::legacy;
+  // Clients from 23.0 on delegate BuildKit to the buildx plugin; older ones have it built in. A version
+  // that does not begin with a number ("dev") is taken for a current client's.
+  const auto version_text = trim(r.out);
+  const auto major = whole_number<unsigned>(version_text.substr(0, version_text.find('.')));
+  return major && *major > 0 && *major < 23 ? Method::buildkit : Method::legacy;
 }
 
 BuiltImage DockerEngine::build(const Spec& spec, const Platform& platform, const std::vector<std::string>& references,

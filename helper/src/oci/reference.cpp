@@ -3,11 +3,11 @@
 #include "oci/reference.hpp"
 
 #include <cctype>
-#include <charconv>
 #include <vector>
 
 #include "base/digest.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mai {
 namespace {
@@ -87,9 +87,8 @@ void validate_registry(std::string_view full, std::string_view registry) {
         invalid("repository", full, "bad registry host '" + std::string(host) + "'", kRepositoryForm);
   }
   if (!port.empty() || registry.ends_with(':')) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+    const auto value = whole_number<unsigned>(port);
+    if (!value || *value < 1 || *value > 65535)
       invalid("repository", full, "port '" + std::string(port) + "' is not a number from 1 to 65535", kRepositoryForm);
   }
 }
@@ -113,11 +112,8 @@ bool Repository::loopback() const {
   // 127.0.0.0/8 written as a dotted quad
   const auto parts = pieces(host, '.');
   if (parts.size() != 4 || parts[0] != "127") return false;
-  for (auto p : parts) {
-    unsigned v = 0;
-    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-    if (ec != std::errc() || end != p.data() + p.size() || v > 255) return false;
-  }
+  for (auto p : parts)
+    if (const auto v = whole_number<unsigned>(p); !v || *v > 255) return false;
   return true;
 }
 

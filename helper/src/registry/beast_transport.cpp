@@ -94,8 +94,9 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
                              "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
   // Requests are small writes, and a TLS handshake ends in two of them; with Nagle's algorithm the
   // second waits for the server's delayed ACK (40 ms on Linux).
-  boost::system::error_code ignored;
-  tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
+  // A socket that refuses the option only answers later.
+  boost::system::error_code refused;
+  static_cast<void>(tcp_stream.socket().set_option(tcp::no_delay(true), refused));
   if (!tls) {
     c.plain.emplace(std::move(tcp_stream));
     co_return std::nullopt;

@@ -118,7 +118,9 @@ std::string build_id_of(const Image& r, std::string_view bytes, const std::vecto
     for (const auto& s : segments)
       if (s.type == PT_NOTE)
         if (auto id = build_id_in(r, s.offset, s.filesz, s.align); !id.empty()) return id;
-  } catch (const Error&) {}
+  } catch (const Error&) {
+    // Malformed notes: the file has no build ID this can read.
+  }
   return "";
 }
 
@@ -275,7 +277,9 @@ std::optional<std::string> parse_build_id(std::string_view bytes, const std::str
         segments.push_back({PT_NOTE, wide ? r.word(p + 8) : r.word(p + 4), 0, wide ? r.word(p + 32) : r.word(p + 16),
                             wide ? r.word(p + 48) : r.word(p + 28)});
       }
-  } catch (const Error&) {}
+  } catch (const Error&) {
+    // Malformed program headers: the section headers may still say it.
+  }
   return build_id_of(r, bytes, segments);
 }
 
@@ -323,7 +327,9 @@ void require_only_the_run_path_changed(std::string_view out, const ElfInfo& info
   std::optional<ElfInfo> after;
   try {
     after = parse_elf(out, what);
-  } catch (const Error&) {}
+  } catch (const Error&) {
+    // A rewrite the reader refuses changed more than the run path: refused below.
+  }
   const bool same = after && after->elf_class == info.elf_class && after->machine == info.machine &&
                     after->needed == info.needed && after->soname == info.soname && after->interpreter == info.interpreter &&
                     (run_path.empty() ? after->run_paths.empty()

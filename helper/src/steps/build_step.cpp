@@ -40,6 +40,7 @@ Spec spec_for_platform_build(const Spec& spec, const Platform& platform) {
 
 std::vector<std::string> platform_references(const Spec& spec, const Platform& platform) {
   std::vector<std::string> refs;
+  refs.reserve(spec.tags.size());
   for (const auto& tag : spec.tags) refs.push_back(spec.repository.str() + ":" + tag + "-" + platform.tag_suffix());
   return refs;
 }

@@ -105,6 +105,7 @@ std::vector<PushedPlatform> describe_pushed(RegistryClient& client, const Spec& 
                                             const std::vector<std::filesystem::path>& sources, bool merged,
                                             std::vector<std::optional<Manifest>> manifests, const Log& log) {
   std::vector<std::string> whats;
+  whats.reserve(pushed.size());
   for (std::size_t i = 0; i < pushed.size(); ++i)
     whats.push_back(spec.repository.str() + "@" + pushed[i].digest + " (" + spec.platforms[i].str() + ")");
 
@@ -398,6 +399,7 @@ void merge_step(const Spec& spec, const std::vector<std::filesystem::path>& dirs
   remove_record(record);
   const auto valid = [&] {
     std::vector<std::string> names;
+    names.reserve(spec.platforms.size());
     for (const auto& p : spec.platforms) names.push_back(p.str());
     return "valid: " + comma_joined(names);
   }();

@@ -386,8 +386,10 @@ AssembledPush publish_assembled(const Spec& spec, const Platform& platform, cons
       index = ReferrersIndex::api;
     else if (!spec.platform_tags || index == ReferrersIndex::none)
       index = ReferrersIndex::none;
-    else if ((merged = merged_referrers(known->listed, entries)))
-      last.put_manifest(referrers_tag(digest), media::oci_index, *merged);
+    else {
+      merged = merged_referrers(known->listed, entries);
+      if (merged) last.put_manifest(referrers_tag(digest), media::oci_index, *merged);
+    }
   }
   last.run();
   if (!back || back->digest != digest)

@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/retry.hpp"
+#include "base/text.hpp"
 #include "engine/engine_docker.hpp"
 #include "engine/factory.hpp"
 #include "support/fake_runner.hpp"
@@ -104,6 +105,46 @@ BOOST_AUTO_TEST_CASE(docker_28_without_buildx_falls_back_to_the_legacy_builder) 
   BOOST_TEST(c.argv.at(1) == "build");
   BOOST_TEST(std::count(c.argv.begin(), c.argv.end(), "--progress=plain") == 0);
   BOOST_TEST(c.env.at(0).second == "0");
+}
+
+BOOST_AUTO_TEST_CASE(the_docker_client_s_major_version_picks_the_builder_and_an_unread_one_is_taken_for_current) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  for (const auto& [version, method] : std::vector<std::pair<std::string, std::string>>{{"20.10.24+dfsg1", "buildkit"},
+                                                                                        {"19", "buildkit"},
+                                                                                        {"23.0.1", "legacy"},
+                                                                                        {"dev", "legacy"},
+                                                                                        {"", "legacy"},
+                                                                                        {"-20.1", "legacy"},
+                                                                                        {" 20.10", "buildkit"}}) {
+    auto runner = engine_runner(version, false);
+    DockerEngine docker("docker", runner, test_log(), "");
+    BOOST_TEST(docker.build(spec, spec.platforms[0], {"r:1-amd64"}, dir.path(), Cache::use, {}).method == method,
+               "client version '" << version << "'");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_image_s_platform_and_size_are_read_and_an_answer_without_them_is_an_error) {
+  mai::test::TempDir dir;
+  const auto spec = mai::test::make_spec(dir.path());
+  const Argv inspect{"image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{.Size}}"};
+  FakeRunner runner;
+  runner.on(inspect, {0, "linux/arm64 734\n", ""});
+  auto docker = make_engine("docker", spec, runner, test_log(), "");
+  const auto info = docker->image_info("sha256:abc");
+  BOOST_TEST(info.platform == "linux/arm64");
+  BOOST_TEST(info.size == 734);
+  // A size the engine did not print as a whole number of bytes was read as 0 before.
+  for (const std::string answer : {"linux/arm64", "linux/arm64 ", "linux/arm64 7x", "linux/arm64 -1", "linux/arm64 1.5e3",
+                                   "linux/arm64 99999999999999999999"}) {
+    FakeRunner bad;
+    bad.on(inspect, {0, answer + "\n", ""});
+    auto e = make_engine("docker", spec, bad, test_log(), "");
+    const auto error = mai::test::error_of([&] { e->image_info("sha256:abc"); });
+    BOOST_TEST(error.find("docker image inspect sha256:abc answered '" + mai::trim(answer) +
+                          "', not the image's platform and size in bytes") != std::string::npos,
+               error);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(docker_push_tags_the_built_image_and_reads_the_digest) {
