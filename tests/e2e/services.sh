@@ -88,7 +88,8 @@ dockerd_start() {
   wait_for 60 "dockerd in $dir" "$real_docker" --host "unix://$run/docker.sock" version
 }
 
-dockerd_stop() {
+dockerd_stop() { dockerd_kill; dockerd_clean; }
+dockerd_kill() {
   if [[ -f $dir/dockerd.pid ]]; then
     local pid; pid=$(cat "$dir/dockerd.pid")
     kill "$pid" 2>/dev/null || true
@@ -96,6 +97,9 @@ dockerd_stop() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$dir/dockerd.pid"
   fi
+}
+# dockerd's runtime directory holds podman's too (runroot, tmp_dir): after podman is done with it.
+dockerd_clean() {
   local run; run=$(cat "$dir/run.path" 2>/dev/null || true)
   # Overlay mounts must go before their directories can.
   grep -E " ($dir|${run:-/nonexistent})/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -151,15 +155,20 @@ ENV
 }
 
 stop() {
-  # The registry, podman's storage and dockerd go at once: the suite's last test waits for this, with
-  # the other core idle (10 s one after another at the end of a CI run).
-  local started=$SECONDS
-  registry_stop &
-  if [[ -d $dir/podman/root ]]; then
-    (CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >/dev/null 2>&1 || true) &
+  # The registry and dockerd stop while podman's storage is reset: the suite's last test waits for
+  # this, with the other core idle (10 s one after another at the end of a CI run). What dockerd
+  # leaves mounted or in its runtime directory goes once podman, which keeps its own files there, is done.
+  local started=$SECONDS registry dockerd failed=0
+  registry_stop & registry=$!
+  dockerd_kill & dockerd=$!
+  if [[ -d $dir/podman/root ]] &&
+     ! CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >"$dir/podman-reset.log" 2>&1; then
+    log "podman system reset failed: $(tail -n 3 "$dir/podman-reset.log")"
   fi
-  dockerd_stop &
-  wait
+  wait "$registry" || failed=1
+  wait "$dockerd" || failed=1
+  ((failed == 0)) || log "stopping the registry or dockerd failed"
+  dockerd_clean
   log "registry, podman and dockerd stopped in $((SECONDS - started)) s"
   # The work directories of tests that failed stay for inspection (each named in $dir/kept); all else goes.
   if [[ -s $dir/kept ]]; then

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace mai {
@@ -46,6 +47,7 @@ inline std::vector<std::string> split(std::string_view s, char separator) {
 // it is one that fits `Unsigned`.
 template <class Unsigned>
 std::optional<Unsigned> whole_number(std::string_view text) {
+  static_assert(std::is_unsigned_v<Unsigned>, "from_chars reads a minus sign into a signed type");
   Unsigned value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;

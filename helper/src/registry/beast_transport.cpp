@@ -94,7 +94,7 @@ asio::awaitable<std::optional<TransportError>> open(BeastTransport::Connection& 
                              "cannot connect to " + where + ": " + (cec == beast::error::timeout ? "timed out" : cec.message())};
   // Requests are small writes, and a TLS handshake ends in two of them; with Nagle's algorithm the
   // second waits for the server's delayed ACK (40 ms on Linux).
-  // A socket that refuses the option only answers later.
+  // Without it (a socket that refuses the option), requests are only slower.
   boost::system::error_code refused;
   static_cast<void>(tcp_stream.socket().set_option(tcp::no_delay(true), refused));
   if (!tls) {
