@@ -158,15 +158,15 @@ stop() {
   # The registry and dockerd stop while podman's storage is reset: the suite's last test waits for
   # this, with the other core idle (10 s one after another at the end of a CI run). What dockerd
   # leaves mounted or in its runtime directory goes once podman, which keeps its own files there, is done.
-  local started=$SECONDS registry dockerd failed=0
-  registry_stop & registry=$!
-  dockerd_kill & dockerd=$!
+  local started=$SECONDS registry_job dockerd_job failed=0
+  registry_stop & registry_job=$!
+  dockerd_kill & dockerd_job=$!
   if [[ -d $dir/podman/root ]] &&
      ! CONTAINERS_STORAGE_CONF=$dir/podman/storage.conf podman system reset --force >"$dir/podman-reset.log" 2>&1; then
     log "podman system reset failed: $(tail -n 3 "$dir/podman-reset.log")"
   fi
-  wait "$registry" || failed=1
-  wait "$dockerd" || failed=1
+  wait "$registry_job" || failed=1
+  wait "$dockerd_job" || failed=1
   ((failed == 0)) || log "stopping the registry or dockerd failed"
   dockerd_clean
   log "registry, podman and dockerd stopped in $((SECONDS - started)) s"
